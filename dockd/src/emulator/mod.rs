@@ -1,0 +1,1 @@
+//! Emulated wearables (work in progress).

@@ -1,0 +1,14 @@
+//! dockd: the charging dock's daemon for workplace-safety wearables.
+//!
+//! # Layout
+//! - `link`: the wearable link protocol, sans-IO (frames, messages, segments, time anchors, session).
+//! - `transport`: the stream seam every transport implements, and the socket transport.
+//! - `emulator`: emulated wearables (firmware model, synthetic shifts, faults) for demo and tests.
+//! - `worker`: the badge-tag type that never prints.
+//!
+//! See ARCHITECTURE.md at the repository root for how these fit together.
+
+pub mod emulator;
+pub mod link;
+pub mod transport;
+pub mod worker;

@@ -1,0 +1,1 @@
+//! The wearable link protocol, sans-IO (work in progress).

@@ -1,0 +1,1 @@
+//! Emulated wearables over Unix and TCP sockets (work in progress).
