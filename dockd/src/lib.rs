@@ -8,7 +8,15 @@
 //!
 //! See ARCHITECTURE.md at the repository root for how these fit together.
 
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod dock;
 pub mod emulator;
+pub mod ingest;
 pub mod link;
+pub mod pull;
+pub mod store;
 pub mod transport;
+pub mod views;
 pub mod worker;

@@ -1,2 +1,16 @@
-//! placeholder
-fn main() {}
+//! The `dockd` binary's edge: command line, logging, signals, exit codes. It owns nothing else and
+//! must never hold logic a test would need — everything it starts lives in the library.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::main() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("dockd: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// One docked wearable's byte stream: exactly the bytes of the USB bulk pipes (protocol.md §1).
 /// End of stream, or an I/O error, means the wearable was undocked.
-pub trait WearableStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> WearableStream for T {}
+pub trait WearableStream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static> WearableStream for T {}
 
 /// Which kind of transport a wearable docked through; shown on the page and in `dockd status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,8 +117,14 @@ mod tests {
 
     #[test]
     fn link_addresses_parse_in_every_documented_form() {
-        assert_eq!("unix:/tmp/a.sock".parse(), Ok(LinkAddr::Unix("/tmp/a.sock".into())));
-        assert_eq!("./dock.sock".parse(), Ok(LinkAddr::Unix("./dock.sock".into())));
+        assert_eq!(
+            "unix:/tmp/a.sock".parse(),
+            Ok(LinkAddr::Unix("/tmp/a.sock".into()))
+        );
+        assert_eq!(
+            "./dock.sock".parse(),
+            Ok(LinkAddr::Unix("./dock.sock".into()))
+        );
         assert_eq!(
             "tcp:127.0.0.1:7070".parse(),
             Ok(LinkAddr::Tcp("127.0.0.1:7070".parse().unwrap()))

@@ -1,0 +1,161 @@
+//! Wires the daemon together: store, dock, transports and web page, started under one
+//! `CancellationToken` and stopped in order. It owns start-up and shutdown order; it must never
+//! handle signals, read the environment or pick exit codes — `main` does, and passes the edges in.
+//!
+//! Shutdown order: stop accepting (transports, web) → pulls stop at their next await (any point is
+//! safe: ERASE waits for a commit) → the writer drains its queue, checkpoints and closes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::dock::{self, board::Board};
+use crate::pull::PullContext;
+use crate::store::{self, Reader, Writer};
+use crate::transport::{Docking, socket};
+use crate::views::BoardView;
+
+/// How long pulls get to wind down at shutdown before they are abandoned (their data is safe).
+const PULL_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs the daemon until `shutdown` is cancelled.
+pub async fn run(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let db_path = config.database_path();
+    let conn = store::open_for_writing(&db_path)
+        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let (writer, writer_thread) = Writer::spawn(conn).context("cannot start the store writer")?;
+    let reader = Reader::open(&db_path)?;
+    let board = Arc::new(Board::default());
+    tracing::info!(database = %db_path.display(), "Store open.");
+
+    let (dockings_tx, dockings) = mpsc::channel::<Docking>(64);
+    let tasks = TaskTracker::new();
+    spawn_transports(&config, &tasks, dockings_tx, &shutdown)?;
+    spawn_web(
+        &config,
+        &tasks,
+        BoardView::new(Arc::clone(&board), &config.dock.name),
+        &shutdown,
+    )
+    .await?;
+
+    let ctx = PullContext {
+        writer,
+        reader,
+        board,
+        clock,
+        request_timeout: Duration::from_millis(config.link.request_timeout_ms),
+        max_segment_bytes: config.link.max_segment_bytes,
+        refresh: Duration::from_secs(config.dock.refresh_s),
+    };
+    let pulls = TaskTracker::new();
+    let dock = tokio::spawn(dock::run(ctx, dockings, pulls.clone(), shutdown.clone()));
+    tracing::info!("dockd is running.");
+
+    shutdown.cancelled().await;
+    tracing::info!("Shutting down.");
+    tasks.close();
+    if tokio::time::timeout(PULL_GRACE, tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("Transports or the web server did not stop in time; abandoning them.");
+    }
+    if let Err(error) = dock.await {
+        tracing::error!(error = %error, "The dock task failed.");
+    }
+    pulls.close();
+    if tokio::time::timeout(PULL_GRACE, pulls.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "Some pulls did not stop in time; their wearables keep whatever was not committed."
+        );
+    }
+    // Every writer handle lived in the dock task and its pulls, now gone: the writer drains and exits.
+    tokio::task::spawn_blocking(move || writer_thread.join())
+        .await
+        .context("the store writer did not stop cleanly")?;
+    tracing::info!("Stopped.");
+    Ok(())
+}
+
+fn spawn_transports(
+    config: &Config,
+    tasks: &TaskTracker,
+    dockings: mpsc::Sender<Docking>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    if let Some(path) = &config.link.emulator_socket {
+        let listener = socket::bind_unix(path).with_context(|| {
+            format!(
+                "cannot create the emulated-wearable socket {} (link.emulator_socket)",
+                path.display()
+            )
+        })?;
+        tracing::info!(socket = %path.display(), "Accepting emulated wearables.");
+        tasks.spawn(socket::serve_unix(
+            listener,
+            path.clone(),
+            dockings.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if let Some(addr) = config.link.emulator_tcp {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "link.emulator_tcp is not a loopback address: anyone on the network can pose as a wearable.");
+        }
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .and_then(tokio::net::TcpListener::from_std)
+            .with_context(|| {
+                format!("cannot listen on {addr} for emulated wearables (link.emulator_tcp)")
+            })?;
+        tracing::info!(%addr, "Accepting emulated wearables over TCP.");
+        tasks.spawn(socket::serve_tcp(listener, dockings, shutdown.clone()));
+    }
+    if config.usb.enabled {
+        tracing::warn!(
+            "usb.enabled is set, but this build has no USB transport yet; only emulated wearables dock."
+        );
+    }
+    Ok(())
+}
+
+async fn spawn_web(
+    config: &Config,
+    tasks: &TaskTracker,
+    view: BoardView,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let addr = config.web.listen;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "cannot serve the web page on {addr}: is another program using it? Change [web] listen"
+        )
+    })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    tracing::info!(url = %format!("http://{bound}/"), "Web page ready.");
+    let router = web_ui::router(Arc::new(view));
+    let stop = shutdown.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::error!(error = %error, "The web server failed.");
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! The daemon's configuration: one typed `Config` read from TOML, with documented defaults. It owns
+//! parsing and validation and must never be read from anywhere but the binary's edge (`main`), which
+//! passes it down explicitly.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// Everything `dockd run` can be told. Every key has a default, so an empty file is a valid config.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub dock: DockConfig,
+    pub storage: StorageConfig,
+    pub link: LinkConfig,
+    pub usb: UsbConfig,
+    pub web: WebConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DockConfig {
+    /// The dock's name on its page (e.g. the site and door it stands at).
+    pub name: String,
+    /// While a wearable stays docked after its pull, its battery is re-read this often.
+    pub refresh_s: u64,
+}
+
+impl Default for DockConfig {
+    fn default() -> Self {
+        Self {
+            name: "dock".to_owned(),
+            refresh_s: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Where the database lives. It must be on storage that honours fsync.
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("/var/lib/dockd"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkConfig {
+    /// Unix socket the dock creates for emulated wearables (absent: none).
+    pub emulator_socket: Option<PathBuf>,
+    /// Loopback TCP address the dock listens on for emulated wearables (absent: none).
+    pub emulator_tcp: Option<SocketAddr>,
+    /// How long a request waits for its response before it is retried (protocol.md §2: 2 s).
+    pub request_timeout_ms: u64,
+    /// The largest segment the dock accepts; a larger one is left on the wearable and reported.
+    pub max_segment_bytes: u32,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            emulator_socket: None,
+            emulator_tcp: None,
+            request_timeout_ms: 2000,
+            max_segment_bytes: 64 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UsbConfig {
+    pub enabled: bool,
+    /// USB VID:PID pairs that are wearables.
+    pub ids: Vec<UsbId>,
+}
+
+impl Default for UsbConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            ids: vec![UsbId {
+                vid: 0x1209,
+                pid: 0x4B57,
+            }],
+        }
+    }
+}
+
+/// A USB vendor and product id, written `"1209:4B57"` in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct UsbId {
+    pub vid: u16,
+    pub pid: u16,
+}
+
+impl FromStr for UsbId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{text}` is not a USB id: write VID:PID in hex, like \"1209:4B57\"");
+        let (vid, pid) = text.split_once(':').ok_or_else(bad)?;
+        let hex = |s: &str| {
+            if s.len() == 4 {
+                u16::from_str_radix(s, 16).ok()
+            } else {
+                None
+            }
+        };
+        Ok(Self {
+            vid: hex(vid).ok_or_else(bad)?,
+            pid: hex(pid).ok_or_else(bad)?,
+        })
+    }
+}
+
+impl TryFrom<String> for UsbId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Address of the dock's web page.
+    pub listen: SocketAddr,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// Why a configuration could not be used. The message names the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let config: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        config.validate().map_err(invalid)?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.storage.data_dir.as_os_str().is_empty() {
+            return Err("storage.data_dir must not be empty".to_owned());
+        }
+        if !(100..=60_000).contains(&self.link.request_timeout_ms) {
+            return Err(format!(
+                "link.request_timeout_ms = {} is out of range: use 100 to 60000 (protocol default 2000)",
+                self.link.request_timeout_ms
+            ));
+        }
+        if self.link.max_segment_bytes < 1024 {
+            return Err("link.max_segment_bytes must be at least 1024".to_owned());
+        }
+        if self.dock.refresh_s == 0 {
+            return Err("dock.refresh_s must be at least 1".to_owned());
+        }
+        if self.usb.enabled && self.usb.ids.is_empty() {
+            return Err(
+                "usb.ids must list at least one VID:PID when usb.enabled = true".to_owned(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The database file inside the data folder.
+    pub fn database_path(&self) -> PathBuf {
+        self.storage.data_dir.join("dockd.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("/etc/dockd/dockd.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_documented_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.web.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.link.request_timeout_ms, 2000);
+        assert_eq!(
+            config.usb.ids,
+            vec![UsbId {
+                vid: 0x1209,
+                pid: 0x4B57
+            }]
+        );
+    }
+
+    #[test]
+    fn the_documented_keys_are_read() {
+        let config = parse(
+            r#"
+            [storage]
+            data_dir = "/srv/dock"
+            [link]
+            emulator_socket = "/run/dockd/wearables.sock"
+            emulator_tcp = "127.0.0.1:7070"
+            [usb]
+            enabled = true
+            ids = ["1209:4B57", "abcd:0001"]
+            [web]
+            listen = "0.0.0.0:8443"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.storage.data_dir, PathBuf::from("/srv/dock"));
+        assert_eq!(config.link.emulator_tcp, "127.0.0.1:7070".parse().ok());
+        assert_eq!(
+            config.usb.ids[1],
+            UsbId {
+                vid: 0xabcd,
+                pid: 1
+            }
+        );
+        assert_eq!(config.database_path(), PathBuf::from("/srv/dock/dockd.db"));
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_the_key_and_the_file() {
+        let err = parse("[web]\nlisten = \"127.0.0.1:1\"\nport = 3\n").unwrap_err();
+        assert!(err.contains("/etc/dockd/dockd.toml"), "{err}");
+        assert!(err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_is_an_error_naming_the_key() {
+        let err = parse("[web]\nlisten = \"not an address\"\n").unwrap_err();
+        assert!(err.contains("listen"), "{err}");
+        let err = parse("[usb]\nids = [\"12:zz\"]\n").unwrap_err();
+        assert!(err.contains("12:zz") && err.contains("ids"), "{err}");
+        let err = parse("[link]\nrequest_timeout_ms = 5\n").unwrap_err();
+        assert!(err.contains("link.request_timeout_ms"), "{err}");
+    }
+}

@@ -1,0 +1,1436 @@
+//! Synthetic shifts: a worker's trunk posture at the wearable's sample rate, the firmware's alerts
+//! on it, periodic DIAG, the odd BUTTON press, cut into segments as the firmware stores them, plus
+//! the ground truth of it all. It owns the simulated worker and firmware recording; it must never
+//! encode bytes itself (every record goes through `link::SegmentWriter`) and must stay
+//! deterministic: same spec and seed, same bytes.
+
+use crate::link::{AlertKind, Sample, SegmentHeader, SegmentWriter, WearableConfig, crc32c};
+use crate::worker::WorkerTag;
+
+use super::rng::Rng;
+use super::truth::{MovementCounts, SegmentTruth};
+
+pub const MINUTE_MS: u64 = 60_000;
+pub const HOUR_MS: u64 = 3_600_000;
+
+/// What a wearable records between two dockings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShiftSpec {
+    /// True wall time (Unix ms) at which recording starts.
+    pub start_wall_ms: i64,
+    pub duration_ms: u64,
+    /// Sample rate of the SAMPLES records (1..=1000; out-of-range values are clamped).
+    pub rate_hz: u16,
+    /// The firmware rolls to a new segment this often (clamped to 1 s..=1 day); the last
+    /// segment is shorter, closed at docking.
+    pub segment_ms: u64,
+    /// Samples per SAMPLES record (clamped to what a record's u16 length can hold).
+    pub samples_per_record: u16,
+}
+
+impl ShiftSpec {
+    /// A shift at the firmware defaults: 25 Hz, one segment per hour, 250 samples per record.
+    pub fn new(start_wall_ms: i64, duration_ms: u64) -> Self {
+        Self {
+            start_wall_ms,
+            duration_ms,
+            rate_hz: 25,
+            segment_ms: HOUR_MS,
+            samples_per_record: 250,
+        }
+    }
+
+    /// A default shift of `duration_ms` that ends (the wearable docks) at `end_wall_ms`.
+    pub fn ending_at(end_wall_ms: i64, duration_ms: u64) -> Self {
+        Self::new(
+            end_wall_ms.saturating_sub_unsigned(duration_ms),
+            duration_ms,
+        )
+    }
+
+    pub fn end_wall_ms(&self) -> i64 {
+        self.start_wall_ms.saturating_add_unsigned(self.duration_ms)
+    }
+
+    fn rate(&self) -> u32 {
+        u32::from(self.rate_hz.clamp(1, 1000))
+    }
+
+    fn segment_len_ms(&self) -> u64 {
+        self.segment_ms.clamp(1000, 24 * HOUR_MS)
+    }
+
+    fn per_record(&self) -> usize {
+        // A record body is t (4) + n (2) + 8 n bytes and its length field is a u16.
+        usize::from(self.samples_per_record.clamp(1, (u16::MAX - 6) / 8))
+    }
+}
+
+/// The device clock a segment header is stamped with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DeviceClock {
+    /// Set by the factory or SET_TIME: device ms are Unix ms plus a (tiny) drift.
+    Wall { offset_ms: i64 },
+    /// Lost in a flat battery: device ms count from the power-up at `boot_wall_ms`.
+    SinceBoot { boot_wall_ms: i64 },
+}
+
+impl DeviceClock {
+    /// The device clock reading at true wall time `wall_ms`.
+    pub(super) fn at(self, wall_ms: i64) -> u64 {
+        let ms = match self {
+            DeviceClock::Wall { offset_ms } => wall_ms.saturating_add(offset_ms),
+            DeviceClock::SinceBoot { boot_wall_ms } => wall_ms.saturating_sub(boot_wall_ms),
+        };
+        u64::try_from(ms).unwrap_or(0)
+    }
+
+    pub(super) fn valid(self) -> bool {
+        matches!(self, DeviceClock::Wall { .. })
+    }
+}
+
+/// How the wearable stamps what it records: who, which boot, which clock, which thresholds.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Recorder {
+    pub config: WearableConfig,
+    pub worker: Option<WorkerTag>,
+    pub boot_count: u32,
+    pub clock: DeviceClock,
+    /// Recorded in an earlier boot than the current one: the dock cannot place it in time.
+    pub earlier_boot: bool,
+    /// State of charge when the shift starts (the wearable comes off a charger).
+    pub battery_soc: u8,
+}
+
+/// The battery as the last DIAG of a shift left it; INFO reports it at docking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Battery {
+    pub soc: u8,
+    pub mv: u16,
+    pub temp_dc: i16,
+}
+
+impl Battery {
+    /// A Li-ion cell's voltage at `soc` percent, roughly linear between 3.35 V and 4.2 V.
+    pub(super) fn at_soc(soc: u8, temp_dc: i16) -> Self {
+        Self {
+            soc,
+            mv: 3350 + u16::from(soc.min(100)) * 17 / 2,
+            temp_dc,
+        }
+    }
+}
+
+/// One closed segment with everything the firmware keeps about it.
+#[derive(Debug, Clone)]
+pub(super) struct RecordedSegment {
+    pub bytes: Vec<u8>,
+    /// First and last record time on the device clock, as LIST reports them.
+    pub first_ms: u64,
+    pub last_ms: u64,
+    pub truth: SegmentTruth,
+}
+
+impl RecordedSegment {
+    /// Wraps finished segment bytes, computing what LIST reports about them.
+    pub(super) fn new(bytes: Vec<u8>, start_ms: u64, last_t: u32, truth: SegmentTruth) -> Self {
+        let mut segment = Self {
+            bytes,
+            first_ms: start_ms,
+            last_ms: start_ms + u64::from(last_t),
+            truth,
+        };
+        segment.seal();
+        segment
+    }
+
+    /// Recomputes size and CRC after the bytes changed, as the firmware does on closing.
+    pub(super) fn seal(&mut self) {
+        self.truth.size = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
+        self.truth.crc = crc32c(&self.bytes);
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct RecordedShift {
+    pub shift: ShiftSpec,
+    pub segments: Vec<RecordedSegment>,
+    pub battery: Battery,
+}
+
+/// A shift to record: everything the (slow) recording needs, owned, so it can run off the
+/// async runtime.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ShiftJob {
+    pub shift: ShiftSpec,
+    pub recorder: Recorder,
+    pub seed: u64,
+    /// Id of the first segment; the rest follow in order.
+    pub first_id: u32,
+}
+
+impl ShiftJob {
+    /// Records the whole shift as the firmware would.
+    pub(super) fn record(&self) -> RecordedShift {
+        let Self {
+            shift,
+            recorder,
+            seed,
+            first_id,
+        } = self;
+        let rate = shift.rate();
+        let segment_len = shift.segment_len_ms();
+        let mut sim = Simulator::new(Rng::new(*seed), rate, &recorder.config);
+        let drain_per_min = sim.rng.range_u32(70, 100); // 0.001 % per minute: 4.2..6 % per hour
+        let battery_at = |shift_ms: u64, temp_dc: i16| {
+            let used = shift_ms / MINUTE_MS * u64::from(drain_per_min);
+            let soc_milli = (u64::from(recorder.battery_soc.min(100)) * 1000).saturating_sub(used);
+            Battery::at_soc(soc_milli.max(2000).div_ceil(1000) as u8, temp_dc)
+        };
+        let mut samples = Vec::with_capacity(samples_in(segment_len, rate));
+        let mut events = Vec::new();
+        let mut segments = Vec::new();
+        let mut temp_dc = 300;
+        let mut start = 0u64;
+        let mut id = *first_id;
+        while start < shift.duration_ms {
+            let len = segment_len.min(shift.duration_ms - start);
+            samples.clear();
+            events.clear();
+            let mut movements =
+                sim.run_segment(start, samples_in(len, rate), &mut samples, &mut events);
+            movements.walking_ms = movements.walking_ms * 1000 / u64::from(rate);
+            movements.resting_ms = movements.resting_ms * 1000 / u64::from(rate);
+
+            let mut diag_ms = start.div_ceil(MINUTE_MS) * MINUTE_MS;
+            while diag_ms < start + len {
+                temp_dc = (temp_dc + sim.rng.range(-4, 4) as i16).clamp(280, 345);
+                let battery = battery_at(diag_ms, temp_dc);
+                events.push(Event::Diag {
+                    t: (diag_ms - start) as u32,
+                    battery,
+                });
+                diag_ms += MINUTE_MS;
+            }
+
+            let wall = shift.start_wall_ms.saturating_add_unsigned(start);
+            let header = SegmentHeader {
+                format: 1,
+                rate_hz: rate as u16,
+                segment_id: id,
+                boot_count: recorder.boot_count,
+                start_ms: recorder.clock.at(wall),
+                clock_valid: recorder.clock.valid(),
+            };
+            let truth = SegmentTruth {
+                id,
+                size: 0,
+                crc: 0,
+                boot_count: recorder.boot_count,
+                samples: samples.len() as u64,
+                alerts: events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Alert(_)))
+                    .count() as u64,
+                diags: events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Diag { .. }))
+                    .count() as u64,
+                first_wall_ms: (!recorder.earlier_boot).then_some(wall),
+                known_time: !recorder.earlier_boot,
+                corrupt: false,
+                movements,
+            };
+            segments.push(write_segment(
+                header,
+                recorder.worker,
+                &samples,
+                &mut events,
+                rate,
+                shift.per_record(),
+                truth,
+            ));
+            id = id.wrapping_add(1);
+            start += len;
+        }
+        RecordedShift {
+            shift: *shift,
+            segments,
+            battery: battery_at(shift.duration_ms, temp_dc),
+        }
+    }
+}
+
+/// How many samples at `rate` fall in `len_ms` (sample k is taken at k·1000/rate ms).
+fn samples_in(len_ms: u64, rate: u32) -> usize {
+    (len_ms * u64::from(rate)).div_ceil(1000) as usize
+}
+
+/// Serialises one segment in time order: WORKER at t = 0, then SAMPLES records interleaved with
+/// the alerts, DIAGs and button presses at their times.
+fn write_segment(
+    header: SegmentHeader,
+    worker: Option<WorkerTag>,
+    samples: &[Sample],
+    events: &mut [Event],
+    rate: u32,
+    per_record: usize,
+    truth: SegmentTruth,
+) -> RecordedSegment {
+    events.sort_by_key(Event::t);
+    let mut writer = SegmentWriter::new(header);
+    writer.worker(0, worker);
+    let mut pending = events.iter().peekable();
+    let mut last_t = 0;
+    for (index, chunk) in samples.chunks(per_record).enumerate() {
+        let t = sample_ms(index * per_record, rate);
+        while let Some(event) = pending.next_if(|event| event.t() <= t) {
+            event.write(&mut writer);
+        }
+        writer.samples(t, chunk);
+        last_t = t;
+    }
+    for event in pending {
+        event.write(&mut writer);
+        last_t = last_t.max(event.t());
+    }
+    RecordedSegment::new(writer.finish(), header.start_ms, last_t, truth)
+}
+
+/// Time of sample `k` of a segment, in ms since the segment opened.
+fn sample_ms(k: usize, rate: u32) -> u32 {
+    (k as u64 * 1000 / u64::from(rate)) as u32
+}
+
+/// A record other than SAMPLES, kept until the segment is written in time order.
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    Alert(Alert),
+    Diag { t: u32, battery: Battery },
+    Button { t: u32, action: u8 },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Alert {
+    t: u32,
+    kind: AlertKind,
+    peak: i16,
+    duration_ms: u32,
+    response_ms: Option<u32>,
+    haptic: bool,
+}
+
+impl Event {
+    fn t(&self) -> u32 {
+        match *self {
+            Event::Alert(Alert { t, .. }) | Event::Diag { t, .. } | Event::Button { t, .. } => t,
+        }
+    }
+
+    fn write(&self, writer: &mut SegmentWriter) {
+        match *self {
+            Event::Alert(a) => {
+                writer.alert(a.t, a.kind, a.peak, a.duration_ms, a.response_ms, a.haptic)
+            }
+            Event::Diag { t, battery } => {
+                writer.diag(t, battery.mv, battery.temp_dc, battery.soc, 0);
+            }
+            Event::Button { t, action } => writer.button(t, action),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulated worker and the firmware's alert logic.
+
+/// Firmware rule: flexion over 20° held 30 s is a prolonged bend (ISO 11226 static posture).
+const PROLONGED_FLEX: i32 = 2000;
+const PROLONGED_HOLD_MS: u32 = 30_000;
+/// Firmware rule: trunk extension beyond 15° held `bend_hold_ms` is an overreach.
+const OVERREACH_FLEX: i32 = -1500;
+/// An alert not corrected this long after its pulse is written with response "not corrected".
+const RESPONSE_WINDOW_MS: u32 = 10_000;
+/// Activities that could still be running this long after their plan ends (an ignored alert
+/// holds the posture up to 16 s more) are not started this close to a segment's end, so every
+/// movement and alert belongs to exactly one segment.
+const SEGMENT_END_MARGIN_MS: u32 = 30_000;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Pose {
+    flex: i32,
+    lat: i32,
+    height: i32,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Keyframe {
+    samples: u32,
+    to: Pose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Activity {
+    Rest,
+    Walk,
+    StandWork,
+    Bend,
+    DeepBend,
+    Twist,
+    LateralBend,
+    LiftStoop,
+    LiftSquat,
+    Reach,
+    StoopedWork,
+}
+
+/// How often each activity is picked when no break is due (weights).
+const ACTIVITY_WEIGHTS: [(Activity, u32); 11] = [
+    (Activity::Walk, 14),
+    (Activity::StandWork, 22),
+    (Activity::Bend, 22),
+    (Activity::DeepBend, 5),
+    (Activity::Twist, 10),
+    (Activity::LateralBend, 8),
+    (Activity::LiftStoop, 5),
+    (Activity::LiftSquat, 5),
+    (Activity::Reach, 6),
+    (Activity::StoopedWork, 2),
+    (Activity::Rest, 1),
+];
+
+const MAX_FRAMES: usize = 10;
+
+/// The planned trajectory of the current activity: eased moves between key poses.
+#[derive(Debug, Clone, Copy)]
+struct Motion {
+    frames: [Keyframe; MAX_FRAMES],
+    len: usize,
+    index: usize,
+    from: Pose,
+    elapsed: u32,
+    /// Position in the current frame, Q16 fixed point over 0..=256 (the ease table's domain),
+    /// advanced by `step` each sample: no division per sample.
+    progress: u32,
+    step: u32,
+}
+
+impl Motion {
+    fn idle() -> Self {
+        Self {
+            frames: [Keyframe::default(); MAX_FRAMES],
+            len: 0,
+            index: 0,
+            from: Pose::default(),
+            elapsed: 0,
+            progress: 0,
+            step: 0,
+        }
+    }
+
+    fn start(&mut self, from: Pose, frames: &[Keyframe]) {
+        let len = frames.len().min(MAX_FRAMES);
+        self.frames[..len].copy_from_slice(&frames[..len]);
+        self.len = len;
+        self.index = 0;
+        self.from = from;
+        self.enter_frame();
+    }
+
+    fn enter_frame(&mut self) {
+        self.elapsed = 0;
+        self.progress = 0;
+        if let Some(frame) = self.frames[..self.len].get(self.index) {
+            self.step = (256 << 16) / frame.samples.max(1);
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.index >= self.len
+    }
+
+    /// Where the current move is heading, `None` once the plan is complete.
+    fn target(&self) -> Option<Pose> {
+        self.frames[..self.len]
+            .get(self.index)
+            .map(|frame| frame.to)
+    }
+
+    fn total_samples(&self) -> u32 {
+        self.frames[..self.len]
+            .iter()
+            .map(|frame| frame.samples)
+            .sum()
+    }
+
+    /// The pose at this sample, then one sample on.
+    fn advance(&mut self, ease: &[i32; 257]) -> Pose {
+        let Some(frame) = self.frames[..self.len].get(self.index).copied() else {
+            return self.from;
+        };
+        let e = ease[(self.progress >> 16).min(256) as usize];
+        let lerp = |a: i32, b: i32| a + (((b - a) * e) >> 15);
+        let pose = Pose {
+            flex: lerp(self.from.flex, frame.to.flex),
+            lat: lerp(self.from.lat, frame.to.lat),
+            height: lerp(self.from.height, frame.to.height),
+        };
+        self.elapsed += 1;
+        self.progress += self.step;
+        if self.elapsed >= frame.samples {
+            self.from = frame.to;
+            self.index += 1;
+            self.enter_frame();
+        }
+        pose
+    }
+}
+
+/// An axial rotation burst: a half-sine of angular velocity within the activity.
+#[derive(Debug, Clone, Copy)]
+struct Burst {
+    start: u32,
+    samples: u32,
+    peak: i32,
+}
+
+/// One firmware alert rule watching one signal.
+#[derive(Debug, Clone, Copy)]
+struct Watch {
+    kind: AlertKind,
+    hold: u32,
+    since: Option<u32>,
+    pulse: Option<u32>,
+    haptic: bool,
+    peak: i32,
+}
+
+/// What a rule did at one sample.
+enum WatchStep {
+    Quiet,
+    /// The posture has been risky for the hold time: the haptic pulse fires now.
+    Pulse,
+    /// A risky episode that fired a pulse is over: `(since, pulse, end)` in samples.
+    Ended(u32, u32, u32),
+}
+
+impl Watch {
+    fn new(kind: AlertKind, hold: u32) -> Self {
+        Self {
+            kind,
+            hold,
+            since: None,
+            pulse: None,
+            haptic: false,
+            peak: 0,
+        }
+    }
+
+    fn observe(&mut self, k: u32, risky: bool, value: i32) -> WatchStep {
+        if risky {
+            let since = *self.since.get_or_insert(k);
+            if k == since || value.abs() > self.peak.abs() {
+                self.peak = value;
+            }
+            if self.pulse.is_none() && k - since >= self.hold {
+                self.pulse = Some(k);
+                return WatchStep::Pulse;
+            }
+            WatchStep::Quiet
+        } else {
+            self.end(k)
+        }
+    }
+
+    fn end(&mut self, k: u32) -> WatchStep {
+        match (self.since.take(), self.pulse.take()) {
+            (Some(since), Some(pulse)) => WatchStep::Ended(since, pulse, k),
+            _ => WatchStep::Quiet,
+        }
+    }
+}
+
+/// The worker plus the firmware's view of them, one sample at a time.
+struct Simulator {
+    rng: Rng,
+    rate: u32,
+    haptics: bool,
+    bend_alert: i32,
+    twist_alert: i32,
+    ease: [i32; 257],
+    sine: [i32; 256],
+
+    activity: Activity,
+    motion: Motion,
+    pose: Pose,
+    walking: bool,
+    burst: Option<Burst>,
+    activity_k: u32,
+    max_flex: i32,
+    max_lat: i32,
+    max_twist: i32,
+    step_phase: u32,
+    stride_phase: u32,
+    step_inc: u32,
+
+    watches: [Watch; 4],
+    silent: bool,
+    next_break_ms: u64,
+    breaks: u32,
+    next_button_ms: u64,
+    force_triple: bool,
+}
+
+const BEND: usize = 0;
+const PROLONGED: usize = 1;
+const OVERREACH: usize = 2;
+
+impl Simulator {
+    fn new(mut rng: Rng, rate: u32, config: &WearableConfig) -> Self {
+        let samples = |ms: u32| (u64::from(ms) * u64::from(rate)).div_ceil(1000) as u32;
+        let bend_hold = samples(u32::from(config.bend_hold_ms));
+        let ease = std::array::from_fn(|i| {
+            let x = i as i64;
+            (x * x * (768 - 2 * x) * 32768 / (256 * 256 * 256)) as i32
+        });
+        let sine = std::array::from_fn(|i| {
+            (f64::sin(i as f64 * std::f64::consts::TAU / 256.0) * 32767.0) as i32
+        });
+        // Cadence 1.6..2.0 steps per second, as a phase increment per sample (2^32 = one step).
+        let cadence_mhz = u64::from(rng.range_u32(1600, 2000));
+        let step_inc =
+            ((cadence_mhz << 32) / (1000 * u64::from(rate))).min(u64::from(u32::MAX / 4));
+        Self {
+            next_break_ms: 2 * HOUR_MS - 10 * MINUTE_MS + rng.below(20 * MINUTE_MS),
+            next_button_ms: 20 * MINUTE_MS + rng.below(140 * MINUTE_MS),
+            rng,
+            rate,
+            haptics: config.haptics,
+            bend_alert: i32::from(config.bend_alert),
+            twist_alert: i32::from(config.twist_alert),
+            ease,
+            sine,
+            activity: Activity::StandWork,
+            motion: Motion::idle(),
+            pose: Pose::default(),
+            walking: false,
+            burst: None,
+            activity_k: 0,
+            max_flex: 0,
+            max_lat: 0,
+            max_twist: 0,
+            step_phase: 0,
+            stride_phase: 0,
+            step_inc: step_inc as u32,
+            watches: [
+                Watch::new(AlertKind::Bend, bend_hold),
+                Watch::new(AlertKind::ProlongedBend, samples(PROLONGED_HOLD_MS)),
+                Watch::new(AlertKind::Overreach, bend_hold),
+                Watch::new(AlertKind::Twist, 0),
+            ],
+            silent: false,
+            breaks: 0,
+            force_triple: false,
+        }
+    }
+
+    fn samples(&self, ms: u32) -> u32 {
+        ((u64::from(ms) * u64::from(self.rate)).div_ceil(1000) as u32).max(1)
+    }
+
+    fn ms(&self, k: u32) -> u32 {
+        sample_ms(k as usize, self.rate)
+    }
+
+    /// Simulates `n` samples of the segment starting `start_ms` into the shift; returns the
+    /// movements that ended in it (walking and resting still in samples).
+    fn run_segment(
+        &mut self,
+        start_ms: u64,
+        n: usize,
+        samples: &mut Vec<Sample>,
+        events: &mut Vec<Event>,
+    ) -> MovementCounts {
+        let mut counts = MovementCounts::default();
+        let n = n as u32;
+        let mut button_k = self.button_sample(start_ms);
+        for k in 0..n {
+            if self.motion.done() {
+                let shift_ms = start_ms + u64::from(self.ms(k));
+                self.plan(n - k, shift_ms);
+            }
+            if k == button_k {
+                self.press_button(self.ms(k), events);
+                button_k = self.button_sample(start_ms);
+            }
+            let sample = self.sample();
+            samples.push(sample);
+            let flex = i32::from(sample.flex);
+            counts.flexion_zone_samples[match flex {
+                ..0 => 0,
+                0..2000 => 1,
+                2000..=6000 => 2,
+                _ => 3,
+            }] += 1;
+            match self.activity {
+                Activity::Walk => counts.walking_ms += 1,
+                Activity::Rest => counts.resting_ms += 1,
+                _ => {}
+            }
+            self.detect(k, sample, events);
+            if self.motion.done() {
+                self.end_activity(&mut counts);
+            }
+        }
+        // The firmware closes the segment: alerts still open are written as not corrected.
+        for i in 0..self.watches.len() {
+            if let WatchStep::Ended(since, pulse, end) = self.watches[i].end(n) {
+                self.push_alert(i, since, pulse, end, events);
+            }
+        }
+        counts
+    }
+
+    /// The next sample: planned pose, walking sway, twist burst, sensor noise.
+    fn sample(&mut self) -> Sample {
+        self.pose = self.motion.advance(&self.ease);
+        let noise = self.rng.next_u64();
+        let tri = |shift: u32| {
+            i32::from((noise >> shift) as u8) - i32::from((noise >> (shift + 8)) as u8)
+        };
+        let mut flex = self.pose.flex + (tri(0) >> 3);
+        let mut lat = self.pose.lat + (tri(16) >> 3);
+        let mut twist = tri(32) >> 4;
+        let mut height = self.pose.height + (tri(48) >> 4);
+        if self.walking {
+            self.step_phase = self.step_phase.wrapping_add(self.step_inc);
+            self.stride_phase = self.stride_phase.wrapping_add(self.step_inc / 2);
+            let step = self.sine[(self.step_phase >> 24) as usize];
+            let stride = (self.stride_phase >> 24) as usize;
+            flex += (step * 150) >> 15;
+            height += (step * 20) >> 15;
+            lat += (self.sine[stride] * 250) >> 15;
+            twist += (self.sine[(stride + 64) & 255] * 120) >> 15;
+        }
+        if let Some(burst) = self.burst {
+            let into = self.activity_k.wrapping_sub(burst.start);
+            if into < burst.samples {
+                twist += (burst.peak * self.sine[(into * 128 / burst.samples) as usize]) >> 15;
+            }
+        }
+        self.activity_k += 1;
+        let sample = Sample {
+            flex: clamp_i16(flex),
+            lat: clamp_i16(lat),
+            twist: clamp_i16(twist),
+            height: clamp_i16(height),
+        };
+        self.max_flex = self.max_flex.max(i32::from(sample.flex));
+        self.max_lat = self.max_lat.max(i32::from(sample.lat).abs());
+        self.max_twist = self.max_twist.max(i32::from(sample.twist).abs());
+        sample
+    }
+
+    /// Runs the firmware's four alert rules on one sample.
+    fn detect(&mut self, k: u32, sample: Sample, events: &mut Vec<Event>) {
+        let flex = i32::from(sample.flex);
+        let twist = i32::from(sample.twist);
+        let checks = [
+            (flex > self.bend_alert, flex),
+            (flex > PROLONGED_FLEX, flex),
+            (flex < OVERREACH_FLEX, flex),
+            (twist.abs() > self.twist_alert, twist),
+        ];
+        for (i, (risky, value)) in checks.into_iter().enumerate() {
+            match self.watches[i].observe(k, risky, value) {
+                WatchStep::Quiet => {}
+                WatchStep::Pulse => self.pulse(i),
+                WatchStep::Ended(since, pulse, end) => {
+                    self.push_alert(i, since, pulse, end, events)
+                }
+            }
+        }
+    }
+
+    /// The haptic pulse of rule `i`: most pulses are felt, and most workers who feel one
+    /// straighten up within 0.5..3 s; some ignore it past the response window.
+    fn pulse(&mut self, i: usize) {
+        let haptic = self.haptics && !self.silent && self.rng.chance(970);
+        self.watches[i].haptic = haptic;
+        let Some(target) = self.motion.target() else {
+            return;
+        };
+        let still_risky = match i {
+            BEND => target.flex > self.bend_alert,
+            PROLONGED => target.flex > PROLONGED_FLEX,
+            OVERREACH => target.flex < OVERREACH_FLEX,
+            _ => false,
+        };
+        if !haptic || !still_risky {
+            return;
+        }
+        let delay = if self.rng.chance(900) {
+            let slow = if self.rng.chance(300) {
+                self.rng.range_u32(0, 1500)
+            } else {
+                0
+            };
+            self.rng.range_u32(300, 1200) + slow
+        } else {
+            self.rng
+                .range_u32(RESPONSE_WINDOW_MS + 1000, RESPONSE_WINDOW_MS + 6000)
+        };
+        let recover = self.rng.range_u32(600, 1200);
+        let frames = [
+            Keyframe {
+                samples: self.samples(delay),
+                to: self.pose,
+            },
+            Keyframe {
+                samples: self.samples(recover),
+                to: self.neutral(),
+            },
+        ];
+        self.motion.start(self.pose, &frames);
+    }
+
+    fn push_alert(&mut self, i: usize, since: u32, pulse: u32, end: u32, events: &mut Vec<Event>) {
+        let watch = &self.watches[i];
+        let (since, pulse, end) = (self.ms(since), self.ms(pulse), self.ms(end));
+        events.push(Event::Alert(Alert {
+            t: pulse,
+            kind: watch.kind,
+            peak: clamp_i16(watch.peak),
+            duration_ms: end - since,
+            response_ms: Some(end - pulse).filter(|&ms| ms <= RESPONSE_WINDOW_MS),
+            haptic: watch.haptic,
+        }));
+    }
+
+    /// The sample of the segment starting `start_ms` into the shift at which the next button
+    /// press is due (compared per sample instead of converting every sample's time).
+    fn button_sample(&self, start_ms: u64) -> u32 {
+        let ms = self.next_button_ms.saturating_sub(start_ms);
+        u32::try_from((ms * u64::from(self.rate)).div_ceil(1000)).unwrap_or(u32::MAX)
+    }
+
+    fn press_button(&mut self, t: u32, events: &mut Vec<Event>) {
+        let action = match self.rng.below(10) {
+            _ if self.force_triple => 3,
+            0..=6 => 1,
+            7..=8 => 2,
+            _ => 3,
+        };
+        if action == 3 {
+            self.silent = !self.silent;
+        }
+        // A worker who silenced the wearable turns it back on after a few minutes.
+        self.force_triple = self.silent;
+        let gap = if self.silent {
+            2 * MINUTE_MS + self.rng.below(8 * MINUTE_MS)
+        } else {
+            20 * MINUTE_MS + self.rng.below(140 * MINUTE_MS)
+        };
+        self.next_button_ms += gap;
+        events.push(Event::Button { t, action });
+    }
+
+    fn end_activity(&mut self, counts: &mut MovementCounts) {
+        match self.max_flex {
+            f if f > 6000 => counts.deep_bends += 1,
+            2000..=6000 => counts.bends += 1,
+            _ => {}
+        }
+        counts.twists += u64::from(self.max_twist >= 600);
+        counts.lateral_bends += u64::from(self.max_lat >= 1000);
+        match self.activity {
+            Activity::LiftStoop => counts.lifts_stoop += 1,
+            Activity::LiftSquat => counts.lifts_squat += 1,
+            Activity::Reach => counts.reaches += 1,
+            _ => {}
+        }
+    }
+
+    /// A relaxed standing posture, the baseline every movement starts from and returns to.
+    fn neutral(&mut self) -> Pose {
+        Pose {
+            flex: self.rng.range(200, 800),
+            lat: self.rng.range(-200, 200),
+            height: self.rng.range(-10, 10),
+        }
+    }
+
+    /// Picks and plans the next activity with `remaining` samples left in the segment.
+    fn plan(&mut self, remaining: u32, shift_ms: u64) {
+        let break_due = shift_ms >= self.next_break_ms;
+        let activity = if break_due {
+            Activity::Rest
+        } else {
+            self.pick()
+        };
+        let frames = self.frames(activity, break_due);
+        let planned: u32 = frames.as_slice().iter().map(|frame| frame.samples).sum();
+        let margin = self.samples(SEGMENT_END_MARGIN_MS);
+        let activity = if planned.saturating_add(margin) <= remaining {
+            if break_due {
+                self.breaks += 1;
+                self.next_break_ms += 2 * HOUR_MS - 10 * MINUTE_MS + self.rng.below(20 * MINUTE_MS);
+            }
+            self.motion.start(self.pose, frames.as_slice());
+            activity
+        } else {
+            // Too close to the segment's end: stand and wait for it.
+            let to = self.neutral();
+            self.motion.start(
+                self.pose,
+                &[Keyframe {
+                    samples: remaining,
+                    to,
+                }],
+            );
+            Activity::StandWork
+        };
+        self.activity = activity;
+        self.walking = activity == Activity::Walk;
+        self.activity_k = 0;
+        self.max_flex = i32::MIN;
+        self.max_lat = 0;
+        self.max_twist = 0;
+        let planned = self.motion.total_samples();
+        self.burst = match activity {
+            Activity::Twist => Some(self.burst_at(self.samples(300), (750, 1500), (400, 900))),
+            Activity::LiftStoop | Activity::LiftSquat if self.rng.chance(500) => {
+                // Turning to set the load down, at the start of the carry (the last key pose).
+                let carry = planned - frames.as_slice().last().map_or(0, |frame| frame.samples);
+                Some(self.burst_at(carry, (750, 1300), (400, 900)))
+            }
+            Activity::Walk | Activity::StandWork if self.rng.chance(400) => {
+                let at = self.rng.range_u32(0, planned / 2);
+                Some(self.burst_at(at, (200, 450), (800, 2000)))
+            }
+            _ => None,
+        };
+    }
+
+    fn pick(&mut self) -> Activity {
+        let total: u32 = ACTIVITY_WEIGHTS.iter().map(|&(_, w)| w).sum();
+        let mut roll = self.rng.below(u64::from(total)) as u32;
+        for (activity, weight) in ACTIVITY_WEIGHTS {
+            if roll < weight {
+                return activity;
+            }
+            roll -= weight;
+        }
+        Activity::StandWork
+    }
+
+    /// A burst starting `start` samples into the activity, peak in 0.1 °/s, length in ms.
+    fn burst_at(&mut self, start: u32, (lo, hi): (i32, i32), (lo_ms, hi_ms): (u32, u32)) -> Burst {
+        let peak = self.r(lo, hi);
+        Burst {
+            start,
+            samples: self.between(lo_ms, hi_ms),
+            peak: self.rng.signed(peak),
+        }
+    }
+
+    /// A random duration in `lo_ms..=hi_ms`, in samples.
+    fn between(&mut self, lo_ms: u32, hi_ms: u32) -> u32 {
+        let ms = self.rng.range_u32(lo_ms, hi_ms);
+        self.samples(ms)
+    }
+
+    fn r(&mut self, lo: i32, hi: i32) -> i32 {
+        self.rng.range(lo, hi)
+    }
+
+    /// The key poses of `activity`.
+    fn frames(&mut self, activity: Activity, scheduled_break: bool) -> Frames {
+        let mut f = Frames::default();
+        match activity {
+            Activity::Rest => {
+                let minutes = match (scheduled_break, self.breaks) {
+                    (true, 1) => 30,
+                    (true, _) => self.rng.range_u32(10, 15),
+                    (false, _) => self.rng.range_u32(1, 3),
+                };
+                let seated = Pose {
+                    flex: self.r(500, 1100),
+                    lat: self.r(-300, 300),
+                    height: self.r(-480, -420),
+                };
+                let shifted = Pose {
+                    flex: self.r(400, 1100),
+                    lat: self.r(-300, 300),
+                    ..seated
+                };
+                let half = self.samples(minutes * 30_000);
+                f.push(self.samples(1500), seated);
+                f.push(half, seated);
+                f.push(self.samples(2000), shifted);
+                f.push(half, shifted);
+                f.push(self.samples(1500), self.neutral());
+            }
+            Activity::Walk => {
+                let gait = Pose {
+                    flex: self.r(400, 700),
+                    lat: 0,
+                    height: 0,
+                };
+                f.push(self.samples(800), gait);
+                f.push(self.between(15_000, 180_000), gait);
+            }
+            Activity::StandWork => {
+                for _ in 0..self.rng.range_u32(2, 4) {
+                    let to = Pose {
+                        flex: self.r(200, 1100),
+                        lat: self.r(-400, 400),
+                        height: self.r(-15, 15),
+                    };
+                    f.push(self.between(1000, 2000), to);
+                    f.push(self.between(3000, 40_000), to);
+                }
+            }
+            Activity::Bend | Activity::DeepBend => {
+                let (peak, hold) = if activity == Activity::Bend {
+                    (self.r(2500, 5500), self.between(200, 1500))
+                } else {
+                    (self.r(6500, 9500), self.between(300, 2000))
+                };
+                let bent = Pose {
+                    flex: peak,
+                    lat: self.r(-300, 300),
+                    height: -peak / 50,
+                };
+                f.push(self.between(500, 1500), bent);
+                let held = Pose {
+                    flex: peak + self.r(-150, 150),
+                    ..bent
+                };
+                f.push(hold, held);
+                f.push(self.between(500, 1500), self.neutral());
+            }
+            Activity::Twist => {
+                let stance = Pose {
+                    lat: self.r(-300, 300),
+                    ..self.pose
+                };
+                f.push(self.samples(300), stance);
+                f.push(self.between(1000, 1600), self.neutral());
+            }
+            Activity::LateralBend => {
+                let lat = self.r(1200, 3000);
+                let side = Pose {
+                    flex: self.r(300, 1000),
+                    lat: self.rng.signed(lat),
+                    height: self.r(-40, -10),
+                };
+                f.push(self.between(500, 1200), side);
+                f.push(self.between(300, 1500), side);
+                f.push(self.between(500, 1200), self.neutral());
+            }
+            Activity::LiftStoop | Activity::LiftSquat => {
+                let low = if activity == Activity::LiftStoop {
+                    Pose {
+                        flex: self.r(5000, 8500),
+                        lat: self.r(-300, 300),
+                        height: self.r(-450, -300),
+                    }
+                } else {
+                    Pose {
+                        flex: self.r(800, 1600),
+                        lat: self.r(-300, 300),
+                        height: self.r(-600, -350),
+                    }
+                };
+                f.push(self.between(800, 1500), low);
+                f.push(self.between(500, 1500), low);
+                let carrying = self.neutral();
+                f.push(self.between(800, 1500), carrying);
+                f.push(self.between(1000, 2000), carrying);
+            }
+            Activity::Reach => {
+                let up = Pose {
+                    flex: self.r(-2000, -800),
+                    lat: self.r(-300, 300),
+                    height: self.r(30, 80),
+                };
+                f.push(self.between(600, 1200), up);
+                f.push(self.between(1000, 4000), up);
+                f.push(self.between(600, 1200), self.neutral());
+            }
+            Activity::StoopedWork => {
+                let base = self.r(2500, 3800);
+                let height = self.r(-120, -60);
+                f.push(
+                    self.between(1000, 2000),
+                    Pose {
+                        flex: base,
+                        lat: 0,
+                        height,
+                    },
+                );
+                for _ in 0..3 {
+                    let to = Pose {
+                        flex: base + self.r(-300, 300),
+                        lat: self.r(-300, 300),
+                        height,
+                    };
+                    f.push(self.between(7000, 30_000), to);
+                }
+                f.push(self.between(1000, 2000), self.neutral());
+            }
+        }
+        f
+    }
+}
+
+/// Key poses under construction (at most `MAX_FRAMES`; the plans above stay well below).
+#[derive(Default)]
+struct Frames {
+    out: [Keyframe; MAX_FRAMES],
+    len: usize,
+}
+
+impl Frames {
+    fn push(&mut self, samples: u32, to: Pose) {
+        if let Some(slot) = self.out.get_mut(self.len) {
+            *slot = Keyframe { samples, to };
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[Keyframe] {
+        &self.out[..self.len]
+    }
+}
+
+fn clamp_i16(value: i32) -> i16 {
+    value.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::truth::GroundTruth;
+    use crate::link::{Record, parse_segment};
+
+    const START: i64 = 1_763_800_000_000;
+
+    fn recorder() -> Recorder {
+        Recorder {
+            config: WearableConfig::default(),
+            worker: WorkerTag::from_ascii("B-1001"),
+            boot_count: 4,
+            clock: DeviceClock::Wall { offset_ms: 0 },
+            earlier_boot: false,
+            battery_soc: 95,
+        }
+    }
+
+    fn record(duration_ms: u64, seed: u64) -> RecordedShift {
+        ShiftJob {
+            shift: ShiftSpec::new(START, duration_ms),
+            recorder: recorder(),
+            seed,
+            first_id: 1,
+        }
+        .record()
+    }
+
+    fn truth_of(shift: &RecordedShift) -> GroundTruth {
+        let mut truth = GroundTruth::default();
+        for segment in &shift.segments {
+            truth.record(segment.truth.clone());
+        }
+        truth
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_bytes_and_another_seed_different_ones() {
+        let a = record(20 * MINUTE_MS, 7);
+        let b = record(20 * MINUTE_MS, 7);
+        let c = record(20 * MINUTE_MS, 8);
+        let bytes = |shift: &RecordedShift| -> Vec<Vec<u8>> {
+            shift
+                .segments
+                .iter()
+                .map(|segment| segment.bytes.clone())
+                .collect()
+        };
+        assert_eq!(bytes(&a), bytes(&b));
+        assert_eq!(truth_of(&a), truth_of(&b));
+        assert_ne!(bytes(&a), bytes(&c));
+    }
+
+    #[test]
+    fn every_segment_parses_and_its_record_counts_match_the_truth() {
+        let shift = record(3 * HOUR_MS + 17 * MINUTE_MS, 11);
+        assert_eq!(shift.segments.len(), 4);
+        for (i, segment) in shift.segments.iter().enumerate() {
+            let parsed = parse_segment(&segment.bytes).unwrap();
+            let truth = &segment.truth;
+            assert_eq!(parsed.header.segment_id, 1 + i as u32);
+            assert_eq!(parsed.header.boot_count, 4);
+            assert!(parsed.header.clock_valid);
+            assert_eq!(
+                parsed.header.start_ms,
+                (START + i as i64 * HOUR_MS as i64) as u64
+            );
+            assert_eq!(truth.first_wall_ms, Some(parsed.header.start_ms as i64));
+            assert_eq!(
+                (truth.size, truth.crc),
+                (segment.bytes.len() as u32, crc32c(&segment.bytes))
+            );
+            assert!(
+                matches!(parsed.records[0], Record::Worker { t: 0, tag } if tag == WorkerTag::from_ascii("B-1001"))
+            );
+            let (mut samples, mut alerts, mut diags) = (0, 0, 0);
+            let mut last_t = 0;
+            for record in &parsed.records {
+                let t = record.t().unwrap();
+                assert!(t >= last_t, "records are in time order");
+                last_t = t;
+                match record {
+                    Record::Samples { samples: s, .. } => samples += s.len() as u64,
+                    Record::Alert { .. } => alerts += 1,
+                    Record::Diag { .. } => diags += 1,
+                    _ => {}
+                }
+            }
+            assert_eq!(
+                (samples, alerts, diags),
+                (truth.samples, truth.alerts, truth.diags)
+            );
+            assert_eq!(segment.last_ms, parsed.header.start_ms + u64::from(last_t));
+            let zones: u64 = truth.movements.flexion_zone_samples.iter().sum();
+            assert_eq!(zones, truth.samples);
+        }
+        let last = &shift.segments[3].truth;
+        assert_eq!(last.samples, 17 * 60 * 25);
+        assert_eq!(last.diags, 17);
+    }
+
+    #[test]
+    fn a_twelve_hour_shift_has_twelve_hourly_segments_of_about_720_kb() {
+        let shift = record(12 * HOUR_MS, 1);
+        let truth = truth_of(&shift);
+        assert_eq!(shift.segments.len(), 12);
+        assert_eq!(truth.samples, 12 * 3600 * 25);
+        assert_eq!(truth.diags, 12 * 60);
+        for segment in &shift.segments {
+            assert_eq!(segment.truth.samples, 90_000);
+            // 90 000 samples × 8 bytes in 360 records, plus alerts, DIAGs and the header.
+            assert!(
+                (720_000..740_000).contains(&segment.bytes.len()),
+                "{}",
+                segment.bytes.len()
+            );
+        }
+        let m = truth.movements;
+        for count in [
+            m.bends,
+            m.deep_bends,
+            m.twists,
+            m.lateral_bends,
+            m.lifts_stoop,
+            m.lifts_squat,
+            m.reaches,
+        ] {
+            assert!(count >= 12, "every movement happens at least hourly: {m:?}");
+        }
+        assert!(
+            m.walking_ms > HOUR_MS && m.resting_ms > 30 * MINUTE_MS,
+            "{m:?}"
+        );
+        assert!(m.flexion_zone_samples.iter().all(|&zone| zone > 0), "{m:?}");
+    }
+
+    #[test]
+    fn alerts_follow_the_samples_and_show_realistic_responses() {
+        let shift = record(8 * HOUR_MS, 5);
+        let config = WearableConfig::default();
+        let (mut corrected, mut uncorrected, mut without_haptic, mut fast) = (0, 0, 0, 0);
+        let mut kinds = std::collections::HashSet::new();
+        for segment in &shift.segments {
+            let parsed = parse_segment(&segment.bytes).unwrap();
+            let flex_at = |t: u32| {
+                parsed.records.iter().find_map(|record| match record {
+                    Record::Samples { t: t0, samples } if (*t0..*t0 + 10_000).contains(&t) => {
+                        samples.get(((t - t0) / 40) as usize).map(|s| s.flex)
+                    }
+                    _ => None,
+                })
+            };
+            for record in &parsed.records {
+                let Record::Alert {
+                    t,
+                    kind,
+                    peak,
+                    duration_ms,
+                    response_ms,
+                    haptic,
+                } = *record
+                else {
+                    continue;
+                };
+                kinds.insert(kind.to_u8());
+                without_haptic += u32::from(!haptic);
+                match response_ms {
+                    Some(ms) => {
+                        corrected += 1;
+                        fast += u32::from((500..=3000).contains(&ms));
+                        assert!(ms <= duration_ms);
+                    }
+                    None => uncorrected += 1,
+                }
+                if kind == AlertKind::Bend {
+                    // The pulse fires after the posture was over the threshold for the hold time.
+                    assert!(peak > config.bend_alert);
+                    assert!(flex_at(t).unwrap() > config.bend_alert);
+                    assert!(
+                        flex_at(t - u32::from(config.bend_hold_ms)).unwrap() > config.bend_alert
+                    );
+                    assert!(duration_ms >= u32::from(config.bend_hold_ms));
+                }
+                if kind == AlertKind::Twist {
+                    assert!(peak.unsigned_abs() > config.twist_alert);
+                }
+            }
+        }
+        assert_eq!(
+            kinds.len(),
+            4,
+            "bend, twist, prolonged bend and overreach all occur"
+        );
+        assert!(uncorrected > 0 && without_haptic > 0);
+        assert!(
+            corrected > 10 * uncorrected,
+            "{corrected} corrected, {uncorrected} not"
+        );
+        assert!(
+            fast * 2 > corrected,
+            "most corrections take 0.5..3 s: {fast} of {corrected}"
+        );
+    }
+
+    #[test]
+    fn thresholds_come_from_the_wearable_config() {
+        let strict = ShiftJob {
+            recorder: Recorder {
+                config: WearableConfig {
+                    bend_alert: 3000,
+                    twist_alert: 300,
+                    ..WearableConfig::default()
+                },
+                ..recorder()
+            },
+            ..ShiftJob {
+                shift: ShiftSpec::new(START, HOUR_MS),
+                recorder: recorder(),
+                seed: 3,
+                first_id: 1,
+            }
+        }
+        .record();
+        let relaxed = record(HOUR_MS, 3);
+        assert!(truth_of(&strict).alerts > truth_of(&relaxed).alerts);
+    }
+
+    #[test]
+    fn odd_rates_and_record_sizes_still_cover_the_shift_exactly() {
+        let shift = ShiftJob {
+            shift: ShiftSpec {
+                rate_hz: 30,
+                segment_ms: 10 * MINUTE_MS,
+                samples_per_record: 7,
+                ..ShiftSpec::new(START, 25 * MINUTE_MS)
+            },
+            recorder: recorder(),
+            seed: 9,
+            first_id: 40,
+        }
+        .record();
+        assert_eq!(shift.segments.len(), 3);
+        assert_eq!(truth_of(&shift).samples, 25 * 60 * 30);
+        let parsed = parse_segment(&shift.segments[2].bytes).unwrap();
+        assert_eq!((parsed.header.segment_id, parsed.header.rate_hz), (42, 30));
+    }
+
+    /// Counts excursions of `signal` that rise above `enter` after it was below `leave`, by
+    /// whether their peak passes `split`.
+    fn excursions(
+        signal: impl Iterator<Item = i32>,
+        leave: i32,
+        enter: i32,
+        split: i32,
+    ) -> (u64, u64) {
+        let (mut low, mut high) = (0, 0);
+        let mut peak = None;
+        for value in signal {
+            match peak {
+                None if value > enter => peak = Some(value),
+                Some(p) if value < leave => {
+                    if p > split {
+                        high += 1
+                    } else {
+                        low += 1
+                    }
+                    peak = None;
+                }
+                Some(p) => peak = Some(p.max(value)),
+                None => {}
+            }
+        }
+        (low, high)
+    }
+
+    #[test]
+    fn movement_counts_match_an_independent_count_of_excursions_in_the_samples() {
+        let shift = record(6 * HOUR_MS, 21);
+        let truth = truth_of(&shift);
+        let samples: Vec<Sample> = shift
+            .segments
+            .iter()
+            .flat_map(|segment| {
+                let parsed = parse_segment(&segment.bytes).unwrap();
+                let mut out = Vec::new();
+                for record in parsed.records {
+                    if let Record::Samples { samples, .. } = record {
+                        out.extend(samples.iter());
+                    }
+                }
+                out
+            })
+            .collect();
+        let flex = samples.iter().map(|s| i32::from(s.flex));
+        let (bends, deep) = excursions(flex, 1200, 2000, 6000);
+        assert_eq!(
+            (bends, deep),
+            (truth.movements.bends, truth.movements.deep_bends)
+        );
+        let twist = samples.iter().map(|s| i32::from(s.twist).abs());
+        assert_eq!(
+            excursions(twist, 200, 600, i32::MAX).0,
+            truth.movements.twists
+        );
+        let lat = samples.iter().map(|s| i32::from(s.lat).abs());
+        assert_eq!(
+            excursions(lat, 500, 1000, i32::MAX).0,
+            truth.movements.lateral_bends
+        );
+    }
+
+    #[test]
+    fn timing_probe() {
+        for seed in 1..=5 {
+            let t = std::time::Instant::now();
+            let shift = record(12 * HOUR_MS, seed);
+            eprintln!(
+                "12 h: {:?} ({} segments)",
+                t.elapsed(),
+                shift.segments.len()
+            );
+        }
+    }
+}

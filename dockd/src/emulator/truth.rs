@@ -1,0 +1,104 @@
+//! Ground truth of emulated wearables: what each generated segment holds and what the worker did,
+//! so tests can hold the dock's database against it. It only counts; it must never influence what
+//! the wearable sends.
+
+/// Movements and exposure of a stretch of shift, counted by the generator from the samples it
+/// wrote. Every counted movement is one excursion from a near-neutral standing posture (flexion
+/// below 12°, lateral bend below 5°, axial velocity below 20 °/s) and back, so an analysis that
+/// splits the signal at those baselines finds exactly these episodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MovementCounts {
+    /// Excursions whose peak flexion is in 20°..=60° (plain bends, stooped work, shallow stoop lifts).
+    pub bends: u64,
+    /// Excursions whose peak flexion is above 60° (ISO 11226 "awkward").
+    pub deep_bends: u64,
+    /// Axial rotation bursts peaking at 60 °/s or more (gentle turns below 45 °/s are not counted).
+    pub twists: u64,
+    /// Sideways bends peaking at 10° or more (EN 1005-4 "clearly visible").
+    pub lateral_bends: u64,
+    /// Lifts bending at the back: flexion over 30° with a 300..600 mm height drop.
+    pub lifts_stoop: u64,
+    /// Lifts bending at the knees: a 300..600 mm height drop with flexion under 20°.
+    pub lifts_squat: u64,
+    /// Overhead reaches: trunk extension (negative flexion) with the wearer rising on the toes.
+    pub reaches: u64,
+    /// Time spent walking.
+    pub walking_ms: u64,
+    /// Time spent resting, seated (height about 450 mm below standing for minutes).
+    pub resting_ms: u64,
+    /// Samples per trunk-flexion zone (ISO 11226 / EN 1005-4), in raw 0.01° units:
+    /// `[flex < 0, 0 <= flex < 2000, 2000 <= flex <= 6000, flex > 6000]`.
+    pub flexion_zone_samples: [u64; 4],
+}
+
+impl MovementCounts {
+    pub fn add(&mut self, other: &MovementCounts) {
+        self.bends += other.bends;
+        self.deep_bends += other.deep_bends;
+        self.twists += other.twists;
+        self.lateral_bends += other.lateral_bends;
+        self.lifts_stoop += other.lifts_stoop;
+        self.lifts_squat += other.lifts_squat;
+        self.reaches += other.reaches;
+        self.walking_ms += other.walking_ms;
+        self.resting_ms += other.resting_ms;
+        for (sum, zone) in self
+            .flexion_zone_samples
+            .iter_mut()
+            .zip(other.flexion_zone_samples)
+        {
+            *sum += zone;
+        }
+    }
+}
+
+/// One segment as the wearable stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentTruth {
+    pub id: u32,
+    /// Size and CRC-32C of the bytes, exactly as LIST reports them.
+    pub size: u32,
+    pub crc: u32,
+    pub boot_count: u32,
+    pub samples: u64,
+    pub alerts: u64,
+    pub diags: u64,
+    /// The true wall time of the segment's `t = 0`; `None` for a segment of an earlier boot,
+    /// whose time no clock ever knew.
+    pub first_wall_ms: Option<i64>,
+    /// Whether the dock can place the segment in time: its header clock was valid, or it is of
+    /// the wearable's current boot and the dock anchors it from the INFO it read at docking
+    /// (before any SET_TIME made the device clock valid).
+    pub known_time: bool,
+    /// The segment's last record runs past its end: the dock must quarantine it, never erase it.
+    pub corrupt: bool,
+    pub movements: MovementCounts,
+}
+
+/// Everything a wearable has recorded, in segment id order. Totals cover the segments the dock
+/// can store (every segment not `corrupt`), including those already erased from the wearable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroundTruth {
+    pub samples: u64,
+    pub alerts: u64,
+    pub diags: u64,
+    pub segments: Vec<SegmentTruth>,
+    pub movements: MovementCounts,
+}
+
+impl GroundTruth {
+    pub(super) fn record(&mut self, segment: SegmentTruth) {
+        if !segment.corrupt {
+            self.samples += segment.samples;
+            self.alerts += segment.alerts;
+            self.diags += segment.diags;
+            self.movements.add(&segment.movements);
+        }
+        self.segments.push(segment);
+    }
+
+    /// The truth of segment `id`.
+    pub fn segment(&self, id: u32) -> Option<&SegmentTruth> {
+        self.segments.iter().find(|segment| segment.id == id)
+    }
+}

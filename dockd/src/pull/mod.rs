@@ -1,0 +1,427 @@
+//! One docked wearable's pull: HELLO, SET_TIME, LIST, READ every segment, check, parse, store in one
+//! durable transaction, and only then ERASE. It owns that order and the slot's live status; it must
+//! never send ERASE for a segment the writer has not acknowledged as durably stored, nor for one
+//! that failed its checks.
+//!
+//! **Architecture invariant:** the only `erase` call in the daemon is in [`Pull::take_segment`],
+//! after `Writer::store_segment` returned `Ok`.
+
+mod client;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::dock::board::{Board, Phase, Totals};
+use crate::ingest;
+use crate::link::{DockingClock, Info, SegmentEntry, crc32c, parse_segment};
+use crate::store::{
+    NewDocking, QuarantinedSegment, Reader, SegmentKey, SegmentState, StoreError, StoreOutcome,
+    Writer,
+};
+use crate::transport::Docking;
+
+pub use client::{ClientError, Idle, WearableClient};
+
+/// What every pull shares.
+#[derive(Clone)]
+pub struct PullContext {
+    pub writer: Writer,
+    pub reader: Reader,
+    pub board: Arc<Board>,
+    pub clock: Arc<dyn Clock>,
+    pub request_timeout: Duration,
+    pub max_segment_bytes: u32,
+    /// How often a wearable that stays docked has its battery re-read.
+    pub refresh: Duration,
+}
+
+/// Why a pull stopped before its wearable was done.
+#[derive(Debug, thiserror::Error)]
+enum PullError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("storing failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl PullError {
+    /// The slot's message: what happened, in plain words, and what to do.
+    fn advice(&self) -> String {
+        match self {
+            PullError::Client(ClientError::Undocked) => {
+                "The wearable was taken out during the transfer. Put it back: the transfer resumes and nothing is lost.".into()
+            }
+            PullError::Client(ClientError::Link(_)) => {
+                "The wearable stopped answering. Re-seat it in the dock; if this repeats, have it checked.".into()
+            }
+            PullError::Client(ClientError::Wearable { message, .. }) => format!(
+                "The wearable reported a problem ({message}). Its data stays on it; re-seat it, and call support if this repeats."
+            ),
+            PullError::Client(ClientError::Unexpected { .. }) => {
+                "The wearable answered something unexpected. Its data stays on it; call support if this repeats.".into()
+            }
+            PullError::Store(_) => {
+                "The dock could not save data (storage problem). The wearable keeps its data; call support.".into()
+            }
+        }
+    }
+}
+
+/// Runs one docking from connection to undocking (or shutdown).
+pub async fn run_docking(ctx: PullContext, docking: Docking, slot: u32, cancel: CancellationToken) {
+    let port = docking.port.clone();
+    let transport = docking.transport;
+    let mut pull = Pull {
+        client: WearableClient::new(docking.stream, ctx.request_timeout),
+        ctx,
+        slot,
+        docking_id: None,
+        serial: String::new(),
+    };
+    let outcome = tokio::select! {
+        _ = cancel.cancelled() => None,
+        result = pull.run(transport.as_str(), &port) => Some(result),
+    };
+    let board = &pull.ctx.board;
+    let outcome_text = match &outcome {
+        None => "dock shut down".to_owned(),
+        Some(Ok(())) => "undocked".to_owned(),
+        Some(Err(error)) => error.to_string(),
+    };
+    match &outcome {
+        // Connected and gone before saying who it was: nothing to show or record.
+        Some(Err(PullError::Client(ClientError::Undocked))) if pull.serial.is_empty() => {
+            board.forget(slot);
+            return;
+        }
+        Some(Err(error)) => {
+            tracing::warn!(slot, serial = %pull.serial, error = %error, "Pull stopped.");
+            let advice = error.advice();
+            board.update(slot, |s| {
+                s.phase = Phase::Error;
+                s.problem = Some(advice);
+            });
+        }
+        None | Some(Ok(())) => board.update(slot, |s| s.phase = Phase::Undocked),
+    }
+    if let Some(id) = pull.docking_id {
+        let ended = pull.ctx.clock.now_ms();
+        if let Err(error) = pull.ctx.writer.end_docking(id, ended, outcome_text).await {
+            tracing::warn!(slot, error = %error, "Could not record the end of a docking.");
+        }
+    }
+    tracing::info!(slot, serial = %pull.serial, "Wearable undocked.");
+}
+
+struct Pull {
+    ctx: PullContext,
+    client: WearableClient,
+    slot: u32,
+    docking_id: Option<i64>,
+    serial: String,
+}
+
+impl Pull {
+    /// Pulls, then keeps the wearable company while it charges; returns when it leaves.
+    async fn run(&mut self, transport: &'static str, port: &str) -> Result<(), PullError> {
+        self.pull(transport, port).await?;
+        self.stay_docked().await;
+        Ok(())
+    }
+
+    async fn pull(&mut self, transport: &'static str, port: &str) -> Result<(), PullError> {
+        let info = self.client.hello().await?;
+        // protocol.md §4: flat-battery segments are anchored to the dock's clock at this INFO.
+        let dock_wall_ms = self.ctx.clock.now_ms();
+        let docking_clock = DockingClock {
+            boot_count: info.boot_count,
+            device_ms: info.device_ms,
+            clock_valid: info.clock_valid,
+            dock_wall_ms,
+        };
+        self.serial = info.serial.clone();
+        tracing::info!(slot = self.slot, serial = %info.serial, segments = info.segments, "Wearable docked.");
+        self.show_info(&info);
+        self.load_totals().await;
+
+        let docking_id = self
+            .ctx
+            .writer
+            .begin_docking(new_docking(&info, self.slot, transport, port, dock_wall_ms))
+            .await?;
+        self.docking_id = Some(docking_id);
+        self.ctx
+            .board
+            .add_totals(&self.serial, |t| t.last_docked_ms = Some(dock_wall_ms));
+
+        let now = u64::try_from(self.ctx.clock.now_ms()).unwrap_or(0);
+        if let Err(error) = self.client.set_time(now).await {
+            if error.ends_docking() {
+                return Err(error.into());
+            }
+            tracing::warn!(serial = %self.serial, error = %error, "The wearable refused SET_TIME; pulling anyway.");
+        }
+
+        let entries = self.client.list().await?;
+        let mut plan = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let key = self.key(&entry);
+            let reader = self.ctx.reader.clone();
+            let state = tokio::task::spawn_blocking(move || reader.segment_state(&key))
+                .await
+                .map_err(|_| StoreError::Closed)??;
+            plan.push((entry, state));
+        }
+        let total: u64 = plan
+            .iter()
+            .filter(|(e, s)| e.closed && *s == SegmentState::New)
+            .map(|(e, _)| u64::from(e.size))
+            .sum();
+        let count = u32::try_from(plan.len()).unwrap_or(u32::MAX);
+        self.ctx.board.update(self.slot, |s| {
+            s.phase = Phase::Pulling;
+            s.bytes_total = total;
+            s.segments_total = count;
+        });
+
+        for (entry, state) in plan {
+            self.take_segment(&entry, state, &docking_clock, docking_id)
+                .await?;
+            self.ctx.board.update(self.slot, |s| s.segments_done += 1);
+        }
+        self.ctx.board.update(self.slot, |s| {
+            s.phase = Phase::Done;
+            s.problem = (s.quarantined > 0).then(|| {
+                format!(
+                    "{} damaged log(s) kept on the dock for support; the wearable keeps its copy.",
+                    s.quarantined
+                )
+            });
+        });
+        tracing::info!(slot = self.slot, serial = %self.serial, "Pull complete.");
+        Ok(())
+    }
+
+    fn key(&self, entry: &SegmentEntry) -> SegmentKey {
+        SegmentKey {
+            serial: self.serial.clone(),
+            segment_no: entry.id,
+            size: entry.size,
+            crc: entry.crc,
+        }
+    }
+
+    /// Moves one listed segment from the wearable into the store, then erases it there.
+    async fn take_segment(
+        &mut self,
+        entry: &SegmentEntry,
+        state: SegmentState,
+        docking: &DockingClock,
+        docking_id: i64,
+    ) -> Result<(), PullError> {
+        if !entry.closed {
+            tracing::info!(serial = %self.serial, segment = entry.id, "Segment still open; left for the next docking.");
+            return Ok(());
+        }
+        match state {
+            SegmentState::Quarantined => {
+                self.ctx.board.update(self.slot, |s| s.quarantined += 1);
+                return Ok(());
+            }
+            SegmentState::Stored => {}
+            SegmentState::New => {
+                if entry.size > self.ctx.max_segment_bytes {
+                    tracing::warn!(serial = %self.serial, segment = entry.id, size = entry.size, "Segment larger than link.max_segment_bytes; left on the wearable.");
+                    return Ok(());
+                }
+                let bytes = self.read_verified(entry).await?;
+                let key = self.key(entry);
+                match prepare(key.clone(), bytes, docking_id, *docking).await {
+                    Ok(rows) => {
+                        let (samples, alerts) = (rows.samples, rows.alerts.len() as u64);
+                        let outcome = self.ctx.writer.store_segment(rows).await?;
+                        if outcome == StoreOutcome::Stored {
+                            self.ctx.board.add_totals(&self.serial, |t| {
+                                t.segments += 1;
+                                t.samples += samples;
+                                t.alerts += alerts;
+                            });
+                            tracing::debug!(serial = %self.serial, segment = entry.id, samples, "Segment stored.");
+                        }
+                    }
+                    Err((reason, bytes)) => {
+                        tracing::warn!(serial = %self.serial, segment = entry.id, reason = %reason, "Segment quarantined; it stays on the wearable.");
+                        let seen_ms = self.ctx.clock.now_ms();
+                        self.ctx
+                            .writer
+                            .quarantine(QuarantinedSegment {
+                                key,
+                                reason,
+                                bytes,
+                                seen_ms,
+                            })
+                            .await?;
+                        self.ctx.board.update(self.slot, |s| s.quarantined += 1);
+                        self.ctx
+                            .board
+                            .add_totals(&self.serial, |t| t.quarantined += 1);
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        // The writer acknowledged a durable commit (now or at an earlier docking): erase.
+        self.client.erase(entry.id).await?;
+        let key = self.key(entry);
+        let erased_ms = self.ctx.clock.now_ms();
+        if let Err(error) = self.ctx.writer.mark_erased(key, erased_ms).await {
+            tracing::warn!(error = %error, "Could not record an erase; harmless, the segment is stored.");
+        }
+        Ok(())
+    }
+
+    /// Reads a whole segment; re-reads it once if its bytes do not match the listed CRC.
+    async fn read_verified(&mut self, entry: &SegmentEntry) -> Result<Vec<u8>, PullError> {
+        let first = self.read_segment(entry).await?;
+        if crc32c(&first) == entry.crc {
+            return Ok(first);
+        }
+        tracing::warn!(serial = %self.serial, segment = entry.id, "Segment bytes do not match the listed CRC; reading again.");
+        self.ctx
+            .board
+            .update(self.slot, |s| s.bytes_total += u64::from(entry.size));
+        self.read_segment(entry).await
+    }
+
+    async fn read_segment(&mut self, entry: &SegmentEntry) -> Result<Vec<u8>, PullError> {
+        let size = entry.size as usize;
+        let mut bytes = Vec::with_capacity(size);
+        while bytes.len() < size {
+            let offset = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+            let chunk = self.client.read(entry.id, offset).await?;
+            if chunk.is_empty() {
+                break; // the wearable says the segment ends here; the CRC check decides
+            }
+            let take = chunk.len().min(size - bytes.len());
+            bytes.extend_from_slice(&chunk[..take]);
+            self.ctx
+                .board
+                .update(self.slot, |s| s.bytes_done += take as u64);
+        }
+        Ok(bytes)
+    }
+
+    fn show_info(&self, info: &Info) {
+        let serial = info.serial.clone();
+        let (soc, charging) = (info.batt_soc, info.charging);
+        self.ctx.board.update(self.slot, |s| {
+            s.serial = Some(serial);
+            s.battery_soc = Some(soc);
+            s.charging = charging;
+        });
+    }
+
+    async fn load_totals(&self) {
+        if self.ctx.board.has_totals(&self.serial) {
+            return;
+        }
+        let reader = self.ctx.reader.clone();
+        let serial = self.serial.clone();
+        let found = tokio::task::spawn_blocking(move || reader.wearable_totals())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|all| all.into_iter().find(|t| t.serial == serial));
+        if let Some(t) = found {
+            self.ctx.board.set_totals(
+                &self.serial,
+                Totals {
+                    segments: t.segments_stored,
+                    samples: t.samples_stored,
+                    alerts: t.alerts_stored,
+                    quarantined: t.quarantined,
+                    last_docked_ms: t.last_docked_ms,
+                },
+            );
+        }
+    }
+
+    /// After the pull, the wearable charges in its slot: re-read its battery now and then, and
+    /// notice at once when it leaves.
+    async fn stay_docked(&mut self) {
+        loop {
+            match self.client.idle(self.ctx.refresh).await {
+                Idle::Undocked => return,
+                Idle::Elapsed => match self.client.hello().await {
+                    Ok(info) => self.show_info(&info),
+                    Err(error) if error.ends_docking() => return,
+                    Err(error) => {
+                        tracing::debug!(error = %error, "Battery refresh failed.");
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Checks, parses and converts a segment off the async runtime. On failure, the reason in plain
+/// words and the bytes, for the quarantine.
+async fn prepare(
+    key: SegmentKey,
+    bytes: Vec<u8>,
+    docking_id: i64,
+    docking: DockingClock,
+) -> Result<crate::store::NewSegment, (String, Vec<u8>)> {
+    let expected_crc = key.crc;
+    let work = tokio::task::spawn_blocking(move || {
+        if crc32c(&bytes) != expected_crc {
+            return Err((
+                "its bytes did not match the wearable's checksum on two reads".to_owned(),
+                bytes,
+            ));
+        }
+        let rows = match parse_segment(&bytes) {
+            Ok(segment) => {
+                ingest::segment_rows(key, docking_id, &segment, &docking).map_err(|e| e.to_string())
+            }
+            Err(error) => Err(error.reason()),
+        };
+        rows.map_err(|reason| (reason, bytes))
+    });
+    match work.await {
+        Ok(result) => result,
+        Err(join) => Err((format!("parsing crashed: {join}"), Vec::new())),
+    }
+}
+
+fn new_docking(
+    info: &Info,
+    slot: u32,
+    transport: &'static str,
+    port: &str,
+    docked_ms: i64,
+) -> NewDocking {
+    NewDocking {
+        serial: info.serial.clone(),
+        model: info.model,
+        hw_rev: info.hw_rev,
+        firmware: info.firmware(),
+        slot,
+        transport,
+        port: port.to_owned(),
+        docked_ms,
+        boot_count: info.boot_count,
+        device_ms: info.device_ms,
+        clock_valid: info.clock_valid,
+        batt_soc: info.batt_soc,
+        batt_health: info.batt_health,
+        batt_cycles: info.batt_cycles,
+        batt_mv: info.batt_mv,
+        batt_temp_dc: info.batt_temp_dc,
+        charging: info.charging,
+        segments_listed: u32::from(info.segments),
+    }
+}

@@ -1,0 +1,211 @@
+//! The database schema and its migrations, applied in order at open and tracked in
+//! `PRAGMA user_version`. It owns every `CREATE`; it must never drop or rewrite data a wearable
+//! handed over, and a migration once shipped is never edited (add a new one instead).
+//!
+//! Why these tables: a segment is the unit a wearable hands over and the unit of idempotency
+//! (`UNIQUE (wearable_id, segment_no, size, crc)`), so every row derived from it references it and
+//! goes with it (`ON DELETE CASCADE`, for retention and per-worker deletion later). Samples live in
+//! blocks (see `samples`); events are rows. Worker tags are kept once, in `worker`, and referenced
+//! by id, so pseudonymisation and deletion touch one table. Dock diagnostics (GPS, dock power) will
+//! get tables of their own that reference nothing here.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version up.
+const MIGRATIONS: &[&str] = &[
+    // 1: the spine — wearables, dockings, segments and what was parsed from them, quarantine.
+    r#"
+    CREATE TABLE wearable (
+        id              INTEGER PRIMARY KEY,
+        serial          TEXT NOT NULL UNIQUE,
+        model           INTEGER,
+        hw_rev          INTEGER,
+        firmware        TEXT,
+        first_seen_ms   INTEGER NOT NULL,
+        last_docked_ms  INTEGER
+    ) STRICT;
+
+    CREATE TABLE worker (
+        id      INTEGER PRIMARY KEY,
+        tag     BLOB NOT NULL UNIQUE          -- personal data: never logged, never uploaded
+    ) STRICT;
+
+    CREATE TABLE docking (
+        id              INTEGER PRIMARY KEY,
+        wearable_id     INTEGER NOT NULL REFERENCES wearable(id),
+        slot            INTEGER NOT NULL,
+        transport       TEXT NOT NULL,
+        port            TEXT NOT NULL,
+        docked_ms       INTEGER NOT NULL,
+        undocked_ms     INTEGER,
+        outcome         TEXT,
+        boot_count      INTEGER NOT NULL,
+        device_ms       INTEGER NOT NULL,
+        clock_valid     INTEGER NOT NULL,
+        batt_soc        INTEGER NOT NULL,
+        batt_health     INTEGER NOT NULL,
+        batt_cycles     INTEGER NOT NULL,
+        batt_mv         INTEGER NOT NULL,
+        batt_temp_dc    INTEGER NOT NULL,
+        charging        INTEGER NOT NULL,
+        segments_listed INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX docking_by_wearable ON docking(wearable_id, docked_ms);
+
+    CREATE TABLE segment (
+        id                  INTEGER PRIMARY KEY,
+        wearable_id         INTEGER NOT NULL REFERENCES wearable(id),
+        segment_no          INTEGER NOT NULL,   -- the wearable's segment id
+        size                INTEGER NOT NULL,
+        crc                 INTEGER NOT NULL,
+        docking_id          INTEGER NOT NULL REFERENCES docking(id),
+        boot_count          INTEGER NOT NULL,
+        start_ms            INTEGER NOT NULL,   -- device clock, as the header says
+        clock_valid         INTEGER NOT NULL,
+        rate_hz             INTEGER NOT NULL,
+        first_wall_ms       INTEGER,            -- NULL: nothing in it has a known time
+        last_wall_ms        INTEGER,
+        samples             INTEGER NOT NULL,
+        alerts              INTEGER NOT NULL,
+        records             INTEGER NOT NULL,
+        unknown_records     INTEGER NOT NULL,   -- record types this dock does not know, kept verbatim
+        unknown_time_samples INTEGER NOT NULL,  -- samples with no time anchor: counted, never placed
+        unknown_time_records INTEGER NOT NULL,
+        stored_ms           INTEGER NOT NULL,
+        erased_ms           INTEGER,            -- when the wearable confirmed the erase
+        UNIQUE (wearable_id, segment_no, size, crc)
+    ) STRICT;
+
+    CREATE TABLE sample_block (
+        id          INTEGER PRIMARY KEY,
+        segment_id  INTEGER NOT NULL REFERENCES segment(id) ON DELETE CASCADE,
+        worker_id   INTEGER REFERENCES worker(id),
+        t_ms        INTEGER NOT NULL,           -- segment time of the first sample
+        wall_ms     INTEGER,                    -- wall time of the first sample; NULL = unknown time
+        rate_hz     INTEGER NOT NULL,
+        count       INTEGER NOT NULL,
+        codec       INTEGER NOT NULL,
+        data        BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX sample_block_by_segment ON sample_block(segment_id, t_ms);
+    CREATE INDEX sample_block_by_worker_time ON sample_block(worker_id, wall_ms);
+
+    CREATE TABLE alert (
+        id          INTEGER PRIMARY KEY,
+        segment_id  INTEGER NOT NULL REFERENCES segment(id) ON DELETE CASCADE,
+        worker_id   INTEGER REFERENCES worker(id),
+        t_ms        INTEGER NOT NULL,
+        wall_ms     INTEGER,
+        kind        INTEGER NOT NULL,           -- 1 bend, 2 twist, 3 prolonged bend, 4 overreach
+        peak        INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        response_ms INTEGER,                    -- NULL: never corrected
+        haptic      INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX alert_by_segment ON alert(segment_id);
+    CREATE INDEX alert_by_worker_time ON alert(worker_id, wall_ms);
+
+    CREATE TABLE event (
+        id          INTEGER PRIMARY KEY,
+        segment_id  INTEGER NOT NULL REFERENCES segment(id) ON DELETE CASCADE,
+        worker_id   INTEGER REFERENCES worker(id),
+        t_ms        INTEGER,
+        wall_ms     INTEGER,
+        kind        TEXT NOT NULL,              -- worker | clock | button | unknown
+        value       INTEGER,                    -- clock: wall ms set; button: action; unknown: record type
+        flag        INTEGER,                    -- clock: valid
+        body        BLOB                        -- unknown: the record body verbatim
+    ) STRICT;
+    CREATE INDEX event_by_segment ON event(segment_id);
+
+    CREATE TABLE wearable_diag (
+        id          INTEGER PRIMARY KEY,
+        segment_id  INTEGER NOT NULL REFERENCES segment(id) ON DELETE CASCADE,
+        t_ms        INTEGER NOT NULL,
+        wall_ms     INTEGER,
+        batt_mv     INTEGER NOT NULL,
+        temp_dc     INTEGER NOT NULL,
+        soc         INTEGER NOT NULL,
+        code        INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX wearable_diag_by_segment ON wearable_diag(segment_id);
+
+    CREATE TABLE quarantine (
+        id              INTEGER PRIMARY KEY,
+        wearable_id     INTEGER NOT NULL REFERENCES wearable(id),
+        segment_no      INTEGER NOT NULL,
+        size            INTEGER NOT NULL,
+        crc             INTEGER NOT NULL,
+        reason          TEXT NOT NULL,
+        bytes           BLOB NOT NULL,          -- kept for support, exactly as read
+        first_seen_ms   INTEGER NOT NULL,
+        last_seen_ms    INTEGER NOT NULL,
+        times_seen      INTEGER NOT NULL,
+        UNIQUE (wearable_id, segment_no, size, crc)
+    ) STRICT;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const VERSION: usize = MIGRATIONS.len();
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(
+        "database schema version {found} is newer than this dockd knows ({known}); refusing to touch it"
+    )]
+    TooNew { found: usize, known: usize },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Applies every migration the database has not seen, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    if current > VERSION {
+        return Err(MigrateError::TooNew {
+            found: current,
+            known: VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(index + 1).unwrap_or(i64::MAX),
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, VERSION);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_dockd_is_left_alone() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", VERSION as i64 + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(MigrateError::TooNew { .. })
+        ));
+    }
+}

@@ -1,0 +1,467 @@
+//! The single writer: one thread that owns the only write connection and applies commands in
+//! group commits. It owns transaction boundaries and durability acknowledgements; it must never
+//! acknowledge a command before the commit that holds it has returned from fsync.
+//!
+//! Why one thread: SQLite allows one writer at a time anyway, and funnelling every write through a
+//! queue lets concurrent pulls share one fsync (group commit) instead of queueing on the file lock.
+//! Each command runs inside its own SAVEPOINT, so one bad command fails alone while the rest of the
+//! batch commits.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{NewDocking, NewSegment, QuarantinedSegment, SegmentKey, StoreError, StoreOutcome};
+use crate::worker::WorkerTag;
+
+/// Commands waiting in the queue; beyond this, pulls wait (backpressure bounds memory).
+const QUEUE: usize = 32;
+/// A batch closes after this many commands or this many bytes of sample data.
+const BATCH_COMMANDS: usize = 64;
+const BATCH_BYTES: usize = 16 << 20;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Command {
+    BeginDocking(NewDocking, Reply<i64>),
+    EndDocking {
+        docking_id: i64,
+        undocked_ms: i64,
+        outcome: String,
+        reply: Reply<()>,
+    },
+    StoreSegment(Box<NewSegment>, Reply<StoreOutcome>),
+    Quarantine(Box<QuarantinedSegment>, Reply<()>),
+    MarkErased {
+        key: SegmentKey,
+        erased_ms: i64,
+        reply: Reply<()>,
+    },
+}
+
+impl Command {
+    fn weight(&self) -> usize {
+        match self {
+            Command::StoreSegment(segment, _) => segment.weight(),
+            Command::Quarantine(q, _) => q.bytes.len(),
+            _ => 256,
+        }
+    }
+}
+
+/// A cheap, cloneable handle for sending writes to the writer thread.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Command>,
+}
+
+/// The writer thread; join it after every [`Writer`] handle is dropped to know all writes landed.
+pub struct WriterThread {
+    join: std::thread::JoinHandle<()>,
+}
+
+impl WriterThread {
+    /// Waits for the writer to drain its queue, checkpoint and close the database.
+    pub fn join(self) {
+        if self.join.join().is_err() {
+            tracing::error!("The store writer thread panicked.");
+        }
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread on an open, migrated connection.
+    pub fn spawn(conn: Connection) -> std::io::Result<(Writer, WriterThread)> {
+        let (queue, commands) = mpsc::channel(QUEUE);
+        let join = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(conn, commands))?;
+        Ok((Writer { queue }, WriterThread { join }))
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(make(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Records a docking (and the wearable, first time seen); returns the docking's id.
+    pub async fn begin_docking(&self, docking: NewDocking) -> Result<i64, StoreError> {
+        self.ask(|reply| Command::BeginDocking(docking, reply))
+            .await
+    }
+
+    pub async fn end_docking(
+        &self,
+        docking_id: i64,
+        undocked_ms: i64,
+        outcome: String,
+    ) -> Result<(), StoreError> {
+        self.ask(|reply| Command::EndDocking {
+            docking_id,
+            undocked_ms,
+            outcome,
+            reply,
+        })
+        .await
+    }
+
+    /// Stores a segment and everything parsed from it. `Ok` means durably committed: only then may
+    /// the wearable be told to erase it.
+    pub async fn store_segment(&self, segment: NewSegment) -> Result<StoreOutcome, StoreError> {
+        self.ask(|reply| Command::StoreSegment(Box::new(segment), reply))
+            .await
+    }
+
+    pub async fn quarantine(&self, segment: QuarantinedSegment) -> Result<(), StoreError> {
+        self.ask(|reply| Command::Quarantine(Box::new(segment), reply))
+            .await
+    }
+
+    pub async fn mark_erased(&self, key: SegmentKey, erased_ms: i64) -> Result<(), StoreError> {
+        self.ask(|reply| Command::MarkErased {
+            key,
+            erased_ms,
+            reply,
+        })
+        .await
+    }
+}
+
+fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>) {
+    while let Some(first) = commands.blocking_recv() {
+        let mut batch = vec![first];
+        let mut bytes = batch[0].weight();
+        while batch.len() < BATCH_COMMANDS && bytes < BATCH_BYTES {
+            match commands.try_recv() {
+                Ok(command) => {
+                    bytes += command.weight();
+                    batch.push(command);
+                }
+                Err(_) => break,
+            }
+        }
+        apply_batch(&mut conn, batch);
+    }
+    // Every handle is gone: fold the WAL into the main file so the next start is quick.
+    if let Err(error) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
+        tracing::warn!(error = %error, "Final WAL checkpoint failed; the next start will replay it.");
+    }
+}
+
+/// A command's result, held until the batch's commit decides whether it stands.
+enum Done {
+    Docking(Reply<i64>, Result<i64, StoreError>),
+    Unit(Reply<()>, Result<(), StoreError>),
+    Segment(Reply<StoreOutcome>, Result<StoreOutcome, StoreError>),
+}
+
+impl Done {
+    fn send(self, commit: &Result<(), String>) {
+        fn pick<T>(
+            result: Result<T, StoreError>,
+            commit: &Result<(), String>,
+        ) -> Result<T, StoreError> {
+            match commit {
+                Ok(()) => result,
+                Err(message) => Err(StoreError::Commit(message.clone())),
+            }
+        }
+        // A dropped receiver means the asking task ended (undock, shutdown); nothing to do.
+        match self {
+            Done::Docking(reply, result) => drop(reply.send(pick(result, commit))),
+            Done::Unit(reply, result) => drop(reply.send(pick(result, commit))),
+            Done::Segment(reply, result) => drop(reply.send(pick(result, commit))),
+        }
+    }
+}
+
+fn apply_batch(conn: &mut Connection, batch: Vec<Command>) {
+    let tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(error) => {
+            let failed = Err(error.to_string());
+            for command in batch {
+                reply_unapplied(command, &failed);
+            }
+            return;
+        }
+    };
+    let mut done = Vec::with_capacity(batch.len());
+    for command in batch {
+        done.push(apply_isolated(&tx, command));
+    }
+    let commit = tx.commit().map_err(|e| e.to_string());
+    if let Err(message) = &commit {
+        tracing::error!(error = %message, "Store commit failed; nothing in this batch was stored.");
+    }
+    for item in done {
+        item.send(&commit);
+    }
+}
+
+fn reply_unapplied(command: Command, failed: &Result<(), String>) {
+    match command {
+        Command::BeginDocking(_, reply) => {
+            Done::Docking(reply, Err(StoreError::Closed)).send(failed)
+        }
+        Command::EndDocking { reply, .. }
+        | Command::Quarantine(_, reply)
+        | Command::MarkErased { reply, .. } => {
+            Done::Unit(reply, Err(StoreError::Closed)).send(failed)
+        }
+        Command::StoreSegment(_, reply) => {
+            Done::Segment(reply, Err(StoreError::Closed)).send(failed)
+        }
+    }
+}
+
+/// Runs one command inside a savepoint: on error its partial writes roll back, the batch goes on.
+fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
+    fn isolated<T>(
+        tx: &Transaction<'_>,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        tx.execute_batch("SAVEPOINT command")?;
+        match work(tx) {
+            Ok(value) => {
+                tx.execute_batch("RELEASE command")?;
+                Ok(value)
+            }
+            Err(error) => {
+                tx.execute_batch("ROLLBACK TO command; RELEASE command")?;
+                Err(error)
+            }
+        }
+    }
+    match command {
+        Command::BeginDocking(docking, reply) => {
+            Done::Docking(reply, isolated(tx, |tx| begin_docking(tx, &docking)))
+        }
+        Command::EndDocking {
+            docking_id,
+            undocked_ms,
+            outcome,
+            reply,
+        } => Done::Unit(
+            reply,
+            isolated(tx, |tx| {
+                tx.execute(
+                    "UPDATE docking SET undocked_ms = ?2, outcome = ?3 WHERE id = ?1",
+                    params![docking_id, undocked_ms, outcome],
+                )?;
+                Ok(())
+            }),
+        ),
+        Command::StoreSegment(segment, reply) => {
+            Done::Segment(reply, isolated(tx, |tx| store_segment(tx, &segment)))
+        }
+        Command::Quarantine(segment, reply) => {
+            Done::Unit(reply, isolated(tx, |tx| quarantine(tx, &segment)))
+        }
+        Command::MarkErased {
+            key,
+            erased_ms,
+            reply,
+        } => Done::Unit(
+            reply,
+            isolated(tx, |tx| {
+                tx.execute(
+                    "UPDATE segment SET erased_ms = ?5 WHERE id = (
+                        SELECT s.id FROM segment s JOIN wearable w ON w.id = s.wearable_id
+                        WHERE w.serial = ?1 AND s.segment_no = ?2 AND s.size = ?3 AND s.crc = ?4)",
+                    params![key.serial, key.segment_no, key.size, key.crc, erased_ms],
+                )?;
+                Ok(())
+            }),
+        ),
+    }
+}
+
+fn wearable_id(tx: &Transaction<'_>, serial: &str, seen_ms: i64) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO wearable (serial, first_seen_ms) VALUES (?1, ?2) ON CONFLICT (serial) DO NOTHING",
+        params![serial, seen_ms],
+    )?;
+    Ok(tx.query_row(
+        "SELECT id FROM wearable WHERE serial = ?1",
+        [serial],
+        |row| row.get(0),
+    )?)
+}
+
+fn begin_docking(tx: &Transaction<'_>, d: &NewDocking) -> Result<i64, StoreError> {
+    let wearable = wearable_id(tx, &d.serial, d.docked_ms)?;
+    tx.execute(
+        "UPDATE wearable SET model = ?2, hw_rev = ?3, firmware = ?4, last_docked_ms = ?5 WHERE id = ?1",
+        params![wearable, d.model, d.hw_rev, d.firmware, d.docked_ms],
+    )?;
+    tx.execute(
+        "INSERT INTO docking (wearable_id, slot, transport, port, docked_ms, boot_count, device_ms,
+            clock_valid, batt_soc, batt_health, batt_cycles, batt_mv, batt_temp_dc, charging, segments_listed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            wearable,
+            d.slot,
+            d.transport,
+            d.port,
+            d.docked_ms,
+            d.boot_count,
+            i64::try_from(d.device_ms).unwrap_or(i64::MAX),
+            d.clock_valid,
+            d.batt_soc,
+            d.batt_health,
+            d.batt_cycles,
+            d.batt_mv,
+            d.batt_temp_dc,
+            d.charging,
+            d.segments_listed
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn worker_id(
+    tx: &Transaction<'_>,
+    cache: &mut HashMap<WorkerTag, i64>,
+    tag: Option<WorkerTag>,
+) -> Result<Option<i64>, StoreError> {
+    let Some(tag) = tag else { return Ok(None) };
+    if let Some(id) = cache.get(&tag) {
+        return Ok(Some(*id));
+    }
+    let bytes = tag.as_bytes().as_slice();
+    tx.execute(
+        "INSERT INTO worker (tag) VALUES (?1) ON CONFLICT (tag) DO NOTHING",
+        [bytes],
+    )?;
+    let id: i64 = tx.query_row("SELECT id FROM worker WHERE tag = ?1", [bytes], |row| {
+        row.get(0)
+    })?;
+    cache.insert(tag, id);
+    Ok(Some(id))
+}
+
+fn store_segment(tx: &Transaction<'_>, s: &NewSegment) -> Result<StoreOutcome, StoreError> {
+    let wearable = wearable_id(tx, &s.key.serial, 0)?;
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM segment WHERE wearable_id = ?1 AND segment_no = ?2 AND size = ?3 AND crc = ?4",
+            params![wearable, s.key.segment_no, s.key.size, s.key.crc],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if existing.is_some() {
+        return Ok(StoreOutcome::AlreadyStored);
+    }
+    let unknown_time_samples = i64::try_from(s.unknown_time_samples).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT INTO segment (wearable_id, segment_no, size, crc, docking_id, boot_count, start_ms,
+            clock_valid, rate_hz, first_wall_ms, last_wall_ms, samples, alerts, records, unknown_records,
+            unknown_time_samples, unknown_time_records, stored_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 (SELECT docked_ms FROM docking WHERE id = ?5))",
+        params![
+            wearable,
+            s.key.segment_no,
+            s.key.size,
+            s.key.crc,
+            s.docking_id,
+            s.boot_count,
+            i64::try_from(s.start_ms).unwrap_or(i64::MAX),
+            s.clock_valid,
+            s.rate_hz,
+            s.first_wall_ms,
+            s.last_wall_ms,
+            i64::try_from(s.samples).unwrap_or(i64::MAX),
+            i64::try_from(s.alerts.len()).unwrap_or(i64::MAX),
+            s.records,
+            s.unknown_records,
+            unknown_time_samples,
+            s.unknown_time_records,
+        ],
+    )?;
+    let segment = tx.last_insert_rowid();
+    let mut workers = HashMap::new();
+
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO sample_block (segment_id, worker_id, t_ms, wall_ms, rate_hz, count, codec, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for b in &s.blocks {
+        let worker = worker_id(tx, &mut workers, b.worker)?;
+        insert.execute(params![
+            segment, worker, b.t_ms, b.wall_ms, b.rate_hz, b.count, b.codec, b.data
+        ])?;
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO alert (segment_id, worker_id, t_ms, wall_ms, kind, peak, duration_ms, response_ms, haptic)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for a in &s.alerts {
+        let worker = worker_id(tx, &mut workers, a.worker)?;
+        insert.execute(params![
+            segment,
+            worker,
+            a.t_ms,
+            a.wall_ms,
+            a.kind,
+            a.peak,
+            a.duration_ms,
+            a.response_ms,
+            a.haptic
+        ])?;
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO event (segment_id, worker_id, t_ms, wall_ms, kind, value, flag, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for e in &s.events {
+        let worker = worker_id(tx, &mut workers, e.worker)?;
+        insert.execute(params![
+            segment,
+            worker,
+            e.t_ms,
+            e.wall_ms,
+            e.kind.as_str(),
+            e.value,
+            e.flag,
+            e.body
+        ])?;
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO wearable_diag (segment_id, t_ms, wall_ms, batt_mv, temp_dc, soc, code)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for d in &s.diags {
+        insert.execute(params![
+            segment, d.t_ms, d.wall_ms, d.batt_mv, d.temp_dc, d.soc, d.code
+        ])?;
+    }
+    Ok(StoreOutcome::Stored)
+}
+
+fn quarantine(tx: &Transaction<'_>, q: &QuarantinedSegment) -> Result<(), StoreError> {
+    let wearable = wearable_id(tx, &q.key.serial, q.seen_ms)?;
+    tx.execute(
+        "INSERT INTO quarantine (wearable_id, segment_no, size, crc, reason, bytes, first_seen_ms,
+            last_seen_ms, times_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1)
+         ON CONFLICT (wearable_id, segment_no, size, crc)
+         DO UPDATE SET last_seen_ms = excluded.last_seen_ms, times_seen = times_seen + 1",
+        params![
+            wearable,
+            q.key.segment_no,
+            q.key.size,
+            q.key.crc,
+            q.reason,
+            q.bytes,
+            q.seen_ms
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! Implements the web UI's `DockView` over the dock's status board: the hand-written counterpart
+//! that turns internal slot state into the web's view types. It must never hand the web anything
+//! about workers, and never query the database on a page load (the board already holds the totals).
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use web_ui::{DockSnapshot, DockView, Progress, SlotState, SlotView};
+
+use crate::clock::{Clock, SystemClock};
+use crate::dock::board::{Board, Phase, SlotStatus, Totals};
+
+pub struct BoardView {
+    board: Arc<Board>,
+    dock: String,
+}
+
+impl BoardView {
+    pub fn new(board: Arc<Board>, dock: &str) -> Self {
+        Self {
+            board,
+            dock: dock.to_owned(),
+        }
+    }
+}
+
+impl DockView for BoardView {
+    fn snapshot(&self) -> DockSnapshot {
+        DockSnapshot {
+            dock: self.dock.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            now_ms: SystemClock.now_ms(),
+            slots: self
+                .board
+                .snapshot()
+                .into_iter()
+                .map(|(slot, totals)| slot_view(slot, totals))
+                .collect(),
+        }
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.board.subscribe()
+    }
+}
+
+fn slot_view(slot: SlotStatus, totals: Totals) -> SlotView {
+    let (state, state_text) = match slot.phase {
+        Phase::Connecting => (SlotState::Docked, "Docked, connecting…".to_owned()),
+        Phase::Pulling => (
+            SlotState::Pulling,
+            format!(
+                "Pulling logs ({} of {})",
+                slot.segments_done.min(slot.segments_total),
+                slot.segments_total
+            ),
+        ),
+        Phase::Done if slot.charging => (SlotState::Done, "Done, charging".to_owned()),
+        Phase::Done => (SlotState::Done, "Done".to_owned()),
+        Phase::Error => (SlotState::Error, "Needs attention".to_owned()),
+        Phase::Undocked => (SlotState::Undocked, "Taken out".to_owned()),
+    };
+    SlotView {
+        slot: slot.slot,
+        serial: slot.serial,
+        transport: slot.transport.as_str().to_owned(),
+        state,
+        state_text,
+        advice: slot.problem,
+        battery_soc: slot.battery_soc,
+        charging: slot.charging,
+        progress: (slot.phase == Phase::Pulling).then_some(Progress {
+            done_bytes: slot.bytes_done,
+            total_bytes: slot.bytes_total,
+        }),
+        segments_pulled: slot.segments_done,
+        segments_total: slot.segments_total,
+        bytes_pulled: slot.bytes_done,
+        last_docked_ms: Some(slot.docked_ms),
+        quarantined: u32::try_from(totals.quarantined)
+            .unwrap_or(u32::MAX)
+            .max(slot.quarantined),
+        segments_stored: totals.segments,
+        samples_stored: totals.samples,
+        alerts_stored: totals.alerts,
+    }
+}

@@ -1,0 +1,117 @@
+//! The command line as a user meets it: config mistakes, `dockd status` before anything ran, and
+//! `dockd demo` doing its whole job with no set-up.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{DOCKD, TestDir, free_port, http_get, wait_for};
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = Command::new(DOCKD).args(args).output().expect("run dockd");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn a_config_with_an_unknown_key_is_refused_naming_the_key_and_the_file() {
+    let dir = TestDir::new("badkey");
+    let config = dir.join("dockd.toml");
+    std::fs::write(&config, "[storage]\ndata_dir = \"/tmp/x\"\ndatadir = 3\n").unwrap();
+    for command in ["run", "check-config"] {
+        let (ok, text) = run(&[command, "--config", config.to_str().unwrap()]);
+        assert!(!ok, "{command} accepted a bad config");
+        assert!(
+            text.contains("datadir") && text.contains(config.to_str().unwrap()),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_config_with_a_bad_value_is_refused_naming_the_key() {
+    let dir = TestDir::new("badvalue");
+    let config = dir.join("dockd.toml");
+    std::fs::write(&config, "[usb]\nids = [\"1209-4B57\"]\n").unwrap();
+    let (ok, text) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(text.contains("ids") && text.contains("1209-4B57"), "{text}");
+}
+
+#[test]
+fn status_before_the_dock_ever_ran_says_where_it_looked() {
+    let dir = TestDir::new("nostatus");
+    let config = dir.join("dockd.toml");
+    std::fs::write(
+        &config,
+        format!("[storage]\ndata_dir = {:?}\n", dir.join("data")),
+    )
+    .unwrap();
+    let (ok, text) = run(&["status", "--json", "--config", config.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        text.contains("no database at") && text.contains("dockd.db"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
+    let dir = TestDir::new("demo");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(DOCKD)
+        .args([
+            "demo",
+            "--wearables",
+            "2",
+            "--shift-minutes",
+            "30",
+            "--listen",
+            &listen,
+            "--data",
+        ])
+        .arg(dir.join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = listen.parse().unwrap();
+    let page = wait_for(
+        "both demo wearables on the page with stored logs",
+        Duration::from_secs(60),
+        || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("dockd demo exited early: {status}");
+            }
+            let page = std::net::TcpStream::connect(addr)
+                .ok()
+                .map(|_| http_get(addr, "/api/v1/status"))?;
+            let stored = page.matches("\"segments_stored\":1").count()
+                + page.matches("\"segments_stored\":2").count();
+            (page.contains("KW-000001") && page.contains("KW-000002") && stored >= 2)
+                .then_some(page)
+        },
+    );
+    assert!(page.contains("200 OK"), "{page}");
+    assert!(http_get(addr, "/").contains("KW-000001"));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = wait_for(
+        "the demo to stop on Ctrl-C",
+        Duration::from_secs(20),
+        || child.try_wait().unwrap(),
+    );
+    assert!(status.success(), "demo exit status {status}");
+    let mut printed = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut printed).unwrap();
+    assert!(
+        printed.contains(&format!("http://{listen}/")),
+        "the demo prints its address: {printed}"
+    );
+    assert!(dir.join("data").join("dockd.db").exists());
+}

@@ -1,0 +1,565 @@
+//! The spine, end to end: dock → pull → durable store → erase → visible; and every way a docking can
+//! go wrong on the way (unplugs, bit flips, kill -9, corrupt segments, silent and failing wearables,
+//! flat batteries).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use dockd::clock::{Clock, SystemClock};
+use dockd::emulator::{
+    BootSpec, Faults, FleetSpec, MINUTE_MS, ServeEnd, ShiftSpec, Wearable, WearableSpec,
+    dock_until_drained,
+};
+use dockd::transport::LinkAddr;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::Dock;
+
+/// A small deterministic generator for fault positions; the seed is printed so a failure can be
+/// replayed.
+struct Chaos(u64);
+
+impl Chaos {
+    fn new(seed: u64) -> Self {
+        println!("chaos seed {seed}");
+        Self(seed)
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % bound.max(1)
+    }
+}
+
+fn shift(hours: u64, segment_minutes: u64) -> ShiftSpec {
+    ShiftSpec {
+        segment_ms: segment_minutes * MINUTE_MS,
+        ..ShiftSpec::ending_at(SystemClock.now_ms(), hours * 60 * MINUTE_MS)
+    }
+}
+
+fn fleet(count: usize, seed: u64, shift: ShiftSpec) -> Vec<Wearable> {
+    let spec = FleetSpec {
+        count,
+        base_seed: seed,
+        shift,
+        first_serial: 1,
+    };
+    (0..count)
+        .map(|i| Wearable::new(spec.wearable_spec(i)))
+        .collect()
+}
+
+/// Docks a wearable again and again (faults only on the first docking) until the dock has taken
+/// everything it can; waits out a dock that is down.
+async fn drain(
+    wearable: &mut Wearable,
+    addr: &LinkAddr,
+    first: Faults,
+    cancel: &CancellationToken,
+) {
+    let mut faults = first;
+    while !wearable.drained() && !cancel.is_cancelled() {
+        match dock_until_drained(wearable, addr, &faults, cancel).await {
+            Ok(_) => faults = Faults::default(),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// What the database holds for one serial: segment ids → (samples, alerts).
+fn stored(dock: &Dock, serial: &str) -> HashMap<u32, (u64, u64)> {
+    let db = dock.db();
+    let mut query = db
+        .prepare(
+            "SELECT s.segment_no, s.samples, s.alerts FROM segment s JOIN wearable w ON w.id = s.wearable_id
+             WHERE w.serial = ?1",
+        )
+        .unwrap();
+    let rows = query
+        .query_map([serial], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
+            ))
+        })
+        .unwrap();
+    let mut map = HashMap::new();
+    for row in rows {
+        let (id, counts) = row.unwrap();
+        assert!(
+            map.insert(id, counts).is_none(),
+            "segment {id} of {serial} stored twice"
+        );
+    }
+    map
+}
+
+/// Every segment the wearable erased is in the database with exactly the truth's counts, nothing
+/// else is, and the sample blocks add up to the same samples (nothing stored twice inside either).
+fn assert_matches_truth(dock: &Dock, wearable: &Wearable) {
+    let serial = wearable.serial();
+    let stored = stored(dock, serial);
+    let truth = wearable.truth();
+    let good: Vec<_> = truth.segments.iter().filter(|s| !s.corrupt).collect();
+    assert_eq!(
+        stored.len(),
+        good.len(),
+        "{serial}: segments stored vs generated"
+    );
+    for segment in &good {
+        assert!(
+            wearable.erased_ids().contains(&segment.id),
+            "{serial}: segment {} not erased",
+            segment.id
+        );
+        let counts = stored
+            .get(&segment.id)
+            .unwrap_or_else(|| panic!("{serial}: segment {} missing", segment.id));
+        assert_eq!(
+            *counts,
+            (segment.samples, segment.alerts),
+            "{serial}: segment {} counts",
+            segment.id
+        );
+    }
+    let block_samples: i64 = dock.db().query_row(
+        "SELECT coalesce(sum(b.count), 0) FROM sample_block b JOIN segment s ON s.id = b.segment_id
+         JOIN wearable w ON w.id = s.wearable_id WHERE w.serial = ?1",
+        [serial],
+        |r| r.get(0),
+    ).unwrap();
+    let alert_rows: i64 = dock
+        .db()
+        .query_row(
+            "SELECT count(*) FROM alert a JOIN segment s ON s.id = a.segment_id
+         JOIN wearable w ON w.id = s.wearable_id WHERE w.serial = ?1",
+            [serial],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let want_samples: u64 = good.iter().map(|s| s.samples).sum();
+    let want_alerts: u64 = good.iter().map(|s| s.alerts).sum();
+    assert_eq!(
+        block_samples as u64, want_samples,
+        "{serial}: samples in blocks"
+    );
+    assert_eq!(alert_rows as u64, want_alerts, "{serial}: alert rows");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_wearables_docked_at_once_are_pulled_stored_and_erased_completely() {
+    let dock = Dock::start("eight");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let wearables = tokio::task::spawn_blocking(|| fleet(8, 801, shift(2, 30)))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for mut wearable in wearables {
+        let (addr, cancel) = (addr.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move {
+            drain(&mut wearable, &addr, Faults::default(), &cancel).await;
+            wearable
+        }));
+    }
+    let mut done = Vec::new();
+    for task in tasks {
+        done.push(
+            tokio::time::timeout(Duration::from_secs(120), task)
+                .await
+                .expect("drained in time")
+                .unwrap(),
+        );
+    }
+    for wearable in &done {
+        assert!(
+            wearable.stored_segments().is_empty(),
+            "{} still holds segments",
+            wearable.serial()
+        );
+        assert_matches_truth(&dock, wearable);
+    }
+
+    let status = dock.status_json();
+    let listed = status["wearables"].as_array().unwrap();
+    assert_eq!(listed.len(), 8);
+    for wearable in &done {
+        let entry = listed
+            .iter()
+            .find(|w| w["serial"] == wearable.serial())
+            .unwrap();
+        assert_eq!(entry["samples_stored"], wearable.truth().samples);
+        assert_eq!(entry["alerts_stored"], wearable.truth().alerts);
+        assert_eq!(
+            entry["segments_stored"],
+            wearable.truth().segments.len() as u64
+        );
+        assert_eq!(entry["quarantined"], 0);
+        assert!(entry["last_docked_ms"].as_i64().unwrap() > 0);
+    }
+    let page = dock.get("/");
+    for wearable in &done {
+        assert!(
+            page.contains(wearable.serial()),
+            "status page lacks {}",
+            wearable.serial()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unplugging_at_twenty_random_offsets_during_read_loses_nothing_and_stores_nothing_twice() {
+    let dock = Dock::start("unplug");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 77, shift(2, 15)).remove(0))
+        .await
+        .unwrap();
+    let mut chaos = Chaos::new(0x5eed_0001);
+    for _ in 0..20 {
+        if wearable.drained() {
+            break;
+        }
+        // Past HELLO and LIST (a few hundred bytes), inside some segment's READs.
+        let offset = 300 + chaos.below(400_000);
+        let faults = Faults {
+            unplug_after_bytes: Some(offset),
+            ..Faults::default()
+        };
+        let end = dock_until_drained(&mut wearable, &addr, &faults, &cancel)
+            .await
+            .unwrap();
+        assert!(
+            matches!(end, ServeEnd::Unplugged | ServeEnd::Drained),
+            "{end:?}"
+        );
+    }
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        drain(&mut wearable, &addr, Faults::default(), &cancel),
+    )
+    .await
+    .expect("drained after re-docking");
+    assert_matches_truth(&dock, &wearable);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bit_flips_in_one_frame_of_fifty_are_retried_and_nothing_corrupt_is_stored() {
+    let dock = Dock::start("flips");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    // 6 h in 15-minute segments: ~120 frames a wearable, so every docking meets two or more flips.
+    let mut wearables = tokio::task::spawn_blocking(|| fleet(2, 50, shift(6, 15)))
+        .await
+        .unwrap();
+    for wearable in &mut wearables {
+        let faults = Faults {
+            flip_bit_every: Some(50),
+            ..Faults::default()
+        };
+        let end = tokio::time::timeout(
+            Duration::from_secs(90),
+            dock_until_drained(wearable, &addr, &faults, &cancel),
+        )
+        .await
+        .expect("drained in time")
+        .unwrap();
+        assert_eq!(end, ServeEnd::Drained, "one docking with retries is enough");
+        assert_matches_truth(&dock, wearable);
+    }
+    assert_eq!(dock.count("SELECT count(*) FROM quarantine"), 0);
+    let retries = dock.log().matches("retrying the request").count();
+    assert!(
+        retries >= 4,
+        "the dock should have retried each corrupted frame, saw {retries}:\n{}",
+        dock.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_twenty_random_moments_loses_no_erased_segment_and_stores_none_twice() {
+    let mut dock = Dock::start("kill9");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let wearables = tokio::task::spawn_blocking(|| fleet(3, 9, shift(2, 10)))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for mut wearable in wearables {
+        let (addr, cancel) = (addr.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move {
+            drain(&mut wearable, &addr, Faults::default(), &cancel).await;
+            wearable
+        }));
+    }
+    let mut chaos = Chaos::new(0x5eed_0009);
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(20 + chaos.below(250))).await;
+        dock.kill_hard();
+        dock.restart();
+    }
+    let mut done = Vec::new();
+    for task in tasks {
+        done.push(
+            tokio::time::timeout(Duration::from_secs(120), task)
+                .await
+                .expect("drained in time")
+                .unwrap(),
+        );
+    }
+    for wearable in &done {
+        assert_matches_truth(&dock, wearable);
+    }
+    assert!(
+        dock.log().matches("Store open.").count() >= 21,
+        "dockd restarted after every kill"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_segment_is_quarantined_and_stays_on_the_wearable() {
+    let dock = Dock::start("corrupt");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let spec = WearableSpec {
+        corrupt_segment: true,
+        ..WearableSpec::new("KW-BAD001", 3, shift(1, 30))
+    };
+    let mut wearable = tokio::task::spawn_blocking(move || Wearable::new(spec))
+        .await
+        .unwrap();
+    let corrupt = wearable
+        .truth()
+        .segments
+        .iter()
+        .find(|s| s.corrupt)
+        .expect("a corrupt segment")
+        .id;
+    let end = tokio::time::timeout(
+        Duration::from_secs(60),
+        dock_until_drained(&mut wearable, &addr, &Faults::default(), &cancel),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(end, ServeEnd::Drained);
+    assert!(
+        wearable.stored_segments().iter().any(|s| s.id == corrupt),
+        "the corrupt segment stays on the wearable"
+    );
+    assert!(!wearable.erased_ids().contains(&corrupt));
+    assert_matches_truth(&dock, &wearable);
+    let (reason, kept): (String, Vec<u8>) = dock
+        .db()
+        .query_row(
+            "SELECT reason, bytes FROM quarantine WHERE segment_no = ?1",
+            [corrupt],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(!reason.is_empty());
+    assert_eq!(
+        kept.len() as u32,
+        wearable.truth().segment(corrupt).unwrap().size
+    );
+    let status = dock.status_json();
+    assert_eq!(status["wearables"][0]["quarantined"], 1);
+
+    // Docking again neither erases it nor quarantines it twice.
+    dock_until_drained(&mut wearable, &addr, &Faults::default(), &cancel)
+        .await
+        .unwrap();
+    assert!(wearable.stored_segments().iter().any(|s| s.id == corrupt));
+    assert_eq!(dock.count("SELECT count(*) FROM quarantine"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wearable_that_never_answers_is_given_up_without_holding_up_the_others() {
+    let dock = Dock::start("silent");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let mut wearables = tokio::task::spawn_blocking(|| fleet(4, 4, shift(1, 30)))
+        .await
+        .unwrap();
+    let mut silent = wearables.remove(0);
+    let silent_task = {
+        let (addr, cancel) = (addr.clone(), cancel.clone());
+        tokio::spawn(async move {
+            let faults = Faults {
+                silent: true,
+                ..Faults::default()
+            };
+            let end = dock_until_drained(&mut silent, &addr, &faults, &cancel).await;
+            (silent, end)
+        })
+    };
+    let mut others = Vec::new();
+    for mut wearable in wearables {
+        let (addr, cancel) = (addr.clone(), cancel.clone());
+        others.push(tokio::spawn(async move {
+            drain(&mut wearable, &addr, Faults::default(), &cancel).await;
+            wearable
+        }));
+    }
+    for task in others {
+        let wearable = tokio::time::timeout(Duration::from_secs(60), task)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_matches_truth(&dock, &wearable);
+        // The others finished while the silent one was still waiting for the dock to give up.
+        if silent_task.is_finished() {
+            let status: serde_json::Value =
+                serde_json::from_str(body(&dock.get("/api/v1/status"))).unwrap();
+            panic!("the silent wearable was given up before the others were done: {status}");
+        }
+    }
+    let (silent, end) = tokio::time::timeout(Duration::from_secs(30), silent_task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        end.unwrap(),
+        ServeEnd::DockClosed,
+        "the dock hangs up after its retries"
+    );
+    assert_eq!(silent.erased_ids().len(), 0);
+    let status: serde_json::Value =
+        serde_json::from_str(body(&dock.get("/api/v1/status"))).unwrap();
+    let tile = status["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["serial"].is_null())
+        .expect("the silent wearable's slot");
+    assert_eq!(tile["state"], "error");
+    assert!(
+        tile["advice"]
+            .as_str()
+            .unwrap()
+            .contains("stopped answering"),
+        "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wearable_answering_error_keeps_its_data_and_its_slot_says_what_to_do() {
+    let dock = Dock::start("error");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 6, shift(1, 30)).remove(0))
+        .await
+        .unwrap();
+    let faults = Faults {
+        answer_error: Some(6),
+        ..Faults::default()
+    };
+    let end = tokio::time::timeout(
+        Duration::from_secs(30),
+        dock_until_drained(&mut wearable, &addr, &faults, &cancel),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(end, ServeEnd::DockClosed);
+    assert!(wearable.erased_ids().is_empty());
+    let status: serde_json::Value =
+        serde_json::from_str(body(&dock.get("/api/v1/status"))).unwrap();
+    let slots = status["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 1, "{status}");
+    assert_eq!(slots[0]["state"], "error");
+    assert!(
+        slots[0]["advice"].as_str().unwrap().contains("stays on it"),
+        "{status}"
+    );
+    // Once the wearable behaves, the next docking takes everything.
+    drain(&mut wearable, &addr, Faults::default(), &cancel).await;
+    assert_matches_truth(&dock, &wearable);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flat_battery_segments_of_the_current_boot_get_wall_times_and_older_ones_count_as_unknown()
+{
+    let dock = Dock::start("flat");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let shift = shift(2, 30);
+    let spec = WearableSpec {
+        boot: BootSpec::FlatBattery {
+            boot_wall_ms: shift.start_wall_ms - 5 * MINUTE_MS as i64,
+            earlier_boot_segments: 2,
+        },
+        ..WearableSpec::new("KW-FLAT01", 12, shift)
+    };
+    let mut wearable = tokio::task::spawn_blocking(move || Wearable::new(spec))
+        .await
+        .unwrap();
+    drain(&mut wearable, &addr, Faults::default(), &cancel).await;
+    assert_matches_truth(&dock, &wearable);
+
+    let db = dock.db();
+    let mut known = 0;
+    let mut unknown = 0;
+    for segment in &wearable.truth().segments {
+        let (first_wall, samples, unknown_samples): (Option<i64>, i64, i64) = db
+            .query_row(
+                "SELECT first_wall_ms, samples, unknown_time_samples FROM segment WHERE segment_no = ?1",
+                [segment.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        if segment.known_time {
+            known += 1;
+            let want = segment.first_wall_ms.unwrap();
+            let got = first_wall.expect("a current-boot segment gets a wall time");
+            assert!(
+                (got - want).abs() < 2_000,
+                "segment {}: placed at {got}, truly {want}",
+                segment.id
+            );
+            assert_eq!(unknown_samples, 0);
+        } else {
+            unknown += 1;
+            assert_eq!(
+                first_wall, None,
+                "segment {} of an earlier boot must not be placed",
+                segment.id
+            );
+            assert_eq!(unknown_samples, samples);
+        }
+    }
+    assert!(
+        known >= 4 && unknown == 2,
+        "known {known}, unknown {unknown}"
+    );
+}
+
+/// The body of a raw HTTP response.
+fn body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+}
+
+#[test]
+fn sigterm_stops_the_daemon_cleanly_and_leaves_a_consistent_database() {
+    let mut dock = Dock::start("sigterm");
+    let status = dock.stop();
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        dock.log()
+    );
+    assert!(dock.log().contains("Stopped."));
+    let check: String = dock
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    assert!(
+        !dock.socket.exists(),
+        "the emulator socket is removed at shutdown"
+    );
+}

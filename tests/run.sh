@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this file). It installs what the tests
+# need first — idempotently, so a second run installs nothing — then checks formatting and lints and
+# runs every unit, property and end-to-end test. Nothing is skipped silently: a missing tool is
+# installed or the run fails saying why.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+# Debian packages the build and the tests use.
+packages=(pkg-config gcc)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Rust components the checks use.
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+    say "installing rustup component $component"
+    rustup component add "$component"
+  fi
+done
+
+# The shared protocol vectors and data sit beside the repository (../shared).
+if [ ! -f ../shared/protocol.md ]; then
+  echo "tests/run.sh: ../shared (protocol vectors, GPS recordings) is missing beside this repository" >&2
+  exit 1
+fi
+
+say "cargo fmt --check"
+cargo fmt --all --check
+
+say "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "cargo test"
+cargo test --workspace --locked

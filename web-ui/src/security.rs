@@ -1,0 +1,82 @@
+//! Security headers on every response the web UI sends, whatever route or fallback produced it.
+//! It must never relax a header per route; a page that needs something looser changes the policy
+//! here, in one reviewed place.
+
+use axum::{
+    extract::Request,
+    http::{
+        HeaderValue,
+        header::{
+            CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+            X_FRAME_OPTIONS,
+        },
+    },
+    middleware::Next,
+    response::Response,
+};
+
+/// Only the dock's own scripts, styles and connections; no framing, no `<base>` tricks. The
+/// pages are written to need nothing more (no inline script, style or handler).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Adds the headers after the handler ran, so 404s, 405s and errors carry them too. API answers
+/// are live state and may hold data about the site: no cache keeps them.
+pub(crate) async fn headers(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if is_api {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, Method, StatusCode};
+
+    use super::*;
+    use crate::testing::{FakeDock, get, request};
+
+    fn assert_security_headers(headers: &HeaderMap) {
+        assert_eq!(
+            headers[CONTENT_SECURITY_POLICY],
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        );
+        assert_eq!(headers[X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[REFERRER_POLICY], "no-referrer");
+        assert_eq!(headers[X_FRAME_OPTIONS], "DENY");
+    }
+
+    #[tokio::test]
+    async fn the_page_an_asset_a_404_and_a_405_all_carry_the_security_headers() {
+        let (_dock, router) = FakeDock::router();
+        let refused = request(router.clone(), Method::POST, "/").await;
+        assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_security_headers(refused.headers());
+        for (path, status) in [
+            ("/", StatusCode::OK),
+            ("/assets/status.js", StatusCode::OK),
+            ("/assets/style.css", StatusCode::OK),
+            ("/no/such/page", StatusCode::NOT_FOUND),
+        ] {
+            let response = get(router.clone(), path).await;
+            assert_eq!(response.status(), status, "{path}");
+            assert_security_headers(response.headers());
+        }
+    }
+
+    #[tokio::test]
+    async fn api_answers_carry_the_security_headers_and_are_never_cached() {
+        let (_dock, router) = FakeDock::router();
+        let response = get(router, "/api/v1/status").await;
+        assert_security_headers(response.headers());
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    }
+}
