@@ -1,2 +1,178 @@
-//! placeholder
-fn main() {}
+//! Ingest benchmark: 24 emulated wearables, each holding a 12-hour 25 Hz shift, dock at once into the
+//! real `dockd` binary over its Unix socket. Prints wall time from first docking to everything stored
+//! and erased, MB/s of segment bytes ingested, and the daemon's peak RSS. A benchmark, not a test: it
+//! asserts only that everything arrived, and leaves judging the figures to the reader.
+//!
+//! Run: `cargo bench -p dockd --bench ingest` (WEARABLES and SHIFT_HOURS override the defaults).
+//! The emulated wearables run in this process on the same 2 cores, so the figure is conservative.
+
+// A harness, not a daemon path: a failed set-up step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dockd::clock::{Clock, SystemClock};
+use dockd::emulator::{Faults, FleetSpec, HOUR_MS, ShiftSpec, Wearable, dock_until_drained};
+use dockd::transport::LinkAddr;
+use tokio_util::sync::CancellationToken;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident set size of a process, from /proc (kB → MB).
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// CPU seconds (user + system) a process has used so far, from /proc.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
+fn main() {
+    let count = env_or("WEARABLES", 24) as usize;
+    let hours = env_or("SHIFT_HOURS", 12);
+    let dir = std::env::temp_dir().join(format!("dockd-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let socket = dir.join("wearables.sock");
+    let config = dir.join("dockd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n[web]\nlisten = \"127.0.0.1:0\"\n",
+            dir.join("data"),
+            socket
+        ),
+    )
+    .expect("write config");
+
+    eprintln!("generating {count} wearables × {hours} h at 25 Hz …");
+    let spec = FleetSpec {
+        count,
+        base_seed: 2024,
+        shift: ShiftSpec::ending_at(SystemClock.now_ms(), hours * HOUR_MS),
+        first_serial: 1,
+    };
+    let started = Instant::now();
+    let wearables: Vec<Wearable> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .map(|i| scope.spawn(move || Wearable::new(spec.wearable_spec(i))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("generate"))
+            .collect()
+    });
+    let bytes: u64 = wearables
+        .iter()
+        .flat_map(|w| w.truth().segments.iter())
+        .map(|s| u64::from(s.size))
+        .sum();
+    let samples: u64 = wearables.iter().map(|w| w.truth().samples).sum();
+    eprintln!(
+        "generated {:.1} MB, {samples} samples in {:.1} s",
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut dockd = Command::new(env!("CARGO_BIN_EXE_dockd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start dockd");
+    let ready = Instant::now();
+    while !socket.exists() {
+        assert!(
+            ready.elapsed() < Duration::from_secs(30),
+            "dockd did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let addr = LinkAddr::Unix(socket);
+    let emulator_cpu_before = cpu_seconds("self");
+    let (elapsed, drained) = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        let start = Instant::now();
+        let tasks: Vec<_> = wearables
+            .into_iter()
+            .map(|mut wearable| {
+                let (addr, cancel) = (addr.clone(), cancel.clone());
+                tokio::spawn(async move {
+                    let result =
+                        dock_until_drained(&mut wearable, &addr, &Faults::default(), &cancel).await;
+                    // The wearable undocks a grace period after its last erase; time the erase, not the grace.
+                    (result.is_ok() && wearable.drained(), start.elapsed())
+                })
+            })
+            .collect();
+        let mut last = Duration::ZERO;
+        let mut drained = 0;
+        for task in tasks {
+            let (ok, at) = task.await.expect("wearable task");
+            drained += usize::from(ok);
+            last = last.max(at);
+        }
+        (last.saturating_sub(dockd::emulator::UNDOCK_GRACE), drained)
+    });
+    let rss = peak_rss_mb(dockd.id());
+    let dock_cpu = cpu_seconds(&dockd.id().to_string());
+    let emulator_cpu = cpu_seconds("self") - emulator_cpu_before;
+    let _ = Command::new("kill")
+        .args(["-TERM", &dockd.id().to_string()])
+        .status();
+    let _ = dockd.wait();
+    let db_mb =
+        std::fs::metadata(dir.join("data").join("dockd.db")).map_or(0, |m| m.len()) as f64 / 1e6;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(drained, count, "every wearable must be drained");
+    let secs = elapsed.as_secs_f64();
+    println!(
+        "ingest: {count} wearables × {hours} h × 25 Hz = {samples} samples, {:.1} MB of segments",
+        bytes as f64 / 1e6
+    );
+    println!("ingest: wall time first dock → all stored and erased: {secs:.2} s");
+    println!(
+        "ingest: throughput: {:.1} MB/s of segment bytes",
+        bytes as f64 / 1e6 / secs
+    );
+    println!("ingest: dockd peak RSS: {rss:.1} MB");
+    println!(
+        "ingest: CPU: dockd {dock_cpu:.2} s, emulated wearables {emulator_cpu:.2} s (same 2 cores); dockd alone needs {:.1} MB per CPU-second",
+        bytes as f64 / 1e6 / dock_cpu
+    );
+    println!(
+        "ingest: database size: {db_mb:.1} MB ({:.2} bytes per sample)",
+        db_mb * 1e6 / samples as f64
+    );
+}

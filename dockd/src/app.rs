@@ -44,7 +44,7 @@ pub async fn run(
     spawn_web(
         &config,
         &tasks,
-        BoardView::new(Arc::clone(&board), &config.dock.name),
+        BoardView::new(Arc::clone(&board), &config.dock.name, shutdown.clone()),
         &shutdown,
     )
     .await?;
@@ -57,6 +57,9 @@ pub async fn run(
         request_timeout: Duration::from_millis(config.link.request_timeout_ms),
         max_segment_bytes: config.link.max_segment_bytes,
         refresh: Duration::from_secs(config.dock.refresh_s),
+        cpu: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )),
     };
     let pulls = TaskTracker::new();
     let dock = tokio::spawn(dock::run(ctx, dockings, pulls.clone(), shutdown.clone()));

@@ -2,9 +2,12 @@
 //! that turns internal slot state into the web's view types. It must never hand the web anything
 //! about workers, and never query the database on a page load (the board already holds the totals).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use web_ui::{DockSnapshot, DockView, Progress, SlotState, SlotView};
 
 use crate::clock::{Clock, SystemClock};
@@ -13,13 +16,16 @@ use crate::dock::board::{Board, Phase, SlotStatus, Totals};
 pub struct BoardView {
     board: Arc<Board>,
     dock: String,
+    /// Ends the page's live streams at shutdown, so an open browser tab cannot hold the daemon up.
+    shutdown: CancellationToken,
 }
 
 impl BoardView {
-    pub fn new(board: Arc<Board>, dock: &str) -> Self {
+    pub fn new(board: Arc<Board>, dock: &str, shutdown: CancellationToken) -> Self {
         Self {
             board,
             dock: dock.to_owned(),
+            shutdown,
         }
     }
 }
@@ -41,6 +47,10 @@ impl DockView for BoardView {
 
     fn subscribe(&self) -> watch::Receiver<u64> {
         self.board.subscribe()
+    }
+
+    fn shutting_down(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(self.shutdown.clone().cancelled_owned())
     }
 }
 

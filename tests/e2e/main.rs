@@ -3,6 +3,9 @@
 //! SQLite file, `dockd status`, the web page — against the emulator's ground truth. They must never
 //! reach into the daemon's memory.
 
+// Test code: a step that fails should fail the test, loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod spine;
 mod support;

@@ -498,8 +498,18 @@ async fn flat_battery_segments_of_the_current_boot_get_wall_times_and_older_ones
     let mut wearable = tokio::task::spawn_blocking(move || Wearable::new(spec))
         .await
         .unwrap();
-    drain(&mut wearable, &addr, Faults::default(), &cancel).await;
+    // The first docking is cut short after SET_TIME made the clock valid: the next docking's INFO
+    // can no longer place the current boot's segments, so the dock must remember the boot's start.
+    let cut = Faults {
+        unplug_after_bytes: Some(500_000),
+        ..Faults::default()
+    };
+    drain(&mut wearable, &addr, cut, &cancel).await;
     assert_matches_truth(&dock, &wearable);
+    assert!(
+        dock.count("SELECT count(*) FROM docking") >= 2,
+        "the first docking was cut short"
+    );
 
     let db = dock.db();
     let mut known = 0;

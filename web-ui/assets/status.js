@@ -194,9 +194,11 @@
 
   const LIVE_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
 
+  // The page-wide attribute lets the stylesheet dim tiles that may be out of date.
   function setLive(state) {
     liveEl.dataset.live = state;
     liveEl.textContent = LIVE_TEXT[state];
+    document.body.dataset.live = state;
   }
 
   let source = null;

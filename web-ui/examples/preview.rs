@@ -26,12 +26,11 @@ impl PreviewDock {
         {
             let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
             snapshot.now_ms = now_ms();
-            if let Some(progress) = snapshot
-                .slots
-                .first_mut()
-                .and_then(|slot| slot.progress.as_mut())
+            if let Some(slot) = snapshot.slots.first_mut()
+                && let Some(progress) = slot.progress.as_mut()
             {
                 progress.done_bytes = (progress.done_bytes + 45_000) % PULL_BYTES;
+                slot.bytes_pulled = progress.done_bytes;
             }
         }
         self.changes.send_modify(|generation| *generation += 1);
@@ -94,7 +93,7 @@ fn snapshot() -> DockSnapshot {
     });
     pulling.segments_pulled = 3;
     pulling.segments_total = 12;
-    pulling.bytes_pulled = 1_200_000;
+    pulling.bytes_pulled = 1_200_000; // kept equal to the bar by `tick`
 
     let docked = slot(
         2,

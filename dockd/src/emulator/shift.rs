@@ -4,6 +4,7 @@
 //! encode bytes itself (every record goes through `link::SegmentWriter`) and must stay
 //! deterministic: same spec and seed, same bytes.
 
+use crate::link::segment::{FORMAT, MAX_SAMPLES_PER_RECORD};
 use crate::link::{AlertKind, Sample, SegmentHeader, SegmentWriter, WearableConfig, crc32c};
 use crate::worker::WorkerTag;
 
@@ -48,21 +49,16 @@ impl ShiftSpec {
         )
     }
 
-    pub fn end_wall_ms(&self) -> i64 {
-        self.start_wall_ms.saturating_add_unsigned(self.duration_ms)
-    }
-
     fn rate(&self) -> u32 {
         u32::from(self.rate_hz.clamp(1, 1000))
     }
 
-    fn segment_len_ms(&self) -> u64 {
+    pub(super) fn segment_len_ms(&self) -> u64 {
         self.segment_ms.clamp(1000, 24 * HOUR_MS)
     }
 
     fn per_record(&self) -> usize {
-        // A record body is t (4) + n (2) + 8 n bytes and its length field is a u16.
-        usize::from(self.samples_per_record.clamp(1, (u16::MAX - 6) / 8))
+        usize::from(self.samples_per_record).clamp(1, MAX_SAMPLES_PER_RECORD)
     }
 }
 
@@ -198,10 +194,8 @@ impl ShiftJob {
             let len = segment_len.min(shift.duration_ms - start);
             samples.clear();
             events.clear();
-            let mut movements =
+            let movements =
                 sim.run_segment(start, samples_in(len, rate), &mut samples, &mut events);
-            movements.walking_ms = movements.walking_ms * 1000 / u64::from(rate);
-            movements.resting_ms = movements.resting_ms * 1000 / u64::from(rate);
 
             let mut diag_ms = start.div_ceil(MINUTE_MS) * MINUTE_MS;
             while diag_ms < start + len {
@@ -216,7 +210,7 @@ impl ShiftJob {
 
             let wall = shift.start_wall_ms.saturating_add_unsigned(start);
             let header = SegmentHeader {
-                format: 1,
+                format: FORMAT,
                 rate_hz: rate as u16,
                 segment_id: id,
                 boot_count: recorder.boot_count,
@@ -581,10 +575,6 @@ struct Simulator {
     force_triple: bool,
 }
 
-const BEND: usize = 0;
-const PROLONGED: usize = 1;
-const OVERREACH: usize = 2;
-
 impl Simulator {
     fn new(mut rng: Rng, rate: u32, config: &WearableConfig) -> Self {
         let samples = |ms: u32| (u64::from(ms) * u64::from(rate)).div_ceil(1000) as u32;
@@ -643,7 +633,7 @@ impl Simulator {
     }
 
     /// Simulates `n` samples of the segment starting `start_ms` into the shift; returns the
-    /// movements that ended in it (walking and resting still in samples).
+    /// movements that ended in it.
     fn run_segment(
         &mut self,
         start_ms: u64,
@@ -652,6 +642,7 @@ impl Simulator {
         events: &mut Vec<Event>,
     ) -> MovementCounts {
         let mut counts = MovementCounts::default();
+        let (mut walking, mut resting) = (0u64, 0u64);
         let n = n as u32;
         let mut button_k = self.button_sample(start_ms);
         for k in 0..n {
@@ -673,8 +664,8 @@ impl Simulator {
                 _ => 3,
             }] += 1;
             match self.activity {
-                Activity::Walk => counts.walking_ms += 1,
-                Activity::Rest => counts.resting_ms += 1,
+                Activity::Walk => walking += 1,
+                Activity::Rest => resting += 1,
                 _ => {}
             }
             self.detect(k, sample, events);
@@ -685,9 +676,11 @@ impl Simulator {
         // The firmware closes the segment: alerts still open are written as not corrected.
         for i in 0..self.watches.len() {
             if let WatchStep::Ended(since, pulse, end) = self.watches[i].end(n) {
-                self.push_alert(i, since, pulse, end, events);
+                self.push_alert(i, (since, pulse, end), false, events);
             }
         }
+        counts.walking_ms = u64::from(self.ms(walking as u32));
+        counts.resting_ms = u64::from(self.ms(resting as u32));
         counts
     }
 
@@ -731,7 +724,7 @@ impl Simulator {
         sample
     }
 
-    /// Runs the firmware's four alert rules on one sample.
+    /// Runs the firmware's four alert rules on one sample (in the order of `watches`).
     fn detect(&mut self, k: u32, sample: Sample, events: &mut Vec<Event>) {
         let flex = i32::from(sample.flex);
         let twist = i32::from(sample.twist);
@@ -746,7 +739,7 @@ impl Simulator {
                 WatchStep::Quiet => {}
                 WatchStep::Pulse => self.pulse(i),
                 WatchStep::Ended(since, pulse, end) => {
-                    self.push_alert(i, since, pulse, end, events)
+                    self.push_alert(i, (since, pulse, end), true, events)
                 }
             }
         }
@@ -760,10 +753,10 @@ impl Simulator {
         let Some(target) = self.motion.target() else {
             return;
         };
-        let still_risky = match i {
-            BEND => target.flex > self.bend_alert,
-            PROLONGED => target.flex > PROLONGED_FLEX,
-            OVERREACH => target.flex < OVERREACH_FLEX,
+        let still_risky = match self.watches[i].kind {
+            AlertKind::Bend => target.flex > self.bend_alert,
+            AlertKind::ProlongedBend => target.flex > PROLONGED_FLEX,
+            AlertKind::Overreach => target.flex < OVERREACH_FLEX,
             _ => false,
         };
         if !haptic || !still_risky {
@@ -794,7 +787,15 @@ impl Simulator {
         self.motion.start(self.pose, &frames);
     }
 
-    fn push_alert(&mut self, i: usize, since: u32, pulse: u32, end: u32, events: &mut Vec<Event>) {
+    /// Writes the alert of rule `i` for an episode `(since, pulse, end)` in samples; `corrected`
+    /// when the posture turned safe at `end` (rather than the segment closing on it).
+    fn push_alert(
+        &self,
+        i: usize,
+        (since, pulse, end): (u32, u32, u32),
+        corrected: bool,
+        events: &mut Vec<Event>,
+    ) {
         let watch = &self.watches[i];
         let (since, pulse, end) = (self.ms(since), self.ms(pulse), self.ms(end));
         events.push(Event::Alert(Alert {
@@ -802,7 +803,7 @@ impl Simulator {
             kind: watch.kind,
             peak: clamp_i16(watch.peak),
             duration_ms: end - since,
-            response_ms: Some(end - pulse).filter(|&ms| ms <= RESPONSE_WINDOW_MS),
+            response_ms: Some(end - pulse).filter(|&ms| corrected && ms <= RESPONSE_WINDOW_MS),
             haptic: watch.haptic,
         }));
     }
@@ -860,36 +861,35 @@ impl Simulator {
         }
     }
 
-    /// Picks and plans the next activity with `remaining` samples left in the segment.
+    /// Picks and plans the next activity with `remaining` samples left in the segment. Near the
+    /// segment's end, only what fits is started (standing work, or just standing).
     fn plan(&mut self, remaining: u32, shift_ms: u64) {
         let break_due = shift_ms >= self.next_break_ms;
-        let activity = if break_due {
+        let chosen = if break_due {
             Activity::Rest
         } else {
             self.pick()
         };
-        let frames = self.frames(activity, break_due);
-        let planned: u32 = frames.as_slice().iter().map(|frame| frame.samples).sum();
         let margin = self.samples(SEGMENT_END_MARGIN_MS);
-        let activity = if planned.saturating_add(margin) <= remaining {
-            if break_due {
-                self.breaks += 1;
-                self.next_break_ms += 2 * HOUR_MS - 10 * MINUTE_MS + self.rng.below(20 * MINUTE_MS);
+        let mut planned = None;
+        for activity in [chosen, Activity::StandWork] {
+            let frames = self.frames(activity, break_due);
+            let length: u32 = frames.as_slice().iter().map(|frame| frame.samples).sum();
+            if length.saturating_add(margin) <= remaining {
+                planned = Some((activity, frames));
+                break;
             }
-            self.motion.start(self.pose, frames.as_slice());
-            activity
-        } else {
-            // Too close to the segment's end: stand and wait for it.
-            let to = self.neutral();
-            self.motion.start(
-                self.pose,
-                &[Keyframe {
-                    samples: remaining,
-                    to,
-                }],
-            );
-            Activity::StandWork
-        };
+        }
+        let (activity, frames) = planned.unwrap_or_else(|| {
+            let mut frames = Frames::default();
+            frames.push(remaining, self.neutral());
+            (Activity::StandWork, frames)
+        });
+        if break_due && activity == Activity::Rest {
+            self.breaks += 1;
+            self.next_break_ms += 2 * HOUR_MS - 10 * MINUTE_MS + self.rng.below(20 * MINUTE_MS);
+        }
+        self.motion.start(self.pose, frames.as_slice());
         self.activity = activity;
         self.walking = activity == Activity::Walk;
         self.activity_k = 0;
@@ -1419,18 +1419,5 @@ mod tests {
             excursions(lat, 500, 1000, i32::MAX).0,
             truth.movements.lateral_bends
         );
-    }
-
-    #[test]
-    fn timing_probe() {
-        for seed in 1..=5 {
-            let t = std::time::Instant::now();
-            let shift = record(12 * HOUR_MS, seed);
-            eprintln!(
-                "12 h: {:?} ({} segments)",
-                t.elapsed(),
-                shift.segments.len()
-            );
-        }
     }
 }

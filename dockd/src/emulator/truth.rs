@@ -16,9 +16,9 @@ pub struct MovementCounts {
     pub twists: u64,
     /// Sideways bends peaking at 10° or more (EN 1005-4 "clearly visible").
     pub lateral_bends: u64,
-    /// Lifts bending at the back: flexion over 30° with a 300..600 mm height drop.
+    /// Lifts bending at the back: flexion 50..85° with a 300..450 mm height drop.
     pub lifts_stoop: u64,
-    /// Lifts bending at the knees: a 300..600 mm height drop with flexion under 20°.
+    /// Lifts bending at the knees: a 350..600 mm height drop with flexion 8..16°.
     pub lifts_squat: u64,
     /// Overhead reaches: trunk extension (negative flexion) with the wearer rising on the toes.
     pub reaches: u64,

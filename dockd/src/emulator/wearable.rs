@@ -93,29 +93,40 @@ struct OpenSegment {
 }
 
 impl OpenSegment {
-    fn bytes(&self) -> Vec<u8> {
+    /// The segment as it would be if it closed now.
+    fn snapshot(&self) -> RecordedSegment {
         let mut writer = SegmentWriter::new(self.header);
         writer.worker(0, self.worker);
         for &(t, unix_ms) in &self.clocks {
             writer.clock(t, unix_ms, true);
         }
-        writer.finish()
-    }
-
-    fn last_t(&self) -> u32 {
-        self.clocks.last().map_or(0, |&(t, _)| t)
-    }
-
-    fn entry(&self) -> SegmentEntry {
-        let bytes = self.bytes();
-        SegmentEntry {
+        let truth = SegmentTruth {
             id: self.header.segment_id,
-            size: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
-            crc: crate::link::crc32c(&bytes),
-            closed: false,
-            first_ms: self.header.start_ms,
-            last_ms: self.header.start_ms + u64::from(self.last_t()),
-        }
+            size: 0,
+            crc: 0,
+            boot_count: self.header.boot_count,
+            samples: 0,
+            alerts: 0,
+            diags: 0,
+            first_wall_ms: Some(self.opened_wall_ms),
+            known_time: true,
+            corrupt: false,
+            movements: MovementCounts::default(),
+        };
+        let last_t = self.clocks.last().map_or(0, |&(t, _)| t);
+        RecordedSegment::new(writer.finish(), self.header.start_ms, last_t, truth)
+    }
+}
+
+/// What LIST says about a segment.
+fn entry(segment: &RecordedSegment, closed: bool) -> SegmentEntry {
+    SegmentEntry {
+        id: segment.truth.id,
+        size: segment.truth.size,
+        crc: segment.truth.crc,
+        closed,
+        first_ms: segment.first_ms,
+        last_ms: segment.last_ms,
     }
 }
 
@@ -201,17 +212,12 @@ impl Wearable {
 
     /// Segments still on flash, as LIST reports them (an open segment with `closed = false`).
     pub fn stored_segments(&self) -> Vec<SegmentEntry> {
-        let closed = self.stored.iter().map(|segment| SegmentEntry {
-            id: segment.truth.id,
-            size: segment.truth.size,
-            crc: segment.truth.crc,
-            closed: true,
-            first_ms: segment.first_ms,
-            last_ms: segment.last_ms,
-        });
-        closed
-            .chain(self.open.as_ref().map(OpenSegment::entry))
-            .collect()
+        let closed = self.stored.iter().map(|segment| entry(segment, true));
+        let open = self
+            .open
+            .as_ref()
+            .map(|open| entry(&open.snapshot(), false));
+        closed.chain(open).collect()
     }
 
     /// Ids the dock erased, in erase order.
@@ -348,13 +354,13 @@ impl Wearable {
     }
 
     fn read(&self, id: u32, offset: u32, max_len: u32) -> Response {
-        let open_bytes;
+        let snapshot;
         let bytes = match self.stored.iter().find(|segment| segment.truth.id == id) {
             Some(segment) => &segment.bytes,
             None => match &self.open {
                 Some(open) if open.header.segment_id == id => {
-                    open_bytes = open.bytes();
-                    &open_bytes
+                    snapshot = open.snapshot();
+                    &snapshot.bytes
                 }
                 _ => return no_such_segment(id),
             },
@@ -425,30 +431,14 @@ impl Wearable {
     }
 
     fn close_open_segment(&mut self) {
-        let Some(open) = self.open.take() else {
-            return;
-        };
-        let truth = SegmentTruth {
-            id: open.header.segment_id,
-            size: 0,
-            crc: 0,
-            boot_count: open.header.boot_count,
-            samples: 0,
-            alerts: 0,
-            diags: 0,
-            first_wall_ms: Some(open.opened_wall_ms),
-            known_time: true,
-            corrupt: false,
-            movements: MovementCounts::default(),
-        };
-        let segment =
-            RecordedSegment::new(open.bytes(), open.header.start_ms, open.last_t(), truth);
-        self.store(vec![segment]);
+        if let Some(open) = self.open.take() {
+            self.store(vec![open.snapshot()]);
+        }
     }
 
     /// Segments of the boot before the flat battery, ending an hour before this boot.
     fn record_earlier_boot(&mut self, boot_wall_ms: i64, count: u32) {
-        let duration_ms = u64::from(count) * self.spec.shift.segment_ms;
+        let duration_ms = u64::from(count) * self.spec.shift.segment_len_ms();
         let start_wall_ms = boot_wall_ms
             .saturating_sub_unsigned(60 * MINUTE_MS)
             .saturating_sub_unsigned(duration_ms);

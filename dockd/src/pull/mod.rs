@@ -3,8 +3,8 @@
 //! never send ERASE for a segment the writer has not acknowledged as durably stored, nor for one
 //! that failed its checks.
 //!
-//! **Architecture invariant:** the only `erase` call in the daemon is in [`Pull::take_segment`],
-//! after `Writer::store_segment` returned `Ok`.
+//! **Architecture invariant:** the only `erase` call in the daemon is in `Pull::finish_segment`,
+//! after the segment's store task reported a durable commit (`Writer::store_segment` returned `Ok`).
 
 mod client;
 
@@ -36,6 +36,8 @@ pub struct PullContext {
     pub max_segment_bytes: u32,
     /// How often a wearable that stays docked has its battery re-read.
     pub refresh: Duration,
+    /// Permits for CPU-bound segment conversion: one per core.
+    pub cpu: Arc<tokio::sync::Semaphore>,
 }
 
 /// Why a pull stopped before its wearable was done.
@@ -136,13 +138,8 @@ impl Pull {
         let info = self.client.hello().await?;
         // protocol.md §4: flat-battery segments are anchored to the dock's clock at this INFO.
         let dock_wall_ms = self.ctx.clock.now_ms();
-        let docking_clock = DockingClock {
-            boot_count: info.boot_count,
-            device_ms: info.device_ms,
-            clock_valid: info.clock_valid,
-            dock_wall_ms,
-        };
         self.serial = info.serial.clone();
+        let docking_clock = self.docking_clock(&info, dock_wall_ms).await?;
         tracing::info!(slot = self.slot, serial = %info.serial, segments = info.segments, "Wearable docked.");
         self.show_info(&info);
         self.load_totals().await;
@@ -187,11 +184,24 @@ impl Pull {
             s.segments_total = count;
         });
 
+        // Storing segment N overlaps reading N + 1; its ERASE still waits for its commit.
+        let mut in_flight: Option<InFlight> = None;
         for (entry, state) in plan {
-            self.take_segment(&entry, state, &docking_clock, docking_id)
+            let next = self
+                .start_segment(&entry, state, &docking_clock, docking_id)
                 .await?;
-            self.ctx.board.update(self.slot, |s| s.segments_done += 1);
+            if let Some(previous) = in_flight.take() {
+                self.finish_segment(previous).await?;
+            }
+            match next {
+                Some(store) => in_flight = Some(store),
+                None => self.ctx.board.update(self.slot, |s| s.segments_done += 1),
+            }
         }
+        if let Some(last) = in_flight.take() {
+            self.finish_segment(last).await?;
+        }
+
         self.ctx.board.update(self.slot, |s| {
             s.phase = Phase::Done;
             s.problem = (s.quarantined > 0).then(|| {
@@ -205,6 +215,36 @@ impl Pull {
         Ok(())
     }
 
+    /// How this docking places segments written with no valid clock. From this INFO when the
+    /// wearable's clock is still counting from power-up; otherwise from the start of the same boot
+    /// as an earlier docking saw it — a docking cut short after SET_TIME leaves current-boot
+    /// segments behind that this INFO can no longer anchor. That docking's row was committed
+    /// before its SET_TIME was sent, so the anchor survives crashes too.
+    async fn docking_clock(
+        &self,
+        info: &Info,
+        dock_wall_ms: i64,
+    ) -> Result<DockingClock, PullError> {
+        let here = DockingClock::from_info(info, dock_wall_ms);
+        if !info.clock_valid {
+            return Ok(here);
+        }
+        let reader = self.ctx.reader.clone();
+        let (serial, boot) = (self.serial.clone(), info.boot_count);
+        let boot_start = tokio::task::spawn_blocking(move || reader.boot_start(&serial, boot))
+            .await
+            .map_err(|_| StoreError::Closed)??;
+        Ok(match boot_start {
+            Some(boot_wall_ms) => DockingClock {
+                boot_count: info.boot_count,
+                device_ms: u64::try_from(dock_wall_ms - boot_wall_ms).unwrap_or(0),
+                clock_valid: false,
+                dock_wall_ms,
+            },
+            None => here,
+        })
+    }
+
     fn key(&self, entry: &SegmentEntry) -> SegmentKey {
         SegmentKey {
             serial: self.serial.clone(),
@@ -214,70 +254,67 @@ impl Pull {
         }
     }
 
-    /// Moves one listed segment from the wearable into the store, then erases it there.
-    async fn take_segment(
+    /// Starts moving one listed segment into the store: reads and checks it, then hands storing to
+    /// a task of its own. `None` when there is nothing to store or erase.
+    async fn start_segment(
         &mut self,
         entry: &SegmentEntry,
         state: SegmentState,
         docking: &DockingClock,
         docking_id: i64,
-    ) -> Result<(), PullError> {
+    ) -> Result<Option<InFlight>, PullError> {
         if !entry.closed {
             tracing::info!(serial = %self.serial, segment = entry.id, "Segment still open; left for the next docking.");
-            return Ok(());
+            return Ok(None);
         }
+        let key = self.key(entry);
         match state {
             SegmentState::Quarantined => {
                 self.ctx.board.update(self.slot, |s| s.quarantined += 1);
-                return Ok(());
+                Ok(None)
             }
-            SegmentState::Stored => {}
+            // Durably stored at an earlier docking (a crash or a lost OK before its ERASE).
+            SegmentState::Stored => Ok(Some(InFlight {
+                entry: *entry,
+                stored: tokio::spawn(async { Ok(true) }),
+            })),
+            SegmentState::New if entry.size > self.ctx.max_segment_bytes => {
+                tracing::warn!(serial = %self.serial, segment = entry.id, size = entry.size, "Segment larger than link.max_segment_bytes; left on the wearable.");
+                Ok(None)
+            }
             SegmentState::New => {
-                if entry.size > self.ctx.max_segment_bytes {
-                    tracing::warn!(serial = %self.serial, segment = entry.id, size = entry.size, "Segment larger than link.max_segment_bytes; left on the wearable.");
-                    return Ok(());
-                }
                 let bytes = self.read_verified(entry).await?;
-                let key = self.key(entry);
-                match prepare(key.clone(), bytes, docking_id, *docking).await {
-                    Ok(rows) => {
-                        let (samples, alerts) = (rows.samples, rows.alerts.len() as u64);
-                        let outcome = self.ctx.writer.store_segment(rows).await?;
-                        if outcome == StoreOutcome::Stored {
-                            self.ctx.board.add_totals(&self.serial, |t| {
-                                t.segments += 1;
-                                t.samples += samples;
-                                t.alerts += alerts;
-                            });
-                            tracing::debug!(serial = %self.serial, segment = entry.id, samples, "Segment stored.");
-                        }
-                    }
-                    Err((reason, bytes)) => {
-                        tracing::warn!(serial = %self.serial, segment = entry.id, reason = %reason, "Segment quarantined; it stays on the wearable.");
-                        let seen_ms = self.ctx.clock.now_ms();
-                        self.ctx
-                            .writer
-                            .quarantine(QuarantinedSegment {
-                                key,
-                                reason,
-                                bytes,
-                                seen_ms,
-                            })
-                            .await?;
-                        self.ctx.board.update(self.slot, |s| s.quarantined += 1);
-                        self.ctx
-                            .board
-                            .add_totals(&self.serial, |t| t.quarantined += 1);
-                        return Ok(());
-                    }
-                }
+                let job = StoreJob {
+                    ctx: self.ctx.clone(),
+                    slot: self.slot,
+                    key,
+                    docking_id,
+                    docking: *docking,
+                };
+                Ok(Some(InFlight {
+                    entry: *entry,
+                    stored: tokio::spawn(job.run(bytes)),
+                }))
             }
         }
-        // The writer acknowledged a durable commit (now or at an earlier docking): erase.
+    }
+
+    /// Waits for a segment's commit, then erases it on the wearable — the only ERASE in the dock.
+    async fn finish_segment(&mut self, in_flight: InFlight) -> Result<(), PullError> {
+        let InFlight { entry, stored } = in_flight;
+        let erase = stored.await.map_err(|_| StoreError::Closed)??;
+        self.ctx.board.update(self.slot, |s| s.segments_done += 1);
+        if !erase {
+            return Ok(()); // quarantined: it stays on the wearable
+        }
         self.client.erase(entry.id).await?;
-        let key = self.key(entry);
         let erased_ms = self.ctx.clock.now_ms();
-        if let Err(error) = self.ctx.writer.mark_erased(key, erased_ms).await {
+        if let Err(error) = self
+            .ctx
+            .writer
+            .mark_erased(self.key(&entry), erased_ms)
+            .await
+        {
             tracing::warn!(error = %error, "Could not record an erase; harmless, the segment is stored.");
         }
         Ok(())
@@ -367,14 +404,78 @@ impl Pull {
     }
 }
 
-/// Checks, parses and converts a segment off the async runtime. On failure, the reason in plain
-/// words and the bytes, for the quarantine.
+/// A segment read from a wearable, on its way into the store. Its task resolves to whether the
+/// segment may now be erased (stored, now or before) or must stay (quarantined).
+struct InFlight {
+    entry: SegmentEntry,
+    stored: tokio::task::JoinHandle<Result<bool, StoreError>>,
+}
+
+/// Everything storing one segment needs, so it can run beside the next segment's READs.
+struct StoreJob {
+    ctx: PullContext,
+    slot: u32,
+    key: SegmentKey,
+    docking_id: i64,
+    docking: DockingClock,
+}
+
+impl StoreJob {
+    async fn run(self, bytes: Vec<u8>) -> Result<bool, StoreError> {
+        let StoreJob {
+            ctx,
+            slot,
+            key,
+            docking_id,
+            docking,
+        } = self;
+        let serial = key.serial.clone();
+        let segment = key.segment_no;
+        match prepare(&ctx, key.clone(), bytes, docking_id, docking).await {
+            Ok(rows) => {
+                let (samples, alerts) = (rows.samples, rows.alerts.len() as u64);
+                if ctx.writer.store_segment(rows).await? == StoreOutcome::Stored {
+                    ctx.board.add_totals(&serial, |t| {
+                        t.segments += 1;
+                        t.samples += samples;
+                        t.alerts += alerts;
+                    });
+                    tracing::debug!(%serial, segment, samples, "Segment stored.");
+                }
+                Ok(true)
+            }
+            Err((reason, bytes)) => {
+                tracing::warn!(%serial, segment, reason = %reason, "Segment quarantined; it stays on the wearable.");
+                let seen_ms = ctx.clock.now_ms();
+                ctx.writer
+                    .quarantine(QuarantinedSegment {
+                        key,
+                        reason,
+                        bytes,
+                        seen_ms,
+                    })
+                    .await?;
+                ctx.board.update(slot, |s| s.quarantined += 1);
+                ctx.board.add_totals(&serial, |t| t.quarantined += 1);
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Checks, parses and converts a segment off the async runtime, at most one per core at a time
+/// (bounding memory as well as CPU). On failure, the reason in plain words and the bytes, for the
+/// quarantine.
 async fn prepare(
+    ctx: &PullContext,
     key: SegmentKey,
     bytes: Vec<u8>,
     docking_id: i64,
     docking: DockingClock,
 ) -> Result<crate::store::NewSegment, (String, Vec<u8>)> {
+    let Ok(_permit) = ctx.cpu.acquire().await else {
+        return Err(("the dock is shutting down".to_owned(), bytes));
+    };
     let expected_crc = key.crc;
     let work = tokio::task::spawn_blocking(move || {
         if crc32c(&bytes) != expected_crc {

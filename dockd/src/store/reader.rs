@@ -85,6 +85,21 @@ impl Reader {
         })
     }
 
+    /// When boot `boot_count` of a wearable began, on the dock's clock, as seen by the first docking
+    /// of that boot whose INFO still counted from power-up (protocol.md §4); `None` if none did.
+    pub fn boot_start(&self, serial: &str, boot_count: u32) -> Result<Option<i64>, StoreError> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT d.docked_ms - d.device_ms FROM docking d JOIN wearable w ON w.id = d.wearable_id
+                 WHERE w.serial = ?1 AND d.boot_count = ?2 AND d.clock_valid = 0
+                 ORDER BY d.id LIMIT 1",
+                params![serial, boot_count],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+    }
+
     /// Totals for every wearable the dock has ever seen, by serial.
     pub fn wearable_totals(&self) -> Result<Vec<WearableTotals>, StoreError> {
         self.with(|conn| {
