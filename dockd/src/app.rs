@@ -33,7 +33,9 @@ pub async fn run(
     let db_path = config.database_path();
     let conn = store::open_for_writing(&db_path)
         .with_context(|| format!("cannot open the database {}", db_path.display()))?;
-    let (writer, writer_thread) = Writer::spawn(conn).context("cannot start the store writer")?;
+    let spare = store::open_for_writing(&db_path)?;
+    let (writer, writer_thread) =
+        Writer::spawn(conn, spare).context("cannot start the store writer")?;
     let reader = Reader::open(&db_path)?;
     let board = Arc::new(Board::default());
     tracing::info!(database = %db_path.display(), "Store open.");
@@ -60,7 +62,17 @@ pub async fn run(
         cpu: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )),
+        in_flight: Arc::new(tokio::sync::Semaphore::new(
+            crate::pull::IN_FLIGHT_KIB as usize,
+        )),
     };
+    tasks.spawn(store::compaction::run(
+        ctx.reader.clone(),
+        ctx.writer.clone(),
+        Arc::clone(&ctx.cpu),
+        ctx.board.busy(),
+        shutdown.clone(),
+    ));
     let pulls = TaskTracker::new();
     let dock = tokio::spawn(dock::run(ctx, dockings, pulls.clone(), shutdown.clone()));
     tracing::info!("dockd is running.");

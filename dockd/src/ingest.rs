@@ -17,8 +17,6 @@ const BLOCK_SECONDS: u32 = 60;
 pub enum IngestError {
     #[error("the segment header gives a sample rate of 0 Hz, so its samples have no times")]
     ZeroRate,
-    #[error("cannot encode samples: {0}")]
-    Encode(#[from] std::io::Error),
 }
 
 /// Consecutive samples being gathered into one block.
@@ -103,7 +101,7 @@ pub fn segment_rows(
                 });
                 if !joins {
                     if let Some(block) = open.take() {
-                        out.blocks.push(close_block(block, rate)?);
+                        out.blocks.push(close_block(block, rate));
                     }
                     open = Some(OpenBlock {
                         worker,
@@ -175,7 +173,7 @@ pub fn segment_rows(
         }
     }
     if let Some(block) = open.take() {
-        out.blocks.push(close_block(block, rate)?);
+        out.blocks.push(close_block(block, rate));
     }
     out.first_wall_ms = wall_span.first;
     out.last_wall_ms = wall_span.last;
@@ -199,16 +197,16 @@ fn event(
     }
 }
 
-fn close_block(block: OpenBlock, rate_hz: u16) -> Result<BlockRow, IngestError> {
-    Ok(BlockRow {
+fn close_block(block: OpenBlock, rate_hz: u16) -> BlockRow {
+    BlockRow {
         worker: block.worker,
         t_ms: block.t_ms,
         wall_ms: block.wall_ms,
         rate_hz,
         count: block.count,
-        codec: samples::CODEC_DELTA_ZSTD,
-        data: samples::encode(&block.wire)?,
-    })
+        codec: samples::CODEC_PLANES,
+        data: samples::encode(&block.wire),
+    }
 }
 
 /// The earliest and latest known wall times of a segment's samples.

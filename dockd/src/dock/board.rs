@@ -64,6 +64,8 @@ struct State {
 pub struct Board {
     state: Mutex<State>,
     version: watch::Sender<u64>,
+    /// True while any slot is connecting or pulling: background work (compaction) yields to pulls.
+    busy: watch::Sender<bool>,
 }
 
 impl Default for Board {
@@ -71,6 +73,7 @@ impl Default for Board {
         Self {
             state: Mutex::default(),
             version: watch::Sender::new(0),
+            busy: watch::Sender::new(false),
         }
     }
 }
@@ -84,7 +87,19 @@ impl Board {
     }
 
     fn changed(&self) {
+        let busy = self
+            .lock()
+            .slots
+            .values()
+            .any(|s| matches!(s.phase, Phase::Connecting | Phase::Pulling));
+        self.busy
+            .send_if_modified(|was| std::mem::replace(was, busy) != busy);
         self.version.send_modify(|v| *v += 1);
+    }
+
+    /// Whether any pull is under way, as a watch.
+    pub fn busy(&self) -> watch::Receiver<bool> {
+        self.busy.subscribe()
     }
 
     /// A receiver that changes whenever the board does.
@@ -200,6 +215,12 @@ mod tests {
         board.update(slot, |s| s.serial = Some("KW-1".into()));
         board.add_totals("KW-1", |t| t.segments += 1);
         assert_eq!(*rx.borrow(), 3);
+        assert!(
+            *board.busy().borrow(),
+            "a connecting slot makes the dock busy"
+        );
+        board.update(slot, |s| s.phase = Phase::Done);
+        assert!(!*board.busy().borrow());
         assert_eq!(board.snapshot()[0].1.segments, 1);
     }
 }

@@ -54,7 +54,7 @@ impl WearableClient {
             stream,
             session: Session::new(),
             timeout,
-            buf: vec![0; 128 * 1024],
+            buf: vec![0; 64 * 1024 + 64],
         }
     }
 

@@ -11,6 +11,7 @@ mod client;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
@@ -37,8 +38,14 @@ pub struct PullContext {
     /// How often a wearable that stays docked has its battery re-read.
     pub refresh: Duration,
     /// Permits for CPU-bound segment conversion: one per core.
-    pub cpu: Arc<tokio::sync::Semaphore>,
+    pub cpu: Arc<Semaphore>,
+    /// KiB of segment bytes that may be held between READ and commit, across all pulls: bounds the
+    /// daemon's memory however many wearables dock at once.
+    pub in_flight: Arc<Semaphore>,
 }
+
+/// The default for [`PullContext::in_flight`], in KiB.
+pub const IN_FLIGHT_KIB: u32 = 16 * 1024;
 
 /// Why a pull stopped before its wearable was done.
 #[derive(Debug, thiserror::Error)]
@@ -283,6 +290,12 @@ impl Pull {
                 Ok(None)
             }
             SegmentState::New => {
+                // Wait for room before reading: the bytes stay in memory until their commit.
+                let kib = entry.size.div_ceil(1024).clamp(1, IN_FLIGHT_KIB);
+                let memory = Arc::clone(&self.ctx.in_flight)
+                    .acquire_many_owned(kib)
+                    .await
+                    .map_err(|_| StoreError::Closed)?;
                 let bytes = self.read_verified(entry).await?;
                 let job = StoreJob {
                     ctx: self.ctx.clone(),
@@ -293,7 +306,7 @@ impl Pull {
                 };
                 Ok(Some(InFlight {
                     entry: *entry,
-                    stored: tokio::spawn(job.run(bytes)),
+                    stored: tokio::spawn(job.run(bytes, memory)),
                 }))
             }
         }
@@ -421,7 +434,8 @@ struct StoreJob {
 }
 
 impl StoreJob {
-    async fn run(self, bytes: Vec<u8>) -> Result<bool, StoreError> {
+    /// Stores the segment; `_memory` is released once its bytes are committed or quarantined.
+    async fn run(self, bytes: Vec<u8>, _memory: OwnedSemaphorePermit) -> Result<bool, StoreError> {
         let StoreJob {
             ctx,
             slot,

@@ -6,6 +6,7 @@
 //! transaction whose commit is fsynced before the writer acknowledges it, and a pull sends ERASE
 //! only after that acknowledgement.
 
+pub mod compaction;
 mod reader;
 pub mod samples;
 pub mod schema;
@@ -17,7 +18,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::worker::WorkerTag;
 
-pub use reader::{Reader, SegmentState, WearableTotals};
+pub use reader::{RawBlock, Reader, SegmentState, WearableTotals};
 pub use writer::{Writer, WriterThread};
 
 /// Why the store could not do what was asked.
@@ -32,10 +33,10 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot encode samples: {0}")]
-    Encode(std::io::Error),
     #[error("the commit failed, nothing of it was stored: {0}")]
     Commit(String),
+    #[error("cannot start a store thread: {0}")]
+    Thread(String),
     #[error("the store is shutting down")]
     Closed,
     #[error("no database at {0}: is the data folder right, and has dockd run there?")]
@@ -177,6 +178,16 @@ pub struct QuarantinedSegment {
     pub reason: String,
     pub bytes: Vec<u8>,
     pub seen_ms: i64,
+}
+
+/// A sample block re-encoded by compaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecodedBlock {
+    pub id: i64,
+    /// The codec the block had when it was read; the update applies only if it still has it.
+    pub from_codec: u8,
+    pub codec: u8,
+    pub data: Vec<u8>,
 }
 
 /// What happened to a segment handed to the writer.

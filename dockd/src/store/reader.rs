@@ -32,6 +32,15 @@ pub struct WearableTotals {
     pub last_transport: Option<String>,
 }
 
+/// A sample block as stored, for compaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawBlock {
+    pub id: i64,
+    pub codec: u8,
+    pub count: u32,
+    pub data: Vec<u8>,
+}
+
 /// SQLite counts are i64; a negative one cannot happen, so it reads as zero.
 fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
@@ -82,6 +91,24 @@ impl Reader {
             } else {
                 SegmentState::New
             })
+        })
+    }
+
+    /// Up to `limit` sample blocks still in `codec`, oldest first.
+    pub fn blocks_in_codec(&self, codec: u8, limit: u32) -> Result<Vec<RawBlock>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT id, codec, count, data FROM sample_block WHERE codec = ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = query.query_map(params![codec, limit], |row| {
+                Ok(RawBlock {
+                    id: row.get(0)?,
+                    codec: row.get(1)?,
+                    count: row.get(2)?,
+                    data: row.get(3)?,
+                })
+            })?;
+            rows.collect()
         })
     }
 

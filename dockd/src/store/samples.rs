@@ -8,9 +8,13 @@
 //! sample in ~4 bytes instead of 8 (measured on emulated shifts with MEMS-like noise): trunk posture
 //! changes slowly at 25 Hz, so per-channel deltas are small and their high bytes nearly constant.
 
-/// Codec id stored beside each block so later codecs can coexist with old rows: byte-planed
-/// deltas, zstd.
-pub const CODEC_DELTA_ZSTD: u8 = 1;
+/// Codec ids stored beside each block, so codecs can coexist in one table.
+///
+/// Byte-planed deltas as they are written at ingest: cheap to produce, so a pull never waits on
+/// compression.
+pub const CODEC_PLANES: u8 = 0;
+/// The same planes zstd-compressed by `compaction` when the dock is idle: about half the size.
+pub const CODEC_PLANES_ZSTD: u8 = 1;
 
 const CHANNELS: usize = 4;
 const SAMPLE_BYTES: usize = 8;
@@ -38,13 +42,14 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Encodes samples given in their wire form (`count` × 8 bytes: flex, lat, twist, height as i16 LE).
+/// Encodes samples given in their wire form (`count` × 8 bytes: flex, lat, twist, height as i16 LE)
+/// as [`CODEC_PLANES`].
 ///
-/// Layout before compression: for each channel, its wrapping i16 deltas split into a plane of low
-/// bytes then a plane of high bytes. Posture moves little between samples, so the high-byte planes
-/// are nearly constant (0x00/0xFF) and compress almost to nothing, while the low bytes carry the
-/// sensor noise that no lossless codec can remove.
-pub fn encode(wire: &[u8]) -> std::io::Result<Vec<u8>> {
+/// Layout: for each channel, its wrapping i16 deltas split into a plane of low bytes then a plane
+/// of high bytes. Posture moves little between samples, so the high-byte planes are nearly
+/// constant (0x00/0xFF) and compress almost to nothing, while the low bytes carry the sensor noise
+/// that no lossless codec can remove.
+pub fn encode(wire: &[u8]) -> Vec<u8> {
     let count = wire.len() / SAMPLE_BYTES;
     let mut planes = vec![0u8; count * SAMPLE_BYTES];
     for channel in 0..CHANNELS {
@@ -59,24 +64,34 @@ pub fn encode(wire: &[u8]) -> std::io::Result<Vec<u8>> {
             high[i] = hi;
         }
     }
+    planes
+}
+
+/// Compresses a [`CODEC_PLANES`] block into a [`CODEC_PLANES_ZSTD`] one.
+pub fn compress(planes: &[u8]) -> std::io::Result<Vec<u8>> {
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let compressor = match slot.as_mut() {
             Some(compressor) => compressor,
             None => slot.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
         };
-        compressor.compress(&planes)
+        compressor.compress(planes)
     })
 }
 
 /// Decodes a block of `count` samples back to `[flex, lat, twist, height]` rows.
 pub fn decode(codec: u8, data: &[u8], count: usize) -> Result<Vec<[i16; 4]>, BlockError> {
-    if codec != CODEC_DELTA_ZSTD {
-        return Err(BlockError::UnknownCodec(codec));
-    }
     let expected = count * SAMPLE_BYTES;
-    let planes = zstd::bulk::decompress(data, expected)
-        .map_err(|e| BlockError::Decompress(e.to_string()))?;
+    let decompressed;
+    let planes = match codec {
+        CODEC_PLANES => data,
+        CODEC_PLANES_ZSTD => {
+            decompressed = zstd::bulk::decompress(data, expected)
+                .map_err(|e| BlockError::Decompress(e.to_string()))?;
+            &decompressed[..]
+        }
+        other => return Err(BlockError::UnknownCodec(other)),
+    };
     if planes.len() != expected {
         return Err(BlockError::WrongLength {
             count,
@@ -111,8 +126,10 @@ mod tests {
     proptest! {
         #[test]
         fn any_block_decodes_to_the_samples_it_was_given(samples in proptest::collection::vec(any::<[i16; 4]>(), 0..600)) {
-            let data = encode(&wire(&samples)).unwrap();
-            prop_assert_eq!(decode(CODEC_DELTA_ZSTD, &data, samples.len()).unwrap(), samples);
+            let planes = encode(&wire(&samples));
+            prop_assert_eq!(&decode(CODEC_PLANES, &planes, samples.len()).unwrap(), &samples);
+            let packed = compress(&planes).unwrap();
+            prop_assert_eq!(decode(CODEC_PLANES_ZSTD, &packed, samples.len()).unwrap(), samples);
         }
     }
 
@@ -130,7 +147,7 @@ mod tests {
             })
             .collect();
         let raw = wire(&samples);
-        let data = encode(&raw).unwrap();
+        let data = compress(&encode(&raw)).unwrap();
         assert!(
             data.len() * 2 < raw.len(),
             "{} of {} bytes",
@@ -141,9 +158,10 @@ mod tests {
 
     #[test]
     fn a_damaged_block_is_an_error_not_garbage() {
-        let data = encode(&wire(&[[1, 2, 3, 4]; 10])).unwrap();
-        assert!(decode(CODEC_DELTA_ZSTD, &data, 11).is_err());
-        assert!(decode(CODEC_DELTA_ZSTD, &data[..data.len() - 2], 10).is_err());
+        let data = compress(&encode(&wire(&[[1, 2, 3, 4]; 10]))).unwrap();
+        assert!(decode(CODEC_PLANES_ZSTD, &data, 11).is_err());
+        assert!(decode(CODEC_PLANES_ZSTD, &data[..data.len() - 2], 10).is_err());
+        assert!(decode(CODEC_PLANES, &encode(&wire(&[[1, 2, 3, 4]; 10])), 9).is_err());
         assert_eq!(decode(9, &data, 10), Err(BlockError::UnknownCodec(9)));
     }
 }

@@ -89,6 +89,7 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX sample_block_by_segment ON sample_block(segment_id, t_ms);
     CREATE INDEX sample_block_by_worker_time ON sample_block(worker_id, wall_ms);
+    CREATE INDEX sample_block_uncompressed ON sample_block(id) WHERE codec = 0;
 
     CREATE TABLE alert (
         id          INTEGER PRIMARY KEY,

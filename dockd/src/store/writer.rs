@@ -12,11 +12,13 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{NewDocking, NewSegment, QuarantinedSegment, SegmentKey, StoreError, StoreOutcome};
+use super::{
+    NewDocking, NewSegment, QuarantinedSegment, RecodedBlock, SegmentKey, StoreError, StoreOutcome,
+};
 use crate::worker::WorkerTag;
 
 /// Commands waiting in the queue; beyond this, pulls wait (backpressure bounds memory).
-const QUEUE: usize = 32;
+const QUEUE: usize = 8;
 /// A batch closes after this many commands or this many bytes of sample data.
 const BATCH_COMMANDS: usize = 64;
 const BATCH_BYTES: usize = 16 << 20;
@@ -38,6 +40,7 @@ enum Command {
         erased_ms: i64,
         reply: Reply<()>,
     },
+    Recode(Vec<RecodedBlock>, Reply<()>),
 }
 
 impl Command {
@@ -45,6 +48,7 @@ impl Command {
         match self {
             Command::StoreSegment(segment, _) => segment.weight(),
             Command::Quarantine(q, _) => q.bytes.len(),
+            Command::Recode(blocks, _) => blocks.iter().map(|b| b.data.len()).sum(),
             _ => 256,
         }
     }
@@ -56,9 +60,11 @@ pub struct Writer {
     queue: mpsc::Sender<Command>,
 }
 
-/// The writer thread; join it after every [`Writer`] handle is dropped to know all writes landed.
+/// The writer thread and its checkpointer; join after every [`Writer`] handle is dropped to know
+/// all writes landed.
 pub struct WriterThread {
     join: std::thread::JoinHandle<()>,
+    checkpointer: std::thread::JoinHandle<()>,
 }
 
 impl WriterThread {
@@ -67,17 +73,47 @@ impl WriterThread {
         if self.join.join().is_err() {
             tracing::error!("The store writer thread panicked.");
         }
+        if self.checkpointer.join().is_err() {
+            tracing::error!("The store checkpointer thread panicked.");
+        }
+    }
+}
+
+/// Checkpoints run at most this often while commits keep coming.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Copies committed WAL frames into the database file on its own connection (PASSIVE: it never
+/// blocks the writer), so the writer's commits are not held up by checkpoint I/O.
+fn checkpointer(conn: Connection, wake: std::sync::mpsc::Receiver<()>) {
+    while wake.recv().is_ok() {
+        while wake.try_recv().is_ok() {}
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %error, "WAL checkpoint failed; the next one will catch up.");
+        }
+        std::thread::sleep(CHECKPOINT_EVERY);
     }
 }
 
 impl Writer {
-    /// Starts the writer thread on an open, migrated connection.
-    pub fn spawn(conn: Connection) -> std::io::Result<(Writer, WriterThread)> {
+    /// Starts the writer thread on an open, migrated connection, and a checkpointer on `spare`, a
+    /// second connection to the same file.
+    pub fn spawn(
+        conn: Connection,
+        spare: Connection,
+    ) -> Result<(Writer, WriterThread), StoreError> {
+        // Checkpoints run on the checkpointer's connection, not inside the writer's commits.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        let checkpointer = std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || checkpointer(spare, woken))
+            .map_err(|e| StoreError::Thread(e.to_string()))?;
         let (queue, commands) = mpsc::channel(QUEUE);
         let join = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, commands))?;
-        Ok((Writer { queue }, WriterThread { join }))
+            .spawn(move || run(conn, commands, wake))
+            .map_err(|e| StoreError::Thread(e.to_string()))?;
+        Ok((Writer { queue }, WriterThread { join, checkpointer }))
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
@@ -122,6 +158,12 @@ impl Writer {
             .await
     }
 
+    /// Replaces sample blocks' encodings (compaction). Each update applies only if the block still
+    /// has the codec it was read with, so a block is never recoded twice or from stale bytes.
+    pub async fn recode(&self, blocks: Vec<RecodedBlock>) -> Result<(), StoreError> {
+        self.ask(|reply| Command::Recode(blocks, reply)).await
+    }
+
     pub async fn mark_erased(&self, key: SegmentKey, erased_ms: i64) -> Result<(), StoreError> {
         self.ask(|reply| Command::MarkErased {
             key,
@@ -132,7 +174,11 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>) {
+fn run(
+    mut conn: Connection,
+    mut commands: mpsc::Receiver<Command>,
+    checkpoint: std::sync::mpsc::SyncSender<()>,
+) {
     while let Some(first) = commands.blocking_recv() {
         let mut batch = vec![first];
         let mut bytes = batch[0].weight();
@@ -146,7 +192,10 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>) {
             }
         }
         apply_batch(&mut conn, batch);
+        // Full means a checkpoint is already pending; either way one will run.
+        let _ = checkpoint.try_send(());
     }
+    drop(checkpoint);
     // Every handle is gone: fold the WAL into the main file so the next start is quick.
     if let Err(error) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
         tracing::warn!(error = %error, "Final WAL checkpoint failed; the next start will replay it.");
@@ -180,6 +229,7 @@ impl Done {
     }
 }
 
+/// Applies a batch in one transaction.
 fn apply_batch(conn: &mut Connection, batch: Vec<Command>) {
     let tx = match conn.transaction() {
         Ok(tx) => tx,
@@ -211,9 +261,8 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
         }
         Command::EndDocking { reply, .. }
         | Command::Quarantine(_, reply)
-        | Command::MarkErased { reply, .. } => {
-            Done::Unit(reply, Err(StoreError::Closed)).send(failed)
-        }
+        | Command::MarkErased { reply, .. }
+        | Command::Recode(_, reply) => Done::Unit(reply, Err(StoreError::Closed)).send(failed),
         Command::StoreSegment(_, reply) => {
             Done::Segment(reply, Err(StoreError::Closed)).send(failed)
         }
@@ -263,6 +312,18 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
         Command::Quarantine(segment, reply) => {
             Done::Unit(reply, isolated(tx, |tx| quarantine(tx, &segment)))
         }
+        Command::Recode(blocks, reply) => Done::Unit(
+            reply,
+            isolated(tx, |tx| {
+                let mut update = tx.prepare_cached(
+                    "UPDATE sample_block SET codec = ?3, data = ?4 WHERE id = ?1 AND codec = ?2",
+                )?;
+                for b in &blocks {
+                    update.execute(params![b.id, b.from_codec, b.codec, b.data])?;
+                }
+                Ok(())
+            }),
+        ),
         Command::MarkErased {
             key,
             erased_ms,
