@@ -290,8 +290,11 @@ fn demo(
                 bytes_per_sec: Some(400_000),
                 ..Faults::default()
             },
-            redock_after: Some(Duration::from_secs(15)),
-            stagger: Duration::from_millis(700),
+            // Each wearable charges in its slot for a while, is taken out, and comes back after
+            // a (very short) shift: the page shows every state a real dock goes through.
+            stay: Duration::from_secs(20),
+            redock_after: Some(Duration::from_secs(8)),
+            stagger: Duration::from_secs(2),
         };
         let addr = LinkAddr::Unix(socket);
         let wearables = fleet.run(&addr, &plan, &shutdown);
@@ -351,6 +354,7 @@ fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
             },
             redock_after: args.redock_after.map(Duration::from_secs),
             stagger: Duration::ZERO,
+            stay: Duration::ZERO,
         };
         let runs = fleet.run(&args.connect, &plan, &cancel).await;
         let mut all_ok = true;

@@ -78,7 +78,8 @@ fn slot_view(slot: SlotStatus, totals: Totals) -> SlotView {
         state_text,
         advice: slot.problem,
         battery_soc: slot.battery_soc,
-        charging: slot.charging,
+        // Out of the dock it no longer charges, whatever its last INFO said.
+        charging: slot.charging && slot.phase != Phase::Undocked,
         progress: (slot.phase == Phase::Pulling).then_some(Progress {
             done_bytes: slot.bytes_done,
             total_bytes: slot.bytes_total,

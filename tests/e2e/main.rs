@@ -9,3 +9,4 @@
 mod cli;
 mod spine;
 mod support;
+mod tidy;

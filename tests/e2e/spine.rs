@@ -548,6 +548,135 @@ async fn flat_battery_segments_of_the_current_boot_get_wall_times_and_older_ones
     );
 }
 
+/// Every sample of every segment the wearable holds, read over the link before docking: what the
+/// dock must end up storing, value for value.
+fn samples_on_wearable(wearable: &Wearable) -> HashMap<u32, Vec<[i16; 4]>> {
+    use dockd::link::{MAX_READ, Record, Request, Response, parse_segment};
+    let mut probe = wearable.clone();
+    let mut all = HashMap::new();
+    for entry in wearable.stored_segments() {
+        let mut bytes = Vec::new();
+        while let Response::Data { bytes: chunk, .. } = probe.handle(
+            Ok(Request::Read {
+                id: entry.id,
+                offset: bytes.len() as u32,
+                max_len: MAX_READ,
+            }),
+            SystemClock.now_ms(),
+        ) {
+            if chunk.is_empty() {
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let segment = parse_segment(&bytes).unwrap();
+        let samples = segment
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Samples { samples, .. } => {
+                    Some(samples.iter().map(|s| [s.flex, s.lat, s.twist, s.height]))
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        all.insert(entry.id, samples);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_samples_decode_to_exactly_what_the_wearable_sent_before_and_after_compaction() {
+    use dockd::store::samples::{CODEC_PLANES, CODEC_PLANES_ZSTD, decode};
+    let dock = Dock::start("exact");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 31, shift(1, 20)).remove(0))
+        .await
+        .unwrap();
+    let sent = samples_on_wearable(&wearable);
+    drain(&mut wearable, &addr, Faults::default(), &cancel).await;
+
+    let stored = |codec: u8| -> HashMap<u32, Vec<[i16; 4]>> {
+        let db = dock.db();
+        let mut query = db
+            .prepare(
+                "SELECT s.segment_no, b.codec, b.count, b.data FROM sample_block b JOIN segment s ON s.id = b.segment_id
+                 ORDER BY s.segment_no, b.t_ms",
+            )
+            .unwrap();
+        let mut all: HashMap<u32, Vec<[i16; 4]>> = HashMap::new();
+        let rows = query
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, u8>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .unwrap();
+        for row in rows {
+            let (segment, block_codec, count, data) = row.unwrap();
+            assert_eq!(block_codec, codec, "every block in codec {codec}");
+            all.entry(segment)
+                .or_default()
+                .extend(decode(block_codec, &data, count as usize).unwrap());
+        }
+        all
+    };
+    // Right after the pull the blocks are uncompressed (compaction waits for a quiet dock)…
+    assert_eq!(stored(CODEC_PLANES), sent);
+    // …then compaction compresses every one of them without changing a value.
+    crate::support::wait_for(
+        "compaction to compress every block",
+        Duration::from_secs(60),
+        || (dock.count("SELECT count(*) FROM sample_block WHERE codec = 0") == 0).then_some(()),
+    );
+    assert_eq!(stored(CODEC_PLANES_ZSTD), sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_sending_garbage_is_hung_up_on_and_the_dock_keeps_working() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dock = Dock::start("garbage");
+    let mut noise = tokio::net::UnixStream::connect(&dock.socket).await.unwrap();
+    let mut chaos = Chaos::new(0x5eed_0666);
+    let junk: Vec<u8> = (0..200_000).map(|_| chaos.below(256) as u8).collect();
+    // The dock asks HELLO, gets noise, retries 4 times, then hangs up.
+    let (mut rx, mut tx) = noise.split();
+    let writer = async {
+        for chunk in junk.chunks(4096) {
+            if tx.write_all(chunk).await.is_err() {
+                break;
+            }
+        }
+    };
+    let reader = async {
+        let mut sink = vec![0; 65536];
+        while rx.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+    };
+    tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::join!(writer, reader)
+    })
+    .await
+    .expect("the dock hangs up on a connection that only sends noise");
+
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 66, shift(1, 30)).remove(0))
+        .await
+        .unwrap();
+    drain(
+        &mut wearable,
+        &addr,
+        Faults::default(),
+        &CancellationToken::new(),
+    )
+    .await;
+    assert_matches_truth(&dock, &wearable);
+}
+
 /// The body of a raw HTTP response.
 fn body(response: &str) -> &str {
     response.split_once("\r\n\r\n").map_or("", |(_, body)| body)

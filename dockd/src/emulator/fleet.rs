@@ -45,6 +45,18 @@ pub async fn dock_until_drained(
     faults: &Faults,
     cancel: &CancellationToken,
 ) -> Result<ServeEnd, EmulatorError> {
+    dock_for(wearable, addr, faults, UNDOCK_GRACE, cancel).await
+}
+
+/// Like [`dock_until_drained`], but the wearable stays in its slot `stay` after the dock went
+/// quiet (charging, as at a real shift change) before it is taken out.
+pub async fn dock_for(
+    wearable: &mut Wearable,
+    addr: &LinkAddr,
+    faults: &Faults,
+    stay: Duration,
+    cancel: &CancellationToken,
+) -> Result<ServeEnd, EmulatorError> {
     let stream = tokio::select! {
         stream = connect(addr) => stream.map_err(|source| EmulatorError::Connect { addr: addr.clone(), source })?,
         () = cancel.cancelled() => return Ok(ServeEnd::Cancelled),
@@ -52,7 +64,7 @@ pub async fn dock_until_drained(
     info!(serial = wearable.serial(), %addr, "Emulated wearable docked.");
     let undock = Undock {
         cancel,
-        grace: UNDOCK_GRACE,
+        grace: stay,
     };
     let end = serve_docking(wearable, stream, faults, Some(undock)).await?;
     info!(serial = wearable.serial(), end = ?end, "Emulated wearable undocked.");
@@ -93,6 +105,8 @@ pub struct FleetPlan {
     pub redock_after: Option<Duration>,
     /// Wearable `i` first docks `i × stagger` after the start, so the dock's slots fill one by one.
     pub stagger: Duration,
+    /// How long a drained wearable stays in its slot before it is taken out (zero: [`UNDOCK_GRACE`]).
+    pub stay: Duration,
 }
 
 /// What one wearable did in a fleet run: the wearable itself (its truth and erased ids are what
@@ -174,7 +188,12 @@ async fn play(
         };
     }
     loop {
-        last = dock_until_drained(&mut wearable, &addr, &plan.faults, &cancel).await;
+        let stay = if plan.stay.is_zero() {
+            UNDOCK_GRACE
+        } else {
+            plan.stay
+        };
+        last = dock_for(&mut wearable, &addr, &plan.faults, stay, &cancel).await;
         let docked = !matches!(last, Err(EmulatorError::Connect { .. }));
         dockings += u32::from(docked);
         if let Err(err) = &last {

@@ -23,7 +23,8 @@ mod wearable;
 
 pub use faults::{Faults, FaultyLink};
 pub use fleet::{
-    EmulatorError, Fleet, FleetPlan, FleetSpec, UNDOCK_GRACE, WearableRun, dock_until_drained,
+    EmulatorError, Fleet, FleetPlan, FleetSpec, UNDOCK_GRACE, WearableRun, dock_for,
+    dock_until_drained,
 };
 pub use serve::{ServeEnd, serve};
 pub use shift::{HOUR_MS, MINUTE_MS, ShiftSpec};
