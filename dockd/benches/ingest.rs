@@ -109,7 +109,7 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    let rounds = env_or("ROUNDS", 3).max(1);
+    let rounds = env_or("ROUNDS", 5).max(1);
     let mut results = Vec::new();
     for round in 1..=rounds {
         let result = run_round(&dir, &config, &socket, wearables.clone(), count);
@@ -172,6 +172,8 @@ fn run_round(
     count: usize,
 ) -> Round {
     let _ = std::fs::remove_dir_all(dir.join("data"));
+    // Start each round with the previous round's writes on disk, not in the kernel's queue.
+    let _ = Command::new("sync").status();
     let mut dockd = Command::new(env!("CARGO_BIN_EXE_dockd"))
         .args(["run", "--config"])
         .arg(config)
