@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{DOCKD, TestDir, free_port, http_get, wait_for};
+use crate::support::{DOCKD, Dock, TestDir, free_port, http_get, wait_for};
 
 fn run(args: &[&str]) -> (bool, String) {
     let out = Command::new(DOCKD).args(args).output().expect("run dockd");
@@ -114,4 +114,52 @@ fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
         "the demo prints its address: {printed}"
     );
     assert!(dir.join("data").join("dockd.db").exists());
+}
+
+#[test]
+fn dockd_emulate_plays_wearables_over_tcp_against_a_running_dock() {
+    let port = free_port();
+    let dock = Dock::start_with("emulate", &format!("emulator_tcp = \"127.0.0.1:{port}\""));
+    let out = Command::new(DOCKD)
+        .args(["emulate", "--connect", &format!("tcp:127.0.0.1:{port}")])
+        .args([
+            "--wearables",
+            "2",
+            "--shift-minutes",
+            "60",
+            "--segment-minutes",
+            "20",
+            "--first-serial",
+            "500",
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = printed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(line["erased"], line["segments"], "{line}");
+        assert_eq!(line["left_on_wearable"], 0);
+    }
+    let status = dock.status_json();
+    for line in &lines {
+        let serial = line["serial"].as_str().unwrap();
+        let entry = status["wearables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["serial"] == serial)
+            .unwrap();
+        assert_eq!(entry["samples_stored"], line["samples"]);
+        assert_eq!(entry["alerts_stored"], line["alerts"]);
+        assert_eq!(entry["transport"], "emulated");
+    }
 }

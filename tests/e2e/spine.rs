@@ -70,6 +70,38 @@ async fn drain(
     }
 }
 
+/// Drains every wearable concurrently, each in its own task.
+fn drain_each(
+    wearables: Vec<Wearable>,
+    addr: &LinkAddr,
+    cancel: &CancellationToken,
+) -> Vec<tokio::task::JoinHandle<Wearable>> {
+    wearables
+        .into_iter()
+        .map(|mut wearable| {
+            let (addr, cancel) = (addr.clone(), cancel.clone());
+            tokio::spawn(async move {
+                drain(&mut wearable, &addr, Faults::default(), &cancel).await;
+                wearable
+            })
+        })
+        .collect()
+}
+
+/// Waits for every draining task, failing the test if one takes longer than two minutes.
+async fn drained(tasks: Vec<tokio::task::JoinHandle<Wearable>>) -> Vec<Wearable> {
+    let mut done = Vec::new();
+    for task in tasks {
+        done.push(
+            tokio::time::timeout(Duration::from_secs(120), task)
+                .await
+                .expect("drained in time")
+                .unwrap(),
+        );
+    }
+    done
+}
+
 /// What the database holds for one serial: segment ids → (samples, alerts).
 fn stored(dock: &Dock, serial: &str) -> HashMap<u32, (u64, u64)> {
     let db = dock.db();
@@ -158,23 +190,8 @@ async fn eight_wearables_docked_at_once_are_pulled_stored_and_erased_completely(
     let wearables = tokio::task::spawn_blocking(|| fleet(8, 801, shift(2, 30)))
         .await
         .unwrap();
-    let mut tasks = Vec::new();
-    for mut wearable in wearables {
-        let (addr, cancel) = (addr.clone(), cancel.clone());
-        tasks.push(tokio::spawn(async move {
-            drain(&mut wearable, &addr, Faults::default(), &cancel).await;
-            wearable
-        }));
-    }
-    let mut done = Vec::new();
-    for task in tasks {
-        done.push(
-            tokio::time::timeout(Duration::from_secs(120), task)
-                .await
-                .expect("drained in time")
-                .unwrap(),
-        );
-    }
+    let tasks = drain_each(wearables, &addr, &cancel);
+    let done = drained(tasks).await;
     for wearable in &done {
         assert!(
             wearable.stored_segments().is_empty(),
@@ -288,29 +305,14 @@ async fn kill_9_at_twenty_random_moments_loses_no_erased_segment_and_stores_none
     let wearables = tokio::task::spawn_blocking(|| fleet(3, 9, shift(2, 10)))
         .await
         .unwrap();
-    let mut tasks = Vec::new();
-    for mut wearable in wearables {
-        let (addr, cancel) = (addr.clone(), cancel.clone());
-        tasks.push(tokio::spawn(async move {
-            drain(&mut wearable, &addr, Faults::default(), &cancel).await;
-            wearable
-        }));
-    }
+    let tasks = drain_each(wearables, &addr, &cancel);
     let mut chaos = Chaos::new(0x5eed_0009);
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(20 + chaos.below(250))).await;
         dock.kill_hard();
         dock.restart();
     }
-    let mut done = Vec::new();
-    for task in tasks {
-        done.push(
-            tokio::time::timeout(Duration::from_secs(120), task)
-                .await
-                .expect("drained in time")
-                .unwrap(),
-        );
-    }
+    let done = drained(tasks).await;
     for wearable in &done {
         assert_matches_truth(&dock, wearable);
     }
@@ -397,14 +399,7 @@ async fn a_wearable_that_never_answers_is_given_up_without_holding_up_the_others
             (silent, end)
         })
     };
-    let mut others = Vec::new();
-    for mut wearable in wearables {
-        let (addr, cancel) = (addr.clone(), cancel.clone());
-        others.push(tokio::spawn(async move {
-            drain(&mut wearable, &addr, Faults::default(), &cancel).await;
-            wearable
-        }));
-    }
+    let others = drain_each(wearables, &addr, &cancel);
     for task in others {
         let wearable = tokio::time::timeout(Duration::from_secs(60), task)
             .await

@@ -78,8 +78,8 @@ impl Dock {
         Self::start_with(name, "")
     }
 
-    /// Like [`Dock::start`], with extra TOML appended to the config.
-    pub fn start_with(name: &str, extra: &str) -> Self {
+    /// Like [`Dock::start`], with extra keys in the config's `[link]` table.
+    pub fn start_with(name: &str, link: &str) -> Self {
         let dir = TestDir::new(name);
         let socket = dir.join("wearables.sock");
         let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -87,7 +87,7 @@ impl Dock {
         std::fs::write(
             &config,
             format!(
-                "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n[web]\nlisten = \"{web}\"\n{extra}",
+                "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n{link}\n[web]\nlisten = \"{web}\"\n",
                 dir.join("data"),
                 socket
             ),

@@ -126,13 +126,6 @@ mod tests {
     use super::*;
     use crate::store::{self, BlockRow, NewDocking, NewSegment, SegmentKey};
 
-    fn wire(samples: &[[i16; 4]]) -> Vec<u8> {
-        samples
-            .iter()
-            .flat_map(|s| s.iter().flat_map(|v| v.to_le_bytes()))
-            .collect()
-    }
-
     #[tokio::test]
     async fn compaction_shrinks_blocks_and_they_decode_to_the_same_samples() {
         let dir = std::env::temp_dir().join(format!("dockd-compaction-{}", std::process::id()));
@@ -175,7 +168,7 @@ mod tests {
             rate_hz: 25,
             count: 1500,
             codec: CODEC_PLANES,
-            data: samples::encode(&wire(&original)),
+            data: samples::encode(&samples::wire(&original)),
         };
         let segment = NewSegment {
             key: SegmentKey {

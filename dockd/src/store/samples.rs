@@ -111,17 +111,19 @@ pub fn decode(codec: u8, data: &[u8], count: usize) -> Result<Vec<[i16; 4]>, Blo
     Ok(samples)
 }
 
+/// Samples in their wire form, for tests that build blocks.
+#[cfg(test)]
+pub(crate) fn wire(samples: &[[i16; 4]]) -> Vec<u8> {
+    samples
+        .iter()
+        .flat_map(|s| s.iter().flat_map(|v| v.to_le_bytes()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    fn wire(samples: &[[i16; 4]]) -> Vec<u8> {
-        samples
-            .iter()
-            .flat_map(|s| s.iter().flat_map(|v| v.to_le_bytes()))
-            .collect()
-    }
 
     proptest! {
         #[test]

@@ -44,27 +44,16 @@ pub async fn serve_unix(
     dockings: mpsc::Sender<Docking>,
     cancel: CancellationToken,
 ) {
-    let mut backoff = Backoff::default();
-    loop {
-        let accepted = tokio::select! {
-            _ = cancel.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                backoff.reset();
-                let docking = Docking {
-                    stream: Box::new(stream),
-                    transport: TransportKind::Emulated,
-                    port: format!("unix:{}", path.display()),
-                };
-                if dockings.send(docking).await.is_err() {
-                    break;
-                }
-            }
-            Err(error) => backoff.wait(&error, &cancel).await,
-        }
-    }
+    let port = format!("unix:{}", path.display());
+    accept_loop(dockings, cancel, || async {
+        let (stream, _) = listener.accept().await?;
+        Ok(Docking {
+            stream: Box::new(stream),
+            transport: TransportKind::Emulated,
+            port: port.clone(),
+        })
+    })
+    .await;
     let _ = std::fs::remove_file(&path);
 }
 
@@ -74,23 +63,39 @@ pub async fn serve_tcp(
     dockings: mpsc::Sender<Docking>,
     cancel: CancellationToken,
 ) {
+    accept_loop(dockings, cancel, || async {
+        let (stream, peer) = listener.accept().await?;
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(error = %error, "Could not disable Nagle on an emulated wearable.");
+        }
+        Ok(Docking {
+            stream: Box::new(stream),
+            transport: TransportKind::Emulated,
+            port: format!("tcp:{peer}"),
+        })
+    })
+    .await;
+}
+
+/// Hands every accepted connection to the dock as a docking, backing off on accept errors, until
+/// cancelled or the dock is gone.
+async fn accept_loop<F, Fut>(
+    dockings: mpsc::Sender<Docking>,
+    cancel: CancellationToken,
+    mut accept: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<Docking>>,
+{
     let mut backoff = Backoff::default();
     loop {
         let accepted = tokio::select! {
             _ = cancel.cancelled() => break,
-            accepted = listener.accept() => accepted,
+            accepted = accept() => accepted,
         };
         match accepted {
-            Ok((stream, peer)) => {
+            Ok(docking) => {
                 backoff.reset();
-                if let Err(error) = stream.set_nodelay(true) {
-                    tracing::debug!(error = %error, "Could not disable Nagle on an emulated wearable.");
-                }
-                let docking = Docking {
-                    stream: Box::new(stream),
-                    transport: TransportKind::Emulated,
-                    port: format!("tcp:{peer}"),
-                };
                 if dockings.send(docking).await.is_err() {
                     break;
                 }
