@@ -43,6 +43,9 @@ pub struct SlotStatus {
     /// Segments quarantined during this docking.
     pub quarantined: u32,
     pub docked_ms: i64,
+    /// Whether the docking is still going on; a slot whose docking ended (undocked, or given up on
+    /// with an error it keeps showing) can be taken by the next wearable.
+    pub connected: bool,
 }
 
 /// What the store holds for one wearable, kept current as commits are acknowledged.
@@ -107,17 +110,12 @@ impl Board {
         self.version.subscribe()
     }
 
-    /// Takes the lowest slot that is free (never used, or its wearable undocked).
+    /// Takes the lowest slot that is free (never used, or its docking ended).
     pub fn claim_slot(&self, transport: TransportKind, docked_ms: i64) -> u32 {
         let slot = {
             let mut state = self.lock();
             let slot = (1..)
-                .find(|n| {
-                    state
-                        .slots
-                        .get(n)
-                        .is_none_or(|s| s.phase == Phase::Undocked)
-                })
+                .find(|n| state.slots.get(n).is_none_or(|s| !s.connected))
                 .unwrap_or(u32::MAX);
             state.slots.insert(
                 slot,
@@ -135,6 +133,7 @@ impl Board {
                     segments_total: 0,
                     quarantined: 0,
                     docked_ms,
+                    connected: true,
                 },
             );
             slot
@@ -202,8 +201,15 @@ mod tests {
         let a = board.claim_slot(TransportKind::Emulated, 0);
         let b = board.claim_slot(TransportKind::Emulated, 0);
         assert_eq!((a, b), (1, 2));
-        board.update(a, |s| s.phase = Phase::Undocked);
-        assert_eq!(board.claim_slot(TransportKind::Emulated, 0), 1);
+        board.update(a, |s| {
+            s.phase = Phase::Error;
+            s.connected = false;
+        });
+        assert_eq!(
+            board.claim_slot(TransportKind::Emulated, 0),
+            1,
+            "an ended docking frees its slot, error or not"
+        );
         assert_eq!(board.claim_slot(TransportKind::Emulated, 0), 3);
     }
 

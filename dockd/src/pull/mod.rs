@@ -112,9 +112,13 @@ pub async fn run_docking(ctx: PullContext, docking: Docking, slot: u32, cancel: 
             board.update(slot, |s| {
                 s.phase = Phase::Error;
                 s.problem = Some(advice);
+                s.connected = false;
             });
         }
-        None | Some(Ok(())) => board.update(slot, |s| s.phase = Phase::Undocked),
+        None | Some(Ok(())) => board.update(slot, |s| {
+            s.phase = Phase::Undocked;
+            s.connected = false;
+        }),
     }
     if let Some(id) = pull.docking_id {
         let ended = pull.ctx.clock.now_ms();
