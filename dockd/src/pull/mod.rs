@@ -450,7 +450,8 @@ impl StoreJob {
         let serial = key.serial.clone();
         let segment = key.segment_no;
         match prepare(&ctx, key.clone(), bytes, docking_id, docking).await {
-            Ok(rows) => {
+            Ok(mut rows) => {
+                rows.stored_ms = ctx.clock.now_ms();
                 let (samples, alerts) = (rows.samples, rows.alerts.len() as u64);
                 if ctx.writer.store_segment(rows).await? == StoreOutcome::Stored {
                     ctx.board.add_totals(&serial, |t| {

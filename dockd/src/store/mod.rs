@@ -81,6 +81,8 @@ pub struct NewDocking {
 pub struct NewSegment {
     pub key: SegmentKey,
     pub docking_id: i64,
+    /// When the dock stored it (its clock).
+    pub stored_ms: i64,
     pub boot_count: u32,
     pub start_ms: u64,
     pub clock_valid: bool,

@@ -424,8 +424,7 @@ fn store_segment(tx: &Transaction<'_>, s: &NewSegment) -> Result<StoreOutcome, S
         "INSERT INTO segment (wearable_id, segment_no, size, crc, docking_id, boot_count, start_ms,
             clock_valid, rate_hz, first_wall_ms, last_wall_ms, samples, alerts, records, unknown_records,
             unknown_time_samples, unknown_time_records, stored_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 (SELECT docked_ms FROM docking WHERE id = ?5))",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         params![
             wearable,
             s.key.segment_no,
@@ -444,6 +443,7 @@ fn store_segment(tx: &Transaction<'_>, s: &NewSegment) -> Result<StoreOutcome, S
             s.unknown_records,
             unknown_time_samples,
             s.unknown_time_records,
+            s.stored_ms,
         ],
     )?;
     let segment = tx.last_insert_rowid();
