@@ -164,13 +164,19 @@ impl Writer {
         self.ask(|reply| Command::Recode(blocks, reply)).await
     }
 
+    /// Records that the wearable confirmed an erase. Queued, not awaited: it needs no durability
+    /// of its own (a lost note only leaves `erased_ms` empty) and rides along with the next commit,
+    /// so a pull does not wait an extra fsync per segment.
     pub async fn mark_erased(&self, key: SegmentKey, erased_ms: i64) -> Result<(), StoreError> {
-        self.ask(|reply| Command::MarkErased {
-            key,
-            erased_ms,
-            reply,
-        })
-        .await
+        let (reply, _) = oneshot::channel();
+        self.queue
+            .send(Command::MarkErased {
+                key,
+                erased_ms,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)
     }
 }
 
