@@ -60,6 +60,37 @@ struct Round {
     compaction_cpu: f64,
     block_bytes: f64,
     db_mb: f64,
+    /// Reading back one worker's whole shift by worker and time: (seconds, samples).
+    query: (f64, u64),
+}
+
+/// Reads one worker's samples between two wall times through the `(worker_id, wall_ms)` index and
+/// decodes them, as the analysis and the page will.
+fn read_worker(db: &rusqlite::Connection, badge: &str, from_ms: i64, to_ms: i64) -> (f64, u64) {
+    let tag = dockd::worker::WorkerTag::from_ascii(badge).expect("badge");
+    let started = Instant::now();
+    let mut query = db
+        .prepare(
+            "SELECT b.codec, b.count, b.data FROM sample_block b
+             WHERE b.worker_id = (SELECT id FROM worker WHERE tag = ?1)
+               AND b.wall_ms >= ?2 AND b.wall_ms < ?3 ORDER BY b.wall_ms",
+        )
+        .expect("prepare");
+    let mut rows = query
+        .query(rusqlite::params![tag.as_bytes().as_slice(), from_ms, to_ms])
+        .expect("query");
+    let mut samples = 0u64;
+    while let Some(row) = rows.next().expect("row") {
+        let (codec, count, data): (u8, i64, Vec<u8>) = (
+            row.get(0).expect("codec"),
+            row.get(1).expect("count"),
+            row.get(2).expect("data"),
+        );
+        samples += dockd::store::samples::decode(codec, &data, count as usize)
+            .expect("decode")
+            .len() as u64;
+    }
+    (started.elapsed().as_secs_f64(), samples)
 }
 
 fn main() {
@@ -159,6 +190,12 @@ fn main() {
         r.block_bytes / samples as f64
     );
     println!(
+        "ingest: reading one worker's whole shift back by worker and time, decoded: {} samples in {:.1} ms ({:.0} M samples/s)",
+        r.query.1,
+        r.query.0 * 1e3,
+        r.query.1 as f64 / r.query.0 / 1e6
+    );
+    println!(
         "ingest: database file: {:.1} MB (pages freed by compaction are reused by later pulls)",
         r.db_mb
     );
@@ -250,6 +287,7 @@ fn run_round(
     }
     let compaction_s = compaction.elapsed().as_secs_f64();
     let compaction_cpu = cpu_seconds(&dockd.id().to_string()) - dock_cpu;
+    let query = read_worker(&db, "B-1001", 0, i64::MAX);
     let block_bytes: i64 = db
         .query_row("SELECT sum(length(data)) FROM sample_block", [], |r| {
             r.get(0)
@@ -271,5 +309,6 @@ fn run_round(
         compaction_cpu,
         block_bytes: block_bytes as f64,
         db_mb,
+        query,
     }
 }

@@ -677,6 +677,37 @@ async fn a_connection_sending_garbage_is_hung_up_on_and_the_dock_keeps_working()
     assert_matches_truth(&dock, &wearable);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_link_whose_replies_take_longer_than_the_retry_timer_still_delivers_everything() {
+    let dock = Dock::start("slow");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    // 20 minutes in 10-minute segments (~120 kB each) over a 20 kB/s link: a full 64 kB DATA
+    // reply takes ~3.2 s, longer than the 2 s a silent request gets before it is retried.
+    let mut wearable = tokio::task::spawn_blocking(|| {
+        let shift = ShiftSpec {
+            segment_ms: 10 * MINUTE_MS,
+            ..ShiftSpec::ending_at(SystemClock.now_ms(), 20 * MINUTE_MS)
+        };
+        fleet(1, 20, shift).remove(0)
+    })
+    .await
+    .unwrap();
+    let faults = Faults {
+        bytes_per_sec: Some(20_000),
+        ..Faults::default()
+    };
+    let end = tokio::time::timeout(
+        Duration::from_secs(90),
+        dock_until_drained(&mut wearable, &addr, &faults, &cancel),
+    )
+    .await
+    .expect("drained in time")
+    .unwrap();
+    assert_eq!(end, ServeEnd::Drained, "one slow docking is enough");
+    assert_matches_truth(&dock, &wearable);
+}
+
 /// The body of a raw HTTP response.
 fn body(response: &str) -> &str {
     response.split_once("\r\n\r\n").map_or("", |(_, body)| body)

@@ -12,6 +12,10 @@ use crate::link::{
 };
 use crate::transport::WearableStream;
 
+/// One attempt may last at most this many request timeouts while bytes keep arriving (30 s at the
+/// protocol's 2 s: a 64 kB reply at ~2 kB/s).
+const ATTEMPT_CAP: u32 = 15;
+
 /// Why a conversation with a wearable ended or a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -67,15 +71,26 @@ impl WearableClient {
     }
 
     /// One request and its response, with the protocol's retries (protocol.md §2).
+    ///
+    /// "Unanswered within 2 s" is measured as 2 s of silence: a reply that is still arriving on a
+    /// slow link is being answered (a full 64 kB DATA takes over 2 s below ~32 kB/s). An attempt
+    /// is still cut off after [`ATTEMPT_CAP`] timeouts' worth in all, so a wearable trickling bytes
+    /// cannot hold its slot for ever.
     pub async fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
         let frame = self.session.begin(request);
         self.send(&frame).await?;
+        let mut attempt_ends = Instant::now() + self.timeout * ATTEMPT_CAP;
         let mut deadline = Instant::now() + self.timeout;
         loop {
-            let step = match timeout_at(deadline, self.stream.read(&mut self.buf)).await {
+            let step = match timeout_at(deadline.min(attempt_ends), self.stream.read(&mut self.buf))
+                .await
+            {
                 Err(_elapsed) => Some(self.session.on_timeout()),
                 Ok(Ok(0)) | Ok(Err(_)) => return Err(ClientError::Undocked),
-                Ok(Ok(n)) => self.session.on_input(&self.buf[..n]),
+                Ok(Ok(n)) => {
+                    deadline = Instant::now() + self.timeout;
+                    self.session.on_input(&self.buf[..n])
+                }
             };
             match step {
                 None => {}
@@ -90,6 +105,7 @@ impl WearableClient {
                     );
                     self.send(&frame).await?;
                     deadline = Instant::now() + self.timeout;
+                    attempt_ends = Instant::now() + self.timeout * ATTEMPT_CAP;
                 }
                 Some(Step::Failed(error)) => return Err(error.into()),
             }

@@ -300,7 +300,7 @@ impl Pull {
                     .acquire_many_owned(kib)
                     .await
                     .map_err(|_| StoreError::Closed)?;
-                let bytes = self.read_verified(entry).await?;
+                let (bytes, checksum_ok) = self.read_verified(entry).await?;
                 let job = StoreJob {
                     ctx: self.ctx.clone(),
                     slot: self.slot,
@@ -310,7 +310,7 @@ impl Pull {
                 };
                 Ok(Some(InFlight {
                     entry: *entry,
-                    stored: tokio::spawn(job.run(bytes, memory)),
+                    stored: tokio::spawn(job.run(bytes, checksum_ok, memory)),
                 }))
             }
         }
@@ -337,17 +337,20 @@ impl Pull {
         Ok(())
     }
 
-    /// Reads a whole segment; re-reads it once if its bytes do not match the listed CRC.
-    async fn read_verified(&mut self, entry: &SegmentEntry) -> Result<Vec<u8>, PullError> {
+    /// Reads a whole segment; re-reads it once if its bytes do not match the listed CRC. Returns
+    /// the bytes and whether they matched (a mismatch twice sends them to quarantine).
+    async fn read_verified(&mut self, entry: &SegmentEntry) -> Result<(Vec<u8>, bool), PullError> {
         let first = self.read_segment(entry).await?;
         if crc32c(&first) == entry.crc {
-            return Ok(first);
+            return Ok((first, true));
         }
         tracing::warn!(serial = %self.serial, segment = entry.id, "Segment bytes do not match the listed CRC; reading again.");
         self.ctx
             .board
             .update(self.slot, |s| s.bytes_total += u64::from(entry.size));
-        self.read_segment(entry).await
+        let second = self.read_segment(entry).await?;
+        let matched = crc32c(&second) == entry.crc;
+        Ok((second, matched))
     }
 
     async fn read_segment(&mut self, entry: &SegmentEntry) -> Result<Vec<u8>, PullError> {
@@ -384,11 +387,11 @@ impl Pull {
         }
         let reader = self.ctx.reader.clone();
         let serial = self.serial.clone();
-        let found = tokio::task::spawn_blocking(move || reader.wearable_totals())
+        let found = tokio::task::spawn_blocking(move || reader.totals_of(&serial))
             .await
             .ok()
             .and_then(Result::ok)
-            .and_then(|all| all.into_iter().find(|t| t.serial == serial));
+            .flatten();
         if let Some(t) = found {
             self.ctx.board.set_totals(
                 &self.serial,
@@ -439,7 +442,12 @@ struct StoreJob {
 
 impl StoreJob {
     /// Stores the segment; `_memory` is released once its bytes are committed or quarantined.
-    async fn run(self, bytes: Vec<u8>, _memory: OwnedSemaphorePermit) -> Result<bool, StoreError> {
+    async fn run(
+        self,
+        bytes: Vec<u8>,
+        checksum_ok: bool,
+        _memory: OwnedSemaphorePermit,
+    ) -> Result<bool, StoreError> {
         let StoreJob {
             ctx,
             slot,
@@ -449,7 +457,7 @@ impl StoreJob {
         } = self;
         let serial = key.serial.clone();
         let segment = key.segment_no;
-        match prepare(&ctx, key.clone(), bytes, docking_id, docking).await {
+        match prepare(&ctx, key.clone(), bytes, checksum_ok, docking_id, docking).await {
             Ok(mut rows) => {
                 rows.stored_ms = ctx.clock.now_ms();
                 let (samples, alerts) = (rows.samples, rows.alerts.len() as u64);
@@ -482,27 +490,27 @@ impl StoreJob {
     }
 }
 
-/// Checks, parses and converts a segment off the async runtime, at most one per core at a time
-/// (bounding memory as well as CPU). On failure, the reason in plain words and the bytes, for the
-/// quarantine.
+/// Parses and converts a segment whose checksum was already checked, off the async runtime, at
+/// most one per core at a time (bounding memory as well as CPU). On failure, the reason in plain
+/// words and the bytes, for the quarantine.
 async fn prepare(
     ctx: &PullContext,
     key: SegmentKey,
     bytes: Vec<u8>,
+    checksum_ok: bool,
     docking_id: i64,
     docking: DockingClock,
 ) -> Result<crate::store::NewSegment, (String, Vec<u8>)> {
+    if !checksum_ok {
+        return Err((
+            "its bytes did not match the wearable's checksum on two reads".to_owned(),
+            bytes,
+        ));
+    }
     let Ok(_permit) = ctx.cpu.acquire().await else {
         return Err(("the dock is shutting down".to_owned(), bytes));
     };
-    let expected_crc = key.crc;
     let work = tokio::task::spawn_blocking(move || {
-        if crc32c(&bytes) != expected_crc {
-            return Err((
-                "its bytes did not match the wearable's checksum on two reads".to_owned(),
-                bytes,
-            ));
-        }
         let rows = match parse_segment(&bytes) {
             Ok(segment) => {
                 ingest::segment_rows(key, docking_id, &segment, &docking).map_err(|e| e.to_string())

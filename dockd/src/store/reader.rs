@@ -129,6 +129,15 @@ impl Reader {
 
     /// Totals for every wearable the dock has ever seen, by serial.
     pub fn wearable_totals(&self) -> Result<Vec<WearableTotals>, StoreError> {
+        self.totals(None)
+    }
+
+    /// Totals for one wearable, if the dock has seen it.
+    pub fn totals_of(&self, serial: &str) -> Result<Option<WearableTotals>, StoreError> {
+        Ok(self.totals(Some(serial))?.pop())
+    }
+
+    fn totals(&self, serial: Option<&str>) -> Result<Vec<WearableTotals>, StoreError> {
         self.with(|conn| {
             let mut query = conn.prepare_cached(
                 "SELECT w.serial,
@@ -139,9 +148,9 @@ impl Reader {
                     w.last_docked_ms,
                     (SELECT d.slot FROM docking d WHERE d.wearable_id = w.id ORDER BY d.id DESC LIMIT 1),
                     (SELECT d.transport FROM docking d WHERE d.wearable_id = w.id ORDER BY d.id DESC LIMIT 1)
-                 FROM wearable w ORDER BY w.serial",
+                 FROM wearable w WHERE ?1 IS NULL OR w.serial = ?1 ORDER BY w.serial",
             )?;
-            let rows = query.query_map([], |row| {
+            let rows = query.query_map([serial], |row| {
                 Ok(WearableTotals {
                     serial: row.get(0)?,
                     segments_stored: count(row.get(1)?),
