@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-# Debian packages the build and the tests use.
-packages=(pkg-config gcc)
+# Debian packages the build and the tests use: libusb's headers for rusb (through pkg-config), and
+# umockdev, whose preload library lets the USB tests run the real libusb path with no USB bus.
+packages=(pkg-config gcc libusb-1.0-0-dev umockdev libumockdev-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -19,6 +20,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Without libusb-1.0-0-dev, libusb1-sys silently builds its bundled libusb; rebuild it against
+  # Debian's now that the headers are here (the USB tests check which one they run on).
+  if [[ " ${missing[*]} " == *" libusb-1.0-0-dev "* ]]; then
+    cargo clean -p libusb1-sys
+  fi
 fi
 
 # Rust components the checks use.

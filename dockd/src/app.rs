@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::dock::{self, board::Board};
 use crate::pull::PullContext;
 use crate::store::{self, Reader, Writer};
-use crate::transport::{Docking, socket};
+use crate::transport::{Docking, socket, usb};
 use crate::views::BoardView;
 
 /// How long pulls get to wind down at shutdown before they are abandoned (their data is safe).
@@ -37,7 +37,9 @@ pub async fn run(
     let (writer, writer_thread) =
         Writer::spawn(conn, spare).context("cannot start the store writer")?;
     let reader = Reader::open(&db_path)?;
-    let board = Arc::new(Board::default());
+    let board = Arc::new(Board::with_reserved_slots(
+        config.usb.slots.values().copied().collect(),
+    ));
     tracing::info!(database = %db_path.display(), "Store open.");
 
     let (dockings_tx, dockings) = mpsc::channel::<Docking>(64);
@@ -74,7 +76,13 @@ pub async fn run(
         shutdown.clone(),
     ));
     let pulls = TaskTracker::new();
-    let dock = tokio::spawn(dock::run(ctx, dockings, pulls.clone(), shutdown.clone()));
+    let dock = tokio::spawn(dock::run(
+        ctx,
+        config.usb.slots.clone(),
+        dockings,
+        pulls.clone(),
+        shutdown.clone(),
+    ));
     tracing::info!("dockd is running.");
 
     shutdown.cancelled().await;
@@ -138,12 +146,33 @@ fn spawn_transports(
                 format!("cannot listen on {addr} for emulated wearables (link.emulator_tcp)")
             })?;
         tracing::info!(%addr, "Accepting emulated wearables over TCP.");
-        tasks.spawn(socket::serve_tcp(listener, dockings, shutdown.clone()));
+        tasks.spawn(socket::serve_tcp(
+            listener,
+            dockings.clone(),
+            shutdown.clone(),
+        ));
     }
     if config.usb.enabled {
-        tracing::warn!(
-            "usb.enabled is set, but this build has no USB transport yet; only emulated wearables dock."
-        );
+        let settings = usb::UsbSettings {
+            ids: config.usb.ids.clone(),
+            rescan: Duration::from_secs(config.usb.rescan_s),
+        };
+        match usb::start(settings, dockings, shutdown.clone()) {
+            Ok(monitor) => {
+                tasks.spawn(async move {
+                    if tokio::task::spawn_blocking(move || monitor.join())
+                        .await
+                        .is_err()
+                    {
+                        tracing::error!("The USB monitor thread failed.");
+                    }
+                });
+            }
+            // The page, the store and any other transport keep working without USB.
+            Err(error) => {
+                tracing::error!(error = %error, "USB is unavailable: wearables on USB will not be pulled until this is fixed and dockd restarted.")
+            }
+        }
     }
     Ok(())
 }

@@ -2,11 +2,14 @@
 //! parsing and validation and must never be read from anywhere but the binary's edge (`main`), which
 //! passes it down explicitly.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::Deserialize;
+
+use crate::transport::usb::interface::PortPath;
 
 /// Everything `dockd run` can be told. Every key has a default, so an empty file is a valid config.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -79,9 +82,16 @@ impl Default for LinkConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct UsbConfig {
+    /// Whether the dock looks for wearables on its USB bus (a real dock: yes).
     pub enabled: bool,
     /// USB VID:PID pairs that are wearables.
     pub ids: Vec<UsbId>,
+    /// How often the bus is re-scanned, in seconds: the only way arrivals are seen where libusb has
+    /// no hot-plug, and a safety net where it has.
+    pub rescan_s: u64,
+    /// Physical slot number of each USB port, by the port path the kernel gives it (`"1-1.3" = 3`).
+    /// A wearable on an unlisted port gets the next free number and a warning in the log.
+    pub slots: BTreeMap<String, u32>,
 }
 
 impl Default for UsbConfig {
@@ -92,6 +102,8 @@ impl Default for UsbConfig {
                 vid: 0x1209,
                 pid: 0x4B57,
             }],
+            rescan_s: 5,
+            slots: BTreeMap::new(),
         }
     }
 }
@@ -200,6 +212,30 @@ impl Config {
                 "usb.ids must list at least one VID:PID when usb.enabled = true".to_owned(),
             );
         }
+        if !(1..=3600).contains(&self.usb.rescan_s) {
+            return Err(format!(
+                "usb.rescan_s = {} is out of range: use 1 to 3600 seconds",
+                self.usb.rescan_s
+            ));
+        }
+        let mut numbers = BTreeSet::new();
+        for (port, &slot) in &self.usb.slots {
+            if !PortPath::is_well_formed(port) {
+                return Err(format!(
+                    "usb.slots: `{port}` is not a USB port path: write it as the kernel names it, like \"1-1.3\" (bus 1, hub port 1, port 3)"
+                ));
+            }
+            if !(1..=999).contains(&slot) {
+                return Err(format!(
+                    "usb.slots.\"{port}\" = {slot} is out of range: slot numbers are 1 to 999"
+                ));
+            }
+            if !numbers.insert(slot) {
+                return Err(format!(
+                    "usb.slots: slot {slot} is given to more than one port (\"{port}\" and another)"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -244,6 +280,10 @@ mod tests {
             [usb]
             enabled = true
             ids = ["1209:4B57", "abcd:0001"]
+            rescan_s = 2
+            [usb.slots]
+            "1-1.1" = 1
+            "1-1.2" = 2
             [web]
             listen = "0.0.0.0:8443"
             "#,
@@ -259,6 +299,23 @@ mod tests {
             }
         );
         assert_eq!(config.database_path(), PathBuf::from("/srv/dock/dockd.db"));
+        assert_eq!(config.usb.rescan_s, 2);
+        assert_eq!(config.usb.slots.get("1-1.2"), Some(&2));
+    }
+
+    #[test]
+    fn usb_slot_maps_are_checked_for_port_syntax_range_and_duplicates() {
+        let err = parse("[usb.slots]\n\"usb1-3\" = 1\n").unwrap_err();
+        assert!(err.contains("usb.slots") && err.contains("usb1-3"), "{err}");
+        let err = parse("[usb.slots]\n\"1-3\" = 0\n").unwrap_err();
+        assert!(err.contains("out of range"), "{err}");
+        let err = parse("[usb.slots]\n\"1-3\" = 2\n\"1-4\" = 2\n").unwrap_err();
+        assert!(
+            err.contains("slot 2 is given to more than one port"),
+            "{err}"
+        );
+        let err = parse("[usb]\nrescan_s = 0\n").unwrap_err();
+        assert!(err.contains("usb.rescan_s"), "{err}");
     }
 
     #[test]

@@ -10,3 +10,4 @@ mod cli;
 mod spine;
 mod support;
 mod tidy;
+mod usb;

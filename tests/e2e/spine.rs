@@ -34,14 +34,14 @@ impl Chaos {
     }
 }
 
-fn shift(hours: u64, segment_minutes: u64) -> ShiftSpec {
+pub(crate) fn shift(hours: u64, segment_minutes: u64) -> ShiftSpec {
     ShiftSpec {
         segment_ms: segment_minutes * MINUTE_MS,
         ..ShiftSpec::ending_at(SystemClock.now_ms(), hours * 60 * MINUTE_MS)
     }
 }
 
-fn fleet(count: usize, seed: u64, shift: ShiftSpec) -> Vec<Wearable> {
+pub(crate) fn fleet(count: usize, seed: u64, shift: ShiftSpec) -> Vec<Wearable> {
     let spec = FleetSpec {
         count,
         base_seed: seed,
@@ -132,7 +132,7 @@ fn stored(dock: &Dock, serial: &str) -> HashMap<u32, (u64, u64)> {
 
 /// Every segment the wearable erased is in the database with exactly the truth's counts, nothing
 /// else is, and the sample blocks add up to the same samples (nothing stored twice inside either).
-fn assert_matches_truth(dock: &Dock, wearable: &Wearable) {
+pub(crate) fn assert_matches_truth(dock: &Dock, wearable: &Wearable) {
     let serial = wearable.serial();
     let stored = stored(dock, serial);
     let truth = wearable.truth();
@@ -709,7 +709,7 @@ async fn a_slow_link_whose_replies_take_longer_than_the_retry_timer_still_delive
 }
 
 /// The body of a raw HTTP response.
-fn body(response: &str) -> &str {
+pub(crate) fn body(response: &str) -> &str {
     response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
 }
 

@@ -3,7 +3,7 @@
 //! transports that have no physical port map; it must never block (short std-mutex sections, no
 //! `.await` inside) and never hold worker identities.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::watch;
@@ -62,6 +62,8 @@ pub struct Totals {
 struct State {
     slots: BTreeMap<u32, SlotStatus>,
     totals: HashMap<String, Totals>,
+    /// Slot numbers that belong to configured USB ports: handed out only to their own port.
+    reserved: BTreeSet<u32>,
 }
 
 pub struct Board {
@@ -100,6 +102,13 @@ impl Board {
         self.version.send_modify(|v| *v += 1);
     }
 
+    /// A board whose slot numbers `reserved` are kept for the USB ports configured to them.
+    pub fn with_reserved_slots(reserved: BTreeSet<u32>) -> Self {
+        let board = Self::default();
+        board.lock().reserved = reserved;
+        board
+    }
+
     /// Whether any pull is under way, as a watch.
     pub fn busy(&self) -> watch::Receiver<bool> {
         self.busy.subscribe()
@@ -110,12 +119,15 @@ impl Board {
         self.version.subscribe()
     }
 
-    /// Takes the lowest slot that is free (never used, or its docking ended).
-    pub fn claim_slot(&self, transport: TransportKind, docked_ms: i64) -> u32 {
+    /// Takes slot `wanted` (a configured port's own number) if it is free, else the lowest free
+    /// slot that is not reserved for a configured port. Free: never used, or its docking ended.
+    pub fn claim_slot(&self, transport: TransportKind, wanted: Option<u32>, docked_ms: i64) -> u32 {
         let slot = {
             let mut state = self.lock();
-            let slot = (1..)
-                .find(|n| state.slots.get(n).is_none_or(|s| !s.connected))
+            let free = |n: &u32| state.slots.get(n).is_none_or(|s| !s.connected);
+            let slot = wanted
+                .filter(free)
+                .or_else(|| (1..).find(|n| free(n) && !state.reserved.contains(n)))
                 .unwrap_or(u32::MAX);
             state.slots.insert(
                 slot,
@@ -198,26 +210,43 @@ mod tests {
     #[test]
     fn slots_are_numbered_from_one_and_reused_after_undocking() {
         let board = Board::default();
-        let a = board.claim_slot(TransportKind::Emulated, 0);
-        let b = board.claim_slot(TransportKind::Emulated, 0);
+        let a = board.claim_slot(TransportKind::Emulated, None, 0);
+        let b = board.claim_slot(TransportKind::Emulated, None, 0);
         assert_eq!((a, b), (1, 2));
         board.update(a, |s| {
             s.phase = Phase::Error;
             s.connected = false;
         });
         assert_eq!(
-            board.claim_slot(TransportKind::Emulated, 0),
+            board.claim_slot(TransportKind::Emulated, None, 0),
             1,
             "an ended docking frees its slot, error or not"
         );
-        assert_eq!(board.claim_slot(TransportKind::Emulated, 0), 3);
+        assert_eq!(board.claim_slot(TransportKind::Emulated, None, 0), 3);
+    }
+
+    #[test]
+    fn configured_ports_get_their_own_slot_and_others_skip_reserved_numbers() {
+        let board = Board::with_reserved_slots([1, 3].into());
+        assert_eq!(board.claim_slot(TransportKind::Usb, Some(3), 0), 3);
+        assert_eq!(
+            board.claim_slot(TransportKind::Usb, None, 0),
+            2,
+            "an unmapped port skips the reserved slot 1"
+        );
+        assert_eq!(board.claim_slot(TransportKind::Emulated, None, 0), 4);
+        assert_eq!(
+            board.claim_slot(TransportKind::Usb, Some(3), 0),
+            5,
+            "a configured slot still held by a docking falls back to a free number"
+        );
     }
 
     #[test]
     fn every_change_bumps_the_published_version() {
         let board = Board::default();
         let rx = board.subscribe();
-        let slot = board.claim_slot(TransportKind::Emulated, 0);
+        let slot = board.claim_slot(TransportKind::Emulated, None, 0);
         board.update(slot, |s| s.serial = Some("KW-1".into()));
         board.add_totals("KW-1", |t| t.segments += 1);
         assert_eq!(*rx.borrow(), 3);

@@ -3,6 +3,7 @@
 
 pub mod board;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -10,12 +11,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::pull::{PullContext, run_docking};
-use crate::transport::Docking;
+use crate::transport::{Docking, TransportKind};
 
 /// Accepts dockings until `cancel` fires or every transport is gone, spawning one pull task each on
-/// `pulls`. The caller waits on `pulls` to know every docking has wound down.
+/// `pulls`, each in the slot `port_slots` gives its port (else the next free one). The caller waits on `pulls` to know every docking has wound down.
 pub async fn run(
     ctx: PullContext,
+    port_slots: BTreeMap<String, u32>,
     mut dockings: mpsc::Receiver<Docking>,
     pulls: TaskTracker,
     cancel: CancellationToken,
@@ -28,8 +30,25 @@ pub async fn run(
                 None => break,
             },
         };
-        let slot = ctx.board.claim_slot(docking.transport, ctx.clock.now_ms());
-        tracing::debug!(slot, port = %docking.port, transport = docking.transport.as_str(), "Docking accepted.");
+        let wanted = port_slots.get(&docking.port).copied();
+        let slot = ctx
+            .board
+            .claim_slot(docking.transport, wanted, ctx.clock.now_ms());
+        match wanted {
+            None if docking.transport == TransportKind::Usb => tracing::warn!(
+                slot,
+                port = %docking.port,
+                "USB port has no [usb.slots] entry; the wearable is shown in the next free slot."
+            ),
+            Some(configured) if configured != slot => tracing::warn!(
+                slot,
+                configured,
+                port = %docking.port,
+                "The port's configured slot is still taken by an earlier docking; using another."
+            ),
+            _ => {}
+        }
+        tracing::info!(slot, port = %docking.port, transport = docking.transport.as_str(), "Docking accepted.");
         let ctx = ctx.clone();
         let cancel = cancel.child_token();
         pulls.spawn(async move {

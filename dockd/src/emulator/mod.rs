@@ -26,7 +26,7 @@ pub use fleet::{
     EmulatorError, Fleet, FleetPlan, FleetSpec, UNDOCK_GRACE, WearableRun, dock_for,
     dock_until_drained,
 };
-pub use serve::{ServeEnd, serve};
+pub use serve::{ServeEnd, serve, serve_until_drained};
 pub use shift::{HOUR_MS, MINUTE_MS, ShiftSpec};
 pub use truth::{GroundTruth, MovementCounts, SegmentTruth};
 pub use wearable::{BootSpec, MAX_SEGMENTS, Wearable, WearableSpec};

@@ -49,6 +49,26 @@ where
     serve_docking(wearable, stream, faults, None).await
 }
 
+/// Serves a docking over a stream that is already connected (a fake USB device's pipes, where
+/// docking is plugging in) until the wearable has been drained and then left alone for `stay`,
+/// the dock closes the stream, a fault unplugs it, or `cancel` fires.
+pub async fn serve_until_drained<S>(
+    wearable: &mut Wearable,
+    stream: S,
+    faults: &Faults,
+    stay: Duration,
+    cancel: &CancellationToken,
+) -> io::Result<ServeEnd>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let undock = Undock {
+        cancel,
+        grace: stay,
+    };
+    serve_docking(wearable, stream, faults, Some(undock)).await
+}
+
 /// [`serve`], also ending when `undock` says so.
 pub(super) async fn serve_docking<S>(
     wearable: &mut Wearable,

@@ -54,6 +54,8 @@ enum PullError {
     Client(#[from] ClientError),
     #[error("storing failed: {0}")]
     Store(#[from] StoreError),
+    #[error("the USB serial number {transport} does not match the wearable's own serial {info}")]
+    SerialMismatch { transport: String, info: String },
 }
 
 impl PullError {
@@ -75,6 +77,9 @@ impl PullError {
             PullError::Store(_) => {
                 "The dock could not save data (storage problem). The wearable keeps its data; call support.".into()
             }
+            PullError::SerialMismatch { .. } => {
+                "The wearable identifies itself inconsistently, so it was not emptied. Its data stays on it; have it checked.".into()
+            }
         }
     }
 }
@@ -83,6 +88,7 @@ impl PullError {
 pub async fn run_docking(ctx: PullContext, docking: Docking, slot: u32, cancel: CancellationToken) {
     let port = docking.port.clone();
     let transport = docking.transport;
+    let transport_serial = docking.serial.clone();
     let mut pull = Pull {
         client: WearableClient::new(docking.stream, ctx.request_timeout),
         ctx,
@@ -92,7 +98,7 @@ pub async fn run_docking(ctx: PullContext, docking: Docking, slot: u32, cancel: 
     };
     let outcome = tokio::select! {
         _ = cancel.cancelled() => None,
-        result = pull.run(transport.as_str(), &port) => Some(result),
+        result = pull.run(transport.as_str(), &port, transport_serial.as_deref()) => Some(result),
     };
     let board = &pull.ctx.board;
     let outcome_text = match &outcome {
@@ -139,17 +145,37 @@ struct Pull {
 
 impl Pull {
     /// Pulls, then keeps the wearable company while it charges; returns when it leaves.
-    async fn run(&mut self, transport: &'static str, port: &str) -> Result<(), PullError> {
-        self.pull(transport, port).await?;
+    async fn run(
+        &mut self,
+        transport: &'static str,
+        port: &str,
+        transport_serial: Option<&str>,
+    ) -> Result<(), PullError> {
+        self.pull(transport, port, transport_serial).await?;
         self.stay_docked().await;
         Ok(())
     }
 
-    async fn pull(&mut self, transport: &'static str, port: &str) -> Result<(), PullError> {
+    async fn pull(
+        &mut self,
+        transport: &'static str,
+        port: &str,
+        transport_serial: Option<&str>,
+    ) -> Result<(), PullError> {
         let info = self.client.hello().await?;
         // protocol.md §4: flat-battery segments are anchored to the dock's clock at this INFO.
         let dock_wall_ms = self.ctx.clock.now_ms();
         self.serial = info.serial.clone();
+        if let Some(usb) = transport_serial
+            && usb != info.serial
+        {
+            // Nothing is pulled or erased: data filed under the wrong wearable cannot be undone.
+            self.show_info(&info);
+            return Err(PullError::SerialMismatch {
+                transport: usb.to_owned(),
+                info: info.serial,
+            });
+        }
         let docking_clock = self.docking_clock(&info, dock_wall_ms).await?;
         tracing::info!(slot = self.slot, serial = %info.serial, segments = info.segments, "Wearable docked.");
         self.show_info(&info);

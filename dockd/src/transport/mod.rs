@@ -3,6 +3,7 @@
 //! of the link protocol (that is `link`'s job) or know what happens to the data.
 
 pub mod socket;
+pub mod usb;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -41,6 +42,9 @@ pub struct Docking {
     /// Where the wearable is plugged in, as the transport names it (a USB port path such as
     /// `1-1.3`, or a socket peer); used to pick the dock slot.
     pub port: String,
+    /// The serial the transport read before any protocol was spoken (USB `iSerialNumber`); the
+    /// pull refuses a wearable whose `INFO.serial` says otherwise.
+    pub serial: Option<String>,
 }
 
 impl fmt::Debug for Docking {
@@ -48,6 +52,7 @@ impl fmt::Debug for Docking {
         f.debug_struct("Docking")
             .field("transport", &self.transport)
             .field("port", &self.port)
+            .field("serial", &self.serial)
             .finish_non_exhaustive()
     }
 }

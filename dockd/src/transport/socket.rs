@@ -51,6 +51,7 @@ pub async fn serve_unix(
             stream: Box::new(stream),
             transport: TransportKind::Emulated,
             port: port.clone(),
+            serial: None,
         })
     })
     .await;
@@ -72,6 +73,7 @@ pub async fn serve_tcp(
             stream: Box::new(stream),
             transport: TransportKind::Emulated,
             port: format!("tcp:{peer}"),
+            serial: None,
         })
     })
     .await;
