@@ -12,14 +12,13 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dockd::clock::{Clock, SystemClock};
-use dockd::emulator::{Faults, FleetSpec, HOUR_MS, ShiftSpec, Wearable, dock_until_drained};
+use dockd::emulator::{Faults, Wearable, dock_until_drained};
 use dockd::transport::LinkAddr;
 use tokio_util::sync::CancellationToken;
 
-mod process;
+mod shared;
 
-use process::{cpu_seconds, env_or, peak_rss_mb};
+use shared::{cpu_seconds, env_or, peak_rss_mb};
 
 /// Figures of one round.
 struct Round {
@@ -83,27 +82,9 @@ fn main() {
     .expect("write config");
 
     eprintln!("generating {count} wearables × {hours} h at 25 Hz …");
-    let spec = FleetSpec {
-        count,
-        base_seed: 2024,
-        shift: ShiftSpec::ending_at(SystemClock.now_ms(), hours * HOUR_MS),
-        first_serial: 1,
-    };
     let started = Instant::now();
-    let wearables: Vec<Wearable> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..count)
-            .map(|i| scope.spawn(move || Wearable::new(spec.wearable_spec(i))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("generate"))
-            .collect()
-    });
-    let bytes: u64 = wearables
-        .iter()
-        .flat_map(|w| w.truth().segments.iter())
-        .map(|s| u64::from(s.size))
-        .sum();
+    let wearables = shared::fleet(count, hours, 2024);
+    let bytes = shared::segment_bytes(&wearables);
     let samples: u64 = wearables.iter().map(|w| w.truth().samples).sum();
     eprintln!(
         "generated {:.1} MB, {samples} samples in {:.1} s",

@@ -17,18 +17,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dockd::clock::{Clock, SystemClock};
 use dockd::emulator::{
-    Faults, FleetSpec, HOUR_MS, ServeEnd, ShiftSpec, UNDOCK_GRACE, Wearable, dock_until_drained,
-    serve_until_drained,
+    Faults, ServeEnd, UNDOCK_GRACE, Wearable, dock_until_drained, serve_until_drained,
 };
 use dockd::transport::LinkAddr;
 use tokio_util::sync::CancellationToken;
 use usb_testbed::{DeviceSpec, Testbed, UnplugError};
 
-mod process;
+mod shared;
 
-use process::{cpu_seconds, env_or, peak_rss_mb};
+use shared::{cpu_seconds, env_or, peak_rss_mb};
 
 const PRELOAD: &str = "libumockdev-preload.so.0";
 
@@ -69,26 +67,8 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("bench dir");
 
     eprintln!("generating {count} wearables × {hours} h at 25 Hz …");
-    let spec = FleetSpec {
-        count,
-        base_seed: 4242,
-        shift: ShiftSpec::ending_at(SystemClock.now_ms(), hours * HOUR_MS),
-        first_serial: 1,
-    };
-    let wearables: Vec<Wearable> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..count)
-            .map(|i| scope.spawn(move || Wearable::new(spec.wearable_spec(i))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("generate"))
-            .collect()
-    });
-    let bytes: u64 = wearables
-        .iter()
-        .flat_map(|w| w.truth().segments.iter())
-        .map(|s| u64::from(s.size))
-        .sum();
+    let wearables = shared::fleet(count, hours, 4242);
+    let bytes = shared::segment_bytes(&wearables);
     let mb = bytes as f64 / 1e6;
 
     // The testbed exists before any dockd starts, so the USB one inherits UMOCKDEV_DIR.

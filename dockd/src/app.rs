@@ -155,6 +155,7 @@ fn spawn_transports(
     if config.usb.enabled {
         let settings = usb::UsbSettings {
             ids: config.usb.ids.clone(),
+            hotplug: config.usb.hotplug,
             rescan: Duration::from_secs(config.usb.rescan_s),
         };
         match usb::start(settings, dockings, shutdown.clone()) {

@@ -86,6 +86,9 @@ pub struct UsbConfig {
     pub enabled: bool,
     /// USB VID:PID pairs that are wearables.
     pub ids: Vec<UsbId>,
+    /// Whether to use libusb's hot-plug events where it has them. Off, arrivals are found by the
+    /// re-scan alone (for hosts whose udev events cannot be trusted).
+    pub hotplug: bool,
     /// How often the bus is re-scanned, in seconds: the only way arrivals are seen where libusb has
     /// no hot-plug, and a safety net where it has.
     pub rescan_s: u64,
@@ -102,6 +105,7 @@ impl Default for UsbConfig {
                 vid: 0x1209,
                 pid: 0x4B57,
             }],
+            hotplug: true,
             rescan_s: 5,
             slots: BTreeMap::new(),
         }

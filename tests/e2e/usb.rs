@@ -33,19 +33,37 @@ fn usb_dock(name: &str, usb: &str) -> Dock {
 struct Docked {
     plugged: Plugged,
     serving: JoinHandle<(Wearable, ServeEnd)>,
+    /// Takes the wearable out of the emulator's hands (its device stays plugged).
+    cancel: CancellationToken,
 }
 
-fn plug(testbed: &Testbed, spec: DeviceSpec, mut wearable: Wearable, faults: Faults) -> Docked {
+fn plug(testbed: &Testbed, spec: DeviceSpec, wearable: Wearable, faults: Faults) -> Docked {
+    plug_for(testbed, spec, wearable, faults, STAY)
+}
+
+/// Like [`plug`], with the wearable staying `stay` after it was drained.
+fn plug_for(
+    testbed: &Testbed,
+    spec: DeviceSpec,
+    mut wearable: Wearable,
+    faults: Faults,
+    stay: Duration,
+) -> Docked {
     let plugged = testbed.plug(spec);
     let end = plugged.device_end();
+    let cancel = CancellationToken::new();
+    let served_cancel = cancel.clone();
     let serving = tokio::spawn(async move {
-        let cancel = CancellationToken::new();
-        let served = serve_until_drained(&mut wearable, end, &faults, STAY, &cancel)
+        let served = serve_until_drained(&mut wearable, end, &faults, stay, &served_cancel)
             .await
             .unwrap_or(ServeEnd::DockClosed);
         (wearable, served)
     });
-    Docked { plugged, serving }
+    Docked {
+        plugged,
+        serving,
+        cancel,
+    }
 }
 
 impl Docked {
@@ -211,20 +229,34 @@ async fn hot_plug_arrival_starts_a_pull_and_departure_ends_it_without_waiting_fo
     );
     let testbed = Testbed::new();
     // An hour between re-scans: anything seen within the test came from hot-plug events.
-    let dock = usb_dock("usb-hotplug", "rescan_s = 3600\n[usb.slots]\n\"1-2\" = 2\n");
+    let dock = usb_dock(
+        "usb-hotplug",
+        "rescan_s = 3600\n[usb.slots]\n\"1-2\" = 2\n[dock]\nrefresh_s = 1\n",
+    );
     let wearable = tokio::task::spawn_blocking(|| fleet(1, 52, shift(1, 30)).remove(0))
         .await
         .unwrap();
     let serial = wearable.serial().to_owned();
 
-    let docked = plug(
+    // It stays in its slot after the pull: the dock re-reads its battery every `refresh_s`.
+    let docked = plug_for(
         &testbed,
         DeviceSpec::wearable("1-2", &serial),
         wearable,
         Faults::default(),
+        Duration::from_secs(3600),
     );
-    let (device, mut wearable, end) = docked.served(Duration::from_secs(60)).await;
-    assert_eq!(end, ServeEnd::Drained);
+    let charging = wait_for_tile(&dock, 2, "done", Duration::from_secs(60)).await;
+    assert!(charging["battery_soc"].is_u64(), "{charging}");
+    let requests = docked.plugged.stats().bulk_out_transfers;
+    wait_for("two battery refreshes", Duration::from_secs(10), || {
+        (docked.plugged.stats().bulk_out_transfers >= requests + 2).then_some(())
+    });
+    assert_eq!(tile(&dock, 2).unwrap()["state"], "done");
+    docked.cancel.cancel();
+    let (device, mut wearable, end) = docked.served(Duration::from_secs(10)).await;
+    assert_eq!(end, ServeEnd::Cancelled);
+    assert!(wearable.drained());
     assert_matches_truth(&dock, &wearable);
     assert!(
         device.stats().claimed,
@@ -259,6 +291,30 @@ async fn hot_plug_arrival_starts_a_pull_and_departure_ends_it_without_waiting_fo
         dock.count("SELECT count(*) FROM docking WHERE port = '1-2' AND transport = 'usb'"),
         2
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_hot_plug_off_the_rescan_finds_arrivals_and_an_undocking_still_ends_the_pull() {
+    under_umockdev!(
+        with_hot_plug_off_the_rescan_finds_arrivals_and_an_undocking_still_ends_the_pull
+    );
+    let testbed = Testbed::new();
+    let dock = usb_dock(
+        "usb-rescan",
+        "hotplug = false\nrescan_s = 1\n[usb.slots]\n\"1-2\" = 1\n",
+    );
+    let wearable = tokio::task::spawn_blocking(|| fleet(1, 58, shift(1, 30)).remove(0))
+        .await
+        .unwrap();
+    let spec = DeviceSpec::wearable("1-2", wearable.serial());
+    let (device, wearable, end) = plug(&testbed, spec, wearable, Faults::default())
+        .served(Duration::from_secs(60))
+        .await;
+    assert_eq!(end, ServeEnd::Drained);
+    assert_matches_truth(&dock, &wearable);
+    device.unplug(UnplugError::Proto);
+    wait_for_tile(&dock, 1, "undocked", Duration::from_secs(5)).await;
+    assert!(dock.log().contains("usb.hotplug = false"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,64 +382,61 @@ async fn undocking_mid_read_at_several_offsets_with_each_kernel_error_loses_noth
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stalls_and_unanswered_requests_are_retried_and_a_wearable_that_keeps_failing_is_given_up_cleanly()
+async fn stalls_babble_and_unanswered_requests_are_retried_and_a_wearable_that_keeps_failing_is_given_up_cleanly()
  {
     under_umockdev!(
-        stalls_and_unanswered_requests_are_retried_and_a_wearable_that_keeps_failing_is_given_up_cleanly
+        stalls_babble_and_unanswered_requests_are_retried_and_a_wearable_that_keeps_failing_is_given_up_cleanly
     );
     let testbed = Testbed::new();
     let dock = usb_dock(
         "usb-stall",
-        "rescan_s = 1\n[usb.slots]\n\"1-2\" = 1\n\"1-3\" = 2\n\"1-4\" = 3\n\"1-5\" = 4\n",
+        "rescan_s = 1\n[usb.slots]\n\"1-2\" = 1\n\"1-3\" = 2\n\"1-4\" = 3\n\"1-5\" = 4\n\"1-6\" = 5\n\"1-7\" = 6\n",
     );
-    let mut wearables = tokio::task::spawn_blocking(|| fleet(4, 74, shift(1, 30)))
+    let wearables = tokio::task::spawn_blocking(|| fleet(6, 74, shift(1, 30)))
         .await
         .unwrap();
-    let never_answers = wearables.pop().unwrap();
-    let always_stalls = wearables.pop().unwrap();
-    let misses_twice = wearables.pop().unwrap();
-    let stalls_twice = wearables.pop().unwrap();
+    // (port, slot, stalls, babbles, unanswered): twice each recovers, forever is given up.
+    let plans = [
+        ("1-2", 1, 2, 0, 0),
+        ("1-3", 2, 0, 2, 0),
+        ("1-4", 3, 0, 0, 2),
+        ("1-5", 4, u32::MAX, 0, 0),
+        ("1-6", 5, 0, u32::MAX, 0),
+        ("1-7", 6, 0, 0, u32::MAX),
+    ];
+    let mut docked: Vec<_> = wearables
+        .into_iter()
+        .zip(plans)
+        .map(|(wearable, (port, slot, stalls, babbles, unanswered))| {
+            let spec = DeviceSpec {
+                stall_requests: stalls,
+                babble_requests: babbles,
+                ignore_requests: unanswered,
+                ..DeviceSpec::wearable(port, wearable.serial())
+            };
+            (
+                slot,
+                stalls,
+                babbles,
+                plug(&testbed, spec, wearable, Faults::default()),
+            )
+        })
+        .collect();
+    let failing = docked.split_off(3);
 
-    let stalling = plug(
-        &testbed,
-        DeviceSpec::wearable("1-2", stalls_twice.serial()),
-        stalls_twice,
-        Faults::default(),
-    );
-    stalling.plugged.stall_requests(2);
-    let missing = plug(
-        &testbed,
-        DeviceSpec::wearable("1-3", misses_twice.serial()),
-        misses_twice,
-        Faults::default(),
-    );
-    missing.plugged.ignore_requests(2);
-    let wedged = plug(
-        &testbed,
-        DeviceSpec::wearable("1-4", always_stalls.serial()),
-        always_stalls,
-        Faults::default(),
-    );
-    wedged.plugged.stall_requests(u32::MAX);
-    let mute = plug(
-        &testbed,
-        DeviceSpec::wearable("1-5", never_answers.serial()),
-        never_answers,
-        Faults::default(),
-    );
-    mute.plugged.ignore_requests(u32::MAX);
-
-    for (docked, stalls) in [(stalling, 2), (missing, 0)] {
+    for (_slot, stalls, babbles, docked) in docked {
         let (device, wearable, end) = docked.served(Duration::from_secs(60)).await;
         assert_eq!(end, ServeEnd::Drained, "{}", wearable.serial());
         assert_matches_truth(&dock, &wearable);
         let stats = device.stats();
-        assert_eq!(stats.stalls, stalls, "{stats:?}");
-        assert!(stats.clear_halts >= stalls, "{stats:?}");
+        assert_eq!(stats.stalls, u64::from(stalls), "{stats:?}");
+        assert_eq!(stats.babbles, u64::from(babbles), "{stats:?}");
+        assert!(stats.clear_halts >= u64::from(stalls), "{stats:?}");
     }
 
-    // Four attempts each (protocol.md §2), then the slot says what to do; nothing was erased.
-    for (slot, device) in [(3, &wedged.plugged), (4, &mute.plugged)] {
+    // Four attempts each (protocol.md §2), then the slot says what to do; nothing was erased,
+    // and the daemon and the other slots carried on.
+    for (slot, _stalls, _babbles, docked) in failing {
         let tile = wait_for_tile(&dock, slot, "error", Duration::from_secs(20)).await;
         assert!(
             tile["advice"]
@@ -392,10 +445,12 @@ async fn stalls_and_unanswered_requests_are_retried_and_a_wearable_that_keeps_fa
                 .contains("stopped answering"),
             "{tile}"
         );
-        assert!(device.stats().bulk_out_transfers >= 4);
-    }
-    assert!(wedged.plugged.stats().stalls >= 4);
-    for docked in [wedged, mute] {
+        let stats = docked.plugged.stats();
+        assert!(stats.bulk_out_transfers >= 4, "{stats:?}");
+        assert!(
+            stats.stalls >= 4 || stats.babbles >= 4 || slot == 6,
+            "{stats:?}"
+        );
         docked.plugged.unplug(UnplugError::NoDevice);
         let (_device, wearable, _end) = docked.served(Duration::from_secs(10)).await;
         assert!(
@@ -404,9 +459,22 @@ async fn stalls_and_unanswered_requests_are_retried_and_a_wearable_that_keeps_fa
             wearable.serial()
         );
     }
+    let log = dock.log();
+    for port in ["1-5", "1-6", "1-7"] {
+        assert!(
+            log.lines()
+                .any(|line| line.contains("Pull stopped") && line.contains(port)),
+            "the given-up port {port} is reported:\n{log}"
+        );
+    }
+    assert!(
+        log.lines()
+            .any(|line| line.contains("babbled") && line.contains("1-6")),
+        "the babbling port is reported:\n{log}"
+    );
     assert_eq!(
         dock.count("SELECT count(*) FROM wearable"),
-        2,
+        3,
         "wearables that never answered HELLO are not recorded"
     );
 }

@@ -149,7 +149,20 @@ pub struct Wearable {
     shifts_recorded: u64,
     truth: GroundTruth,
     erased: Vec<u32>,
+    /// While docked: when the charger started (the first request of the docking) and the last
+    /// request's time, so the state of charge rises between dockings' INFOs.
+    charging: Option<Charging>,
 }
+
+/// A docking's charge: the state of charge grows from `since_ms` at [`CHARGE_MS_PER_PERCENT`].
+#[derive(Debug, Clone, Copy)]
+struct Charging {
+    since_ms: i64,
+    last_ms: i64,
+}
+
+/// A dock charger's pace: empty to full in an hour.
+pub const CHARGE_MS_PER_PERCENT: i64 = 36_000;
 
 impl Wearable {
     pub fn new(spec: WearableSpec) -> Self {
@@ -172,6 +185,7 @@ impl Wearable {
             shifts_recorded: 0,
             truth: GroundTruth::default(),
             erased: Vec::new(),
+            charging: None,
             spec,
         };
         if let BootSpec::FlatBattery {
@@ -255,6 +269,7 @@ impl Wearable {
     pub(super) fn finish_shift(&mut self, recorded: RecordedShift) {
         self.shift = recorded.shift;
         self.battery = recorded.battery;
+        self.charging = None;
         self.store(recorded.segments);
     }
 
@@ -272,6 +287,11 @@ impl Wearable {
             Err(err) => return error(error_code::BAD_PAYLOAD, err.to_string()),
         };
         debug!(serial = %self.spec.serial, request = request.name(), "Wearable answers a request.");
+        let charging = self.charging.get_or_insert(Charging {
+            since_ms: now_wall_ms,
+            last_ms: now_wall_ms,
+        });
+        charging.last_ms = charging.last_ms.max(now_wall_ms);
         match request {
             Request::Hello { .. } => Response::Info(self.info(now_wall_ms)),
             Request::SetTime { unix_ms } => {
@@ -326,9 +346,24 @@ impl Wearable {
     /// listed segment is closed.
     pub fn docked(&mut self) {
         self.close_open_segment();
+        // The charge of the last docking stays in the cell.
+        if let Some(charging) = self.charging.take() {
+            self.battery = Battery::at_soc(
+                self.soc_at(charging, charging.last_ms),
+                self.battery.temp_dc,
+            );
+        }
+    }
+
+    fn soc_at(&self, charging: Charging, now_wall_ms: i64) -> u8 {
+        let gained = (now_wall_ms - charging.since_ms).max(0) / CHARGE_MS_PER_PERCENT;
+        u8::try_from((i64::from(self.battery.soc) + gained).min(100)).unwrap_or(100)
     }
 
     fn info(&self, now_wall_ms: i64) -> Info {
+        let batt_soc = self.charging.map_or(self.battery.soc, |charging| {
+            self.soc_at(charging, now_wall_ms)
+        });
         Info {
             serial: self.spec.serial.clone(),
             model: 1,
@@ -338,14 +373,14 @@ impl Wearable {
             fw_patch: 2,
             proto_ver: 1,
             clock_valid: self.clock.valid(),
-            charging: true,
+            charging: batt_soc < 100,
             haptics_enabled: self.config.haptics,
             boot_count: self.spec.boot_count,
             device_ms: self.clock.at(now_wall_ms),
-            batt_soc: self.battery.soc,
+            batt_soc,
             batt_health: self.batt_health,
             batt_cycles: self.batt_cycles,
-            batt_mv: self.battery.mv,
+            batt_mv: Battery::at_soc(batt_soc, self.battery.temp_dc).mv,
             batt_temp_dc: self.battery.temp_dc,
             worker: self.worker,
             segments: u16::try_from(self.stored.len() + usize::from(self.open.is_some()))
@@ -573,6 +608,22 @@ mod tests {
             Response::Error { code, .. } => code,
             other => panic!("expected ERROR, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_docked_wearable_charges_until_full_and_keeps_its_charge_between_dockings() {
+        let mut wearable = Wearable::new(spec());
+        wearable.docked();
+        let first = info(&mut wearable, NOW);
+        let later = info(&mut wearable, NOW + 5 * CHARGE_MS_PER_PERCENT);
+        assert_eq!(later.batt_soc, first.batt_soc + 5);
+        assert!(later.batt_mv > first.batt_mv && later.charging);
+        let full = info(&mut wearable, NOW + 200 * CHARGE_MS_PER_PERCENT);
+        assert_eq!(full.batt_soc, 100);
+        assert!(!full.charging, "a full wearable stops charging");
+        wearable.docked();
+        let next = info(&mut wearable, NOW + 201 * CHARGE_MS_PER_PERCENT);
+        assert_eq!(next.batt_soc, 100, "the charge stays in the cell");
     }
 
     #[test]

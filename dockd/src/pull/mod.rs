@@ -113,7 +113,7 @@ pub async fn run_docking(ctx: PullContext, docking: Docking, slot: u32, cancel: 
             return;
         }
         Some(Err(error)) => {
-            tracing::warn!(slot, serial = %pull.serial, error = %error, "Pull stopped.");
+            tracing::warn!(slot, %port, serial = %pull.serial, error = %error, "Pull stopped.");
             let advice = error.advice();
             board.update(slot, |s| {
                 s.phase = Phase::Error;

@@ -80,6 +80,9 @@ struct State {
     unplugged: Option<UnplugError>,
     stall_budget: u32,
     ignore_budget: u32,
+    babble_budget: u32,
+    /// Babbles owed to the next bulk IN URBs.
+    babbling: u32,
     halted: bool,
     urbs: Vec<Urb>,
     stats: DeviceStats,
@@ -93,9 +96,15 @@ pub(crate) struct Device {
 
 impl Device {
     pub(crate) fn new(spec: DeviceSpec) -> Arc<Device> {
+        let state = State {
+            stall_budget: spec.stall_requests,
+            babble_budget: spec.babble_requests,
+            ignore_budget: spec.ignore_requests,
+            ..State::default()
+        };
         Arc::new(Device {
             spec,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
         })
     }
 
@@ -122,6 +131,10 @@ impl Device {
 
     pub(crate) fn ignore_requests(&self, n: u32) {
         self.lock().ignore_budget = n;
+    }
+
+    pub(crate) fn babble_requests(&self, n: u32) {
+        self.lock().babble_budget = n;
     }
 
     pub(crate) fn take_end(self: &Arc<Device>) -> DeviceEnd {
@@ -198,6 +211,11 @@ impl Device {
             if s.stall_budget > 0 {
                 s.stall_budget -= 1;
                 s.halted = true;
+            } else if s.babble_budget > 0 {
+                if s.babble_budget != u32::MAX {
+                    s.babble_budget -= 1;
+                }
+                s.babbling += 1;
             } else if s.ignore_budget > 0 {
                 if s.ignore_budget != u32::MAX {
                     s.ignore_budget -= 1;
@@ -274,6 +292,10 @@ impl Device {
             if s.halted {
                 s.stats.stalls += 1;
                 s.urbs[i].done = Some(Done::new(-libc::EPIPE, Vec::new(), 0));
+            } else if s.babbling > 0 {
+                s.babbling -= 1;
+                s.stats.babbles += 1;
+                s.urbs[i].done = Some(Done::new(-libc::EOVERFLOW, Vec::new(), 0));
             } else if !s.to_host.is_empty() {
                 let n = s.urbs[i].buf_len.min(s.to_host.len());
                 let data: Vec<u8> = s.to_host.drain(..n).collect();

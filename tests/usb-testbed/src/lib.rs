@@ -116,6 +116,12 @@ pub struct DeviceSpec {
     pub max_packet: u16,
     /// Serve a configuration descriptor libusb cannot parse.
     pub bad_descriptors: bool,
+    /// Misbehaviour from the first request on, set before the device appears on the bus (the
+    /// same as calling `stall_requests`, `babble_requests`, `ignore_requests` right after plug,
+    /// without racing the host's first transfer). `u32::MAX` = forever.
+    pub stall_requests: u32,
+    pub babble_requests: u32,
+    pub ignore_requests: u32,
 }
 
 impl DeviceSpec {
@@ -133,6 +139,9 @@ impl DeviceSpec {
             ep_in: 0x81,
             max_packet: 512,
             bad_descriptors: false,
+            stall_requests: 0,
+            babble_requests: 0,
+            ignore_requests: 0,
         }
     }
 }
@@ -161,6 +170,8 @@ pub struct DeviceStats {
     pub bulk_in_bytes: u64,
     /// Bulk IN URBs completed with -EPIPE.
     pub stalls: u64,
+    /// IN URBs completed with -EOVERFLOW (babble).
+    pub babbles: u64,
     pub clear_halts: u64,
     /// DISCARDURBs of pending URBs (host-side timeouts and cancels).
     pub discards: u64,
@@ -364,6 +375,13 @@ impl Plugged {
     /// with -EPIPE until the host clears the halt.
     pub fn stall_requests(&self, n: u32) {
         self.0.device.stall_requests(n);
+    }
+
+    /// The device babbles in answer to the next `n` bulk OUT transfers (`u32::MAX` = forever): the
+    /// request is swallowed and the next bulk IN completes with -EOVERFLOW, as when a device sends
+    /// more than the host asked for.
+    pub fn babble_requests(&self, n: u32) {
+        self.0.device.babble_requests(n);
     }
 
     /// The next `n` bulk OUT transfers are ACKed but swallowed, so the host's reads time out.

@@ -35,6 +35,8 @@ const RETRY_AFTER: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone)]
 pub struct UsbSettings {
     pub ids: Vec<UsbId>,
+    /// Use libusb hot-plug events where libusb has them.
+    pub hotplug: bool,
     /// Re-scan period: the only way to see arrivals where libusb has no hot-plug, and a safety
     /// net for missed events where it has.
     pub rescan: Duration,
@@ -127,19 +129,24 @@ struct Monitor {
 
 impl Monitor {
     fn run(mut self, cancel: &CancellationToken) {
-        let registration = rusb::HotplugBuilder::new()
-            .enumerate(false)
-            .register(&self.context, Box::new(Collector(Arc::clone(&self.events))));
-        match &registration {
-            Ok(_) => tracing::info!(
-                rescan_s = self.settings.rescan.as_secs(),
-                "USB transport running with hot-plug events."
-            ),
-            Err(error) => tracing::info!(
-                error = %error,
-                rescan_s = self.settings.rescan.as_secs(),
-                "libusb has no hot-plug here; USB is re-scanned periodically instead."
-            ),
+        let rescan_s = self.settings.rescan.as_secs();
+        let registration = if self.settings.hotplug {
+            rusb::HotplugBuilder::new()
+                .enumerate(false)
+                .register(&self.context, Box::new(Collector(Arc::clone(&self.events))))
+                .inspect_err(|error| {
+                    tracing::info!(%error, rescan_s, "libusb has no hot-plug here; USB is re-scanned periodically instead.");
+                })
+                .ok()
+        } else {
+            tracing::info!(
+                rescan_s,
+                "USB hot-plug is off (usb.hotplug = false); the bus is re-scanned periodically."
+            );
+            None
+        };
+        if registration.is_some() {
+            tracing::info!(rescan_s, "USB transport running with hot-plug events.");
         }
         self.rescan();
         let mut last_scan = Instant::now();

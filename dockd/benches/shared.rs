@@ -1,0 +1,67 @@
+//! What every benchmark shares: the fleet of shifts it pulls, the knobs it takes from the
+//! environment, and the CPU time and peak memory it reads from /proc. It must never start or stop
+//! a dock.
+
+use dockd::clock::{Clock, SystemClock};
+use dockd::emulator::{FleetSpec, HOUR_MS, ShiftSpec, Wearable};
+
+/// `count` wearables each holding an `hours`-long 25 Hz shift ending now, generated in parallel.
+pub fn fleet(count: usize, hours: u64, seed: u64) -> Vec<Wearable> {
+    let spec = FleetSpec {
+        count,
+        base_seed: seed,
+        shift: ShiftSpec::ending_at(SystemClock.now_ms(), hours * HOUR_MS),
+        first_serial: 1,
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .map(|i| scope.spawn(move || Wearable::new(spec.wearable_spec(i))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("generate"))
+            .collect()
+    })
+}
+
+/// Segment bytes the fleet holds: what a pull moves.
+pub fn segment_bytes(wearables: &[Wearable]) -> u64 {
+    wearables
+        .iter()
+        .flat_map(|w| w.truth().segments.iter())
+        .map(|s| u64::from(s.size))
+        .sum()
+}
+
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident set size of a process, from /proc (kB → MB).
+pub fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// CPU seconds (user + system) a process has used so far, from /proc.
+pub fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
