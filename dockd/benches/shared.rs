@@ -2,6 +2,9 @@
 //! environment, and the CPU time and peak memory it reads from /proc. It must never start or stop
 //! a dock.
 
+// Each bench uses a part of this module.
+#![allow(dead_code)]
+
 use dockd::clock::{Clock, SystemClock};
 use dockd::emulator::{FleetSpec, HOUR_MS, ShiftSpec, Wearable};
 

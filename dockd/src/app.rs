@@ -75,6 +75,14 @@ pub async fn run(
         ctx.board.busy(),
         shutdown.clone(),
     ));
+    tasks.spawn(crate::analyst::run(
+        ctx.reader.clone(),
+        ctx.writer.clone(),
+        Arc::new(config.analysis.clone()),
+        Arc::clone(&ctx.cpu),
+        ctx.board.busy(),
+        shutdown.clone(),
+    ));
     let pulls = TaskTracker::new();
     let dock = tokio::spawn(dock::run(
         ctx,

@@ -63,6 +63,25 @@ enum Command {
     },
     /// Play emulated wearables against a running dock.
     Emulate(EmulateArgs),
+    /// Analyse raw segment files offline (the bytes a wearable's READ returns) and print their
+    /// shifts with every metric. Uses the same analysis as the daemon.
+    Analyze {
+        /// Segment files, one segment each, of one wearable.
+        #[arg(required = true, value_name = "SEGMENT_FILE")]
+        files: Vec<PathBuf>,
+        /// Take `[analysis]` settings (time zone, thresholds, tasks) from this config.
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Machine-readable output (keys documented in the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-analyse everything stored with the current `[analysis]` settings, with a progress bar.
+    /// The daemon also does this by itself after the settings change.
+    Reanalyze {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Print what the dock has stored, per wearable (works while the daemon runs).
     Status {
         #[arg(long, short, value_name = "FILE")]
@@ -131,6 +150,22 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&Config::load(&config)?, json),
+        Command::Analyze {
+            files,
+            config,
+            json,
+        } => {
+            let settings = match config {
+                Some(path) => Config::load(&path)?.analysis,
+                None => dockd::analysis::Settings::default(),
+            };
+            analyze(&files, &settings, json)
+        }
+        Command::Reanalyze { config } => {
+            let config = Config::load(&config)?;
+            init_tracing();
+            reanalyze(config)
+        }
         Command::Demo {
             wearables,
             listen,
@@ -374,5 +409,120 @@ fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
             println!("{line}");
         }
         Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    })
+}
+
+fn analyze(
+    files: &[PathBuf],
+    settings: &dockd::analysis::Settings,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut segments = Vec::with_capacity(files.len());
+    for file in files {
+        let bytes = std::fs::read(file)
+            .with_context(|| format!("cannot read segment file {}", file.display()))?;
+        segments.push((file.display().to_string(), bytes));
+    }
+    let (recording, mut unknown) =
+        dockd::analyst::offline_recording(&segments, SystemClock.now_ms())?;
+    let (shifts, unknown_split) = dockd::analysis::analyze(&recording, settings)?;
+    unknown.samples += unknown_split.samples;
+    unknown.alerts += unknown_split.alerts;
+    if json {
+        // A local, offline tool: the worker tag is printed so the operator can tell shifts apart.
+        let shifts: Vec<serde_json::Value> = shifts
+            .iter()
+            .map(|(worker, report)| {
+                let mut value = serde_json::to_value(report).unwrap_or_default();
+                if let Some(map) = value.as_object_mut() {
+                    map.insert(
+                        "worker_tag".into(),
+                        worker.map_or(serde_json::Value::Null, |w| w.badge_text().into()),
+                    );
+                }
+                value
+            })
+            .collect();
+        let out = serde_json::json!({ "shifts": shifts, "unknown_time": unknown });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{:<10} {:>6} {:>7} {:>6} {:>6} {:>7} {:>6} {:>7}  risk",
+            "day", "wear h", "bends", "deep", "twists", "lateral", "lifts", "alerts"
+        );
+        for (_, r) in &shifts {
+            let c = &r.metrics.counts;
+            println!(
+                "{:<10} {:>6.1} {:>7} {:>6} {:>6} {:>7} {:>6} {:>7}  {:?}",
+                r.local_day,
+                r.metrics.wear_s / 3600.0,
+                c.bends,
+                c.deep_bends,
+                c.twists,
+                c.lateral_bends,
+                c.lifts,
+                r.metrics.alerts.count,
+                r.risk_level
+            );
+            for reason in &r.reasons {
+                println!("           {reason}");
+            }
+        }
+        if unknown.samples > 0 || unknown.alerts > 0 {
+            println!(
+                "unknown time (not on any day): {} samples, {} alerts",
+                unknown.samples, unknown.alerts
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reanalyze(config: Config) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let db_path = config.database_path();
+    if !db_path.exists() {
+        anyhow::bail!("no database at {}: has dockd run there?", db_path.display());
+    }
+    runtime()?.block_on(async {
+        let shutdown = CancellationToken::new();
+        cancel_on_signals(shutdown.clone())?;
+        let conn = dockd::store::open_for_writing(&db_path)?;
+        let spare = dockd::store::open_for_writing(&db_path)?;
+        let (writer, thread) = dockd::store::Writer::spawn(conn, spare)?;
+        let reader = Reader::open(&db_path)?;
+        let settings = Arc::new(config.analysis.clone());
+        let started = std::time::Instant::now();
+        let done = dockd::analyst::reanalyze_all(&reader, &writer, &settings, &shutdown, |p| {
+            let width = 30;
+            let filled = (p.wearables_done * width)
+                .checked_div(p.wearables_total)
+                .unwrap_or(width);
+            eprint!(
+                "\r[{}{}] {}/{} wearables, {} shifts, {:.1} s ",
+                "#".repeat(filled),
+                ".".repeat(width - filled),
+                p.wearables_done,
+                p.wearables_total,
+                p.shifts,
+                started.elapsed().as_secs_f64()
+            );
+            let _ = std::io::stderr().flush();
+        })
+        .await?;
+        eprintln!();
+        drop(writer);
+        tokio::task::spawn_blocking(move || thread.join()).await?;
+        println!(
+            "Re-analysed {} wearables: {} shifts in {:.1} s.",
+            done.wearables_done,
+            done.shifts,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(if shutdown.is_cancelled() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
     })
 }

@@ -20,6 +20,7 @@ pub struct Config {
     pub link: LinkConfig,
     pub usb: UsbConfig,
     pub web: WebConfig,
+    pub analysis: crate::analysis::Settings,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -222,6 +223,7 @@ impl Config {
                 self.usb.rescan_s
             ));
         }
+        self.analysis.validate()?;
         let mut numbers = BTreeSet::new();
         for (port, &slot) in &self.usb.slots {
             if !PortPath::is_well_formed(port) {

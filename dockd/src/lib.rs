@@ -8,6 +8,8 @@
 //!
 //! See ARCHITECTURE.md at the repository root for how these fit together.
 
+pub mod analysis;
+pub mod analyst;
 pub mod app;
 pub mod clock;
 pub mod config;

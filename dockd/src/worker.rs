@@ -44,6 +44,24 @@ impl WorkerTag {
     }
 }
 
+impl WorkerTag {
+    /// The badge text (trailing NULs dropped, other bytes shown as `?`). Only for outputs that
+    /// stay with the dock's operator, such as `dockd analyze`; never for logs, pages or uploads.
+    pub fn badge_text(&self) -> String {
+        self.0
+            .iter()
+            .take_while(|&&b| b != 0)
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '?'
+                }
+            })
+            .collect()
+    }
+}
+
 impl fmt::Debug for WorkerTag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("WorkerTag(<redacted>)")
@@ -71,6 +89,10 @@ mod tests {
     #[test]
     fn an_all_nul_tag_on_the_wire_means_unassigned() {
         assert_eq!(WorkerTag::from_wire([0; 16]), None);
+        assert_eq!(
+            WorkerTag::from_ascii("B-1001").unwrap().badge_text(),
+            "B-1001"
+        );
         assert!(WorkerTag::from_wire(*WorkerTag::from_ascii("X").unwrap().as_bytes()).is_some());
     }
 }

@@ -9,7 +9,7 @@ use crate::link::{AlertKind, Sample, SegmentHeader, SegmentWriter, WearableConfi
 use crate::worker::WorkerTag;
 
 use super::rng::Rng;
-use super::truth::{MovementCounts, SegmentTruth};
+use super::truth::{GroundTruth, MovementCounts, SegmentTruth, TruthEvent, TruthKind};
 
 pub const MINUTE_MS: u64 = 60_000;
 pub const HOUR_MS: u64 = 3_600_000;
@@ -27,7 +27,14 @@ pub struct ShiftSpec {
     pub segment_ms: u64,
     /// Samples per SAMPLES record (clamped to what a record's u16 length can hold).
     pub samples_per_record: u16,
+    /// Sensor noise: flexion and lateral bend get a triangular jitter of up to ± this many
+    /// 0.01°; axial velocity up to ± half as many 0.1 °/s and height up to ± half as many mm.
+    /// [`DEFAULT_NOISE_CENTIDEG`] (±0.32°, ±1.6 °/s, ±16 mm) is what the generator always had.
+    pub noise_centideg: u16,
 }
+
+/// The sensor noise of [`ShiftSpec::new`].
+pub const DEFAULT_NOISE_CENTIDEG: u16 = 32;
 
 impl ShiftSpec {
     /// A shift at the firmware defaults: 25 Hz, one segment per hour, 250 samples per record.
@@ -38,6 +45,7 @@ impl ShiftSpec {
             rate_hz: 25,
             segment_ms: HOUR_MS,
             samples_per_record: 250,
+            noise_centideg: DEFAULT_NOISE_CENTIDEG,
         }
     }
 
@@ -169,6 +177,11 @@ pub(super) struct ShiftJob {
 impl ShiftJob {
     /// Records the whole shift as the firmware would.
     pub(super) fn record(&self) -> RecordedShift {
+        self.record_keeping(None)
+    }
+
+    /// Records the whole shift, also appending every sample to `all_samples` when given.
+    fn record_keeping(&self, mut all_samples: Option<&mut Vec<Sample>>) -> RecordedShift {
         let Self {
             shift,
             recorder,
@@ -177,7 +190,12 @@ impl ShiftJob {
         } = self;
         let rate = shift.rate();
         let segment_len = shift.segment_len_ms();
-        let mut sim = Simulator::new(Rng::new(*seed), rate, &recorder.config);
+        let mut sim = Simulator::new(
+            Rng::new(*seed),
+            rate,
+            &recorder.config,
+            i32::from(shift.noise_centideg),
+        );
         let drain_per_min = sim.rng.range_u32(70, 100); // 0.001 % per minute: 4.2..6 % per hour
         let battery_at = |shift_ms: u64, temp_dc: i16| {
             let used = shift_ms / MINUTE_MS * u64::from(drain_per_min);
@@ -186,6 +204,7 @@ impl ShiftJob {
         };
         let mut samples = Vec::with_capacity(samples_in(segment_len, rate));
         let mut events = Vec::new();
+        let mut truth_events = Vec::new();
         let mut segments = Vec::new();
         let mut temp_dc = 300;
         let mut start = 0u64;
@@ -194,8 +213,17 @@ impl ShiftJob {
             let len = segment_len.min(shift.duration_ms - start);
             samples.clear();
             events.clear();
-            let movements =
-                sim.run_segment(start, samples_in(len, rate), &mut samples, &mut events);
+            truth_events.clear();
+            let movements = sim.run_segment(
+                start,
+                samples_in(len, rate),
+                &mut samples,
+                &mut events,
+                &mut truth_events,
+            );
+            if let Some(all) = all_samples.as_deref_mut() {
+                all.extend_from_slice(&samples);
+            }
 
             let mut diag_ms = start.div_ceil(MINUTE_MS) * MINUTE_MS;
             while diag_ms < start + len {
@@ -235,6 +263,7 @@ impl ShiftJob {
                 known_time: !recorder.earlier_boot,
                 corrupt: false,
                 movements,
+                events: truth_events.clone(),
             };
             segments.push(write_segment(
                 header,
@@ -254,6 +283,40 @@ impl ShiftJob {
             battery: battery_at(shift.duration_ms, temp_dc),
         }
     }
+}
+
+/// A shift straight from the simulated worker: every sample in time order (sample `k` at
+/// `shift.start_wall_ms + k·1000/rate_hz`) and the ground truth of its segments.
+#[derive(Debug, Clone)]
+pub struct SimulatedShift {
+    pub samples: Vec<Sample>,
+    pub truth: GroundTruth,
+}
+
+/// Simulates `shift` from `seed` as a wearable with the default configuration, a valid clock and
+/// no worker tag would record it, without a wearable or a link: for the analysis tests and
+/// benchmarks. Deterministic: same spec and seed, same samples and truth.
+pub fn simulate(shift: ShiftSpec, seed: u64) -> SimulatedShift {
+    let job = ShiftJob {
+        shift,
+        recorder: Recorder {
+            config: WearableConfig::default(),
+            worker: None,
+            boot_count: 1,
+            clock: DeviceClock::Wall { offset_ms: 0 },
+            earlier_boot: false,
+            battery_soc: 100,
+        },
+        seed,
+        first_id: 1,
+    };
+    let mut samples = Vec::with_capacity(samples_in(shift.duration_ms, shift.rate()));
+    let recorded = job.record_keeping(Some(&mut samples));
+    let mut truth = GroundTruth::default();
+    for segment in recorded.segments {
+        truth.record(segment.truth);
+    }
+    SimulatedShift { samples, truth }
 }
 
 /// How many samples at `rate` fall in `len_ms` (sample k is taken at k·1000/rate ms).
@@ -544,10 +607,101 @@ impl Watch {
     }
 }
 
+/// Floors of the truth's spans (see `TruthKind`): far below any detector's threshold.
+const TRUTH_FLEX_FLOOR: i32 = 2000;
+const TRUTH_LAT_FLOOR: i32 = 500;
+const TRUTH_LIFT_FLOOR_MM: i32 = 100;
+
+/// One sample before sensor noise: what the worker really did.
+#[derive(Debug, Clone, Copy)]
+struct Clean {
+    flex: i32,
+    lat: i32,
+    twist: i32,
+    height: i32,
+    /// A rotation burst is under way.
+    burst: bool,
+}
+
+/// Where one channel of the clean signal went beyond its truth floor during an activity.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    seen: bool,
+    start: u32,
+    last: u32,
+    peak: i32,
+    peak_k: u32,
+    height_at_peak: i32,
+    flex_peak: i32,
+    min_height: i32,
+    max_height: i32,
+}
+
+impl Span {
+    fn see(&mut self, k: u32, value: i32, clean: Clean) {
+        if !self.seen {
+            *self = Span {
+                seen: true,
+                start: k,
+                last: k,
+                peak: value,
+                peak_k: k,
+                height_at_peak: clean.height,
+                flex_peak: clean.flex,
+                min_height: clean.height,
+                max_height: clean.height,
+            };
+            return;
+        }
+        self.last = k;
+        if value > self.peak {
+            self.peak = value;
+            self.peak_k = k;
+            self.height_at_peak = clean.height;
+        }
+        self.flex_peak = self.flex_peak.max(clean.flex);
+        self.min_height = self.min_height.min(clean.height);
+        self.max_height = self.max_height.max(clean.height);
+    }
+
+    /// The truth event of this span, if the signal went there at all.
+    fn event(&self, kind: TruthKind, start_height: i32, rate: u32) -> Option<TruthEvent> {
+        if !self.seen {
+            return None;
+        }
+        let height_mm = match kind {
+            TruthKind::Reach => self.max_height,
+            TruthKind::LiftStoop | TruthKind::LiftSquat => self.min_height,
+            _ => self.height_at_peak,
+        } - start_height;
+        Some(TruthEvent {
+            kind,
+            start_ms: sample_ms(self.start as usize, rate),
+            peak_ms: sample_ms(self.peak_k as usize, rate),
+            end_ms: sample_ms(self.last as usize + 1, rate),
+            peak: self.peak,
+            flex_peak: self.flex_peak,
+            height_mm,
+        })
+    }
+}
+
+/// The truth of the current activity, one span per kind of movement.
+#[derive(Debug, Clone, Copy, Default)]
+struct ActivityTruth {
+    flexion: Span,
+    lateral: Span,
+    twist: Span,
+    reach: Span,
+    lift: Span,
+}
+
 /// The worker plus the firmware's view of them, one sample at a time.
 struct Simulator {
     rng: Rng,
     rate: u32,
+    /// Sensor noise amplitude on flexion and lateral bend, 0.01° (`ShiftSpec::noise_centideg`).
+    noise: i32,
     haptics: bool,
     bend_alert: i32,
     twist_alert: i32,
@@ -566,6 +720,10 @@ struct Simulator {
     step_phase: u32,
     stride_phase: u32,
     step_inc: u32,
+    /// The clean height of the last sample and where the current activity started.
+    clean_height: i32,
+    start_height: i32,
+    truth: ActivityTruth,
 
     watches: [Watch; 4],
     silent: bool,
@@ -576,7 +734,7 @@ struct Simulator {
 }
 
 impl Simulator {
-    fn new(mut rng: Rng, rate: u32, config: &WearableConfig) -> Self {
+    fn new(mut rng: Rng, rate: u32, config: &WearableConfig, noise: i32) -> Self {
         let samples = |ms: u32| (u64::from(ms) * u64::from(rate)).div_ceil(1000) as u32;
         let bend_hold = samples(u32::from(config.bend_hold_ms));
         let ease = std::array::from_fn(|i| {
@@ -595,6 +753,7 @@ impl Simulator {
             next_button_ms: 20 * MINUTE_MS + rng.below(140 * MINUTE_MS),
             rng,
             rate,
+            noise: noise.max(0),
             haptics: config.haptics,
             bend_alert: i32::from(config.bend_alert),
             twist_alert: i32::from(config.twist_alert),
@@ -612,6 +771,9 @@ impl Simulator {
             step_phase: 0,
             stride_phase: 0,
             step_inc: step_inc as u32,
+            clean_height: 0,
+            start_height: 0,
+            truth: ActivityTruth::default(),
             watches: [
                 Watch::new(AlertKind::Bend, bend_hold),
                 Watch::new(AlertKind::ProlongedBend, samples(PROLONGED_HOLD_MS)),
@@ -640,6 +802,7 @@ impl Simulator {
         n: usize,
         samples: &mut Vec<Sample>,
         events: &mut Vec<Event>,
+        truth: &mut Vec<TruthEvent>,
     ) -> MovementCounts {
         let mut counts = MovementCounts::default();
         let (mut walking, mut resting) = (0u64, 0u64);
@@ -654,8 +817,9 @@ impl Simulator {
                 self.press_button(self.ms(k), events);
                 button_k = self.button_sample(start_ms);
             }
-            let sample = self.sample();
+            let (sample, clean) = self.sample();
             samples.push(sample);
+            self.track(k, clean);
             let flex = i32::from(sample.flex);
             counts.flexion_zone_samples[match flex {
                 ..0 => 0,
@@ -670,7 +834,7 @@ impl Simulator {
             }
             self.detect(k, sample, events);
             if self.motion.done() {
-                self.end_activity(&mut counts);
+                self.end_activity(&mut counts, truth);
             }
         }
         // The firmware closes the segment: alerts still open are written as not corrected.
@@ -684,17 +848,19 @@ impl Simulator {
         counts
     }
 
-    /// The next sample: planned pose, walking sway, twist burst, sensor noise.
-    fn sample(&mut self) -> Sample {
+    /// The next sample: planned pose, walking sway, twist burst (the clean signal, also
+    /// returned for the truth), then sensor noise.
+    fn sample(&mut self) -> (Sample, Clean) {
         self.pose = self.motion.advance(&self.ease);
         let noise = self.rng.next_u64();
         let tri = |shift: u32| {
             i32::from((noise >> shift) as u8) - i32::from((noise >> (shift + 8)) as u8)
         };
-        let mut flex = self.pose.flex + (tri(0) >> 3);
-        let mut lat = self.pose.lat + (tri(16) >> 3);
-        let mut twist = tri(32) >> 4;
-        let mut height = self.pose.height + (tri(48) >> 4);
+        let mut flex = self.pose.flex;
+        let mut lat = self.pose.lat;
+        let mut twist = 0;
+        let mut height = self.pose.height;
+        let mut burst_on = false;
         if self.walking {
             self.step_phase = self.step_phase.wrapping_add(self.step_inc);
             self.stride_phase = self.stride_phase.wrapping_add(self.step_inc / 2);
@@ -709,8 +875,23 @@ impl Simulator {
             let into = self.activity_k.wrapping_sub(burst.start);
             if into < burst.samples {
                 twist += (burst.peak * self.sine[(into * 128 / burst.samples) as usize]) >> 15;
+                burst_on = true;
             }
         }
+        let clean = Clean {
+            flex,
+            lat,
+            twist,
+            height,
+            burst: burst_on,
+        };
+        // Triangular jitter in -255..=255, scaled: at the default amplitude of 32 these are the
+        // generator's original `>> 3` and `>> 4`, so default shifts keep their bytes.
+        flex += (tri(0) * self.noise) >> 8;
+        lat += (tri(16) * self.noise) >> 8;
+        twist += (tri(32) * self.noise) >> 9;
+        height += (tri(48) * self.noise) >> 9;
+        self.clean_height = clean.height;
         self.activity_k += 1;
         let sample = Sample {
             flex: clamp_i16(flex),
@@ -721,7 +902,30 @@ impl Simulator {
         self.max_flex = self.max_flex.max(i32::from(sample.flex));
         self.max_lat = self.max_lat.max(i32::from(sample.lat).abs());
         self.max_twist = self.max_twist.max(i32::from(sample.twist).abs());
-        sample
+        (sample, clean)
+    }
+
+    /// Follows the clean signal of sample `k` (of the segment) for the activity's truth.
+    fn track(&mut self, k: u32, clean: Clean) {
+        let truth = &mut self.truth;
+        if clean.flex >= TRUTH_FLEX_FLOOR {
+            truth.flexion.see(k, clean.flex, clean);
+        }
+        if clean.lat.abs() >= TRUTH_LAT_FLOOR {
+            truth.lateral.see(k, clean.lat.abs(), clean);
+        }
+        if clean.burst {
+            truth.twist.see(k, clean.twist.abs(), clean);
+        }
+        if clean.flex < 0 {
+            truth.reach.see(k, -clean.flex, clean);
+        }
+        let drop = self.start_height - clean.height;
+        if matches!(self.activity, Activity::LiftStoop | Activity::LiftSquat)
+            && drop >= TRUTH_LIFT_FLOOR_MM
+        {
+            truth.lift.see(k, drop, clean);
+        }
     }
 
     /// Runs the firmware's four alert rules on one sample (in the order of `watches`).
@@ -836,7 +1040,27 @@ impl Simulator {
         events.push(Event::Button { t, action });
     }
 
-    fn end_activity(&mut self, counts: &mut MovementCounts) {
+    fn end_activity(&mut self, counts: &mut MovementCounts, truth: &mut Vec<TruthEvent>) {
+        let activity_truth = std::mem::take(&mut self.truth);
+        let lift = match self.activity {
+            Activity::LiftStoop => Some(TruthKind::LiftStoop),
+            Activity::LiftSquat => Some(TruthKind::LiftSquat),
+            _ => None,
+        };
+        let spans = [
+            (Some(TruthKind::Flexion), activity_truth.flexion),
+            (Some(TruthKind::Lateral), activity_truth.lateral),
+            (Some(TruthKind::Twist), activity_truth.twist),
+            (Some(TruthKind::Reach), activity_truth.reach),
+            (lift, activity_truth.lift),
+        ];
+        for (kind, span) in spans {
+            if let Some(event) =
+                kind.and_then(|kind| span.event(kind, self.start_height, self.rate))
+            {
+                truth.push(event);
+            }
+        }
         match self.max_flex {
             f if f > 6000 => counts.deep_bends += 1,
             2000..=6000 => counts.bends += 1,
@@ -893,6 +1117,8 @@ impl Simulator {
         self.activity = activity;
         self.walking = activity == Activity::Walk;
         self.activity_k = 0;
+        self.start_height = self.clean_height;
+        self.truth = ActivityTruth::default();
         self.max_flex = i32::MIN;
         self.max_lat = 0;
         self.max_twist = 0;
@@ -1355,6 +1581,93 @@ mod tests {
         assert_eq!(truth_of(&shift).samples, 25 * 60 * 30);
         let parsed = parse_segment(&shift.segments[2].bytes).unwrap();
         assert_eq!((parsed.header.segment_id, parsed.header.rate_hz), (42, 30));
+    }
+
+    #[test]
+    fn default_noise_is_what_the_generator_always_had() {
+        assert_eq!(ShiftSpec::new(START, HOUR_MS).noise_centideg, 32);
+        // (tri · 32) >> 8 == tri >> 3 and (tri · 32) >> 9 == tri >> 4 for every jitter value.
+        for tri in -255..=255i32 {
+            assert_eq!((tri * 32) >> 8, tri >> 3);
+            assert_eq!((tri * 32) >> 9, tri >> 4);
+        }
+    }
+
+    /// The samples of `event` (a truth event of `segment`) in a simulated shift at `rate`.
+    fn span_of<'a>(
+        samples: &'a [Sample],
+        segment: &SegmentTruth,
+        event: &TruthEvent,
+        rate: u64,
+    ) -> &'a [Sample] {
+        let first = (segment.first_wall_ms.unwrap() - START) as u64;
+        let k = |ms: u32| ((first + u64::from(ms)) * rate).div_ceil(1000) as usize;
+        &samples[k(event.start_ms)..k(event.end_ms)]
+    }
+
+    #[test]
+    fn truth_events_agree_with_the_movement_counts_of_their_segment() {
+        let simulated = simulate(ShiftSpec::new(START, 3 * HOUR_MS), 21);
+        assert_eq!(simulated.samples.len(), 3 * 3600 * 25);
+        for segment in &simulated.truth.segments {
+            let m = segment.movements;
+            let count = |kind: TruthKind, min_peak: i32| {
+                segment
+                    .events
+                    .iter()
+                    .filter(|e| e.kind == kind && e.peak >= min_peak)
+                    .count() as u64
+            };
+            assert_eq!(count(TruthKind::Flexion, 0), m.bends + m.deep_bends);
+            assert_eq!(count(TruthKind::Twist, 600), m.twists);
+            assert_eq!(count(TruthKind::Lateral, 1000), m.lateral_bends);
+            assert_eq!(count(TruthKind::Reach, 0), m.reaches);
+            assert_eq!(count(TruthKind::LiftStoop, 0), m.lifts_stoop);
+            assert_eq!(count(TruthKind::LiftSquat, 0), m.lifts_squat);
+            for e in &segment.events {
+                assert!(e.start_ms <= e.peak_ms && e.peak_ms < e.end_ms, "{e:?}");
+                assert!(u64::from(e.end_ms) <= HOUR_MS, "{e:?}");
+                match e.kind {
+                    TruthKind::Reach => assert!(e.height_mm >= 20, "{e:?}"),
+                    TruthKind::LiftStoop => {
+                        assert!(e.flex_peak >= 5000 && e.peak >= 300, "{e:?}")
+                    }
+                    TruthKind::LiftSquat => {
+                        assert!(e.flex_peak <= 1600 && e.peak >= 350, "{e:?}")
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn truth_peaks_are_the_clean_signal_under_the_sensor_noise() {
+        for (noise, rate) in [(0u16, 12u16), (96, 50)] {
+            let shift = ShiftSpec {
+                rate_hz: rate,
+                noise_centideg: noise,
+                ..ShiftSpec::new(START, HOUR_MS)
+            };
+            let simulated = simulate(shift, 5);
+            let mut checked = 0;
+            for segment in &simulated.truth.segments {
+                for e in &segment.events {
+                    let span = span_of(&simulated.samples, segment, e, u64::from(rate));
+                    let (value, slack): (fn(&Sample) -> i32, i32) = match e.kind {
+                        TruthKind::Flexion => (|s| i32::from(s.flex), i32::from(noise)),
+                        TruthKind::Lateral => (|s| i32::from(s.lat).abs(), i32::from(noise)),
+                        TruthKind::Reach => (|s| -i32::from(s.flex), i32::from(noise)),
+                        TruthKind::Twist => (|s| i32::from(s.twist).abs(), i32::from(noise) / 2),
+                        _ => continue,
+                    };
+                    let seen = span.iter().map(value).max().unwrap();
+                    assert!((seen - e.peak).abs() <= slack, "{e:?}: {seen}");
+                    checked += 1;
+                }
+            }
+            assert!(checked > 50, "{checked}");
+        }
     }
 
     /// Counts excursions of `signal` that rise above `enter` after it was below `leave`, by

@@ -1,6 +1,6 @@
-//! Ground truth of emulated wearables: what each generated segment holds and what the worker did,
-//! so tests can hold the dock's database against it. It only counts; it must never influence what
-//! the wearable sends.
+//! Ground truth of emulated wearables: what each generated segment holds and what the worker did
+//! (counts, and every movement with its times), so tests can hold the dock's database and the
+//! analysis against it. It only records; it must never influence what the wearable sends.
 
 /// Movements and exposure of a stretch of shift, counted by the generator from the samples it
 /// wrote. Every counted movement is one excursion from a near-neutral standing posture (flexion
@@ -52,6 +52,57 @@ impl MovementCounts {
     }
 }
 
+/// What the simulated worker did in one [`TruthEvent`]. Each kind is one excursion of the
+/// *clean* signal (the generator's trajectory before sensor noise) beyond a floor well below any
+/// detection threshold, so a scorer can classify it against its own thresholds by `peak`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TruthKind {
+    /// Forward flexion at or above 20° (ISO 11226 zone boundary): a bend, a deep bend, stooped
+    /// work or the bend of a stoop lift. The span is the time the clean flexion stayed ≥ 20°.
+    Flexion,
+    /// Sideways bend of 5° or more; the span is the time the clean |lateral bend| stayed ≥ 5°.
+    Lateral,
+    /// One axial rotation burst (a turn): the span is the whole burst, `peak` the largest clean
+    /// |axial velocity| in it (walking sway included).
+    Twist,
+    /// Trunk extension (negative flexion) of an overhead reach; the span is the time the clean
+    /// flexion stayed below 0°, `height_mm` the rise.
+    Reach,
+    /// A lift bending at the back (the generator's stoop lift: flexion 50..85°).
+    LiftStoop,
+    /// A lift bending at the knees (the generator's squat lift: flexion 8..16°).
+    LiftSquat,
+}
+
+/// One movement the generator wrote, with its times in ms since the segment's `t = 0` (as the
+/// segment's records are timed; add the segment's `first_wall_ms` for wall time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TruthEvent {
+    pub kind: TruthKind,
+    /// First sample of the span (see [`TruthKind`]).
+    pub start_ms: u32,
+    /// The sample where the clean signal peaked (first of equal peaks).
+    pub peak_ms: u32,
+    /// Just after the last sample of the span (exclusive).
+    pub end_ms: u32,
+    /// Clean peak magnitude in the channel's raw units: 0.01° of flexion (`Flexion`), of
+    /// |lateral bend| (`Lateral`) or of extension (`Reach`, positive); 0.1 °/s of |axial
+    /// velocity| (`Twist`); mm of height drop below the activity's starting height (lifts).
+    pub peak: i32,
+    /// Largest clean flexion during the span, 0.01° (what tells a stoop from a squat).
+    pub flex_peak: i32,
+    /// Clean height at the span's extreme relative to where the activity started, mm: the rise
+    /// of a reach (positive), the drop of a lift (negative); for other kinds the height at `peak_ms`.
+    pub height_mm: i32,
+}
+
+impl TruthEvent {
+    /// How long the span lasted, ms.
+    pub fn duration_ms(&self) -> u32 {
+        self.end_ms.saturating_sub(self.start_ms)
+    }
+}
+
 /// One segment as the wearable stored it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentTruth {
@@ -73,6 +124,24 @@ pub struct SegmentTruth {
     /// The segment's last record runs past its end: the dock must quarantine it, never erase it.
     pub corrupt: bool,
     pub movements: MovementCounts,
+    /// Every movement the generator wrote in this segment, in the order they ended.
+    pub events: Vec<TruthEvent>,
+}
+
+impl SegmentTruth {
+    /// The segment's events with their wall times `[start, peak, end]`; none when the segment's
+    /// time is unknown (`first_wall_ms` is `None`).
+    pub fn events_at_wall(&self) -> impl Iterator<Item = (&TruthEvent, [i64; 3])> + '_ {
+        let first = self.first_wall_ms;
+        self.events.iter().filter_map(move |event| {
+            let first = first?;
+            let at = |ms: u32| first.saturating_add(i64::from(ms));
+            Some((
+                event,
+                [at(event.start_ms), at(event.peak_ms), at(event.end_ms)],
+            ))
+        })
+    }
 }
 
 /// Everything a wearable has recorded, in segment id order. Totals cover the segments the dock

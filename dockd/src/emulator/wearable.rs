@@ -112,6 +112,7 @@ impl OpenSegment {
             known_time: true,
             corrupt: false,
             movements: MovementCounts::default(),
+            events: Vec::new(),
         };
         let last_t = self.clocks.last().map_or(0, |&(t, _)| t);
         RecordedSegment::new(writer.finish(), self.header.start_ms, last_t, truth)

@@ -8,6 +8,7 @@
 
 pub mod compaction;
 mod reader;
+pub mod reports;
 pub mod samples;
 pub mod schema;
 mod writer;
@@ -41,6 +42,8 @@ pub enum StoreError {
     Closed,
     #[error("no database at {0}: is the data folder right, and has dockd run there?")]
     Missing(String),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
 }
 
 /// What identifies a segment for good: the wearable, its segment id, and the bytes' size and CRC.

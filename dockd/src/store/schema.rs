@@ -145,6 +145,30 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (wearable_id, segment_no, size, crc)
     ) STRICT;
     "#,
+    // 2: the risk analysis's results, one row per analysed shift, and how far each wearable's
+    // segments have been analysed.
+    r#"
+    CREATE TABLE shift_report (
+        id              INTEGER PRIMARY KEY,
+        wearable_id     INTEGER NOT NULL REFERENCES wearable(id),
+        worker_id       INTEGER REFERENCES worker(id),
+        start_ms        INTEGER NOT NULL,
+        end_ms          INTEGER NOT NULL,
+        local_day       TEXT NOT NULL,           -- site-local YYYY-MM-DD the shift started on
+        risk_level      TEXT NOT NULL,           -- low | medium | high
+        version         INTEGER NOT NULL,        -- analysis::ANALYSIS_VERSION that computed it
+        settings        TEXT NOT NULL,           -- fingerprint of the analysis settings used
+        report          TEXT NOT NULL            -- analysis::ShiftReport as JSON
+    ) STRICT;
+    CREATE INDEX shift_report_by_wearable ON shift_report(wearable_id, start_ms);
+    CREATE INDEX shift_report_by_worker ON shift_report(worker_id, start_ms);
+    CREATE INDEX shift_report_by_day ON shift_report(local_day);
+
+    CREATE TABLE analysis_progress (
+        wearable_id     INTEGER PRIMARY KEY REFERENCES wearable(id),
+        last_segment_id INTEGER NOT NULL         -- segment rows up to this id are analysed
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

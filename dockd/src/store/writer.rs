@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
 
+use super::reports::{self, ReportBatch};
 use super::{
     NewDocking, NewSegment, QuarantinedSegment, RecodedBlock, SegmentKey, StoreError, StoreOutcome,
 };
@@ -41,6 +42,7 @@ enum Command {
         reply: Reply<()>,
     },
     Recode(Vec<RecodedBlock>, Reply<()>),
+    ReplaceReports(Box<ReportBatch>, Reply<()>),
 }
 
 impl Command {
@@ -49,6 +51,7 @@ impl Command {
             Command::StoreSegment(segment, _) => segment.weight(),
             Command::Quarantine(q, _) => q.bytes.len(),
             Command::Recode(blocks, _) => blocks.iter().map(|b| b.data.len()).sum(),
+            Command::ReplaceReports(batch, _) => batch.reports.iter().map(|r| r.report.len()).sum(),
             _ => 256,
         }
     }
@@ -155,6 +158,12 @@ impl Writer {
 
     pub async fn quarantine(&self, segment: QuarantinedSegment) -> Result<(), StoreError> {
         self.ask(|reply| Command::Quarantine(Box::new(segment), reply))
+            .await
+    }
+
+    /// Replaces a wearable's shift reports over a span and records its analysis progress.
+    pub async fn replace_reports(&self, batch: ReportBatch) -> Result<(), StoreError> {
+        self.ask(|reply| Command::ReplaceReports(Box::new(batch), reply))
             .await
     }
 
@@ -268,7 +277,10 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
         Command::EndDocking { reply, .. }
         | Command::Quarantine(_, reply)
         | Command::MarkErased { reply, .. }
-        | Command::Recode(_, reply) => Done::Unit(reply, Err(StoreError::Closed)).send(failed),
+        | Command::Recode(_, reply)
+        | Command::ReplaceReports(_, reply) => {
+            Done::Unit(reply, Err(StoreError::Closed)).send(failed)
+        }
         Command::StoreSegment(_, reply) => {
             Done::Segment(reply, Err(StoreError::Closed)).send(failed)
         }
@@ -328,6 +340,13 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
                     update.execute(params![b.id, b.from_codec, b.codec, b.data])?;
                 }
                 Ok(())
+            }),
+        ),
+        Command::ReplaceReports(batch, reply) => Done::Unit(
+            reply,
+            isolated(tx, |tx| {
+                let mut cache = HashMap::new();
+                reports::replace_reports(tx, &batch, &mut |tx, tag| worker_id(tx, &mut cache, tag))
             }),
         ),
         Command::MarkErased {

@@ -1,0 +1,350 @@
+//! The analyst: runs the risk analysis over stored data and keeps the shift reports current. After
+//! pulls it analyses each wearable's new segments (when the dock is idle); when the analysis
+//! version or settings changed it re-analyses everything; `dockd reanalyze` and `dockd analyze`
+//! call the same functions. It owns *when* and *over what span* analysis runs; it must never
+//! compute a metric itself (that is `analysis`) nor write except through the store's `Writer`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::analysis::{self, Measured, Recording, Settings, ShiftReport, risk};
+use crate::store::reports::{Backlog, NewShiftReport, ReportBatch};
+use crate::store::{Reader, StoreError, Writer};
+
+/// How long the dock must be free of pulls before analysis starts (pulls come first).
+const QUIET: Duration = Duration::from_secs(2);
+/// How often the analyst looks for work when nothing woke it.
+const IDLE_CHECK: Duration = Duration::from_secs(30);
+/// Samples loaded per chunk: about 8 hours at 25 Hz, ≈ 6 MB decoded.
+const CHUNK_SAMPLES: usize = 720_000;
+/// The site baseline looks back this far.
+const BASELINE_DAYS: i64 = 28;
+
+/// Why analysis could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalystError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Shifts(#[from] analysis::shifts::ShiftError),
+    #[error("a stored report cannot be read back: {0}")]
+    Report(#[from] serde_json::Error),
+    #[error("the analysis task failed: {0}")]
+    Task(String),
+}
+
+/// Work done, for progress bars and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub wearables_done: usize,
+    pub wearables_total: usize,
+    pub shifts: usize,
+}
+
+/// Runs until `cancel`: analyses new segments whenever the dock has been idle for [`QUIET`], and
+/// re-analyses everything once if stored reports came from another version or other settings.
+pub async fn run(
+    reader: Reader,
+    writer: Writer,
+    settings: Arc<Settings>,
+    cpu: Arc<Semaphore>,
+    mut busy: watch::Receiver<bool>,
+    cancel: CancellationToken,
+) {
+    let fingerprint = settings.fingerprint();
+    let mut checked_outdated = false;
+    loop {
+        if !wait_quiet(&mut busy, &cancel).await {
+            return;
+        }
+        let _permit = tokio::select! {
+            permit = cpu.acquire() => match permit { Ok(p) => p, Err(_) => return },
+            _ = cancel.cancelled() => return,
+        };
+        if !checked_outdated {
+            checked_outdated = true;
+            let outdated = {
+                let (reader, fp) = (reader.clone(), fingerprint.clone());
+                blocking(move || Ok(reader.reports_outdated(analysis::ANALYSIS_VERSION, &fp)?))
+                    .await
+            };
+            match outdated {
+                Ok(true) => {
+                    tracing::info!(
+                        "Analysis settings or version changed: re-analysing stored data in the background."
+                    );
+                    if let Err(error) =
+                        reanalyze_all(&reader, &writer, &settings, &cancel, |_| {}).await
+                    {
+                        tracing::warn!(error = %error, "Re-analysis stopped; it resumes at the next start.");
+                    }
+                }
+                Ok(false) => {}
+                Err(error) => tracing::warn!(error = %error, "Cannot check stored reports."),
+            }
+        }
+        match analyse_backlog(&reader, &writer, &settings, &cancel).await {
+            Ok(0) => {}
+            Ok(shifts) => tracing::info!(shifts, "Analysed new data."),
+            Err(error) => tracing::warn!(error = %error, "Analysis failed; retrying later."),
+        }
+        drop(_permit);
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = busy.changed() => {}
+            _ = tokio::time::sleep(IDLE_CHECK) => {}
+        }
+    }
+}
+
+/// Waits until no pull has run for [`QUIET`]; false when cancelled.
+async fn wait_quiet(busy: &mut watch::Receiver<bool>, cancel: &CancellationToken) -> bool {
+    loop {
+        if cancel.is_cancelled() {
+            return false;
+        }
+        if *busy.borrow_and_update() {
+            tokio::select! {
+                _ = cancel.cancelled() => return false,
+                changed = busy.changed() => if changed.is_err() { return false },
+            }
+            continue;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return false,
+            _ = tokio::time::sleep(QUIET) => {
+                if !*busy.borrow() { return true; }
+            }
+            changed = busy.changed() => if changed.is_err() { return false },
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AnalystError> + Send + 'static,
+) -> Result<T, AnalystError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AnalystError::Task(e.to_string()))?
+}
+
+/// Analyses every wearable's segments not analysed yet; returns the shifts written.
+pub async fn analyse_backlog(
+    reader: &Reader,
+    writer: &Writer,
+    settings: &Arc<Settings>,
+    cancel: &CancellationToken,
+) -> Result<usize, AnalystError> {
+    let backlog = {
+        let reader = reader.clone();
+        blocking(move || Ok(reader.analysis_backlog()?)).await?
+    };
+    let mut shifts = 0;
+    for item in backlog {
+        if cancel.is_cancelled() {
+            break;
+        }
+        shifts += analyse_span(reader, writer, settings, item).await?;
+    }
+    Ok(shifts)
+}
+
+/// Re-analyses everything stored, wearable by wearable, calling `progress` after each.
+pub async fn reanalyze_all(
+    reader: &Reader,
+    writer: &Writer,
+    settings: &Arc<Settings>,
+    cancel: &CancellationToken,
+    mut progress: impl FnMut(Progress),
+) -> Result<Progress, AnalystError> {
+    let wearables = {
+        let reader = reader.clone();
+        blocking(move || Ok(reader.analysed_wearables()?)).await?
+    };
+    let mut done = Progress {
+        wearables_total: wearables.len(),
+        ..Progress::default()
+    };
+    progress(done);
+    for item in wearables {
+        if cancel.is_cancelled() {
+            break;
+        }
+        done.shifts += analyse_span(reader, writer, settings, item).await?;
+        done.wearables_done += 1;
+        progress(done);
+    }
+    Ok(done)
+}
+
+/// Re-analyses one wearable over the span of its new data, widened by a wear gap on both sides
+/// and to whole stored shifts, and replaces the reports over that span in one transaction.
+async fn analyse_span(
+    reader: &Reader,
+    writer: &Writer,
+    settings: &Arc<Settings>,
+    item: Backlog,
+) -> Result<usize, AnalystError> {
+    let gap_ms = i64::from(settings.max_gap_s) * 1000;
+    let Some((lo, hi)) = item.span else {
+        // Only unknown-time data arrived: nothing to place on a day, but it is seen.
+        writer
+            .replace_reports(ReportBatch {
+                wearable_id: item.wearable_id,
+                lo_ms: 0,
+                hi_ms: 0,
+                last_segment_id: Some(item.last_segment_id),
+                reports: Vec::new(),
+            })
+            .await?;
+        return Ok(0);
+    };
+    let (reader2, settings2) = (reader.clone(), Arc::clone(settings));
+    let batch = blocking(move || {
+        let (lo, hi) = reader2.report_extent(item.wearable_id, lo - gap_ms, hi + gap_ms)?;
+        let site = site_baseline(&reader2, hi)?;
+        let fingerprint = settings2.fingerprint();
+        let mut reports = Vec::new();
+        let mut failure = None;
+        reader2.for_each_recording(item.wearable_id, (lo, hi), gap_ms, CHUNK_SAMPLES, |rec| {
+            match analysis::measure(&rec, &settings2) {
+                Ok((measured, _unknown)) => {
+                    reports.extend(
+                        measured
+                            .iter()
+                            .map(|m| stored(m, &site, &settings2, &fingerprint)),
+                    );
+                }
+                Err(error) => failure = Some(error),
+            }
+            Ok(())
+        })?;
+        if let Some(error) = failure {
+            return Err(error.into());
+        }
+        Ok(ReportBatch {
+            wearable_id: item.wearable_id,
+            lo_ms: lo,
+            hi_ms: hi,
+            last_segment_id: Some(item.last_segment_id),
+            reports,
+        })
+    })
+    .await?;
+    let shifts = batch.reports.len();
+    writer.replace_reports(batch).await?;
+    Ok(shifts)
+}
+
+fn stored(
+    measured: &Measured,
+    site: &risk::SiteBaseline,
+    settings: &Settings,
+    fingerprint: &str,
+) -> NewShiftReport {
+    let report = analysis::report(measured, site, settings);
+    NewShiftReport {
+        worker: measured.worker,
+        start_ms: report.start_ms,
+        end_ms: report.end_ms,
+        local_day: report.local_day.clone(),
+        risk_level: level_name(report.risk_level).to_owned(),
+        version: report.version,
+        settings: fingerprint.to_owned(),
+        report: serde_json::to_string(&report).unwrap_or_default(),
+    }
+}
+
+/// The stored name of a risk level (the `risk_level` column).
+pub fn level_name(level: risk::RiskLevel) -> &'static str {
+    match level {
+        risk::RiskLevel::Low => "low",
+        risk::RiskLevel::Medium => "medium",
+        risk::RiskLevel::High => "high",
+    }
+}
+
+/// The site's baseline from the reports of the [`BASELINE_DAYS`] before `until_ms`.
+fn site_baseline(reader: &Reader, until_ms: i64) -> Result<risk::SiteBaseline, AnalystError> {
+    let from = until_ms - BASELINE_DAYS * 86_400_000;
+    let stored = reader.reports_between(from, until_ms)?;
+    let reports: Vec<ShiftReport> = stored
+        .iter()
+        .filter_map(|r| serde_json::from_str(&r.report).ok())
+        .collect();
+    Ok(risk::baseline(&reports.iter().collect::<Vec<_>>()))
+}
+
+/// Why segment files could not be read for offline analysis.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    #[error("{file}: not a readable segment: {reason}")]
+    Segment { file: String, reason: String },
+}
+
+/// Turns raw segment files (the bytes READ returns) into a recording, placing records in time with
+/// the segments' own anchors only (header clock, CLOCK records): offline there is no docking to
+/// anchor a flat-battery boot, so such data counts as unknown time. `now_ms` bounds plausible
+/// times. Sample blocks are built exactly as the store builds them.
+pub fn offline_recording(
+    files: &[(String, Vec<u8>)],
+    now_ms: i64,
+) -> Result<(Recording, analysis::shifts::UnknownTime), OfflineError> {
+    let no_docking = crate::link::DockingClock {
+        boot_count: u32::MAX,
+        device_ms: 0,
+        clock_valid: false,
+        dock_wall_ms: now_ms,
+    };
+    let mut recording = Recording::default();
+    let mut unknown = analysis::shifts::UnknownTime::default();
+    for (name, bytes) in files {
+        let bad = |reason: String| OfflineError::Segment {
+            file: name.clone(),
+            reason,
+        };
+        let segment = crate::link::parse_segment(bytes).map_err(|e| bad(e.to_string()))?;
+        let key = crate::store::SegmentKey {
+            serial: String::new(),
+            segment_no: segment.header.segment_id,
+            size: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+            crc: crc32c::crc32c(bytes),
+        };
+        let rows = crate::ingest::segment_rows(key, 0, &segment, &no_docking)
+            .map_err(|e| bad(e.to_string()))?;
+        for block in rows.blocks {
+            let samples =
+                crate::store::samples::decode(block.codec, &block.data, block.count as usize)
+                    .map_err(|e| bad(e.to_string()))?;
+            match block.wall_ms {
+                Some(_) => recording.blocks.push(analysis::TimedBlock {
+                    worker: block.worker,
+                    wall_ms: block.wall_ms,
+                    rate_hz: block.rate_hz,
+                    samples,
+                }),
+                None => unknown.samples += samples.len() as u64,
+            }
+        }
+        for alert in rows.alerts {
+            match alert.wall_ms {
+                Some(_) => recording.alerts.push(analysis::AlertRecord {
+                    worker: alert.worker,
+                    wall_ms: alert.wall_ms,
+                    kind: alert.kind,
+                    peak: alert.peak,
+                    duration_ms: alert.duration_ms,
+                    response_ms: alert.response_ms,
+                    haptic: alert.haptic,
+                }),
+                None => unknown.alerts += 1,
+            }
+        }
+    }
+    recording.blocks.sort_by_key(|b| b.wall_ms);
+    recording.alerts.sort_by_key(|a| a.wall_ms);
+    Ok((recording, unknown))
+}

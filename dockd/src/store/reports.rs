@@ -1,0 +1,313 @@
+//! The store's side of the risk analysis: which wearables have segments not analysed yet, loading a
+//! wearable's samples and alerts over a time span as an `analysis::Recording` (in bounded chunks),
+//! and the shift reports that come back. It owns these queries; it must never interpret a sample
+//! (that is `analysis`) and never write outside the single writer.
+
+use rusqlite::{Connection, params};
+
+use super::{Reader, StoreError, samples};
+use crate::analysis::{AlertRecord, Recording, TimedBlock};
+use crate::worker::WorkerTag;
+
+/// A wearable with stored segments the analysis has not seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backlog {
+    pub wearable_id: i64,
+    pub serial: String,
+    /// Highest segment row id now stored; analysing up to it clears the backlog.
+    pub last_segment_id: i64,
+    /// Wall-time span of the new segments' samples; `None` if none of them has a known time.
+    pub span: Option<(i64, i64)>,
+}
+
+/// A shift report ready to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewShiftReport {
+    pub worker: Option<WorkerTag>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub local_day: String,
+    pub risk_level: String,
+    pub version: u32,
+    pub settings: String,
+    /// `analysis::ShiftReport` as JSON.
+    pub report: String,
+}
+
+/// Replaces a wearable's reports overlapping `[lo_ms, hi_ms)` and records its progress, in one
+/// transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportBatch {
+    pub wearable_id: i64,
+    pub lo_ms: i64,
+    pub hi_ms: i64,
+    /// Progress to record once these reports are in (`None`: leave it as it is).
+    pub last_segment_id: Option<i64>,
+    pub reports: Vec<NewShiftReport>,
+}
+
+/// A stored shift report as the page and the analysis read it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReport {
+    pub wearable_id: i64,
+    pub worker_id: Option<i64>,
+    pub version: u32,
+    pub settings: String,
+    pub report: String,
+}
+
+impl Reader {
+    /// Wearables whose newest stored segment is newer than their analysis progress.
+    pub fn analysis_backlog(&self) -> Result<Vec<Backlog>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT w.id, w.serial, max(s.id), min(s.first_wall_ms), max(s.last_wall_ms)
+                 FROM segment s JOIN wearable w ON w.id = s.wearable_id
+                 LEFT JOIN analysis_progress p ON p.wearable_id = w.id
+                 WHERE s.id > coalesce(p.last_segment_id, 0)
+                 GROUP BY w.id ORDER BY w.id",
+            )?;
+            let rows = query.query_map([], |row| {
+                let lo: Option<i64> = row.get(3)?;
+                let hi: Option<i64> = row.get(4)?;
+                Ok(Backlog {
+                    wearable_id: row.get(0)?,
+                    serial: row.get(1)?,
+                    last_segment_id: row.get(2)?,
+                    span: lo.zip(hi).map(|(lo, hi)| (lo, hi.max(lo) + 1)),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Every wearable with stored samples and the span of its known-time data, for re-analysis.
+    pub fn analysed_wearables(&self) -> Result<Vec<Backlog>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT w.id, w.serial, max(s.id), min(s.first_wall_ms), max(s.last_wall_ms)
+                 FROM segment s JOIN wearable w ON w.id = s.wearable_id
+                 GROUP BY w.id ORDER BY w.id",
+            )?;
+            let rows = query.query_map([], |row| {
+                let lo: Option<i64> = row.get(3)?;
+                let hi: Option<i64> = row.get(4)?;
+                Ok(Backlog {
+                    wearable_id: row.get(0)?,
+                    serial: row.get(1)?,
+                    last_segment_id: row.get(2)?,
+                    span: lo.zip(hi).map(|(lo, hi)| (lo, hi.max(lo) + 1)),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Widens `[lo, hi)` to cover every stored report of the wearable that overlaps it, so a
+    /// re-analysis replaces whole shifts.
+    pub fn report_extent(
+        &self,
+        wearable_id: i64,
+        lo: i64,
+        hi: i64,
+    ) -> Result<(i64, i64), StoreError> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT min(start_ms), max(end_ms) FROM shift_report
+                 WHERE wearable_id = ?1 AND start_ms < ?3 AND end_ms > ?2",
+                params![wearable_id, lo, hi],
+                |row| {
+                    let a: Option<i64> = row.get(0)?;
+                    let b: Option<i64> = row.get(1)?;
+                    Ok((a.map_or(lo, |a| a.min(lo)), b.map_or(hi, |b| b.max(hi))))
+                },
+            )
+        })
+    }
+
+    /// The wearable's samples, alerts and dockings in `[lo_ms, hi_ms)`, cut into chunks that end
+    /// at a wear gap longer than `gap_ms` (so no shift straddles two chunks) once a chunk holds at
+    /// least `chunk_samples`; `each` gets every chunk in time order. Memory stays bounded whatever
+    /// the span.
+    pub fn for_each_recording(
+        &self,
+        wearable_id: i64,
+        (lo_ms, hi_ms): (i64, i64),
+        gap_ms: i64,
+        chunk_samples: usize,
+        mut each: impl FnMut(Recording) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut from = lo_ms;
+        loop {
+            let (recording, next) = self
+                .with(|conn| load_chunk(conn, wearable_id, from, hi_ms, gap_ms, chunk_samples))??;
+            if !recording.blocks.is_empty() || !recording.alerts.is_empty() {
+                each(recording)?;
+            }
+            match next {
+                Some(next) if next > from => from = next,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Stored reports whose shift started in `[from_ms, to_ms)`, for site baselines and pages.
+    pub fn reports_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<StoredReport>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT wearable_id, worker_id, version, settings, report FROM shift_report
+                 WHERE start_ms >= ?1 AND start_ms < ?2 ORDER BY start_ms",
+            )?;
+            let rows = query.query_map(params![from_ms, to_ms], |row| {
+                Ok(StoredReport {
+                    wearable_id: row.get(0)?,
+                    worker_id: row.get(1)?,
+                    version: row.get(2)?,
+                    settings: row.get(3)?,
+                    report: row.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Whether any stored report was computed by another analysis version or other settings.
+    pub fn reports_outdated(&self, version: u32, settings: &str) -> Result<bool, StoreError> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM shift_report WHERE version != ?1 OR settings != ?2)",
+                params![version, settings],
+                |row| row.get(0),
+            )
+        })
+    }
+}
+
+/// Loads blocks from `from` on until `chunk_samples` are in and a gap longer than `gap_ms`
+/// follows (or `hi` is reached); returns the chunk and where the next one starts.
+fn load_chunk(
+    conn: &Connection,
+    wearable_id: i64,
+    from: i64,
+    hi: i64,
+    gap_ms: i64,
+    chunk_samples: usize,
+) -> rusqlite::Result<Result<(Recording, Option<i64>), StoreError>> {
+    let mut query = conn.prepare_cached(
+        "SELECT b.wall_ms, b.rate_hz, b.count, b.codec, b.data, wk.tag
+         FROM sample_block b JOIN segment s ON s.id = b.segment_id
+         LEFT JOIN worker wk ON wk.id = b.worker_id
+         WHERE s.wearable_id = ?1 AND b.wall_ms >= ?2 AND b.wall_ms < ?3
+         ORDER BY b.wall_ms, b.id",
+    )?;
+    let mut rows = query.query(params![wearable_id, from, hi])?;
+    let mut recording = Recording::default();
+    let mut samples_in = 0usize;
+    let mut last_end: Option<i64> = None;
+    let mut next = None;
+    while let Some(row) = rows.next()? {
+        let wall_ms: i64 = row.get(0)?;
+        let rate_hz: u16 = row.get(1)?;
+        let count: u32 = row.get(2)?;
+        if samples_in >= chunk_samples && last_end.is_some_and(|end| wall_ms - end > gap_ms) {
+            next = Some(wall_ms);
+            break;
+        }
+        let codec: u8 = row.get(3)?;
+        let data: Vec<u8> = row.get(4)?;
+        let tag: Option<Vec<u8>> = row.get(5)?;
+        let decoded = match samples::decode(codec, &data, count as usize) {
+            Ok(decoded) => decoded,
+            Err(error) => return Ok(Err(StoreError::Corrupt(error.to_string()))),
+        };
+        samples_in += decoded.len();
+        let end = wall_ms + i64::from(count) * 1000 / i64::from(rate_hz.max(1));
+        last_end = Some(last_end.map_or(end, |e| e.max(end)));
+        recording.blocks.push(TimedBlock {
+            worker: tag.and_then(worker_tag),
+            wall_ms: Some(wall_ms),
+            rate_hz,
+            samples: decoded,
+        });
+    }
+    drop(rows);
+    let until = next.unwrap_or(hi);
+    let mut alerts = conn.prepare_cached(
+        "SELECT a.wall_ms, a.kind, a.peak, a.duration_ms, a.response_ms, a.haptic, wk.tag
+         FROM alert a JOIN segment s ON s.id = a.segment_id
+         LEFT JOIN worker wk ON wk.id = a.worker_id
+         WHERE s.wearable_id = ?1 AND a.wall_ms >= ?2 AND a.wall_ms < ?3
+         ORDER BY a.wall_ms, a.id",
+    )?;
+    let rows = alerts.query_map(params![wearable_id, from, until], |row| {
+        let tag: Option<Vec<u8>> = row.get(6)?;
+        Ok(AlertRecord {
+            wall_ms: row.get(0)?,
+            kind: row.get(1)?,
+            peak: row.get(2)?,
+            duration_ms: row.get(3)?,
+            response_ms: row.get(4)?,
+            haptic: row.get(5)?,
+            worker: tag.and_then(worker_tag),
+        })
+    })?;
+    recording.alerts = rows.collect::<rusqlite::Result<_>>()?;
+    let mut dockings = conn.prepare_cached(
+        "SELECT docked_ms FROM docking WHERE wearable_id = ?1 AND docked_ms >= ?2 AND docked_ms < ?3
+         ORDER BY docked_ms",
+    )?;
+    let rows = dockings.query_map(params![wearable_id, from, until], |row| row.get(0))?;
+    recording.dockings_ms = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(Ok((recording, next)))
+}
+
+fn worker_tag(bytes: Vec<u8>) -> Option<WorkerTag> {
+    <[u8; 16]>::try_from(bytes)
+        .ok()
+        .and_then(WorkerTag::from_wire)
+}
+
+/// Applies a [`ReportBatch`] inside the writer's transaction.
+pub(super) fn replace_reports(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &ReportBatch,
+    worker_id: &mut impl FnMut(
+        &rusqlite::Transaction<'_>,
+        Option<WorkerTag>,
+    ) -> Result<Option<i64>, StoreError>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM shift_report WHERE wearable_id = ?1 AND start_ms < ?3 AND end_ms > ?2",
+        params![batch.wearable_id, batch.lo_ms, batch.hi_ms],
+    )?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO shift_report (wearable_id, worker_id, start_ms, end_ms, local_day, risk_level,
+            version, settings, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for r in &batch.reports {
+        let worker = worker_id(tx, r.worker)?;
+        insert.execute(params![
+            batch.wearable_id,
+            worker,
+            r.start_ms,
+            r.end_ms,
+            r.local_day,
+            r.risk_level,
+            r.version,
+            r.settings,
+            r.report
+        ])?;
+    }
+    if let Some(last) = batch.last_segment_id {
+        tx.execute(
+            "INSERT INTO analysis_progress (wearable_id, last_segment_id) VALUES (?1, ?2)
+             ON CONFLICT (wearable_id) DO UPDATE SET last_segment_id = max(last_segment_id, ?2)",
+            params![batch.wearable_id, last],
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! The risk analysis end to end: the real `dockd` analyses what it pulled once the dock is idle and
+//! stores one report per shift; `dockd analyze` runs the same analysis on raw segment files; a
+//! settings change is picked up by `dockd reanalyze`. Checked against the emulator's ground truth.
+
+use std::process::Command;
+use std::time::Duration;
+
+use dockd::clock::{Clock, SystemClock};
+use dockd::emulator::{Faults, TruthKind, Wearable, dock_until_drained};
+use dockd::link::{Request, Response};
+use dockd::transport::LinkAddr;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::spine::{fleet, shift};
+use crate::support::{DOCKD, Dock, TestDir, wait_for};
+
+/// Every closed segment the wearable holds, as the bytes READ returns, written to `dir`.
+fn write_segment_files(wearable: &mut Wearable, dir: &TestDir) -> Vec<std::path::PathBuf> {
+    let now = SystemClock.now_ms();
+    let mut paths = Vec::new();
+    for entry in wearable.stored_segments() {
+        let mut bytes = Vec::new();
+        loop {
+            let read = Request::Read {
+                id: entry.id,
+                offset: bytes.len() as u32,
+                max_len: 65_528,
+            };
+            match wearable.handle(Ok(read), now) {
+                Response::Data { bytes: chunk, .. } if !chunk.is_empty() => {
+                    bytes.extend_from_slice(&chunk)
+                }
+                _ => break,
+            }
+        }
+        let path = dir.join(&format!("segment-{:04}.kseg", entry.id));
+        std::fs::write(&path, bytes).unwrap();
+        paths.push(path);
+    }
+    paths
+}
+
+/// Bends (peak ≥ 45°) and deep bends (≥ 60°) the generator placed, away from the thresholds.
+fn truth_bends(wearable: &Wearable) -> (u64, u64) {
+    let mut bends = 0;
+    let mut deep = 0;
+    for segment in &wearable.truth().segments {
+        for event in &segment.events {
+            if event.kind == TruthKind::Flexion {
+                let peak = f64::from(event.peak) / 100.0;
+                bends += u64::from(peak >= 45.0);
+                deep += u64::from(peak >= 60.0);
+            }
+        }
+    }
+    (bends, deep)
+}
+
+fn stored_reports(dock: &Dock) -> Vec<Value> {
+    let db = dock.db();
+    let mut query = db
+        .prepare("SELECT report FROM shift_report ORDER BY start_ms")
+        .unwrap();
+    query
+        .query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .map(|r| serde_json::from_str(&r.unwrap()).unwrap())
+        .collect()
+}
+
+fn sum(reports: &[Value], key: &str) -> u64 {
+    reports
+        .iter()
+        .map(|r| r["counts"][key].as_u64().unwrap())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulled_shifts_are_analysed_when_the_dock_is_idle_and_match_the_ground_truth() {
+    let dock = Dock::start("analysis");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let wearables = tokio::task::spawn_blocking(|| fleet(2, 505, shift(3, 30)))
+        .await
+        .unwrap();
+    let mut done = Vec::new();
+    for mut wearable in wearables {
+        dock_until_drained(&mut wearable, &addr, &Faults::default(), &cancel)
+            .await
+            .unwrap();
+        done.push(wearable);
+    }
+    let reports = wait_for("shift reports", Duration::from_secs(60), || {
+        let reports = stored_reports(&dock);
+        (reports.len() >= 2).then_some(reports)
+    });
+    assert_eq!(reports.len(), 2, "one 3-hour shift per worker");
+    let (want_bends, want_deep) = done
+        .iter()
+        .map(truth_bends)
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let (bends, deep) = (sum(&reports, "bends"), sum(&reports, "deep_bends"));
+    // Events within 2° of a threshold may go either way; they are a few per cent at most.
+    let close = |got: u64, want: u64| got.abs_diff(want) as f64 <= 0.05 * want as f64 + 2.0;
+    assert!(
+        close(bends, want_bends),
+        "bends {bends} vs truth {want_bends}"
+    );
+    assert!(
+        close(deep, want_deep),
+        "deep bends {deep} vs truth {want_deep}"
+    );
+    for report in &reports {
+        assert_eq!(report["version"], 1);
+        let wear = report["wear_s"].as_f64().unwrap();
+        assert!((wear - 3.0 * 3600.0).abs() < 120.0, "wear {wear}");
+        let zones = &report["iso11226_s"];
+        let zoned = zones["acceptable"].as_f64().unwrap()
+            + zones["conditional"].as_f64().unwrap()
+            + zones["not_acceptable"].as_f64().unwrap();
+        assert!((zoned - wear).abs() < 1.0, "zones {zoned} vs wear {wear}");
+        assert!(["low", "medium", "high"].contains(&report["risk_level"].as_str().unwrap()));
+        assert!(!report["reasons"].as_array().unwrap().is_empty());
+        let hourly: u64 = report["per_hour"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["counts"]["bends"].as_u64().unwrap())
+            .sum();
+        assert_eq!(hourly, report["counts"]["bends"].as_u64().unwrap());
+    }
+    assert_eq!(
+        dock.count("SELECT count(*) FROM analysis_progress"),
+        2,
+        "both wearables' segments are marked analysed"
+    );
+    assert!(
+        !dock.log().contains("B-100"),
+        "worker tags never reach the log"
+    );
+}
+
+#[test]
+fn dockd_analyze_prints_the_documented_keys_and_the_same_counts_as_the_truth() {
+    let dir = TestDir::new("analyze");
+    let mut wearable = fleet(1, 606, shift(2, 20)).remove(0);
+    let files = write_segment_files(&mut wearable, &dir);
+    assert!(files.len() >= 6);
+    let out = Command::new(DOCKD)
+        .arg("analyze")
+        .args(&files)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shifts = printed["shifts"].as_array().unwrap();
+    assert_eq!(shifts.len(), 1, "{printed}");
+    let s = &shifts[0];
+    assert_eq!(s["worker_tag"], "B-1001");
+    for key in [
+        "start_ms",
+        "end_ms",
+        "wear_s",
+        "counts",
+        "per_hour",
+        "iso11226_s",
+        "hoogendoorn",
+        "lmm_factors",
+        "alerts",
+        "risk_level",
+        "reasons",
+    ] {
+        assert!(!s[key].is_null(), "missing {key}: {s}");
+    }
+    for key in [
+        "bends",
+        "deep_bends",
+        "twists",
+        "lateral_bends",
+        "reaches",
+        "lifts",
+    ] {
+        assert!(s["counts"][key].is_u64(), "counts.{key}");
+    }
+    for key in ["acceptable", "conditional", "not_acceptable"] {
+        assert!(s["iso11226_s"][key].is_f64(), "iso11226_s.{key}");
+    }
+    for key in [
+        "lift_rate_per_h",
+        "max_flexion_deg",
+        "avg_twist_dps",
+        "max_lateral_dps",
+    ] {
+        assert!(s["lmm_factors"][key].is_f64(), "lmm_factors.{key}");
+    }
+    for key in ["count", "uncorrected"] {
+        assert!(s["alerts"][key].is_u64(), "alerts.{key}");
+    }
+    assert!(s["per_hour"][0]["hour_start_ms"].is_i64());
+    let (want_bends, want_deep) = truth_bends(&wearable);
+    let bends = s["counts"]["bends"].as_u64().unwrap();
+    let deep = s["counts"]["deep_bends"].as_u64().unwrap();
+    assert!(
+        bends.abs_diff(want_bends) as f64 <= 0.05 * want_bends as f64 + 2.0,
+        "bends {bends} vs truth {want_bends}"
+    );
+    assert!(
+        deep.abs_diff(want_deep) as f64 <= 0.05 * want_deep as f64 + 2.0,
+        "deep {deep} vs truth {want_deep}"
+    );
+    let lifts: usize = wearable
+        .truth()
+        .segments
+        .iter()
+        .flat_map(|seg| &seg.events)
+        .filter(|e| matches!(e.kind, TruthKind::LiftStoop | TruthKind::LiftSquat))
+        .count();
+    let got_lifts = s["counts"]["lifts"].as_u64().unwrap() as usize;
+    assert!(
+        got_lifts.abs_diff(lifts) as f64 <= 0.05 * lifts as f64 + 2.0,
+        "lifts {got_lifts} vs truth {lifts}"
+    );
+
+    // A damaged file is named in a clear error, and nothing is printed as if it were fine.
+    let broken = dir.join("broken.kseg");
+    std::fs::write(&broken, b"KSEG not really").unwrap();
+    let out = Command::new(DOCKD)
+        .args(["analyze", "--json"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.kseg"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_a_threshold_and_running_reanalyze_updates_every_stored_report() {
+    let mut dock = Dock::start("reanalyze");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 707, shift(2, 30)).remove(0))
+        .await
+        .unwrap();
+    dock_until_drained(&mut wearable, &addr, &Faults::default(), &cancel)
+        .await
+        .unwrap();
+    let before = wait_for("a shift report", Duration::from_secs(60), || {
+        let reports = stored_reports(&dock);
+        (!reports.is_empty()).then_some(reports)
+    });
+    assert!(dock.stop().success());
+    let old_settings: String = dock
+        .db()
+        .query_row("SELECT settings FROM shift_report", [], |r| r.get(0))
+        .unwrap();
+
+    // A stricter site: bends from 30°.
+    let config = std::fs::read_to_string(&dock.config).unwrap();
+    std::fs::write(
+        &dock.config,
+        format!("{config}\n[analysis.movements]\nbend_deg = 30.0\n"),
+    )
+    .unwrap();
+    let out = Command::new(DOCKD)
+        .args(["reanalyze", "--config"])
+        .arg(&dock.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1/1 wearables"), "progress bar: {stderr}");
+    let after = stored_reports(&dock);
+    assert_eq!(after.len(), before.len());
+    assert!(
+        sum(&after, "bends") > sum(&before, "bends"),
+        "a lower bend angle finds more bends"
+    );
+    let new_settings: String = dock
+        .db()
+        .query_row("SELECT DISTINCT settings FROM shift_report", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_ne!(new_settings, old_settings);
+
+    // A bad value is refused with the key named, before anything is touched.
+    std::fs::write(
+        &dock.config,
+        format!("{config}\n[analysis]\ntime_zone = \"Mars/Olympus\"\n"),
+    )
+    .unwrap();
+    let out = Command::new(DOCKD)
+        .args(["reanalyze", "--config"])
+        .arg(&dock.config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("analysis.time_zone"));
+}
