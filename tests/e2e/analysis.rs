@@ -293,6 +293,33 @@ async fn changing_a_threshold_and_running_reanalyze_updates_every_stored_report(
         .unwrap();
     assert_ne!(new_settings, old_settings);
 
+    // The daemon notices a settings change by itself and re-analyses in the background.
+    std::fs::write(
+        &dock.config,
+        format!("{config}\n[analysis.movements]\nbend_deg = 30.0\ndeep_bend_deg = 70.0\n"),
+    )
+    .unwrap();
+    dock.restart();
+    let deep_before = sum(&after, "deep_bends");
+    wait_for("the daemon to re-analyse", Duration::from_secs(60), || {
+        let settings: Vec<String> = {
+            let db = dock.db();
+            let mut q = db
+                .prepare("SELECT DISTINCT settings FROM shift_report")
+                .unwrap();
+            q.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        (settings.len() == 1 && settings[0] != new_settings).then_some(())
+    });
+    assert!(
+        sum(&stored_reports(&dock), "deep_bends") < deep_before,
+        "deep bends from 70° are fewer than from 60°"
+    );
+    assert!(dock.stop().success());
+
     // A bad value is refused with the key named, before anything is touched.
     std::fs::write(
         &dock.config,

@@ -150,6 +150,13 @@ impl Settings {
         }
     }
 
+    /// The small-group rule for `groups`.
+    pub fn group_rules(&self) -> groups::GroupRules {
+        groups::GroupRules {
+            min_group: self.min_group_workers as usize,
+        }
+    }
+
     /// A short fingerprint of everything that changes results: stored with each report, so a
     /// change of thresholds, tasks or rules is noticed and the stored data re-analysed.
     pub fn fingerprint(&self) -> String {
@@ -173,6 +180,12 @@ impl Settings {
         }
         if self.min_group_workers == 0 {
             return Err("analysis.min_group_workers must be at least 1".to_owned());
+        }
+        if self.risk.min_baseline_workers < self.min_group_workers as usize {
+            return Err(format!(
+                "analysis.risk.min_baseline_workers ({}) must be at least analysis.min_group_workers ({}): a site median over fewer workers would describe a group too small to show",
+                self.risk.min_baseline_workers, self.min_group_workers
+            ));
         }
         self.movements
             .validate()
@@ -298,4 +311,102 @@ pub fn analyze(recording: &Recording, settings: &Settings) -> Result<Analysed, s
         .map(|m| (m.worker, report(m, &site, settings)))
         .collect();
     Ok((reports, unknown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::{MINUTE_MS, ShiftSpec, simulate};
+
+    const START: i64 = 1_790_000_000_000;
+
+    /// Two simulated hours at 25 Hz as blocks of `block_s` seconds, the blocks after `shift_at`
+    /// re-anchored `jitter_ms` later (as a flat-battery wearable anchored from INFO may be).
+    fn recording(block_s: usize, shift_at: usize, jitter_ms: i64) -> Recording {
+        let shift = ShiftSpec::new(START, 2 * 60 * MINUTE_MS);
+        let simulated = simulate(shift, 42);
+        let samples: Vec<Sample> = simulated
+            .samples
+            .iter()
+            .map(|s| [s.flex, s.lat, s.twist, s.height])
+            .collect();
+        let per_block = 25 * block_s;
+        let blocks = samples
+            .chunks(per_block)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let at = START + (i * per_block) as i64 * 40;
+                TimedBlock {
+                    worker: WorkerTag::from_ascii("B-7"),
+                    wall_ms: Some(at + if i >= shift_at { jitter_ms } else { 0 }),
+                    rate_hz: 25,
+                    samples: chunk.to_vec(),
+                }
+            })
+            .collect();
+        Recording {
+            blocks,
+            ..Recording::default()
+        }
+    }
+
+    #[test]
+    fn a_shift_gives_the_same_report_whether_it_arrives_in_one_block_or_hundreds() {
+        let settings = Settings::default();
+        let (whole, _) = analyze(&recording(7200, usize::MAX, 0), &settings).unwrap();
+        let (split, _) = analyze(&recording(7, usize::MAX, 0), &settings).unwrap();
+        assert_eq!(whole.len(), 1);
+        assert!(whole[0].1.metrics.counts.bends > 0);
+        assert_eq!(whole, split);
+    }
+
+    #[test]
+    fn a_flat_battery_re_anchoring_of_a_few_milliseconds_changes_no_count_or_level() {
+        let settings = Settings::default();
+        let (plain, _) = analyze(&recording(60, usize::MAX, 0), &settings).unwrap();
+        let (jittered, _) = analyze(&recording(60, 30, 3), &settings).unwrap();
+        assert_eq!(plain.len(), 1);
+        assert_eq!(jittered.len(), 1);
+        let (a, b) = (&plain[0].1, &jittered[0].1);
+        assert_eq!(a.metrics.counts, b.metrics.counts);
+        assert_eq!(a.risk_level, b.risk_level);
+        assert!((a.metrics.wear_s - b.metrics.wear_s).abs() < 0.01);
+    }
+
+    #[test]
+    fn settings_are_checked_and_errors_name_the_key() {
+        assert_eq!(Settings::default().validate(), Ok(()));
+        let zone = Settings {
+            time_zone: "Mars/Olympus".into(),
+            ..Settings::default()
+        };
+        assert!(zone.validate().unwrap_err().contains("analysis.time_zone"));
+        let mut angles = Settings::default();
+        angles.movements.bend_deg = 70.0;
+        assert!(
+            angles
+                .validate()
+                .unwrap_err()
+                .contains("analysis.movements")
+        );
+        let groups = Settings {
+            min_group_workers: 10,
+            ..Settings::default()
+        };
+        assert!(
+            groups
+                .validate()
+                .unwrap_err()
+                .contains("min_baseline_workers")
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_any_setting_that_changes_results() {
+        let base = Settings::default();
+        let mut other = Settings::default();
+        other.movements.deep_bend_deg = 65.0;
+        assert_ne!(base.fingerprint(), other.fingerprint());
+        assert_eq!(base.fingerprint(), Settings::default().fingerprint());
+    }
 }
