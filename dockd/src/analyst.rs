@@ -77,7 +77,7 @@ pub async fn run(
                         "Analysis settings or version changed: re-analysing stored data in the background."
                     );
                     if let Err(error) =
-                        reanalyze_all(&reader, &writer, &settings, &cancel, |_| {}).await
+                        reanalyze_all(&reader, &writer, &settings, 1, &cancel, |_| {}).await
                     {
                         tracing::warn!(error = %error, "Re-analysis stopped; it resumes at the next start.");
                     }
@@ -152,11 +152,13 @@ pub async fn analyse_backlog(
     Ok(shifts)
 }
 
-/// Re-analyses everything stored, wearable by wearable, calling `progress` after each.
+/// Re-analyses everything stored, up to `parallel` wearables at a time, calling `progress` after
+/// each wearable.
 pub async fn reanalyze_all(
     reader: &Reader,
     writer: &Writer,
     settings: &Arc<Settings>,
+    parallel: usize,
     cancel: &CancellationToken,
     mut progress: impl FnMut(Progress),
 ) -> Result<Progress, AnalystError> {
@@ -169,11 +171,18 @@ pub async fn reanalyze_all(
         ..Progress::default()
     };
     progress(done);
-    for item in wearables {
-        if cancel.is_cancelled() {
-            break;
+    let mut queue = wearables.into_iter();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < parallel.max(1) && !cancel.is_cancelled() {
+            let Some(item) = queue.next() else { break };
+            let (reader, writer, settings) = (reader.clone(), writer.clone(), Arc::clone(settings));
+            running.spawn(async move { analyse_span(&reader, &writer, &settings, item).await });
         }
-        done.shifts += analyse_span(reader, writer, settings, item).await?;
+        let Some(finished) = running.join_next().await else {
+            break;
+        };
+        done.shifts += finished.map_err(|e| AnalystError::Task(e.to_string()))??;
         done.wearables_done += 1;
         progress(done);
     }

@@ -493,23 +493,25 @@ fn reanalyze(config: Config) -> anyhow::Result<ExitCode> {
         let reader = Reader::open(&db_path)?;
         let settings = Arc::new(config.analysis.clone());
         let started = std::time::Instant::now();
-        let done = dockd::analyst::reanalyze_all(&reader, &writer, &settings, &shutdown, |p| {
-            let width = 30;
-            let filled = (p.wearables_done * width)
-                .checked_div(p.wearables_total)
-                .unwrap_or(width);
-            eprint!(
-                "\r[{}{}] {}/{} wearables, {} shifts, {:.1} s ",
-                "#".repeat(filled),
-                ".".repeat(width - filled),
-                p.wearables_done,
-                p.wearables_total,
-                p.shifts,
-                started.elapsed().as_secs_f64()
-            );
-            let _ = std::io::stderr().flush();
-        })
-        .await?;
+        let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let done =
+            dockd::analyst::reanalyze_all(&reader, &writer, &settings, parallel, &shutdown, |p| {
+                let width = 30;
+                let filled = (p.wearables_done * width)
+                    .checked_div(p.wearables_total)
+                    .unwrap_or(width);
+                eprint!(
+                    "\r[{}{}] {}/{} wearables, {} shifts, {:.1} s ",
+                    "#".repeat(filled),
+                    ".".repeat(width - filled),
+                    p.wearables_done,
+                    p.wearables_total,
+                    p.shifts,
+                    started.elapsed().as_secs_f64()
+                );
+                let _ = std::io::stderr().flush();
+            })
+            .await?;
         eprintln!();
         drop(writer);
         tokio::task::spawn_blocking(move || thread.join()).await?;
