@@ -74,7 +74,7 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n[web]\nlisten = \"127.0.0.1:0\"\n",
+            "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n[web]\nlisten = \"127.0.0.1:0\"\ntls = false\n",
             dir.join("data"),
             socket
         ),

@@ -156,7 +156,7 @@ fn start_dockd(dir: &Path, path: Route) -> (Child, PathBuf) {
     std::fs::write(
         &config,
         format!(
-            "[storage]\ndata_dir = {:?}\n{transport}[web]\nlisten = \"{web}\"\n",
+            "[storage]\ndata_dir = {:?}\n{transport}[web]\nlisten = \"{web}\"\ntls = false\n",
             dir.join("data")
         ),
     )

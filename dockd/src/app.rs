@@ -1,10 +1,11 @@
-//! Wires the daemon together: store, dock, transports and web page, started under one
+//! Wires the daemon together: store, accounts, dock, transports and web page, started under one
 //! `CancellationToken` and stopped in order. It owns start-up and shutdown order; it must never
 //! handle signals, read the environment or pick exit codes — `main` does, and passes the edges in.
 //!
 //! Shutdown order: stop accepting (transports, web) → pulls stop at their next await (any point is
 //! safe: ERASE waits for a commit) → the writer drains its queue, checkpoints and closes.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::accounts::{self, DockAccounts, DockAudit};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::dock::{self, board::Board};
@@ -20,6 +22,9 @@ use crate::pull::PullContext;
 use crate::store::{self, Reader, Writer};
 use crate::transport::{Docking, socket, usb};
 use crate::views::BoardView;
+use crate::views::analysis::StoredAnalysis;
+use crate::web_tls;
+use crate::worker::Pseudonyms;
 
 /// How long pulls get to wind down at shutdown before they are abandoned (their data is safe).
 const PULL_GRACE: Duration = Duration::from_secs(5);
@@ -37,6 +42,14 @@ pub async fn run(
     let (writer, writer_thread) =
         Writer::spawn(conn, spare).context("cannot start the store writer")?;
     let reader = Reader::open(&db_path)?;
+    if let Some(password) = accounts::ensure_first_admin(&reader, &writer, clock.now_ms()).await? {
+        announce_first_admin(&password);
+    }
+    // Its own connection: sign-ins do not queue behind pulls' look-ups.
+    let sign_in = Reader::open(&db_path)?;
+    let dock_accounts = tokio::task::spawn_blocking(move || DockAccounts::new(sign_in))
+        .await
+        .context("cannot prepare sign-in checks")??;
     let board = Arc::new(Board::with_reserved_slots(
         config.usb.slots.values().copied().collect(),
     ));
@@ -45,10 +58,28 @@ pub async fn run(
     let (dockings_tx, dockings) = mpsc::channel::<Docking>(64);
     let tasks = TaskTracker::new();
     spawn_transports(&config, &tasks, dockings_tx, &shutdown)?;
+    let (audit, audit_forwarder) =
+        DockAudit::spawn(writer.clone(), Arc::clone(&clock), shutdown.clone());
+    tasks.spawn(audit_forwarder);
+    let pseudonyms = Pseudonyms::load_or_create(&config.storage.data_dir.join("pseudonym.key"))
+        .context("cannot create the worker pseudonym key in the data folder")?;
+    // Its own connection too: pages read reports while the analyst and pulls work.
+    let pages = Reader::open(&db_path)?;
+    let analysis_view = StoredAnalysis::new(
+        pages,
+        Arc::new(config.analysis.clone()),
+        Arc::new(pseudonyms),
+        Arc::clone(&clock),
+    );
     spawn_web(
         &config,
         &tasks,
-        BoardView::new(Arc::clone(&board), &config.dock.name, shutdown.clone()),
+        Web {
+            view: BoardView::new(Arc::clone(&board), &config.dock.name, shutdown.clone()),
+            accounts: Arc::new(dock_accounts),
+            audit: Arc::new(audit),
+            analysis: Arc::new(analysis_view),
+        },
         &shutdown,
     )
     .await?;
@@ -186,29 +217,98 @@ fn spawn_transports(
     Ok(())
 }
 
+/// What the page is built over.
+struct Web {
+    view: BoardView,
+    accounts: Arc<dyn web_ui::access::Accounts>,
+    audit: Arc<dyn web_ui::access::AuditLog>,
+    analysis: Arc<dyn web_ui::analysis::AnalysisView>,
+}
+
+/// Shows the first admin's one-time password, once, where whoever started the dock looks: on
+/// stderr as a block of its own (not a log line, so it is not copied into log fields).
+fn announce_first_admin(password: &str) {
+    let rule = "=".repeat(72);
+    eprintln!(
+        "\n{rule}\n First start: sign in as `{admin}` with this one-time password:\n\n     {password}\n\n \
+         It is shown only this once and stored only as a hash. Sign in and change it, or set one\n \
+         with `dockd user add {admin} --role admin --config FILE` (password on stdin).\n{rule}\n",
+        admin = accounts::FIRST_ADMIN
+    );
+    tracing::warn!(
+        user = accounts::FIRST_ADMIN,
+        "First start: created the first admin; its one-time password is printed above, not logged."
+    );
+}
+
 async fn spawn_web(
     config: &Config,
     tasks: &TaskTracker,
-    view: BoardView,
+    web: Web,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let addr = config.web.listen;
+    anyhow::ensure!(
+        config.web.tls || addr.ip().is_loopback(),
+        "web.tls = false is only allowed with a loopback web.listen, not {addr}"
+    );
+    // The certificate exists before the port accepts, so whoever connects can already check it.
+    let tls = if config.web.tls {
+        let names = web_tls::subject_names(addr, web_tls::hostname().as_deref());
+        let certificate = web_tls::load_or_create(config, &names)
+            .context("cannot set up HTTPS for the web page (web.tls, web.cert, web.key)")?;
+        if certificate.generated {
+            tracing::info!(
+                certificate = %certificate.path.display(),
+                names = %names.join(", "),
+                "Generated this dock's own HTTPS certificate (self-signed; delete it to make a new one)."
+            );
+        }
+        tracing::info!(
+            certificate = %certificate.path.display(),
+            certificate_sha256 = %certificate.fingerprint,
+            "Browsers will ask to trust this certificate: check that they show this SHA-256 fingerprint."
+        );
+        Some(web_tls::server_config(&certificate)?)
+    } else {
+        tracing::warn!(%addr, "web.tls = false: the page is plain HTTP, for this machine only.");
+        None
+    };
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!(
             "cannot serve the web page on {addr}: is another program using it? Change [web] listen"
         )
     })?;
     let bound = listener.local_addr().unwrap_or(addr);
-    tracing::info!(url = %format!("http://{bound}/"), "Web page ready.");
-    let router = web_ui::router(Arc::new(view));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(url = %format!("{scheme}://{bound}/"), "Web page ready.");
+    let router = web_ui::site(
+        Arc::new(web.view),
+        web.accounts,
+        Arc::clone(&web.audit),
+        web_ui::analysis::routes(web.analysis, web.audit),
+        web_ui::WebOptions {
+            secure_cookies: tls.is_some(),
+        },
+    );
     let stop = shutdown.clone();
-    tasks.spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await;
-        if let Err(error) = served {
-            tracing::error!(error = %error, "The web server failed.");
+    match tls {
+        Some(tls) => {
+            tasks.spawn(web_tls::serve(listener, router, tls, stop));
         }
-    });
+        None => {
+            tasks.spawn(async move {
+                let served = axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await;
+                if let Err(error) = served {
+                    tracing::error!(error = %error, "The web server failed.");
+                }
+            });
+        }
+    }
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`. It owns
-//! argument parsing, tracing set-up and the signal → `CancellationToken` bridge; it must never
-//! contain daemon logic (that lives in the library, where tests reach it).
+//! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
+//! `user add`, `analyze`, `reanalyze`. It owns argument parsing, tracing set-up and the signal →
+//! `CancellationToken` bridge; it must never contain daemon logic (that lives in the library, where
+//! tests reach it).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ use dockd::transport::LinkAddr;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use web_ui::access::Role;
 
 #[derive(Parser)]
 #[command(
@@ -82,6 +84,9 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Manage who may sign in to the dock's page.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Print what the dock has stored, per wearable (works while the daemon runs).
     Status {
         #[arg(long, short, value_name = "FILE")]
@@ -90,6 +95,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user, or replace the password and role of an existing one. The password is read
+    /// from the first line of standard input (at least 12 characters), e.g. from a password manager.
+    Add {
+        /// The user name they sign in with.
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+/// What a user may do on the page.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    /// Everything, including users, settings and the audit trail.
+    Admin,
+    /// Workers, tasks, roster and the dock.
+    Supervisor,
+    /// The dock and diagnostics only: never worker data.
+    Technician,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Supervisor => Role::Supervisor,
+            RoleArg::Technician => Role::Technician,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -150,6 +190,9 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&Config::load(&config)?, json),
+        Command::User(UserCommand::Add { name, role, config }) => {
+            user_add(&Config::load(&config)?, &name, role.into())
+        }
         Command::Analyze {
             files,
             config,
@@ -230,9 +273,50 @@ fn run_daemon(config: Config) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `dockd user add`: the password comes from stdin's first line, so it is never in the shell's
+/// history or the process list; nothing secret is printed.
+fn user_add(config: &Config, name: &str, role: Role) -> anyhow::Result<ExitCode> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password on standard input: pipe it in, e.g. `dockd user add {name} --role {} --config FILE < password.txt`",
+        role.as_str()
+    );
+    let user = dockd::accounts::new_user(name, role, password, SystemClock.now_ms())?;
+    let db_path = config.database_path();
+    runtime()?.block_on(dockd::accounts::put_user_in(&db_path, user))?;
+    println!(
+        "User `{name}` ({}) saved in {}.",
+        role.as_str(),
+        db_path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The page's certificate fingerprint for `dockd status`: `None` without TLS or before the
+/// daemon made its certificate.
+fn certificate_fingerprint(config: &Config) -> Option<String> {
+    let path = dockd::web_tls::certificate_path(config)?;
+    if !path.exists() {
+        return None;
+    }
+    match dockd::web_tls::file_fingerprint(&path) {
+        Ok(fingerprint) => Some(fingerprint),
+        Err(error) => {
+            eprintln!("warning: {error}");
+            None
+        }
+    }
+}
+
 fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let reader = Reader::open(&config.database_path())?;
     let wearables = reader.wearable_totals()?;
+    let fingerprint = certificate_fingerprint(config);
     if json {
         let list: Vec<_> = wearables
             .iter()
@@ -249,7 +333,10 @@ fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::json!({ "wearables": list }));
+        println!(
+            "{}",
+            serde_json::json!({ "wearables": list, "web_certificate_sha256": fingerprint })
+        );
     } else {
         println!(
             "{:<16} {:>5} {:>9} {:>12} {:>8} {:>11}",
@@ -269,6 +356,13 @@ fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         if wearables.is_empty() {
             println!("(no wearable has docked yet)");
         }
+        match (&fingerprint, config.web.tls) {
+            (Some(fingerprint), _) => println!("\nWeb certificate SHA-256: {fingerprint}"),
+            (None, true) => {
+                println!("\nWeb certificate: not made yet (the daemon makes it at start)")
+            }
+            (None, false) => println!("\nWeb page: plain HTTP (web.tls = false)"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -284,6 +378,10 @@ fn demo(
 ) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(wearables > 0, "--wearables must be at least 1");
     anyhow::ensure!(shift_minutes > 0, "--shift-minutes must be at least 1");
+    anyhow::ensure!(
+        listen.ip().is_loopback(),
+        "the demo serves plain HTTP, so only on this machine: give --listen a loopback address like 127.0.0.1:8080"
+    );
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create the data folder {}", data.display()))?;
     let data = data.canonicalize().unwrap_or(data);
@@ -294,10 +392,23 @@ fn demo(
     config.storage.data_dir = data.clone();
     config.link.emulator_socket = Some(socket.clone());
     config.web.listen = listen;
+    // Plain HTTP on loopback: a demo has no certificate to trust.
+    config.web.tls = false;
 
     runtime()?.block_on(async move {
         let shutdown = CancellationToken::new();
         cancel_on_signals(shutdown.clone())?;
+        // A fresh demo admin each run, so the demo never has a password anyone could know.
+        let password = dockd::accounts::random_password()?;
+        let now = SystemClock.now_ms();
+        let demo_user = {
+            let password = password.clone();
+            tokio::task::spawn_blocking(move || {
+                dockd::accounts::new_user("demo", Role::Admin, &password, now)
+            })
+            .await??
+        };
+        dockd::accounts::put_user_in(&config.database_path(), demo_user).await?;
         let daemon = tokio::spawn(dockd::app::run(
             config,
             Arc::new(SystemClock),
@@ -308,6 +419,7 @@ fn demo(
             data.display()
         );
         println!("dockd demo: open http://{listen}/ — Ctrl-C to stop");
+        println!("dockd demo: sign in as `demo` with the password {password} (this run only)");
 
         let spec = FleetSpec {
             count: wearables,

@@ -153,12 +153,23 @@ impl TryFrom<String> for UsbId {
 pub struct WebConfig {
     /// Address of the dock's web page.
     pub listen: SocketAddr,
+    /// Serve the page over HTTPS. Plain HTTP (`false`) is allowed only on a loopback `listen`:
+    /// sign-in passwords and worker data must not cross a network in the clear.
+    pub tls: bool,
+    /// The site certificate (PEM, leaf first), with `key`. Absent: the dock generates its own
+    /// self-signed certificate at first start and keeps it in the data folder.
+    pub cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    pub key: Option<PathBuf>,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls: true,
+            cert: None,
+            key: None,
         }
     }
 }
@@ -223,6 +234,19 @@ impl Config {
                 self.usb.rescan_s
             ));
         }
+        if !self.web.tls && !self.web.listen.ip().is_loopback() {
+            return Err(format!(
+                "web.tls = false is only allowed with a loopback web.listen (like 127.0.0.1:8080), not {}: \
+                 passwords and worker data would cross the network unencrypted",
+                self.web.listen
+            ));
+        }
+        if self.web.cert.is_some() != self.web.key.is_some() {
+            return Err(
+                "web.cert and web.key go together: give both (PEM files), or neither to let the dock make its own certificate"
+                    .to_owned(),
+            );
+        }
         self.analysis.validate()?;
         let mut numbers = BTreeSet::new();
         for (port, &slot) in &self.usb.slots {
@@ -264,6 +288,7 @@ mod tests {
         let config = parse("").unwrap();
         assert_eq!(config, Config::default());
         assert_eq!(config.web.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.web.tls, "HTTPS unless told otherwise");
         assert_eq!(config.link.request_timeout_ms, 2000);
         assert_eq!(
             config.usb.ids,
@@ -322,6 +347,31 @@ mod tests {
         );
         let err = parse("[usb]\nrescan_s = 0\n").unwrap_err();
         assert!(err.contains("usb.rescan_s"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_is_refused_unless_the_page_listens_on_loopback() {
+        let err = parse("[web]\nlisten = \"0.0.0.0:8080\"\ntls = false\n").unwrap_err();
+        assert!(
+            err.contains("web.tls") && err.contains("0.0.0.0:8080"),
+            "{err}"
+        );
+        let err = parse("[web]\nlisten = \"192.168.1.5:80\"\ntls = false\n").unwrap_err();
+        assert!(err.contains("web.tls"), "{err}");
+        let config = parse("[web]\nlisten = \"127.0.0.1:8080\"\ntls = false\n").unwrap();
+        assert!(!config.web.tls);
+        assert!(parse("[web]\nlisten = \"[::1]:8080\"\ntls = false\n").is_ok());
+        assert!(parse("[web]\nlisten = \"0.0.0.0:8443\"\n").unwrap().web.tls);
+    }
+
+    #[test]
+    fn a_site_certificate_needs_both_its_file_and_its_key() {
+        let err = parse("[web]\ncert = \"/etc/dockd/site.pem\"\n").unwrap_err();
+        assert!(err.contains("web.cert") && err.contains("web.key"), "{err}");
+        let config =
+            parse("[web]\ncert = \"/etc/dockd/site.pem\"\nkey = \"/etc/dockd/site.key\"\n")
+                .unwrap();
+        assert_eq!(config.web.key, Some(PathBuf::from("/etc/dockd/site.key")));
     }
 
     #[test]

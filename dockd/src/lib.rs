@@ -8,6 +8,7 @@
 //!
 //! See ARCHITECTURE.md at the repository root for how these fit together.
 
+pub mod accounts;
 pub mod analysis;
 pub mod analyst;
 pub mod app;
@@ -21,4 +22,5 @@ pub mod pull;
 pub mod store;
 pub mod transport;
 pub mod views;
+pub mod web_tls;
 pub mod worker;

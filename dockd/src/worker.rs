@@ -62,6 +62,68 @@ impl WorkerTag {
     }
 }
 
+/// The dock's secret key for worker pseudonyms: a keyed hash (HMAC-SHA256) of the badge tag, so a
+/// worker is recognisable across shifts without the tag itself leaving the dock. Created once per
+/// dock (`pseudonym.key` in the data folder, mode 0600) and never logged.
+pub struct Pseudonyms {
+    key: [u8; 32],
+}
+
+impl Pseudonyms {
+    pub fn from_key(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    /// Loads the dock's key from `path`, creating it from the OS random source on first use.
+    pub fn load_or_create(path: &std::path::Path) -> std::io::Result<Self> {
+        if let Ok(bytes) = std::fs::read(path)
+            && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+        {
+            return Ok(Self { key });
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let tmp = path.with_extension("key.tmp");
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(&key)?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)?;
+        Ok(Self { key })
+    }
+
+    /// The full keyed hash of a tag, hex: what leaves the dock in place of the tag.
+    pub fn hash(&self, tag: &WorkerTag) -> String {
+        use hmac::{KeyInit, Mac};
+        let mut mac = match <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.key) {
+            Ok(mac) => mac,
+            // HMAC takes keys of any length; this cannot happen.
+            Err(_) => return String::new(),
+        };
+        mac.update(tag.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// A short pseudonym for the page, e.g. `W-3F9A2C`.
+    pub fn label(&self, tag: &WorkerTag) -> String {
+        format!("W-{}", self.hash(tag)[..6].to_uppercase())
+    }
+}
+
+impl fmt::Debug for Pseudonyms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pseudonyms(<key>)")
+    }
+}
+
 impl fmt::Debug for WorkerTag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("WorkerTag(<redacted>)")
@@ -94,5 +156,18 @@ mod tests {
             "B-1001"
         );
         assert!(WorkerTag::from_wire(*WorkerTag::from_ascii("X").unwrap().as_bytes()).is_some());
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_per_key_and_differ_between_docks() {
+        let tag = WorkerTag::from_ascii("B-1001").unwrap();
+        let a = Pseudonyms::from_key([1; 32]);
+        let b = Pseudonyms::from_key([2; 32]);
+        assert_eq!(a.hash(&tag), Pseudonyms::from_key([1; 32]).hash(&tag));
+        assert_ne!(a.hash(&tag), b.hash(&tag));
+        assert_eq!(a.hash(&tag).len(), 64);
+        assert!(a.label(&tag).starts_with("W-") && a.label(&tag).len() == 8);
+        assert!(!a.label(&tag).contains("1001"));
+        assert_eq!(format!("{a:?}"), "Pseudonyms(<key>)");
     }
 }

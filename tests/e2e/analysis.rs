@@ -12,8 +12,8 @@ use dockd::transport::LinkAddr;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::spine::{fleet, shift};
-use crate::support::{DOCKD, Dock, TestDir, wait_for};
+use crate::spine::{body, fleet, shift};
+use crate::support::{DOCKD, Dock, TEST_USER, TestDir, add_user, http_request, wait_for};
 
 /// Every closed segment the wearable holds, as the bytes READ returns, written to `dir`.
 fn write_segment_files(wearable: &mut Wearable, dir: &TestDir) -> Vec<std::path::PathBuf> {
@@ -333,4 +333,83 @@ async fn changing_a_threshold_and_running_reanalyze_updates_every_stored_report(
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("analysis.time_zone"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_analysis_pages_show_pseudonyms_to_supervisors_and_nothing_to_technicians_or_strangers()
+{
+    let dock = Dock::start("analysis-pages");
+    add_user(
+        &dock.config,
+        "tech",
+        "technician",
+        "a long technician password",
+    );
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 808, shift(2, 30)).remove(0))
+        .await
+        .unwrap();
+    dock_until_drained(&mut wearable, &addr, &Faults::default(), &cancel)
+        .await
+        .unwrap();
+    wait_for("a shift report", Duration::from_secs(60), || {
+        (!stored_reports(&dock).is_empty()).then_some(())
+    });
+
+    let overview: Value =
+        serde_json::from_str(body(&dock.get("/api/v1/analysis/overview"))).unwrap();
+    let row = &overview["workers"][0];
+    let label = row["label"].as_str().unwrap();
+    assert!(label.starts_with("W-"), "a pseudonym, not a tag: {label}");
+    assert!(
+        !overview.to_string().contains("B-1001"),
+        "no badge tag: {overview}"
+    );
+    assert!(row["per_hour"]["bends"].as_f64().unwrap() > 0.0);
+    let page = dock.get("/overview");
+    assert!(page.starts_with("HTTP/1.1 200") && page.contains(label));
+
+    let worker = row["worker"].as_i64().unwrap();
+    let detail = dock.get(&format!("/workers/{worker}"));
+    assert!(detail.starts_with("HTTP/1.1 200"), "{detail}");
+    assert!(detail.contains("<svg"), "the worker page draws charts");
+    assert!(!detail.contains("B-1001"));
+    // The audit trail is written behind the page (queued, never blocking it).
+    wait_for(
+        "the view in the audit trail",
+        Duration::from_secs(10),
+        || {
+            let audited: i64 = dock
+            .db()
+            .query_row(
+                "SELECT count(*) FROM audit WHERE user = ?1 AND action = 'view' AND subject = ?2",
+                rusqlite::params![TEST_USER, format!("worker {worker}")],
+                |r| r.get(0),
+            )
+            .unwrap();
+            (audited == 1).then_some(())
+        },
+    );
+
+    // A technician sees the dock but no worker data; a stranger is asked to sign in.
+    let tech = dock.sign_in("tech", "a long technician password");
+    let as_tech = |path: &str| http_request(dock.web, "GET", path, &[("Cookie", &tech)], "");
+    assert!(as_tech("/").starts_with("HTTP/1.1 200"));
+    for path in [
+        "/overview",
+        "/tasks",
+        &format!("/workers/{worker}"),
+        "/api/v1/analysis/overview",
+    ] {
+        assert!(
+            as_tech(path).starts_with("HTTP/1.1 403"),
+            "technician reached {path}"
+        );
+        let anonymous = dock.get_anonymous(path);
+        assert!(
+            anonymous.starts_with("HTTP/1.1 401") || anonymous.starts_with("HTTP/1.1 303"),
+            "stranger reached {path}: {anonymous}"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{DOCKD, Dock, TestDir, free_port, http_get, wait_for};
+use crate::support::{DOCKD, Dock, TestDir, free_port, http_get, http_request, wait_for};
 
 fn run(args: &[&str]) -> (bool, String) {
     let out = Command::new(DOCKD).args(args).output().expect("run dockd");
@@ -80,6 +80,57 @@ fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
         .spawn()
         .unwrap();
     let addr = listen.parse().unwrap();
+    // The demo prints its address and a sign-in for this run on stdout; read it as it comes.
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut printed = String::new();
+    let password = wait_for("the demo's sign-in", Duration::from_secs(60), || {
+        while let Ok(line) = lines.try_recv() {
+            printed.push_str(&line);
+            printed.push('\n');
+        }
+        printed
+            .split("with the password ")
+            .nth(1)
+            .and_then(|rest| rest.split(" (").next())
+            .map(str::to_owned)
+    });
+    let body = serde_json::json!({ "username": "demo", "password": password }).to_string();
+    let signed_in = wait_for("the demo page", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(addr).ok().map(|_| {
+            http_request(
+                addr,
+                "POST",
+                "/api/v1/login",
+                &[("Content-Type", "application/json")],
+                &body,
+            )
+        })
+    });
+    assert!(signed_in.starts_with("HTTP/1.1 200"), "{signed_in}");
+    let cookie = signed_in
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        http_get(addr, "/api/v1/status").starts_with("HTTP/1.1 401"),
+        "the demo's page needs a sign-in too"
+    );
+    let get = |path: &str| http_request(addr, "GET", path, &[("Cookie", &cookie)], "");
     let page = wait_for(
         "both demo wearables on the page with stored logs",
         Duration::from_secs(60),
@@ -87,9 +138,7 @@ fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("dockd demo exited early: {status}");
             }
-            let page = std::net::TcpStream::connect(addr)
-                .ok()
-                .map(|_| http_get(addr, "/api/v1/status"))?;
+            let page = get("/api/v1/status");
             let stored = page.matches("\"segments_stored\":1").count()
                 + page.matches("\"segments_stored\":2").count();
             (page.contains("KW-000001") && page.contains("KW-000002") && stored >= 2)
@@ -97,7 +146,7 @@ fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
         },
     );
     assert!(page.contains("200 OK"), "{page}");
-    assert!(http_get(addr, "/").contains("KW-000001"));
+    assert!(get("/").contains("KW-000001"));
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
@@ -107,8 +156,10 @@ fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
         || child.try_wait().unwrap(),
     );
     assert!(status.success(), "demo exit status {status}");
-    let mut printed = String::new();
-    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut printed).unwrap();
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(2)) {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
     assert!(
         printed.contains(&format!("http://{listen}/")),
         "the demo prints its address: {printed}"

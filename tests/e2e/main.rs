@@ -6,6 +6,7 @@
 // Test code: a step that fails should fail the test, loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod analysis;
 mod cli;
 mod spine;

@@ -70,6 +70,36 @@ pub struct Dock {
     pub socket: PathBuf,
     pub web: SocketAddr,
     child: Option<Child>,
+    /// The signed-in session cookie of the test user, once signed in.
+    session: std::sync::Mutex<Option<String>>,
+}
+
+/// The test user every dock gets (an admin), and its password.
+pub const TEST_USER: &str = "tester";
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+/// Adds a user with `dockd user add`, the password on stdin.
+pub fn add_user(config: &std::path::Path, name: &str, role: &str, password: &str) {
+    let mut child = Command::new(DOCKD)
+        .args(["user", "add", name, "--role", role, "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "dockd user add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl Dock {
@@ -87,18 +117,20 @@ impl Dock {
         std::fs::write(
             &config,
             format!(
-                "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n{link}\n[web]\nlisten = \"{web}\"\n",
+                "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n{link}\n[web]\nlisten = \"{web}\"\ntls = false\n",
                 dir.join("data"),
                 socket
             ),
         )
         .unwrap();
+        add_user(&config, TEST_USER, "admin", TEST_PASSWORD);
         let mut dock = Self {
             dir,
             config,
             socket,
             web,
             child: None,
+            session: std::sync::Mutex::new(None),
         };
         dock.restart();
         dock
@@ -208,7 +240,43 @@ impl Dock {
         serde_json::from_slice(&out.stdout).expect("status JSON")
     }
 
+    /// Signs in as `name` through `POST /api/v1/login`; returns the session cookie (`name=value`).
+    pub fn sign_in(&self, name: &str, password: &str) -> String {
+        let body = serde_json::json!({ "username": name, "password": password }).to_string();
+        let response = http_request(
+            self.web,
+            "POST",
+            "/api/v1/login",
+            &[("Content-Type", "application/json")],
+            &body,
+        );
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "sign-in failed: {response}"
+        );
+        response
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("set-cookie")
+                    .then(|| value.trim().split(';').next().unwrap_or("").to_owned())
+            })
+            .expect("a session cookie")
+    }
+
+    /// A GET as the signed-in test user (signing in on first use).
     pub fn get(&self, path: &str) -> String {
+        let cookie = {
+            let mut session = self.session.lock().unwrap();
+            session
+                .get_or_insert_with(|| self.sign_in(TEST_USER, TEST_PASSWORD))
+                .clone()
+        };
+        http_request(self.web, "GET", path, &[("Cookie", &cookie)], "")
+    }
+
+    /// A GET without a session.
+    pub fn get_anonymous(&self, path: &str) -> String {
         http_get(self.web, path)
     }
 }
@@ -219,7 +287,34 @@ impl Drop for Dock {
     }
 }
 
-/// A plain HTTP/1.1 GET over loopback; returns the whole response, head and body.
+/// A plain HTTP/1.1 request over loopback; returns the whole response, head and body.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect to the web page");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method != "GET" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    response
+}
+
+/// A plain HTTP/1.1 GET over loopback without a session; returns the whole response.
 pub fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("connect to the web page");
     stream

@@ -1,9 +1,10 @@
 //! The static files the pages load (script, stylesheet), compiled into the binary, and their
 //! routes. It must never serve anything from disk or any name a request supplies: only this table.
 
-use axum::{Router, http::header::CONTENT_TYPE, routing::get};
-
-use crate::SharedView;
+use axum::{
+    http::header::CONTENT_TYPE,
+    routing::{MethodFilter, MethodRouter, on},
+};
 
 /// Where the status page's script is served; pages link it through this constant.
 pub(crate) const STATUS_JS: &str = "/assets/status.js";
@@ -29,14 +30,24 @@ const ASSETS: [Asset; 2] = [
     },
 ];
 
-/// One fixed route per asset.
-pub(crate) fn routes() -> Router<SharedView> {
-    ASSETS.iter().fold(Router::new(), |router, asset| {
-        router.route(
-            asset.path,
-            get(move || async move { ([(CONTENT_TYPE, asset.content_type)], asset.body) }),
-        )
-    })
+/// The route serving the asset at `path` (one of the constants above; `crate::ROUTES` lists one
+/// row per asset). A path not in the table is a programming error and serves a 404.
+pub(crate) fn route<S: Clone + Send + Sync + 'static>(
+    method: MethodFilter,
+    path: &'static str,
+) -> MethodRouter<S> {
+    match ASSETS.iter().find(|asset| asset.path == path) {
+        Some(asset) => on(method, move || async move {
+            ([(CONTENT_TYPE, asset.content_type)], asset.body)
+        }),
+        None => on(method, crate::pages::not_found),
+    }
+}
+
+/// Every asset's path, for the check that `crate::ROUTES` serves them all.
+#[cfg(test)]
+pub(crate) fn paths() -> impl Iterator<Item = &'static str> {
+    ASSETS.iter().map(|asset| asset.path)
 }
 
 #[cfg(test)]

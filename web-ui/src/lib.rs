@@ -1,16 +1,24 @@
 //! web-ui: the dock's local web pages and JSON API, as one axum router over the [`DockView`] trait
-//! the daemon implements. It must never depend on the daemon crate, never accept request bodies
-//! (everything is read-only for now), and never show who wore a wearable.
+//! the daemon implements, behind sign-in. It must never depend on the daemon crate, never serve a
+//! route without a session unless `ROUTES` marks it public, never let a role without
+//! `sees_worker_data` reach worker routes, and never show who wore a wearable on the dock pages.
 //!
 //! # Layout
 //! - `view`: the [`DockView`] trait and the view types (also the JSON API's shapes).
-//! - `pages`: server-rendered HTML pages (status page, 404/405) and their shared document shell.
-//! - `api`: `/api/v1` JSON and server-sent events.
+//! - `access`: roles, the signed-in user, and the traits the daemon implements for accounts and
+//!   the audit trail.
+//! - `auth`: sessions, sign-in/out, CSRF and `Origin` checks, the role guard, throttling.
+//! - `pages`: server-rendered HTML pages (status, sign-in, 403/404/405) and their document shell.
+//! - `api`: `/api/v1` JSON and server-sent events for the dock.
 //! - `assets`: the script and stylesheet compiled into the binary.
 //! - `security`: headers every response carries.
+//! - `ROUTES` (here): every dock route, its method and who may use it, in one table.
 
+pub mod access;
+pub mod analysis;
 mod api;
 mod assets;
+mod auth;
 mod pages;
 mod security;
 #[cfg(test)]
@@ -19,41 +27,376 @@ mod view;
 
 use std::sync::Arc;
 
-use axum::{Router, middleware, routing::get};
+use axum::{
+    Router,
+    extract::FromRef,
+    middleware,
+    routing::{MethodFilter, MethodRouter, on},
+};
 
 pub use view::{DockSnapshot, DockView, Progress, SlotState, SlotView};
 
-/// The router state every handler reads from.
+/// The dock view every dock handler reads from.
 type SharedView = Arc<dyn DockView>;
 
-/// All web UI routes over `view`:
+/// The router state; handlers take the part they need (`State<SharedView>`, `State<Arc<Auth>>`).
+#[derive(Clone)]
+struct AppState {
+    view: SharedView,
+    auth: Arc<auth::Auth>,
+}
+
+impl FromRef<AppState> for SharedView {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.view)
+    }
+}
+
+impl FromRef<AppState> for Arc<auth::Auth> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.auth)
+    }
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user, whatever the role.
+    SignedIn,
+}
+
+/// A route's method (HEAD is served wherever GET is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Get,
+    Post,
+}
+
+/// One row of [`ROUTES`].
+pub(crate) struct Route {
+    pub(crate) verb: Verb,
+    pub(crate) path: &'static str,
+    pub(crate) access: Access,
+    /// The handler, routed for the method filter it is given (`verb`'s).
+    handler: fn(MethodFilter) -> MethodRouter<AppState>,
+}
+
+impl Verb {
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+        }
+    }
+}
+
+/// Every dock route. The router is built from this table alone, the sign-in check takes
+/// `Access::Public` from it alone, and the tests walk it: a route cannot exist without saying who
+/// may use it. Anything not `Public` (including unknown addresses) needs a session. Worker routes
+/// come from the daemon (`site`'s `worker_routes`) and need a session and a role that
+/// `sees_worker_data`.
+pub(crate) const ROUTES: &[Route] = &[
+    // The dock status page (complete HTML; `assets/status.js` keeps it live).
+    Route {
+        verb: Verb::Get,
+        path: "/",
+        access: Access::SignedIn,
+        handler: |verb| on(verb, pages::status),
+    },
+    // The sign-in page and form; `next` is where to go afterwards.
+    Route {
+        verb: Verb::Get,
+        path: auth::LOGIN_PATH,
+        access: Access::Public,
+        handler: |verb| on(verb, auth::login::page),
+    },
+    Route {
+        verb: Verb::Post,
+        path: auth::LOGIN_PATH,
+        access: Access::Public,
+        handler: |verb| on(verb, auth::login::form),
+    },
+    // Sign out (form with the `csrf` field).
+    Route {
+        verb: Verb::Post,
+        path: "/logout",
+        access: Access::SignedIn,
+        handler: |verb| on(verb, auth::login::logout),
+    },
+    // The `DockSnapshot` as JSON.
+    Route {
+        verb: Verb::Get,
+        path: "/api/v1/status",
+        access: Access::SignedIn,
+        handler: |verb| on(verb, api::status),
+    },
+    // Server-sent `status` events with the snapshot, on connect and on change.
+    Route {
+        verb: Verb::Get,
+        path: "/api/v1/events",
+        access: Access::SignedIn,
+        handler: |verb| on(verb, api::events),
+    },
+    // JSON sign-in: `{"username", "password"}` → `{user, role, csrf_token}` + session cookie.
+    Route {
+        verb: Verb::Post,
+        path: "/api/v1/login",
+        access: Access::Public,
+        handler: |verb| on(verb, auth::login::json),
+    },
+    // The session: `{user, role, csrf_token}`.
+    Route {
+        verb: Verb::Get,
+        path: "/api/v1/session",
+        access: Access::SignedIn,
+        handler: |verb| on(verb, auth::login::session),
+    },
+    // The script and stylesheet (public: the sign-in page uses the stylesheet).
+    Route {
+        verb: Verb::Get,
+        path: assets::STATUS_JS,
+        access: Access::Public,
+        handler: |verb| assets::route(verb, assets::STATUS_JS),
+    },
+    Route {
+        verb: Verb::Get,
+        path: assets::STYLE_CSS,
+        access: Access::Public,
+        handler: |verb| assets::route(verb, assets::STYLE_CSS),
+    },
+    // For monitoring: `ok`.
+    Route {
+        verb: Verb::Get,
+        path: "/healthz",
+        access: Access::Public,
+        handler: |verb| on(verb, || async { "ok" }),
+    },
+];
+
+/// Whether `path` is a public route's exact path (nothing else is: not a prefix, not a variant).
+pub(crate) fn is_public(path: &str) -> bool {
+    ROUTES
+        .iter()
+        .any(|route| route.access == Access::Public && route.path == path)
+}
+
+/// How the page is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebOptions {
+    /// Session cookies carry `Secure`: false only for the plain-HTTP demo on loopback.
+    pub secure_cookies: bool,
+}
+
+/// The whole site behind sign-in: the dock routes in [`ROUTES`] over `dock`, and `worker_routes`
+/// (pages and API with worker data; they must not set their own fallback), which only roles that
+/// [`sees_worker_data`](access::Role::sees_worker_data) reach: others get a 403. Every request
+/// but the public routes needs a session: pages redirect to `/login?next=…`, `/api/…` answers
+/// 401. State-changing requests need the session's CSRF token (`X-CSRF-Token` or form field
+/// `csrf`); a request whose `Origin` is another site is refused. Handlers behind the check find
+/// [`access::CurrentUser`] and [`access::CsrfToken`] in the request extensions.
 ///
-/// - `GET /`: the dock status page (complete HTML; `assets/status.js` keeps it live)
-/// - `GET /api/v1/status`: the [`DockSnapshot`] as JSON
-/// - `GET /api/v1/events`: server-sent `status` events with the snapshot, on connect and on change
-/// - `GET /assets/status.js`, `GET /assets/style.css`
-/// - `GET /healthz`: `ok`
+/// Passwords are checked through `accounts` (on a blocking thread); sign-ins, failed sign-ins and
+/// sign-outs are recorded in `audit` with subject `session`. Anything else is a 404 page; other
+/// methods on known paths are a 405. Every response carries the security headers.
 ///
-/// Anything else is a 404 page; other methods on these paths are a 405. Every response carries
-/// the security headers (see `security`).
+/// For the client's address in sign-in throttling, serve with
+/// `into_make_service_with_connect_info::<SocketAddr>()`; without it, throttling is per user
+/// name only.
+pub fn site(
+    dock: Arc<dyn DockView>,
+    accounts: Arc<dyn access::Accounts>,
+    audit: Arc<dyn access::AuditLog>,
+    worker_routes: Router,
+    options: WebOptions,
+) -> Router {
+    let auth = Arc::new(auth::Auth::new(accounts, audit, options.secure_cookies));
+    build(dock, auth, worker_routes, Gate::SignIn)
+}
+
+/// The dock routes over `view` WITHOUT sign-in (no one can sign in: there are no accounts), for
+/// the daemon until it calls [`site`]. Remove once nothing calls it.
 pub fn router(view: Arc<dyn DockView>) -> Router {
-    Router::new()
-        .merge(pages::routes())
-        .merge(api::routes())
-        .merge(assets::routes())
-        .route("/healthz", get(|| async { "ok" }))
+    let auth = auth::Auth::new(Arc::new(NoAccounts), Arc::new(NoAudit), false);
+    build(view, Arc::new(auth), Router::new(), Gate::Open)
+}
+
+/// Whether the sign-in check runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    SignIn,
+    Open,
+}
+
+fn build(view: SharedView, auth: Arc<auth::Auth>, worker_routes: Router, gate: Gate) -> Router {
+    let dock_routes = ROUTES.iter().fold(Router::new(), |router, route| {
+        router.route(route.path, (route.handler)(route.verb.filter()))
+    });
+    // `route_layer` panics on a router without routes (the daemon may have none yet).
+    let worker_routes = if worker_routes.has_routes() {
+        worker_routes.route_layer(middleware::from_fn(auth::require_worker_data))
+    } else {
+        worker_routes
+    };
+    let state = AppState {
+        view,
+        auth: Arc::clone(&auth),
+    };
+    let router = dock_routes
+        .with_state(state)
+        .merge(worker_routes)
         // After every route: it applies to the routes registered so far.
         .method_not_allowed_fallback(pages::method_not_allowed)
-        .fallback(pages::not_found)
-        .layer(middleware::from_fn(security::headers))
-        .with_state(view)
+        .fallback(pages::not_found);
+    let router = match gate {
+        // Around the fallbacks too: an unknown address does not tell a visitor it is unknown.
+        Gate::SignIn => router.layer(middleware::from_fn_with_state(auth, auth::authenticate)),
+        Gate::Open => router,
+    };
+    router.layer(middleware::from_fn(security::headers))
+}
+
+struct NoAccounts;
+
+impl access::Accounts for NoAccounts {
+    fn verify(&self, _username: &str, _password: &str) -> Option<access::CurrentUser> {
+        None
+    }
+}
+
+struct NoAudit;
+
+impl access::AuditLog for NoAudit {
+    fn record(&self, _user: &str, _action: &str, _subject: &str) {}
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::http::{Method, StatusCode, header::ALLOW};
+    use axum::{
+        body::Body,
+        http::{
+            Method, Request, StatusCode,
+            header::{ALLOW, CONTENT_TYPE, LOCATION},
+        },
+    };
 
-    use crate::testing::{FakeDock, body_text, get, request};
+    use super::*;
+    use crate::{
+        access::Role,
+        testing::{Client, FakeDock, TestSite, WORKER_ROUTES, body_json, body_text, get, request},
+    };
+
+    fn method(verb: Verb) -> Method {
+        match verb {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+        }
+    }
+
+    /// Every (method, path, access) the site serves: the dock's table, the fake worker routes,
+    /// and an unknown address.
+    fn every_route() -> Vec<(Method, &'static str, Option<Access>)> {
+        let dock = ROUTES
+            .iter()
+            .map(|route| (method(route.verb), route.path, Some(route.access)));
+        let workers = WORKER_ROUTES
+            .iter()
+            .map(|(verb, path)| (method(*verb), *path, None));
+        let unknown = [
+            (Method::GET, "/no/such/page", None),
+            (Method::GET, "/api/v1/nothing", None),
+        ];
+        dock.chain(workers).chain(unknown).collect()
+    }
+
+    #[tokio::test]
+    async fn without_a_session_every_route_but_the_public_ones_sends_you_to_sign_in() {
+        let site = TestSite::new(true);
+        let anonymous = Client {
+            router: site.router.clone(),
+            session: None,
+            csrf: None,
+        };
+        let mut public = Vec::new();
+        for (method, path, access) in every_route() {
+            let response = request(anonymous.clone(), method.clone(), path).await;
+            let status = response.status();
+            if access == Some(Access::Public) {
+                assert_ne!(status, StatusCode::SEE_OTHER, "{method} {path}");
+                assert!(
+                    status.is_success() || status.is_client_error(),
+                    "{method} {path}"
+                );
+                public.push(format!("{method} {path}"));
+            } else if path.starts_with("/api/") {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+                assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+                assert_eq!(body_json(response).await["error"], "sign in first");
+            } else {
+                assert_eq!(status, StatusCode::SEE_OTHER, "{method} {path}");
+                let location = response.headers()[LOCATION].to_str().unwrap();
+                let expected = if method == Method::GET && path != "/" {
+                    auth::login_location(Some(path))
+                } else {
+                    "/login".to_owned()
+                };
+                assert_eq!(location, expected, "{method} {path}");
+            }
+        }
+        // Exactly these are public: signing in, the assets the sign-in page needs, health.
+        assert_eq!(
+            public,
+            [
+                "GET /login",
+                "POST /login",
+                "POST /api/v1/login",
+                "GET /assets/status.js",
+                "GET /assets/style.css",
+                "GET /healthz",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_public_routes_answer_without_a_session() {
+        let site = TestSite::new(false);
+        for path in [
+            "/login",
+            "/assets/status.js",
+            "/assets/style.css",
+            "/healthz",
+        ] {
+            let response = site
+                .send(Request::get(path).body(Body::empty()).unwrap())
+                .await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn signed_in_every_route_is_served_with_its_own_method() {
+        let site = TestSite::new(false);
+        for role in [Role::Admin, Role::Supervisor, Role::Technician] {
+            let client = site.signed_in("someone", role);
+            for route in ROUTES.iter().filter(|route| route.path != "/logout") {
+                let response = request(client.clone(), method(route.verb), route.path).await;
+                let status = response.status();
+                assert_ne!(status, StatusCode::NOT_FOUND, "{}", route.path);
+                assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{}", route.path);
+                assert_ne!(status, StatusCode::FORBIDDEN, "{}", route.path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_asset_has_a_public_route() {
+        for path in assets::paths() {
+            assert!(is_public(path), "{path}");
+        }
+        assert!(!is_public("/assets/"));
+        assert!(!is_public("/login/"));
+    }
 
     #[tokio::test]
     async fn healthz_answers_ok() {
@@ -75,16 +418,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_post_to_any_route_is_refused_with_405() {
+    async fn a_post_to_any_read_only_route_is_refused_with_405() {
         let (_dock, router) = FakeDock::router();
-        for path in [
-            "/",
-            "/api/v1/status",
-            "/api/v1/events",
-            "/assets/status.js",
-            "/assets/style.css",
-            "/healthz",
-        ] {
+        let read_only = ROUTES.iter().filter(|route| {
+            ROUTES
+                .iter()
+                .all(|other| other.path != route.path || other.verb == Verb::Get)
+        });
+        for route in read_only {
+            let path = route.path;
             let response = request(router.clone(), Method::POST, path).await;
             assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
             assert_eq!(response.headers()[ALLOW], "GET,HEAD", "{path}");
@@ -103,5 +445,15 @@ mod tests {
                 "{method}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn the_old_router_still_serves_the_dock_without_sign_in_until_the_daemon_moves() {
+        let response = crate::testing::send(
+            router(FakeDock::new()),
+            Request::get("/api/v1/status").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
     }
 }

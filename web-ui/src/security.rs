@@ -20,6 +20,10 @@ use axum::{
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// Referrers go only to the dock itself. Not `no-referrer`: under it, browsers send `Origin: null`
+/// on our own form POSTs, and the `Origin` check (`crate::auth`) would refuse sign-in.
+const REFERRER: &str = "same-origin";
+
 /// Adds the headers after the handler ran, so 404s, 405s and errors carry them too. API answers
 /// are live state and may hold data about the site: no cache keeps them.
 pub(crate) async fn headers(request: Request, next: Next) -> Response {
@@ -28,7 +32,7 @@ pub(crate) async fn headers(request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static(REFERRER));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if is_api {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -38,10 +42,16 @@ pub(crate) async fn headers(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::{HeaderMap, Method, StatusCode};
+    use axum::{
+        body::Body,
+        http::{HeaderMap, Method, Request, StatusCode},
+    };
 
     use super::*;
-    use crate::testing::{FakeDock, get, request};
+    use crate::{
+        access::Role,
+        testing::{FakeDock, TestSite, get, request},
+    };
 
     fn assert_security_headers(headers: &HeaderMap) {
         assert_eq!(
@@ -50,7 +60,7 @@ mod tests {
              connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
         );
         assert_eq!(headers[X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert_eq!(headers[REFERRER_POLICY], "no-referrer");
+        assert_eq!(headers[REFERRER_POLICY], "same-origin");
         assert_eq!(headers[X_FRAME_OPTIONS], "DENY");
     }
 
@@ -70,6 +80,21 @@ mod tests {
             assert_eq!(response.status(), status, "{path}");
             assert_security_headers(response.headers());
         }
+    }
+
+    #[tokio::test]
+    async fn refusals_and_the_sign_in_page_carry_the_security_headers_too() {
+        let site = TestSite::new(false);
+        for path in ["/", "/api/v1/status", "/login"] {
+            let response = site
+                .send(Request::get(path).body(Body::empty()).unwrap())
+                .await;
+            assert_security_headers(response.headers());
+        }
+        let technician = site.signed_in("tina", Role::Technician);
+        let refused = get(technician, "/overview").await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_security_headers(refused.headers());
     }
 
     #[tokio::test]

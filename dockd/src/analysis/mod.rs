@@ -126,6 +126,8 @@ pub struct Settings {
     pub tasks: Vec<tasks::Task>,
     /// Teams by name, each a list of badge tags.
     pub teams: BTreeMap<String, Vec<String>>,
+    /// The daily goal workers see on their page: stay below this many alerts a day.
+    pub goal_alerts_per_day: u32,
 }
 
 impl Default for Settings {
@@ -138,6 +140,7 @@ impl Default for Settings {
             risk: risk::RiskRules::default(),
             tasks: Vec::new(),
             teams: BTreeMap::new(),
+            goal_alerts_per_day: 5,
         }
     }
 }

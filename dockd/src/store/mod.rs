@@ -6,6 +6,7 @@
 //! transaction whose commit is fsynced before the writer acknowledges it, and a pull sends ERASE
 //! only after that acknowledgement.
 
+pub mod accounts;
 pub mod compaction;
 mod reader;
 pub mod reports;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::worker::WorkerTag;
 
+pub use accounts::{AuditEntry, AuditRow, NewUser, User};
 pub use reader::{RawBlock, Reader, SegmentState, WearableTotals};
 pub use writer::{Writer, WriterThread};
 

@@ -311,3 +311,78 @@ pub(super) fn replace_reports(
     }
     Ok(())
 }
+
+/// A stored report with the worker it belongs to, for the pages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerReport {
+    pub worker_id: i64,
+    /// The worker's badge tag (stays on the dock: the page shows a label instead).
+    pub tag: Option<WorkerTag>,
+    pub report: String,
+}
+
+impl Reader {
+    /// The site-local days with analysed shifts, oldest first.
+    pub fn report_days(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT DISTINCT local_day FROM shift_report WHERE worker_id IS NOT NULL ORDER BY local_day",
+            )?;
+            let rows = query.query_map([], |row| row.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// Reports of workers on site-local days `[from_day, to_day]` (`YYYY-MM-DD`), by start time.
+    pub fn worker_reports_between_days(
+        &self,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<Vec<WorkerReport>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT r.worker_id, w.tag, r.report FROM shift_report r JOIN worker w ON w.id = r.worker_id
+                 WHERE r.local_day >= ?1 AND r.local_day <= ?2 ORDER BY r.start_ms",
+            )?;
+            let rows = query.query_map(params![from_day, to_day], worker_report)?;
+            rows.collect()
+        })
+    }
+
+    /// One worker's reports since `from_ms`, by start time.
+    pub fn reports_of_worker(
+        &self,
+        worker_id: i64,
+        from_ms: i64,
+    ) -> Result<Vec<WorkerReport>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT r.worker_id, w.tag, r.report FROM shift_report r JOIN worker w ON w.id = r.worker_id
+                 WHERE r.worker_id = ?1 AND r.start_ms >= ?2 ORDER BY r.start_ms",
+            )?;
+            let rows = query.query_map(params![worker_id, from_ms], worker_report)?;
+            rows.collect()
+        })
+    }
+
+    /// A worker's badge tag; `None` for an unknown worker.
+    pub fn worker_tag(&self, worker_id: i64) -> Result<Option<WorkerTag>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached("SELECT tag FROM worker WHERE id = ?1")?;
+            let mut rows = query.query([worker_id])?;
+            Ok(match rows.next()? {
+                Some(row) => worker_tag(row.get(0)?),
+                None => None,
+            })
+        })
+    }
+}
+
+fn worker_report(row: &rusqlite::Row<'_>) -> rusqlite::Result<WorkerReport> {
+    let tag: Option<Vec<u8>> = row.get(1)?;
+    Ok(WorkerReport {
+        worker_id: row.get(0)?,
+        tag: tag.and_then(worker_tag),
+        report: row.get(2)?,
+    })
+}

@@ -12,7 +12,7 @@
 use rusqlite::Connection;
 
 /// Each entry moves the schema one version up.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the spine — wearables, dockings, segments and what was parsed from them, quarantine.
     r#"
     CREATE TABLE wearable (
@@ -167,6 +167,41 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE analysis_progress (
         wearable_id     INTEGER PRIMARY KEY REFERENCES wearable(id),
         last_segment_id INTEGER NOT NULL         -- segment rows up to this id are analysed
+    ) STRICT;
+    "#,
+    // 3: who may use the page, the append-only audit trail of what they did with worker data, and
+    // key/value settings changed from the page.
+    r#"
+    CREATE TABLE user (
+        id              INTEGER PRIMARY KEY,
+        name            TEXT NOT NULL UNIQUE,
+        role            TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'technician')),
+        password_hash   TEXT NOT NULL,           -- argon2id PHC string; never the password
+        created_ms      INTEGER NOT NULL,
+        disabled        INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+
+    CREATE TABLE audit (
+        id              INTEGER PRIMARY KEY,
+        at_ms           INTEGER NOT NULL,
+        user            TEXT NOT NULL,           -- a user name, not a reference: users come and go
+        action          TEXT NOT NULL,           -- view | export | change | sign-in | …
+        subject         TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_time ON audit(at_ms);
+    -- Append-only: rows are never changed or removed, not even by dockd.
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit trail is append-only');
+    END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit trail is append-only');
+    END;
+
+    CREATE TABLE setting (
+        key             TEXT PRIMARY KEY,
+        value           TEXT NOT NULL
     ) STRICT;
     "#,
 ];

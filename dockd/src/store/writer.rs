@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
 
+use super::accounts::{self, AuditEntry, NewUser};
 use super::reports::{self, ReportBatch};
 use super::{
     NewDocking, NewSegment, QuarantinedSegment, RecodedBlock, SegmentKey, StoreError, StoreOutcome,
@@ -43,6 +44,8 @@ enum Command {
     },
     Recode(Vec<RecodedBlock>, Reply<()>),
     ReplaceReports(Box<ReportBatch>, Reply<()>),
+    PutUser(Box<NewUser>, Reply<()>),
+    Audit(Vec<AuditEntry>, Reply<()>),
 }
 
 impl Command {
@@ -173,6 +176,22 @@ impl Writer {
         self.ask(|reply| Command::Recode(blocks, reply)).await
     }
 
+    /// Creates a user, or replaces the one of that name (role, password hash; enabled again).
+    pub async fn put_user(&self, user: NewUser) -> Result<(), StoreError> {
+        self.ask(|reply| Command::PutUser(Box::new(user), reply))
+            .await
+    }
+
+    /// Appends lines to the audit trail. Queued, not awaited, like [`Writer::mark_erased`]: they
+    /// ride along with the next commit.
+    pub async fn audit(&self, entries: Vec<AuditEntry>) -> Result<(), StoreError> {
+        let (reply, _) = oneshot::channel();
+        self.queue
+            .send(Command::Audit(entries, reply))
+            .await
+            .map_err(|_| StoreError::Closed)
+    }
+
     /// Records that the wearable confirmed an erase. Queued, not awaited: it needs no durability
     /// of its own (a lost note only leaves `erased_ms` empty) and rides along with the next commit,
     /// so a pull does not wait an extra fsync per segment.
@@ -278,9 +297,9 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
         | Command::Quarantine(_, reply)
         | Command::MarkErased { reply, .. }
         | Command::Recode(_, reply)
-        | Command::ReplaceReports(_, reply) => {
-            Done::Unit(reply, Err(StoreError::Closed)).send(failed)
-        }
+        | Command::ReplaceReports(_, reply)
+        | Command::PutUser(_, reply)
+        | Command::Audit(_, reply) => Done::Unit(reply, Err(StoreError::Closed)).send(failed),
         Command::StoreSegment(_, reply) => {
             Done::Segment(reply, Err(StoreError::Closed)).send(failed)
         }
@@ -348,6 +367,13 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
                 let mut cache = HashMap::new();
                 reports::replace_reports(tx, &batch, &mut |tx, tag| worker_id(tx, &mut cache, tag))
             }),
+        ),
+        Command::PutUser(user, reply) => {
+            Done::Unit(reply, isolated(tx, |tx| accounts::put_user(tx, &user)))
+        }
+        Command::Audit(entries, reply) => Done::Unit(
+            reply,
+            isolated(tx, |tx| accounts::append_audit(tx, &entries)),
         ),
         Command::MarkErased {
             key,

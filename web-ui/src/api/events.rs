@@ -20,7 +20,7 @@ const MIN_GAP: Duration = Duration::from_millis(250);
 /// so it can tell a quiet dock from a dead connection and show "reconnecting…".
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-pub(super) async fn events(
+pub(crate) async fn events(
     State(view): State<SharedView>,
 ) -> Sse<impl Stream<Item = Result<Event, axum::Error>>> {
     // The watch stream yields the current value at once, then once per change; changes made

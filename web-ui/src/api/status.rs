@@ -5,7 +5,7 @@ use axum::{Json, extract::State};
 
 use crate::{DockSnapshot, SharedView};
 
-pub(super) async fn status(State(view): State<SharedView>) -> Json<DockSnapshot> {
+pub(crate) async fn status(State(view): State<SharedView>) -> Json<DockSnapshot> {
     Json(view.snapshot())
 }
 

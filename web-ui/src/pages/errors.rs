@@ -26,7 +26,9 @@ pub(crate) async fn method_not_allowed() -> Response {
     )
 }
 
-fn message(status: StatusCode, title: &'static str, text: &'static str) -> Response {
+/// A short plain page: `title` as heading, `text` as one paragraph, a link to the dock status.
+/// Both are fixed wording from the code, never request data.
+pub(crate) fn message(status: StatusCode, title: &'static str, text: &'static str) -> Response {
     let body = format!(
         "<main class=\"message\">\n<h1>{title}</h1>\n<p>{text}</p>\n\
          <p><a href=\"/\">Go to the dock status</a></p>\n</main>\n"
@@ -34,6 +36,7 @@ fn message(status: StatusCode, title: &'static str, text: &'static str) -> Respo
     let page = Document {
         title,
         script: None,
+        csrf: None,
         body,
     };
     (status, Html(page.to_string())).into_response()

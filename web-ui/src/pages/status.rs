@@ -6,46 +6,75 @@
 use std::fmt;
 
 use axum::{
+    Extension,
     extract::State,
     http::header::CACHE_CONTROL,
     response::{Html, IntoResponse, Response},
 };
 
 use super::{
-    Document,
+    AccountBar, Document,
     escape::Escaped,
     format::{bytes, count, counted, time_element},
 };
-use crate::{DockSnapshot, Progress, SharedView, SlotView, assets};
+use crate::{
+    DockSnapshot, Progress, SharedView, SlotView,
+    access::{CsrfToken, CurrentUser},
+    assets,
+};
 
 /// `GET /`. Not cacheable: a stale copy would show a pull as still running to a visitor
 /// without JavaScript, or after "back".
-pub(super) async fn page(State(view): State<SharedView>) -> Response {
+///
+/// Signed in, the header names the user and role and has the sign-out button.
+pub(crate) async fn page(
+    State(view): State<SharedView>,
+    user: Option<Extension<CurrentUser>>,
+    token: Option<Extension<CsrfToken>>,
+) -> Response {
     let snapshot = view.snapshot();
+    let account = match (&user, &token) {
+        (Some(Extension(user)), Some(Extension(token))) => Some(AccountBar {
+            user,
+            csrf: token.as_str(),
+        }),
+        _ => None,
+    };
     let page = Document {
         title: &format!("{} · Dock status", snapshot.dock),
         script: Some(assets::STATUS_JS),
-        body: Body(&snapshot),
+        csrf: token.as_ref().map(|Extension(token)| token.as_str()),
+        body: Body {
+            snapshot: &snapshot,
+            account,
+        },
     };
     ([(CACHE_CONTROL, "no-store")], Html(page.to_string())).into_response()
 }
 
-/// The page body: heading with the live indicator, the tiles, and the version for support.
-struct Body<'a>(&'a DockSnapshot);
+/// The page body: heading with the live indicator and the account, the tiles, and the version
+/// for support.
+struct Body<'a> {
+    snapshot: &'a DockSnapshot,
+    account: Option<AccountBar<'a>>,
+}
 
 impl fmt::Display for Body<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let snapshot = self.0;
+        let snapshot = self.snapshot;
         // Without JavaScript the indicator stays as rendered here; the script takes it over.
         write!(
             f,
             "<header class=\"top\">\n<h1>{}</h1>\n<p class=\"status-line\">\
              <span id=\"live\" class=\"live\" data-live=\"off\">Snapshot: reload to update</span> \
-             <span class=\"updated\">Updated <span id=\"updated\">{}</span></span></p>\n</header>\n\
-             <main>\n<ul id=\"slots\" class=\"tiles\">\n",
+             <span class=\"updated\">Updated <span id=\"updated\">{}</span></span></p>\n",
             Escaped(&snapshot.dock),
             time_element(snapshot.now_ms, true),
         )?;
+        if let Some(account) = &self.account {
+            account.fmt(f)?;
+        }
+        f.write_str("</header>\n<main>\n<ul id=\"slots\" class=\"tiles\">\n")?;
         if snapshot.slots.is_empty() {
             f.write_str("<li class=\"tile\">This dock reports no slots.</li>\n")?;
         }

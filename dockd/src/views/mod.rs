@@ -1,6 +1,9 @@
-//! Implements the web UI's `DockView` over the dock's status board: the hand-written counterpart
-//! that turns internal slot state into the web's view types. It must never hand the web anything
-//! about workers, and never query the database on a page load (the board already holds the totals).
+//! Implements the web UI's traits: `DockView` over the dock's status board (here) and
+//! `AnalysisView` over the stored shift reports (`analysis`), turning internal state into the web's
+//! view types. The dock view must never hand the web anything about workers nor query the database
+//! on a page load (the board already holds the totals); the analysis view never hands it a badge tag.
+
+pub mod analysis;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,0 +1,453 @@
+//! The page's user accounts and audit trail, over the store: password hashing (argon2id),
+//! sign-in checks for `web_ui::access::Accounts`, the audit queue behind `web_ui::access::AuditLog`,
+//! and the first admin a new dock gets. It owns how passwords are hashed and checked; it must
+//! never store, log or return a password — only the one-time first-admin password leaves it, once,
+//! to be shown to whoever started the dock.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use web_ui::access::{Accounts, AuditLog, CurrentUser, Role};
+
+use crate::clock::Clock;
+use crate::store::{AuditEntry, NewUser, Reader, StoreError, Writer};
+
+/// The shortest password `dockd user add` accepts.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// The user a new dock gets.
+pub const FIRST_ADMIN: &str = "admin";
+/// Audit lines waiting for the writer; beyond this a line is lost, and the loss logged.
+const AUDIT_QUEUE: usize = 4096;
+/// At most this many audit lines go to the writer in one command.
+const AUDIT_BATCH: usize = 256;
+
+/// Why an account could not be made or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(
+        "the password is too short: use at least {MIN_PASSWORD_CHARS} characters (a passphrase of a few words is good)"
+    )]
+    PasswordTooShort,
+    #[error(
+        "`{0}` is not a user name: use 1 to 64 letters, digits, dots, dashes, underscores or @"
+    )]
+    BadName(String),
+    #[error("`{0}` is not a role: use admin, supervisor or technician")]
+    BadRole(String),
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    #[error("the system's random number generator failed: {0}")]
+    Random(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// argon2id with the OWASP-recommended minimum (19 MiB, 2 passes, 1 lane): about 20-40 ms on a
+/// dock's CPU, which is the point.
+fn hasher() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+}
+
+/// Hashes a password into an argon2id PHC string with a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
+    hasher()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+/// Whether `password` matches the PHC string `hash`. argon2 compares in constant time.
+pub fn password_matches(password: &str, hash: &str) -> bool {
+    hasher().verify_password(password.as_bytes(), hash).is_ok()
+}
+
+/// A role as the command line and the database spell it.
+pub fn parse_role(text: &str) -> Result<Role, AccountError> {
+    crate::store::accounts::role_from_str(text)
+        .ok_or_else(|| AccountError::BadRole(text.to_owned()))
+}
+
+fn check_name(name: &str) -> Result<(), AccountError> {
+    let good = (1..=64).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+    if good {
+        Ok(())
+    } else {
+        Err(AccountError::BadName(name.to_owned()))
+    }
+}
+
+/// Checks the name and password and hashes the password: a row ready for [`Writer::put_user`].
+/// Slow (argon2): call it off the async runtime.
+pub fn new_user(
+    name: &str,
+    role: Role,
+    password: &str,
+    now_ms: i64,
+) -> Result<NewUser, AccountError> {
+    check_name(name)?;
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::PasswordTooShort);
+    }
+    Ok(NewUser {
+        name: name.to_owned(),
+        role,
+        password_hash: hash_password(password)?,
+        created_ms: now_ms,
+    })
+}
+
+/// A random password from the OS RNG: 24 characters from 56 unambiguous letters and digits
+/// (about 139 bits), in groups of four joined by dashes for reading aloud.
+pub fn random_password() -> Result<String, AccountError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    const CHARS: usize = 24;
+    // Bytes at or above the largest multiple of the alphabet's size are dropped, so every
+    // character is equally likely.
+    let limit = 256 - 256 % ALPHABET.len();
+    let mut chars = Vec::with_capacity(CHARS);
+    while chars.len() < CHARS {
+        let mut bytes = [0u8; 64];
+        getrandom::fill(&mut bytes).map_err(|e| AccountError::Random(e.to_string()))?;
+        for byte in bytes {
+            if usize::from(byte) < limit && chars.len() < CHARS {
+                let index = usize::from(byte) % ALPHABET.len();
+                chars.extend(ALPHABET.get(index).map(|&c| char::from(c)));
+            }
+        }
+    }
+    Ok(chars
+        .chunks(4)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-"))
+}
+
+/// Sign-in checks over the stored users.
+pub struct DockAccounts {
+    reader: Reader,
+    /// A hash of a random password: unknown and disabled users are checked against it, so a
+    /// sign-in takes as long whether or not the name exists.
+    decoy: String,
+}
+
+impl DockAccounts {
+    /// Slow (one argon2 hash): call it off the async runtime.
+    pub fn new(reader: Reader) -> Result<Self, AccountError> {
+        Ok(Self {
+            reader,
+            decoy: hash_password(&random_password()?)?,
+        })
+    }
+}
+
+impl Accounts for DockAccounts {
+    fn verify(&self, username: &str, password: &str) -> Option<CurrentUser> {
+        let user = match self.reader.user(username) {
+            Ok(user) => user.filter(|u| !u.disabled),
+            Err(error) => {
+                tracing::error!(error = %error, "Cannot look up a user; refusing the sign-in.");
+                None
+            }
+        };
+        match user {
+            Some(user) if password_matches(password, &user.password_hash) => Some(CurrentUser {
+                name: user.name,
+                role: user.role,
+            }),
+            Some(_) => None,
+            None => {
+                // Same work as a real check; the answer is thrown away.
+                let _ = password_matches(password, &self.decoy);
+                None
+            }
+        }
+    }
+}
+
+/// The audit trail as the page sees it: each line is stamped with the dock's clock and queued
+/// for the writer without waiting.
+pub struct DockAudit {
+    queue: mpsc::Sender<AuditEntry>,
+    clock: Arc<dyn Clock>,
+}
+
+impl DockAudit {
+    /// The audit handle, and the task that hands its lines to `writer` until `shutdown` (then it
+    /// writes what is queued and ends, letting the writer close).
+    pub fn spawn(
+        writer: Writer,
+        clock: Arc<dyn Clock>,
+        shutdown: CancellationToken,
+    ) -> (Self, impl Future<Output = ()> + Send + 'static) {
+        let (queue, lines) = mpsc::channel(AUDIT_QUEUE);
+        (Self { queue, clock }, forward(lines, writer, shutdown))
+    }
+}
+
+impl AuditLog for DockAudit {
+    fn record(&self, user: &str, action: &str, subject: &str) {
+        let entry = AuditEntry {
+            at_ms: self.clock.now_ms(),
+            user: user.to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+        };
+        match self.queue.try_send(entry) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(entry)) => tracing::error!(
+                user = %entry.user, action = %entry.action, subject = %entry.subject,
+                "The audit queue is full: this audit line is lost."
+            ),
+            Err(mpsc::error::TrySendError::Closed(entry)) => tracing::warn!(
+                user = %entry.user, action = %entry.action, subject = %entry.subject,
+                "dockd is stopping: this audit line was not stored."
+            ),
+        }
+    }
+}
+
+async fn forward(
+    mut lines: mpsc::Receiver<AuditEntry>,
+    writer: Writer,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            biased;
+            line = lines.recv() => line,
+            () = shutdown.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        let mut batch = vec![first];
+        while batch.len() < AUDIT_BATCH {
+            match lines.try_recv() {
+                Ok(line) => batch.push(line),
+                Err(_) => break,
+            }
+        }
+        if writer.audit(batch).await.is_err() {
+            tracing::error!("The store is closed: audit lines are no longer stored.");
+            return;
+        }
+    }
+    lines.close();
+    let mut rest = Vec::new();
+    while let Ok(line) = lines.try_recv() {
+        rest.push(line);
+    }
+    if !rest.is_empty() && writer.audit(rest).await.is_err() {
+        tracing::error!("The store closed before the last audit lines were stored.");
+    }
+}
+
+/// If the dock has no enabled admin, makes `admin` one with a random password and returns that
+/// password (to be shown once); `None` if there is an admin already.
+pub async fn ensure_first_admin(
+    reader: &Reader,
+    writer: &Writer,
+    now_ms: i64,
+) -> Result<Option<String>, AccountError> {
+    let lookup = reader.clone();
+    let admins = tokio::task::spawn_blocking(move || lookup.admin_count())
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))??;
+    if admins > 0 {
+        return Ok(None);
+    }
+    let (user, password) = tokio::task::spawn_blocking(move || {
+        let password = random_password()?;
+        let user = new_user(FIRST_ADMIN, Role::Admin, &password, now_ms)?;
+        Ok::<_, AccountError>((user, password))
+    })
+    .await
+    .map_err(|e| AccountError::Hash(e.to_string()))??;
+    writer.put_user(user).await?;
+    Ok(Some(password))
+}
+
+/// Creates or replaces one user in the database at `db_path` through a writer of its own (for
+/// `dockd user add` and the demo; the daemon may be running).
+pub async fn put_user_in(db_path: &std::path::Path, user: NewUser) -> Result<(), AccountError> {
+    let conn = crate::store::open_for_writing(db_path)?;
+    let spare = crate::store::open_for_writing(db_path)?;
+    let (writer, thread) = Writer::spawn(conn, spare)?;
+    let result = writer.put_user(user).await;
+    drop(writer);
+    if tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .is_err()
+    {
+        tracing::error!("The store writer did not stop cleanly.");
+    }
+    Ok(result?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FixedClock;
+    impl Clock for FixedClock {
+        fn now_ms(&self) -> i64 {
+            42
+        }
+    }
+
+    fn temp_db(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("dockd-accounts-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = dir.join("dockd.db");
+        (dir, db)
+    }
+
+    #[test]
+    fn a_hash_is_argon2id_and_checks_only_the_right_password() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+        assert!(password_matches("correct horse battery", &hash));
+        assert!(!password_matches("correct horse batterY", &hash));
+        assert!(!password_matches("correct horse battery", "not a hash"));
+        assert_ne!(
+            hash,
+            hash_password("correct horse battery").unwrap(),
+            "salted"
+        );
+    }
+
+    #[test]
+    fn random_passwords_are_long_unambiguous_and_different() {
+        let a = random_password().unwrap();
+        let b = random_password().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 29, "{a}");
+        assert_eq!(a.chars().filter(|c| *c != '-').count(), 24);
+        assert!(!a.contains(['0', 'O', '1', 'l', 'I']), "{a}");
+    }
+
+    #[test]
+    fn short_passwords_and_odd_names_are_refused() {
+        assert!(matches!(
+            new_user("anna", Role::Admin, "short", 0),
+            Err(AccountError::PasswordTooShort)
+        ));
+        assert!(matches!(
+            new_user("anna smith", Role::Admin, "long enough password", 0),
+            Err(AccountError::BadName(_))
+        ));
+        assert!(matches!(
+            new_user("", Role::Admin, "long enough password", 0),
+            Err(AccountError::BadName(_))
+        ));
+        assert!(matches!(parse_role("root"), Err(AccountError::BadRole(_))));
+        assert_eq!(parse_role("technician").unwrap(), Role::Technician);
+    }
+
+    #[tokio::test]
+    async fn a_stored_user_signs_in_with_the_right_password_only() {
+        let (dir, db) = temp_db("verify");
+        let user = new_user("anna", Role::Supervisor, "a long pass phrase", 7).unwrap();
+        put_user_in(&db, user).await.unwrap();
+        let accounts = DockAccounts::new(Reader::open(&db).unwrap()).unwrap();
+        assert_eq!(
+            accounts.verify("anna", "a long pass phrase"),
+            Some(CurrentUser {
+                name: "anna".into(),
+                role: Role::Supervisor
+            })
+        );
+        assert_eq!(accounts.verify("anna", "a long pass phrasE"), None);
+        assert_eq!(accounts.verify("bert", "a long pass phrase"), None);
+        assert_eq!(accounts.verify("", ""), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_unknown_user_costs_as_much_as_a_wrong_password() {
+        let (dir, db) = temp_db("timing");
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let user = new_user("anna", Role::Admin, "a long pass phrase", 7).unwrap();
+        runtime.block_on(put_user_in(&db, user)).unwrap();
+        let accounts = DockAccounts::new(Reader::open(&db).unwrap()).unwrap();
+        let time = |name: &str| {
+            let start = std::time::Instant::now();
+            for _ in 0..3 {
+                assert!(accounts.verify(name, "wrong password!").is_none());
+            }
+            start.elapsed()
+        };
+        let (known, unknown) = (time("anna"), time("nobody"));
+        // Both run one argon2 verification per try; a missing decoy would make `unknown` ~0.
+        assert!(
+            unknown * 3 > known && known * 3 > unknown,
+            "known {known:?}, unknown {unknown:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_new_dock_gets_one_admin_with_a_one_time_password_and_only_once() {
+        let (dir, db) = temp_db("first");
+        let conn = crate::store::open_for_writing(&db).unwrap();
+        let spare = crate::store::open_for_writing(&db).unwrap();
+        let (writer, thread) = Writer::spawn(conn, spare).unwrap();
+        let reader = Reader::open(&db).unwrap();
+        let password = ensure_first_admin(&reader, &writer, 5)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(password.len() >= 20);
+        assert_eq!(ensure_first_admin(&reader, &writer, 6).await.unwrap(), None);
+        let admin = reader.user(FIRST_ADMIN).unwrap().unwrap();
+        assert_eq!(admin.role, Role::Admin);
+        assert!(admin.password_hash.starts_with("$argon2id$"));
+        assert!(!admin.password_hash.contains(&password));
+        let accounts = DockAccounts::new(reader.clone()).unwrap();
+        assert!(accounts.verify(FIRST_ADMIN, &password).is_some());
+        drop(writer);
+        thread.join();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn audit_lines_are_queued_and_stored_with_the_clock_s_time() {
+        let (dir, db) = temp_db("audit");
+        let conn = crate::store::open_for_writing(&db).unwrap();
+        let spare = crate::store::open_for_writing(&db).unwrap();
+        let (writer, thread) = Writer::spawn(conn, spare).unwrap();
+        let shutdown = CancellationToken::new();
+        let (audit, forwarder) = DockAudit::spawn(writer, Arc::new(FixedClock), shutdown.clone());
+        let forwarder = tokio::spawn(forwarder);
+        audit.record("anna", "view", "worker 12");
+        audit.record("anna", "export", "team Night shift");
+        shutdown.cancel();
+        forwarder.await.unwrap();
+        thread.join();
+        let rows = Reader::open(&db).unwrap().audit_page(None, 10).unwrap();
+        let seen: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.at_ms,
+                    r.user.as_str(),
+                    r.action.as_str(),
+                    r.subject.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (42, "anna", "export", "team Night shift"),
+                (42, "anna", "view", "worker 12")
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,82 @@
+//! Who may use the page: roles, the signed-in user, and the traits through which the daemon checks
+//! passwords and keeps the audit trail. It owns these shapes; it must never store a password or a
+//! worker identity itself, nor decide *how* passwords are hashed (the daemon does, with argon2).
+
+use serde::{Deserialize, Serialize};
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including users, settings and the audit trail.
+    Admin,
+    /// Workers, tasks, roster and the dock.
+    Supervisor,
+    /// The dock and diagnostics pages only: never worker data.
+    Technician,
+}
+
+impl Role {
+    /// Whether this role may see any worker's data.
+    pub fn sees_worker_data(self) -> bool {
+        matches!(self, Role::Admin | Role::Supervisor)
+    }
+
+    /// The role's name in the API and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+            Role::Technician => "technician",
+        }
+    }
+
+    /// The role's name for people, as pages show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Supervisor => "Supervisor",
+            Role::Technician => "Technician",
+        }
+    }
+}
+
+/// A signed-in user, as request handlers see it (an axum request extension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentUser {
+    pub name: String,
+    pub role: Role,
+}
+
+/// The signed-in session's CSRF token, as request handlers see it (an axum request extension next
+/// to [`CurrentUser`]). Pages put it in `<meta name="csrf-token">` and in every form as the hidden
+/// field `csrf`; scripts send it as the `X-CSRF-Token` header on every state-changing request.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CsrfToken(pub(crate) String);
+
+impl CsrfToken {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Never printed: a token in a log line is a token someone else can use.
+impl std::fmt::Debug for CsrfToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CsrfToken(…)")
+    }
+}
+
+/// The daemon's user accounts.
+pub trait Accounts: Send + Sync + 'static {
+    /// Checks a password; `None` for an unknown user or a wrong password (callers cannot tell
+    /// which). Deliberately slow (argon2): web-ui calls it on a blocking thread.
+    fn verify(&self, username: &str, password: &str) -> Option<CurrentUser>;
+}
+
+/// The append-only audit trail: every view, change or export of a worker's data.
+pub trait AuditLog: Send + Sync + 'static {
+    /// Records that `user` did `action` (e.g. "view", "export", "change") on `subject` (e.g.
+    /// "worker 12", "roster"). Must not block for long: the daemon queues it to its writer.
+    fn record(&self, user: &str, action: &str, subject: &str);
+}

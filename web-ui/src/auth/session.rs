@@ -1,0 +1,233 @@
+//! Server-side sessions: who is signed in under which session id, with which CSRF token, and when
+//! each session expires (idle timeout and absolute lifetime, on tokio's clock). It owns the ids and
+//! tokens, drawn from the operating system's RNG; it must never hand out a predictable id, reuse
+//! an id across sign-ins, revive an expired session, or print an id or token.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Mutex, PoisonError},
+    time::Duration,
+};
+
+use tokio::time::Instant;
+
+use crate::access::CurrentUser;
+
+/// A session not used for this long ends: a dock page left open over a shift change is signed out.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(8 * 60 * 60);
+/// A session ends this long after sign-in, however busy it is.
+pub(crate) const ABSOLUTE_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// At most this many sessions at once; starting one more ends the least recently used.
+const MAX_SESSIONS: usize = 1024;
+/// 256 bits for ids and CSRF tokens alike.
+const SECRET_BYTES: usize = 32;
+
+/// Why a session could not be started.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SessionError {
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(getrandom::Error),
+}
+
+/// What a live session grants a request.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Session {
+    pub(crate) user: CurrentUser,
+    pub(crate) csrf: String,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Entry {
+    session: Session,
+    started: Instant,
+    last_used: Instant,
+}
+
+impl Entry {
+    fn expired(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.last_used) >= IDLE_TIMEOUT
+            || now.saturating_duration_since(self.started) >= ABSOLUTE_LIFETIME
+    }
+}
+
+/// The session table, in memory: a restart signs everyone out.
+#[derive(Default)]
+pub(crate) struct Sessions {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl Sessions {
+    /// Starts a new session for `user` under a fresh id; returns the id (the cookie value).
+    pub(crate) fn start(
+        &self,
+        user: CurrentUser,
+        now: Instant,
+    ) -> Result<(String, Session), SessionError> {
+        let id = secret()?;
+        let session = Session {
+            user,
+            csrf: secret()?,
+        };
+        let mut entries = self.lock();
+        entries.retain(|_, entry| !entry.expired(now));
+        if entries.len() >= MAX_SESSIONS
+            && let Some(oldest) = entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.last_used)
+                .map(|(id, _)| id.clone())
+        {
+            entries.remove(&oldest);
+        }
+        entries.insert(
+            id.clone(),
+            Entry {
+                session: session.clone(),
+                started: now,
+                last_used: now,
+            },
+        );
+        Ok((id, session))
+    }
+
+    /// The live session under `id`, marked as used now; `None` (and the session gone) once it
+    /// expired.
+    pub(crate) fn resume(&self, id: &str, now: Instant) -> Option<Session> {
+        if !looks_like_id(id) {
+            return None;
+        }
+        let mut entries = self.lock();
+        let entry = entries.get_mut(id)?;
+        if entry.expired(now) {
+            entries.remove(id);
+            return None;
+        }
+        entry.last_used = now;
+        Some(entry.session.clone())
+    }
+
+    /// Ends the session under `id`; returns whose it was.
+    pub(crate) fn end(&self, id: &str) -> Option<CurrentUser> {
+        self.lock().remove(id).map(|entry| entry.session.user)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // The table stays consistent whatever panicked while holding it: every change is one
+        // insert or remove.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// 256 random bits from the OS, as 64 lowercase hex digits (safe in a cookie, a header and HTML).
+fn secret() -> Result<String, SessionError> {
+    let mut bytes = [0_u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes).map_err(SessionError::Random)?;
+    Ok(bytes
+        .iter()
+        .fold(String::with_capacity(2 * SECRET_BYTES), |mut hex, byte| {
+            hex.push(char::from(HEX[usize::from(byte >> 4)]));
+            hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+            hex
+        }))
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Whether `id` has the shape `secret` gives: anything else is not looked up at all.
+pub(crate) fn looks_like_id(id: &str) -> bool {
+    id.len() == 2 * SECRET_BYTES && id.bytes().all(|byte| HEX.contains(&byte))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Role;
+
+    fn sam() -> CurrentUser {
+        CurrentUser {
+            name: "sam".to_owned(),
+            role: Role::Supervisor,
+        }
+    }
+
+    #[test]
+    fn ids_and_tokens_are_256_random_bits_and_never_repeat() {
+        let sessions = Sessions::default();
+        let now = Instant::now();
+        let (first, one) = sessions.start(sam(), now).unwrap();
+        let (second, two) = sessions.start(sam(), now).unwrap();
+        assert!(looks_like_id(&first) && looks_like_id(&one.csrf));
+        assert_ne!(first, second);
+        assert_ne!(one.csrf, two.csrf);
+        assert_ne!(first, one.csrf);
+    }
+
+    #[test]
+    fn a_session_resumes_until_it_is_ended() {
+        let sessions = Sessions::default();
+        let now = Instant::now();
+        let (id, session) = sessions.start(sam(), now).unwrap();
+        assert_eq!(sessions.resume(&id, now), Some(session));
+        assert_eq!(sessions.end(&id), Some(sam()));
+        assert_eq!(sessions.resume(&id, now), None);
+    }
+
+    #[test]
+    fn a_session_idle_for_the_timeout_ends_and_use_keeps_it_alive_until_its_lifetime() {
+        let sessions = Sessions::default();
+        let start = Instant::now();
+        let (idle, _) = sessions.start(sam(), start).unwrap();
+        let (busy, _) = sessions.start(sam(), start).unwrap();
+        let almost = IDLE_TIMEOUT - Duration::from_secs(1);
+        assert!(sessions.resume(&busy, start + almost).is_some());
+        assert!(sessions.resume(&idle, start + IDLE_TIMEOUT).is_none());
+        // Used every 7 h 59 min 59 s, it still ends 24 h after sign-in.
+        let mut at = start + almost;
+        while at + almost < start + ABSOLUTE_LIFETIME {
+            at += almost;
+            assert!(sessions.resume(&busy, at).is_some());
+        }
+        assert!(sessions.resume(&busy, start + ABSOLUTE_LIFETIME).is_none());
+        // An expired session does not come back.
+        assert!(sessions.resume(&busy, start).is_none());
+    }
+
+    #[test]
+    fn ids_of_the_wrong_shape_are_not_looked_up() {
+        assert!(!looks_like_id(""));
+        assert!(!looks_like_id(&"A".repeat(64)));
+        assert!(!looks_like_id(&"a".repeat(63)));
+        assert!(looks_like_id(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn the_session_table_is_bounded_and_drops_the_least_recently_used() {
+        let sessions = Sessions::default();
+        let start = Instant::now();
+        let (oldest, _) = sessions.start(sam(), start).unwrap();
+        let (used, _) = sessions.start(sam(), start).unwrap();
+        for n in 0..MAX_SESSIONS - 2 {
+            let at = start + Duration::from_millis(u64::try_from(n).unwrap() + 1);
+            sessions.start(sam(), at).unwrap();
+        }
+        let later = start + Duration::from_secs(60);
+        assert!(sessions.resume(&used, later).is_some());
+        sessions.start(sam(), later).unwrap();
+        assert!(sessions.resume(&oldest, later).is_none());
+        assert!(sessions.resume(&used, later).is_some());
+        assert_eq!(sessions.lock().len(), MAX_SESSIONS);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_csrf_token() {
+        let (_, session) = Sessions::default().start(sam(), Instant::now()).unwrap();
+        assert!(!format!("{session:?}").contains(&session.csrf));
+    }
+}

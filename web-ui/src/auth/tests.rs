@@ -1,0 +1,523 @@
+//! Sign-in, sessions, CSRF, `Origin`, roles and throttling, tested through the whole site with
+//! in-process requests. Tests only; they must never need a network or a real clock.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    extract::ConnectInfo,
+    http::{
+        Method, Request, StatusCode,
+        header::{CONTENT_TYPE, HOST, LOCATION, ORIGIN, RETRY_AFTER},
+    },
+};
+
+use super::*;
+use crate::testing::{
+    Client, TestSite, body_json, body_text, form_login, get, json_login, request, session_cookie,
+    set_cookie,
+};
+
+/// Signs in as `name` through the JSON API; returns the client and the response's body.
+async fn sign_in(site: &TestSite, name: &str) -> (Client, serde_json::Value) {
+    let password = format!("{name}-password");
+    let response = site.send(json_login(name, &password)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie_response = response;
+    let id = session_cookie(&cookie_response).unwrap();
+    let body = body_json(cookie_response).await;
+    let client = Client {
+        router: site.router.clone(),
+        session: Some(id),
+        csrf: Some(body["csrf_token"].as_str().unwrap().to_owned()),
+    };
+    (client, body)
+}
+
+#[tokio::test]
+async fn signing_in_with_json_gives_a_session_cookie_and_the_csrf_token() {
+    let site = TestSite::new(false);
+    let (client, body) = sign_in(&site, "sam").await;
+    assert_eq!(body["user"], "sam");
+    assert_eq!(body["role"], "supervisor");
+    assert_eq!(body["csrf_token"].as_str().unwrap().len(), 64);
+
+    let response = get(client.clone(), "/api/v1/session").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_json(response).await, body);
+    assert_eq!(get(client, "/api/v1/status").await.status(), StatusCode::OK);
+    assert_eq!(
+        site.audit.records(),
+        [["sam".to_owned(), "login".to_owned(), "session".to_owned()]]
+    );
+}
+
+#[tokio::test]
+async fn signing_in_with_the_form_goes_on_to_next_with_a_session_cookie() {
+    let site = TestSite::new(false);
+    let response = site
+        .send(form_login(
+            "username=tina&password=tina-password&next=%2Fapi%2Fv1%2Fstatus%3Fa%3D1",
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/api/v1/status?a=1");
+    let id = session_cookie(&response).unwrap();
+    let client = Client {
+        router: site.router.clone(),
+        session: Some(id),
+        csrf: None,
+    };
+    let html = body_text(get(client, "/").await).await;
+    assert!(html.contains("Signed in as <strong>tina</strong>"));
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_refused_and_recorded_without_the_password() {
+    let site = TestSite::new(false);
+    let response = site.send(json_login("sam", "guess-1")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&response).is_none());
+    assert_eq!(
+        body_json(response).await["error"],
+        "wrong user name or password"
+    );
+
+    let response = site
+        .send(form_login("username=nobody&password=guess-2"))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&response).is_none());
+    let html = body_text(response).await;
+    assert!(html.contains("That user name and password do not match."));
+    assert!(html.contains("value=\"nobody\""));
+    assert!(!html.contains("guess-2"));
+
+    let records = site.audit.records();
+    assert_eq!(
+        records,
+        [
+            [
+                "sam".to_owned(),
+                "login failed".to_owned(),
+                "session".to_owned()
+            ],
+            [
+                "nobody".to_owned(),
+                "login failed".to_owned(),
+                "session".to_owned()
+            ],
+        ]
+    );
+    assert!(!format!("{records:?}").contains("guess"));
+}
+
+#[tokio::test]
+async fn the_json_sign_in_takes_only_json() {
+    let site = TestSite::new(false);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/login")
+        .header(CONTENT_TYPE, "text/plain")
+        .body(Body::from(
+            r#"{"username":"sam","password":"sam-password"}"#,
+        ))
+        .unwrap();
+    let response = site.send(request).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(site.accounts.checks(), 0);
+}
+
+#[tokio::test]
+async fn the_cookie_is_http_only_same_site_strict_for_the_whole_site_and_secure_when_configured() {
+    for (secure, expected_secure) in [(true, true), (false, false)] {
+        let site = TestSite::new(secure);
+        let response = site.send(json_login("sam", "sam-password")).await;
+        let cookie = set_cookie(&response).unwrap();
+        let attributes: Vec<&str> = cookie.split("; ").collect();
+        assert!(attributes[0].starts_with("dockd_session="), "{cookie}");
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(
+                attributes.contains(&attribute),
+                "{cookie} lacks {attribute}"
+            );
+        }
+        assert_eq!(attributes.contains(&"Secure"), expected_secure, "{cookie}");
+        assert!(!cookie.contains("Domain"), "{cookie}");
+    }
+}
+
+#[tokio::test]
+async fn signing_in_again_gives_a_new_session_id_and_ends_the_old_one() {
+    let site = TestSite::new(false);
+    let (first, _) = sign_in(&site, "sam").await;
+    // Signing in while presenting the old cookie (or one planted by someone else).
+    let mut login = json_login("sam", "sam-password");
+    login.headers_mut().insert(
+        axum::http::header::COOKIE,
+        format!("dockd_session={}", first.session.as_deref().unwrap())
+            .try_into()
+            .unwrap(),
+    );
+    let response = site.send(login).await;
+    let second = session_cookie(&response).unwrap();
+    assert_ne!(Some(second.as_str()), first.session.as_deref());
+    assert_eq!(
+        get(first, "/api/v1/status").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_write_without_or_with_a_forged_csrf_token_is_refused_and_the_right_one_passes() {
+    let site = TestSite::new(false);
+    let (client, _) = sign_in(&site, "sam").await;
+    for path in ["/tasks", "/api/v1/analysis/settings", "/logout"] {
+        let missing = client
+            .send(
+                client
+                    .builder(Method::POST, path)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(missing.status(), StatusCode::FORBIDDEN, "{path}");
+        let forged = client
+            .send(
+                client
+                    .builder(Method::POST, path)
+                    .header("x-csrf-token", "0".repeat(64))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    // The API answers in JSON, pages in words.
+    let refused = client
+        .send(
+            client
+                .builder(Method::POST, "/api/v1/analysis/settings")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        body_json(refused).await["error"],
+        "missing or wrong CSRF token"
+    );
+
+    // Another session's token is no good either.
+    let (other, _) = sign_in(&site, "ada").await;
+    let borrowed = client
+        .send(
+            client
+                .builder(Method::POST, "/tasks")
+                .header("x-csrf-token", other.csrf())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(borrowed.status(), StatusCode::FORBIDDEN);
+
+    let response = request(client.clone(), Method::POST, "/tasks").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, "worker data for sam");
+    let response = request(client, Method::POST, "/api/v1/analysis/settings").await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_out_with_the_forms_csrf_field_ends_the_session() {
+    let site = TestSite::new(false);
+    let (client, _) = sign_in(&site, "sam").await;
+    let html = body_text(get(client.clone(), "/").await).await;
+    let field = format!("name=\"csrf\" value=\"{}\"", client.csrf());
+    assert!(html.contains(&field), "the sign-out form lacks the token");
+    let meta = format!("<meta name=\"csrf-token\" content=\"{}\">", client.csrf());
+    assert!(html.contains(&meta), "the shell lacks the token");
+    assert!(
+        html.contains("Signed in as <strong>sam</strong> <span class=\"role\">Supervisor</span>")
+    );
+    assert!(html.contains("<button type=\"submit\">Sign out</button>"));
+
+    let logout = client
+        .builder(Method::POST, "/logout")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("csrf={}", client.csrf())))
+        .unwrap();
+    let response = client.send(logout).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/login");
+    assert!(set_cookie(&response).unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        get(client, "/api/v1/session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        site.audit.records().last().unwrap(),
+        &["sam".to_owned(), "logout".to_owned(), "session".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn the_event_stream_refuses_a_foreign_origin_and_serves_its_own() {
+    let site = TestSite::new(false);
+    let (client, _) = sign_in(&site, "tina").await;
+    let events = |origin: &str| {
+        client
+            .builder(Method::GET, "/api/v1/events")
+            .header(HOST, "dock.local:8080")
+            .header(ORIGIN, origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    for foreign in ["http://evil.example", "http://dock.local:9999", "null"] {
+        let response = client.send(events(foreign)).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{foreign}");
+    }
+    let response = client.send(events("http://dock.local:8080")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_TYPE], "text/event-stream");
+    // And without a session, even our own origin gets nothing.
+    let anonymous = Request::builder()
+        .uri("/api/v1/events")
+        .header(HOST, "dock.local:8080")
+        .header(ORIGIN, "http://dock.local:8080")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        site.send(anonymous).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_from_another_origin_is_refused_before_the_password_is_checked() {
+    let site = TestSite::new(false);
+    for mut login in [
+        json_login("sam", "sam-password"),
+        form_login("username=sam&password=sam-password"),
+    ] {
+        let headers = login.headers_mut();
+        headers.insert(HOST, "dock.local".try_into().unwrap());
+        headers.insert(ORIGIN, "http://evil.example".try_into().unwrap());
+        let response = site.send(login).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(session_cookie(&response).is_none());
+    }
+    assert_eq!(site.accounts.checks(), 0);
+
+    let mut login = form_login("username=sam&password=sam-password");
+    login
+        .headers_mut()
+        .insert(HOST, "dock.local".try_into().unwrap());
+    login
+        .headers_mut()
+        .insert(ORIGIN, "https://dock.local".try_into().unwrap());
+    assert_eq!(site.send(login).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_technician_gets_403_on_worker_routes_and_a_supervisor_or_admin_gets_them() {
+    let site = TestSite::new(false);
+    let technician = site.signed_in("tina", crate::access::Role::Technician);
+    for (verb, path) in crate::testing::WORKER_ROUTES {
+        let method = match verb {
+            crate::Verb::Get => Method::GET,
+            crate::Verb::Post => Method::POST,
+        };
+        let response = request(technician.clone(), method.clone(), path).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        let text = body_text(response).await;
+        if path.starts_with("/api/") {
+            assert!(text.contains("your role cannot see worker data"), "{path}");
+        } else {
+            assert!(
+                text.contains("only supervisors and admins can see"),
+                "{path}"
+            );
+        }
+        for role in [crate::access::Role::Supervisor, crate::access::Role::Admin] {
+            let allowed = site.signed_in("sam", role);
+            let response = request(allowed, method.clone(), path).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::OK,
+                "{role:?} {method} {path}"
+            );
+        }
+    }
+    // The dock itself is for everyone signed in.
+    assert_eq!(get(technician, "/").await.status(), StatusCode::OK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_five_wrong_passwords_sign_in_waits_then_the_right_password_works() {
+    let site = TestSite::new(false);
+    for n in 0..5 {
+        let response = site.send(json_login("ada", &format!("guess-{n}"))).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    // Throttled: even the right password waits, and the password is not checked at all.
+    let checks = site.accounts.checks();
+    let response = site.send(json_login("ada", "ada-password")).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[RETRY_AFTER], "1");
+    assert_eq!(site.accounts.checks(), checks);
+    // The form says so in words.
+    let response = site
+        .send(form_login("username=ada&password=ada-password"))
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[RETRY_AFTER], "1");
+    assert!(body_text(response).await.contains("Wait 1 second"));
+
+    // A sixth wrong guess after the wait doubles it.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let response = site.send(json_login("ada", "guess-5")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = site.send(json_login("ada", "ada-password")).await;
+    assert_eq!(response.headers()[RETRY_AFTER], "2");
+
+    // No lock for good: after the wait the right password gets in, and the count starts again.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let response = site.send(json_login("ada", "ada-password")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(session_cookie(&response).is_some());
+    for n in 0..4 {
+        let response = site.send(json_login("ada", &format!("again-{n}"))).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_address_guessing_many_names_is_throttled_by_its_address() {
+    let site = TestSite::new(false);
+    let from = |mut request: Request<Body>, last: u8| {
+        let address = SocketAddr::from((Ipv4Addr::new(192, 168, 7, last), 50_000));
+        request.extensions_mut().insert(ConnectInfo(address));
+        request
+    };
+    for n in 0..throttle::FREE_ATTEMPTS_PER_ADDRESS {
+        let response = site
+            .send(from(json_login(&format!("name{n}"), "guess"), 9))
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let response = site.send(from(json_login("sam", "sam-password"), 9)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another address is not held up.
+    let response = site.send(from(json_login("sam", "sam-password"), 10)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_idle_for_the_timeout_is_signed_out_but_use_keeps_it() {
+    let site = TestSite::new(false);
+    let (busy, _) = sign_in(&site, "sam").await;
+    let (idle, _) = sign_in(&site, "ada").await;
+    let almost = session::IDLE_TIMEOUT - Duration::from_secs(60);
+    tokio::time::advance(almost).await;
+    assert_eq!(get(busy.clone(), "/").await.status(), StatusCode::OK);
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert_eq!(get(busy.clone(), "/").await.status(), StatusCode::OK);
+    let response = get(idle.clone(), "/").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/login");
+    // The dead cookie is removed.
+    assert!(set_cookie(&response).unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        get(idle, "/api/v1/status").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // However busy, a session ends at its absolute lifetime (signed in 8 h ago now).
+    for step in [7 * 60, 7 * 60, 60 + 59] {
+        tokio::time::advance(Duration::from_secs(step * 60)).await;
+        assert_eq!(get(busy.clone(), "/").await.status(), StatusCode::OK);
+    }
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert_eq!(get(busy, "/").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_sign_in_page_keeps_next_and_a_signed_in_visitor_goes_straight_on() {
+    let site = TestSite::new(false);
+    let page = |cookie: Option<&str>, query: &str| {
+        let mut builder = Request::builder().uri(format!("/login{query}"));
+        if let Some(id) = cookie {
+            builder = builder.header("cookie", format!("dockd_session={id}"));
+        }
+        builder.body(Body::empty()).unwrap()
+    };
+    let response = site.send(page(None, "?next=%2Fworkers%2F7")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = body_text(response).await;
+    assert!(html.contains("name=\"next\" value=\"/workers/7\""));
+    assert!(html.contains("<link rel=\"stylesheet\" href=\"/assets/style.css\">"));
+    assert!(!html.contains("<script"));
+
+    let (client, _) = sign_in(&site, "sam").await;
+    let id = client.session.as_deref();
+    let response = site.send(page(id, "?next=%2Fworkers%2F7")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/workers/7");
+    let response = site
+        .send(page(id, "?next=https%3A%2F%2Fevil.example"))
+        .await;
+    assert_eq!(response.headers()[LOCATION], "/");
+}
+
+#[tokio::test]
+async fn a_foreign_next_is_never_followed_after_sign_in() {
+    let site = TestSite::new(false);
+    for next in [
+        "https%3A%2F%2Fevil.example",
+        "%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+        "javascript%3Aalert(1)",
+        "%2F%09%2Fevil.example",
+    ] {
+        let response = site
+            .send(form_login(&format!(
+                "username=sam&password=sam-password&next={next}"
+            )))
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(response.headers()[LOCATION], "/", "{next}");
+    }
+}
+
+#[test]
+fn safe_next_takes_only_paths_on_this_site() {
+    for good in ["/", "/workers/7?week=2024-W09", "/a#b"] {
+        assert_eq!(safe_next(good), Some(good));
+    }
+    for bad in [
+        "",
+        "workers",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/\n/evil",
+        &format!("/{}", "a".repeat(MAX_NEXT)),
+    ] {
+        assert_eq!(safe_next(bad), None, "{bad:?}");
+    }
+    assert_eq!(login_location(Some("/")), "/login");
+    assert_eq!(
+        login_location(Some("/workers/7?a=1&b=2")),
+        "/login?next=%2Fworkers%2F7%3Fa%3D1%26b%3D2"
+    );
+}
+
+#[test]
+fn retry_after_rounds_up_to_whole_seconds() {
+    assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+    assert_eq!(retry_after_secs(Duration::from_millis(1500)), 2);
+    assert_eq!(retry_after_secs(Duration::from_secs(60)), 60);
+    assert_eq!(retry_after_secs(Duration::ZERO), 1);
+}
