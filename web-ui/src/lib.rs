@@ -166,6 +166,13 @@ pub(crate) const ROUTES: &[Route] = &[
         access: Access::Public,
         handler: |verb| assets::route(verb, assets::STYLE_CSS),
     },
+    // The OpenAPI 3 document of `/api/v1` (dock and analysis routes).
+    Route {
+        verb: Verb::Get,
+        path: "/api/v1/openapi.json",
+        access: Access::SignedIn,
+        handler: |verb| on(verb, api::openapi),
+    },
     // For monitoring: `ok`.
     Route {
         verb: Verb::Get,

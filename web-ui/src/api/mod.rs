@@ -4,7 +4,9 @@
 //! workers.
 
 mod events;
+pub(crate) mod openapi;
 mod status;
 
 pub(crate) use events::events;
+pub(crate) use openapi::openapi;
 pub(crate) use status::status;

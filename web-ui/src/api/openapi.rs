@@ -1,0 +1,169 @@
+//! The OpenAPI 3 document of `/api/v1`, served at `/api/v1/openapi.json`: the dock's own JSON
+//! routes described here, the analysis routes merged from `crate::analysis`. It owns the document;
+//! a test holds it against the real route tables, so it must never describe a route that does not
+//! exist nor leave one out.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// `GET /api/v1/openapi.json`.
+pub(crate) async fn openapi() -> Json<Value> {
+    Json(document())
+}
+
+/// The whole document.
+pub(crate) fn document() -> Value {
+    let mut paths = dock_paths();
+    if let (Some(all), Value::Object(analysis)) =
+        (paths.as_object_mut(), crate::analysis::openapi_paths())
+    {
+        all.extend(analysis);
+    }
+    let mut schemas = dock_schemas();
+    if let (Some(all), Value::Object(analysis)) =
+        (schemas.as_object_mut(), crate::analysis::openapi_schemas())
+    {
+        all.extend(analysis);
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "dockd local API",
+            "version": "1",
+            "description": "The dock's own API, on the dock's network only. Sign in with POST /api/v1/login; send the session cookie with every request and the X-CSRF-Token header with every state change."
+        },
+        "security": [{ "session": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": { "type": "apiKey", "in": "cookie", "name": "dockd_session" },
+                "csrf": { "type": "apiKey", "in": "header", "name": "X-CSRF-Token" }
+            },
+            "schemas": schemas
+        }
+    })
+}
+
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn answer(description: &str, schema: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": reference(schema) } }
+    })
+}
+
+fn dock_paths() -> Value {
+    let unauthorised = json!({ "description": "Not signed in." });
+    json!({
+        "/api/v1/status": { "get": {
+            "summary": "The dock's slots and what each wearable is doing.",
+            "responses": { "200": answer("The dock now.", "DockSnapshot"), "401": unauthorised }
+        }},
+        "/api/v1/events": { "get": {
+            "summary": "Server-sent `status` events carrying the DockSnapshot, on connect and on every change.",
+            "responses": {
+                "200": { "description": "An event stream.", "content": { "text/event-stream": {} } },
+                "401": unauthorised,
+                "403": { "description": "A foreign Origin." }
+            }
+        }},
+        "/api/v1/login": { "post": {
+            "summary": "Sign in; sets the session cookie.",
+            "security": [],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": reference("Credentials") } } },
+            "responses": {
+                "200": answer("Signed in.", "Session"),
+                "401": { "description": "Wrong user name or password." },
+                "429": { "description": "Too many attempts; see Retry-After." }
+            }
+        }},
+        "/api/v1/session": { "get": {
+            "summary": "Who is signed in, and the CSRF token for state changes.",
+            "responses": { "200": answer("The session.", "Session"), "401": unauthorised }
+        }},
+        "/api/v1/openapi.json": { "get": {
+            "summary": "This document.",
+            "responses": { "200": { "description": "OpenAPI 3.", "content": { "application/json": {} } }, "401": unauthorised }
+        }}
+    })
+}
+
+fn dock_schemas() -> Value {
+    let string = json!({ "type": "string" });
+    json!({
+        "Credentials": { "type": "object", "required": ["username", "password"], "properties": {
+            "username": string, "password": string
+        }},
+        "Session": { "type": "object", "properties": {
+            "user": string, "role": { "type": "string", "enum": ["admin", "supervisor", "technician"] },
+            "csrf_token": string
+        }},
+        "DockSnapshot": { "type": "object", "description": "The dock now: its name, version, clock and one entry per slot.", "properties": {
+            "dock": string, "version": string, "now_ms": { "type": "integer" },
+            "slots": { "type": "array", "items": { "type": "object" } }
+        }}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::{ROUTES, Verb};
+
+    /// `(method, path)` of every JSON route the site serves: the dock's table and the analysis's.
+    fn served() -> BTreeSet<(String, String)> {
+        let mut routes: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .map(|r| {
+                let verb = match r.verb {
+                    Verb::Get => "get",
+                    Verb::Post => "post",
+                };
+                (verb.to_owned(), r.path.to_owned())
+            })
+            .collect();
+        for path in crate::analysis::API_ROUTES {
+            routes.insert(("get".to_owned(), path.to_owned()));
+        }
+        routes
+    }
+
+    fn described() -> BTreeSet<(String, String)> {
+        let doc = document();
+        doc["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(path, methods)| {
+                methods
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(move |(method, _)| (method.clone(), path.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_document_describes_exactly_the_json_routes_the_site_serves() {
+        assert_eq!(described(), served());
+    }
+
+    #[test]
+    fn every_reference_points_at_a_schema_that_exists() {
+        let doc = document();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for reference in text.split("#/components/schemas/").skip(1) {
+            let name: String = reference.chars().take_while(|c| *c != '"').collect();
+            assert!(schemas.contains_key(&name), "missing schema {name}");
+        }
+        assert_eq!(doc["openapi"], "3.0.3");
+    }
+}
