@@ -8,6 +8,7 @@
 
 mod access;
 mod analysis;
+mod browser;
 mod cli;
 mod spine;
 mod support;
