@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-# Debian packages the build and the tests use: libusb's headers for rusb (through pkg-config), and
-# umockdev, whose preload library lets the USB tests run the real libusb path with no USB bus.
-packages=(pkg-config gcc libusb-1.0-0-dev umockdev libumockdev-dev)
+# Debian packages the build and the tests use: libusb's headers for rusb (through pkg-config),
+# umockdev, whose preload library lets the USB tests run the real libusb path with no USB bus, and
+# Chromium with its chromedriver for the browser tests of the page (tests/e2e/browser.rs).
+packages=(pkg-config gcc libusb-1.0-0-dev umockdev libumockdev-dev chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
