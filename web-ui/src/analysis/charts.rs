@@ -11,7 +11,7 @@ use super::html::{Esc, num, pct};
 use super::view::PostureZones;
 
 /// The drawing's width in SVG units; a phone shows it at about this many CSS pixels.
-const WIDTH: f64 = 360.0;
+const WIDTH: f64 = 320.0;
 const FONT: f64 = 13.0;
 /// An estimate of one character's width at `FONT`, for laying out labels.
 const CHAR_W: f64 = 7.4;
@@ -164,7 +164,7 @@ pub(super) fn render(chart: &Chart, kind: Kind) -> String {
         if all_missing && let Some(missing) = chart.missing {
             let _ = writeln!(
                 svg,
-                "<text x=\"{centre:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" \
+                "<text x=\"{centre:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"12\" \
                  fill=\"{AXIS}\"><title>{}: {}</title>{}</text>",
                 TOP + PLOT_H - 4.0,
                 Esc(category),
@@ -183,7 +183,7 @@ pub(super) fn render(chart: &Chart, kind: Kind) -> String {
                 .sum();
             let _ = writeln!(
                 svg,
-                "<text x=\"{centre:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\">{}</text>",
+                "<text x=\"{centre:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"12\">{}</text>",
                 y(stacked) - 3.0,
                 Esc(mark)
             );
@@ -535,7 +535,7 @@ mod tests {
     #[test]
     fn a_bar_chart_has_axes_titles_units_ticks_and_a_legend() {
         let svg = render(&sample(None), Kind::Grouped);
-        assert!(svg.starts_with("<svg class=\"an-chart\" viewBox=\"0 0 360 "));
+        assert!(svg.starts_with("<svg class=\"an-chart\" viewBox=\"0 0 320 "));
         assert!(svg.contains("role=\"img\""));
         assert!(svg.contains("<title id=\"test-title\">Bends by hour</title>"));
         assert!(svg.contains("<desc id=\"test-desc\">06:00 4 bends, 07:00 9 bends</desc>"));
