@@ -193,8 +193,9 @@ impl StoredAnalysis {
 
 impl AnalysisView for StoredAnalysis {
     fn overview(&self, day: Option<&str>) -> page::Overview {
-        let days = self.reader.report_days().unwrap_or_default();
-        let chosen = day.map(str::to_owned).or_else(|| days.last().cloned());
+        // Only the neighbours, not the list of every day: that would read every stored report.
+        let around = self.reader.report_days_around(day).unwrap_or_default();
+        let chosen = around.chosen.or_else(|| day.map(str::to_owned));
         let teams = self.settings.teams.keys().cloned().collect();
         let tasks = self.settings.tasks.iter().map(|t| t.name.clone()).collect();
         let Some(chosen) = chosen else {
@@ -207,8 +208,7 @@ impl AnalysisView for StoredAnalysis {
                 workers: Vec::new(),
             };
         };
-        let previous_day = days.iter().rev().find(|d| **d < chosen).cloned();
-        let next_day = days.iter().find(|d| **d > chosen).cloned();
+        let (previous_day, next_day) = (around.previous, around.next);
         let rows = Self::parsed(
             self.reader
                 .worker_reports_between_days(&chosen, &chosen)
