@@ -345,6 +345,13 @@ async fn the_analysis_pages_show_pseudonyms_to_supervisors_and_nothing_to_techni
         "technician",
         "a long technician password",
     );
+    // Seen before any data: the page's cached overview must not outlive new reports.
+    let empty: Value = serde_json::from_str(body(&dock.get("/api/v1/analysis/overview"))).unwrap();
+    assert_eq!(
+        empty["workers"].as_array().map(Vec::len),
+        Some(0),
+        "{empty}"
+    );
     let addr = LinkAddr::Unix(dock.socket.clone());
     let cancel = CancellationToken::new();
     let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 808, shift(2, 30)).remove(0))

@@ -322,6 +322,12 @@ pub struct WorkerReport {
 }
 
 impl Reader {
+    /// SQLite's data version of this connection: it changes whenever another connection (the
+    /// writer) commits, so a cache built from an earlier read can tell it is stale.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.with(|conn| conn.pragma_query_value(None, "data_version", |row| row.get(0)))
+    }
+
     /// The site-local days with analysed shifts, oldest first.
     pub fn report_days(&self) -> Result<Vec<String>, StoreError> {
         self.with(|conn| {

@@ -25,6 +25,9 @@ pub struct StoredAnalysis {
     settings: Arc<Settings>,
     pseudonyms: Arc<Pseudonyms>,
     clock: Arc<dyn crate::clock::Clock>,
+    /// The last overview built, with the database version and the day it was built for: a page
+    /// load then costs a clone until the analyst stores new reports.
+    overview_cache: std::sync::Mutex<Option<(i64, Option<String>, page::Overview)>>,
 }
 
 impl StoredAnalysis {
@@ -39,6 +42,7 @@ impl StoredAnalysis {
             settings,
             pseudonyms,
             clock,
+            overview_cache: std::sync::Mutex::new(None),
         }
     }
 
@@ -193,6 +197,36 @@ impl StoredAnalysis {
 
 impl AnalysisView for StoredAnalysis {
     fn overview(&self, day: Option<&str>) -> page::Overview {
+        let Ok(version) = self.reader.data_version() else {
+            return self.build_overview(day);
+        };
+        let wanted = day.map(str::to_owned);
+        let mut cache = self
+            .overview_cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((v, d, overview)) = cache.as_ref()
+            && *v == version
+            && *d == wanted
+        {
+            return overview.clone();
+        }
+        let overview = self.build_overview(day);
+        *cache = Some((version, wanted, overview.clone()));
+        overview
+    }
+
+    fn worker(&self, worker: i64, shift_start_ms: Option<i64>) -> Option<page::WorkerDetail> {
+        self.build_worker(worker, shift_start_ms)
+    }
+
+    fn tasks(&self, viewer: page::Viewer) -> page::TasksAndHours {
+        self.build_tasks(viewer)
+    }
+}
+
+impl StoredAnalysis {
+    fn build_overview(&self, day: Option<&str>) -> page::Overview {
         // Only the neighbours, not the list of every day: that would read every stored report.
         let around = self.reader.report_days_around(day).unwrap_or_default();
         let chosen = around.chosen.or_else(|| day.map(str::to_owned));
@@ -236,7 +270,7 @@ impl AnalysisView for StoredAnalysis {
         }
     }
 
-    fn worker(&self, worker: i64, shift_start_ms: Option<i64>) -> Option<page::WorkerDetail> {
+    fn build_worker(&self, worker: i64, shift_start_ms: Option<i64>) -> Option<page::WorkerDetail> {
         let tag = self.reader.worker_tag(worker).ok()??;
         let since = self.clock.now_ms() - WORKER_DAYS * DAY_MS;
         let reports: Vec<ShiftReport> = Self::parsed(
@@ -295,7 +329,7 @@ impl AnalysisView for StoredAnalysis {
         })
     }
 
-    fn tasks(&self, viewer: page::Viewer) -> page::TasksAndHours {
+    fn build_tasks(&self, viewer: page::Viewer) -> page::TasksAndHours {
         let now = self.clock.now_ms();
         let to_day = self.local_day(now);
         let from_day = self.local_day(now - GROUP_DAYS * DAY_MS);
