@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use dockd::analysis::{self, Settings};
 use dockd::clock::{Clock, SystemClock};
 use dockd::emulator::{Faults, MINUTE_MS, Wearable, dock_until_drained};
-use dockd::link::{Request, Response};
 use dockd::transport::LinkAddr;
 use tokio_util::sync::CancellationToken;
 
@@ -26,30 +25,6 @@ const DAY_MS: i64 = 86_400_000;
 
 use shared::env_or;
 
-/// Every closed segment the wearable holds, as the bytes READ returns.
-fn segment_files(wearable: &mut Wearable) -> Vec<(String, Vec<u8>)> {
-    let now = SystemClock.now_ms();
-    let mut files = Vec::new();
-    for entry in wearable.stored_segments() {
-        let mut bytes = Vec::new();
-        loop {
-            let read = Request::Read {
-                id: entry.id,
-                offset: bytes.len() as u32,
-                max_len: 65_528,
-            };
-            match wearable.handle(Ok(read), now) {
-                Response::Data { bytes: chunk, .. } if !chunk.is_empty() => {
-                    bytes.extend_from_slice(&chunk)
-                }
-                _ => break,
-            }
-        }
-        files.push((format!("segment-{}", entry.id), bytes));
-    }
-    files
-}
-
 fn main() {
     one_shift();
     reanalysis();
@@ -57,8 +32,11 @@ fn main() {
 
 fn one_shift() {
     let reps = env_or("REPS", 11).max(1);
-    let mut wearable = shared::fleet(1, 12, 77).remove(0);
-    let files = segment_files(&mut wearable);
+    let wearable = shared::fleet(1, 12, 77).remove(0);
+    let files: Vec<(String, Vec<u8>)> = wearable
+        .closed_segment_bytes()
+        .map(|(id, bytes)| (format!("segment-{id}"), bytes.to_vec()))
+        .collect();
     let (recording, _) =
         dockd::analyst::offline_recording(&files, SystemClock.now_ms()).expect("recording");
     let samples: usize = recording.blocks.iter().map(|b| b.samples.len()).sum();

@@ -114,7 +114,8 @@ impl Pseudonyms {
 
     /// A short pseudonym for the page, e.g. `W-3F9A2C`.
     pub fn label(&self, tag: &WorkerTag) -> String {
-        format!("W-{}", self.hash(tag)[..6].to_uppercase())
+        let hash = self.hash(tag);
+        format!("W-{}", hash.get(..6).unwrap_or(&hash).to_uppercase())
     }
 }
 

@@ -4,139 +4,52 @@
 //! once, and `dockd user add` stores a user that can sign in.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use sha2::Digest;
 
-use crate::support::{DOCKD, TestDir, free_port, wait_for};
+use crate::support::{DOCKD, Dock, wait_for};
 
-/// A `dockd run` with the default `web.tls = true`.
-struct TlsDock {
-    dir: TestDir,
-    config: PathBuf,
-    web: SocketAddr,
-    child: Option<Child>,
+/// A file in the dock's data folder.
+fn data(dock: &Dock, file: &str) -> PathBuf {
+    dock.database().with_file_name(file)
 }
 
-impl TlsDock {
-    fn start(name: &str) -> Self {
-        let dir = TestDir::new(name);
-        let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let config = dir.join("dockd.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[storage]\ndata_dir = {:?}\n[web]\nlisten = \"{web}\"\n",
-                dir.join("data")
-            ),
-        )
+/// An HTTPS client that trusts the dock's generated certificate and nothing else.
+fn client(dock: &Dock) -> reqwest::blocking::Client {
+    let pem = std::fs::read(data(dock, "web-cert.pem")).unwrap();
+    reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+fn url(dock: &Dock, path: &str) -> String {
+    format!("https://{}{path}", dock.web)
+}
+
+/// Runs a `dockd` command against the dock's config with `stdin` piped in.
+fn dockd(dock: &Dock, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(DOCKD)
+        .args(args)
+        .arg("--config")
+        .arg(&dock.config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-        let mut dock = Self {
-            dir,
-            config,
-            web,
-            child: None,
-        };
-        dock.run();
-        dock
-    }
-
-    fn run(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("dockd.log"))
-            .unwrap();
-        let child = Command::new(DOCKD)
-            .args(["run", "--config"])
-            .arg(&self.config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let web = self.web;
-        wait_for("dockd to serve its page", Duration::from_secs(30), || {
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                panic!("dockd exited early with {status}; log:\n{}", self.log());
-            }
-            TcpStream::connect(web).ok().map(|_| ())
-        });
-    }
-
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let start = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "dockd did not stop on SIGTERM; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("dockd.log")).unwrap_or_default()
-    }
-
-    fn data(&self, file: &str) -> PathBuf {
-        self.dir.join("data").join(file)
-    }
-
-    /// An HTTPS client that trusts the dock's generated certificate and nothing else.
-    fn client(&self) -> reqwest::blocking::Client {
-        let pem = std::fs::read(self.data("web-cert.pem")).unwrap();
-        reqwest::blocking::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://{}{path}", self.web)
-    }
-
-    fn dockd(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        let mut child = Command::new(DOCKD)
-            .args(args)
-            .arg("--config")
-            .arg(&self.config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-}
-
-impl Drop for TlsDock {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// SHA-256 of the first certificate in a PEM file, as dockd prints it (`AB:CD:…`).
@@ -154,8 +67,8 @@ fn pem_fingerprint(path: &std::path::Path) -> String {
 
 #[test]
 fn the_page_is_https_with_the_docks_own_certificate_and_the_same_one_after_a_restart() {
-    let mut dock = TlsDock::start("tls");
-    let cert = dock.data("web-cert.pem");
+    let mut dock = Dock::start_over_https("tls");
+    let cert = data(&dock, "web-cert.pem");
     let fingerprint = pem_fingerprint(&cert);
     assert!(
         dock.log().contains("certificate_sha256") && dock.log().contains(&fingerprint),
@@ -164,14 +77,14 @@ fn the_page_is_https_with_the_docks_own_certificate_and_the_same_one_after_a_res
     );
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dock.data("web-key.pem"))
+        let mode = std::fs::metadata(data(&dock, "web-key.pem"))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the private key is the owner's only");
     }
 
-    let response = dock.client().get(dock.url("/healthz")).send().unwrap();
+    let response = client(&dock).get(url(&dock, "/healthz")).send().unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().unwrap(), "ok");
 
@@ -181,7 +94,7 @@ fn the_page_is_https_with_the_docks_own_certificate_and_the_same_one_after_a_res
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    assert!(stranger.get(dock.url("/healthz")).send().is_err());
+    assert!(stranger.get(url(&dock, "/healthz")).send().is_err());
 
     // Plain HTTP on the HTTPS port gets no page.
     let mut plain = TcpStream::connect(dock.web).unwrap();
@@ -201,18 +114,18 @@ fn the_page_is_https_with_the_docks_own_certificate_and_the_same_one_after_a_res
         "plain HTTP must not be served: {answer:?}"
     );
 
-    let out = dock.dockd(&["status", "--json"], "");
+    let out = dockd(&dock, &["status", "--json"], "");
     assert!(out.status.success(), "{out:?}");
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["web_certificate_sha256"], fingerprint.as_str());
-    let out = dock.dockd(&["status"], "");
+    let out = dockd(&dock, &["status"], "");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(&fingerprint),
         "{out:?}"
     );
 
     assert!(dock.stop().success(), "a clean stop; log:\n{}", dock.log());
-    dock.run();
+    dock.restart();
     assert_eq!(
         pem_fingerprint(&cert),
         fingerprint,
@@ -223,13 +136,13 @@ fn the_page_is_https_with_the_docks_own_certificate_and_the_same_one_after_a_res
         2,
         "both starts serve the same certificate"
     );
-    let response = dock.client().get(dock.url("/healthz")).send().unwrap();
+    let response = client(&dock).get(url(&dock, "/healthz")).send().unwrap();
     assert_eq!(response.status(), 200);
 }
 
 #[test]
 fn a_new_dock_prints_a_one_time_admin_password_once_and_stores_only_its_hash() {
-    let mut dock = TlsDock::start("firstadmin");
+    let mut dock = Dock::start_over_https("firstadmin");
     let log = dock.log();
     let marker = "First start: sign in as `admin` with this one-time password:";
     assert_eq!(log.matches(marker).count(), 1, "{log}");
@@ -242,7 +155,7 @@ fn a_new_dock_prints_a_one_time_admin_password_once_and_stores_only_its_hash() {
     assert!(password.len() >= 20, "{password}");
 
     let db = rusqlite::Connection::open_with_flags(
-        dock.data("dockd.db"),
+        data(&dock, "dockd.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();
@@ -262,16 +175,20 @@ fn a_new_dock_prints_a_one_time_admin_password_once_and_stores_only_its_hash() {
     );
 
     dock.stop();
-    dock.run();
+    dock.restart();
     assert_eq!(dock.log().matches(marker).count(), 1, "not again");
 }
 
 #[test]
 fn dockd_user_add_stores_an_argon2id_hash_and_that_user_can_sign_in_over_https() {
-    let dock = TlsDock::start("useradd");
+    let dock = Dock::start_over_https("useradd");
     let password = "a long pass phrase for anna";
 
-    let out = dock.dockd(&["user", "add", "anna", "--role", "supervisor"], "short\n");
+    let out = dockd(
+        &dock,
+        &["user", "add", "anna", "--role", "supervisor"],
+        "short\n",
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("at least 12"),
@@ -279,7 +196,8 @@ fn dockd_user_add_stores_an_argon2id_hash_and_that_user_can_sign_in_over_https()
     );
 
     // While the daemon runs, through a writer of its own, like `dockd reanalyze`.
-    let out = dock.dockd(
+    let out = dockd(
+        &dock,
         &["user", "add", "anna", "--role", "supervisor"],
         &format!("{password}\n"),
     );
@@ -292,7 +210,7 @@ fn dockd_user_add_stores_an_argon2id_hash_and_that_user_can_sign_in_over_https()
     assert!(!printed.contains(password), "{printed}");
 
     let db = rusqlite::Connection::open_with_flags(
-        dock.data("dockd.db"),
+        data(&dock, "dockd.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();
@@ -309,10 +227,10 @@ fn dockd_user_add_stores_an_argon2id_hash_and_that_user_can_sign_in_over_https()
 
     // Sign-in itself is web-ui's; what the daemon guarantees is that the password it stored is
     // the one that works, and that the sign-in lands in the audit trail.
-    let client = dock.client();
+    let client = client(&dock);
     let login = |password: &str| {
         client
-            .post(dock.url("/api/v1/login"))
+            .post(url(&dock, "/api/v1/login"))
             .header("content-type", "application/json")
             .body(serde_json::json!({ "username": "anna", "password": password }).to_string())
             .send()

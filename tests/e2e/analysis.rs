@@ -5,9 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use dockd::clock::{Clock, SystemClock};
 use dockd::emulator::{Faults, TruthKind, Wearable, dock_until_drained};
-use dockd::link::{Request, Response};
 use dockd::transport::LinkAddr;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -16,29 +14,15 @@ use crate::spine::{body, fleet, shift};
 use crate::support::{DOCKD, Dock, TEST_USER, TestDir, add_user, http_request, wait_for};
 
 /// Every closed segment the wearable holds, as the bytes READ returns, written to `dir`.
-fn write_segment_files(wearable: &mut Wearable, dir: &TestDir) -> Vec<std::path::PathBuf> {
-    let now = SystemClock.now_ms();
-    let mut paths = Vec::new();
-    for entry in wearable.stored_segments() {
-        let mut bytes = Vec::new();
-        loop {
-            let read = Request::Read {
-                id: entry.id,
-                offset: bytes.len() as u32,
-                max_len: 65_528,
-            };
-            match wearable.handle(Ok(read), now) {
-                Response::Data { bytes: chunk, .. } if !chunk.is_empty() => {
-                    bytes.extend_from_slice(&chunk)
-                }
-                _ => break,
-            }
-        }
-        let path = dir.join(&format!("segment-{:04}.kseg", entry.id));
-        std::fs::write(&path, bytes).unwrap();
-        paths.push(path);
-    }
-    paths
+fn write_segment_files(wearable: &Wearable, dir: &TestDir) -> Vec<std::path::PathBuf> {
+    wearable
+        .closed_segment_bytes()
+        .map(|(id, bytes)| {
+            let path = dir.join(&format!("segment-{id:04}.kseg"));
+            std::fs::write(&path, bytes).unwrap();
+            path
+        })
+        .collect()
 }
 
 /// Bends (peak ≥ 45°) and deep bends (≥ 60°) the generator placed, away from the thresholds.
@@ -144,8 +128,8 @@ async fn pulled_shifts_are_analysed_when_the_dock_is_idle_and_match_the_ground_t
 #[test]
 fn dockd_analyze_prints_the_documented_keys_and_the_same_counts_as_the_truth() {
     let dir = TestDir::new("analyze");
-    let mut wearable = fleet(1, 606, shift(2, 20)).remove(0);
-    let files = write_segment_files(&mut wearable, &dir);
+    let wearable = fleet(1, 606, shift(2, 20)).remove(0);
+    let files = write_segment_files(&wearable, &dir);
     assert!(files.len() >= 6);
     let out = Command::new(DOCKD)
         .arg("analyze")

@@ -110,6 +110,16 @@ impl Dock {
 
     /// Like [`Dock::start`], with extra keys in the config's `[link]` table.
     pub fn start_with(name: &str, link: &str) -> Self {
+        Self::launch(name, link, "tls = false", true)
+    }
+
+    /// A dock as a site installs it: HTTPS with its own certificate (`web.tls` at its default)
+    /// and no users yet, so it makes its first admin itself.
+    pub fn start_over_https(name: &str) -> Self {
+        Self::launch(name, "", "", false)
+    }
+
+    fn launch(name: &str, link: &str, web_extra: &str, test_user: bool) -> Self {
         let dir = TestDir::new(name);
         let socket = dir.join("wearables.sock");
         let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -117,13 +127,15 @@ impl Dock {
         std::fs::write(
             &config,
             format!(
-                "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n{link}\n[web]\nlisten = \"{web}\"\ntls = false\n",
+                "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n{link}\n[web]\nlisten = \"{web}\"\n{web_extra}\n",
                 dir.join("data"),
                 socket
             ),
         )
         .unwrap();
-        add_user(&config, TEST_USER, "admin", TEST_PASSWORD);
+        if test_user {
+            add_user(&config, TEST_USER, "admin", TEST_PASSWORD);
+        }
         let mut dock = Self {
             dir,
             config,

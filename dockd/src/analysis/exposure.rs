@@ -85,6 +85,19 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds another set of counts (a day's shifts, a week's).
+    pub fn merge(&mut self, other: &Counts) {
+        self.bends += other.bends;
+        self.deep_bends += other.deep_bends;
+        self.twists += other.twists;
+        self.lateral_bends += other.lateral_bends;
+        self.reaches += other.reaches;
+        self.lifts += other.lifts;
+        self.stoop_lifts += other.stoop_lifts;
+        self.squat_lifts += other.squat_lifts;
+        self.static_postures += other.static_postures;
+    }
+
     /// Counts one movement (see the module documentation).
     pub fn add(&mut self, movement: &Movement) {
         match movement.kind {

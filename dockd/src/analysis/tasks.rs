@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::exposure::Counts;
 use super::models::lifft;
 use super::models::niosh::{self, NioshGeometry};
-use super::movements::{LiftStyle, Movement, MovementKind};
+use super::movements::Movement;
 use super::shifts::{Shift, ShiftRules};
 use crate::worker::WorkerTag;
 
@@ -318,29 +318,6 @@ fn local_minute(ms: i64, tz: &TimeZone) -> Option<usize> {
     usize::try_from(minute).ok()
 }
 
-fn count(counts: &mut Counts, movement: &Movement) {
-    match movement.kind {
-        MovementKind::Bend => {
-            counts.bends += 1;
-            if movement.deep {
-                counts.deep_bends += 1;
-            }
-        }
-        MovementKind::StaticPosture => counts.static_postures += 1,
-        MovementKind::LateralBend => counts.lateral_bends += 1,
-        MovementKind::Twist => counts.twists += 1,
-        MovementKind::Reach => counts.reaches += 1,
-        MovementKind::Lift => {
-            counts.lifts += 1;
-            match movement.lift_style {
-                Some(LiftStyle::Stoop) => counts.stoop_lifts += 1,
-                Some(LiftStyle::Squat) => counts.squat_lifts += 1,
-                None => {}
-            }
-        }
-    }
-}
-
 /// The first sample index of a run (start `start_ms`, `rate` Hz, `n` samples) taken at or after
 /// `ms`: sample `k` is at `start + floor(k·1000 / rate)`.
 fn first_sample_at_or_after(start_ms: i64, rate: i64, n: i64, ms: i64) -> i64 {
@@ -426,7 +403,7 @@ pub fn try_assign(
     let mut counts = vec![Counts::default(); tasks.len()];
     for movement in movements {
         if let Some(task) = plan.at(movement.peak_ms, tz.as_ref()) {
-            count(&mut counts[task], movement);
+            counts[task].add(movement);
         }
     }
 
@@ -503,6 +480,7 @@ pub fn try_assign(
 mod tests {
     use super::*;
     use crate::analysis::Run;
+    use crate::analysis::movements::{LiftStyle, MovementKind};
     use jiff::civil::date;
 
     const HOUR_MS: i64 = 3_600_000;

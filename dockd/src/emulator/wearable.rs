@@ -235,6 +235,14 @@ impl Wearable {
         closed.chain(open).collect()
     }
 
+    /// The closed segments still on flash as `(id, bytes)`, exactly as READ returns them: for
+    /// offline analysis (`dockd analyze`) and its tests and benchmark.
+    pub fn closed_segment_bytes(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        self.stored
+            .iter()
+            .map(|segment| (segment.truth.id, segment.bytes.as_slice()))
+    }
+
     /// Ids the dock erased, in erase order.
     pub fn erased_ids(&self) -> &[u32] {
         &self.erased

@@ -25,9 +25,40 @@ pub struct StoredAnalysis {
     settings: Arc<Settings>,
     pseudonyms: Arc<Pseudonyms>,
     clock: Arc<dyn crate::clock::Clock>,
-    /// The last overview built, with the database version and the day it was built for: a page
-    /// load then costs a clone until the analyst stores new reports.
-    overview_cache: std::sync::Mutex<Option<(i64, Option<String>, page::Overview)>>,
+    /// The last overview, site baseline and tasks view built: a page load then costs a clone
+    /// until the analyst stores new reports (or another day or viewer is asked for).
+    overview: Cached<Option<String>, page::Overview>,
+    baseline: Cached<String, risk::SiteBaseline>,
+    tasks: Cached<(String, page::Viewer), page::TasksAndHours>,
+}
+
+/// One value built from the store for a key, kept until the database changes (its
+/// `PRAGMA data_version` moves) or another key is asked for.
+struct Cached<K, V>(std::sync::Mutex<Option<(i64, K, V)>>);
+
+impl<K: PartialEq, V: Clone> Cached<K, V> {
+    fn new() -> Self {
+        Self(std::sync::Mutex::new(None))
+    }
+
+    fn get(&self, reader: &Reader, key: K, build: impl FnOnce() -> V) -> V {
+        let Ok(version) = reader.data_version() else {
+            return build();
+        };
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((v, k, value)) = slot.as_ref()
+            && *v == version
+            && *k == key
+        {
+            return value.clone();
+        }
+        let value = build();
+        *slot = Some((version, key, value.clone()));
+        value
+    }
 }
 
 impl StoredAnalysis {
@@ -42,7 +73,9 @@ impl StoredAnalysis {
             settings,
             pseudonyms,
             clock,
-            overview_cache: std::sync::Mutex::new(None),
+            overview: Cached::new(),
+            baseline: Cached::new(),
+            tasks: Cached::new(),
         }
     }
 
@@ -74,6 +107,11 @@ impl StoredAnalysis {
 
     fn site_baseline(&self) -> risk::SiteBaseline {
         let to = self.clock.now_ms();
+        self.baseline
+            .get(&self.reader, self.local_day(to), || self.build_baseline(to))
+    }
+
+    fn build_baseline(&self, to: i64) -> risk::SiteBaseline {
         let reports: Vec<ShiftReport> = self
             .reader
             .reports_between(to - GROUP_DAYS * DAY_MS, to + DAY_MS)
@@ -197,23 +235,9 @@ impl StoredAnalysis {
 
 impl AnalysisView for StoredAnalysis {
     fn overview(&self, day: Option<&str>) -> page::Overview {
-        let Ok(version) = self.reader.data_version() else {
-            return self.build_overview(day);
-        };
-        let wanted = day.map(str::to_owned);
-        let mut cache = self
-            .overview_cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((v, d, overview)) = cache.as_ref()
-            && *v == version
-            && *d == wanted
-        {
-            return overview.clone();
-        }
-        let overview = self.build_overview(day);
-        *cache = Some((version, wanted, overview.clone()));
-        overview
+        self.overview.get(&self.reader, day.map(str::to_owned), || {
+            self.build_overview(day)
+        })
     }
 
     fn worker(&self, worker: i64, shift_start_ms: Option<i64>) -> Option<page::WorkerDetail> {
@@ -221,7 +245,9 @@ impl AnalysisView for StoredAnalysis {
     }
 
     fn tasks(&self, viewer: page::Viewer) -> page::TasksAndHours {
-        self.build_tasks(viewer)
+        let today = self.local_day(self.clock.now_ms());
+        self.tasks
+            .get(&self.reader, (today, viewer), || self.build_tasks(viewer))
     }
 }
 
@@ -422,13 +448,7 @@ impl StoredAnalysis {
         let mut alerts = 0;
         let mut tasks = BTreeSet::new();
         for r in reports {
-            let c = &r.metrics.counts;
-            counts.bends += c.bends;
-            counts.deep_bends += c.deep_bends;
-            counts.twists += c.twists;
-            counts.lateral_bends += c.lateral_bends;
-            counts.reaches += c.reaches;
-            counts.lifts += c.lifts;
+            counts.merge(&r.metrics.counts);
             wear_s += r.metrics.wear_s;
             let z = zones(r);
             zones_total.acceptable_s += z.acceptable_s;
@@ -472,13 +492,7 @@ impl StoredAnalysis {
                 continue;
             };
             let entry = weeks.entry((week.year(), week.week())).or_default();
-            let c = &r.metrics.counts;
-            entry.counts.bends += c.bends;
-            entry.counts.deep_bends += c.deep_bends;
-            entry.counts.twists += c.twists;
-            entry.counts.lateral_bends += c.lateral_bends;
-            entry.counts.reaches += c.reaches;
-            entry.counts.lifts += c.lifts;
+            entry.counts.merge(&r.metrics.counts);
             entry.wear_s += r.metrics.wear_s;
             entry.alerts += r.metrics.alerts.count;
             entry.days.insert(r.local_day.clone());
