@@ -79,6 +79,7 @@ pub async fn run(
             accounts: Arc::new(dock_accounts),
             audit: Arc::new(audit),
             analysis: Arc::new(analysis_view),
+            admin: Arc::new(crate::views::admin::SiteAdmin::new()),
         },
         &shutdown,
     )
@@ -223,6 +224,7 @@ struct Web {
     accounts: Arc<dyn web_ui::access::Accounts>,
     audit: Arc<dyn web_ui::access::AuditLog>,
     analysis: Arc<dyn web_ui::analysis::AnalysisView>,
+    admin: Arc<dyn web_ui::admin::AdminView>,
 }
 
 /// Shows the first admin's one-time password, once, where whoever started the dock looks: on
@@ -287,6 +289,7 @@ async fn spawn_web(
         web.accounts,
         Arc::clone(&web.audit),
         web_ui::analysis::routes(web.analysis, web.audit),
+        web.admin,
         web_ui::WebOptions {
             secure_cookies: tls.is_some(),
         },

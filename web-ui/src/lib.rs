@@ -15,11 +15,13 @@
 //! - `ROUTES` (here): every dock route, its method and who may use it, in one table.
 
 pub mod access;
+pub mod admin;
 pub mod analysis;
 mod api;
 mod assets;
 mod auth;
 mod pages;
+pub mod roster;
 mod security;
 #[cfg(test)]
 mod testing;
@@ -216,8 +218,10 @@ pub fn site(
     accounts: Arc<dyn access::Accounts>,
     audit: Arc<dyn access::AuditLog>,
     worker_routes: Router,
+    admin: Arc<dyn admin::AdminView>,
     options: WebOptions,
 ) -> Router {
+    let _ = admin;
     let auth = Arc::new(auth::Auth::new(accounts, audit, options.secure_cookies));
     build(dock, auth, worker_routes, Gate::SignIn)
 }

@@ -12,6 +12,7 @@ mod reader;
 pub mod reports;
 pub mod samples;
 pub mod schema;
+pub mod site;
 mod writer;
 
 use std::path::Path;
@@ -46,6 +47,8 @@ pub enum StoreError {
     Missing(String),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Site(#[from] site::SiteError),
 }
 
 /// What identifies a segment for good: the wearable, its segment id, and the bytes' size and CRC.

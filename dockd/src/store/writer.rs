@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::accounts::{self, AuditEntry, NewUser};
 use super::reports::{self, ReportBatch};
+use super::site::{self, SiteChange, SiteOutcome};
 use super::{
     NewDocking, NewSegment, QuarantinedSegment, RecodedBlock, SegmentKey, StoreError, StoreOutcome,
 };
@@ -46,6 +47,7 @@ enum Command {
     ReplaceReports(Box<ReportBatch>, Reply<()>),
     PutUser(Box<NewUser>, Reply<()>),
     Audit(Vec<AuditEntry>, Reply<()>),
+    Site(Box<SiteChange>, Reply<SiteOutcome>),
 }
 
 impl Command {
@@ -129,6 +131,12 @@ impl Writer {
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Applies one roster or settings change durably (returns after its commit).
+    pub async fn site(&self, change: SiteChange) -> Result<SiteOutcome, StoreError> {
+        self.ask(|reply| Command::Site(Box::new(change), reply))
+            .await
     }
 
     /// Records a docking (and the wearable, first time seen); returns the docking's id.
@@ -241,6 +249,7 @@ enum Done {
     Docking(Reply<i64>, Result<i64, StoreError>),
     Unit(Reply<()>, Result<(), StoreError>),
     Segment(Reply<StoreOutcome>, Result<StoreOutcome, StoreError>),
+    Site(Reply<SiteOutcome>, Result<SiteOutcome, StoreError>),
 }
 
 impl Done {
@@ -259,6 +268,7 @@ impl Done {
             Done::Docking(reply, result) => drop(reply.send(pick(result, commit))),
             Done::Unit(reply, result) => drop(reply.send(pick(result, commit))),
             Done::Segment(reply, result) => drop(reply.send(pick(result, commit))),
+            Done::Site(reply, result) => drop(reply.send(pick(result, commit))),
         }
     }
 }
@@ -303,6 +313,7 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
         Command::StoreSegment(_, reply) => {
             Done::Segment(reply, Err(StoreError::Closed)).send(failed)
         }
+        Command::Site(_, reply) => Done::Site(reply, Err(StoreError::Closed)).send(failed),
     }
 }
 
@@ -343,6 +354,9 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
                 Ok(())
             }),
         ),
+        Command::Site(change, reply) => {
+            Done::Site(reply, isolated(tx, |tx| site::apply(tx, &change)))
+        }
         Command::StoreSegment(segment, reply) => {
             Done::Segment(reply, isolated(tx, |tx| store_segment(tx, &segment)))
         }

@@ -3,6 +3,7 @@
 //! view types. The dock view must never hand the web anything about workers nor query the database
 //! on a page load (the board already holds the totals); the analysis view never hands it a badge tag.
 
+pub mod admin;
 pub mod analysis;
 
 use std::future::Future;

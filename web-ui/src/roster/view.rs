@@ -1,0 +1,105 @@
+//! The roster's view types and the [`RosterView`] trait the daemon implements. They are also the
+//! JSON API's shapes. It must never depend on the daemon; these are the only web-ui types that
+//! carry a badge tag or a display name, and only the roster page and its API show them.
+
+use serde::{Deserialize, Serialize};
+
+/// What the roster page needs from the daemon. Implemented by `dockd` over its store; every method
+/// is **blocking** (SQLite): handlers call them on tokio's blocking pool.
+pub trait RosterView: Send + Sync + 'static {
+    /// The whole roster: every wearable the dock has seen, every worker it knows, and the names of
+    /// the tasks and teams a worker can be put in.
+    fn roster(&self) -> Roster;
+
+    /// Applies one change, durably (it returns after the commit). A refusal carries the reason in
+    /// plain words for the person who typed the change ("badge tag must be 1–16 ASCII
+    /// characters", "no such task").
+    fn change(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal>;
+}
+
+/// Everything the roster page shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Roster {
+    /// Every wearable the dock has seen, by serial.
+    pub wearables: Vec<RosterWearable>,
+    /// Every worker the dock knows (typed in here, or seen on a wearable), opted-out ones included.
+    pub workers: Vec<RosterWorker>,
+    /// The configured task names, in configuration order (a worker's `task` is one of these).
+    pub tasks: Vec<String>,
+    /// Team names in use, sorted (a worker's `team` is free text; these are suggestions).
+    pub teams: Vec<String>,
+}
+
+/// One wearable and who it is assigned to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RosterWearable {
+    /// Device-supplied text: untrusted, escape it.
+    pub serial: String,
+    /// The worker id it is assigned to on the roster; `None`: no one.
+    pub worker: Option<i64>,
+    /// Whether the wearable itself already carries that assignment (it is sent with SET_WORKER at
+    /// the wearable's next docking, or while it sits in the dock).
+    pub applied: bool,
+    /// When it was last docked, Unix ms.
+    pub last_docked_ms: Option<i64>,
+}
+
+/// One worker as the dock knows them. Personal data: shown on the roster page only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RosterWorker {
+    /// The worker's id (the same id as the analysis pages' `/workers/{id}`).
+    pub id: i64,
+    /// The badge tag as text (what the supervisor reads off the badge).
+    pub badge: String,
+    /// The keyed pseudonym every other page and every upload shows instead (e.g. `W-3F9A2C`).
+    pub pseudonym: String,
+    /// The name a supervisor typed in; it never leaves the dock.
+    pub display_name: Option<String>,
+    pub task: Option<String>,
+    pub team: Option<String>,
+    /// When the worker opted out (restriction); `None`: data is kept and analysed.
+    pub opted_out_ms: Option<i64>,
+    /// Samples of this worker discarded at ingest because they had opted out.
+    pub discarded_samples: u64,
+}
+
+/// One change to the roster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum RosterChange {
+    /// Assign a wearable (by serial) to a worker, or to no one.
+    AssignWearable { serial: String, worker: Option<i64> },
+    /// Add a worker by badge tag (1–16 printable ASCII characters), with optional details.
+    AddWorker {
+        badge: String,
+        display_name: Option<String>,
+        task: Option<String>,
+        team: Option<String>,
+    },
+    /// Change a worker's details (`None` clears a field).
+    EditWorker {
+        id: i64,
+        display_name: Option<String>,
+        task: Option<String>,
+        team: Option<String>,
+    },
+    /// Opt a worker out (their data is discarded at ingest from now on, and their stored data is
+    /// no longer analysed or shown), or back in.
+    OptOut { id: i64, opted_out: bool },
+}
+
+/// What a change did, for the page's confirmation and the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RosterDone {
+    /// In plain words, without badge tag or name (it is also the audit line's subject), e.g.
+    /// "wearable WR-0001 assigned to worker 12".
+    pub summary: String,
+    /// The worker the change concerned (a new worker's id for `AddWorker`).
+    pub worker: Option<i64>,
+}
+
+/// Why a change was refused, in plain words (answered as 400 with `{"error": …}`, or shown on
+/// the page above the form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{0}")]
+pub struct RosterRefusal(pub String);
