@@ -939,7 +939,7 @@ fn breakdown(config: &Config, day: &str) {
             .expect("pseudonym key");
     let view = dockd::views::analysis::StoredAnalysis::new(
         reader.clone(),
-        Arc::new(config.analysis.clone()),
+        Arc::new(dockd::site::SiteSettings::fixed(config.analysis.clone())),
         Arc::new(pseudonyms),
         Arc::new(SystemClock),
     );

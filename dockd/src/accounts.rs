@@ -368,6 +368,32 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    #[tokio::test]
+    async fn a_disabled_user_is_refused_even_with_the_right_password() {
+        let (dir, db) = temp_db("disabled");
+        let (writer, thread) = Writer::spawn(
+            crate::store::open_for_writing(&db).unwrap(),
+            crate::store::open_for_writing(&db).unwrap(),
+        )
+        .unwrap();
+        let user = new_user("anna", Role::Admin, "a long pass phrase", 7).unwrap();
+        writer.put_user(user).await.unwrap();
+        let accounts = DockAccounts::new(Reader::open(&db).unwrap()).unwrap();
+        assert!(accounts.verify("anna", "a long pass phrase").is_some());
+
+        let disable = |disabled| crate::store::site::SiteChange::SetUserDisabled {
+            name: "anna".into(),
+            disabled,
+        };
+        writer.site(disable(true)).await.unwrap();
+        assert_eq!(accounts.verify("anna", "a long pass phrase"), None);
+        writer.site(disable(false)).await.unwrap();
+        assert!(accounts.verify("anna", "a long pass phrase").is_some());
+        drop(writer);
+        thread.join();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn an_unknown_user_costs_as_much_as_a_wrong_password() {
         let (dir, db) = temp_db("timing");

@@ -45,17 +45,19 @@ pub struct Progress {
 }
 
 /// Runs until `cancel`: analyses new segments whenever the dock has been idle for [`QUIET`], and
-/// re-analyses everything once if stored reports came from another version or other settings.
+/// re-analyses everything once if stored reports came from another version or other settings
+/// (checked again whenever the settings in force change: Settings page, roster).
 pub async fn run(
     reader: Reader,
     writer: Writer,
-    settings: Arc<Settings>,
+    site: Arc<crate::site::SiteSettings>,
     cpu: Arc<Semaphore>,
     mut busy: watch::Receiver<bool>,
     cancel: CancellationToken,
 ) {
-    let fingerprint = settings.fingerprint();
-    let mut checked_outdated = false;
+    let mut changes = site.subscribe();
+    // The fingerprint whose stored reports were last checked for being out of date.
+    let mut checked: Option<String> = None;
     loop {
         if !wait_quiet(&mut busy, &cancel).await {
             return;
@@ -64,8 +66,11 @@ pub async fn run(
             permit = cpu.acquire() => match permit { Ok(p) => p, Err(_) => return },
             _ = cancel.cancelled() => return,
         };
-        if !checked_outdated {
-            checked_outdated = true;
+        changes.borrow_and_update();
+        let settings = site.current();
+        let fingerprint = settings.fingerprint();
+        if checked.as_deref() != Some(fingerprint.as_str()) {
+            checked = Some(fingerprint.clone());
             let outdated = {
                 let (reader, fp) = (reader.clone(), fingerprint.clone());
                 blocking(move || Ok(reader.reports_outdated(analysis::ANALYSIS_VERSION, &fp)?))
@@ -95,6 +100,7 @@ pub async fn run(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = busy.changed() => {}
+            _ = changes.changed() => {}
             _ = tokio::time::sleep(IDLE_CHECK) => {}
         }
     }

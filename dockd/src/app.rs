@@ -19,10 +19,13 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::dock::{self, board::Board};
 use crate::pull::PullContext;
+use crate::site::SiteSettings;
 use crate::store::{self, Reader, Writer};
 use crate::transport::{Docking, socket, usb};
 use crate::views::BoardView;
+use crate::views::admin::SiteAdmin;
 use crate::views::analysis::StoredAnalysis;
+use crate::views::roster::SiteRoster;
 use crate::web_tls;
 use crate::worker::Pseudonyms;
 
@@ -42,6 +45,13 @@ pub async fn run(
     let (writer, writer_thread) =
         Writer::spawn(conn, spare).context("cannot start the store writer")?;
     let reader = Reader::open(&db_path)?;
+    let site = {
+        let (base, reader) = (config.analysis.clone(), reader.clone());
+        tokio::task::spawn_blocking(move || SiteSettings::load(base, &reader))
+            .await
+            .context("cannot read the site settings")??
+    };
+    let site = Arc::new(site);
     if let Some(password) = accounts::ensure_first_admin(&reader, &writer, clock.now_ms()).await? {
         announce_first_admin(&password);
     }
@@ -65,10 +75,27 @@ pub async fn run(
         .context("cannot create the worker pseudonym key in the data folder")?;
     // Its own connection too: pages read reports while the analyst and pulls work.
     let pages = Reader::open(&db_path)?;
+    let pseudonyms = Arc::new(pseudonyms);
     let analysis_view = StoredAnalysis::new(
         pages,
-        Arc::new(config.analysis.clone()),
-        Arc::new(pseudonyms),
+        Arc::clone(&site),
+        Arc::clone(&pseudonyms),
+        Arc::clone(&clock),
+    );
+    let runtime = tokio::runtime::Handle::current();
+    let roster = SiteRoster::new(
+        Reader::open(&db_path)?,
+        writer.clone(),
+        runtime.clone(),
+        Arc::clone(&site),
+        Arc::clone(&pseudonyms),
+        Arc::clone(&clock),
+    );
+    let admin = SiteAdmin::new(
+        Reader::open(&db_path)?,
+        writer.clone(),
+        runtime,
+        Arc::clone(&site),
         Arc::clone(&clock),
     );
     spawn_web(
@@ -79,7 +106,8 @@ pub async fn run(
             accounts: Arc::new(dock_accounts),
             audit: Arc::new(audit),
             analysis: Arc::new(analysis_view),
-            admin: Arc::new(crate::views::admin::SiteAdmin::new()),
+            admin: Arc::new(admin),
+            roster: Arc::new(roster),
         },
         &shutdown,
     )
@@ -110,7 +138,7 @@ pub async fn run(
     tasks.spawn(crate::analyst::run(
         ctx.reader.clone(),
         ctx.writer.clone(),
-        Arc::new(config.analysis.clone()),
+        Arc::clone(&site),
         Arc::clone(&ctx.cpu),
         ctx.board.busy(),
         shutdown.clone(),
@@ -225,6 +253,7 @@ struct Web {
     audit: Arc<dyn web_ui::access::AuditLog>,
     analysis: Arc<dyn web_ui::analysis::AnalysisView>,
     admin: Arc<dyn web_ui::admin::AdminView>,
+    roster: Arc<dyn web_ui::roster::RosterView>,
 }
 
 /// Shows the first admin's one-time password, once, where whoever started the dock looks: on
@@ -285,11 +314,14 @@ async fn spawn_web(
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(url = %format!("{scheme}://{bound}/"), "Web page ready.");
     let router = web_ui::site(
-        Arc::new(web.view),
-        web.accounts,
-        Arc::clone(&web.audit),
-        web_ui::analysis::routes(web.analysis, web.audit),
-        web.admin,
+        web_ui::Backends {
+            dock: Arc::new(web.view),
+            accounts: web.accounts,
+            audit: web.audit,
+            analysis: web.analysis,
+            roster: web.roster,
+            admin: web.admin,
+        },
         web_ui::WebOptions {
             secure_cookies: tls.is_some(),
         },

@@ -603,7 +603,8 @@ fn reanalyze(config: Config) -> anyhow::Result<ExitCode> {
         let spare = dockd::store::open_for_writing(&db_path)?;
         let (writer, thread) = dockd::store::Writer::spawn(conn, spare)?;
         let reader = Reader::open(&db_path)?;
-        let settings = Arc::new(config.analysis.clone());
+        // The settings in force: the file's, overlaid by what was changed on the page.
+        let settings = dockd::site::SiteSettings::load(config.analysis.clone(), &reader)?.current();
         let started = std::time::Instant::now();
         let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
         let done =

@@ -19,6 +19,7 @@ pub mod emulator;
 pub mod ingest;
 pub mod link;
 pub mod pull;
+pub mod site;
 pub mod store;
 pub mod transport;
 pub mod views;

@@ -72,6 +72,37 @@ pub struct Dock {
     child: Option<Child>,
     /// The signed-in session cookie of the test user, once signed in.
     session: std::sync::Mutex<Option<String>>,
+    /// The API session of the test user (cookie, CSRF token), once signed in.
+    api_session: std::sync::Mutex<Option<(String, String)>>,
+}
+
+/// The JSON body of a whole HTTP response (`Null` when empty or not JSON; chunked bodies are
+/// joined).
+pub fn body_of(response: &str) -> serde_json::Value {
+    let Some((head, body)) = response.split_once("\r\n\r\n") else {
+        return serde_json::Value::Null;
+    };
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut joined = String::new();
+        let mut rest = body;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+                break;
+            };
+            if size == 0 || after.len() < size {
+                break;
+            }
+            joined.push_str(&after[..size]);
+            rest = after[size..].trim_start_matches("\r\n");
+        }
+        joined
+    } else {
+        body.to_owned()
+    };
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
 }
 
 /// The test user every dock gets (an admin), and its password.
@@ -113,6 +144,17 @@ impl Dock {
         Self::launch(name, link, "tls = false", true)
     }
 
+    /// Like [`Dock::start`], with the `[dock]` table's `refresh_s`: a docked wearable's battery
+    /// and its roster and thresholds are brought up to date this often.
+    pub fn start_refreshing(name: &str, refresh_s: u64) -> Self {
+        Self::launch(
+            name,
+            "",
+            &format!("tls = false\n[dock]\nrefresh_s = {refresh_s}"),
+            true,
+        )
+    }
+
     /// A dock as a site installs it: HTTPS with its own certificate (`web.tls` at its default)
     /// and no users yet, so it makes its first admin itself.
     pub fn start_over_https(name: &str) -> Self {
@@ -143,6 +185,7 @@ impl Dock {
             web,
             child: None,
             session: std::sync::Mutex::new(None),
+            api_session: std::sync::Mutex::new(None),
         };
         dock.restart();
         dock
@@ -150,6 +193,9 @@ impl Dock {
 
     /// Starts the daemon (again) on the same folder and waits until it accepts wearables.
     pub fn restart(&mut self) {
+        // Sessions live in the daemon's memory: a restart ends them.
+        *self.session.lock().unwrap() = None;
+        *self.api_session.lock().unwrap() = None;
         assert!(self.child.is_none(), "dockd is already running");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -285,6 +331,58 @@ impl Dock {
                 .clone()
         };
         http_request(self.web, "GET", path, &[("Cookie", &cookie)], "")
+    }
+
+    /// A JSON API call as the signed-in test user, with its CSRF token: the status code and the
+    /// parsed body (`Null` when there is none).
+    pub fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let (cookie, csrf) = {
+            let mut slot = self.api_session.lock().unwrap();
+            slot.get_or_insert_with(|| {
+                let cookie = self.sign_in(TEST_USER, TEST_PASSWORD);
+                let session = http_request(
+                    self.web,
+                    "GET",
+                    "/api/v1/session",
+                    &[("Cookie", &cookie)],
+                    "",
+                );
+                let json = body_of(&session);
+                let csrf = json["csrf_token"]
+                    .as_str()
+                    .expect("a CSRF token")
+                    .to_owned();
+                (cookie, csrf)
+            })
+            .clone()
+        };
+        let text = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let response = http_request(
+            self.web,
+            method,
+            path,
+            &[
+                ("Cookie", &cookie),
+                ("X-CSRF-Token", &csrf),
+                ("Content-Type", "application/json"),
+            ],
+            &text,
+        );
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        (status, body_of(&response))
     }
 
     /// A GET without a session.

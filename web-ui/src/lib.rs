@@ -1,15 +1,19 @@
-//! web-ui: the dock's local web pages and JSON API, as one axum router over the [`DockView`] trait
-//! the daemon implements, behind sign-in. It must never depend on the daemon crate, never serve a
-//! route without a session unless `ROUTES` marks it public, never let a role without
-//! `sees_worker_data` reach worker routes, and never show who wore a wearable on the dock pages.
+//! web-ui: the dock's local web pages and JSON API, as one axum router over the traits the daemon
+//! implements ([`Backends`]), behind sign-in. It must never depend on the daemon crate, never serve
+//! a route without a session unless `ROUTES` marks it public, never let a role without
+//! `sees_worker_data` reach worker routes nor anyone but an admin reach admin routes, and never
+//! show who wore a wearable on the dock pages.
 //!
 //! # Layout
 //! - `view`: the [`DockView`] trait and the view types (also the JSON API's shapes).
 //! - `access`: roles, the signed-in user, and the traits the daemon implements for accounts and
 //!   the audit trail.
 //! - `auth`: sessions, sign-in/out, CSRF and `Origin` checks, the role guard, throttling.
-//! - `pages`: server-rendered HTML pages (status, sign-in, 403/404/405) and their document shell.
-//! - `api`: `/api/v1` JSON and server-sent events for the dock.
+//! - `pages`: server-rendered HTML pages (status, sign-in, 403/404/405), their document shell and
+//!   the one site navigation.
+//! - `api`: `/api/v1` JSON and server-sent events for the dock, and the OpenAPI document.
+//! - `analysis`, `roster`: the worker-data pages and API (admins and supervisors).
+//! - `admin`: Settings and the audit trail (admins only).
 //! - `assets`: the script and stylesheet compiled into the binary.
 //! - `security`: headers every response carries.
 //! - `ROUTES` (here): every dock route, its method and who may use it, in one table.
@@ -96,9 +100,9 @@ impl Verb {
 
 /// Every dock route. The router is built from this table alone, the sign-in check takes
 /// `Access::Public` from it alone, and the tests walk it: a route cannot exist without saying who
-/// may use it. Anything not `Public` (including unknown addresses) needs a session. Worker routes
-/// come from the daemon (`site`'s `worker_routes`) and need a session and a role that
-/// `sees_worker_data`.
+/// may use it. Anything not `Public` (including unknown addresses) needs a session. The other
+/// groups are whole routers behind a role guard (see [`site`]): worker data (`analysis`,
+/// `roster`) needs a role that `sees_worker_data`, admin routes (`admin`) need an admin.
 pub(crate) const ROUTES: &[Route] = &[
     // The dock status page (complete HTML; `assets/status.js` keeps it live).
     Route {
@@ -126,6 +130,13 @@ pub(crate) const ROUTES: &[Route] = &[
         path: "/logout",
         access: Access::SignedIn,
         handler: |verb| on(verb, auth::login::logout),
+    },
+    // Sign out from the API (`X-CSRF-Token` header): 204, cookie cleared.
+    Route {
+        verb: Verb::Post,
+        path: "/api/v1/logout",
+        access: Access::SignedIn,
+        handler: |verb| on(verb, auth::login::logout_json),
     },
     // The `DockSnapshot` as JSON.
     Route {
@@ -198,39 +209,73 @@ pub struct WebOptions {
     pub secure_cookies: bool,
 }
 
-/// The whole site behind sign-in: the dock routes in [`ROUTES`] over `dock`, and `worker_routes`
-/// (pages and API with worker data; they must not set their own fallback), which only roles that
-/// [`sees_worker_data`](access::Role::sees_worker_data) reach: others get a 403. Every request
-/// but the public routes needs a session: pages redirect to `/login?next=…`, `/api/…` answers
-/// 401. State-changing requests need the session's CSRF token (`X-CSRF-Token` or form field
-/// `csrf`); a request whose `Origin` is another site is refused. Handlers behind the check find
-/// [`access::CurrentUser`] and [`access::CsrfToken`] in the request extensions.
+/// What the site is built over: the daemon's implementations of every backend trait.
+pub struct Backends {
+    /// The dock's slots (status page, `/api/v1/status`, live events).
+    pub dock: Arc<dyn DockView>,
+    /// Password checks for sign-in.
+    pub accounts: Arc<dyn access::Accounts>,
+    /// The audit trail: sign-ins, views of worker data, admin changes.
+    pub audit: Arc<dyn access::AuditLog>,
+    /// Today, workers, Tasks & hours.
+    pub analysis: Arc<dyn analysis::AnalysisView>,
+    /// The roster.
+    pub roster: Arc<dyn roster::RosterView>,
+    /// Settings, users and the audit trail viewer.
+    pub admin: Arc<dyn admin::AdminView>,
+}
+
+/// The whole site behind sign-in, in three groups:
+///
+/// - the dock routes in [`ROUTES`] over `backends.dock`, for anyone signed in (and the public
+///   sign-in page, health check and assets);
+/// - worker data: [`analysis::routes`] and [`roster::routes`], only for roles that
+///   [`sees_worker_data`](access::Role::sees_worker_data);
+/// - admin: Settings, users and the audit trail (`/settings`, `/audit`, `/api/v1/settings…`,
+///   `/api/v1/users…`, `/api/v1/audit`), only for admins.
+///
+/// Others get a 403 (a page, or JSON under `/api/`). Every request but the public routes needs a
+/// session: pages redirect to `/login?next=…`, `/api/…` answers 401. State-changing requests need
+/// the session's CSRF token (`X-CSRF-Token` or form field `csrf`); a request whose `Origin` is
+/// another site is refused. Handlers behind the check find [`access::CurrentUser`] and
+/// [`access::CsrfToken`] in the request extensions.
 ///
 /// Passwords are checked through `accounts` (on a blocking thread); sign-ins, failed sign-ins and
-/// sign-outs are recorded in `audit` with subject `session`. Anything else is a 404 page; other
-/// methods on known paths are a 405. Every response carries the security headers.
+/// sign-outs are recorded in `audit` with subject `session`, as are views of worker data and
+/// every admin change. Anything else is a 404 page; other methods on known paths are a 405. Every
+/// response carries the security headers.
 ///
 /// For the client's address in sign-in throttling, serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()`; without it, throttling is per user
 /// name only.
-pub fn site(
-    dock: Arc<dyn DockView>,
-    accounts: Arc<dyn access::Accounts>,
-    audit: Arc<dyn access::AuditLog>,
-    worker_routes: Router,
-    admin: Arc<dyn admin::AdminView>,
-    options: WebOptions,
-) -> Router {
-    let _ = admin;
-    let auth = Arc::new(auth::Auth::new(accounts, audit, options.secure_cookies));
-    build(dock, auth, worker_routes, Gate::SignIn)
+pub fn site(backends: Backends, options: WebOptions) -> Router {
+    let auth = Arc::new(auth::Auth::new(
+        Arc::clone(&backends.accounts),
+        Arc::clone(&backends.audit),
+        options.secure_cookies,
+    ));
+    assemble(backends, auth)
 }
 
-/// The dock routes over `view` WITHOUT sign-in (no one can sign in: there are no accounts), for
-/// the daemon until it calls [`site`]. Remove once nothing calls it.
+/// The site over `backends` with sign-in through `auth` (made from the same accounts and audit).
+fn assemble(backends: Backends, auth: Arc<auth::Auth>) -> Router {
+    let groups = Groups {
+        worker_data: analysis::routes(backends.analysis, Arc::clone(&backends.audit))
+            .merge(roster::routes(backends.roster, Arc::clone(&backends.audit))),
+        admin: admin::routes(backends.admin, backends.audit, Arc::clone(&auth)),
+    };
+    build(backends.dock, auth, groups, Gate::SignIn)
+}
+
+/// The dock routes over `view` WITHOUT sign-in and without the worker-data and admin groups, for
+/// the web UI's preview example only (`examples/preview.rs`). The daemon uses [`site`].
 pub fn router(view: Arc<dyn DockView>) -> Router {
     let auth = auth::Auth::new(Arc::new(NoAccounts), Arc::new(NoAudit), false);
-    build(view, Arc::new(auth), Router::new(), Gate::Open)
+    let groups = Groups {
+        worker_data: Router::new(),
+        admin: Router::new(),
+    };
+    build(view, Arc::new(auth), groups, Gate::Open)
 }
 
 /// Whether the sign-in check runs.
@@ -240,15 +285,32 @@ enum Gate {
     Open,
 }
 
-fn build(view: SharedView, auth: Arc<auth::Auth>, worker_routes: Router, gate: Gate) -> Router {
+/// The route groups behind a role guard (state applied; no fallbacks of their own).
+struct Groups {
+    /// Behind `auth::require_worker_data`.
+    worker_data: Router,
+    /// Behind `auth::require_admin`.
+    admin: Router,
+}
+
+fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups, gate: Gate) -> Router {
     let dock_routes = ROUTES.iter().fold(Router::new(), |router, route| {
         router.route(route.path, (route.handler)(route.verb.filter()))
     });
-    // `route_layer` panics on a router without routes (the daemon may have none yet).
-    let worker_routes = if worker_routes.has_routes() {
-        worker_routes.route_layer(middleware::from_fn(auth::require_worker_data))
+    // `route_layer` panics on a router without routes (the preview has none).
+    let worker_data = if groups.worker_data.has_routes() {
+        groups
+            .worker_data
+            .route_layer(middleware::from_fn(auth::require_worker_data))
     } else {
-        worker_routes
+        groups.worker_data
+    };
+    let admin = if groups.admin.has_routes() {
+        groups
+            .admin
+            .route_layer(middleware::from_fn(auth::require_admin))
+    } else {
+        groups.admin
     };
     let state = AppState {
         view,
@@ -256,7 +318,8 @@ fn build(view: SharedView, auth: Arc<auth::Auth>, worker_routes: Router, gate: G
     };
     let router = dock_routes
         .with_state(state)
-        .merge(worker_routes)
+        .merge(worker_data)
+        .merge(admin)
         // After every route: it applies to the routes registered so far.
         .method_not_allowed_fallback(pages::method_not_allowed)
         .fallback(pages::not_found);
@@ -295,7 +358,10 @@ mod tests {
     use super::*;
     use crate::{
         access::Role,
-        testing::{Client, FakeDock, TestSite, WORKER_ROUTES, body_json, body_text, get, request},
+        testing::{
+            Client, FakeDock, TestSite, admin_routes, body_json, body_text, get, request,
+            worker_data_routes,
+        },
     };
 
     fn method(verb: Verb) -> Method {
@@ -305,20 +371,36 @@ mod tests {
         }
     }
 
-    /// Every (method, path, access) the site serves: the dock's table, the fake worker routes,
-    /// and an unknown address.
-    fn every_route() -> Vec<(Method, &'static str, Option<Access>)> {
-        let dock = ROUTES
-            .iter()
-            .map(|route| (method(route.verb), route.path, Some(route.access)));
-        let workers = WORKER_ROUTES
-            .iter()
-            .map(|(verb, path)| (method(*verb), *path, None));
+    /// Which group a route is in (who may use it).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Group {
+        Dock(Access),
+        WorkerData,
+        Admin,
+        Unknown,
+    }
+
+    /// Every (method, path, group) the site serves: the dock's table, the worker-data group
+    /// (analysis and roster), the admin group, and unknown addresses.
+    fn every_route() -> Vec<(Method, String, Group)> {
+        let dock = ROUTES.iter().map(|route| {
+            (
+                method(route.verb),
+                route.path.to_owned(),
+                Group::Dock(route.access),
+            )
+        });
+        let workers = worker_data_routes()
+            .into_iter()
+            .map(|(method, path)| (method, path, Group::WorkerData));
+        let admin = admin_routes()
+            .into_iter()
+            .map(|(method, path)| (method, path, Group::Admin));
         let unknown = [
-            (Method::GET, "/no/such/page", None),
-            (Method::GET, "/api/v1/nothing", None),
+            (Method::GET, "/no/such/page".to_owned(), Group::Unknown),
+            (Method::GET, "/api/v1/nothing".to_owned(), Group::Unknown),
         ];
-        dock.chain(workers).chain(unknown).collect()
+        dock.chain(workers).chain(admin).chain(unknown).collect()
     }
 
     #[tokio::test]
@@ -330,10 +412,25 @@ mod tests {
             csrf: None,
         };
         let mut public = Vec::new();
-        for (method, path, access) in every_route() {
+        let routes = every_route();
+        // Every group is walked, and each has pages and API routes that write.
+        for group in [Group::WorkerData, Group::Admin] {
+            assert!(
+                routes
+                    .iter()
+                    .any(|(m, p, g)| *g == group && *m == Method::POST && p.starts_with("/api/"))
+            );
+            assert!(
+                routes
+                    .iter()
+                    .any(|(_, p, g)| *g == group && !p.starts_with("/api/"))
+            );
+        }
+        for (method, path, group) in routes {
+            let path = path.as_str();
             let response = request(anonymous.clone(), method.clone(), path).await;
             let status = response.status();
-            if access == Some(Access::Public) {
+            if group == Group::Dock(Access::Public) {
                 assert_ne!(status, StatusCode::SEE_OTHER, "{method} {path}");
                 assert!(
                     status.is_success() || status.is_client_error(),
@@ -370,6 +467,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn signed_in_each_role_reaches_exactly_the_groups_it_may_use() {
+        let site = TestSite::new(false);
+        for role in [Role::Admin, Role::Supervisor, Role::Technician] {
+            let client = site.signed_in("someone", role);
+            for (method, path, group) in every_route() {
+                let may = match group {
+                    Group::Dock(_) | Group::Unknown => continue,
+                    Group::WorkerData => role.sees_worker_data(),
+                    Group::Admin => role == Role::Admin,
+                };
+                let response = request(client.clone(), method.clone(), &path).await;
+                let status = response.status();
+                if may {
+                    assert_ne!(status, StatusCode::FORBIDDEN, "{role:?} {method} {path}");
+                    assert_ne!(status, StatusCode::NOT_FOUND, "{role:?} {method} {path}");
+                    assert_ne!(
+                        status,
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "{role:?} {method} {path}"
+                    );
+                    continue;
+                }
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role:?} {method} {path}");
+                if path.starts_with("/api/") {
+                    assert_eq!(
+                        response.headers()[CONTENT_TYPE],
+                        "application/json",
+                        "{path}"
+                    );
+                    assert!(body_json(response).await["error"].is_string(), "{path}");
+                } else {
+                    let html = body_text(response).await;
+                    assert!(html.contains("<h1>"), "{role:?} {path}");
+                }
+            }
+        }
+        // Nothing a refused role asked for reached the daemon.
+        assert!(site.admin.changes().is_empty());
+        // Only the admin's own reads of the audit trail (page and API) did.
+        assert_eq!(site.admin.audit_asked().len(), 2);
+    }
+
+    #[tokio::test]
     async fn the_public_routes_answer_without_a_session() {
         let site = TestSite::new(false);
         for path in [
@@ -390,7 +530,8 @@ mod tests {
         let site = TestSite::new(false);
         for role in [Role::Admin, Role::Supervisor, Role::Technician] {
             let client = site.signed_in("someone", role);
-            for route in ROUTES.iter().filter(|route| route.path != "/logout") {
+            let signs_out = |path: &str| path.ends_with("/logout");
+            for route in ROUTES.iter().filter(|route| !signs_out(route.path)) {
                 let response = request(client.clone(), method(route.verb), route.path).await;
                 let status = response.status();
                 assert_ne!(status, StatusCode::NOT_FOUND, "{}", route.path);
@@ -459,12 +600,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_old_router_still_serves_the_dock_without_sign_in_until_the_daemon_moves() {
+    async fn the_preview_router_serves_the_dock_but_no_worker_data_or_settings() {
         let response = crate::testing::send(
             router(FakeDock::new()),
             Request::get("/api/v1/status").body(Body::empty()).unwrap(),
         )
         .await;
         assert_eq!(response.status(), StatusCode::OK);
+        for path in ["/overview", "/roster", "/settings", "/api/v1/audit"] {
+            let response = crate::testing::send(
+                router(FakeDock::new()),
+                Request::get(path).body(Body::empty()).unwrap(),
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        }
     }
 }

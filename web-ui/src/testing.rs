@@ -1,6 +1,7 @@
 //! Test support shared by the modules' tests: a fake dock behind `DockView`, fake accounts, a
-//! recording audit trail, a fake worker router, the whole site over them, a signed-in client and
-//! request helpers. Compiled for tests only; it must never become part of the library.
+//! recording audit trail, fake roster and admin backends (the analysis one is
+//! `analysis::fake`), the whole site over them, the routes of each guarded group, a signed-in
+//! client and request helpers. Compiled for tests only; it must never become part of the library.
 
 use std::{
     pin::Pin,
@@ -11,22 +12,29 @@ use std::{
 };
 
 use axum::{
-    Extension, Json, Router,
+    Router,
     body::Body,
     http::{
         HeaderValue, Method, Request, Response,
         header::{CONTENT_TYPE, COOKIE, SET_COOKIE},
     },
-    routing::{get as route_get, post as route_post},
 };
 use http_body_util::BodyExt;
 use tokio::{sync::watch, time::Instant};
 use tower::ServiceExt;
 
 use crate::{
-    DockSnapshot, DockView, Gate, Progress, SlotState, SlotView, Verb,
+    Backends, DockSnapshot, DockView, Progress, SlotState, SlotView,
     access::{Accounts, AuditLog, CurrentUser, Role},
+    admin::{
+        AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings,
+        TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow,
+    },
+    analysis::fake::FakeView,
     auth::{Auth, COOKIE_NAME},
+    roster::{
+        Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
+    },
 };
 
 /// A dock whose snapshot the test edits; every edit bumps the change signal like the daemon does.
@@ -177,31 +185,315 @@ impl AuditLog for RecordingAudit {
     }
 }
 
-/// Every route of `worker_routes()`, as (method, a concrete path).
-pub(crate) const WORKER_ROUTES: [(Verb, &str); 6] = [
-    (Verb::Get, "/overview"),
-    (Verb::Get, "/workers/7"),
-    (Verb::Get, "/tasks"),
-    (Verb::Post, "/tasks"),
-    (Verb::Get, "/api/v1/analysis/site"),
-    (Verb::Post, "/api/v1/analysis/settings"),
-];
+/// A roster with one wearable and one worker; every change succeeds and is remembered.
+#[derive(Default)]
+pub(crate) struct FakeRoster {
+    changes: Mutex<Vec<RosterChange>>,
+}
 
-/// A stand-in for the daemon's worker pages and API; each answer names the signed-in user, so a
-/// test sees the `CurrentUser` extension arrive.
-pub(crate) fn worker_routes() -> Router {
-    async fn named(Extension(user): Extension<CurrentUser>) -> String {
-        format!("worker data for {}", user.name)
+impl RosterView for FakeRoster {
+    fn roster(&self) -> Roster {
+        Roster {
+            wearables: vec![RosterWearable {
+                serial: "KW-00101".to_owned(),
+                worker: Some(12),
+                applied: true,
+                last_docked_ms: Some(1_709_200_000_000),
+            }],
+            workers: vec![RosterWorker {
+                id: 12,
+                badge: "B-0012".to_owned(),
+                pseudonym: "W-3F9A2C".to_owned(),
+                display_name: None,
+                task: None,
+                team: None,
+                opted_out_ms: None,
+                discarded_samples: 0,
+            }],
+            tasks: vec!["Picking".to_owned()],
+            teams: Vec::new(),
+        }
     }
-    async fn json(Extension(user): Extension<CurrentUser>) -> Json<serde_json::Value> {
-        Json(serde_json::json!({ "for": user.name }))
+
+    fn change(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal> {
+        self.changes.lock().unwrap().push(change);
+        Ok(RosterDone {
+            summary: "roster changed".to_owned(),
+            worker: None,
+        })
     }
-    Router::new()
-        .route("/overview", route_get(named))
-        .route("/workers/{id}", route_get(named))
-        .route("/tasks", route_get(named).post(named))
-        .route("/api/v1/analysis/site", route_get(json))
-        .route("/api/v1/analysis/settings", route_post(json))
+}
+
+/// The daemon's admin side in memory: the users of [`USERS`] (without passwords), one task, the
+/// firmware's thresholds, two wearables, and an audit trail of 250 lines. It applies changes
+/// with the daemon's rules (names unique, never no enabled admin) and remembers each change's
+/// `Debug` text.
+pub(crate) struct FakeAdmin {
+    settings: Mutex<SettingsView>,
+    lines: Mutex<Vec<AuditLine>>,
+    debug: Mutex<Vec<String>>,
+    asked: Mutex<Vec<(Option<i64>, u32)>>,
+}
+
+impl Default for FakeAdmin {
+    fn default() -> Self {
+        let users = USERS
+            .iter()
+            .map(|(name, _, role)| UserRow {
+                name: (*name).to_owned(),
+                role: *role,
+                disabled: false,
+                created_ms: 1_709_000_000_000,
+            })
+            .collect();
+        let lines = (1..=250)
+            .map(|id| AuditLine {
+                id,
+                at_ms: 1_709_000_000_000 + id * 60_000,
+                user: "ada".to_owned(),
+                action: "view".to_owned(),
+                subject: format!("worker {id}"),
+            })
+            .collect();
+        FakeAdmin {
+            settings: Mutex::new(SettingsView {
+                users,
+                site: SiteSettings {
+                    time_zone: "Europe/Berlin".to_owned(),
+                    min_group_workers: 5,
+                    goal_alerts_per_day: 10,
+                },
+                tasks: vec![TaskRow {
+                    name: "Picking".to_owned(),
+                    load_kg: Some(12.5),
+                    lever_arm_m: None,
+                    windows: vec!["06:00-10:00".to_owned()],
+                }],
+                thresholds: Thresholds {
+                    bend_alert_deg: 45.0,
+                    bend_hold_ms: 1000,
+                    twist_alert_dps: 60.0,
+                    haptics: true,
+                    rate_hz: 25,
+                },
+                wearables: vec![
+                    ThresholdState {
+                        serial: "KW-00101".to_owned(),
+                        state: ThresholdStatus::Confirmed,
+                        confirmed_ms: Some(1_709_211_909_750),
+                        problem: None,
+                    },
+                    ThresholdState {
+                        serial: "KW-00102".to_owned(),
+                        state: ThresholdStatus::Failed,
+                        confirmed_ms: None,
+                        problem: Some("it answered with other values".to_owned()),
+                    },
+                ],
+            }),
+            lines: Mutex::new(lines),
+            debug: Mutex::new(Vec::new()),
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl FakeAdmin {
+    /// Edits what the Settings page shows.
+    pub(crate) fn update(&self, change: impl FnOnce(&mut SettingsView)) {
+        change(&mut self.settings.lock().unwrap());
+    }
+
+    /// Puts a line on top of the audit trail.
+    pub(crate) fn add_line(&self, user: &str, action: &str, subject: &str) {
+        let mut lines = self.lines.lock().unwrap();
+        let id = lines.last().map_or(1, |line| line.id + 1);
+        lines.push(AuditLine {
+            id,
+            at_ms: 1_709_300_000_000,
+            user: user.to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+        });
+    }
+
+    /// The `Debug` text of every change the daemon was asked to make, in order.
+    pub(crate) fn changes(&self) -> Vec<String> {
+        self.debug.lock().unwrap().clone()
+    }
+
+    /// Every (before, limit) the audit trail was read with.
+    pub(crate) fn audit_asked(&self) -> Vec<(Option<i64>, u32)> {
+        self.asked.lock().unwrap().clone()
+    }
+
+    /// What the Settings page would show now.
+    pub(crate) fn settings_now(&self) -> SettingsView {
+        self.settings.lock().unwrap().clone()
+    }
+
+    pub(crate) fn user(&self, name: &str) -> Option<UserRow> {
+        let settings = self.settings.lock().unwrap();
+        settings
+            .users
+            .iter()
+            .find(|user| user.name == name)
+            .cloned()
+    }
+}
+
+impl AdminView for FakeAdmin {
+    fn settings(&self) -> SettingsView {
+        self.settings.lock().unwrap().clone()
+    }
+
+    fn change(&self, _by: &str, change: AdminChange) -> Result<String, AdminRefusal> {
+        self.debug.lock().unwrap().push(format!("{change:?}"));
+        let summary = change.to_string();
+        let mut settings = self.settings.lock().unwrap();
+        let refuse = |text: &str| Err(AdminRefusal(text.to_owned()));
+        let admins_left = |users: &[UserRow], without: &str| {
+            users
+                .iter()
+                .filter(|u| u.name != without && u.role == Role::Admin && !u.disabled)
+                .count()
+        };
+        let find = |users: &[UserRow], name: &str| users.iter().position(|u| u.name == name);
+        match change {
+            AdminChange::AddUser { name, role, .. } => {
+                if find(&settings.users, &name).is_some() {
+                    return refuse("that user name is taken");
+                }
+                settings.users.push(UserRow {
+                    name,
+                    role,
+                    disabled: false,
+                    created_ms: 1_709_300_000_000,
+                });
+            }
+            AdminChange::SetRole { name, role } => {
+                let Some(at) = find(&settings.users, &name) else {
+                    return refuse("there is no such user");
+                };
+                if role != Role::Admin && admins_left(&settings.users, &name) == 0 {
+                    return refuse("the dock needs at least one enabled admin");
+                }
+                settings.users[at].role = role;
+            }
+            AdminChange::SetDisabled { name, disabled } => {
+                let Some(at) = find(&settings.users, &name) else {
+                    return refuse("there is no such user");
+                };
+                if disabled && admins_left(&settings.users, &name) == 0 {
+                    return refuse("the dock needs at least one enabled admin");
+                }
+                settings.users[at].disabled = disabled;
+            }
+            AdminChange::SetPassword { name, .. } => {
+                if find(&settings.users, &name).is_none() {
+                    return refuse("there is no such user");
+                }
+            }
+            AdminChange::RemoveUser { name } => {
+                let Some(at) = find(&settings.users, &name) else {
+                    return refuse("there is no such user");
+                };
+                if admins_left(&settings.users, &name) == 0 {
+                    return refuse("the dock needs at least one enabled admin");
+                }
+                settings.users.remove(at);
+            }
+            AdminChange::Site(site) => settings.site = site,
+            AdminChange::PutTask(task) => {
+                match settings.tasks.iter().position(|t| t.name == task.name) {
+                    Some(at) => settings.tasks[at] = task,
+                    None => settings.tasks.push(task),
+                }
+            }
+            AdminChange::RemoveTask { name } => {
+                let before = settings.tasks.len();
+                settings.tasks.retain(|t| t.name != name);
+                if settings.tasks.len() == before {
+                    return refuse("there is no such task");
+                }
+            }
+            AdminChange::Thresholds(thresholds) => {
+                settings.thresholds = thresholds;
+                for wearable in &mut settings.wearables {
+                    wearable.state = ThresholdStatus::Pending;
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    fn audit(&self, before: Option<i64>, limit: u32) -> AuditPage {
+        self.asked.lock().unwrap().push((before, limit));
+        let lines = self.lines.lock().unwrap();
+        let mut newest_first = lines
+            .iter()
+            .rev()
+            .filter(|line| before.is_none_or(|before| line.id < before));
+        let entries: Vec<AuditLine> = newest_first
+            .by_ref()
+            .take(usize::try_from(limit).unwrap())
+            .cloned()
+            .collect();
+        let more = newest_first.next().is_some();
+        AuditPage {
+            older: entries.last().filter(|_| more).map(|line| line.id),
+            entries,
+        }
+    }
+}
+
+/// `path` with every `{parameter}` replaced by `12`.
+fn concrete(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        out.push_str("12");
+        rest = rest[open..]
+            .find('}')
+            .map_or("", |close| &rest[open + close + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+fn method(name: &str) -> Method {
+    Method::from_bytes(name.to_ascii_uppercase().as_bytes()).unwrap()
+}
+
+/// Every route of the worker-data group (analysis and roster pages, API and stylesheets), as
+/// (method, a concrete path).
+pub(crate) fn worker_data_routes() -> Vec<(Method, String)> {
+    let pages = [
+        "/overview",
+        "/workers/12",
+        "/tasks",
+        crate::analysis::STYLE_PATH,
+    ]
+    .into_iter()
+    .chain([crate::roster::PAGE_PATH, crate::roster::STYLE_PATH])
+    .map(|path| (Method::GET, path.to_owned()));
+    let analysis = crate::analysis::API_ROUTES
+        .into_iter()
+        .map(|path| (Method::GET, concrete(path)));
+    let roster = crate::roster::API_ROUTES
+        .iter()
+        .map(|(verb, path)| (method(verb), concrete(path)));
+    pages.chain(analysis).chain(roster).collect()
+}
+
+/// Every route of the admin group (pages and API), as (method, a concrete path).
+pub(crate) fn admin_routes() -> Vec<(Method, String)> {
+    crate::admin::PAGE_ROUTES
+        .iter()
+        .chain(crate::admin::API_ROUTES)
+        .map(|(verb, path)| (method(verb), concrete(path)))
+        .collect()
 }
 
 /// The whole site (`crate::site` as the daemon builds it) over fakes the test can look into.
@@ -210,6 +502,7 @@ pub(crate) struct TestSite {
     pub(crate) dock: Arc<FakeDock>,
     pub(crate) accounts: Arc<FakeAccounts>,
     pub(crate) audit: Arc<RecordingAudit>,
+    pub(crate) admin: Arc<FakeAdmin>,
     auth: Arc<Auth>,
 }
 
@@ -218,13 +511,23 @@ impl TestSite {
         let dock = FakeDock::new();
         let accounts = Arc::new(FakeAccounts::default());
         let audit = Arc::new(RecordingAudit::default());
+        let admin = Arc::new(FakeAdmin::default());
         let auth = Arc::new(Auth::new(accounts.clone(), audit.clone(), secure_cookies));
-        let router = crate::build(dock.clone(), auth.clone(), worker_routes(), Gate::SignIn);
+        let backends = Backends {
+            dock: dock.clone(),
+            accounts: accounts.clone(),
+            audit: audit.clone(),
+            analysis: Arc::new(FakeView::default()),
+            roster: Arc::new(FakeRoster::default()),
+            admin: admin.clone(),
+        };
+        let router = crate::assemble(backends, auth.clone());
         TestSite {
             router,
             dock,
             accounts,
             audit,
+            admin,
             auth,
         }
     }

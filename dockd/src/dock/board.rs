@@ -46,6 +46,9 @@ pub struct SlotStatus {
     /// Whether the docking is still going on; a slot whose docking ended (undocked, or given up on
     /// with an error it keeps showing) can be taken by the next wearable.
     pub connected: bool,
+    /// The worker the wearable carries (from INFO, or the roster's after SET_WORKER). Personal
+    /// data: the page shows it only as a display name or pseudonym, to roles that see workers.
+    pub worker: Option<crate::worker::WorkerTag>,
 }
 
 /// What the store holds for one wearable, kept current as commits are acknowledged.
@@ -146,6 +149,7 @@ impl Board {
                     quarantined: 0,
                     docked_ms,
                     connected: true,
+                    worker: None,
                 },
             );
             slot

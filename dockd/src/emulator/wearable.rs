@@ -221,6 +221,11 @@ impl Wearable {
         &self.config
     }
 
+    /// The worker the wearable carries now (its spec's, or the last SET_WORKER's).
+    pub fn worker(&self) -> Option<WorkerTag> {
+        self.worker
+    }
+
     pub fn truth(&self) -> &GroundTruth {
         &self.truth
     }

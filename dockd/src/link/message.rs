@@ -150,8 +150,9 @@ pub struct SegmentEntry {
     pub last_ms: u64,
 }
 
-/// The wearable's alerting configuration (`CONFIG` / `SET_CONFIG`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The wearable's alerting configuration (`CONFIG` / `SET_CONFIG`). Its JSON form is the
+/// `thresholds` setting and what the store records a wearable confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WearableConfig {
     /// Bend alert threshold in 0.01°.
     pub bend_alert: i16,

@@ -8,9 +8,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
 
 use crate::link::{
-    Info, LinkError, MAX_READ, Request, Response, SegmentEntry, Session, Step, error_code,
+    Info, LinkError, MAX_READ, Request, Response, SegmentEntry, Session, Step, WearableConfig,
+    error_code,
 };
 use crate::transport::WearableStream;
+use crate::worker::WorkerTag;
 
 /// One attempt may last at most this many request timeouts while bytes keep arriving (30 s at the
 /// protocol's 2 s: a 64 kB reply at ~2 kB/s).
@@ -158,6 +160,26 @@ impl WearableClient {
             }
             other => other,
         }
+    }
+
+    /// Assigns the wearable to a worker (`None`: to no one); it opens a new segment.
+    pub async fn set_worker(&mut self, worker: Option<WorkerTag>) -> Result<(), ClientError> {
+        self.expect_ok("SET_WORKER", &Request::SetWorker(worker))
+            .await
+    }
+
+    /// The wearable's alert thresholds and sample rate as it holds them now.
+    pub async fn get_config(&mut self) -> Result<WearableConfig, ClientError> {
+        match self.call(&Request::GetConfig).await? {
+            Response::Config(config) => Ok(config),
+            other => Err(unexpected("GET_CONFIG", &other)),
+        }
+    }
+
+    /// Replaces the wearable's alert thresholds and sample rate; confirm with [`Self::get_config`].
+    pub async fn set_config(&mut self, config: WearableConfig) -> Result<(), ClientError> {
+        self.expect_ok("SET_CONFIG", &Request::SetConfig(config))
+            .await
     }
 
     async fn expect_ok(

@@ -1,7 +1,9 @@
 //! One docked wearable's pull: HELLO, SET_TIME, LIST, READ every segment, check, parse, store in one
-//! durable transaction, and only then ERASE. It owns that order and the slot's live status; it must
-//! never send ERASE for a segment the writer has not acknowledged as durably stored, nor for one
-//! that failed its checks.
+//! durable transaction, and only then ERASE; then the roster's worker (SET_WORKER) and the site's
+//! alert thresholds (SET_CONFIG, confirmed by GET_CONFIG), again at every refresh while it stays
+//! docked. It owns that order and the slot's live status; it must never send ERASE for a segment
+//! the writer has not acknowledged as durably stored, nor for one that failed its checks, and
+//! never log a badge tag.
 //!
 //! **Architecture invariant:** the only `erase` call in the daemon is in `Pull::finish_segment`,
 //! after the segment's store task reported a durable commit (`Writer::store_segment` returned `Ok`).
@@ -17,12 +19,14 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::dock::board::{Board, Phase, Totals};
 use crate::ingest;
-use crate::link::{DockingClock, Info, SegmentEntry, crc32c, parse_segment};
+use crate::link::{DockingClock, Info, SegmentEntry, WearableConfig, crc32c, parse_segment};
+use crate::store::site::SiteChange;
 use crate::store::{
     NewDocking, QuarantinedSegment, Reader, SegmentKey, SegmentState, StoreError, StoreOutcome,
     Writer,
 };
 use crate::transport::Docking;
+use crate::worker::WorkerTag;
 
 pub use client::{ClientError, Idle, WearableClient};
 
@@ -95,6 +99,8 @@ pub async fn run_docking(ctx: PullContext, docking: Docking, slot: u32, cancel: 
         slot,
         docking_id: None,
         serial: String::new(),
+        wearable_worker: None,
+        config_recorded: None,
     };
     let outcome = tokio::select! {
         _ = cancel.cancelled() => None,
@@ -141,10 +147,30 @@ struct Pull {
     slot: u32,
     docking_id: Option<i64>,
     serial: String,
+    /// The worker the wearable carries: from its latest INFO, or the SET_WORKER it accepted since.
+    wearable_worker: Option<WorkerTag>,
+    /// The thresholds this docking last recorded for the wearable, and what it recorded, so a
+    /// refresh writes only when something changed.
+    config_recorded: Option<RecordedConfig>,
+}
+
+/// A threshold push as recorded in the store (`SiteChange::ConfigConfirmed`).
+#[derive(Debug, Clone, PartialEq)]
+struct RecordedConfig {
+    want: WearableConfig,
+    confirmed: Option<WearableConfig>,
+    problem: Option<String>,
+}
+
+impl RecordedConfig {
+    fn settled(&self, want: &WearableConfig) -> bool {
+        self.want == *want && self.confirmed == Some(*want) && self.problem.is_none()
+    }
 }
 
 impl Pull {
-    /// Pulls, then keeps the wearable company while it charges; returns when it leaves.
+    /// Pulls, brings the wearable to its docking orders, then keeps it company while it charges;
+    /// returns when it leaves.
     async fn run(
         &mut self,
         transport: &'static str,
@@ -152,7 +178,10 @@ impl Pull {
         transport_serial: Option<&str>,
     ) -> Result<(), PullError> {
         self.pull(transport, port, transport_serial).await?;
-        self.stay_docked().await;
+        // Everything it held is stored; a wearable lost now only leaves its orders for next time.
+        if self.apply_orders().await.is_ok() {
+            self.stay_docked().await;
+        }
         Ok(())
     }
 
@@ -166,6 +195,7 @@ impl Pull {
         // protocol.md §4: flat-battery segments are anchored to the dock's clock at this INFO.
         let dock_wall_ms = self.ctx.clock.now_ms();
         self.serial = info.serial.clone();
+        self.wearable_worker = info.worker;
         if let Some(usb) = transport_serial
             && usb != info.serial
         {
@@ -399,9 +429,10 @@ impl Pull {
 
     fn show_info(&self, info: &Info) {
         let serial = info.serial.clone();
-        let (soc, charging) = (info.batt_soc, info.charging);
+        let (soc, charging, worker) = (info.batt_soc, info.charging, info.worker);
         self.ctx.board.update(self.slot, |s| {
             s.serial = Some(serial);
+            s.worker = worker;
             s.battery_soc = Some(soc);
             s.charging = charging;
         });
@@ -439,7 +470,14 @@ impl Pull {
             match self.client.idle(self.ctx.refresh).await {
                 Idle::Undocked => return,
                 Idle::Elapsed => match self.client.hello().await {
-                    Ok(info) => self.show_info(&info),
+                    Ok(info) => {
+                        self.show_info(&info);
+                        self.wearable_worker = info.worker;
+                        // A change made on the page reaches a docked wearable at the next refresh.
+                        if self.apply_orders().await.is_err() {
+                            return;
+                        }
+                    }
                     Err(error) if error.ends_docking() => return,
                     Err(error) => {
                         tracing::debug!(error = %error, "Battery refresh failed.");
@@ -447,6 +485,133 @@ impl Pull {
                 },
             }
         }
+    }
+
+    /// Brings the wearable to what the roster and the settings say (`Reader::docking_orders`).
+    /// Returns an error only when the wearable is gone (`ClientError::ends_docking`); any other
+    /// failure is logged and tried again at the next refresh.
+    async fn apply_orders(&mut self) -> Result<(), ClientError> {
+        let reader = self.ctx.reader.clone();
+        let serial = self.serial.clone();
+        let orders = match tokio::task::spawn_blocking(move || reader.docking_orders(&serial)).await
+        {
+            Ok(Ok(orders)) => orders,
+            Ok(Err(error)) => {
+                tracing::warn!(serial = %self.serial, error = %error, "Cannot read the wearable's roster entry and thresholds; trying again at the next refresh.");
+                return Ok(());
+            }
+            Err(_) => return Ok(()),
+        };
+        if let Some(want) = orders.worker {
+            self.apply_worker(want, orders.worker_applied).await?;
+        }
+        if let Some(want) = orders.config {
+            self.apply_config(want).await?;
+        }
+        Ok(())
+    }
+
+    /// SET_WORKER when the wearable carries another worker than the roster says; records that it
+    /// carries the roster's (never logging who that is).
+    async fn apply_worker(
+        &mut self,
+        want: Option<WorkerTag>,
+        recorded: bool,
+    ) -> Result<(), ClientError> {
+        if self.wearable_worker != want {
+            match self.client.set_worker(want).await {
+                Ok(()) => {
+                    self.wearable_worker = want;
+                    self.ctx.board.update(self.slot, |s| s.worker = want);
+                    tracing::info!(serial = %self.serial, "The wearable took its roster assignment.");
+                }
+                Err(error) if error.ends_docking() => return Err(error),
+                Err(error) => {
+                    tracing::warn!(serial = %self.serial, error = %error, "The wearable refused its roster assignment; trying again at the next refresh.");
+                    return Ok(());
+                }
+            }
+        } else if recorded {
+            return Ok(());
+        }
+        let change = SiteChange::WorkerApplied {
+            serial: self.serial.clone(),
+            worker: want,
+            at_ms: self.ctx.clock.now_ms(),
+        };
+        if let Err(error) = self.ctx.writer.site(change).await {
+            tracing::warn!(serial = %self.serial, error = %error, "Could not record that the wearable took its roster assignment; trying again at the next refresh.");
+        }
+        Ok(())
+    }
+
+    /// Pushes the site's thresholds if the wearable holds others, confirms them with GET_CONFIG
+    /// and records the outcome when it differs from what this docking last recorded.
+    async fn apply_config(&mut self, want: WearableConfig) -> Result<(), ClientError> {
+        if self
+            .config_recorded
+            .as_ref()
+            .is_some_and(|recorded| recorded.settled(&want))
+        {
+            return Ok(());
+        }
+        let (confirmed, problem) = match self.push_config(want).await {
+            Ok(got) if got == want => (Some(got), None),
+            Ok(got) => (
+                Some(got),
+                Some(
+                    "The wearable kept other thresholds than the ones set for the site; it may not support these values. Re-seat it, and have it checked if this repeats."
+                        .to_owned(),
+                ),
+            ),
+            Err(ClientError::Wearable { code, message }) => (
+                None,
+                Some(format!(
+                    "The wearable refused the thresholds (error {code}: {message}). It keeps its own; check the values on the settings page."
+                )),
+            ),
+            Err(error) if error.ends_docking() => return Err(error),
+            Err(error) => {
+                tracing::warn!(serial = %self.serial, error = %error, "Could not set the wearable's thresholds; trying again at the next refresh.");
+                return Ok(());
+            }
+        };
+        let recorded = RecordedConfig {
+            want,
+            confirmed,
+            problem,
+        };
+        if self.config_recorded.as_ref() == Some(&recorded) {
+            return Ok(());
+        }
+        if recorded.problem.is_some() {
+            tracing::warn!(serial = %self.serial, "The wearable did not take the site's thresholds.");
+        } else {
+            tracing::info!(serial = %self.serial, "The wearable confirmed the site's thresholds.");
+        }
+        let change = SiteChange::ConfigConfirmed {
+            serial: self.serial.clone(),
+            confirmed: recorded.confirmed,
+            at_ms: self.ctx.clock.now_ms(),
+            problem: recorded.problem.clone(),
+        };
+        match self.ctx.writer.site(change).await {
+            Ok(_) => self.config_recorded = Some(recorded),
+            Err(error) => {
+                tracing::warn!(serial = %self.serial, error = %error, "Could not record the wearable's thresholds; trying again at the next refresh.");
+            }
+        }
+        Ok(())
+    }
+
+    /// GET_CONFIG, and SET_CONFIG + GET_CONFIG when it differs: what the wearable holds now.
+    async fn push_config(&mut self, want: WearableConfig) -> Result<WearableConfig, ClientError> {
+        let got = self.client.get_config().await?;
+        if got == want {
+            return Ok(got);
+        }
+        self.client.set_config(want).await?;
+        self.client.get_config().await
     }
 }
 
@@ -577,5 +742,329 @@ fn new_docking(
         batt_temp_dc: info.batt_temp_dc,
         charging: info.charging,
         segments_listed: u32::from(info.segments),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::path::PathBuf;
+
+    use tokio::time::{Instant, timeout};
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::dock::board::Phase;
+    use crate::emulator::{
+        Faults, MINUTE_MS, ServeEnd, ShiftSpec, Wearable, WearableSpec, serve_until_drained,
+    };
+    use crate::store::site::{SiteChange, THRESHOLDS};
+    use crate::store::{WriterThread, open_for_writing};
+    use crate::transport::TransportKind;
+
+    const SERIAL: &str = "KW-000042";
+    const LIMIT: Duration = Duration::from_secs(30);
+
+    /// A dock's store and pull context in a fresh data folder.
+    struct Dock {
+        ctx: PullContext,
+        thread: WriterThread,
+        dir: PathBuf,
+    }
+
+    impl Dock {
+        fn new(name: &str, refresh: Duration) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("dockd-pull-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let path = dir.join("dockd.db");
+            let (writer, thread) = Writer::spawn(
+                open_for_writing(&path).unwrap(),
+                open_for_writing(&path).unwrap(),
+            )
+            .unwrap();
+            let ctx = PullContext {
+                writer,
+                reader: Reader::open(&path).unwrap(),
+                board: Arc::new(Board::default()),
+                clock: Arc::new(SystemClock),
+                request_timeout: Duration::from_secs(2),
+                max_segment_bytes: 16 << 20,
+                refresh,
+                cpu: Arc::new(Semaphore::new(1)),
+                in_flight: Arc::new(Semaphore::new(IN_FLIGHT_KIB as usize)),
+            };
+            Self { ctx, thread, dir }
+        }
+
+        async fn change(&self, change: SiteChange) -> Option<i64> {
+            self.ctx.writer.site(change).await.unwrap()
+        }
+
+        async fn add_worker(&self, badge: &str) -> i64 {
+            self.change(SiteChange::AddWorker {
+                tag: tag(badge),
+                display_name: None,
+                task: None,
+                team: None,
+            })
+            .await
+            .unwrap()
+        }
+
+        async fn assign(&self, worker: i64) {
+            self.change(SiteChange::AssignWearable {
+                serial: SERIAL.into(),
+                worker: Some(worker),
+                at_ms: SystemClock.now_ms(),
+            })
+            .await;
+        }
+
+        /// Waits, with a time limit, until the store shows `condition`.
+        async fn wait_until(&self, what: &str, condition: impl Fn(&Reader) -> bool) {
+            let deadline = Instant::now() + LIMIT;
+            while !condition(&self.ctx.reader) {
+                assert!(Instant::now() < deadline, "timed out waiting until {what}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+
+        /// Docks `wearable` while `script` runs, then takes it out; the slot's last phase.
+        async fn docked_during(
+            &self,
+            wearable: &mut Wearable,
+            script: impl Future<Output = ()>,
+        ) -> Phase {
+            let slot =
+                self.ctx
+                    .board
+                    .claim_slot(TransportKind::Emulated, None, SystemClock.now_ms());
+            let (wearable_end, dock_end) = tokio::io::duplex(1 << 20);
+            let docking = Docking {
+                stream: Box::new(dock_end),
+                transport: TransportKind::Emulated,
+                port: "test".into(),
+                serial: None,
+            };
+            let pull = tokio::spawn(run_docking(
+                self.ctx.clone(),
+                docking,
+                slot,
+                CancellationToken::new(),
+            ));
+            let undock = CancellationToken::new();
+            let script = async {
+                script.await;
+                undock.cancel();
+            };
+            let faults = Faults::default();
+            let (end, ()) = tokio::join!(
+                serve_until_drained(
+                    wearable,
+                    wearable_end,
+                    &faults,
+                    Duration::from_secs(3600),
+                    &undock
+                ),
+                script
+            );
+            assert_eq!(end.unwrap(), ServeEnd::Cancelled);
+            timeout(LIMIT, pull).await.unwrap().unwrap();
+            let slots = self.ctx.board.snapshot();
+            slots
+                .iter()
+                .find(|(status, _)| status.slot == slot)
+                .map(|(status, _)| status.phase)
+                .unwrap()
+        }
+
+        fn close(self) {
+            drop(self.ctx);
+            self.thread.join();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn tag(badge: &str) -> WorkerTag {
+        WorkerTag::from_ascii(badge).unwrap()
+    }
+
+    /// A wearable worn by B-1001 with two closed segments on it.
+    fn wearable() -> Wearable {
+        let shift = ShiftSpec {
+            segment_ms: 8 * MINUTE_MS,
+            ..ShiftSpec::ending_at(SystemClock.now_ms(), 16 * MINUTE_MS)
+        };
+        let mut spec = WearableSpec::new(SERIAL, 42, shift);
+        spec.worker = Some(tag("B-1001"));
+        Wearable::new(spec)
+    }
+
+    fn emptied(wearable: &Wearable) -> bool {
+        wearable.drained() && wearable.erased_ids().len() == wearable.truth().segments.len()
+    }
+
+    fn worker_applied(reader: &Reader) -> bool {
+        reader.docking_orders(SERIAL).unwrap().worker_applied
+    }
+
+    fn config_state(reader: &Reader) -> Option<crate::store::site::ConfigState> {
+        reader
+            .config_states()
+            .unwrap()
+            .into_iter()
+            .find(|state| state.serial == SERIAL)
+    }
+
+    async fn put_thresholds(dock: &Dock, config: &WearableConfig) {
+        dock.change(SiteChange::PutSetting {
+            key: THRESHOLDS.into(),
+            value: serde_json::to_string(config).unwrap(),
+        })
+        .await;
+    }
+
+    const STRICT: WearableConfig = WearableConfig {
+        bend_alert: 3000,
+        bend_hold_ms: 500,
+        twist_alert: 400,
+        haptics: false,
+        rate_hz: 25,
+    };
+
+    #[tokio::test]
+    async fn a_roster_assignment_reaches_the_docked_wearable_after_its_pull_and_is_recorded() {
+        let dock = Dock::new("roster", Duration::from_secs(3600));
+        let worker = dock.add_worker("B-2002").await;
+        dock.assign(worker).await;
+        let mut wearable = wearable();
+
+        let phase = dock
+            .docked_during(
+                &mut wearable,
+                dock.wait_until("the wearable took its roster worker", worker_applied),
+            )
+            .await;
+
+        assert_eq!(wearable.worker(), Some(tag("B-2002")));
+        assert!(emptied(&wearable), "pulled in full before SET_WORKER");
+        assert_eq!(phase, Phase::Undocked);
+        let roster = dock.ctx.reader.roster_wearables().unwrap();
+        assert!(roster[0].applied_ms.is_some());
+        dock.close();
+    }
+
+    #[tokio::test]
+    async fn a_wearable_already_carrying_its_roster_worker_is_recorded_as_applied() {
+        let dock = Dock::new("roster-same", Duration::from_secs(3600));
+        let worker = dock.add_worker("B-1001").await;
+        dock.assign(worker).await;
+        let mut wearable = wearable();
+        let segments_before = wearable.truth().segments.len();
+
+        dock.docked_during(
+            &mut wearable,
+            dock.wait_until("the assignment was recorded", worker_applied),
+        )
+        .await;
+
+        assert_eq!(wearable.worker(), Some(tag("B-1001")));
+        // No SET_WORKER: it would have opened a segment of its own.
+        assert!(wearable.stored_segments().is_empty());
+        assert_eq!(wearable.erased_ids().len(), segments_before);
+        dock.close();
+    }
+
+    #[tokio::test]
+    async fn thresholds_set_for_the_site_reach_the_wearable_and_its_confirmation_is_stored() {
+        let dock = Dock::new("thresholds", Duration::from_secs(3600));
+        put_thresholds(&dock, &STRICT).await;
+        let mut wearable = wearable();
+
+        let phase = dock
+            .docked_during(
+                &mut wearable,
+                dock.wait_until("the thresholds were confirmed", |r| {
+                    config_state(r).is_some()
+                }),
+            )
+            .await;
+
+        assert_eq!(wearable.config(), &STRICT);
+        let state = config_state(&dock.ctx.reader).unwrap();
+        assert_eq!(state.confirmed, Some(STRICT));
+        assert_eq!(state.problem, None);
+        assert!(state.at_ms.is_some());
+        assert!(emptied(&wearable));
+        assert_eq!(phase, Phase::Undocked);
+        dock.close();
+    }
+
+    #[tokio::test]
+    async fn a_wearable_that_refuses_the_thresholds_has_the_problem_recorded_and_is_still_pulled() {
+        let dock = Dock::new("thresholds-refused", Duration::from_secs(3600));
+        let broken = WearableConfig {
+            rate_hz: 0,
+            ..STRICT
+        };
+        put_thresholds(&dock, &broken).await;
+        let mut wearable = wearable();
+        let before = *wearable.config();
+
+        let phase = dock
+            .docked_during(
+                &mut wearable,
+                dock.wait_until("the refusal was recorded", |r| config_state(r).is_some()),
+            )
+            .await;
+
+        let state = config_state(&dock.ctx.reader).unwrap();
+        assert_eq!(state.confirmed, None);
+        assert!(
+            state
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("refused")),
+            "{:?}",
+            state.problem
+        );
+        assert_eq!(wearable.config(), &before, "it keeps its own thresholds");
+        assert!(emptied(&wearable), "the pull itself went through");
+        assert_eq!(phase, Phase::Undocked);
+        dock.close();
+    }
+
+    #[tokio::test]
+    async fn a_change_made_while_the_wearable_stays_docked_reaches_it_at_the_next_refresh() {
+        let dock = Dock::new("refresh", Duration::from_millis(50));
+        let first = dock.add_worker("B-3003").await;
+        let second = dock.add_worker("B-4004").await;
+        dock.assign(first).await;
+        put_thresholds(&dock, &STRICT).await;
+        let mut wearable = wearable();
+
+        let script = async {
+            dock.wait_until("the first assignment was applied", |r| {
+                worker_applied(r) && config_state(r).is_some()
+            })
+            .await;
+            let confirmed_at = config_state(&dock.ctx.reader).unwrap().at_ms;
+            // The pull is over: only a refresh can bring the wearable the new worker.
+            dock.assign(second).await;
+            dock.wait_until("the second assignment was applied", worker_applied)
+                .await;
+            assert_eq!(
+                config_state(&dock.ctx.reader).unwrap().at_ms,
+                confirmed_at,
+                "confirmed thresholds are not recorded again at every refresh"
+            );
+        };
+        let phase = dock.docked_during(&mut wearable, script).await;
+
+        assert_eq!(wearable.worker(), Some(tag("B-4004")));
+        assert_eq!(wearable.config(), &STRICT);
+        assert_eq!(phase, Phase::Undocked);
+        dock.close();
     }
 }

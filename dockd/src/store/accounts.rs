@@ -292,7 +292,11 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 3);
+        assert_eq!(
+            version,
+            schema::VERSION as i64,
+            "migrated to the latest version"
+        );
         let serial: String = conn
             .query_row("SELECT serial FROM wearable", [], |r| r.get(0))
             .unwrap();

@@ -204,6 +204,42 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         value           TEXT NOT NULL
     ) STRICT;
     "#,
+    // 4: the roster — which worker each wearable is assigned to and when it confirmed it, the
+    // workers' local details and opt-out, what an opt-out discarded at ingest (counted per segment
+    // and per worker), and the alert thresholds each wearable confirmed.
+    r#"
+    CREATE TABLE roster_wearable (
+        serial          TEXT PRIMARY KEY,        -- may precede the wearable's first docking
+        worker_id       INTEGER REFERENCES worker(id), -- NULL: assigned to no one
+        changed_ms      INTEGER NOT NULL,
+        applied_ms      INTEGER                  -- when the wearable confirmed it (SET_WORKER → OK)
+    ) STRICT;
+
+    -- Personal data: display_name never leaves the dock and is never logged.
+    ALTER TABLE worker ADD COLUMN display_name TEXT;
+    ALTER TABLE worker ADD COLUMN task TEXT;
+    ALTER TABLE worker ADD COLUMN team TEXT;
+    ALTER TABLE worker ADD COLUMN opted_out_ms INTEGER;  -- set: their data is discarded at ingest
+
+    ALTER TABLE segment ADD COLUMN discarded_samples INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE segment ADD COLUMN discarded_records INTEGER NOT NULL DEFAULT 0; -- alerts + events
+
+    CREATE TABLE opt_out_discard (
+        segment_id      INTEGER NOT NULL REFERENCES segment(id) ON DELETE CASCADE,
+        worker_id       INTEGER NOT NULL REFERENCES worker(id),
+        samples         INTEGER NOT NULL,
+        records         INTEGER NOT NULL,
+        PRIMARY KEY (segment_id, worker_id)
+    ) STRICT;
+    CREATE INDEX opt_out_discard_by_worker ON opt_out_discard(worker_id);
+
+    CREATE TABLE wearable_config (
+        serial          TEXT PRIMARY KEY,
+        confirmed       TEXT,                    -- link::WearableConfig as JSON; NULL: none confirmed
+        confirmed_ms    INTEGER,
+        problem         TEXT                     -- plain words, when it refused or kept other values
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -256,6 +292,69 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version as usize, VERSION);
+    }
+
+    #[test]
+    fn a_version_3_database_migrates_to_the_roster_schema_keeping_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (index, sql) in MIGRATIONS.iter().take(3).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", index as i64 + 1)
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO wearable (id, serial, first_seen_ms) VALUES (1, 'KW-1', 5);
+             INSERT INTO worker (id, tag) VALUES (7, x'42');
+             INSERT INTO docking (id, wearable_id, slot, transport, port, docked_ms, boot_count,
+                device_ms, clock_valid, batt_soc, batt_health, batt_cycles, batt_mv, batt_temp_dc,
+                charging, segments_listed) VALUES (1, 1, 1, 'usb', '1-1', 5, 1, 5, 1, 50, 90, 3, 3900, 250, 1, 1);
+             INSERT INTO segment (id, wearable_id, segment_no, size, crc, docking_id, boot_count,
+                start_ms, clock_valid, rate_hz, samples, alerts, records, unknown_records,
+                unknown_time_samples, unknown_time_records, stored_ms)
+                VALUES (3, 1, 9, 100, 77, 1, 1, 0, 1, 25, 1500, 2, 4, 0, 0, 0, 6);
+             INSERT INTO setting (key, value) VALUES ('time_zone', '\"Europe/Berlin\"');",
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 4);
+        let worker: (Vec<u8>, Option<String>, Option<i64>) = conn
+            .query_row(
+                "SELECT tag, display_name, opted_out_ms FROM worker WHERE id = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(worker, (vec![0x42], None, None));
+        let segment: (i64, i64, i64) = conn
+            .query_row(
+                "SELECT samples, discarded_samples, discarded_records FROM segment WHERE id = 3",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(segment, (1500, 0, 0));
+        let setting: String = conn
+            .query_row(
+                "SELECT value FROM setting WHERE key = 'time_zone'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(setting, "\"Europe/Berlin\"");
+        let empty: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM roster_wearable) + (SELECT count(*) FROM opt_out_discard)
+                    + (SELECT count(*) FROM wearable_config)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(empty, 0);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Each command runs inside its own SAVEPOINT, so one bad command fails alone while the rest of the
 //! batch commits.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
@@ -375,11 +375,21 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
                 Ok(())
             }),
         ),
-        Command::ReplaceReports(batch, reply) => Done::Unit(
+        Command::ReplaceReports(mut batch, reply) => Done::Unit(
             reply,
             isolated(tx, |tx| {
                 let mut cache = HashMap::new();
-                reports::replace_reports(tx, &batch, &mut |tx, tag| worker_id(tx, &mut cache, tag))
+                // An opted-out worker gets no reports, even from data stored before the opt-out.
+                let mut keep = Vec::with_capacity(batch.reports.len());
+                for report in &batch.reports {
+                    let worker = known_worker(tx, &mut cache, report.worker)?;
+                    keep.push(!worker.is_some_and(|w| w.opted_out));
+                }
+                let mut keep = keep.into_iter();
+                batch.reports.retain(|_| keep.next().unwrap_or(true));
+                reports::replace_reports(tx, &batch, &mut |tx, tag| {
+                    Ok(known_worker(tx, &mut cache, tag)?.map(|w| w.id))
+                })
             }),
         ),
         Command::PutUser(user, reply) => {
@@ -451,25 +461,66 @@ fn begin_docking(tx: &Transaction<'_>, d: &NewDocking) -> Result<i64, StoreError
     Ok(tx.last_insert_rowid())
 }
 
-fn worker_id(
+/// A worker row as ingest needs it: its id, and whether their data is discarded.
+#[derive(Debug, Clone, Copy)]
+struct KnownWorker {
+    id: i64,
+    opted_out: bool,
+}
+
+/// The worker of `tag`, created the first time a wearable shows it (`None` for no worker).
+fn known_worker(
     tx: &Transaction<'_>,
-    cache: &mut HashMap<WorkerTag, i64>,
+    cache: &mut HashMap<WorkerTag, KnownWorker>,
     tag: Option<WorkerTag>,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<KnownWorker>, StoreError> {
     let Some(tag) = tag else { return Ok(None) };
-    if let Some(id) = cache.get(&tag) {
-        return Ok(Some(*id));
+    if let Some(worker) = cache.get(&tag) {
+        return Ok(Some(*worker));
     }
     let bytes = tag.as_bytes().as_slice();
     tx.execute(
         "INSERT INTO worker (tag) VALUES (?1) ON CONFLICT (tag) DO NOTHING",
         [bytes],
     )?;
-    let id: i64 = tx.query_row("SELECT id FROM worker WHERE tag = ?1", [bytes], |row| {
-        row.get(0)
-    })?;
-    cache.insert(tag, id);
-    Ok(Some(id))
+    let worker = tx.query_row(
+        "SELECT id, opted_out_ms IS NOT NULL FROM worker WHERE tag = ?1",
+        [bytes],
+        |row| {
+            Ok(KnownWorker {
+                id: row.get(0)?,
+                opted_out: row.get(1)?,
+            })
+        },
+    )?;
+    cache.insert(tag, worker);
+    Ok(Some(worker))
+}
+
+/// What an opt-out discarded from one segment for one worker.
+#[derive(Debug, Default, Clone, Copy)]
+struct Discarded {
+    samples: u64,
+    records: u64,
+}
+
+/// The worker id to store a row under, or `None` (with the row counted in `discarded`) when the
+/// worker opted out and the row must not be stored.
+fn keep_row(
+    worker: Option<KnownWorker>,
+    discarded: &mut BTreeMap<i64, Discarded>,
+    samples: u64,
+    records: u64,
+) -> Option<Option<i64>> {
+    match worker {
+        Some(w) if w.opted_out => {
+            let d = discarded.entry(w.id).or_default();
+            d.samples += samples;
+            d.records += records;
+            None
+        }
+        other => Some(other.map(|w| w.id)),
+    }
 }
 
 fn store_segment(tx: &Transaction<'_>, s: &NewSegment) -> Result<StoreOutcome, StoreError> {
@@ -513,13 +564,19 @@ fn store_segment(tx: &Transaction<'_>, s: &NewSegment) -> Result<StoreOutcome, S
     )?;
     let segment = tx.last_insert_rowid();
     let mut workers = HashMap::new();
+    // An opted-out worker's samples, alerts and events are not stored, only counted; the segment
+    // row stays, so the wearable is told to erase them like any other.
+    let mut discarded = BTreeMap::new();
 
     let mut insert = tx.prepare_cached(
         "INSERT INTO sample_block (segment_id, worker_id, t_ms, wall_ms, rate_hz, count, codec, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for b in &s.blocks {
-        let worker = worker_id(tx, &mut workers, b.worker)?;
+        let worker = known_worker(tx, &mut workers, b.worker)?;
+        let Some(worker) = keep_row(worker, &mut discarded, u64::from(b.count), 0) else {
+            continue;
+        };
         insert.execute(params![
             segment, worker, b.t_ms, b.wall_ms, b.rate_hz, b.count, b.codec, b.data
         ])?;
@@ -529,7 +586,10 @@ fn store_segment(tx: &Transaction<'_>, s: &NewSegment) -> Result<StoreOutcome, S
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for a in &s.alerts {
-        let worker = worker_id(tx, &mut workers, a.worker)?;
+        let worker = known_worker(tx, &mut workers, a.worker)?;
+        let Some(worker) = keep_row(worker, &mut discarded, 0, 1) else {
+            continue;
+        };
         insert.execute(params![
             segment,
             worker,
@@ -547,7 +607,10 @@ fn store_segment(tx: &Transaction<'_>, s: &NewSegment) -> Result<StoreOutcome, S
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for e in &s.events {
-        let worker = worker_id(tx, &mut workers, e.worker)?;
+        let worker = known_worker(tx, &mut workers, e.worker)?;
+        let Some(worker) = keep_row(worker, &mut discarded, 0, 1) else {
+            continue;
+        };
         insert.execute(params![
             segment,
             worker,
@@ -568,7 +631,45 @@ fn store_segment(tx: &Transaction<'_>, s: &NewSegment) -> Result<StoreOutcome, S
             segment, d.t_ms, d.wall_ms, d.batt_mv, d.temp_dc, d.soc, d.code
         ])?;
     }
+    if !discarded.is_empty() {
+        record_discarded(tx, segment, &discarded)?;
+    }
     Ok(StoreOutcome::Stored)
+}
+
+/// Writes what an opt-out discarded from a segment, per worker and on the segment row.
+fn record_discarded(
+    tx: &Transaction<'_>,
+    segment: i64,
+    discarded: &BTreeMap<i64, Discarded>,
+) -> Result<(), StoreError> {
+    let as_sql = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO opt_out_discard (segment_id, worker_id, samples, records) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut total = Discarded::default();
+    for (worker, d) in discarded {
+        insert.execute(params![
+            segment,
+            worker,
+            as_sql(d.samples),
+            as_sql(d.records)
+        ])?;
+        total.samples += d.samples;
+        total.records += d.records;
+    }
+    tx.execute(
+        "UPDATE segment SET discarded_samples = ?2, discarded_records = ?3 WHERE id = ?1",
+        params![segment, as_sql(total.samples), as_sql(total.records)],
+    )?;
+    // Counts only: which worker it was stays on the roster page.
+    tracing::info!(
+        segment,
+        samples = total.samples,
+        records = total.records,
+        "Discarded an opted-out worker's data at ingest."
+    );
+    Ok(())
 }
 
 fn quarantine(tx: &Transaction<'_>, q: &QuarantinedSegment) -> Result<(), StoreError> {
@@ -590,4 +691,304 @@ fn quarantine(tx: &Transaction<'_>, q: &QuarantinedSegment) -> Result<(), StoreE
         ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::store::reports::NewShiftReport;
+    use crate::store::{
+        AlertRow, BlockRow, EventKind, EventRow, Reader, SegmentState, open_for_reading,
+        open_for_writing,
+    };
+
+    /// A store in a fresh data folder, with its writer and a reader.
+    pub(crate) struct Scratch {
+        pub writer: Writer,
+        pub reader: Reader,
+        thread: WriterThread,
+        dir: PathBuf,
+        path: PathBuf,
+    }
+
+    impl Scratch {
+        pub fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("dockd-store-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let path = dir.join("dockd.db");
+            let (writer, thread) = Writer::spawn(
+                open_for_writing(&path).unwrap(),
+                open_for_writing(&path).unwrap(),
+            )
+            .unwrap();
+            let reader = Reader::open(&path).unwrap();
+            Self {
+                writer,
+                reader,
+                thread,
+                dir,
+                path,
+            }
+        }
+
+        pub async fn site(&self, change: SiteChange) -> Result<SiteOutcome, StoreError> {
+            self.writer.site(change).await
+        }
+
+        /// Records a docking of `serial` (the wearable too); returns the docking id.
+        pub async fn docking(&self, serial: &str, docked_ms: i64) -> i64 {
+            self.writer
+                .begin_docking(NewDocking {
+                    serial: serial.into(),
+                    model: 1,
+                    hw_rev: 1,
+                    firmware: "1.0.0".into(),
+                    slot: 1,
+                    transport: "emulated",
+                    port: "test".into(),
+                    docked_ms,
+                    boot_count: 1,
+                    device_ms: 1,
+                    clock_valid: true,
+                    batt_soc: 50,
+                    batt_health: 100,
+                    batt_cycles: 1,
+                    batt_mv: 3900,
+                    batt_temp_dc: 250,
+                    charging: true,
+                    segments_listed: 1,
+                })
+                .await
+                .unwrap()
+        }
+
+        /// One integer from raw SQL, read on a connection of its own.
+        pub fn number(&self, sql: &str) -> i64 {
+            open_for_reading(&self.path)
+                .unwrap()
+                .query_row(sql, [], |row| row.get(0))
+                .unwrap()
+        }
+
+        pub fn close(self) {
+            drop((self.writer, self.reader));
+            self.thread.join();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn tag(text: &str) -> WorkerTag {
+        WorkerTag::from_ascii(text).unwrap()
+    }
+
+    fn block(worker: &str, count: u32) -> BlockRow {
+        BlockRow {
+            worker: Some(tag(worker)),
+            t_ms: 0,
+            wall_ms: Some(1_000),
+            rate_hz: 25,
+            count,
+            codec: 0,
+            data: vec![0; count as usize * 8],
+        }
+    }
+
+    fn alert(worker: &str) -> AlertRow {
+        AlertRow {
+            worker: Some(tag(worker)),
+            t_ms: 10,
+            wall_ms: Some(1_010),
+            kind: 1,
+            peak: 5000,
+            duration_ms: 1200,
+            response_ms: None,
+            haptic: true,
+        }
+    }
+
+    fn event(kind: EventKind, worker: &str) -> EventRow {
+        EventRow {
+            kind,
+            worker: Some(tag(worker)),
+            t_ms: Some(0),
+            wall_ms: Some(1_000),
+            value: None,
+            flag: None,
+            body: None,
+        }
+    }
+
+    /// A segment worn by an opted-out worker ("B-OUT") and one who stayed in ("B-IN").
+    fn shared_segment(docking_id: i64) -> NewSegment {
+        NewSegment {
+            key: SegmentKey {
+                serial: "KW-1".into(),
+                segment_no: 4,
+                size: 100,
+                crc: 7,
+            },
+            docking_id,
+            rate_hz: 25,
+            samples: 350,
+            blocks: vec![block("B-OUT", 100), block("B-IN", 200), block("B-OUT", 50)],
+            alerts: vec![alert("B-OUT"), alert("B-IN")],
+            events: vec![
+                event(EventKind::Worker, "B-OUT"),
+                event(EventKind::Button, "B-OUT"),
+                event(EventKind::Worker, "B-IN"),
+            ],
+            ..NewSegment::default()
+        }
+    }
+
+    async fn opted_out_worker(store: &Scratch, name: &str) -> i64 {
+        let id = store
+            .site(SiteChange::AddWorker {
+                tag: tag(name),
+                display_name: Some("Someone".into()),
+                task: None,
+                team: None,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .site(SiteChange::OptOut {
+                id,
+                opted_out_ms: Some(500),
+            })
+            .await
+            .unwrap();
+        id
+    }
+
+    #[tokio::test]
+    async fn an_opted_out_workers_samples_alerts_and_events_are_counted_and_not_stored() {
+        let store = Scratch::new("opt-out-ingest");
+        let out = opted_out_worker(&store, "B-OUT").await;
+        let docking = store.docking("KW-1", 900).await;
+        let segment = shared_segment(docking);
+        let key = segment.key.clone();
+
+        assert_eq!(
+            store.writer.store_segment(segment).await.unwrap(),
+            StoreOutcome::Stored
+        );
+
+        let out_rows = |table: &str| {
+            store.number(&format!(
+                "SELECT count(*) FROM {table} WHERE worker_id = {out}"
+            ))
+        };
+        assert_eq!(out_rows("sample_block"), 0);
+        assert_eq!(out_rows("alert"), 0);
+        assert_eq!(out_rows("event"), 0);
+        assert_eq!(
+            store.number("SELECT discarded_samples FROM segment"),
+            150,
+            "the opted-out worker's samples are counted on the segment"
+        );
+        assert_eq!(store.number("SELECT discarded_records FROM segment"), 3);
+        assert_eq!(
+            store.number(&format!(
+                "SELECT samples * 1000 + records FROM opt_out_discard WHERE worker_id = {out}"
+            )),
+            150_003
+        );
+        let workers = store.reader.workers().unwrap();
+        let discarded = |id: i64| {
+            workers
+                .iter()
+                .find(|w| w.id == id)
+                .map(|w| w.discarded_samples)
+        };
+        assert_eq!(discarded(out), Some(150));
+        // The segment is stored all the same, so the pull erases it from the wearable.
+        assert_eq!(
+            store.reader.segment_state(&key).unwrap(),
+            SegmentState::Stored
+        );
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn the_other_worker_of_a_segment_with_an_opted_out_worker_is_stored_in_full() {
+        let store = Scratch::new("opt-out-other");
+        opted_out_worker(&store, "B-OUT").await;
+        let docking = store.docking("KW-1", 900).await;
+        store
+            .writer
+            .store_segment(shared_segment(docking))
+            .await
+            .unwrap();
+        let workers = store.reader.workers().unwrap();
+        let kept = workers.iter().find(|w| w.tag == tag("B-IN")).unwrap();
+        assert_eq!(kept.discarded_samples, 0);
+        let kept = kept.id;
+        let kept_rows = |table: &str| {
+            store.number(&format!(
+                "SELECT count(*) FROM {table} WHERE worker_id = {kept}"
+            ))
+        };
+        assert_eq!(
+            store.number(&format!(
+                "SELECT sum(count) FROM sample_block WHERE worker_id = {kept}"
+            )),
+            200
+        );
+        assert_eq!(kept_rows("alert"), 1);
+        assert_eq!(kept_rows("event"), 1);
+        assert_eq!(store.number("SELECT count(*) FROM sample_block"), 1);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn an_opted_out_worker_gets_no_shift_reports_and_the_others_do() {
+        let store = Scratch::new("opt-out-reports");
+        let out = opted_out_worker(&store, "B-OUT").await;
+        let docking = store.docking("KW-1", 900).await;
+        store
+            .writer
+            .store_segment(shared_segment(docking))
+            .await
+            .unwrap();
+        let wearable_id = store.number("SELECT id FROM wearable");
+        let report = |worker: &str| NewShiftReport {
+            worker: Some(tag(worker)),
+            start_ms: 1_000,
+            end_ms: 2_000,
+            local_day: "2025-03-03".into(),
+            risk_level: "low".into(),
+            version: 1,
+            settings: "s".into(),
+            report: "{}".into(),
+        };
+        store
+            .writer
+            .replace_reports(ReportBatch {
+                wearable_id,
+                lo_ms: 0,
+                hi_ms: 3_000,
+                last_segment_id: Some(1),
+                reports: vec![report("B-OUT"), report("B-IN")],
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.number("SELECT count(*) FROM shift_report"), 1);
+        assert_eq!(
+            store.number(&format!(
+                "SELECT count(*) FROM shift_report WHERE worker_id = {out}"
+            )),
+            0
+        );
+        assert_eq!(
+            store.number("SELECT last_segment_id FROM analysis_progress"),
+            1,
+            "progress is recorded all the same"
+        );
+        store.close();
+    }
 }

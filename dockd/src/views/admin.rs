@@ -1,44 +1,442 @@
-//! Implements `web_ui::admin::AdminView` over the store: users, site settings, tasks and the
+//! Implements `web_ui::admin::AdminView` over the store: users, site settings, tasks, the
 //! wearables' alert thresholds, and the audit trail. It owns the rules of admin changes (never
-//! leave the dock without an enabled admin); it must never return or log a password.
+//! leave the dock without an enabled admin, never store settings that do not validate); it must
+//! never return or log a password.
 
-use web_ui::admin::{AdminChange, AdminRefusal, AdminView, AuditPage, SettingsView};
+use std::sync::Arc;
 
-/// The dock's admin view (being wired: issue 6).
-pub struct SiteAdmin {}
+use tokio::runtime::Handle;
+use web_ui::access::Role;
+use web_ui::admin::{
+    AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings as Site,
+    TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow,
+};
+
+use crate::accounts;
+use crate::analysis::tasks::Task;
+use crate::clock::Clock;
+use crate::link::WearableConfig;
+use crate::site::{self, PageSettings, SiteOverrides, SiteSettings};
+use crate::store::site::{SiteChange, SiteError};
+use crate::store::{Reader, StoreError, Writer};
+
+/// The dock's admin view.
+pub struct SiteAdmin {
+    reader: Reader,
+    writer: Writer,
+    /// The daemon's runtime: changes are called on its blocking pool and wait for the writer.
+    runtime: Handle,
+    site: Arc<SiteSettings>,
+    clock: Arc<dyn Clock>,
+}
 
 impl SiteAdmin {
-    pub fn new() -> Self {
-        Self {}
+    pub fn new(
+        reader: Reader,
+        writer: Writer,
+        runtime: Handle,
+        site: Arc<SiteSettings>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            reader,
+            writer,
+            runtime,
+            site,
+            clock,
+        }
     }
+
+    fn read(&self) -> Result<SettingsView, StoreError> {
+        let settings = self.site.current();
+        let page = self.site.page();
+        let users = self
+            .reader
+            .users()?
+            .into_iter()
+            .map(|u| UserRow {
+                name: u.name,
+                role: u.role,
+                disabled: u.disabled,
+                created_ms: u.created_ms,
+            })
+            .collect();
+        let wanted = page.thresholds;
+        let states = self.reader.config_states()?;
+        let wearables = match wanted {
+            None => Vec::new(),
+            Some(want) => self
+                .reader
+                .roster_wearables()?
+                .into_iter()
+                .map(|w| {
+                    let state = states.iter().find(|s| s.serial == w.serial);
+                    let (status, at, problem) = match state {
+                        Some(s) if s.confirmed == Some(want) => {
+                            (ThresholdStatus::Confirmed, s.at_ms, None)
+                        }
+                        Some(s) if s.problem.is_some() => {
+                            (ThresholdStatus::Failed, s.at_ms, s.problem.clone())
+                        }
+                        _ => (ThresholdStatus::Pending, None, None),
+                    };
+                    ThresholdState {
+                        serial: w.serial,
+                        state: status,
+                        confirmed_ms: at,
+                        problem,
+                    }
+                })
+                .collect(),
+        };
+        Ok(SettingsView {
+            users,
+            site: Site {
+                time_zone: settings.time_zone.clone(),
+                min_group_workers: settings.min_group_workers,
+                goal_alerts_per_day: settings.goal_alerts_per_day,
+            },
+            tasks: settings
+                .tasks
+                .iter()
+                .map(|t| TaskRow {
+                    name: t.name.clone(),
+                    load_kg: t.load_kg,
+                    lever_arm_m: t.lever_arm_m,
+                    windows: t.windows.clone(),
+                })
+                .collect(),
+            thresholds: thresholds_view(wanted.unwrap_or_default()),
+            wearables,
+        })
+    }
+
+    fn commit(&self, change: SiteChange) -> Result<(), AdminRefusal> {
+        self.runtime
+            .block_on(self.writer.site(change))
+            .map(|_| ())
+            .map_err(|error| match error {
+                StoreError::Site(SiteError::NoSuchUser) => {
+                    AdminRefusal("there is no such user".into())
+                }
+                other => storage_problem(&other),
+            })
+    }
+
+    /// Stores a `setting` row after checking the settings it leads to, then puts them in force.
+    fn put_setting(
+        &self,
+        key: &str,
+        value: String,
+        proposed: PageSettings,
+    ) -> Result<(), AdminRefusal> {
+        let workers = self.reader.workers().map_err(|e| storage_problem(&e))?;
+        site::merge(self.site.base(), &proposed, &workers)
+            .validate()
+            .map_err(AdminRefusal)?;
+        self.commit(SiteChange::PutSetting {
+            key: key.to_owned(),
+            value,
+        })?;
+        if let Err(error) = self.site.reload(&self.reader) {
+            tracing::warn!(error = %error, "Could not reload the site settings after a change.");
+        }
+        Ok(())
+    }
+
+    /// Refuses a change that would leave no enabled admin.
+    fn keep_an_admin(&self, name: &str, still_admin: bool) -> Result<(), AdminRefusal> {
+        if still_admin {
+            return Ok(());
+        }
+        let users = self.reader.users().map_err(|e| storage_problem(&e))?;
+        let others = users
+            .iter()
+            .filter(|u| u.role == Role::Admin && !u.disabled && u.name != name)
+            .count();
+        if others == 0 {
+            return Err(AdminRefusal(
+                "this is the only enabled admin: make another user admin first".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn tasks_now(&self) -> Vec<Task> {
+        self.site
+            .current()
+            .tasks
+            .iter()
+            .map(|t| Task {
+                workers: Vec::new(),
+                ..t.clone()
+            })
+            .collect()
+    }
+
+    fn put_tasks(&self, tasks: Vec<Task>) -> Result<(), AdminRefusal> {
+        crate::analysis::tasks::validate(&tasks).map_err(|e| AdminRefusal(e.to_string()))?;
+        let value = serde_json::to_string(&tasks).map_err(|e| AdminRefusal(e.to_string()))?;
+        let proposed = PageSettings {
+            tasks: Some(tasks),
+            ..self.site.page()
+        };
+        self.put_setting(site::TASKS_KEY, value, proposed)
+    }
+
+    fn apply(&self, by: &str, change: &AdminChange) -> Result<(), AdminRefusal> {
+        match change {
+            AdminChange::AddUser {
+                name,
+                role,
+                password,
+            } => {
+                let exists = self.reader.user(name).map_err(|e| storage_problem(&e))?;
+                if exists.is_some() {
+                    return Err(AdminRefusal(format!("a user called {name} already exists")));
+                }
+                let user = accounts::new_user(name, *role, password, self.clock.now_ms())
+                    .map_err(|e| AdminRefusal(e.to_string()))?;
+                self.runtime
+                    .block_on(self.writer.put_user(user))
+                    .map_err(|e| storage_problem(&e))
+            }
+            AdminChange::SetRole { name, role } => {
+                self.keep_an_admin(name, *role == Role::Admin)?;
+                self.commit(SiteChange::SetUserRole {
+                    name: name.clone(),
+                    role: *role,
+                })
+            }
+            AdminChange::SetDisabled { name, disabled } => {
+                if *disabled && name == by {
+                    return Err(AdminRefusal("you cannot disable yourself".into()));
+                }
+                if *disabled {
+                    self.keep_an_admin(name, false)?;
+                }
+                self.commit(SiteChange::SetUserDisabled {
+                    name: name.clone(),
+                    disabled: *disabled,
+                })
+            }
+            AdminChange::SetPassword { name, password } => {
+                let user = accounts::new_user(name, Role::Technician, password, 0)
+                    .map_err(|e| AdminRefusal(e.to_string()))?;
+                self.commit(SiteChange::SetUserPassword {
+                    name: name.clone(),
+                    password_hash: user.password_hash,
+                })
+            }
+            AdminChange::RemoveUser { name } => {
+                if name == by {
+                    return Err(AdminRefusal("you cannot remove yourself".into()));
+                }
+                self.keep_an_admin(name, false)?;
+                self.commit(SiteChange::RemoveUser { name: name.clone() })
+            }
+            AdminChange::Site(site) => {
+                let overrides = SiteOverrides {
+                    time_zone: site.time_zone.trim().to_owned(),
+                    min_group_workers: site.min_group_workers,
+                    goal_alerts_per_day: site.goal_alerts_per_day,
+                };
+                if overrides.min_group_workers < 2 {
+                    return Err(AdminRefusal(
+                        "the minimum group size must be at least 2".into(),
+                    ));
+                }
+                let value =
+                    serde_json::to_string(&overrides).map_err(|e| AdminRefusal(e.to_string()))?;
+                let proposed = PageSettings {
+                    site: Some(overrides),
+                    ..self.site.page()
+                };
+                self.put_setting(site::SITE_KEY, value, proposed)
+            }
+            AdminChange::PutTask(row) => {
+                let mut tasks = self.tasks_now();
+                let task = Task {
+                    name: row.name.trim().to_owned(),
+                    load_kg: row.load_kg,
+                    lever_arm_m: row.lever_arm_m,
+                    windows: row.windows.clone(),
+                    ..tasks
+                        .iter()
+                        .find(|t| t.name == row.name.trim())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                match tasks.iter_mut().find(|t| t.name == task.name) {
+                    Some(slot) => *slot = task,
+                    None => tasks.push(task),
+                }
+                self.put_tasks(tasks)
+            }
+            AdminChange::RemoveTask { name } => {
+                let mut tasks = self.tasks_now();
+                let before = tasks.len();
+                tasks.retain(|t| &t.name != name);
+                if tasks.len() == before {
+                    return Err(AdminRefusal(format!("there is no task called \"{name}\"")));
+                }
+                self.put_tasks(tasks)
+            }
+            AdminChange::Thresholds(t) => {
+                let config = wearable_config(t)?;
+                let value =
+                    serde_json::to_string(&config).map_err(|e| AdminRefusal(e.to_string()))?;
+                let proposed = PageSettings {
+                    thresholds: Some(config),
+                    ..self.site.page()
+                };
+                self.put_setting(site::THRESHOLDS_KEY, value, proposed)
+            }
+        }
+    }
+}
+
+fn storage_problem(error: &StoreError) -> AdminRefusal {
+    tracing::error!(error = %error, "Could not save an admin change.");
+    AdminRefusal("the dock could not save this change (storage problem); try again".into())
+}
+
+/// The thresholds in the units people use.
+fn thresholds_view(config: WearableConfig) -> Thresholds {
+    Thresholds {
+        bend_alert_deg: f64::from(config.bend_alert) / 100.0,
+        bend_hold_ms: u32::from(config.bend_hold_ms),
+        twist_alert_dps: f64::from(config.twist_alert) / 10.0,
+        haptics: config.haptics,
+        rate_hz: config.rate_hz,
+    }
+}
+
+/// The wire form (protocol.md §3 CONFIG), refusing what the wire or the firmware cannot take.
+fn wearable_config(t: &Thresholds) -> Result<WearableConfig, AdminRefusal> {
+    if !(t.bend_alert_deg.is_finite() && (10.0..=90.0).contains(&t.bend_alert_deg)) {
+        return Err(AdminRefusal("the bend alert must be 10–90°".into()));
+    }
+    if !(t.twist_alert_dps.is_finite() && (10.0..=300.0).contains(&t.twist_alert_dps)) {
+        return Err(AdminRefusal("the twist alert must be 10–300 °/s".into()));
+    }
+    let bend_hold_ms = u16::try_from(t.bend_hold_ms)
+        .ok()
+        .filter(|ms| *ms <= 10_000)
+        .ok_or_else(|| AdminRefusal("the bend hold must be 0–10000 ms".into()))?;
+    if !(1..=100).contains(&t.rate_hz) {
+        return Err(AdminRefusal("the sample rate must be 1–100 Hz".into()));
+    }
+    // In range by the checks above: 1000..=9000 and 100..=3000.
+    let bend_alert = (t.bend_alert_deg * 100.0).round() as i16;
+    let twist_alert = (t.twist_alert_dps * 10.0).round() as u16;
+    Ok(WearableConfig {
+        bend_alert,
+        bend_hold_ms,
+        twist_alert,
+        haptics: t.haptics,
+        rate_hz: t.rate_hz,
+    })
 }
 
 impl AdminView for SiteAdmin {
     fn settings(&self) -> SettingsView {
-        SettingsView {
-            users: Vec::new(),
-            site: web_ui::admin::SiteSettings {
-                time_zone: "UTC".into(),
-                min_group_workers: 5,
-                goal_alerts_per_day: 0,
-            },
-            tasks: Vec::new(),
-            thresholds: web_ui::admin::Thresholds {
-                bend_alert_deg: 45.0,
-                bend_hold_ms: 1000,
-                twist_alert_dps: 60.0,
-                haptics: true,
-                rate_hz: 25,
-            },
-            wearables: Vec::new(),
+        self.read().unwrap_or_else(|error| {
+            tracing::error!(error = %error, "Cannot read the settings.");
+            SettingsView {
+                users: Vec::new(),
+                site: Site {
+                    time_zone: self.site.current().time_zone.clone(),
+                    min_group_workers: self.site.current().min_group_workers,
+                    goal_alerts_per_day: self.site.current().goal_alerts_per_day,
+                },
+                tasks: Vec::new(),
+                thresholds: thresholds_view(WearableConfig::default()),
+                wearables: Vec::new(),
+            }
+        })
+    }
+
+    fn change(&self, by: &str, change: AdminChange) -> Result<String, AdminRefusal> {
+        self.apply(by, &change)?;
+        tracing::info!(change = %change, "Settings changed on the page.");
+        Ok(change.to_string())
+    }
+
+    fn audit(&self, before: Option<i64>, limit: u32) -> AuditPage {
+        let limit = limit.clamp(1, 1000);
+        match self.reader.audit_page(before, limit) {
+            Ok(rows) => {
+                let older = (rows.len() == limit as usize)
+                    .then(|| rows.last().map(|r| r.id))
+                    .flatten();
+                AuditPage {
+                    entries: rows
+                        .into_iter()
+                        .map(|r| AuditLine {
+                            id: r.id,
+                            at_ms: r.at_ms,
+                            user: r.user,
+                            action: r.action,
+                            subject: r.subject,
+                        })
+                        .collect(),
+                    older,
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "Cannot read the audit trail.");
+                AuditPage::default()
+            }
         }
     }
+}
 
-    fn change(&self, _by: &str, _change: AdminChange) -> Result<String, AdminRefusal> {
-        Err(AdminRefusal("settings cannot be changed yet".into()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_round_trip_between_the_page_units_and_the_wire() {
+        let wire = WearableConfig::default();
+        assert_eq!(wearable_config(&thresholds_view(wire)).unwrap(), wire);
+        let strict = Thresholds {
+            bend_alert_deg: 30.5,
+            bend_hold_ms: 500,
+            twist_alert_dps: 45.0,
+            haptics: false,
+            rate_hz: 50,
+        };
+        let config = wearable_config(&strict).unwrap();
+        assert_eq!(config.bend_alert, 3050);
+        assert_eq!(config.twist_alert, 450);
+        assert_eq!(thresholds_view(config), strict);
     }
 
-    fn audit(&self, _before: Option<i64>, _limit: u32) -> AuditPage {
-        AuditPage::default()
+    #[test]
+    fn thresholds_out_of_range_are_refused_in_words() {
+        let good = thresholds_view(WearableConfig::default());
+        for bad in [
+            Thresholds {
+                bend_alert_deg: f64::NAN,
+                ..good
+            },
+            Thresholds {
+                bend_alert_deg: 95.0,
+                ..good
+            },
+            Thresholds {
+                twist_alert_dps: 5.0,
+                ..good
+            },
+            Thresholds {
+                bend_hold_ms: 70_000,
+                ..good
+            },
+            Thresholds { rate_hz: 0, ..good },
+        ] {
+            let refusal = wearable_config(&bad).unwrap_err();
+            assert!(refusal.0.contains("must be"), "{refusal}");
+        }
     }
 }

@@ -10,6 +10,7 @@ use web_ui::analysis::{self as page, AnalysisView};
 
 use crate::analysis::groups::{self, Goal, GroupFigure, IsoWeek, Member};
 use crate::analysis::{Settings, ShiftReport, advice, risk};
+use crate::site::SiteSettings;
 use crate::store::Reader;
 use crate::store::reports::WorkerReport;
 use crate::worker::{Pseudonyms, WorkerTag};
@@ -22,7 +23,7 @@ const DAY_MS: i64 = 86_400_000;
 
 pub struct StoredAnalysis {
     reader: Reader,
-    settings: Arc<Settings>,
+    site: Arc<SiteSettings>,
     pseudonyms: Arc<Pseudonyms>,
     clock: Arc<dyn crate::clock::Clock>,
     /// The last overview, site baseline and tasks view built: a page load then costs a clone
@@ -30,21 +31,27 @@ pub struct StoredAnalysis {
     overview: Cached<Option<String>, page::Overview>,
     baseline: Cached<String, risk::SiteBaseline>,
     tasks: Cached<(String, page::Viewer), page::TasksAndHours>,
+    /// Display names by worker id.
+    names: Cached<(), std::collections::HashMap<i64, String>>,
 }
 
 /// One value built from the store for a key, kept until the database changes (its
-/// `PRAGMA data_version` moves) or another key is asked for.
-struct Cached<K, V>(std::sync::Mutex<Option<(i64, K, V)>>);
+/// `PRAGMA data_version` moves), the settings in force change, or another key is asked for.
+struct Cached<K, V>(std::sync::Mutex<Option<Built<K, V>>>);
+
+/// A cached value with its key and the (database, settings) versions it was built at.
+type Built<K, V> = ((i64, u64), K, V);
 
 impl<K: PartialEq, V: Clone> Cached<K, V> {
     fn new() -> Self {
         Self(std::sync::Mutex::new(None))
     }
 
-    fn get(&self, reader: &Reader, key: K, build: impl FnOnce() -> V) -> V {
-        let Ok(version) = reader.data_version() else {
+    fn get(&self, reader: &Reader, settings: u64, key: K, build: impl FnOnce() -> V) -> V {
+        let Ok(data) = reader.data_version() else {
             return build();
         };
+        let version = (data, settings);
         let mut slot = self
             .0
             .lock()
@@ -64,28 +71,47 @@ impl<K: PartialEq, V: Clone> Cached<K, V> {
 impl StoredAnalysis {
     pub fn new(
         reader: Reader,
-        settings: Arc<Settings>,
+        site: Arc<SiteSettings>,
         pseudonyms: Arc<Pseudonyms>,
         clock: Arc<dyn crate::clock::Clock>,
     ) -> Self {
         Self {
             reader,
-            settings,
+            site,
             pseudonyms,
             clock,
             overview: Cached::new(),
             baseline: Cached::new(),
             tasks: Cached::new(),
+            names: Cached::new(),
         }
     }
 
-    fn label(&self, tag: Option<&WorkerTag>) -> String {
+    /// The settings in force (the file's, overlaid by the page's and the roster's).
+    fn settings(&self) -> Arc<Settings> {
+        self.site.current()
+    }
+
+    /// What the pages call a worker: the display name a supervisor typed in on this dock, else
+    /// the keyed pseudonym.
+    fn label(&self, worker: i64, tag: Option<&WorkerTag>) -> String {
+        let names = self.names.get(&self.reader, self.site.version(), (), || {
+            self.reader
+                .workers()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|w| Some((w.id, w.display_name?)))
+                .collect()
+        });
+        if let Some(name) = names.get(&worker) {
+            return name.clone();
+        }
         tag.map_or_else(|| "Unassigned".to_owned(), |t| self.pseudonyms.label(t))
     }
 
     fn team_of(&self, tag: Option<&WorkerTag>) -> Option<String> {
         let tag = tag?;
-        self.settings
+        self.settings()
             .teams
             .iter()
             .find(|(_, badges)| {
@@ -107,8 +133,12 @@ impl StoredAnalysis {
 
     fn site_baseline(&self) -> risk::SiteBaseline {
         let to = self.clock.now_ms();
-        self.baseline
-            .get(&self.reader, self.local_day(to), || self.build_baseline(to))
+        self.baseline.get(
+            &self.reader,
+            self.site.version(),
+            self.local_day(to),
+            || self.build_baseline(to),
+        )
     }
 
     fn build_baseline(&self, to: i64) -> risk::SiteBaseline {
@@ -185,7 +215,7 @@ impl StoredAnalysis {
     /// Site-local `HH:MM` of a wall time.
     fn clock_time(&self, ms: i64) -> String {
         let zone =
-            jiff::tz::TimeZone::get(&self.settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+            jiff::tz::TimeZone::get(&self.settings().time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         jiff::Timestamp::from_millisecond(ms)
             .map(|t| t.to_zoned(zone).strftime("%H:%M").to_string())
             .unwrap_or_default()
@@ -235,9 +265,12 @@ impl StoredAnalysis {
 
 impl AnalysisView for StoredAnalysis {
     fn overview(&self, day: Option<&str>) -> page::Overview {
-        self.overview.get(&self.reader, day.map(str::to_owned), || {
-            self.build_overview(day)
-        })
+        self.overview.get(
+            &self.reader,
+            self.site.version(),
+            day.map(str::to_owned),
+            || self.build_overview(day),
+        )
     }
 
     fn worker(&self, worker: i64, shift_start_ms: Option<i64>) -> Option<page::WorkerDetail> {
@@ -247,7 +280,9 @@ impl AnalysisView for StoredAnalysis {
     fn tasks(&self, viewer: page::Viewer) -> page::TasksAndHours {
         let today = self.local_day(self.clock.now_ms());
         self.tasks
-            .get(&self.reader, (today, viewer), || self.build_tasks(viewer))
+            .get(&self.reader, self.site.version(), (today, viewer), || {
+                self.build_tasks(viewer)
+            })
     }
 }
 
@@ -256,8 +291,13 @@ impl StoredAnalysis {
         // Only the neighbours, not the list of every day: that would read every stored report.
         let around = self.reader.report_days_around(day).unwrap_or_default();
         let chosen = around.chosen.or_else(|| day.map(str::to_owned));
-        let teams = self.settings.teams.keys().cloned().collect();
-        let tasks = self.settings.tasks.iter().map(|t| t.name.clone()).collect();
+        let teams = self.settings().teams.keys().cloned().collect();
+        let tasks = self
+            .settings()
+            .tasks
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
         let Some(chosen) = chosen else {
             return page::Overview {
                 day: None,
@@ -312,7 +352,7 @@ impl StoredAnalysis {
             .or_else(|| reports.last());
         let site = self.site_baseline();
         let advice = chosen
-            .map(|r| advice::for_shift(r, &site, &self.settings.risk))
+            .map(|r| advice::for_shift(r, &site, &self.settings().risk))
             .unwrap_or_default()
             .into_iter()
             .map(|a| page::AdviceView {
@@ -322,11 +362,11 @@ impl StoredAnalysis {
             .collect();
         let weeks = self.weeks(&reports);
         let trend = trend(&weeks);
-        let goal_target = Goal::AlertsPerDayBelow(self.settings.goal_alerts_per_day);
+        let goal_target = Goal::AlertsPerDayBelow(self.settings().goal_alerts_per_day);
         let progress = groups::progress(&goal_target, &reports.iter().collect::<Vec<_>>());
         let goal = Some(page::GoalView {
             description: goal_target.describe(),
-            limit: Some(f64::from(self.settings.goal_alerts_per_day)),
+            limit: Some(f64::from(self.settings().goal_alerts_per_day)),
             unit: "alerts".to_owned(),
             days_total: u32::try_from(progress.days_total).unwrap_or(u32::MAX),
             days_met: u32::try_from(progress.days_met).unwrap_or(u32::MAX),
@@ -344,7 +384,7 @@ impl StoredAnalysis {
         });
         Some(page::WorkerDetail {
             worker,
-            label: self.label(Some(&tag)),
+            label: self.label(worker, Some(&tag)),
             team: self.team_of(Some(&tag)),
             shifts: reports.iter().map(|r| self.summary(r)).collect(),
             shift: chosen.map(|r| self.detail(r)),
@@ -377,7 +417,7 @@ impl StoredAnalysis {
                 report,
             })
             .collect();
-        let rules = self.settings.group_rules();
+        let rules = self.settings().group_rules();
         let who = match viewer {
             page::Viewer::Admin => groups::Viewer::Admin,
             page::Viewer::Supervisor => groups::Viewer::Supervisor,
@@ -392,7 +432,7 @@ impl StoredAnalysis {
             .chain(hours.iter().cloned())
             .chain(team_figures.iter().cloned())
             .collect();
-        let advice = advice::for_site(&shown, &baseline, &self.settings.risk)
+        let advice = advice::for_site(&shown, &baseline, &self.settings().risk)
             .into_iter()
             .map(|a| page::AdviceView {
                 text: a.text,
@@ -403,7 +443,7 @@ impl StoredAnalysis {
         page::TasksAndHours {
             from_day: days.first().map(|d| (*d).to_owned()),
             to_day: days.last().map(|d| (*d).to_owned()),
-            min_group_workers: self.settings.min_group_workers,
+            min_group_workers: self.settings().min_group_workers,
             site: group_row(&site),
             tasks: tasks.iter().map(group_row).collect(),
             hours: hours
@@ -430,7 +470,7 @@ fn hour_of(group: &str) -> Option<u8> {
 impl StoredAnalysis {
     fn local_day(&self, ms: i64) -> String {
         let zone =
-            jiff::tz::TimeZone::get(&self.settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+            jiff::tz::TimeZone::get(&self.settings().time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         jiff::Timestamp::from_millisecond(ms)
             .map(|t| t.to_zoned(zone).date().to_string())
             .unwrap_or_default()
@@ -471,7 +511,7 @@ impl StoredAnalysis {
         medians.sort_unstable();
         page::WorkerRow {
             worker,
-            label: self.label(tag),
+            label: self.label(worker, tag),
             team: self.team_of(tag),
             tasks: tasks.into_iter().collect(),
             shifts: u32::try_from(reports.len()).unwrap_or(u32::MAX),

@@ -1,5 +1,5 @@
 //! Markup helpers the analysis pages share: escaping, query strings, numbers in words, and the
-//! document shell with its navigation. They must never let interpolated text open a tag, an
+//! document shell with the site navigation (`crate::pages::nav`). They must never let interpolated text open a tag, an
 //! entity or leave a quoted attribute, and never emit inline script, style or handlers (CSP).
 
 use std::fmt::{self, Write as _};
@@ -10,7 +10,7 @@ use axum::{
 };
 
 use super::{STYLE_PATH, view::RiskLevel};
-use crate::assets;
+use crate::{access::Role, assets, pages};
 
 /// Text made safe for HTML and SVG element content and quoted attribute values. Labels, team and
 /// task names come from rosters, configs and devices: everything interpolated goes through this.
@@ -136,45 +136,51 @@ pub(super) enum Nav {
     Tasks,
 }
 
-/// A complete HTML document for an analysis page: the shared stylesheet and this module's, a skip
-/// link, the navigation, and `body` (already markup). Not cacheable: it holds worker data.
-pub(super) fn page(status: StatusCode, title: &str, nav: Nav, body: &str) -> Response {
-    let current = |this: Nav| {
-        if this == nav {
-            " aria-current=\"page\""
-        } else {
-            ""
+impl Nav {
+    /// The path the site navigation marks as current (none for `Other`).
+    fn path(self) -> &'static str {
+        match self {
+            Nav::Overview => "/overview",
+            Nav::Tasks => "/tasks",
+            Nav::Other => "",
         }
-    };
+    }
+}
+
+/// A complete HTML document for an analysis page: the shared stylesheet and this module's, a skip
+/// link, the site navigation for `role` (`crate::pages::nav`; none when the role is not known),
+/// and `body` (already markup). Not cacheable: it holds worker data.
+pub(super) fn page(
+    status: StatusCode,
+    title: &str,
+    nav: Nav,
+    role: Option<Role>,
+    body: &str,
+) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<link rel=\"icon\" href=\"data:,\">\n\
          <link rel=\"stylesheet\" href=\"{style}\">\n<link rel=\"stylesheet\" href=\"{own}\">\n\
          </head>\n<body>\n<a class=\"an-skip\" href=\"#main\">Skip to content</a>\n\
-         <nav class=\"an-nav\" aria-label=\"Pages\"><ul>\
-         <li><a href=\"/\">Dock</a></li>\
-         <li><a href=\"/overview\"{overview}>Today</a></li>\
-         <li><a href=\"/tasks\"{tasks}>Tasks &amp; hours</a></li></ul></nav>\n\
-         <main id=\"main\" class=\"an-main\" tabindex=\"-1\">\n{body}</main>\n</body>\n</html>\n",
+         {nav}<main id=\"main\" class=\"an-main\" tabindex=\"-1\">\n{body}</main>\n</body>\n</html>\n",
         title = Esc(title),
         style = assets::STYLE_CSS,
         own = STYLE_PATH,
-        overview = current(Nav::Overview),
-        tasks = current(Nav::Tasks),
+        nav = role.map_or_else(String::new, |role| pages::nav(role, nav.path())),
     );
     (status, [(CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 
 /// A short page saying what went wrong, with a way back to the overview. `text` is fixed words.
-pub(super) fn message(status: StatusCode, title: &str, text: &str) -> Response {
+pub(super) fn message(status: StatusCode, role: Option<Role>, title: &str, text: &str) -> Response {
     let body = format!(
         "<section class=\"message\">\n<h1>{}</h1>\n<p>{}</p>\n\
          <p><a href=\"/overview\">Go to today's overview</a></p>\n</section>\n",
         Esc(title),
         Esc(text)
     );
-    page(status, title, Nav::Other, &body)
+    page(status, title, Nav::Other, role, &body)
 }
 
 #[cfg(test)]
@@ -225,6 +231,30 @@ mod tests {
         assert_eq!(seconds_from_ms(1_840), "1.8 s");
         assert_eq!(counted(1, "alert", "alerts"), "1 alert");
         assert_eq!(counted(3, "alert", "alerts"), "3 alerts");
+    }
+
+    #[tokio::test]
+    async fn the_shell_carries_the_site_navigation_for_the_viewers_role() {
+        use http_body_util::BodyExt;
+        let text = |response: Response| async {
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let html = text(page(StatusCode::OK, "T", Nav::Tasks, Some(Role::Admin), "")).await;
+        assert!(html.contains("<a href=\"/tasks\" aria-current=\"page\">Tasks &amp; hours</a>"));
+        assert!(html.contains("<a href=\"/settings\">Settings</a>"));
+        let html = text(page(
+            StatusCode::OK,
+            "T",
+            Nav::Other,
+            Some(Role::Supervisor),
+            "",
+        ))
+        .await;
+        assert!(!html.contains("aria-current"));
+        assert!(!html.contains("/settings"));
+        let html = text(message(StatusCode::FORBIDDEN, None, "No", "Not for you.")).await;
+        assert!(!html.contains("site-nav"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod view;
 mod worker;
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 
 use std::sync::Arc;
 
@@ -157,9 +157,9 @@ impl Failure {
         }
     }
 
-    fn html(self) -> Response {
+    fn html(self, role: Option<Role>) -> Response {
         let (title, text) = self.words();
-        message(self.status(), title, text)
+        message(self.status(), role, title, text)
     }
 
     fn json(self) -> Response {
@@ -284,12 +284,14 @@ async fn overview_page(
     user: Option<Extension<CurrentUser>>,
     Query(params): Query<OverviewParams>,
 ) -> Response {
-    if let Err(failure) = viewer(user.as_ref()) {
-        return failure.html();
-    }
+    let role = user.as_ref().map(|Extension(user)| user.role);
+    let role = match viewer(user.as_ref()) {
+        Ok((user, _)) => user.role,
+        Err(failure) => return failure.html(role),
+    };
     match load_overview(&state, params).await {
-        Ok((data, selection)) => overview::page(&data, &selection),
-        Err(failure) => failure.html(),
+        Ok((data, selection)) => overview::page(&data, &selection, role),
+        Err(failure) => failure.html(Some(role)),
     }
 }
 
@@ -313,13 +315,14 @@ async fn worker_page(
     Path(id): Path<String>,
     Query(params): Query<WorkerParams>,
 ) -> Response {
+    let role = user.as_ref().map(|Extension(user)| user.role);
     let user = match viewer(user.as_ref()) {
         Ok((user, _)) => user,
-        Err(failure) => return failure.html(),
+        Err(failure) => return failure.html(role),
     };
     match load_worker(&state, user, &id, params).await {
-        Ok(detail) => worker::page(&detail),
-        Err(failure) => failure.html(),
+        Ok(detail) => worker::page(&detail, user.role),
+        Err(failure) => failure.html(Some(user.role)),
     }
 }
 
@@ -343,13 +346,14 @@ async fn tasks_page(
     State(state): State<AnalysisState>,
     user: Option<Extension<CurrentUser>>,
 ) -> Response {
-    let viewer = match viewer(user.as_ref()) {
-        Ok((_, viewer)) => viewer,
-        Err(failure) => return failure.html(),
+    let role = user.as_ref().map(|Extension(user)| user.role);
+    let (role, viewer) = match viewer(user.as_ref()) {
+        Ok((user, viewer)) => (user.role, viewer),
+        Err(failure) => return failure.html(role),
     };
     match load_tasks(&state, viewer).await {
-        Ok(data) => tasks::page(&data),
-        Err(failure) => failure.html(),
+        Ok(data) => tasks::page(&data, role),
+        Err(failure) => failure.html(Some(role)),
     }
 }
 

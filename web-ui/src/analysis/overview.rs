@@ -195,7 +195,11 @@ fn compare(a: &WorkerRow, b: &WorkerRow, key: SortKey) -> Ordering {
 }
 
 /// `GET /overview`: the whole page.
-pub(super) fn page(overview: &Overview, selection: &Selection) -> Response {
+pub(super) fn page(
+    overview: &Overview,
+    selection: &Selection,
+    role: crate::access::Role,
+) -> Response {
     let title = match &overview.day {
         Some(day) => format!("Today · {day}"),
         None => "Today".to_owned(),
@@ -204,6 +208,7 @@ pub(super) fn page(overview: &Overview, selection: &Selection) -> Response {
         StatusCode::OK,
         &title,
         Nav::Overview,
+        Some(role),
         &body(overview, selection),
     )
 }

@@ -19,7 +19,7 @@ const NOT_MEDICAL: &str = "These are workplace-design suggestions drawn from mea
                            They are not medical advice.";
 
 /// `GET /workers/{id}`: the whole page.
-pub(super) fn page(detail: &WorkerDetail) -> Response {
+pub(super) fn page(detail: &WorkerDetail, role: crate::access::Role) -> Response {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -41,7 +41,7 @@ pub(super) fn page(detail: &WorkerDetail) -> Response {
         goal_section(&mut out, goal);
     }
     advice(&mut out, &detail.advice);
-    document(StatusCode::OK, &detail.label, Nav::Other, &out)
+    document(StatusCode::OK, &detail.label, Nav::Other, Some(role), &out)
 }
 
 fn level_colour(level: RiskLevel) -> &'static str {

@@ -1,5 +1,6 @@
 //! The OpenAPI 3 document of `/api/v1`, served at `/api/v1/openapi.json`: the dock's own JSON
-//! routes described here, the analysis routes merged from `crate::analysis`. It owns the document;
+//! routes described here, the analysis, roster and admin routes merged from `crate::analysis`,
+//! `crate::roster` and `crate::admin`. It owns the document;
 //! a test holds it against the real route tables, so it must never describe a route that does not
 //! exist nor leave one out.
 
@@ -14,16 +15,27 @@ pub(crate) async fn openapi() -> Json<Value> {
 /// The whole document.
 pub(crate) fn document() -> Value {
     let mut paths = dock_paths();
-    if let (Some(all), Value::Object(analysis)) =
-        (paths.as_object_mut(), crate::analysis::openapi_paths())
-    {
-        all.extend(analysis);
-    }
     let mut schemas = dock_schemas();
-    if let (Some(all), Value::Object(analysis)) =
-        (schemas.as_object_mut(), crate::analysis::openapi_schemas())
-    {
-        all.extend(analysis);
+    for (group_paths, group_schemas) in [
+        (
+            crate::analysis::openapi_paths(),
+            crate::analysis::openapi_schemas(),
+        ),
+        (
+            crate::roster::openapi_paths(),
+            crate::roster::openapi_schemas(),
+        ),
+        (
+            crate::admin::openapi_paths(),
+            crate::admin::openapi_schemas(),
+        ),
+    ] {
+        if let (Some(all), Value::Object(group)) = (paths.as_object_mut(), group_paths) {
+            all.extend(group);
+        }
+        if let (Some(all), Value::Object(group)) = (schemas.as_object_mut(), group_schemas) {
+            all.extend(group);
+        }
     }
     json!({
         "openapi": "3.0.3",
@@ -80,6 +92,15 @@ fn dock_paths() -> Value {
                 "429": { "description": "Too many attempts; see Retry-After." }
             }
         }},
+        "/api/v1/logout": { "post": {
+            "summary": "Sign out: ends the session and clears the cookie.",
+            "security": [{ "session": [], "csrf": [] }],
+            "responses": {
+                "204": { "description": "Signed out." },
+                "401": unauthorised,
+                "403": { "description": "A missing or wrong CSRF token, or a foreign Origin." }
+            }
+        }},
         "/api/v1/session": { "get": {
             "summary": "Who is signed in, and the CSRF token for state changes.",
             "responses": { "200": answer("The session.", "Session"), "401": unauthorised }
@@ -115,7 +136,8 @@ mod tests {
     use super::*;
     use crate::{ROUTES, Verb};
 
-    /// `(method, path)` of every JSON route the site serves: the dock's table and the analysis's.
+    /// `(method, path)` of every JSON route the site serves: the dock's table and each group's
+    /// own route list (analysis, roster, admin).
     fn served() -> BTreeSet<(String, String)> {
         let mut routes: BTreeSet<(String, String)> = ROUTES
             .iter()
@@ -130,6 +152,12 @@ mod tests {
             .collect();
         for path in crate::analysis::API_ROUTES {
             routes.insert(("get".to_owned(), path.to_owned()));
+        }
+        for (verb, path) in crate::roster::API_ROUTES
+            .iter()
+            .chain(crate::admin::API_ROUTES)
+        {
+            routes.insert((verb.to_ascii_lowercase(), (*path).to_owned()));
         }
         routes
     }
@@ -153,6 +181,37 @@ mod tests {
     #[test]
     fn the_document_describes_exactly_the_json_routes_the_site_serves() {
         assert_eq!(described(), served());
+    }
+
+    #[test]
+    fn no_group_overwrites_another_groups_path_or_schema() {
+        let groups = [
+            (dock_paths(), dock_schemas()),
+            (
+                crate::analysis::openapi_paths(),
+                crate::analysis::openapi_schemas(),
+            ),
+            (
+                crate::roster::openapi_paths(),
+                crate::roster::openapi_schemas(),
+            ),
+            (
+                crate::admin::openapi_paths(),
+                crate::admin::openapi_schemas(),
+            ),
+        ];
+        let count = |pick: fn(&(Value, Value)) -> &Value| {
+            groups
+                .iter()
+                .map(|group| pick(group).as_object().unwrap().len())
+                .sum::<usize>()
+        };
+        let doc = document();
+        assert_eq!(doc["paths"].as_object().unwrap().len(), count(|g| &g.0));
+        assert_eq!(
+            doc["components"]["schemas"].as_object().unwrap().len(),
+            count(|g| &g.1)
+        );
     }
 
     #[test]

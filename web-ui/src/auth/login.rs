@@ -1,5 +1,5 @@
 //! The sign-in and sign-out handlers: the sign-in page and form (`/login`), JSON sign-in for API
-//! clients (`/api/v1/login`), `/logout`, and `/api/v1/session`. They must never echo a password,
+//! clients (`/api/v1/login`), `/logout` and `/api/v1/logout`, and `/api/v1/session`. They must never echo a password,
 //! never keep a session id across a sign-in (a new one every time), and never redirect to
 //! anything `safe_next` did not pass.
 
@@ -191,6 +191,22 @@ pub(crate) async fn logout(
         auth.sign_out(&id);
     }
     let mut response = see_other(LOGIN_PATH);
+    if let Ok(clear) = auth.clear_cookie().try_into() {
+        response.headers_mut().insert(SET_COOKIE, clear);
+    }
+    response
+}
+
+/// `POST /api/v1/logout` (with the `X-CSRF-Token` header): ends the session and removes the
+/// cookie; 204 with no body.
+pub(crate) async fn logout_json(
+    State(auth): State<Arc<Auth>>,
+    session: Option<Extension<SessionId>>,
+) -> Response {
+    if let Some(Extension(id)) = session {
+        auth.sign_out(&id);
+    }
+    let mut response = (StatusCode::NO_CONTENT, [(CACHE_CONTROL, "no-store")]).into_response();
     if let Ok(clear) = auth.clear_cookie().try_into() {
         response.headers_mut().insert(SET_COOKIE, clear);
     }

@@ -1,5 +1,5 @@
 //! Access to the site: the sign-in check in front of every route, CSRF and `Origin` checks, the
-//! role guard on worker routes, and sign-in itself (sessions, throttling, audit). It must never let
+//! role guards on worker routes and admin routes, and sign-in itself (sessions, throttling, audit). It must never let
 //! a request past without a live session unless its route is `Access::Public` in `crate::ROUTES`,
 //! never redirect anywhere but a path on this site, and never log or record a password.
 //!
@@ -36,7 +36,7 @@ use axum::{
 use tokio::time::Instant;
 
 use crate::{
-    access::{Accounts, AuditLog, CsrfToken, CurrentUser},
+    access::{Accounts, AuditLog, CsrfToken, CurrentUser, Role},
     pages,
 };
 use session::{Session, Sessions};
@@ -255,6 +255,17 @@ pub(crate) async fn require_worker_data(request: Request, next: Next) -> Respons
     }
 }
 
+/// The guard on admin routes (settings, users, audit trail): only admins get through (403
+/// otherwise, as a page or as JSON under `/api/`).
+pub(crate) async fn require_admin(request: Request, next: Next) -> Response {
+    let api = is_api(request.uri().path());
+    match request.extensions().get::<CurrentUser>() {
+        Some(user) if user.role == Role::Admin => next.run(request).await,
+        // `None` only if the router was built without `authenticate`: never serve settings then.
+        Some(_) | None => refuse(api, Refusal::Admin),
+    }
+}
+
 /// Whether `path` is part of the JSON API (answers in JSON, 401 instead of a redirect).
 pub(crate) fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
@@ -320,6 +331,7 @@ enum Refusal {
     Csrf,
     Unreadable,
     Role,
+    Admin,
 }
 
 fn refuse(api: bool, refusal: Refusal) -> Response {
@@ -349,6 +361,13 @@ fn refuse(api: bool, refusal: Refusal) -> Response {
             "Not available to your role",
             "This page shows workers' data, which only supervisors and admins can see. \
              Ask an admin if you need it.",
+        ),
+        Refusal::Admin => (
+            StatusCode::FORBIDDEN,
+            "only admins can use this",
+            "Only for admins",
+            "Settings, user accounts and the audit trail are only for admins. \
+             Ask an admin if something needs changing.",
         ),
     };
     if api {

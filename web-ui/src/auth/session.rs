@@ -118,6 +118,15 @@ impl Sessions {
         self.lock().remove(id).map(|entry| entry.session.user)
     }
 
+    /// Ends every session of the user called `name` (after an admin changed their role,
+    /// password or access); returns how many there were.
+    pub(crate) fn end_user(&self, name: &str) -> usize {
+        let mut entries = self.lock();
+        let before = entries.len();
+        entries.retain(|_, entry| entry.session.user.name != name);
+        before - entries.len()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // The table stays consistent whatever panicked while holding it: every change is one
         // insert or remove.
@@ -197,6 +206,27 @@ mod tests {
         assert!(sessions.resume(&busy, start + ABSOLUTE_LIFETIME).is_none());
         // An expired session does not come back.
         assert!(sessions.resume(&busy, start).is_none());
+    }
+
+    #[test]
+    fn ending_a_users_sessions_ends_all_of_theirs_and_nobody_elses() {
+        let sessions = Sessions::default();
+        let now = Instant::now();
+        let ada = CurrentUser {
+            name: "ada".to_owned(),
+            role: Role::Admin,
+        };
+        let (phone, _) = sessions.start(sam(), now).unwrap();
+        let (desk, _) = sessions.start(sam(), now).unwrap();
+        let (other, _) = sessions.start(ada, now).unwrap();
+        assert_eq!(sessions.end_user("sam"), 2);
+        assert!(sessions.resume(&phone, now).is_none());
+        assert!(sessions.resume(&desk, now).is_none());
+        assert!(sessions.resume(&other, now).is_some());
+        assert_eq!(sessions.end_user("sam"), 0);
+        // A name is matched whole, never as a prefix.
+        assert_eq!(sessions.end_user("ad"), 0);
+        assert!(sessions.resume(&other, now).is_some());
     }
 
     #[test]

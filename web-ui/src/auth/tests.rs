@@ -171,36 +171,79 @@ async fn signing_in_again_gives_a_new_session_id_and_ends_the_old_one() {
     );
 }
 
+/// Every state-changing route of the site: the dock's table and each guarded group's.
+fn every_post() -> Vec<String> {
+    let dock = crate::ROUTES
+        .iter()
+        .filter(|route| route.verb == crate::Verb::Post && route.access == crate::Access::SignedIn)
+        .map(|route| route.path.to_owned());
+    let groups = crate::testing::worker_data_routes()
+        .into_iter()
+        .chain(crate::testing::admin_routes())
+        .filter(|(method, _)| *method == Method::POST)
+        .map(|(_, path)| path);
+    dock.chain(groups).collect()
+}
+
 #[tokio::test]
 async fn a_write_without_or_with_a_forged_csrf_token_is_refused_and_the_right_one_passes() {
     let site = TestSite::new(false);
-    let (client, _) = sign_in(&site, "sam").await;
-    for path in ["/tasks", "/api/v1/analysis/settings", "/logout"] {
-        let missing = client
-            .send(
-                client
-                    .builder(Method::POST, path)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(missing.status(), StatusCode::FORBIDDEN, "{path}");
-        let forged = client
-            .send(
-                client
-                    .builder(Method::POST, path)
-                    .header("x-csrf-token", "0".repeat(64))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(forged.status(), StatusCode::FORBIDDEN, "{path}");
+    let (client, _) = sign_in(&site, "ada").await;
+    let posts = every_post();
+    assert!(posts.contains(&"/api/v1/logout".to_owned()));
+    assert!(posts.contains(&"/api/v1/users".to_owned()));
+    assert!(posts.iter().any(|path| path.starts_with("/api/v1/roster")));
+    for path in &posts {
+        for content_type in ["application/json", "application/x-www-form-urlencoded"] {
+            let body = if content_type == "application/json" {
+                r#"{"role": "admin"}"#
+            } else {
+                "role=admin"
+            };
+            let missing = client
+                .send(
+                    client
+                        .builder(Method::POST, path)
+                        .header(CONTENT_TYPE, content_type)
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(missing.status(), StatusCode::FORBIDDEN, "{path}");
+            let forged = client
+                .send(
+                    client
+                        .builder(Method::POST, path)
+                        .header(CONTENT_TYPE, content_type)
+                        .header("x-csrf-token", "0".repeat(64))
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(forged.status(), StatusCode::FORBIDDEN, "{path}");
+            let forged_field = client
+                .send(
+                    client
+                        .builder(Method::POST, path)
+                        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(Body::from(format!("{body}&csrf={}", "0".repeat(64))))
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(forged_field.status(), StatusCode::FORBIDDEN, "{path}");
+        }
     }
+    // Nothing refused reached the daemon, and the session is still alive.
+    assert!(site.admin.changes().is_empty());
+    assert_eq!(
+        get(client.clone(), "/api/v1/session").await.status(),
+        StatusCode::OK
+    );
     // The API answers in JSON, pages in words.
     let refused = client
         .send(
             client
-                .builder(Method::POST, "/api/v1/analysis/settings")
+                .builder(Method::POST, "/api/v1/settings/site")
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -211,23 +254,34 @@ async fn a_write_without_or_with_a_forged_csrf_token_is_refused_and_the_right_on
     );
 
     // Another session's token is no good either.
-    let (other, _) = sign_in(&site, "ada").await;
+    let (other, _) = sign_in(&site, "sam").await;
+    let site_settings =
+        r#"{"time_zone": "Europe/Vienna", "min_group_workers": 6, "goal_alerts_per_day": 8}"#;
     let borrowed = client
         .send(
             client
-                .builder(Method::POST, "/tasks")
+                .builder(Method::POST, "/api/v1/settings/site")
+                .header(CONTENT_TYPE, "application/json")
                 .header("x-csrf-token", other.csrf())
-                .body(Body::empty())
+                .body(Body::from(site_settings))
                 .unwrap(),
         )
         .await;
     assert_eq!(borrowed.status(), StatusCode::FORBIDDEN);
 
-    let response = request(client.clone(), Method::POST, "/tasks").await;
+    let response = client
+        .send(
+            client
+                .builder(Method::POST, "/api/v1/settings/site")
+                .header(CONTENT_TYPE, "application/json")
+                .header("x-csrf-token", client.csrf())
+                .body(Body::from(site_settings))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body_text(response).await, "worker data for sam");
-    let response = request(client, Method::POST, "/api/v1/analysis/settings").await;
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_json(response).await["done"], "change site settings");
+    assert_eq!(site.admin.changes(), ["change site settings"]);
 }
 
 #[tokio::test]
@@ -325,12 +379,8 @@ async fn a_sign_in_from_another_origin_is_refused_before_the_password_is_checked
 async fn a_technician_gets_403_on_worker_routes_and_a_supervisor_or_admin_gets_them() {
     let site = TestSite::new(false);
     let technician = site.signed_in("tina", crate::access::Role::Technician);
-    for (verb, path) in crate::testing::WORKER_ROUTES {
-        let method = match verb {
-            crate::Verb::Get => Method::GET,
-            crate::Verb::Post => Method::POST,
-        };
-        let response = request(technician.clone(), method.clone(), path).await;
+    for (method, path) in crate::testing::worker_data_routes() {
+        let response = request(technician.clone(), method.clone(), &path).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
         let text = body_text(response).await;
         if path.starts_with("/api/") {
@@ -341,9 +391,12 @@ async fn a_technician_gets_403_on_worker_routes_and_a_supervisor_or_admin_gets_t
                 "{path}"
             );
         }
+        if method != Method::GET {
+            continue;
+        }
         for role in [crate::access::Role::Supervisor, crate::access::Role::Admin] {
             let allowed = site.signed_in("sam", role);
-            let response = request(allowed, method.clone(), path).await;
+            let response = request(allowed, method.clone(), &path).await;
             assert_eq!(
                 response.status(),
                 StatusCode::OK,
@@ -353,6 +406,61 @@ async fn a_technician_gets_403_on_worker_routes_and_a_supervisor_or_admin_gets_t
     }
     // The dock itself is for everyone signed in.
     assert_eq!(get(technician, "/").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn only_an_admin_gets_the_admin_routes() {
+    let site = TestSite::new(false);
+    for (name, role) in [
+        ("tina", crate::access::Role::Technician),
+        ("sam", crate::access::Role::Supervisor),
+    ] {
+        let client = site.signed_in(name, role);
+        for (method, path) in crate::testing::admin_routes() {
+            let response = request(client.clone(), method.clone(), &path).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{role:?} {method} {path}"
+            );
+            let text = body_text(response).await;
+            if path.starts_with("/api/") {
+                assert!(text.contains("only admins can use this"), "{path}");
+            } else {
+                assert!(text.contains("only for admins"), "{path}");
+            }
+        }
+    }
+    let admin = site.signed_in("ada", crate::access::Role::Admin);
+    for path in ["/settings", "/audit", "/api/v1/settings", "/api/v1/audit"] {
+        assert_eq!(
+            get(admin.clone(), path).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    assert!(site.admin.changes().is_empty());
+}
+
+#[tokio::test]
+async fn signing_out_through_the_api_ends_the_session_and_clears_the_cookie() {
+    let site = TestSite::new(false);
+    let (client, _) = sign_in(&site, "sam").await;
+    let response = request(client.clone(), Method::POST, "/api/v1/logout").await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(set_cookie(&response).unwrap().contains("Max-Age=0"));
+    assert!(body_text(response).await.is_empty());
+    assert_eq!(
+        get(client.clone(), "/api/v1/session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        site.audit.records().last().unwrap(),
+        &["sam".to_owned(), "logout".to_owned(), "session".to_owned()]
+    );
+    // Without a session it is a 401, not a sign-out of someone else.
+    let response = request(client, Method::POST, "/api/v1/logout").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(start_paused = true)]

@@ -46,6 +46,9 @@ pub(crate) async fn page(
         csrf: token.as_ref().map(|Extension(token)| token.as_str()),
         body: Body {
             snapshot: &snapshot,
+            nav: user
+                .as_ref()
+                .map(|Extension(user)| super::nav(user.role, "/")),
             account,
         },
     };
@@ -56,12 +59,17 @@ pub(crate) async fn page(
 /// for support.
 struct Body<'a> {
     snapshot: &'a DockSnapshot,
+    /// The site navigation (signed in only).
+    nav: Option<String>,
     account: Option<AccountBar<'a>>,
 }
 
 impl fmt::Display for Body<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let snapshot = self.snapshot;
+        if let Some(nav) = &self.nav {
+            f.write_str(nav)?;
+        }
         // Without JavaScript the indicator stays as rendered here; the script takes it over.
         write!(
             f,
@@ -256,6 +264,20 @@ mod tests {
         assert!(html.contains("1.2 MB of 3.4 MB (35%)"));
         assert_eq!(html.matches("<progress").count(), 1);
         assert_eq!(html.matches("<li class=\"tile\"").count(), 4);
+    }
+
+    #[tokio::test]
+    async fn the_page_has_the_site_navigation_for_the_signed_in_role() {
+        let (_dock, supervisor) = FakeDock::router();
+        let html = body_text(get(supervisor, "/").await).await;
+        assert!(html.contains("<a href=\"/\" aria-current=\"page\">Dock</a>"));
+        assert!(html.contains("<a href=\"/overview\">Today</a>"));
+        assert!(!html.contains("href=\"/settings\""));
+        let site = crate::testing::TestSite::new(false);
+        let technician = site.signed_in("tina", crate::access::Role::Technician);
+        let html = body_text(get(technician, "/").await).await;
+        assert!(html.contains("class=\"site-nav\""));
+        assert!(!html.contains("href=\"/overview\""));
     }
 
     #[tokio::test]

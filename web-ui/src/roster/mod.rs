@@ -2,9 +2,305 @@
 //! display names, tasks and teams, and opt-outs. It owns presentation and input checks; the daemon
 //! owns storage (through [`RosterView`]). It must never show a badge tag or a name anywhere but here,
 //! and never serve a user whose role does not see worker data.
+//!
+//! Every handler checks the role again (the site's guard should already have), reads the daemon
+//! on tokio's blocking pool, and records views and changes in the audit trail with subjects that
+//! carry no badge tag or name (`"roster"`, and the daemon's [`RosterDone::summary`]). Nothing here
+//! logs a badge tag or a name.
+//!
+//! # Layout
+//! - `view`: the [`RosterView`] trait and the view types (also the JSON shapes).
+//! - `input`: body formats and size limit, the checks on every field, refusals in plain words.
+//! - `html`: the page, its forms and the document shell.
+//! - `openapi`: the OpenAPI 3 description of the JSON routes.
+//! - `style.css`: the page's own stylesheet, served at [`STYLE_PATH`].
 
+mod html;
+mod input;
+mod openapi;
 mod view;
 
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Json, Router,
+    body::Body,
+    extract::{Path, RawQuery, State, rejection::PathRejection},
+    http::{
+        HeaderMap, StatusCode,
+        header::{CACHE_CONTROL, CONTENT_TYPE},
+    },
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+
+use crate::access::{AuditLog, CsrfToken, CurrentUser, Role};
+use input::{Failure, Format};
+
+pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
     Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
 };
+
+/// The roster page.
+pub const PAGE_PATH: &str = "/roster";
+/// Where this module's stylesheet is served (linked by the roster page after `/assets/style.css`
+/// and the analysis stylesheet).
+pub const STYLE_PATH: &str = "/assets/roster.css";
+
+/// The JSON routes (their paths are also the OpenAPI fragment's keys).
+pub(crate) const API_ROSTER: &str = "/api/v1/roster";
+pub(crate) const API_WEARABLES: &str = "/api/v1/roster/wearables";
+pub(crate) const API_WORKERS: &str = "/api/v1/roster/workers";
+pub(crate) const API_WORKER: &str = "/api/v1/roster/workers/{id}";
+pub(crate) const API_OPT_OUT: &str = "/api/v1/roster/workers/{id}/opt-out";
+/// What follows a worker's address for opting out.
+const OPT_OUT_SUFFIX: &str = "/opt-out";
+
+/// Every JSON route as (method in lower case, as OpenAPI writes it; path as registered), for the
+/// site's test that `/api/v1/openapi.json` describes exactly the routes served.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "read by the OpenAPI tests of this module and of the site"
+    )
+)]
+pub(crate) const API_ROUTES: &[(&str, &str)] = &[
+    ("get", API_ROSTER),
+    ("post", API_WEARABLES),
+    ("post", API_WORKERS),
+    ("post", API_WORKER),
+    ("post", API_OPT_OUT),
+];
+
+#[derive(Clone)]
+struct RosterState {
+    view: Arc<dyn RosterView>,
+    audit: Arc<dyn AuditLog>,
+}
+
+/// The roster page, API and stylesheet over `view`, recording views and changes in `audit`:
+///
+/// - `GET /roster`: the page (`?done=…` / `?problem=…` show the outcome of a form)
+/// - `GET /api/v1/roster`: the [`Roster`] as JSON
+/// - `POST /api/v1/roster/wearables`: `{serial, worker}` (worker id or null)
+/// - `POST /api/v1/roster/workers`: `{badge, display_name?, task?, team?}` → 201
+/// - `POST /api/v1/roster/workers/{id}`: `{display_name?, task?, team?}` (missing clears)
+/// - `POST /api/v1/roster/workers/{id}/opt-out`: `{opted_out: bool}`
+/// - `GET /assets/roster.css`: the page's stylesheet ([`STYLE_PATH`])
+///
+/// Each POST takes `application/json` (answered with [`RosterDone`] or `{"error": …}`) or the
+/// page's url-encoded form (answered `303 See Other` back to the page with the outcome); other
+/// types get 415, bodies over 16 KiB 413.
+///
+/// The state is applied, so the router merges into the site's. Mount it behind sign-in, CSRF
+/// checks and the worker-data role guard, which insert [`CurrentUser`] and [`CsrfToken`]; without
+/// a user whose role sees worker data every route but the stylesheet answers 403.
+pub fn routes(view: Arc<dyn RosterView>, audit: Arc<dyn AuditLog>) -> Router {
+    Router::new()
+        .route(PAGE_PATH, get(page))
+        .route(API_ROSTER, get(roster_json))
+        .route(API_WEARABLES, post(assign_wearable))
+        .route(API_WORKERS, post(add_worker))
+        .route(API_WORKER, post(edit_worker))
+        .route(API_OPT_OUT, post(opt_out))
+        .route(
+            STYLE_PATH,
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "text/css; charset=utf-8")],
+                    include_str!("style.css"),
+                )
+            }),
+        )
+        .with_state(RosterState { view, audit })
+}
+
+/// The signed-in user, if their role sees worker data.
+fn signed_in(user: Option<Extension<CurrentUser>>) -> Result<CurrentUser, Failure> {
+    match user {
+        Some(Extension(user)) if user.role.sees_worker_data() => Ok(user),
+        _ => Err(Failure::Forbidden),
+    }
+}
+
+/// Runs a daemon call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(call).await.map_err(|error| {
+        // Not the panic's message: it could quote roster data.
+        tracing::error!(
+            panicked = error.is_panic(),
+            "a roster call to the daemon did not return"
+        );
+        Failure::Unavailable
+    })
+}
+
+/// The roster, recorded as viewed by `user`.
+async fn load(state: &RosterState, user: &CurrentUser) -> Result<Roster, Failure> {
+    let view = Arc::clone(&state.view);
+    let roster = blocking(move || view.roster()).await?;
+    state.audit.record(&user.name, "view", "roster");
+    Ok(roster)
+}
+
+async fn page(
+    State(state): State<RosterState>,
+    user: Option<Extension<CurrentUser>>,
+    csrf: Option<Extension<CsrfToken>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let role = user.as_ref().map(|Extension(user)| user.role);
+    let answer = async {
+        let user = signed_in(user)?;
+        let roster = load(&state, &user).await?;
+        Ok::<_, Failure>((roster, user.role))
+    };
+    match answer.await {
+        Ok((roster, role)) => {
+            let csrf = csrf.as_ref().map_or("", |Extension(token)| token.as_str());
+            let notice = html::Notice::from_query(query.as_deref());
+            html::page(&roster, role, csrf, notice.as_ref())
+        }
+        Err(failure) => page_failure(&failure, role),
+    }
+}
+
+async fn roster_json(
+    State(state): State<RosterState>,
+    user: Option<Extension<CurrentUser>>,
+) -> Response {
+    let answer = async {
+        let user = signed_in(user)?;
+        load(&state, &user).await
+    };
+    match answer.await {
+        Ok(roster) => no_store(Json(roster).into_response()),
+        Err(failure) => json_failure(&failure),
+    }
+}
+
+async fn assign_wearable(
+    State(state): State<RosterState>,
+    user: Option<Extension<CurrentUser>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    submit(&state, user, &headers, body, Ok(()), |(), format, bytes| {
+        input::assign(format, bytes)
+    })
+    .await
+}
+
+async fn add_worker(
+    State(state): State<RosterState>,
+    user: Option<Extension<CurrentUser>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    submit(&state, user, &headers, body, Ok(()), |(), format, bytes| {
+        input::add(format, bytes)
+    })
+    .await
+}
+
+async fn edit_worker(
+    State(state): State<RosterState>,
+    user: Option<Extension<CurrentUser>>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let id = worker_in_address(id);
+    submit(&state, user, &headers, body, id, input::edit).await
+}
+
+async fn opt_out(
+    State(state): State<RosterState>,
+    user: Option<Extension<CurrentUser>>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let id = worker_in_address(id);
+    submit(&state, user, &headers, body, id, input::opt_out).await
+}
+
+/// The worker id an address names; an address that does not decode names no worker.
+fn worker_in_address(id: Result<Path<String>, PathRejection>) -> Result<i64, Failure> {
+    id.map_err(|_| Failure::NoSuchWorker)
+        .and_then(|Path(id)| input::worker_id(&id))
+}
+
+/// One change request, in this order: role (403), address (404), content type (415), size
+/// (413), fields (400), then the daemon (400 with its refusal, or done: audited). `target` is
+/// what the address named (a worker id), or why it names nothing.
+async fn submit<T>(
+    state: &RosterState,
+    user: Option<Extension<CurrentUser>>,
+    headers: &HeaderMap,
+    body: Body,
+    target: Result<T, Failure>,
+    to_change: impl FnOnce(T, Format, &[u8]) -> Result<RosterChange, Failure>,
+) -> Response {
+    let role = user.as_ref().map(|Extension(user)| user.role);
+    let format = input::format(headers);
+    // Refusals before the type is known are answered as JSON unless a form was sent.
+    let answer_as = format.unwrap_or(Format::Json);
+    let outcome = async {
+        let user = signed_in(user)?;
+        let target = target?;
+        let format = format.ok_or(Failure::UnsupportedType)?;
+        let bytes = input::read(headers, body).await?;
+        let change = to_change(target, format, &bytes)?;
+        let created = matches!(change, RosterChange::AddWorker { .. });
+        let view = Arc::clone(&state.view);
+        let done = blocking(move || view.change(change))
+            .await?
+            .map_err(|RosterRefusal(words)| Failure::Refused(words))?;
+        state.audit.record(&user.name, "change", &done.summary);
+        Ok::<_, Failure>((done, created))
+    };
+    match (outcome.await, answer_as) {
+        (Ok((done, created)), Format::Json) => {
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            no_store((status, Json(done)).into_response())
+        }
+        (Ok((done, _)), Format::Form) => {
+            Redirect::to(&html::Notice::Done(done.summary).location()).into_response()
+        }
+        (Err(failure), Format::Json) => json_failure(&failure),
+        (Err(failure), Format::Form) if failure.belongs_on_the_form() => {
+            let notice = html::Notice::Problem(failure.words().into_owned());
+            Redirect::to(&notice.location()).into_response()
+        }
+        (Err(failure), Format::Form) => page_failure(&failure, role),
+    }
+}
+
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn json_failure(failure: &Failure) -> Response {
+    let body = serde_json::json!({ "error": failure.words() });
+    no_store((failure.status(), Json(body)).into_response())
+}
+
+fn page_failure(failure: &Failure, role: Option<Role>) -> Response {
+    html::message(failure.status(), role, failure.title(), &failure.words())
+}

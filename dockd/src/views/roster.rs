@@ -1,0 +1,222 @@
+//! Implements `web_ui::roster::RosterView` over the store: wearables and who wears them, workers'
+//! badge tags, display names, tasks, teams and opt-outs. It owns turning roster input into store
+//! changes (through the `Writer`) and refreshing the live settings after them; it must never log
+//! a badge tag or a display name.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::runtime::Handle;
+use web_ui::roster::{
+    Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
+};
+
+use crate::clock::Clock;
+use crate::site::SiteSettings;
+use crate::store::site::{SiteChange, SiteError};
+use crate::store::{Reader, StoreError, Writer};
+use crate::worker::{Pseudonyms, WorkerTag};
+
+/// The dock's roster.
+pub struct SiteRoster {
+    reader: Reader,
+    writer: Writer,
+    /// The daemon's runtime: changes are called on its blocking pool and wait for the writer.
+    runtime: Handle,
+    site: Arc<SiteSettings>,
+    pseudonyms: Arc<Pseudonyms>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SiteRoster {
+    pub fn new(
+        reader: Reader,
+        writer: Writer,
+        runtime: Handle,
+        site: Arc<SiteSettings>,
+        pseudonyms: Arc<Pseudonyms>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            reader,
+            writer,
+            runtime,
+            site,
+            pseudonyms,
+            clock,
+        }
+    }
+
+    fn read(&self) -> Result<Roster, StoreError> {
+        let settings = self.site.current();
+        let workers = self.reader.workers()?;
+        let mut teams: BTreeSet<String> = settings.teams.keys().cloned().collect();
+        teams.extend(workers.iter().filter_map(|w| w.team.clone()));
+        let wearables = self
+            .reader
+            .roster_wearables()?
+            .into_iter()
+            .map(|w| RosterWearable {
+                applied: !w.assigned || w.applied_ms.is_some(),
+                serial: w.serial,
+                worker: w.worker,
+                last_docked_ms: w.last_docked_ms,
+            })
+            .collect();
+        let workers = workers
+            .into_iter()
+            .map(|w| RosterWorker {
+                id: w.id,
+                badge: w.tag.badge_text(),
+                pseudonym: self.pseudonyms.label(&w.tag),
+                display_name: w.display_name,
+                task: w.task,
+                team: w.team,
+                opted_out_ms: w.opted_out_ms,
+                discarded_samples: w.discarded_samples,
+            })
+            .collect();
+        Ok(Roster {
+            wearables,
+            workers,
+            tasks: settings.tasks.iter().map(|t| t.name.clone()).collect(),
+            teams: teams.into_iter().collect(),
+        })
+    }
+
+    fn check_task(&self, task: Option<&String>) -> Result<(), RosterRefusal> {
+        match task {
+            Some(name) if !self.site.current().tasks.iter().any(|t| &t.name == name) => {
+                Err(RosterRefusal(format!(
+                    "there is no task called \"{name}\": add it on the Settings page first"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn commit(&self, change: SiteChange) -> Result<Option<i64>, RosterRefusal> {
+        let result = self.runtime.block_on(self.writer.site(change));
+        result.map_err(|error| match error {
+            StoreError::Site(SiteError::Exists) => RosterRefusal(
+                "a worker with that badge tag is already on the roster: edit that row instead"
+                    .into(),
+            ),
+            StoreError::Site(SiteError::NoSuchWorker) => {
+                RosterRefusal("that worker is not on the roster".into())
+            }
+            other => {
+                tracing::error!(error = %other, "Could not save a roster change.");
+                RosterRefusal(
+                    "the dock could not save this change (storage problem); try again".into(),
+                )
+            }
+        })
+    }
+
+    /// Picks up tasks, teams and opt-outs in the analysis settings.
+    fn refresh_settings(&self) {
+        if let Err(error) = self.site.reload(&self.reader) {
+            tracing::warn!(error = %error, "Could not reload the site settings after a roster change.");
+        }
+    }
+}
+
+impl RosterView for SiteRoster {
+    fn roster(&self) -> Roster {
+        self.read().unwrap_or_else(|error| {
+            tracing::error!(error = %error, "Cannot read the roster.");
+            Roster::default()
+        })
+    }
+
+    fn change(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal> {
+        let now = self.clock.now_ms();
+        match change {
+            RosterChange::AssignWearable { serial, worker } => {
+                let serial = serial.trim().to_owned();
+                if serial.is_empty()
+                    || serial.len() > 16
+                    || !serial.chars().all(|c| c.is_ascii_graphic())
+                {
+                    return Err(RosterRefusal(
+                        "a wearable serial is 1–16 printable characters".into(),
+                    ));
+                }
+                let summary = match worker {
+                    Some(id) => format!("wearable {serial} assigned to worker {id}"),
+                    None => format!("wearable {serial} assigned to no one"),
+                };
+                self.commit(SiteChange::AssignWearable {
+                    serial,
+                    worker,
+                    at_ms: now,
+                })?;
+                Ok(RosterDone { summary, worker })
+            }
+            RosterChange::AddWorker {
+                badge,
+                display_name,
+                task,
+                team,
+            } => {
+                let tag = WorkerTag::from_ascii(badge.trim())
+                    .filter(|tag| tag.badge_text() == badge.trim())
+                    .ok_or_else(|| {
+                        RosterRefusal("a badge tag is 1–16 printable ASCII characters".into())
+                    })?;
+                self.check_task(task.as_ref())?;
+                let id = self.commit(SiteChange::AddWorker {
+                    tag,
+                    display_name,
+                    task,
+                    team,
+                })?;
+                self.refresh_settings();
+                let summary = match id {
+                    Some(id) => format!("worker {id} added to the roster"),
+                    None => "worker added to the roster".to_owned(),
+                };
+                Ok(RosterDone {
+                    summary,
+                    worker: id,
+                })
+            }
+            RosterChange::EditWorker {
+                id,
+                display_name,
+                task,
+                team,
+            } => {
+                self.check_task(task.as_ref())?;
+                self.commit(SiteChange::EditWorker {
+                    id,
+                    display_name,
+                    task,
+                    team,
+                })?;
+                self.refresh_settings();
+                Ok(RosterDone {
+                    summary: format!("worker {id} details changed"),
+                    worker: Some(id),
+                })
+            }
+            RosterChange::OptOut { id, opted_out } => {
+                self.commit(SiteChange::OptOut {
+                    id,
+                    opted_out_ms: opted_out.then_some(now),
+                })?;
+                self.refresh_settings();
+                let summary = if opted_out {
+                    format!("worker {id} opted out: their data is discarded at docking")
+                } else {
+                    format!("worker {id} opted back in")
+                };
+                Ok(RosterDone {
+                    summary,
+                    worker: Some(id),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! End-to-end: the roster and the admin settings through the real binary's JSON API, against
+//! emulated wearables — an assignment and new alert thresholds reach a docked wearable and are
+//! confirmed, an opted-out worker's data is discarded at docking, settings survive a restart, and
+//! user changes take effect on open sessions.
+
+use std::time::Duration;
+
+use dockd::emulator::{Faults, dock_for, dock_until_drained};
+use dockd::transport::LinkAddr;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::spine::{fleet, shift};
+use crate::support::{Dock, TEST_USER, add_user, http_request, wait_for};
+
+fn roster_wearable<'a>(roster: &'a Value, serial: &str) -> Option<&'a Value> {
+    roster["wearables"]
+        .as_array()?
+        .iter()
+        .find(|w| w["serial"] == serial)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_assignment_and_new_thresholds_reach_a_docked_wearable_and_are_confirmed() {
+    let dock = Dock::start_refreshing("roster-push", 1);
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 7070, shift(1, 10)).remove(0))
+        .await
+        .unwrap();
+    let serial = wearable.serial().to_owned();
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let docking = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let end = dock_for(
+                &mut wearable,
+                &addr,
+                &Faults::default(),
+                Duration::from_secs(120),
+                &cancel,
+            )
+            .await;
+            (wearable, end)
+        })
+    };
+    wait_for(
+        "the wearable on the roster",
+        Duration::from_secs(30),
+        || {
+            let (_, roster) = dock.api("GET", "/api/v1/roster", &Value::Null);
+            roster_wearable(&roster, &serial).map(|_| ())
+        },
+    );
+
+    let (status, added) = dock.api(
+        "POST",
+        "/api/v1/roster/workers",
+        &json!({ "badge": "B-7001", "display_name": "Ana Example", "team": "Night" }),
+    );
+    assert_eq!(status, 201, "{added}");
+    let worker = added["worker"].as_i64().expect("the new worker's id");
+    let (status, body) = dock.api(
+        "POST",
+        "/api/v1/roster/wearables",
+        &json!({ "serial": serial, "worker": worker }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = dock.api(
+        "POST",
+        "/api/v1/settings/thresholds",
+        &json!({ "bend_alert_deg": 30.0, "bend_hold_ms": 500, "twist_alert_dps": 45.0,
+                 "haptics": true, "rate_hz": 25 }),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // The docked wearable gets both at its next refresh; the dock reads them back.
+    wait_for(
+        "the wearable to carry its assignment",
+        Duration::from_secs(30),
+        || {
+            let (_, roster) = dock.api("GET", "/api/v1/roster", &Value::Null);
+            let row = roster_wearable(&roster, &serial)?;
+            (row["worker"] == worker && row["applied"] == true).then_some(())
+        },
+    );
+    let confirmed = wait_for(
+        "the thresholds to be confirmed",
+        Duration::from_secs(30),
+        || {
+            let (_, settings) = dock.api("GET", "/api/v1/settings", &Value::Null);
+            let row = settings["wearables"]
+                .as_array()?
+                .iter()
+                .find(|w| w["serial"] == serial)?
+                .clone();
+            (row["state"] == "confirmed").then_some(row)
+        },
+    );
+    assert!(confirmed["confirmed_ms"].as_i64().is_some(), "{confirmed}");
+
+    cancel.cancel();
+    let (wearable, end) = docking.await.unwrap();
+    end.unwrap();
+    assert_eq!(wearable.config().bend_alert, 3000, "0.01° on the wire");
+    assert_eq!(wearable.config().bend_hold_ms, 500);
+    assert_eq!(wearable.config().twist_alert, 450, "0.1 °/s on the wire");
+    assert_eq!(
+        wearable.worker().map(|tag| tag.badge_text()).as_deref(),
+        Some("B-7001"),
+        "SET_WORKER reached the wearable"
+    );
+
+    // The name and the tag stay out of the log; the audit trail has the changes without them.
+    let log = dock.log();
+    assert!(
+        !log.contains("B-7001") && !log.contains("Ana Example"),
+        "{log}"
+    );
+    let audit: Vec<String> = dock
+        .db()
+        .prepare("SELECT action || ' ' || subject FROM audit WHERE user = ?1")
+        .unwrap()
+        .query_map([TEST_USER], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        audit
+            .iter()
+            .any(|line| line.starts_with("change") && line.contains(&serial)),
+        "{audit:?}"
+    );
+    assert!(
+        audit.iter().any(|line| line.contains("threshold")),
+        "{audit:?}"
+    );
+    assert!(
+        audit
+            .iter()
+            .all(|line| !line.contains("B-7001") && !line.contains("Ana")),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opted_out_workers_data_is_discarded_at_docking_and_the_roster_says_so() {
+    let dock = Dock::start("roster-opt-out");
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 7171, shift(1, 10)).remove(0))
+        .await
+        .unwrap();
+    let badge = wearable
+        .spec()
+        .worker
+        .map(|tag| tag.badge_text())
+        .expect("the fleet's wearables carry a worker");
+    let (status, added) = dock.api("POST", "/api/v1/roster/workers", &json!({ "badge": badge }));
+    assert_eq!(status, 201, "{added}");
+    let worker = added["worker"].as_i64().unwrap();
+    let (status, body) = dock.api(
+        "POST",
+        &format!("/api/v1/roster/workers/{worker}/opt-out"),
+        &json!({ "opted_out": true }),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    dock_until_drained(
+        &mut wearable,
+        &addr,
+        &Faults::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let samples = wearable.truth().samples as i64;
+    assert!(samples > 0);
+
+    // Pulled and erased (the wearable is empty), but not one of the worker's samples kept.
+    assert!(wearable.stored_segments().iter().all(|s| !s.closed));
+    assert_eq!(
+        dock.count(&format!(
+            "SELECT count(*) FROM sample_block WHERE worker_id = {worker}"
+        )),
+        0
+    );
+    assert_eq!(
+        dock.count(&format!(
+            "SELECT count(*) FROM alert WHERE worker_id = {worker}"
+        )),
+        0
+    );
+    let (_, roster) = dock.api("GET", "/api/v1/roster", &Value::Null);
+    let row = roster["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == worker)
+        .unwrap()
+        .clone();
+    assert!(row["opted_out_ms"].as_i64().is_some(), "{row}");
+    assert_eq!(row["discarded_samples"].as_i64(), Some(samples), "{row}");
+    // Nothing to analyse, nothing on the overview.
+    let (_, overview) = dock.api("GET", "/api/v1/analysis/overview", &Value::Null);
+    assert!(
+        overview["workers"].as_array().is_none_or(|w| w.is_empty()),
+        "{overview}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changed_on_the_page_survive_a_restart_and_bad_values_are_refused() {
+    let mut dock = Dock::start("settings-restart");
+    let (status, body) = dock.api(
+        "POST",
+        "/api/v1/settings/site",
+        &json!({ "time_zone": "Mars/Olympus_Mons", "min_group_workers": 5, "goal_alerts_per_day": 5 }),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("time zone"),
+        "{body}"
+    );
+    let (status, body) = dock.api(
+        "POST",
+        "/api/v1/settings/site",
+        &json!({ "time_zone": "Europe/Berlin", "min_group_workers": 8, "goal_alerts_per_day": 4 }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = dock.api(
+        "POST",
+        "/api/v1/settings/tasks",
+        &json!({ "name": "Palletising", "load_kg": 12.5, "lever_arm_m": 0.4, "windows": ["06:00-10:00"] }),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    dock.stop();
+    dock.restart();
+    let (_, settings) = dock.api("GET", "/api/v1/settings", &Value::Null);
+    assert_eq!(settings["site"]["time_zone"], "Europe/Berlin", "{settings}");
+    assert_eq!(settings["site"]["min_group_workers"], 8);
+    let task = &settings["tasks"][0];
+    assert_eq!(task["name"], "Palletising", "{settings}");
+    assert_eq!(task["load_kg"], 12.5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_user_is_signed_out_at_once_and_the_last_admin_cannot_lock_themself_out() {
+    let dock = Dock::start("users-disable");
+    add_user(&dock.config, "sam", "supervisor", "sam's long password");
+    let sam = dock.sign_in("sam", "sam's long password");
+    let status_of = |response: &str| response.split_whitespace().nth(1).unwrap_or("").to_owned();
+    let before = http_request(dock.web, "GET", "/api/v1/roster", &[("Cookie", &sam)], "");
+    assert_eq!(status_of(&before), "200", "{before}");
+
+    let (status, body) = dock.api("POST", "/api/v1/users/sam", &json!({ "disabled": true }));
+    assert_eq!(status, 200, "{body}");
+    let after = http_request(dock.web, "GET", "/api/v1/roster", &[("Cookie", &sam)], "");
+    assert_eq!(status_of(&after), "401", "{after}");
+    let again = http_request(
+        dock.web,
+        "POST",
+        "/api/v1/login",
+        &[("Content-Type", "application/json")],
+        &json!({ "username": "sam", "password": "sam's long password" }).to_string(),
+    );
+    assert_eq!(
+        status_of(&again),
+        "401",
+        "a disabled user cannot sign in: {again}"
+    );
+
+    // The only admin can neither disable nor demote themself.
+    let (status, body) = dock.api(
+        "POST",
+        &format!("/api/v1/users/{TEST_USER}"),
+        &json!({ "disabled": true }),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = dock.api(
+        "POST",
+        &format!("/api/v1/users/{TEST_USER}"),
+        &json!({ "role": "supervisor" }),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("admin"),
+        "{body}"
+    );
+}

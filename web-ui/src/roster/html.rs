@@ -1,0 +1,590 @@
+//! The Roster page's markup: the wearables and workers tables with their forms, the add-a-worker
+//! form, the message box after a change, and the document shell (with the site navigation). Serials come from devices and
+//! names, badges and teams from people: it must never interpolate any text without [`Esc`], never
+//! build an element id from such text, and never emit inline script, style or handlers (CSP).
+
+use std::fmt::{self, Write as _};
+
+use axum::{
+    http::{StatusCode, header::CACHE_CONTROL},
+    response::{Html, IntoResponse, Response},
+};
+
+use super::{
+    API_WEARABLES, API_WORKERS, OPT_OUT_SUFFIX, PAGE_PATH, Roster, RosterWearable, RosterWorker,
+    STYLE_PATH,
+};
+use crate::{access::Role, assets, pages};
+
+/// Longest message shown after a change, in characters (the rest is cut off with "…").
+pub(super) const MAX_NOTICE: usize = 200;
+
+/// Text made safe for HTML element content and quoted attribute values.
+pub(super) struct Esc<'a>(pub(super) &'a str);
+
+impl fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+            f.write_str(&rest[..at])?;
+            f.write_str(match rest.as_bytes()[at] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = &rest[at + 1..];
+        }
+        f.write_str(rest)
+    }
+}
+
+/// The message a change left for the page (`?done=…` or `?problem=…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Notice {
+    Done(String),
+    Problem(String),
+}
+
+impl Notice {
+    /// The notice in a query string, or `None` when there is none. A problem wins over a
+    /// confirmation; the text loses control characters and is cut to [`MAX_NOTICE`].
+    pub(super) fn from_query(query: Option<&str>) -> Option<Notice> {
+        let (mut done, mut problem) = (None, None);
+        for (name, value) in form_urlencoded::parse(query?.as_bytes()) {
+            match &*name {
+                "done" if done.is_none() => done = Some(clean(&value)),
+                "problem" if problem.is_none() => problem = Some(clean(&value)),
+                _ => {}
+            }
+        }
+        let present = |text: &String| !text.is_empty();
+        problem
+            .filter(present)
+            .map(Notice::Problem)
+            .or_else(|| done.filter(present).map(Notice::Done))
+    }
+
+    /// The page's address carrying this notice (for a `303 See Other` after a form).
+    pub(super) fn location(&self) -> String {
+        let (name, text) = match self {
+            Notice::Done(text) => ("done", text),
+            Notice::Problem(text) => ("problem", text),
+        };
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair(name, &clean(text))
+            .finish();
+        format!("{PAGE_PATH}?{query}")
+    }
+}
+
+/// `text` without control characters, trimmed, at most [`MAX_NOTICE`] characters.
+fn clean(text: &str) -> String {
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    let text = text.trim();
+    if text.chars().count() <= MAX_NOTICE {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(MAX_NOTICE - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153; // March = 0
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The UTC day of an instant as a `<time>` element: `2025-03-04`.
+pub(super) fn day(epoch_ms: i64) -> String {
+    let (year, month, day) = civil_from_days(epoch_ms.div_euclid(86_400_000));
+    let text = format!("{year:04}-{month:02}-{day:02}");
+    format!("<time datetime=\"{text}\">{text}</time>")
+}
+
+/// A count with thousands grouped: `1,080,000`.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// How the page names a worker: the display name, else the pseudonym.
+fn worker_label(worker: &RosterWorker) -> &str {
+    worker
+        .display_name
+        .as_deref()
+        .filter(|name| !name.is_empty())
+        .unwrap_or(&worker.pseudonym)
+}
+
+/// A complete HTML document for the roster: the site's stylesheet, the analysis pages' (for the
+/// same sections and tables) and this page's, a skip link, the site navigation for `role`
+/// (`crate::pages::nav`; none when the role is not known), and `body` (already markup). Not
+/// cacheable: it holds names and badge tags.
+pub(super) fn document(
+    status: StatusCode,
+    title: &str,
+    role: Option<Role>,
+    body: &str,
+) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<link rel=\"icon\" href=\"data:,\">\n\
+         <link rel=\"stylesheet\" href=\"{style}\">\n<link rel=\"stylesheet\" href=\"{analysis}\">\n\
+         <link rel=\"stylesheet\" href=\"{own}\">\n\
+         </head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n\
+         {nav}<main id=\"main\" class=\"an-main ro-main\" tabindex=\"-1\">\n{body}</main>\n\
+         </body>\n</html>\n",
+        title = Esc(title),
+        style = assets::STYLE_CSS,
+        analysis = crate::analysis::STYLE_PATH,
+        own = STYLE_PATH,
+        nav = role.map_or_else(String::new, |role| pages::nav(role, PAGE_PATH)),
+    );
+    (status, [(CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+/// A short page saying what went wrong, with a way back to the roster.
+pub(super) fn message(status: StatusCode, role: Option<Role>, title: &str, text: &str) -> Response {
+    let body = format!(
+        "<section class=\"message\">\n<h1>{}</h1>\n<p>{}</p>\n\
+         <p><a href=\"{PAGE_PATH}\">Back to the roster</a></p>\n</section>\n",
+        Esc(title),
+        Esc(text)
+    );
+    document(status, title, role, &body)
+}
+
+/// The roster page. `csrf` goes into every form; `notice` is shown in a status box.
+pub(super) fn page(roster: &Roster, role: Role, csrf: &str, notice: Option<&Notice>) -> Response {
+    let mut body = String::with_capacity(8192);
+    body.push_str(
+        "<header class=\"an-head\">\n<h1>Roster</h1>\n<p class=\"ro-intro\">Who wears which \
+         wearable, and each worker's badge tag, name, task and team. Names and badge tags stay \
+         on this dock and are shown only on this page: every other page, and everything the dock \
+         sends elsewhere, shows a worker's pseudonym instead (a code such as W-3F9A2C).</p>\n\
+         </header>\n",
+    );
+    match notice {
+        Some(Notice::Done(text)) => {
+            let _ = writeln!(
+                body,
+                "<p class=\"ro-notice\" role=\"status\" data-kind=\"done\">\
+                 <strong>Saved:</strong> {}</p>",
+                Esc(text)
+            );
+        }
+        Some(Notice::Problem(text)) => {
+            let _ = writeln!(
+                body,
+                "<p class=\"ro-notice\" role=\"status\" data-kind=\"problem\">\
+                 <strong>Not saved:</strong> {}</p>",
+                Esc(text)
+            );
+        }
+        None => {}
+    }
+    let form = Form { csrf };
+    wearables(&mut body, roster, form);
+    workers(&mut body, roster, form);
+    add_worker(&mut body, roster, form);
+    teams_list(&mut body, &roster.teams);
+    document(StatusCode::OK, "Roster", Some(role), &body)
+}
+
+/// What every form shares: the CSRF token.
+#[derive(Clone, Copy)]
+struct Form<'a> {
+    csrf: &'a str,
+}
+
+impl Form<'_> {
+    /// `<form method="post" action=…>` and the hidden `csrf` field.
+    fn open(self, out: &mut String, action: &str, class: &str) {
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"{}\" class=\"{class}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+            Esc(action),
+            Esc(self.csrf)
+        );
+    }
+}
+
+fn wearables(out: &mut String, roster: &Roster, form: Form<'_>) {
+    out.push_str(
+        "<section class=\"an-section\" aria-labelledby=\"ro-wearables\">\n\
+         <h2 id=\"ro-wearables\">Wearables</h2>\n\
+         <p class=\"an-note\">A new assignment is written to the wearable when it is next docked \
+         (or straight away if it is in the dock now). Dates are UTC days.</p>\n",
+    );
+    if roster.wearables.is_empty() {
+        out.push_str(
+            "<p class=\"an-empty\">No wearable has been docked yet. Dock one and it appears \
+             here.</p>\n</section>\n",
+        );
+        return;
+    }
+    out.push_str(
+        "<div class=\"an-table-wrap\">\n<table class=\"an-table ro-table\">\n\
+         <thead><tr><th scope=\"col\">Serial</th><th scope=\"col\">Worn by</th>\
+         <th scope=\"col\">Assignment</th><th scope=\"col\">Last docked</th>\
+         <th scope=\"col\">Change</th></tr></thead>\n<tbody>\n",
+    );
+    for (row, wearable) in roster.wearables.iter().enumerate() {
+        wearable_row(out, roster, wearable, row, form);
+    }
+    out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+fn wearable_row(
+    out: &mut String,
+    roster: &Roster,
+    wearable: &RosterWearable,
+    row: usize,
+    form: Form<'_>,
+) {
+    let worn_by = match wearable.worker {
+        None => "<span class=\"ro-muted\">No one</span>".to_owned(),
+        Some(id) => match roster.workers.iter().find(|worker| worker.id == id) {
+            Some(worker) => Esc(worker_label(worker)).to_string(),
+            None => format!("worker {id}"),
+        },
+    };
+    let applied = if wearable.applied {
+        "On the wearable"
+    } else {
+        "Sent at next docking"
+    };
+    let docked = wearable
+        .last_docked_ms
+        .map_or_else(|| "<span class=\"ro-muted\">Never</span>".to_owned(), day);
+    let serial = Esc(&wearable.serial);
+    let _ = write!(
+        out,
+        "<tr><th scope=\"row\">{serial}</th>\
+         <td data-label=\"Worn by\">{worn_by}</td>\
+         <td data-label=\"Assignment\">{applied}</td>\
+         <td data-label=\"Last docked\">{docked}</td>\
+         <td data-label=\"Change\">"
+    );
+    form.open(out, API_WEARABLES, "ro-inline");
+    let _ = write!(
+        out,
+        "<input type=\"hidden\" name=\"serial\" value=\"{serial}\">\
+         <label for=\"ro-wearable-{row}\" class=\"ro-hidden\">Who wears {serial}</label>\
+         <select id=\"ro-wearable-{row}\" name=\"worker\">\
+         <option value=\"\"{none}>No one</option>",
+        none = selected(wearable.worker.is_none()),
+    );
+    let mut listed = false;
+    for worker in &roster.workers {
+        let chosen = wearable.worker == Some(worker.id);
+        listed |= chosen;
+        let _ = write!(
+            out,
+            "<option value=\"{}\"{}>{}",
+            worker.id,
+            selected(chosen),
+            Esc(worker_label(worker))
+        );
+        if worker.display_name.is_some() {
+            let _ = write!(out, " · {}", Esc(&worker.pseudonym));
+        }
+        if worker.opted_out_ms.is_some() {
+            out.push_str(" (opted out)");
+        }
+        out.push_str("</option>");
+    }
+    // A worker the roster no longer lists stays chosen, so saving does not unassign them.
+    if let (Some(id), false) = (wearable.worker, listed) {
+        let _ = write!(out, "<option value=\"{id}\" selected>worker {id}</option>");
+    }
+    out.push_str("</select><button type=\"submit\">Save</button></form></td></tr>\n");
+}
+
+fn selected(yes: bool) -> &'static str {
+    if yes { " selected" } else { "" }
+}
+
+fn workers(out: &mut String, roster: &Roster, form: Form<'_>) {
+    out.push_str(
+        "<section class=\"an-section\" aria-labelledby=\"ro-workers\">\n\
+         <h2 id=\"ro-workers\">Workers</h2>\n\
+         <p class=\"an-note\" id=\"ro-opt-out-help\">Opting a worker out means the dock stops \
+         keeping their data: whatever a wearable records for them is thrown away when it docks, \
+         and what was stored before is no longer analysed or shown. Opting them back in keeps \
+         new data again; data thrown away in between cannot be brought back.</p>\n",
+    );
+    if roster.workers.is_empty() {
+        out.push_str(
+            "<p class=\"an-empty\">No workers yet. Add one below, or dock a wearable that \
+             carries a badge tag.</p>\n</section>\n",
+        );
+        return;
+    }
+    out.push_str(
+        "<div class=\"an-table-wrap\">\n<table class=\"an-table ro-table\">\n\
+         <thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Badge tag</th>\
+         <th scope=\"col\">Pseudonym</th><th scope=\"col\">Task</th><th scope=\"col\">Team</th>\
+         <th scope=\"col\">Status</th><th scope=\"col\">Change</th></tr></thead>\n<tbody>\n",
+    );
+    for (row, worker) in roster.workers.iter().enumerate() {
+        worker_row(out, roster, worker, row, form);
+    }
+    out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+fn or_none(text: Option<&str>, none: &str) -> String {
+    match text.filter(|text| !text.is_empty()) {
+        Some(text) => Esc(text).to_string(),
+        None => format!("<span class=\"ro-muted\">{none}</span>"),
+    }
+}
+
+fn worker_row(
+    out: &mut String,
+    roster: &Roster,
+    worker: &RosterWorker,
+    row: usize,
+    form: Form<'_>,
+) {
+    let label = Esc(worker_label(worker));
+    let status = match worker.opted_out_ms {
+        None => "Active".to_owned(),
+        Some(since) => format!(
+            "Opted out since {} — data from their wearable is discarded at docking ({} \
+             discarded)",
+            day(since),
+            if worker.discarded_samples == 1 {
+                "1 sample".to_owned()
+            } else {
+                format!("{} samples", count(worker.discarded_samples))
+            }
+        ),
+    };
+    let _ = write!(
+        out,
+        "<tr><th scope=\"row\">{name}</th>\
+         <td data-label=\"Badge tag\">{badge}</td>\
+         <td data-label=\"Pseudonym\">{pseudonym}</td>\
+         <td data-label=\"Task\">{task}</td>\
+         <td data-label=\"Team\">{team}</td>\
+         <td data-label=\"Status\">{status}</td>\
+         <td data-label=\"Change\"><details class=\"ro-edit\"><summary>Edit\
+         <span class=\"ro-hidden\"> {label}</span></summary>",
+        name = or_none(worker.display_name.as_deref(), "No name"),
+        badge = Esc(&worker.badge),
+        pseudonym = Esc(&worker.pseudonym),
+        task = or_none(worker.task.as_deref(), "No task"),
+        team = or_none(worker.team.as_deref(), "No team"),
+    );
+    form.open(out, &format!("{API_WORKERS}/{}", worker.id), "ro-form");
+    let id = format!("ro-worker-{row}");
+    text_input(
+        out,
+        &format!("{id}-name"),
+        "display_name",
+        "Display name",
+        worker.display_name.as_deref(),
+        super::input::MAX_NAME,
+        None,
+    );
+    task_select(
+        out,
+        &format!("{id}-task"),
+        &roster.tasks,
+        worker.task.as_deref(),
+    );
+    text_input(
+        out,
+        &format!("{id}-team"),
+        "team",
+        "Team",
+        worker.team.as_deref(),
+        super::input::MAX_TEAM,
+        Some("ro-teams"),
+    );
+    out.push_str("<button type=\"submit\">Save</button></form></details>");
+    let (value, action) = if worker.opted_out_ms.is_some() {
+        ("false", "Opt back in")
+    } else {
+        ("true", "Opt out")
+    };
+    form.open(
+        out,
+        &format!("{API_WORKERS}/{}{OPT_OUT_SUFFIX}", worker.id),
+        "ro-opt-out",
+    );
+    let _ = writeln!(
+        out,
+        "<input type=\"hidden\" name=\"opted_out\" value=\"{value}\">\
+         <button type=\"submit\" class=\"ro-secondary\" aria-describedby=\"ro-opt-out-help\">\
+         {action}<span class=\"ro-hidden\"> {label}</span></button></form></td></tr>"
+    );
+}
+
+/// A labelled text field (`list` names a `<datalist>` of suggestions).
+fn text_input(
+    out: &mut String,
+    id: &str,
+    name: &str,
+    label: &str,
+    value: Option<&str>,
+    max: usize,
+    list: Option<&str>,
+) {
+    let list = list.map_or_else(String::new, |list| format!(" list=\"{list}\""));
+    let _ = write!(
+        out,
+        "<label for=\"{id}\">{label}</label>\
+         <input id=\"{id}\" name=\"{name}\" type=\"text\" maxlength=\"{max}\" \
+         autocomplete=\"off\"{list} value=\"{}\">",
+        Esc(value.unwrap_or(""))
+    );
+}
+
+/// The task `<select>`: "(no task)" and the configured tasks; a worker's task that is no longer
+/// configured stays listed (and chosen), so saving other details does not silently drop it.
+fn task_select(out: &mut String, id: &str, tasks: &[String], current: Option<&str>) {
+    let current = current.filter(|task| !task.is_empty());
+    let _ = write!(
+        out,
+        "<label for=\"{id}\">Task</label><select id=\"{id}\" name=\"task\">\
+         <option value=\"\"{}>(no task)</option>",
+        selected(current.is_none())
+    );
+    for task in tasks {
+        let _ = write!(
+            out,
+            "<option value=\"{0}\"{1}>{0}</option>",
+            Esc(task),
+            selected(current == Some(task.as_str()))
+        );
+    }
+    if let Some(current) = current.filter(|current| !tasks.iter().any(|task| task == current)) {
+        let _ = write!(
+            out,
+            "<option value=\"{0}\" selected>{0} (no longer configured)</option>",
+            Esc(current)
+        );
+    }
+    out.push_str("</select>");
+}
+
+fn add_worker(out: &mut String, roster: &Roster, form: Form<'_>) {
+    out.push_str(
+        "<section class=\"an-section\" aria-labelledby=\"ro-add\">\n\
+         <h2 id=\"ro-add\">Add a worker</h2>\n",
+    );
+    form.open(out, API_WORKERS, "ro-form");
+    let _ = write!(
+        out,
+        "<label for=\"ro-new-badge\">Badge tag</label>\
+         <input id=\"ro-new-badge\" name=\"badge\" type=\"text\" required maxlength=\"{}\" \
+         autocomplete=\"off\" aria-describedby=\"ro-new-badge-help\">\
+         <p id=\"ro-new-badge-help\" class=\"ro-help\">As printed on the badge: 1 to 16 letters, \
+         digits, spaces or punctuation marks.</p>",
+        super::input::MAX_BADGE
+    );
+    text_input(
+        out,
+        "ro-new-name",
+        "display_name",
+        "Display name (optional)",
+        None,
+        super::input::MAX_NAME,
+        None,
+    );
+    task_select(out, "ro-new-task", &roster.tasks, None);
+    text_input(
+        out,
+        "ro-new-team",
+        "team",
+        "Team (optional)",
+        None,
+        super::input::MAX_TEAM,
+        Some("ro-teams"),
+    );
+    out.push_str("<button type=\"submit\">Add worker</button></form>\n</section>\n");
+}
+
+/// The team suggestions every team field offers.
+fn teams_list(out: &mut String, teams: &[String]) {
+    out.push_str("<datalist id=\"ro-teams\">");
+    for team in teams {
+        let _ = write!(out, "<option value=\"{}\">", Esc(team));
+    }
+    out.push_str("</datalist>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_characters_become_entities() {
+        assert_eq!(
+            Esc(r#"<script>alert("x" + 'y') && 1</script>"#).to_string(),
+            "&lt;script&gt;alert(&quot;x&quot; + &#39;y&#39;) &amp;&amp; 1&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn days_are_utc_calendar_dates() {
+        assert_eq!(
+            day(1_741_068_000_000),
+            "<time datetime=\"2025-03-04\">2025-03-04</time>"
+        );
+        assert_eq!(day(0), "<time datetime=\"1970-01-01\">1970-01-01</time>");
+        assert_eq!(day(-1), "<time datetime=\"1969-12-31\">1969-12-31</time>");
+        assert_eq!(count(1_080_000), "1,080,000");
+        assert_eq!(count(999), "999");
+    }
+
+    #[test]
+    fn a_notice_round_trips_through_the_address_and_is_cut_to_length() {
+        let notice = Notice::Done("wearable WR-1 & co assigned to worker 12".to_owned());
+        let location = notice.location();
+        assert!(location.starts_with("/roster?done="), "{location}");
+        let query = location.split_once('?').map(|(_, query)| query);
+        assert_eq!(Notice::from_query(query), Some(notice));
+
+        let long = Notice::from_query(Some(&format!("problem={}", "a".repeat(500))));
+        let Some(Notice::Problem(text)) = long else {
+            panic!("no problem notice");
+        };
+        assert_eq!(text.chars().count(), MAX_NOTICE);
+        assert!(text.ends_with('…'));
+
+        assert_eq!(
+            Notice::from_query(Some("done=ok&problem=%0Anope%0D")),
+            Some(Notice::Problem("nope".to_owned()))
+        );
+        assert_eq!(Notice::from_query(Some("done=&other=1")), None);
+        assert_eq!(Notice::from_query(None), None);
+    }
+}

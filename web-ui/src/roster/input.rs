@@ -1,0 +1,495 @@
+//! Roster input: what a change request may carry (a JSON body or the page's url-encoded form),
+//! read within a size limit and checked before anything reaches the daemon, and the refusals in
+//! plain words. It owns the rules for badge tags, display names, tasks, teams and serials; it must
+//! never put a badge tag or a name into a log, a refusal's fixed words or the audit trail.
+
+use std::borrow::Cow;
+
+use axum::{
+    body::{Body, Bytes, to_bytes},
+    http::{
+        HeaderMap, StatusCode,
+        header::{CONTENT_LENGTH, CONTENT_TYPE},
+    },
+};
+use serde::Deserialize;
+
+use super::RosterChange;
+
+/// The largest request body a change may have (a form or JSON body is a few hundred bytes).
+pub(super) const BODY_LIMIT: usize = 16 * 1024;
+/// Badge tags are 1–16 printable ASCII characters (the wearable stores 16 bytes).
+pub(super) const MAX_BADGE: usize = 16;
+/// Longest display name, in characters.
+pub(super) const MAX_NAME: usize = 80;
+/// Longest team name, in characters.
+pub(super) const MAX_TEAM: usize = 40;
+/// Longest task name accepted (tasks come from the configuration; the daemon checks the name).
+pub(super) const MAX_TASK: usize = 80;
+/// Longest serial accepted (the wearable's is 16 bytes; the daemon checks it exists).
+pub(super) const MAX_SERIAL: usize = 64;
+
+/// How a change request was sent, and so how it is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Format {
+    /// `application/json`: answered with JSON.
+    Json,
+    /// `application/x-www-form-urlencoded` from the page: answered with a redirect to the page.
+    Form,
+}
+
+/// Why a request changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Failure {
+    /// No signed-in user with a role that sees worker data.
+    Forbidden,
+    /// The worker id in the address is not a worker id.
+    NoSuchWorker,
+    /// Neither JSON nor a form.
+    UnsupportedType,
+    /// The body is over [`BODY_LIMIT`] (or could not be read whole).
+    TooLarge,
+    /// A field failed a check: fixed words, never an echo of the input.
+    Invalid(&'static str),
+    /// The JSON did not parse into this request's fields (serde's words).
+    BadJson(String),
+    /// The daemon refused the change (its words).
+    Refused(String),
+    /// The daemon's answer never came (its call panicked).
+    Unavailable,
+}
+
+pub(super) const BADGE_WORDS: &str = "The badge tag must be 1 to 16 characters as printed on the \
+     badge: letters, digits, spaces or ASCII punctuation.";
+pub(super) const NAME_TOO_LONG: &str = "The display name can be at most 80 characters long.";
+pub(super) const NAME_CONTROL: &str =
+    "The display name cannot contain line breaks, tabs or other control characters.";
+pub(super) const TEAM_TOO_LONG: &str = "The team can be at most 40 characters long.";
+pub(super) const TEAM_CONTROL: &str =
+    "The team cannot contain line breaks, tabs or other control characters.";
+pub(super) const TASK_WORDS: &str = "Choose one of the configured tasks, or no task.";
+pub(super) const SERIAL_WORDS: &str = "That is not a wearable's serial number.";
+pub(super) const WORKER_WORDS: &str = "Choose a worker from the list, or no one.";
+pub(super) const OPT_OUT_WORDS: &str =
+    "Say whether the worker opts out (true) or opts back in (false).";
+
+impl Failure {
+    pub(super) fn status(&self) -> StatusCode {
+        match self {
+            Failure::Forbidden => StatusCode::FORBIDDEN,
+            Failure::NoSuchWorker => StatusCode::NOT_FOUND,
+            Failure::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Failure::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::Invalid(_) | Failure::BadJson(_) | Failure::Refused(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Failure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// A short title for a page saying what went wrong.
+    pub(super) fn title(&self) -> &'static str {
+        match self {
+            Failure::Forbidden => "Not allowed",
+            Failure::NoSuchWorker => "Worker not found",
+            Failure::UnsupportedType => "Not a form",
+            Failure::TooLarge => "Too much to read",
+            Failure::Invalid(_) | Failure::BadJson(_) | Failure::Refused(_) => "Not saved",
+            Failure::Unavailable => "Not available",
+        }
+    }
+
+    /// What went wrong, in plain words.
+    pub(super) fn words(&self) -> Cow<'_, str> {
+        match self {
+            Failure::Forbidden => {
+                "Only administrators and supervisors can see or change the roster.".into()
+            }
+            Failure::NoSuchWorker => "There is no worker at this address.".into(),
+            Failure::UnsupportedType => "Send the change as JSON (application/json) or as a form \
+                 (application/x-www-form-urlencoded)."
+                .into(),
+            Failure::TooLarge => {
+                "The request is too large: a roster change is at most 16 KiB.".into()
+            }
+            Failure::Invalid(words) => (*words).into(),
+            Failure::BadJson(detail) => {
+                format!("The body is not the JSON this request needs: {detail}.").into()
+            }
+            Failure::Refused(words) => words.as_str().into(),
+            Failure::Unavailable => {
+                "The roster could not be read or changed just now. Please try again in a minute."
+                    .into()
+            }
+        }
+    }
+
+    /// Whether a form sent from the page gets this failure back on the page (a problem with what
+    /// was typed) rather than as a page of its own.
+    pub(super) fn belongs_on_the_form(&self) -> bool {
+        matches!(
+            self,
+            Failure::Invalid(_) | Failure::BadJson(_) | Failure::Refused(_)
+        )
+    }
+}
+
+/// The request's format from its `Content-Type` (parameters such as `charset` ignored).
+pub(super) fn format(headers: &HeaderMap) -> Option<Format> {
+    let mime = headers
+        .get(CONTENT_TYPE)?
+        .to_str()
+        .ok()?
+        .split(';')
+        .next()?
+        .trim();
+    if mime.eq_ignore_ascii_case("application/json") {
+        Some(Format::Json)
+    } else if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Some(Format::Form)
+    } else {
+        None
+    }
+}
+
+/// The whole body, or [`Failure::TooLarge`] once it passes [`BODY_LIMIT`] (an announced length
+/// over the limit is refused before reading).
+pub(super) async fn read(headers: &HeaderMap, body: Body) -> Result<Bytes, Failure> {
+    let announced = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return Err(Failure::TooLarge);
+    }
+    to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| Failure::TooLarge)
+}
+
+/// A worker id from an address: canonical decimal only ("012" or "+12" would be a second address
+/// for the same worker).
+pub(super) fn worker_id(text: &str) -> Result<i64, Failure> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| id.to_string() == text)
+        .ok_or(Failure::NoSuchWorker)
+}
+
+/// A url-encoded form's fields (the first of repeated names wins; unknown names are ignored,
+/// among them the `csrf` field the site already checked).
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn parse(bytes: &[u8]) -> Fields {
+        Fields(
+            form_urlencoded::parse(bytes)
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+fn json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Failure> {
+    serde_json::from_slice(bytes).map_err(|error| Failure::BadJson(error.to_string()))
+}
+
+/// `POST /api/v1/roster/wearables` as JSON. `worker` must be present: an id or `null`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignJson {
+    serial: String,
+    worker: serde_json::Value,
+}
+
+/// `POST /api/v1/roster/workers` as JSON.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddJson {
+    badge: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    task: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+}
+
+/// `POST /api/v1/roster/workers/{id}` as JSON: a field left out, `null` or empty is cleared.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditJson {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    task: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+}
+
+/// `POST /api/v1/roster/workers/{id}/opt-out` as JSON.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptOutJson {
+    opted_out: bool,
+}
+
+/// Assign a wearable: `{serial, worker}`, or the form's `serial` and `worker` ("" is no one).
+pub(super) fn assign(format: Format, bytes: &[u8]) -> Result<RosterChange, Failure> {
+    let (serial, worker) = match format {
+        Format::Json => {
+            let body: AssignJson = json(bytes)?;
+            let worker = match body.worker {
+                serde_json::Value::Null => None,
+                value => Some(value.as_i64().ok_or(Failure::Invalid(WORKER_WORDS))?),
+            };
+            (body.serial, worker)
+        }
+        Format::Form => {
+            let fields = Fields::parse(bytes);
+            let worker = match fields.get("worker").map(str::trim).unwrap_or("") {
+                "" => None,
+                text => Some(worker_id(text).map_err(|_| Failure::Invalid(WORKER_WORDS))?),
+            };
+            (fields.get("serial").unwrap_or("").to_owned(), worker)
+        }
+    };
+    Ok(RosterChange::AssignWearable {
+        serial: serial_text(serial)?,
+        worker,
+    })
+}
+
+/// Add a worker: `{badge, display_name?, task?, team?}`.
+pub(super) fn add(format: Format, bytes: &[u8]) -> Result<RosterChange, Failure> {
+    let body = match format {
+        Format::Json => json::<AddJson>(bytes)?,
+        Format::Form => {
+            let fields = Fields::parse(bytes);
+            let owned = |name: &str| fields.get(name).map(str::to_owned);
+            AddJson {
+                badge: owned("badge").unwrap_or_default(),
+                display_name: owned("display_name"),
+                task: owned("task"),
+                team: owned("team"),
+            }
+        }
+    };
+    Ok(RosterChange::AddWorker {
+        badge: badge(&body.badge)?,
+        display_name: display_name(body.display_name.as_deref())?,
+        task: task(body.task.as_deref())?,
+        team: team(body.team.as_deref())?,
+    })
+}
+
+/// Change worker `id`'s details: `{display_name?, task?, team?}` (missing, null or empty clears).
+pub(super) fn edit(id: i64, format: Format, bytes: &[u8]) -> Result<RosterChange, Failure> {
+    let body = match format {
+        Format::Json => json::<EditJson>(bytes)?,
+        Format::Form => {
+            let fields = Fields::parse(bytes);
+            let owned = |name: &str| fields.get(name).map(str::to_owned);
+            EditJson {
+                display_name: owned("display_name"),
+                task: owned("task"),
+                team: owned("team"),
+            }
+        }
+    };
+    Ok(RosterChange::EditWorker {
+        id,
+        display_name: display_name(body.display_name.as_deref())?,
+        task: task(body.task.as_deref())?,
+        team: team(body.team.as_deref())?,
+    })
+}
+
+/// Opt worker `id` out or back in: `{opted_out: bool}`, or the form's `opted_out=true|false`.
+pub(super) fn opt_out(id: i64, format: Format, bytes: &[u8]) -> Result<RosterChange, Failure> {
+    let opted_out = match format {
+        Format::Json => json::<OptOutJson>(bytes)?.opted_out,
+        Format::Form => match Fields::parse(bytes).get("opted_out").map(str::trim) {
+            Some("true") => true,
+            Some("false") => false,
+            _ => return Err(Failure::Invalid(OPT_OUT_WORDS)),
+        },
+    };
+    Ok(RosterChange::OptOut { id, opted_out })
+}
+
+/// A badge tag: trimmed, 1–16 printable ASCII characters (spaces inside allowed).
+pub(super) fn badge(text: &str) -> Result<String, Failure> {
+    let text = text.trim();
+    let printable = text.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    if text.is_empty() || text.len() > MAX_BADGE || !printable {
+        return Err(Failure::Invalid(BADGE_WORDS));
+    }
+    Ok(text.to_owned())
+}
+
+/// A display name: trimmed, empty is none, at most [`MAX_NAME`] characters, no control characters.
+pub(super) fn display_name(text: Option<&str>) -> Result<Option<String>, Failure> {
+    free_text(text, MAX_NAME, NAME_TOO_LONG, NAME_CONTROL)
+}
+
+/// A team: trimmed, empty is none, at most [`MAX_TEAM`] characters, no control characters.
+pub(super) fn team(text: Option<&str>) -> Result<Option<String>, Failure> {
+    free_text(text, MAX_TEAM, TEAM_TOO_LONG, TEAM_CONTROL)
+}
+
+/// A task name: trimmed, empty is none; the daemon checks it is a configured task.
+pub(super) fn task(text: Option<&str>) -> Result<Option<String>, Failure> {
+    free_text(text, MAX_TASK, TASK_WORDS, TASK_WORDS)
+}
+
+/// A serial as the page sent it back (not trimmed: it must match the wearable's exactly).
+fn serial_text(text: String) -> Result<String, Failure> {
+    if text.is_empty() || text.chars().count() > MAX_SERIAL || text.chars().any(is_unsafe) {
+        return Err(Failure::Invalid(SERIAL_WORDS));
+    }
+    Ok(text)
+}
+
+fn free_text(
+    text: Option<&str>,
+    max: usize,
+    too_long: &'static str,
+    control: &'static str,
+) -> Result<Option<String>, Failure> {
+    let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().any(is_unsafe) {
+        return Err(Failure::Invalid(control));
+    }
+    if text.chars().count() > max {
+        return Err(Failure::Invalid(too_long));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// Control characters, and the invisible direction overrides that make text display as
+/// something else than it is.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_badge_is_trimmed_and_must_be_one_to_sixteen_printable_ascii_characters() {
+        assert_eq!(badge("  B-0042 ").unwrap(), "B-0042");
+        assert_eq!(badge("AB CD").unwrap(), "AB CD");
+        assert_eq!(badge(&"x".repeat(16)).unwrap(), "x".repeat(16));
+        for bad in ["", "   ", &"x".repeat(17), "Bädge", "AB\tCD", "AB\u{7f}"] {
+            assert_eq!(badge(bad), Err(Failure::Invalid(BADGE_WORDS)), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn empty_text_means_no_value_and_limits_count_characters_not_bytes() {
+        assert_eq!(display_name(None).unwrap(), None);
+        assert_eq!(display_name(Some("  ")).unwrap(), None);
+        assert_eq!(
+            display_name(Some(" Anna K. ")).unwrap().as_deref(),
+            Some("Anna K.")
+        );
+        let eighty_umlauts = "ä".repeat(80);
+        assert!(display_name(Some(&eighty_umlauts)).unwrap().is_some());
+        assert_eq!(
+            display_name(Some(&"ä".repeat(81))),
+            Err(Failure::Invalid(NAME_TOO_LONG))
+        );
+        assert_eq!(
+            team(Some(&"t".repeat(41))),
+            Err(Failure::Invalid(TEAM_TOO_LONG))
+        );
+        assert_eq!(
+            team(Some("Night shift")).unwrap().as_deref(),
+            Some("Night shift")
+        );
+    }
+
+    #[test]
+    fn control_characters_and_direction_overrides_are_refused() {
+        for bad in ["Anna\nK.", "Anna\u{0}", "An\u{85}na", "\u{202E}annA"] {
+            assert_eq!(
+                display_name(Some(bad)),
+                Err(Failure::Invalid(NAME_CONTROL)),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(team(Some("A\rB")), Err(Failure::Invalid(TEAM_CONTROL)));
+    }
+
+    #[test]
+    fn only_canonical_decimal_ids_are_worker_ids() {
+        assert_eq!(worker_id("12"), Ok(12));
+        for bad in ["012", "+12", "1e3", "", "twelve", "99999999999999999999"] {
+            assert_eq!(worker_id(bad), Err(Failure::NoSuchWorker), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_content_type_decides_the_format() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, value.parse().unwrap());
+            format(&headers)
+        };
+        assert_eq!(with("application/json"), Some(Format::Json));
+        assert_eq!(with("Application/JSON; charset=utf-8"), Some(Format::Json));
+        assert_eq!(
+            with("application/x-www-form-urlencoded"),
+            Some(Format::Form)
+        );
+        assert_eq!(with("text/plain"), None);
+        assert_eq!(with("multipart/form-data; boundary=x"), None);
+        assert_eq!(format(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn a_forms_worker_field_is_an_id_or_no_one() {
+        assert_eq!(
+            assign(Format::Form, b"csrf=t&serial=WR-1&worker=").unwrap(),
+            RosterChange::AssignWearable {
+                serial: "WR-1".to_owned(),
+                worker: None
+            }
+        );
+        assert_eq!(
+            assign(Format::Form, b"serial=WR-1&worker=x"),
+            Err(Failure::Invalid(WORKER_WORDS))
+        );
+        assert_eq!(
+            assign(Format::Json, br#"{"serial":"WR-1","worker":"12"}"#),
+            Err(Failure::Invalid(WORKER_WORDS))
+        );
+        assert!(matches!(
+            assign(Format::Json, br#"{"serial":"WR-1"}"#),
+            Err(Failure::BadJson(_))
+        ));
+        assert_eq!(
+            assign(Format::Form, b"worker=3"),
+            Err(Failure::Invalid(SERIAL_WORDS))
+        );
+    }
+
+    #[test]
+    fn unknown_json_fields_are_refused_rather_than_silently_ignored() {
+        assert!(matches!(
+            edit(3, Format::Json, br#"{"name":"Anna"}"#),
+            Err(Failure::BadJson(detail)) if detail.contains("unknown field")
+        ));
+    }
+}

@@ -1,0 +1,213 @@
+//! The OpenAPI 3 description of the roster JSON routes, as fragments the site's
+//! `/api/v1/openapi.json` merges: [`openapi_paths`] into `paths`, [`openapi_schemas`] into
+//! `components.schemas`. It must list exactly the routes in `API_ROUTES` (a test checks), and its
+//! schemas must name exactly the keys the view types serialise (tests compare them).
+
+use serde_json::{Value, json};
+
+use super::{API_OPT_OUT, API_ROSTER, API_WEARABLES, API_WORKER, API_WORKERS};
+
+fn integer() -> Value {
+    json!({ "type": "integer", "format": "int64" })
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+
+fn nullable(schema: Value) -> Value {
+    json!({ "oneOf": [schema, { "type": "null" }] })
+}
+
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn array(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+/// An object whose every property is required.
+fn object(description: &str, properties: Value) -> Value {
+    let required: Vec<String> = properties
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    object_with(description, &required, properties)
+}
+
+fn object_with(description: &str, required: &[String], properties: Value) -> Value {
+    json!({
+        "type": "object",
+        "description": description,
+        "required": required,
+        "properties": properties,
+    })
+}
+
+fn error(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": reference("RosterError") } }
+    })
+}
+
+/// A change route: its request body (JSON, or the page's form with the `csrf` field), its answers.
+fn change(summary: &str, description: &str, body: &str, success: &str, not_found: bool) -> Value {
+    let mut responses = json!({
+        "303": { "description": "A form was sent: back to /roster?done=… or /roster?problem=…." },
+        "400": error("A field failed its check, the JSON did not fit, or the dock refused the change (in words)."),
+        "403": error("Not signed in as an administrator or supervisor, or no CSRF token."),
+        "413": error("The body is over 16 KiB."),
+        "415": error("Neither application/json nor application/x-www-form-urlencoded."),
+        "503": error("The roster could not be changed just now."),
+    });
+    responses[success] = json!({
+        "description": "Done.",
+        "content": { "application/json": { "schema": reference("RosterDone") } }
+    });
+    let mut parameters = Vec::new();
+    if not_found {
+        responses["404"] = error("The address does not name a worker id.");
+        parameters.push(json!({
+            "name": "id", "in": "path", "required": true,
+            "description": "The worker's id (as on the analysis pages).", "schema": integer()
+        }));
+    }
+    json!({
+        "post": {
+            "tags": ["roster"],
+            "summary": summary,
+            "description": format!(
+                "{description} The page's forms send the same fields url-encoded, with `csrf`; \
+                 there `worker` is empty for no one and `opted_out` is `true` or `false`."
+            ),
+            "security": [{ "session": [], "csrf": [] }],
+            "parameters": parameters,
+            "requestBody": {
+                "required": true,
+                "content": {
+                    "application/json": { "schema": reference(body) },
+                    "application/x-www-form-urlencoded": { "schema": reference(body) }
+                }
+            },
+            "responses": responses,
+        }
+    })
+}
+
+/// The `paths` entries of the roster API (keys are the routes as registered).
+pub fn openapi_paths() -> Value {
+    let mut paths = json!({});
+    paths[API_ROSTER] = json!({
+        "get": {
+            "tags": ["roster"],
+            "summary": "The roster: wearables, workers with badge tags and names, tasks, teams",
+            "description": "Admins and supervisors only; every request is recorded in the audit log. \
+                            The only API that shows badge tags and display names.",
+            "responses": {
+                "200": {
+                    "description": "The roster.",
+                    "content": { "application/json": { "schema": reference("Roster") } }
+                },
+                "403": error("Not signed in as an administrator or supervisor."),
+                "503": error("The roster could not be read just now."),
+            }
+        }
+    });
+    paths[API_WEARABLES] = change(
+        "Assign a wearable to a worker, or to no one",
+        "The wearable gets the assignment at its next docking (or now, if docked).",
+        "RosterAssign",
+        "200",
+        false,
+    );
+    paths[API_WORKERS] = change(
+        "Add a worker by badge tag",
+        "Empty strings mean none. The answer's `worker` is the new worker's id.",
+        "RosterNewWorker",
+        "201",
+        false,
+    );
+    paths[API_WORKER] = change(
+        "Change a worker's display name, task and team",
+        "Sets all three: a field left out, null or empty is cleared.",
+        "RosterWorkerDetails",
+        "200",
+        true,
+    );
+    paths[API_OPT_OUT] = change(
+        "Opt a worker out, or back in",
+        "Opted out: data from their wearable is discarded at docking, and their stored data is \
+         no longer analysed or shown.",
+        "RosterOptOut",
+        "200",
+        true,
+    );
+    paths
+}
+
+/// The `components.schemas` entries the paths refer to.
+pub fn openapi_schemas() -> Value {
+    let name = |max: u32| json!({ "type": "string", "maxLength": max });
+    let optional = |max: u32| nullable(name(max));
+    json!({
+        "RosterError": object("Why nothing changed, in words.", json!({ "error": string() })),
+        "Roster": object("The roster page's data.", json!({
+            "wearables": array(reference("RosterWearable")),
+            "workers": array(reference("RosterWorker")),
+            "tasks": array(string()),
+            "teams": array(string()),
+        })),
+        "RosterWearable": object("One wearable and who it is assigned to.", json!({
+            "serial": string(),
+            "worker": nullable(integer()),
+            "applied": boolean(),
+            "last_docked_ms": nullable(integer()),
+        })),
+        "RosterWorker": object("One worker. Personal data: badge tag and display name.", json!({
+            "id": integer(),
+            "badge": string(),
+            "pseudonym": string(),
+            "display_name": nullable(string()),
+            "task": nullable(string()),
+            "team": nullable(string()),
+            "opted_out_ms": nullable(integer()),
+            "discarded_samples": integer(),
+        })),
+        "RosterDone": object("What a change did (no badge tag or name in it).", json!({
+            "summary": string(),
+            "worker": nullable(integer()),
+        })),
+        "RosterAssign": object("Assign a wearable; `worker` null is no one.", json!({
+            "serial": string(),
+            "worker": nullable(integer()),
+        })),
+        "RosterNewWorker": object_with(
+            "A new worker. The badge tag is trimmed, 1–16 printable ASCII characters.",
+            &["badge".to_owned()],
+            json!({
+                "badge": { "type": "string", "minLength": 1, "maxLength": 16 },
+                "display_name": optional(80),
+                "task": nullable(string()),
+                "team": optional(40),
+            }),
+        ),
+        "RosterWorkerDetails": object_with(
+            "A worker's details; left out, null or empty clears.",
+            &[],
+            json!({
+                "display_name": optional(80),
+                "task": nullable(string()),
+                "team": optional(40),
+            }),
+        ),
+        "RosterOptOut": object("Opt out (true) or back in (false).", json!({
+            "opted_out": boolean(),
+        })),
+    })
+}
