@@ -102,7 +102,13 @@ pub async fn run(
         &config,
         &tasks,
         Web {
-            view: BoardView::new(Arc::clone(&board), &config.dock.name, shutdown.clone()),
+            view: BoardView::new(
+                Arc::clone(&board),
+                Arc::clone(&site),
+                Arc::clone(&pseudonyms),
+                &config.dock.name,
+                shutdown.clone(),
+            ),
             accounts: Arc::new(dock_accounts),
             audit: Arc::new(audit),
             analysis: Arc::new(analysis_view),

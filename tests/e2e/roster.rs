@@ -98,6 +98,25 @@ async fn a_roster_assignment_and_new_thresholds_reach_a_docked_wearable_and_are_
     );
     assert!(confirmed["confirmed_ms"].as_i64().is_some(), "{confirmed}");
 
+    // The dock tile names who wears it — to an admin, not to a technician.
+    let (_, status) = dock.api("GET", "/api/v1/status", &Value::Null);
+    let tile = status["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["serial"] == serial)
+        .unwrap()
+        .clone();
+    assert_eq!(tile["worker"], "Ana Example", "{tile}");
+    add_user(&dock.config, "tina", "technician", "tina's long password");
+    let tina = dock.sign_in("tina", "tina's long password");
+    let technician = http_request(dock.web, "GET", "/api/v1/status", &[("Cookie", &tina)], "");
+    assert!(technician.contains(&serial), "{technician}");
+    assert!(
+        !technician.contains("Ana Example") && !technician.contains("\"worker\""),
+        "{technician}"
+    );
+
     cancel.cancel();
     let (wearable, end) = docking.await.unwrap();
     end.unwrap();

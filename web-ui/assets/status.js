@@ -138,6 +138,12 @@
       serial.append("Wearable ", el("strong", "", slot.serial));
     }
     li.append(serial);
+    // Who wears it: only in the snapshots of roles that see workers (the server leaves it out).
+    if (slot.worker !== undefined && slot.worker !== null) {
+      const worker = el("p", "worker");
+      worker.append("Worn by ", el("strong", "", slot.worker));
+      li.append(worker);
+    }
 
     const battery = batteryText(slot.battery_soc, slot.charging);
     if (battery !== null) {

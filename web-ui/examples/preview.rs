@@ -62,6 +62,7 @@ fn slot(number: u32, serial: Option<&str>, state: SlotState, state_text: &str) -
     SlotView {
         slot: number,
         serial: serial.map(str::to_owned),
+        worker: None,
         transport: "usb".to_owned(),
         state,
         state_text: state_text.to_owned(),

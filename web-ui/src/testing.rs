@@ -114,6 +114,7 @@ pub(crate) fn slot(number: u32, state: SlotState) -> SlotView {
     SlotView {
         slot: number,
         serial: Some(format!("KW-001{number:02}")),
+        worker: Some(format!("Worker {number}")),
         transport: "usb".to_owned(),
         state,
         state_text: state.as_str().to_owned(),

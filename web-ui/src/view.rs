@@ -40,6 +40,19 @@ pub struct DockSnapshot {
     pub slots: Vec<SlotView>,
 }
 
+impl DockSnapshot {
+    /// The snapshot as `role` may see it: without who wears each wearable unless the role sees
+    /// worker data (`None`: nobody signed in, sees nothing of workers).
+    pub fn for_role(mut self, role: Option<crate::access::Role>) -> Self {
+        if !role.is_some_and(crate::access::Role::sees_worker_data) {
+            for slot in &mut self.slots {
+                slot.worker = None;
+            }
+        }
+        self
+    }
+}
+
 /// One slot of the dock and the wearable in it (or last in it).
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct SlotView {
@@ -47,6 +60,11 @@ pub struct SlotView {
     pub slot: u32,
     /// The wearable's serial as the device reported it. Device-supplied text: untrusted.
     pub serial: Option<String>,
+    /// Who wears it: the display name typed in on this dock's roster, else the keyed pseudonym.
+    /// Personal data: [`DockSnapshot::for_role`] removes it for roles that do not see workers,
+    /// and every handler applies it; absent from the JSON when removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
     /// How the wearable is connected, e.g. "usb" (for support, not shown to supervisors).
     pub transport: String,
     /// The slot's state, for styling and for clients that branch on it.

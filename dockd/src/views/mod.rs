@@ -17,18 +17,31 @@ use web_ui::{DockSnapshot, DockView, Progress, SlotState, SlotView};
 
 use crate::clock::{Clock, SystemClock};
 use crate::dock::board::{Board, Phase, SlotStatus, Totals};
+use crate::site::SiteSettings;
+use crate::worker::Pseudonyms;
 
 pub struct BoardView {
     board: Arc<Board>,
+    /// Display names from the roster; the pseudonym otherwise.
+    site: Arc<SiteSettings>,
+    pseudonyms: Arc<Pseudonyms>,
     dock: String,
     /// Ends the page's live streams at shutdown, so an open browser tab cannot hold the daemon up.
     shutdown: CancellationToken,
 }
 
 impl BoardView {
-    pub fn new(board: Arc<Board>, dock: &str, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        board: Arc<Board>,
+        site: Arc<SiteSettings>,
+        pseudonyms: Arc<Pseudonyms>,
+        dock: &str,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             board,
+            site,
+            pseudonyms,
             dock: dock.to_owned(),
             shutdown,
         }
@@ -45,7 +58,15 @@ impl DockView for BoardView {
                 .board
                 .snapshot()
                 .into_iter()
-                .map(|(slot, totals)| slot_view(slot, totals))
+                .map(|(slot, totals)| {
+                    // The web hands this only to roles that see workers (`for_role`).
+                    let worker = slot.worker.as_ref().map(|tag| {
+                        self.site
+                            .display_name(tag)
+                            .unwrap_or_else(|| self.pseudonyms.label(tag))
+                    });
+                    slot_view(slot, totals, worker)
+                })
                 .collect(),
         }
     }
@@ -59,7 +80,7 @@ impl DockView for BoardView {
     }
 }
 
-fn slot_view(slot: SlotStatus, totals: Totals) -> SlotView {
+fn slot_view(slot: SlotStatus, totals: Totals, worker: Option<String>) -> SlotView {
     let (state, state_text) = match slot.phase {
         Phase::Connecting => (SlotState::Docked, "Docked, connecting…".to_owned()),
         Phase::Pulling => (
@@ -78,6 +99,7 @@ fn slot_view(slot: SlotStatus, totals: Totals) -> SlotView {
     SlotView {
         slot: slot.slot,
         serial: slot.serial,
+        worker,
         transport: slot.transport.as_str().to_owned(),
         state,
         state_text,

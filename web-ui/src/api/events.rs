@@ -22,7 +22,9 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub(crate) async fn events(
     State(view): State<SharedView>,
+    user: Option<axum::Extension<crate::access::CurrentUser>>,
 ) -> Sse<impl Stream<Item = Result<Event, axum::Error>>> {
+    let role = user.map(|axum::Extension(user)| user.role);
     // The watch stream yields the current value at once, then once per change; changes made
     // while the throttle waits collapse into one, and the snapshot is taken when the event is
     // sent, so it is always the newest. The stream ends when the daemon shuts down (or drops
@@ -33,7 +35,7 @@ pub(crate) async fn events(
         .map(move |_generation| {
             Event::default()
                 .event("status")
-                .json_data(view.snapshot())
+                .json_data(view.snapshot().for_role(role))
                 .inspect_err(|error| tracing::warn!(%error, "could not encode a status event"))
         });
     let stream = futures_util::StreamExt::take_until(changes, closing);
@@ -103,6 +105,21 @@ mod tests {
         let (name, data) = next_event(&mut body, &mut buffer).await;
         assert_eq!(name, "status");
         assert_eq!(data["slots"][0]["progress"]["done_bytes"], 2_000_000);
+    }
+
+    #[tokio::test]
+    async fn a_technicians_live_events_never_say_who_wears_a_wearable() {
+        let site = crate::testing::TestSite::new(false);
+        let technician = site.signed_in("tina", crate::access::Role::Technician);
+        let mut body = get(technician, "/api/v1/events").await.into_body();
+        let mut buffer = String::new();
+        let (_, data) = next_event(&mut body, &mut buffer).await;
+        assert!(data["slots"][1].get("worker").is_none(), "{data}");
+        assert_eq!(data["slots"][1]["serial"], "KW-00102");
+        let supervisor = site.signed_in("sam", crate::access::Role::Supervisor);
+        let mut body = get(supervisor, "/api/v1/events").await.into_body();
+        let (_, data) = next_event(&mut body, &mut String::new()).await;
+        assert_eq!(data["slots"][1]["worker"], "Worker 2");
     }
 
     #[tokio::test]

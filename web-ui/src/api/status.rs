@@ -1,12 +1,16 @@
 //! `GET /api/v1/status`: the dock snapshot as one JSON document. It must never reshape the view
 //! types: their serde form is the API contract the live script and other clients rely on.
 
-use axum::{Json, extract::State};
+use axum::{Extension, Json, extract::State};
 
-use crate::{DockSnapshot, SharedView};
+use crate::{DockSnapshot, SharedView, access::CurrentUser};
 
-pub(crate) async fn status(State(view): State<SharedView>) -> Json<DockSnapshot> {
-    Json(view.snapshot())
+pub(crate) async fn status(
+    State(view): State<SharedView>,
+    user: Option<Extension<CurrentUser>>,
+) -> Json<DockSnapshot> {
+    let role = user.map(|Extension(user)| user.role);
+    Json(view.snapshot().for_role(role))
 }
 
 #[cfg(test)]
@@ -26,6 +30,22 @@ mod tests {
         assert_eq!(body["slots"][0]["state"], "pulling");
         assert_eq!(body["slots"][0]["progress"]["done_bytes"], 1_200_000);
         assert_eq!(body["slots"][3]["serial"], serde_json::Value::Null);
+    }
+
+    #[tokio::test]
+    async fn who_wears_a_wearable_is_in_the_json_only_for_roles_that_see_workers() {
+        let site = crate::testing::TestSite::new(false);
+        for (role, shown) in [
+            (crate::access::Role::Admin, true),
+            (crate::access::Role::Supervisor, true),
+            (crate::access::Role::Technician, false),
+        ] {
+            let client = site.signed_in("someone", role);
+            let text = body_text(get(client, "/api/v1/status").await).await;
+            let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(body["slots"][1]["worker"] == "Worker 2", shown, "{role:?}");
+            assert_eq!(text.contains("worker"), shown, "{role:?}: {text}");
+        }
     }
 
     #[tokio::test]

@@ -32,7 +32,8 @@ pub(crate) async fn page(
     user: Option<Extension<CurrentUser>>,
     token: Option<Extension<CsrfToken>>,
 ) -> Response {
-    let snapshot = view.snapshot();
+    let role = user.as_ref().map(|Extension(user)| user.role);
+    let snapshot = view.snapshot().for_role(role);
     let account = match (&user, &token) {
         (Some(Extension(user)), Some(Extension(token))) => Some(AccountBar {
             user,
@@ -119,6 +120,13 @@ impl fmt::Display for Tile<'_> {
                 Escaped(serial)
             )?,
             None => f.write_str("<p class=\"serial\">No wearable</p>\n")?,
+        }
+        if let Some(worker) = &slot.worker {
+            writeln!(
+                f,
+                "<p class=\"worker\">Worn by <strong>{}</strong></p>",
+                Escaped(worker)
+            )?;
         }
         if let Some(battery) = battery_text(slot.battery_soc, slot.charging) {
             writeln!(f, "<p class=\"battery\">{battery}</p>")?;
@@ -278,6 +286,26 @@ mod tests {
         let html = body_text(get(technician, "/").await).await;
         assert!(html.contains("class=\"site-nav\""));
         assert!(!html.contains("href=\"/overview\""));
+    }
+
+    #[tokio::test]
+    async fn the_tiles_say_who_wears_each_wearable_to_supervisors_and_never_to_technicians() {
+        let (dock, supervisor) = FakeDock::router();
+        dock.update(|snapshot| snapshot.slots[0].worker = Some("<Ana & Bo>".to_owned()));
+        let html = body_text(get(supervisor, "/").await).await;
+        assert!(
+            html.contains("Worn by <strong>&lt;Ana &amp; Bo&gt;</strong>"),
+            "{html}"
+        );
+        assert!(html.contains("Worn by <strong>Worker 2</strong>"));
+        let site = crate::testing::TestSite::new(false);
+        let technician = site.signed_in("tina", crate::access::Role::Technician);
+        let html = body_text(get(technician, "/").await).await;
+        assert!(
+            !html.contains("Worn by") && !html.contains("Worker 2"),
+            "{html}"
+        );
+        assert!(html.contains("KW-00102"));
     }
 
     #[tokio::test]
