@@ -504,6 +504,179 @@ async fn a_technician_cannot_reach_worker_pages_in_the_browser() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_changes_the_roster_and_an_admin_pushes_a_threshold_that_reaches_the_docked_wearable()
+ {
+    let started = Instant::now();
+    let dock = Dock::start_refreshing("browser-roster", 1);
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 8383, shift(1, 10)).remove(0))
+        .await
+        .unwrap();
+    let serial = wearable.serial().to_owned();
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let docking = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let end = dock_for(
+                &mut wearable,
+                &addr,
+                &Faults::default(),
+                Duration::from_secs(180),
+                &cancel,
+            )
+            .await;
+            (wearable, end)
+        })
+    };
+    wait_for("the wearable to be pulled", Duration::from_secs(30), || {
+        let status = dock.status_json();
+        (status["wearables"].as_array()?.len() == 1).then_some(())
+    });
+
+    let browser = Browser::open(&dock).await;
+    browser.goto("/roster").await;
+    browser.sign_in_with_form(TEST_USER, TEST_PASSWORD).await;
+    assert_eq!(browser.path().await, "/roster");
+    let driver = browser.driver();
+
+    // Add a worker with a local display name, as a supervisor types it.
+    driver
+        .find(By::Id("ro-new-badge"))
+        .await
+        .unwrap()
+        .send_keys("B-7002")
+        .await
+        .unwrap();
+    driver
+        .find(By::Id("ro-new-name"))
+        .await
+        .unwrap()
+        .send_keys("Ana Example")
+        .await
+        .unwrap();
+    driver
+        .find(By::Css(
+            "section[aria-labelledby='ro-add'] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .until("the roster to confirm the new worker", |b| async move {
+            let notice = b.text_of("[role=status][data-kind=done]").await?;
+            notice.contains("added").then_some(())
+        })
+        .await;
+
+    // Give the docked wearable to her: pick her in its row and save.
+    let row = format!("form:has(input[name=serial][value='{serial}'])");
+    let picked = browser
+        .js_with(
+            "const form = document.querySelector(arguments[0]);\
+             const select = form.querySelector('select[name=worker]');\
+             const option = [...select.options].find((o) => o.textContent.includes('Ana Example'));\
+             if (!option) { return false; }\
+             select.value = option.value; return true;",
+            vec![json!(row)],
+        )
+        .await;
+    assert_eq!(picked, true, "the wearable's row offers the new worker");
+    driver
+        .find(By::Css(format!("{row} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The dock sends SET_WORKER within a refresh; reloading shows when the wearable has it.
+    browser
+        .until("the wearable to carry the assignment", |b| {
+            let serial = serial.clone();
+            async move {
+                b.goto("/roster").await;
+                let cells = b
+                    .js_with(
+                        "const th = [...document.querySelectorAll('th[scope=row]')]\
+                           .find((th) => th.textContent === arguments[0]);\
+                         return th ? th.parentElement.textContent : null;",
+                        vec![json!(serial)],
+                    )
+                    .await;
+                let cells = cells.as_str()?.to_owned();
+                (cells.contains("Ana Example") && cells.contains("On the wearable")).then_some(())
+            }
+        })
+        .await;
+    browser.screenshot("roster-assigned.png").await;
+
+    // The dock tile names her (the admin sees workers).
+    browser.goto("/").await;
+    let tiles = browser
+        .until("the tile to name who wears it", |b| async move {
+            let text = b.text_of("#slots").await?;
+            text.contains("Worn by Ana Example").then_some(text)
+        })
+        .await;
+    assert!(tiles.contains(&serial), "{tiles}");
+
+    // An admin lowers the bend alert to 30°; the wearable gets it and the dock reads it back.
+    browser.goto("/settings").await;
+    let bend = driver.find(By::Id("bend")).await.unwrap();
+    bend.clear().await.unwrap();
+    bend.send_keys("30").await.unwrap();
+    driver
+        .find(By::Css("#thresholds button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .until("the settings page to confirm the save", |b| async move {
+            let notice = b.text_of("[role=status][data-kind=done]").await?;
+            notice.contains("threshold").then_some(())
+        })
+        .await;
+    browser
+        .until("the wearable to confirm the thresholds", |b| {
+            let serial = serial.clone();
+            async move {
+                b.goto("/settings").await;
+                let state = b
+                    .js_with(
+                        "const th = [...document.querySelectorAll('#thresholds th[scope=row]')]\
+                           .find((th) => th.textContent === arguments[0]);\
+                         return th ? th.parentElement.dataset.state : null;",
+                        vec![json!(serial)],
+                    )
+                    .await;
+                (state.as_str()? == "confirmed").then_some(())
+            }
+        })
+        .await;
+    browser.screenshot("settings-confirmed.png").await;
+    browser.quit().await;
+
+    cancel.cancel();
+    let (wearable, end) = docking.await.unwrap();
+    end.unwrap();
+    assert_eq!(
+        wearable.config().bend_alert,
+        3000,
+        "30° reached the wearable"
+    );
+    assert_eq!(
+        wearable.worker().map(|tag| tag.badge_text()).as_deref(),
+        Some("B-7002")
+    );
+    let log = dock.log();
+    assert!(!log.contains("B-7002") && !log.contains("Ana Example"));
+    println!("roster and thresholds test took {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_fits_a_phone_and_a_desktop_screen_and_is_saved_as_a_screenshot() {
     let started = Instant::now();
     let dock = analysed_dock("browser-screens", 6262).await;
@@ -560,6 +733,9 @@ async fn every_page_fits_a_phone_and_a_desktop_screen_and_is_saved_as_a_screensh
             ("/overview", "overview"),
             (worker.as_str(), "worker"),
             ("/tasks", "tasks"),
+            ("/roster", "roster"),
+            ("/settings", "settings"),
+            ("/audit", "audit"),
         ] {
             shoot(&browser, path, name, size).await;
         }
