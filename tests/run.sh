@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 say() { printf '\n== %s\n' "$*"; }
 
 # Debian packages the build and the tests use: libusb's headers for rusb (through pkg-config),
-# umockdev, whose preload library lets the USB tests run the real libusb path with no USB bus, and
-# Chromium with its chromedriver for the browser tests of the page (tests/e2e/browser.rs).
-packages=(pkg-config gcc libusb-1.0-0-dev umockdev libumockdev-dev chromium chromium-driver)
+# umockdev, whose preload library lets the USB tests run the real libusb path with no USB bus,
+# Chromium with its chromedriver for the browser tests of the page (tests/e2e/browser.rs), a real
+# gpsd with gpsfake (gpsd-clients, which brings python3-gps) replaying receiver recordings for the
+# GPS tests, and socat, picocom and tmux to drive the serial console through real ptys.
+packages=(pkg-config gcc libusb-1.0-0-dev umockdev libumockdev-dev chromium chromium-driver
+  gpsd gpsd-clients socat picocom tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -2,5 +2,11 @@
 //! console. It knows nothing about workers and must never receive worker data: the daemon hands it
 //! only what it may show (counts and wearable serials).
 //!
-//! Empty until the diagnostics issue: the crate exists now so the dependency direction
-//! (`dockd` → `diagnostics`, never the reverse) is fixed from day one.
+//! The dependency direction is fixed: `dockd` → `diagnostics`, never the reverse. Each part
+//! defines the traits the daemon implements (for GPS, [`gps::GpsSink`]).
+
+pub mod battery;
+pub mod console;
+pub mod gps;
+pub mod host;
+pub mod power;

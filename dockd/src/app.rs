@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use crate::accounts::{self, DockAccounts, DockAudit};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::diag::{self, DiagQueue};
 use crate::dock::{self, board::Board};
 use crate::pull::PullContext;
 use crate::site::SiteSettings;
@@ -25,6 +26,7 @@ use crate::transport::{Docking, socket, usb};
 use crate::views::BoardView;
 use crate::views::admin::SiteAdmin;
 use crate::views::analysis::StoredAnalysis;
+use crate::views::diagnostics::{DiagnosticsParts, DockDiagnostics, WebFacts};
 use crate::views::roster::SiteRoster;
 use crate::web_tls;
 use crate::worker::Pseudonyms;
@@ -71,6 +73,9 @@ pub async fn run(
     let (audit, audit_forwarder) =
         DockAudit::spawn(writer.clone(), Arc::clone(&clock), shutdown.clone());
     tasks.spawn(audit_forwarder);
+    let (diag_queue, diag_forwarder) = DiagQueue::spawn(writer.clone(), shutdown.clone());
+    tasks.spawn(diag_forwarder);
+    let diag_live = diag::spawn(&config, &diag_queue, Arc::clone(&clock), &tasks, &shutdown);
     let pseudonyms = Pseudonyms::load_or_create(&config.storage.data_dir.join("pseudonym.key"))
         .context("cannot create the worker pseudonym key in the data folder")?;
     // Its own connection too: pages read reports while the analyst and pulls work.
@@ -78,6 +83,7 @@ pub async fn run(
     let pseudonyms = Arc::new(pseudonyms);
     let analysis_view = StoredAnalysis::new(
         pages,
+        Reader::open(&db_path)?,
         Arc::clone(&site),
         Arc::clone(&pseudonyms),
         Arc::clone(&clock),
@@ -98,6 +104,20 @@ pub async fn run(
         Arc::clone(&site),
         Arc::clone(&clock),
     );
+    let web_facts = Arc::new(std::sync::OnceLock::new());
+    let dock_diagnostics = Arc::new(DockDiagnostics::new(DiagnosticsParts {
+        reader: Reader::open(&db_path)?,
+        live: diag_live,
+        board: Arc::clone(&board),
+        clock: Arc::clone(&clock),
+        dock_name: config.dock.name.clone(),
+        data_dir: config.storage.data_dir.clone(),
+        database: db_path.clone(),
+        gps_configured: config.gps.gpsd.is_some(),
+        web: Arc::clone(&web_facts),
+        shutdown: shutdown.clone(),
+    }));
+    spawn_console(&config, &dock_diagnostics, &clock, &tasks, &shutdown);
     spawn_web(
         &config,
         &tasks,
@@ -114,6 +134,8 @@ pub async fn run(
             analysis: Arc::new(analysis_view),
             admin: Arc::new(admin),
             roster: Arc::new(roster),
+            diagnostics: dock_diagnostics,
+            facts: web_facts,
         },
         &shutdown,
     )
@@ -260,6 +282,35 @@ struct Web {
     analysis: Arc<dyn web_ui::analysis::AnalysisView>,
     admin: Arc<dyn web_ui::admin::AdminView>,
     roster: Arc<dyn web_ui::roster::RosterView>,
+    diagnostics: Arc<DockDiagnostics>,
+    /// Filled once the page listens: its address and certificate, for the console and the page.
+    facts: Arc<std::sync::OnceLock<WebFacts>>,
+}
+
+/// Starts the technician's console on `[serial] port`, when configured.
+fn spawn_console(
+    config: &Config,
+    backend: &Arc<DockDiagnostics>,
+    clock: &Arc<dyn Clock>,
+    tasks: &TaskTracker,
+    shutdown: &CancellationToken,
+) {
+    let Some(serial) = &config.serial else {
+        tracing::info!("No [serial] port configured: no technician console.");
+        return;
+    };
+    let backend: Arc<dyn diagnostics::console::ConsoleBackend> = backend.clone();
+    let clock = Arc::clone(clock);
+    let console_clock: diagnostics::console::Clock = Arc::new(move || clock.now_ms());
+    tracing::info!(port = %serial.port.display(), baud = serial.baud, "Technician console on the serial port.");
+    tasks.spawn(diagnostics::console::run_port(
+        serial.port.clone(),
+        serial.baud,
+        backend,
+        serial.settings(config.dock.name.clone()),
+        console_clock,
+        shutdown.clone(),
+    ));
 }
 
 /// Shows the first admin's one-time password, once, where whoever started the dock looks: on
@@ -318,7 +369,14 @@ async fn spawn_web(
     })?;
     let bound = listener.local_addr().unwrap_or(addr);
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(url = %format!("{scheme}://{bound}/"), "Web page ready.");
+    let url = format!("{scheme}://{bound}/");
+    tracing::info!(url = %url, "Web page ready.");
+    let certificate_sha256 =
+        web_tls::certificate_path(config).and_then(|path| web_tls::file_fingerprint(&path).ok());
+    let _ = web.facts.set(WebFacts {
+        url,
+        certificate_sha256,
+    });
     let router = web_ui::site(
         web_ui::Backends {
             dock: Arc::new(web.view),
@@ -327,6 +385,7 @@ async fn spawn_web(
             analysis: web.analysis,
             roster: web.roster,
             admin: web.admin,
+            diagnostics: web.diagnostics,
         },
         web_ui::WebOptions {
             secure_cookies: tls.is_some(),

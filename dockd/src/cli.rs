@@ -226,20 +226,33 @@ pub fn main() -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Logs to stderr; under systemd (JOURNAL_STREAM set) without timestamps or colours, since the
-/// journal adds its own.
+/// Logs to stderr (under systemd, JOURNAL_STREAM set, without timestamps or colours, since the
+/// journal adds its own) and into the in-memory logbook the serial console's `log` shows.
 fn init_tracing() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_target(false);
-    if std::env::var_os("JOURNAL_STREAM").is_some() {
-        builder.without_time().with_ansi(false).init();
+        .with_target(false)
+        .with_ansi(!journal);
+    let stderr = if journal {
+        stderr.without_time().boxed()
     } else {
-        builder.init();
-    }
+        stderr.boxed()
+    };
+    let logbook = tracing_subscriber::fmt::layer()
+        .with_writer(dockd::logbook::Logbook)
+        .with_target(false)
+        .with_ansi(false);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(logbook)
+        .init();
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -317,6 +330,27 @@ fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let reader = Reader::open(&config.database_path())?;
     let wearables = reader.wearable_totals()?;
     let fingerprint = certificate_fingerprint(config);
+    // The dock's own diagnostics, from their own tables (never joined with the wearables').
+    let latest = reader.latest_gps_fix(false)?;
+    let fix = reader.latest_gps_fix(true)?;
+    let gps = serde_json::json!({
+        "mode": latest.as_ref().map(|f| f.mode),
+        "lat": fix.as_ref().and_then(|f| f.lat),
+        "lon": fix.as_ref().and_then(|f| f.lon),
+        "alt_m": fix.as_ref().and_then(|f| f.alt_m),
+        "satellites_used": latest.as_ref().and_then(|f| f.satellites_used),
+        "last_fix_ms": fix.as_ref().map(|f| f.at_ms),
+    });
+    let power = reader.dock_power(0, 1)?.pop();
+    let dock_power = power
+        .as_ref()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.reading).ok())
+        .map(|mut reading| {
+            if let (Some(object), Some(p)) = (reading.as_object_mut(), power.as_ref()) {
+                object.insert("at_ms".to_owned(), p.at_ms.into());
+            }
+            reading
+        });
     if json {
         let list: Vec<_> = wearables
             .iter()
@@ -335,7 +369,12 @@ fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({ "wearables": list, "web_certificate_sha256": fingerprint })
+            serde_json::json!({
+                "wearables": list,
+                "web_certificate_sha256": fingerprint,
+                "gps": gps,
+                "dock_power": dock_power,
+            })
         );
     } else {
         println!(
@@ -362,6 +401,23 @@ fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 println!("\nWeb certificate: not made yet (the daemon makes it at start)")
             }
             (None, false) => println!("\nWeb page: plain HTTP (web.tls = false)"),
+        }
+        match (&latest, &fix) {
+            (None, _) => println!("GPS: no record (no [gps] gpsd, or no report yet)"),
+            (Some(latest), Some(fix)) => println!(
+                "GPS: mode {} ({} satellites used); last fix {:.6}, {:.6}",
+                latest.mode,
+                latest
+                    .satellites_used
+                    .map_or("?".to_owned(), |n| n.to_string()),
+                fix.lat.unwrap_or(f64::NAN),
+                fix.lon.unwrap_or(f64::NAN)
+            ),
+            (Some(latest), None) => println!("GPS: mode {}, no fix recorded yet", latest.mode),
+        }
+        match dock_power.as_ref().and_then(|p| p["summary"].as_str()) {
+            Some(summary) => println!("Dock power: {summary}"),
+            None => println!("Dock power: no reading yet"),
         }
     }
     Ok(ExitCode::SUCCESS)

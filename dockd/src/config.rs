@@ -21,6 +21,49 @@ pub struct Config {
     pub usb: UsbConfig,
     pub web: WebConfig,
     pub analysis: crate::analysis::Settings,
+    pub gps: GpsConfig,
+    pub power: PowerConfig,
+    /// `[serial]`: the field technician's console on a serial port; absent: no console.
+    pub serial: Option<diagnostics::console::SerialConfig>,
+}
+
+/// `[gps]`: the dock's position and fix from gpsd (diagnostics only, never joined to worker data).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GpsConfig {
+    /// gpsd's `host:port`; absent: the dock has no GPS and does not look for one.
+    pub gpsd: Option<String>,
+    /// The most often a fix is recorded while it stays the same kind (a change is recorded at once).
+    pub interval_s: u64,
+}
+
+impl Default for GpsConfig {
+    fn default() -> Self {
+        Self {
+            gpsd: None,
+            interval_s: 60,
+        }
+    }
+}
+
+/// `[power]`: the dock's own power supplies and temperatures.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PowerConfig {
+    /// Where sysfs is mounted (`class/power_supply`, `class/thermal` below it); tests point it at
+    /// a fake tree.
+    pub sysfs_root: PathBuf,
+    /// How often a power sample is stored.
+    pub interval_s: u64,
+}
+
+impl Default for PowerConfig {
+    fn default() -> Self {
+        Self {
+            sysfs_root: PathBuf::from("/sys"),
+            interval_s: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -248,6 +291,35 @@ impl Config {
             );
         }
         self.analysis.validate()?;
+        if let Some(gpsd) = &self.gps.gpsd
+            && gpsd.rsplit_once(':').is_none_or(|(host, port)| {
+                host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0)
+            })
+        {
+            return Err(format!(
+                "gps.gpsd = \"{gpsd}\" is not host:port (gpsd listens on \"127.0.0.1:2947\")"
+            ));
+        }
+        if !(1..=86_400).contains(&self.gps.interval_s) {
+            return Err("gps.interval_s must be 1 to 86400 seconds".to_owned());
+        }
+        if !(10..=86_400).contains(&self.power.interval_s) {
+            return Err("power.interval_s must be 10 to 86400 seconds".to_owned());
+        }
+        if self.power.sysfs_root.as_os_str().is_empty() {
+            return Err("power.sysfs_root must not be empty".to_owned());
+        }
+        if let Some(serial) = &self.serial
+            && ![
+                1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
+            ]
+            .contains(&serial.baud)
+        {
+            return Err(format!(
+                "serial.baud = {} is not a standard rate (9600 … 921600; field laptops use 115200)",
+                serial.baud
+            ));
+        }
         let mut numbers = BTreeSet::new();
         for (port, &slot) in &self.usb.slots {
             if !PortPath::is_well_formed(port) {

@@ -736,6 +736,7 @@ async fn every_page_fits_a_phone_and_a_desktop_screen_and_is_saved_as_a_screensh
             ("/roster", "roster"),
             ("/settings", "settings"),
             ("/audit", "audit"),
+            ("/diagnostics", "diagnostics"),
         ] {
             shoot(&browser, path, name, size).await;
         }

@@ -10,6 +10,7 @@ mod access;
 mod analysis;
 mod browser;
 mod cli;
+mod diagnostics;
 mod roster;
 mod spine;
 mod support;

@@ -144,6 +144,11 @@ impl Dock {
         Self::launch(name, link, "tls = false", true)
     }
 
+    /// Like [`Dock::start`], with `extra` tables appended to the config (after `[web]`).
+    pub fn start_with_tables(name: &str, extra: &str) -> Self {
+        Self::launch(name, "", &format!("tls = false\n{extra}"), true)
+    }
+
     /// Like [`Dock::start`], with the `[dock]` table's `refresh_s`: a docked wearable's battery
     /// and its roster and thresholds are brought up to date this often.
     pub fn start_refreshing(name: &str, refresh_s: u64) -> Self {

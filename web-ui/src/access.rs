@@ -22,6 +22,12 @@ impl Role {
         matches!(self, Role::Admin | Role::Supervisor)
     }
 
+    /// Whether this role may open the diagnostics page and API (the dock's own hardware: GPS,
+    /// power, wearable batteries, storage; never worker data).
+    pub fn sees_diagnostics(self) -> bool {
+        matches!(self, Role::Admin | Role::Technician)
+    }
+
     /// The role's name in the API and in logs.
     pub fn as_str(self) -> &'static str {
         match self {

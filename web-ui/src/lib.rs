@@ -1,8 +1,9 @@
 //! web-ui: the dock's local web pages and JSON API, as one axum router over the traits the daemon
 //! implements ([`Backends`]), behind sign-in. It must never depend on the daemon crate, never serve
 //! a route without a session unless `ROUTES` marks it public, never let a role without
-//! `sees_worker_data` reach worker routes nor anyone but an admin reach admin routes, and never
-//! show who wore a wearable on the dock pages.
+//! `sees_worker_data` reach worker routes, a role without `sees_diagnostics` reach diagnostics
+//! routes, nor anyone but an admin reach admin routes, and never show who wore a wearable on the
+//! dock pages.
 //!
 //! # Layout
 //! - `view`: the [`DockView`] trait and the view types (also the JSON API's shapes).
@@ -14,6 +15,8 @@
 //! - `api`: `/api/v1` JSON and server-sent events for the dock, and the OpenAPI document.
 //! - `analysis`, `roster`: the worker-data pages and API (admins and supervisors).
 //! - `admin`: Settings and the audit trail (admins only).
+//! - `diagnostics`: GPS, dock power, wearable batteries, storage and versions (technicians and
+//!   admins).
 //! - `assets`: the script and stylesheet compiled into the binary.
 //! - `security`: headers every response carries.
 //! - `ROUTES` (here): every dock route, its method and who may use it, in one table.
@@ -24,6 +27,7 @@ pub mod analysis;
 mod api;
 mod assets;
 mod auth;
+pub mod diagnostics;
 mod pages;
 pub mod roster;
 mod security;
@@ -102,7 +106,8 @@ impl Verb {
 /// `Access::Public` from it alone, and the tests walk it: a route cannot exist without saying who
 /// may use it. Anything not `Public` (including unknown addresses) needs a session. The other
 /// groups are whole routers behind a role guard (see [`site`]): worker data (`analysis`,
-/// `roster`) needs a role that `sees_worker_data`, admin routes (`admin`) need an admin.
+/// `roster`) needs a role that `sees_worker_data`, admin routes (`admin`) need an admin,
+/// diagnostics (`diagnostics`) a role that `sees_diagnostics`.
 pub(crate) const ROUTES: &[Route] = &[
     // The dock status page (complete HTML; `assets/status.js` keeps it live).
     Route {
@@ -179,7 +184,7 @@ pub(crate) const ROUTES: &[Route] = &[
         access: Access::Public,
         handler: |verb| assets::route(verb, assets::STYLE_CSS),
     },
-    // The OpenAPI 3 document of `/api/v1` (dock and analysis routes).
+    // The OpenAPI 3 document of `/api/v1` (the dock's routes and every group's).
     Route {
         verb: Verb::Get,
         path: "/api/v1/openapi.json",
@@ -223,16 +228,20 @@ pub struct Backends {
     pub roster: Arc<dyn roster::RosterView>,
     /// Settings, users and the audit trail viewer.
     pub admin: Arc<dyn admin::AdminView>,
+    /// GPS, dock power, wearable batteries, storage and versions.
+    pub diagnostics: Arc<dyn diagnostics::DiagnosticsView>,
 }
 
-/// The whole site behind sign-in, in three groups:
+/// The whole site behind sign-in, in four groups:
 ///
 /// - the dock routes in [`ROUTES`] over `backends.dock`, for anyone signed in (and the public
 ///   sign-in page, health check and assets);
 /// - worker data: [`analysis::routes`] and [`roster::routes`], only for roles that
 ///   [`sees_worker_data`](access::Role::sees_worker_data);
 /// - admin: Settings, users and the audit trail (`/settings`, `/audit`, `/api/v1/settings…`,
-///   `/api/v1/users…`, `/api/v1/audit`), only for admins.
+///   `/api/v1/users…`, `/api/v1/audit`), only for admins;
+/// - diagnostics: [`diagnostics::routes`] (`/diagnostics`, `/api/v1/diagnostics…`), only for
+///   roles that [`sees_diagnostics`](access::Role::sees_diagnostics) (technicians and admins).
 ///
 /// Others get a 403 (a page, or JSON under `/api/`). Every request but the public routes needs a
 /// session: pages redirect to `/login?next=…`, `/api/…` answers 401. State-changing requests need
@@ -263,17 +272,19 @@ fn assemble(backends: Backends, auth: Arc<auth::Auth>) -> Router {
         worker_data: analysis::routes(backends.analysis, Arc::clone(&backends.audit))
             .merge(roster::routes(backends.roster, Arc::clone(&backends.audit))),
         admin: admin::routes(backends.admin, backends.audit, Arc::clone(&auth)),
+        diagnostics: diagnostics::routes(backends.diagnostics),
     };
     build(backends.dock, auth, groups, Gate::SignIn)
 }
 
-/// The dock routes over `view` WITHOUT sign-in and without the worker-data and admin groups, for
+/// The dock routes over `view` WITHOUT sign-in and without the guarded groups, for
 /// the web UI's preview example only (`examples/preview.rs`). The daemon uses [`site`].
 pub fn router(view: Arc<dyn DockView>) -> Router {
     let auth = auth::Auth::new(Arc::new(NoAccounts), Arc::new(NoAudit), false);
     let groups = Groups {
         worker_data: Router::new(),
         admin: Router::new(),
+        diagnostics: Router::new(),
     };
     build(view, Arc::new(auth), groups, Gate::Open)
 }
@@ -291,6 +302,8 @@ struct Groups {
     worker_data: Router,
     /// Behind `auth::require_admin`.
     admin: Router,
+    /// Behind `auth::require_diagnostics`.
+    diagnostics: Router,
 }
 
 fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups, gate: Gate) -> Router {
@@ -312,6 +325,13 @@ fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups, gate: Gate) ->
     } else {
         groups.admin
     };
+    let diagnostics = if groups.diagnostics.has_routes() {
+        groups
+            .diagnostics
+            .route_layer(middleware::from_fn(auth::require_diagnostics))
+    } else {
+        groups.diagnostics
+    };
     let state = AppState {
         view,
         auth: Arc::clone(&auth),
@@ -320,6 +340,7 @@ fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups, gate: Gate) ->
         .with_state(state)
         .merge(worker_data)
         .merge(admin)
+        .merge(diagnostics)
         // After every route: it applies to the routes registered so far.
         .method_not_allowed_fallback(pages::method_not_allowed)
         .fallback(pages::not_found);
@@ -359,8 +380,8 @@ mod tests {
     use crate::{
         access::Role,
         testing::{
-            Client, FakeDock, TestSite, admin_routes, body_json, body_text, get, request,
-            worker_data_routes,
+            Client, FakeDock, TestSite, admin_routes, body_json, body_text, diagnostics_routes,
+            get, request, worker_data_routes,
         },
     };
 
@@ -377,11 +398,12 @@ mod tests {
         Dock(Access),
         WorkerData,
         Admin,
+        Diagnostics,
         Unknown,
     }
 
     /// Every (method, path, group) the site serves: the dock's table, the worker-data group
-    /// (analysis and roster), the admin group, and unknown addresses.
+    /// (analysis and roster), the admin group, the diagnostics group, and unknown addresses.
     fn every_route() -> Vec<(Method, String, Group)> {
         let dock = ROUTES.iter().map(|route| {
             (
@@ -396,11 +418,18 @@ mod tests {
         let admin = admin_routes()
             .into_iter()
             .map(|(method, path)| (method, path, Group::Admin));
+        let diagnostics = diagnostics_routes()
+            .into_iter()
+            .map(|(method, path)| (method, path, Group::Diagnostics));
         let unknown = [
             (Method::GET, "/no/such/page".to_owned(), Group::Unknown),
             (Method::GET, "/api/v1/nothing".to_owned(), Group::Unknown),
         ];
-        dock.chain(workers).chain(admin).chain(unknown).collect()
+        dock.chain(workers)
+            .chain(admin)
+            .chain(diagnostics)
+            .chain(unknown)
+            .collect()
     }
 
     #[tokio::test]
@@ -426,6 +455,17 @@ mod tests {
                     .any(|(_, p, g)| *g == group && !p.starts_with("/api/"))
             );
         }
+        // The diagnostics group only reads: a page, its stylesheet and JSON.
+        let diagnostics: Vec<_> = routes
+            .iter()
+            .filter(|(_, _, g)| *g == Group::Diagnostics)
+            .collect();
+        assert!(diagnostics.iter().any(|(_, p, _)| p == "/diagnostics"));
+        assert!(
+            diagnostics
+                .iter()
+                .any(|(_, p, _)| p == "/api/v1/diagnostics/gps")
+        );
         for (method, path, group) in routes {
             let path = path.as_str();
             let response = request(anonymous.clone(), method.clone(), path).await;
@@ -476,9 +516,15 @@ mod tests {
                     Group::Dock(_) | Group::Unknown => continue,
                     Group::WorkerData => role.sees_worker_data(),
                     Group::Admin => role == Role::Admin,
+                    Group::Diagnostics => role.sees_diagnostics(),
                 };
                 let response = request(client.clone(), method.clone(), &path).await;
                 let status = response.status();
+                if may && group == Group::Diagnostics {
+                    // Nothing here writes: every route answers in full.
+                    assert_eq!(status, StatusCode::OK, "{role:?} {method} {path}");
+                    continue;
+                }
                 if may {
                     assert_ne!(status, StatusCode::FORBIDDEN, "{role:?} {method} {path}");
                     assert_ne!(status, StatusCode::NOT_FOUND, "{role:?} {method} {path}");
@@ -507,6 +553,12 @@ mod tests {
         assert!(site.admin.changes().is_empty());
         // Only the admin's own reads of the audit trail (page and API) did.
         assert_eq!(site.admin.audit_asked().len(), 2);
+        // Diagnostics were read only for the technician and the admin (each page and API route).
+        let reads = diagnostics_routes()
+            .iter()
+            .filter(|(_, path)| path != crate::diagnostics::STYLE_PATH)
+            .count();
+        assert_eq!(site.diagnostics.asked().len(), 2 * reads);
     }
 
     #[tokio::test]
@@ -607,7 +659,14 @@ mod tests {
         )
         .await;
         assert_eq!(response.status(), StatusCode::OK);
-        for path in ["/overview", "/roster", "/settings", "/api/v1/audit"] {
+        for path in [
+            "/overview",
+            "/roster",
+            "/settings",
+            "/api/v1/audit",
+            "/diagnostics",
+            "/api/v1/diagnostics",
+        ] {
             let response = crate::testing::send(
                 router(FakeDock::new()),
                 Request::get(path).body(Body::empty()).unwrap(),

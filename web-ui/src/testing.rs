@@ -1,5 +1,5 @@
 //! Test support shared by the modules' tests: a fake dock behind `DockView`, fake accounts, a
-//! recording audit trail, fake roster and admin backends (the analysis one is
+//! recording audit trail, fake roster, admin and diagnostics backends (the analysis one is
 //! `analysis::fake`), the whole site over them, the routes of each guarded group, a signed-in
 //! client and request helpers. Compiled for tests only; it must never become part of the library.
 
@@ -32,6 +32,11 @@ use crate::{
     },
     analysis::fake::FakeView,
     auth::{Auth, COOKIE_NAME},
+    diagnostics::{
+        BatteryFlagLine, BatteryPoint, Diagnostics, DiagnosticsView, DockBattery, GpsEventLine,
+        GpsPanel, GpsPoint, HostPanel, Interface, PowerPanel, PowerPoint, StoragePanel, Thermal,
+        WearableBattery,
+    },
     roster::{
         Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
     },
@@ -448,6 +453,192 @@ impl AdminView for FakeAdmin {
     }
 }
 
+/// A dock's diagnostics the test can edit; remembers every `days` it was asked for.
+pub(crate) struct FakeDiagnostics {
+    diagnostics: Mutex<Diagnostics>,
+    asked: Mutex<Vec<u32>>,
+}
+
+impl Default for FakeDiagnostics {
+    fn default() -> Self {
+        FakeDiagnostics {
+            diagnostics: Mutex::new(diagnostics()),
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl FakeDiagnostics {
+    /// Edits what the daemon answers.
+    pub(crate) fn update(&self, change: impl FnOnce(&mut Diagnostics)) {
+        change(&mut self.diagnostics.lock().unwrap());
+    }
+
+    /// Every `days` the daemon was asked for, in order.
+    pub(crate) fn asked(&self) -> Vec<u32> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl DiagnosticsView for FakeDiagnostics {
+    fn diagnostics(&self, days: u32) -> Diagnostics {
+        self.asked.lock().unwrap().push(days);
+        self.diagnostics.lock().unwrap().clone()
+    }
+}
+
+/// A dock with a 3D fix that was lost for an hour yesterday, a UPS that carried it through a
+/// mains cut, two thermal zones, two wearables (the second flagged for low health), a data
+/// folder and two network interfaces, with hourly histories over the last 7 days.
+pub(crate) fn diagnostics() -> Diagnostics {
+    const HOUR: i64 = 3_600_000;
+    let now_ms = 1_709_211_909_750;
+    let start = now_ms - 7 * 24 * HOUR;
+    let hours = 0..7 * 24;
+    let lost = 6 * 24 + 2;
+    let gps_history = hours
+        .clone()
+        .map(|h| GpsPoint {
+            at_ms: start + h * HOUR,
+            mode: if h == lost { 1 } else { 3 },
+            satellites_used: Some(if h == lost { 0 } else { 7 + (h % 4) as u32 }),
+            lat: (h != lost).then_some(52.520_008),
+            lon: (h != lost).then_some(13.404_954),
+        })
+        .collect();
+    let power_history = hours
+        .clone()
+        .map(|h| PowerPoint {
+            at_ms: start + h * HOUR,
+            mains_online: Some(!(100..103).contains(&h)),
+            battery_pct: Some(if (100..103).contains(&h) { 80 } else { 100 }),
+            max_temp_c: Some(38.0 + (h % 6) as f64),
+        })
+        .collect();
+    let history = |soc_at: fn(i64) -> u8| {
+        hours
+            .clone()
+            .step_by(3)
+            .map(|h| BatteryPoint {
+                at_ms: start + h * HOUR,
+                soc: soc_at(h),
+                health_pct: Some(90),
+                temp_c: 24.0 + (h % 5) as f64,
+            })
+            .collect::<Vec<_>>()
+    };
+    Diagnostics {
+        now_ms,
+        gps: GpsPanel {
+            configured: true,
+            connected: true,
+            mode: 3,
+            lat: Some(52.520_008),
+            lon: Some(13.404_954),
+            alt_m: Some(34.2),
+            satellites_used: Some(9),
+            satellites_seen: Some(14),
+            hdop: Some(0.9),
+            last_fix_ms: Some(now_ms - 1000),
+            problem: None,
+        },
+        gps_history,
+        gps_events: vec![
+            GpsEventLine {
+                at_ms: start + (lost + 1) * HOUR,
+                kind: "fix_regained".to_owned(),
+                text: "fix regained".to_owned(),
+            },
+            GpsEventLine {
+                at_ms: start + lost * HOUR,
+                kind: "fix_lost".to_owned(),
+                text: "fix lost".to_owned(),
+            },
+            GpsEventLine {
+                at_ms: start,
+                kind: "connected".to_owned(),
+                text: "gpsd 3.22 connected".to_owned(),
+            },
+        ],
+        power: PowerPanel {
+            summary: "mains, UPS 100 %".to_owned(),
+            mains_online: Some(true),
+            batteries: vec![DockBattery {
+                name: "ups".to_owned(),
+                kind: "UPS".to_owned(),
+                status: Some("full".to_owned()),
+                capacity_pct: Some(100),
+                health_pct: Some(96.4),
+                temperature_c: Some(29.5),
+                voltage_v: Some(13.42),
+            }],
+            thermal: vec![
+                Thermal {
+                    name: "cpu-thermal".to_owned(),
+                    temp_c: Some(41.2),
+                },
+                Thermal {
+                    name: "board".to_owned(),
+                    temp_c: None,
+                },
+            ],
+            problems: Vec::new(),
+        },
+        power_history,
+        wearables: vec![
+            WearableBattery {
+                serial: "KW-00101".to_owned(),
+                last_docked_ms: Some(now_ms - 2 * HOUR),
+                soc: Some(88),
+                health_pct: Some(94),
+                cycles: Some(120),
+                temp_c: Some(26.5),
+                voltage_mv: Some(4080),
+                history: history(|h| 40 + (h % 60) as u8),
+                flags: Vec::new(),
+            },
+            WearableBattery {
+                serial: "KW-00102".to_owned(),
+                last_docked_ms: Some(now_ms - 5 * HOUR),
+                soc: Some(61),
+                health_pct: Some(72),
+                cycles: Some(610),
+                temp_c: Some(31.0),
+                voltage_mv: Some(3890),
+                history: history(|h| 30 + (h % 50) as u8),
+                flags: vec![BatteryFlagLine {
+                    kind: "low_health".to_owned(),
+                    reason: "health 72 %, below 80 %".to_owned(),
+                    at_ms: now_ms - 5 * HOUR,
+                }],
+            },
+        ],
+        storage: StoragePanel {
+            data_dir: "/var/lib/dockd".to_owned(),
+            total_bytes: Some(32_000_000_000),
+            available_bytes: Some(19_700_000_000),
+            database_bytes: Some(1_250_000_000),
+        },
+        host: HostPanel {
+            dock_name: "Dock A".to_owned(),
+            version: "0.1.0".to_owned(),
+            uptime_s: Some(3 * 86_400 + 4 * 3600 + 5),
+            interfaces: vec![
+                Interface {
+                    name: "eth0".to_owned(),
+                    addresses: vec!["192.168.1.20/24".to_owned(), "fe80::1/64".to_owned()],
+                },
+                Interface {
+                    name: "wlan0".to_owned(),
+                    addresses: Vec::new(),
+                },
+            ],
+            web_certificate_sha256: Some("ab".repeat(32)),
+            upload: "not configured".to_owned(),
+        },
+    }
+}
+
 /// `path` with every `{parameter}` replaced by `12`.
 fn concrete(path: &str) -> String {
     let mut out = String::new();
@@ -497,6 +688,18 @@ pub(crate) fn admin_routes() -> Vec<(Method, String)> {
         .collect()
 }
 
+/// Every route of the diagnostics group (page, API and stylesheet), as (method, a concrete path).
+pub(crate) fn diagnostics_routes() -> Vec<(Method, String)> {
+    [
+        crate::diagnostics::PAGE_PATH,
+        crate::diagnostics::STYLE_PATH,
+    ]
+    .into_iter()
+    .chain(crate::diagnostics::API_ROUTES)
+    .map(|path| (Method::GET, path.to_owned()))
+    .collect()
+}
+
 /// The whole site (`crate::site` as the daemon builds it) over fakes the test can look into.
 pub(crate) struct TestSite {
     pub(crate) router: Router,
@@ -504,6 +707,7 @@ pub(crate) struct TestSite {
     pub(crate) accounts: Arc<FakeAccounts>,
     pub(crate) audit: Arc<RecordingAudit>,
     pub(crate) admin: Arc<FakeAdmin>,
+    pub(crate) diagnostics: Arc<FakeDiagnostics>,
     auth: Arc<Auth>,
 }
 
@@ -513,6 +717,7 @@ impl TestSite {
         let accounts = Arc::new(FakeAccounts::default());
         let audit = Arc::new(RecordingAudit::default());
         let admin = Arc::new(FakeAdmin::default());
+        let diagnostics = Arc::new(FakeDiagnostics::default());
         let auth = Arc::new(Auth::new(accounts.clone(), audit.clone(), secure_cookies));
         let backends = Backends {
             dock: dock.clone(),
@@ -521,6 +726,7 @@ impl TestSite {
             analysis: Arc::new(FakeView::default()),
             roster: Arc::new(FakeRoster::default()),
             admin: admin.clone(),
+            diagnostics: diagnostics.clone(),
         };
         let router = crate::assemble(backends, auth.clone());
         TestSite {
@@ -529,6 +735,7 @@ impl TestSite {
             accounts,
             audit,
             admin,
+            diagnostics,
             auth,
         }
     }

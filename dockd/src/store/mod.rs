@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod compaction;
+pub mod diag;
 mod reader;
 pub mod reports;
 pub mod samples;

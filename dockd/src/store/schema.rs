@@ -240,6 +240,43 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         problem         TEXT                     -- plain words, when it refused or kept other values
     ) STRICT;
     "#,
+    // 5: the dock's own diagnostics — GPS fixes and gpsd/receiver events, dock power samples. These
+    // tables reference nothing and nothing references them: dock diagnostics are never joined to,
+    // exported with or uploaded with anything about a worker or a wearable's data.
+    r#"
+    CREATE TABLE gps_fix (
+        id              INTEGER PRIMARY KEY,
+        at_ms           INTEGER NOT NULL,        -- the dock's clock
+        gps_time_ms     INTEGER,                 -- the receiver's, when it sent one
+        mode            INTEGER NOT NULL,        -- 0 unknown, 1 no fix, 2 2D, 3 3D
+        lat             REAL,
+        lon             REAL,
+        alt_m           REAL,
+        satellites_used INTEGER,
+        satellites_seen INTEGER,
+        hdop            REAL,
+        eph             REAL
+    ) STRICT;
+    CREATE INDEX gps_fix_by_time ON gps_fix(at_ms);
+
+    CREATE TABLE gps_event (
+        id              INTEGER PRIMARY KEY,
+        at_ms           INTEGER NOT NULL,
+        kind            TEXT NOT NULL,           -- connected | disconnected | no_gpsd | fix_lost | …
+        detail          TEXT                     -- the event as JSON
+    ) STRICT;
+    CREATE INDEX gps_event_by_time ON gps_event(at_ms);
+
+    CREATE TABLE dock_power (
+        id              INTEGER PRIMARY KEY,
+        at_ms           INTEGER NOT NULL,
+        mains_online    INTEGER,                 -- NULL: the dock does not say
+        battery_pct     INTEGER,                 -- the backup battery's charge, if there is one
+        max_temp_c      REAL,                    -- the hottest thermal zone
+        reading         TEXT NOT NULL            -- diagnostics::power::DockPower as JSON
+    ) STRICT;
+    CREATE INDEX dock_power_by_time ON dock_power(at_ms);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -321,7 +358,7 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 4);
+        assert_eq!(version as usize, VERSION);
         let worker: (Vec<u8>, Option<String>, Option<i64>) = conn
             .query_row(
                 "SELECT tag, display_name, opted_out_ms FROM worker WHERE id = 7",

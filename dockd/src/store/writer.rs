@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::accounts::{self, AuditEntry, NewUser};
+use super::diag::{self, DiagRecord};
 use super::reports::{self, ReportBatch};
 use super::site::{self, SiteChange, SiteOutcome};
 use super::{
@@ -48,6 +49,7 @@ enum Command {
     PutUser(Box<NewUser>, Reply<()>),
     Audit(Vec<AuditEntry>, Reply<()>),
     Site(Box<SiteChange>, Reply<SiteOutcome>),
+    Diag(Vec<DiagRecord>, Reply<()>),
 }
 
 impl Command {
@@ -131,6 +133,11 @@ impl Writer {
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Appends dock diagnostics records (GPS, power) durably.
+    pub async fn diag(&self, records: Vec<DiagRecord>) -> Result<(), StoreError> {
+        self.ask(|reply| Command::Diag(records, reply)).await
     }
 
     /// Applies one roster or settings change durably (returns after its commit).
@@ -309,7 +316,8 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
         | Command::Recode(_, reply)
         | Command::ReplaceReports(_, reply)
         | Command::PutUser(_, reply)
-        | Command::Audit(_, reply) => Done::Unit(reply, Err(StoreError::Closed)).send(failed),
+        | Command::Audit(_, reply)
+        | Command::Diag(_, reply) => Done::Unit(reply, Err(StoreError::Closed)).send(failed),
         Command::StoreSegment(_, reply) => {
             Done::Segment(reply, Err(StoreError::Closed)).send(failed)
         }
@@ -394,6 +402,9 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
         ),
         Command::PutUser(user, reply) => {
             Done::Unit(reply, isolated(tx, |tx| accounts::put_user(tx, &user)))
+        }
+        Command::Diag(records, reply) => {
+            Done::Unit(reply, isolated(tx, |tx| diag::append(tx, &records)))
         }
         Command::Audit(entries, reply) => Done::Unit(
             reply,

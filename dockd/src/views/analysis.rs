@@ -2,8 +2,14 @@
 //! one worker, and Tasks & hours. It owns the mapping from `analysis` results to the page's view
 //! types; it must never hand the web a badge tag (workers are an opaque id and a label: a local
 //! display name or the keyed pseudonym), and never compute a metric (reports are read as stored).
+//!
+//! It also owns the data version the page keys its rendered overviews by
+//! ([`AnalysisView::version`]): `PRAGMA data_version` on a connection of its own that nothing
+//! else uses (so a probe never queues behind a page being built), with the settings version.
+//! That version must move on every commit by any connection or process (the daemon's writer,
+//! `dockd reanalyze`) and on every settings change; it must never be read after a build it keys.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use web_ui::analysis::{self as page, AnalysisView};
@@ -23,6 +29,11 @@ const DAY_MS: i64 = 86_400_000;
 
 pub struct StoredAnalysis {
     reader: Reader,
+    /// Only for [`AnalysisView::version`]: held for one `PRAGMA data_version` at a time.
+    probe: Reader,
+    /// The last (data version, settings version) the probe saw, and the generation handed out
+    /// for it.
+    seen: std::sync::Mutex<Seen>,
     site: Arc<SiteSettings>,
     pseudonyms: Arc<Pseudonyms>,
     clock: Arc<dyn crate::clock::Clock>,
@@ -32,7 +43,7 @@ pub struct StoredAnalysis {
     baseline: Cached<String, risk::SiteBaseline>,
     tasks: Cached<(String, page::Viewer), page::TasksAndHours>,
     /// Display names by worker id.
-    names: Cached<(), std::collections::HashMap<i64, String>>,
+    names: Cached<(), Arc<HashMap<i64, String>>>,
 }
 
 /// One value built from the store for a key, kept until the database changes (its
@@ -68,15 +79,29 @@ impl<K: PartialEq, V: Clone> Cached<K, V> {
     }
 }
 
+/// What [`AnalysisView::version`] last saw and what it answered.
+#[derive(Debug, Default)]
+struct Seen {
+    /// `(PRAGMA data_version of the probe connection, SiteSettings::version())`.
+    at: Option<(i64, u64)>,
+    /// Moves by one whenever `at` changes: never repeats, whatever the two counters do.
+    generation: u64,
+}
+
 impl StoredAnalysis {
+    /// The analysis views over `reader` (page builds), with `probe` — a connection of its own
+    /// to the same database, used for nothing else — to tell the data version cheaply.
     pub fn new(
         reader: Reader,
+        probe: Reader,
         site: Arc<SiteSettings>,
         pseudonyms: Arc<Pseudonyms>,
         clock: Arc<dyn crate::clock::Clock>,
     ) -> Self {
         Self {
             reader,
+            probe,
+            seen: std::sync::Mutex::new(Seen::default()),
             site,
             pseudonyms,
             clock,
@@ -92,34 +117,40 @@ impl StoredAnalysis {
         self.site.current()
     }
 
-    /// What the pages call a worker: the display name a supervisor typed in on this dock, else
-    /// the keyed pseudonym.
-    fn label(&self, worker: i64, tag: Option<&WorkerTag>) -> String {
-        let names = self.names.get(&self.reader, self.site.version(), (), || {
-            self.reader
-                .workers()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|w| Some((w.id, w.display_name?)))
-                .collect()
-        });
+    /// Display names by worker id, read once per database version (a page asks once, not once
+    /// per row).
+    fn names(&self) -> Arc<HashMap<i64, String>> {
+        self.names.get(&self.reader, self.site.version(), (), || {
+            Arc::new(
+                self.reader
+                    .workers()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|w| Some((w.id, w.display_name?)))
+                    .collect(),
+            )
+        })
+    }
+
+    /// What the pages call a worker: the display name a supervisor typed in on this dock (from
+    /// `names`), else the keyed pseudonym.
+    fn label(&self, names: &HashMap<i64, String>, worker: i64, tag: Option<&WorkerTag>) -> String {
         if let Some(name) = names.get(&worker) {
             return name.clone();
         }
         tag.map_or_else(|| "Unassigned".to_owned(), |t| self.pseudonyms.label(t))
     }
 
-    fn team_of(&self, tag: Option<&WorkerTag>) -> Option<String> {
-        let tag = tag?;
-        self.settings()
-            .teams
-            .iter()
-            .find(|(_, badges)| {
-                badges
-                    .iter()
-                    .any(|b| WorkerTag::from_ascii(b).as_ref() == Some(tag))
-            })
-            .map(|(team, _)| team.clone())
+    /// Each badge's team in the settings in force (the first team, by name, that lists it), so
+    /// a page looks a worker's team up instead of parsing every team's badges for every row.
+    fn teams_by_tag(&self) -> Teams {
+        let mut teams = HashMap::new();
+        for (team, badges) in &self.settings().teams {
+            for tag in badges.iter().filter_map(|b| WorkerTag::from_ascii(b)) {
+                teams.entry(tag).or_insert_with(|| team.clone());
+            }
+        }
+        Teams(teams)
     }
 
     fn parsed(rows: Vec<WorkerReport>) -> Vec<(i64, Option<WorkerTag>, ShiftReport)> {
@@ -150,6 +181,15 @@ impl StoredAnalysis {
             .filter_map(|r| serde_json::from_str(&r.report).ok())
             .collect();
         risk::baseline(&reports.iter().collect::<Vec<_>>())
+    }
+}
+
+/// Teams by badge, as [`StoredAnalysis::teams_by_tag`] found them.
+struct Teams(HashMap<WorkerTag, String>);
+
+impl Teams {
+    fn of(&self, tag: Option<&WorkerTag>) -> Option<String> {
+        self.0.get(tag?).cloned()
     }
 }
 
@@ -264,6 +304,26 @@ impl StoredAnalysis {
 }
 
 impl AnalysisView for StoredAnalysis {
+    /// The probe connection's `PRAGMA data_version` (it moves when any other connection, in this
+    /// process or another, commits) with the settings version, as a generation that moves
+    /// whenever either does. Runs on a runtime worker: one short statement on a connection no
+    /// page build holds, and a lock held for a comparison. `None` if the database cannot say.
+    fn version(&self) -> Option<u64> {
+        // Settings before data: a change is committed first and loaded after, so a build started
+        // after this sees settings at least this new either way.
+        let settings = self.site.version();
+        let data = self.probe.data_version().ok()?;
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if seen.at != Some((data, settings)) {
+            seen.at = Some((data, settings));
+            seen.generation += 1;
+        }
+        Some(seen.generation)
+    }
+
     fn overview(&self, day: Option<&str>) -> page::Overview {
         self.overview.get(
             &self.reader,
@@ -315,6 +375,7 @@ impl StoredAnalysis {
                 .unwrap_or_default(),
         );
         let mut by_worker: BTreeMap<i64, (Option<WorkerTag>, Vec<ShiftReport>)> = BTreeMap::new();
+        let (names, by_tag) = (self.names(), self.teams_by_tag());
         for (worker, tag, report) in rows {
             by_worker
                 .entry(worker)
@@ -324,7 +385,9 @@ impl StoredAnalysis {
         }
         let workers = by_worker
             .into_iter()
-            .map(|(worker, (tag, reports))| self.worker_row(worker, tag.as_ref(), &reports))
+            .map(|(worker, (tag, reports))| {
+                self.worker_row(&names, &by_tag, worker, tag.as_ref(), &reports)
+            })
             .collect();
         page::Overview {
             day: Some(chosen),
@@ -384,8 +447,8 @@ impl StoredAnalysis {
         });
         Some(page::WorkerDetail {
             worker,
-            label: self.label(worker, Some(&tag)),
-            team: self.team_of(Some(&tag)),
+            label: self.label(&self.names(), worker, Some(&tag)),
+            team: self.teams_by_tag().of(Some(&tag)),
             shifts: reports.iter().map(|r| self.summary(r)).collect(),
             shift: chosen.map(|r| self.detail(r)),
             weeks,
@@ -404,9 +467,10 @@ impl StoredAnalysis {
                 .worker_reports_between_days(&from_day, &to_day)
                 .unwrap_or_default(),
         );
+        let by_tag = self.teams_by_tag();
         let teams: Vec<Option<String>> = rows
             .iter()
-            .map(|(_, tag, _)| self.team_of(tag.as_ref()))
+            .map(|(_, tag, _)| by_tag.of(tag.as_ref()))
             .collect();
         let members: Vec<Member<'_>> = rows
             .iter()
@@ -478,6 +542,8 @@ impl StoredAnalysis {
 
     fn worker_row(
         &self,
+        names: &HashMap<i64, String>,
+        teams: &Teams,
         worker: i64,
         tag: Option<&WorkerTag>,
         reports: &[ShiftReport],
@@ -511,8 +577,8 @@ impl StoredAnalysis {
         medians.sort_unstable();
         page::WorkerRow {
             worker,
-            label: self.label(worker, tag),
-            team: self.team_of(tag),
+            label: self.label(names, worker, tag),
+            team: teams.of(tag),
             tasks: tasks.into_iter().collect(),
             shifts: u32::try_from(reports.len()).unwrap_or(u32::MAX),
             wear_h: wear_s / 3600.0,
@@ -608,4 +674,192 @@ fn trend(weeks: &[page::WeekPoint]) -> Option<page::WeekTrend> {
             ),
         ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use rusqlite::{Connection, params};
+    use tower_service::Service as _;
+    use web_ui::access::{AuditLog, CurrentUser, Role};
+
+    use super::*;
+    use crate::analysis::risk::tests::{deep, metrics, report};
+    use crate::analysis::tasks::TaskExposure;
+
+    const DAY: &str = "2025-03-04";
+
+    /// A fresh database, the views over it, and the writing connection another process (or the
+    /// daemon's writer) commits through.
+    struct Site {
+        dir: PathBuf,
+        db: Connection,
+        reader: Reader,
+        settings: Arc<SiteSettings>,
+        view: Arc<StoredAnalysis>,
+    }
+
+    impl Site {
+        fn new(name: &str) -> Site {
+            let dir = std::env::temp_dir().join(format!(
+                "dockd-views-analysis-{name}-{}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let path = dir.join("dockd.db");
+            let db = crate::store::open_for_writing(&path).unwrap();
+            let reader = Reader::open(&path).unwrap();
+            let settings = Arc::new(SiteSettings::load(Settings::default(), &reader).unwrap());
+            let view = Arc::new(StoredAnalysis::new(
+                reader.clone(),
+                Reader::open(&path).unwrap(),
+                Arc::clone(&settings),
+                Arc::new(Pseudonyms::from_key([7; 32])),
+                Arc::new(crate::clock::SystemClock),
+            ));
+            Site {
+                dir,
+                db,
+                reader,
+                settings,
+                view,
+            }
+        }
+
+        /// One shift of worker `id` (badge `badge`) on [`DAY`], committed as the analyst would.
+        fn store_shift(&self, id: i64, badge: &str) {
+            let tag = WorkerTag::from_ascii(badge).unwrap();
+            let shift = report(DAY, metrics(8.0, deep(40)), TaskExposure::default());
+            let json = serde_json::to_string(&shift).unwrap();
+            self.db
+                .execute_batch("BEGIN")
+                .and_then(|()| {
+                    self.db.execute(
+                        "INSERT INTO worker (id, tag) VALUES (?1, ?2)",
+                        params![id, tag.as_bytes().as_slice()],
+                    )
+                })
+                .and_then(|_| {
+                    self.db.execute(
+                        "INSERT INTO wearable (id, serial, first_seen_ms) VALUES (?1, ?2, 0)",
+                        params![id, format!("KW-{id}")],
+                    )
+                })
+                .and_then(|_| {
+                    self.db.execute(
+                        "INSERT INTO shift_report (wearable_id, worker_id, start_ms, end_ms,
+                            local_day, risk_level, version, settings, report)
+                         VALUES (?1, ?1, ?2, ?3, ?4, 'high', 1, 's', ?5)",
+                        params![id, shift.start_ms, shift.end_ms, DAY, json],
+                    )
+                })
+                .and_then(|_| self.db.execute_batch("COMMIT"))
+                .unwrap();
+        }
+    }
+
+    impl Drop for Site {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    struct NoAudit;
+    impl AuditLog for NoAudit {
+        fn record(&self, _user: &str, _action: &str, _subject: &str) {}
+    }
+
+    /// A GET as a signed-in supervisor (as the site's sign-in and role guard would let through).
+    async fn get(router: &axum::Router, path: &str) -> String {
+        let mut request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        request.extensions_mut().insert(CurrentUser {
+            name: "sam".to_owned(),
+            role: Role::Supervisor,
+        });
+        let response = router.clone().call(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    fn json(text: &str) -> serde_json::Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_version_stays_put_until_a_commit_or_a_settings_change_and_then_moves_on() {
+        let site = Site::new("version");
+        let empty = site.view.version().unwrap();
+        assert_eq!(site.view.version(), Some(empty), "nothing changed");
+
+        site.store_shift(1, "B-1001");
+        let reported = site.view.version().unwrap();
+        assert!(reported > empty, "a commit on another connection");
+        assert_eq!(site.view.version(), Some(reported));
+
+        site.db
+            .execute("UPDATE worker SET team = 'Night shift' WHERE id = 1", [])
+            .unwrap();
+        let committed = site.view.version().unwrap();
+        assert!(committed > reported, "a roster change is a commit");
+
+        // The settings in force follow the commit a moment later; the version moves again.
+        let settings = site.settings.version();
+        site.settings.reload(&site.reader).unwrap();
+        assert!(
+            site.settings.version() > settings,
+            "the team is a new setting"
+        );
+        let reloaded = site.view.version().unwrap();
+        assert!(reloaded > committed);
+        assert_eq!(site.view.version(), Some(reloaded));
+    }
+
+    #[tokio::test]
+    async fn the_overview_shows_new_reports_and_settings_on_the_next_request() {
+        let site = Site::new("overview");
+        let router = web_ui::analysis::routes(site.view.clone(), Arc::new(NoAudit));
+        let api = format!("/api/v1/analysis/overview?day={DAY}");
+        let page = format!("/overview?day={DAY}");
+        let before = json(&get(&router, &api).await);
+        assert_eq!(before["workers"].as_array().map(Vec::len), Some(0));
+        assert!(
+            get(&router, &page)
+                .await
+                .contains("No shifts were analysed for this day.")
+        );
+
+        site.store_shift(1, "B-1001");
+        let after = json(&get(&router, &api).await);
+        assert_eq!(
+            after["workers"].as_array().map(Vec::len),
+            Some(1),
+            "{after}"
+        );
+        let label = after["workers"][0]["label"].as_str().unwrap().to_owned();
+        assert!(label.starts_with("W-"), "{label}");
+        assert!(after["workers"][0]["team"].is_null());
+        assert!(get(&router, &page).await.contains(&format!(">{label}</a>")));
+
+        // A roster change: committed first, in force once the settings are reloaded.
+        site.db
+            .execute("UPDATE worker SET team = 'Night shift' WHERE id = 1", [])
+            .unwrap();
+        let _ = get(&router, &api).await;
+        site.settings.reload(&site.reader).unwrap();
+        let moved = json(&get(&router, &api).await);
+        assert_eq!(moved["workers"][0]["team"], "Night shift", "{moved}");
+        assert_eq!(moved["teams"], serde_json::json!(["Night shift"]));
+        assert!(get(&router, &page).await.contains("Team Night shift"));
+
+        site.store_shift(2, "B-1002");
+        let two = json(&get(&router, &api).await);
+        assert_eq!(two["workers"].as_array().map(Vec::len), Some(2), "{two}");
+        assert!(get(&router, &page).await.contains("2 workers shown"));
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod analysis;
+pub mod diagnostics;
 pub mod roster;
 
 use std::future::Future;

@@ -4,7 +4,7 @@
 
 use std::sync::{
     Arc, Mutex,
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
 };
 
 use axum::{
@@ -25,6 +25,13 @@ pub(crate) struct FakeView {
     viewers: Mutex<Vec<Viewer>>,
     empty: AtomicBool,
     panic_tasks: AtomicBool,
+    panic_overview: AtomicBool,
+    /// Workers whose reports "arrived" after the start (see [`Fake::add_worker`]).
+    added: Mutex<Vec<WorkerRow>>,
+    /// The data version; bumped by every change the fake makes to its data.
+    version: AtomicU64,
+    /// A daemon that cannot tell its version (`version()` answers `None`).
+    unversioned: AtomicBool,
 }
 
 #[derive(Default)]
@@ -58,6 +65,11 @@ impl Fake {
         routes(self.view.clone(), self.audit.clone())
     }
 
+    /// The same routes, keeping the overview's rendered answers in `rendered`.
+    pub(super) fn router_keeping(&self, rendered: Arc<super::overview::Rendered>) -> Router {
+        super::routes_keeping(self.view.clone(), self.audit.clone(), rendered)
+    }
+
     pub(crate) fn audit_entries(&self) -> Vec<(String, String, String)> {
         self.audit.entries.lock().unwrap().clone()
     }
@@ -77,16 +89,52 @@ impl Fake {
     /// From now on the site has no analysed shifts.
     pub(crate) fn set_empty(&self) {
         self.view.empty.store(true, Ordering::SeqCst);
+        self.view.version.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// New reports arrived: a worker with `label` joins 2025-03-04 (and the version moves).
+    pub(crate) fn add_worker(&self, label: &str) {
+        let mut added = self.view.added.lock().unwrap();
+        let worker = 100 + added.len() as i64;
+        added.push(row(
+            worker,
+            label,
+            "Night shift",
+            "Picking",
+            RiskLevel::Medium,
+            17.0,
+            Some(3_000),
+            &[],
+        ));
+        self.view.version.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// From now on the fake cannot tell its data version.
+    pub(crate) fn set_unversioned(&self) {
+        self.view.unversioned.store(true, Ordering::SeqCst);
     }
 
     pub(crate) fn panic_on_tasks(&self) {
         self.view.panic_tasks.store(true, Ordering::SeqCst);
     }
+
+    /// Whether `overview()` panics (as a daemon whose database went away would fail).
+    pub(crate) fn set_overview_panics(&self, panics: bool) {
+        self.view.panic_overview.store(panics, Ordering::SeqCst);
+    }
 }
 
 impl AnalysisView for FakeView {
+    fn version(&self) -> Option<u64> {
+        (!self.unversioned.load(Ordering::SeqCst)).then(|| self.version.load(Ordering::SeqCst))
+    }
+
     fn overview(&self, day: Option<&str>) -> Overview {
         self.days.lock().unwrap().push(day.map(str::to_owned));
+        assert!(
+            !self.panic_overview.load(Ordering::SeqCst),
+            "the database is gone"
+        );
         if self.empty.load(Ordering::SeqCst) {
             return Overview {
                 day: None,
@@ -97,7 +145,10 @@ impl AnalysisView for FakeView {
                 workers: Vec::new(),
             };
         }
-        overview()
+        let mut data = overview();
+        data.workers
+            .extend(self.added.lock().unwrap().iter().cloned());
+        data
     }
 
     fn worker(&self, worker: i64, shift_start_ms: Option<i64>) -> Option<WorkerDetail> {

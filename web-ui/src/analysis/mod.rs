@@ -10,7 +10,9 @@
 //!
 //! # Layout
 //! - `view`: the view types the daemon fills (also the JSON shapes).
-//! - `overview`, `worker`, `tasks`: the three pages (filtering and sorting in `overview`).
+//! - `overview`, `worker`, `tasks`: the three pages (filtering and sorting in `overview`, and
+//!   the overview's answers rendered once per data version and selection, see
+//!   [`AnalysisView::version`]).
 //! - `charts`: hand-written SVG charts; `html`: escaping, numbers in words, the page shell.
 //! - `openapi`: the OpenAPI 3 description of the JSON routes.
 //! - `style.css`: the pages' own stylesheet, served at [`STYLE_PATH`].
@@ -50,10 +52,24 @@ pub use view::{
 /// What the analysis pages need from the daemon. Implemented by `dockd` over its stored shift
 /// reports; kept here so the dependency points one way.
 ///
-/// Every method is **blocking** (the daemon answers from SQLite): the handlers call them on
-/// tokio's blocking pool (`spawn_blocking`), never on a runtime worker. Each call is one page
-/// load, so it may read and aggregate, but should stay well under a second.
+/// Every method but [`AnalysisView::version`] is **blocking** (the daemon answers from SQLite):
+/// the handlers call them on tokio's blocking pool (`spawn_blocking`), never on a runtime worker.
+/// Each call is one page load, so it may read and aggregate, but should stay well under a second.
 pub trait AnalysisView: Send + Sync + 'static {
+    /// A value that moves whenever what [`AnalysisView::overview`] answers may have changed (new
+    /// or re-analysed reports, display names, settings), and never comes back to an earlier
+    /// value; `None` when that cannot be told just now.
+    ///
+    /// Unlike the other methods it is called **on a runtime worker**, once per overview request,
+    /// so it must be cheap and must never wait for a page being built (no report query, at most
+    /// a lock held for microseconds). The overview page and its JSON are rendered once per
+    /// version, day, filter, order and role and then served from memory: a version that stayed
+    /// put while the data changed would serve stale figures. The default, `None`, renders every
+    /// request afresh.
+    fn version(&self) -> Option<u64> {
+        None
+    }
+
     /// The workers of site-local `day` (`YYYY-MM-DD`, already checked to be a date), or of the
     /// latest day with analysed shifts when `None`. Return every worker of the day: the page
     /// filters by team and task and sorts itself.
@@ -83,6 +99,8 @@ pub(crate) const API_ROUTES: [&str; 3] = [API_OVERVIEW, API_WORKER, API_TASKS];
 struct AnalysisState {
     view: Arc<dyn AnalysisView>,
     audit: Arc<dyn AuditLog>,
+    /// The overview's rendered answers (page per role, JSON), per data version and selection.
+    rendered: Arc<overview::Rendered>,
 }
 
 /// The analysis pages, API and stylesheet over `view`, recording worker views in `audit`:
@@ -97,6 +115,15 @@ struct AnalysisState {
 /// The state is applied, so the router merges into the site's. Mount it behind sign-in and a
 /// role guard that inserts [`CurrentUser`]; without that extension every route answers 403.
 pub fn routes(view: Arc<dyn AnalysisView>, audit: Arc<dyn AuditLog>) -> Router {
+    routes_keeping(view, audit, Arc::new(overview::Rendered::new()))
+}
+
+/// [`routes`], keeping the overview's rendered answers in `rendered`.
+fn routes_keeping(
+    view: Arc<dyn AnalysisView>,
+    audit: Arc<dyn AuditLog>,
+    rendered: Arc<overview::Rendered>,
+) -> Router {
     Router::new()
         .route("/overview", get(overview_page))
         .route("/workers/{id}", get(worker_page))
@@ -113,7 +140,11 @@ pub fn routes(view: Arc<dyn AnalysisView>, audit: Arc<dyn AuditLog>) -> Router {
                 )
             }),
         )
-        .with_state(AnalysisState { view, audit })
+        .with_state(AnalysisState {
+            view,
+            audit,
+            rendered,
+        })
 }
 
 /// Why a request gets no data.
@@ -228,10 +259,15 @@ struct WorkerParams {
     shift: Option<String>,
 }
 
-async fn load_overview(
+/// The overview for `params` as `form` (the page for a role, or the JSON). When the daemon can
+/// tell its data version, the answer is rendered once per version, day, selection and form and
+/// then served from memory without leaving the runtime worker; concurrent requests for an answer
+/// being rendered wait for that one rendering. Else it is built afresh on the blocking pool.
+async fn overview_answer(
     state: &AnalysisState,
     params: OverviewParams,
-) -> Result<(Overview, overview::Selection), Failure> {
+    form: overview::Form,
+) -> Result<Response, Failure> {
     let day = params.day.filter(|d| !d.is_empty());
     if day.as_deref().is_some_and(|d| !is_day(d)) {
         return Err(Failure::BadDay);
@@ -242,10 +278,44 @@ async fn load_overview(
         params.sort.as_deref(),
         params.dir.as_deref(),
     );
+    // Asked before building: whatever is built afterwards is at least as new as this version,
+    // so an answer kept under it never hides a change that came before a request served from it.
+    let Some(version) = state.view.version() else {
+        let answer = build_overview(state, day, selection, form).await?;
+        return Ok(answer.response());
+    };
+    let slot = state.rendered.slot(overview::Key {
+        version,
+        day: day.clone(),
+        selection: selection.clone(),
+        form,
+    });
+    let answer = slot
+        .get_or_try_init(|| build_overview(state, day, selection, form))
+        .await?;
+    Ok(answer.response())
+}
+
+/// Asks the daemon for the day, filters, sorts and renders it, all on the blocking pool.
+async fn build_overview(
+    state: &AnalysisState,
+    day: Option<String>,
+    selection: overview::Selection,
+    form: overview::Form,
+) -> Result<overview::Answer, Failure> {
     let view = state.view.clone();
-    let mut data = blocking(move || view.overview(day.as_deref())).await?;
-    overview::apply(&mut data, &selection);
-    Ok((data, selection))
+    let response = blocking(move || {
+        let mut data = view.overview(day.as_deref());
+        overview::apply(&mut data, &selection);
+        match form {
+            overview::Form::Page(role) => overview::page(&data, &selection, role),
+            overview::Form::Json => Json(data).into_response(),
+        }
+    })
+    .await?;
+    overview::Answer::from_response(response)
+        .await
+        .ok_or(Failure::Unavailable)
 }
 
 async fn load_worker(
@@ -289,8 +359,8 @@ async fn overview_page(
         Ok((user, _)) => user.role,
         Err(failure) => return failure.html(role),
     };
-    match load_overview(&state, params).await {
-        Ok((data, selection)) => overview::page(&data, &selection, role),
+    match overview_answer(&state, params, overview::Form::Page(role)).await {
+        Ok(response) => response,
         Err(failure) => failure.html(Some(role)),
     }
 }
@@ -303,8 +373,8 @@ async fn overview_json(
     if let Err(failure) = viewer(user.as_ref()) {
         return failure.json();
     }
-    match load_overview(&state, params).await {
-        Ok((data, _)) => Json(data).into_response(),
+    match overview_answer(&state, params, overview::Form::Json).await {
+        Ok(response) => response,
         Err(failure) => failure.json(),
     }
 }
@@ -485,6 +555,185 @@ mod tests {
         )
         .await;
         assert_eq!(fake.days_asked(), vec![Some("2025-03-04".to_owned()), None]);
+    }
+
+    /// Status, headers and body of a GET through `router` (shared between requests, so its
+    /// rendered overviews are too).
+    async fn answer(
+        router: &Router,
+        path: &str,
+        role: Option<Role>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = fake::get_response(router.clone(), path, role).await;
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_overview_is_rendered_once_per_version_and_then_served_as_the_same_answer() {
+        let fake = Fake::new();
+        let router = fake.router();
+        let path = "/overview?day=2025-03-04&sort=name";
+        let first = answer(&router, path, Some(Role::Supervisor)).await;
+        let second = answer(&router, path, Some(Role::Supervisor)).await;
+        assert_eq!(first.0, StatusCode::OK);
+        assert_eq!(first, second, "status, headers and bytes alike");
+        assert_eq!(second.1[CACHE_CONTROL], "no-store");
+        assert_eq!(second.1[CONTENT_TYPE], "text/html; charset=utf-8");
+        assert!(second.2.contains(">Anna K.</a>"));
+        assert_eq!(fake.days_asked().len(), 1, "built once");
+
+        let path = "/api/v1/analysis/overview?day=2025-03-04&sort=name";
+        let first = answer(&router, path, Some(Role::Supervisor)).await;
+        let second = answer(&router, path, Some(Role::Admin)).await;
+        assert_eq!(first, second, "the JSON is the same for both roles");
+        assert_eq!(second.1[CONTENT_TYPE], "application/json");
+        assert_eq!(
+            json(&second.2)["workers"][0]["label"],
+            "<script>alert(1)</script>"
+        );
+        assert_eq!(fake.days_asked().len(), 2, "the JSON is built once too");
+    }
+
+    #[tokio::test]
+    async fn new_reports_show_on_the_very_next_request_for_the_page_and_the_json() {
+        let fake = Fake::new();
+        let router = fake.router();
+        let (_, _, page) = answer(&router, "/overview", Some(Role::Supervisor)).await;
+        let (_, _, api) = answer(&router, API_OVERVIEW, Some(Role::Supervisor)).await;
+        assert!(!page.contains("Dana R."));
+        assert_eq!(json(&api)["workers"].as_array().map(Vec::len), Some(4));
+
+        fake.add_worker("Dana R.");
+        let (_, _, page) = answer(&router, "/overview", Some(Role::Supervisor)).await;
+        let (_, _, api) = answer(&router, API_OVERVIEW, Some(Role::Supervisor)).await;
+        assert!(
+            page.contains("<a href=\"/workers/100\">Dana R.</a>"),
+            "{page}"
+        );
+        assert!(page.contains("5 workers shown"));
+        assert_eq!(json(&api)["workers"].as_array().map(Vec::len), Some(5));
+
+        fake.set_empty();
+        let (_, _, page) = answer(&router, "/overview", Some(Role::Supervisor)).await;
+        assert!(page.contains("No shifts have been analysed yet."));
+    }
+
+    #[tokio::test]
+    async fn each_role_gets_the_page_with_its_own_navigation() {
+        let fake = Fake::new();
+        let router = fake.router();
+        for _ in 0..2 {
+            let (_, _, admin) = answer(&router, "/overview", Some(Role::Admin)).await;
+            let (_, _, supervisor) = answer(&router, "/overview", Some(Role::Supervisor)).await;
+            assert!(admin.contains("<a href=\"/settings\">Settings</a>"));
+            assert!(!supervisor.contains("/settings"));
+            assert!(supervisor.contains(">Anna K.</a>"));
+        }
+        assert_eq!(fake.days_asked().len(), 2, "one page per role");
+    }
+
+    #[tokio::test]
+    async fn a_kept_overview_is_never_handed_to_a_viewer_without_access() {
+        let fake = Fake::new();
+        let router = fake.router();
+        for path in ["/overview", API_OVERVIEW] {
+            let (status, _, _) = answer(&router, path, Some(Role::Supervisor)).await;
+            assert_eq!(status, StatusCode::OK);
+            for role in [Some(Role::Technician), None] {
+                let (status, _, body) = answer(&router, path, role).await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{path} {role:?}");
+                assert!(!body.contains("Anna"), "{path} {role:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn each_selection_is_its_own_answer() {
+        let fake = Fake::new();
+        let router = fake.router();
+        let (_, _, by_name) = answer(&router, "/overview?sort=name", Some(Role::Admin)).await;
+        let (_, _, by_risk) = answer(&router, "/overview?sort=risk", Some(Role::Admin)).await;
+        let (_, _, picking) = answer(&router, "/overview?task=Picking", Some(Role::Admin)).await;
+        let first_row = |html: &str| html.split("<tr data-level=").nth(1).map(str::to_owned);
+        assert_ne!(first_row(&by_name), first_row(&by_risk));
+        assert_eq!(picking.matches("<tr data-level=").count(), 2);
+        // The empty day parameter is the same request as none.
+        let (_, _, again) = answer(&router, "/overview?day=&sort=name", Some(Role::Admin)).await;
+        assert_eq!(again, by_name);
+        assert_eq!(fake.days_asked().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn only_the_last_few_answers_of_the_current_version_are_kept() {
+        let fake = Fake::new();
+        let rendered = Arc::new(overview::Rendered::new());
+        let router = fake.router_keeping(Arc::clone(&rendered));
+        for n in 0..2 * overview::RENDERED {
+            let _ = answer(&router, &format!("/overview?team=t{n}"), Some(Role::Admin)).await;
+        }
+        assert_eq!(rendered.len(), overview::RENDERED);
+        // The newest are the ones kept.
+        let asked = fake.days_asked().len();
+        let _ = answer(
+            &router,
+            &format!("/overview?team=t{}", 2 * overview::RENDERED - 1),
+            Some(Role::Admin),
+        )
+        .await;
+        assert_eq!(fake.days_asked().len(), asked);
+        fake.add_worker("Dana R.");
+        let _ = answer(&router, "/overview", Some(Role::Admin)).await;
+        assert_eq!(rendered.len(), 1, "answers of an older version are dropped");
+    }
+
+    #[tokio::test]
+    async fn requests_arriving_together_share_one_rendering() {
+        let fake = Fake::new();
+        let router = fake.router();
+        let mut requests = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let router = router.clone();
+            requests.spawn(async move { answer(&router, "/overview", Some(Role::Admin)).await });
+        }
+        let answers = requests.join_all().await;
+        assert_eq!(answers.len(), 20);
+        assert!(
+            answers
+                .iter()
+                .all(|a| a == &answers[0] && a.0 == StatusCode::OK)
+        );
+        assert_eq!(fake.days_asked().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_a_version_every_overview_is_built_afresh() {
+        let fake = Fake::new();
+        fake.set_unversioned();
+        let router = fake.router();
+        let (_, _, first) = answer(&router, "/overview", Some(Role::Supervisor)).await;
+        let (_, _, second) = answer(&router, "/overview", Some(Role::Supervisor)).await;
+        assert_eq!(first, second);
+        assert_eq!(fake.days_asked().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_rendering_is_not_kept() {
+        let fake = Fake::new();
+        let router = fake.router();
+        fake.set_overview_panics(true);
+        let (status, _, body) = answer(&router, "/overview", Some(Role::Supervisor)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("try again"));
+        fake.set_overview_panics(false);
+        let (status, _, body) = answer(&router, "/overview", Some(Role::Supervisor)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains(">Anna K.</a>"));
     }
 
     #[tokio::test]

@@ -2,10 +2,27 @@
 //! posture zones, alerts, and the risk level in words with its reasons; filtered by team and task
 //! and sorted by plain links (no script). The same selection shapes the JSON. It must never show
 //! anything but the daemon's `label` for a worker, nor put a name into markup or a URL unescaped.
+//!
+//! It also keeps the last few rendered answers ([`Rendered`]), each under the daemon's data
+//! version, the day, the selection and who it is for (the page's navigation depends on the
+//! role). It must never keep an answer under a version read after the answer was built, nor
+//! hand one out to a request that has not passed the role check (the handlers check first).
 
-use std::{cmp::Ordering, fmt::Write as _};
+use std::{
+    cmp::Ordering,
+    collections::VecDeque,
+    fmt::Write as _,
+    sync::{Arc, Mutex},
+};
 
-use axum::{http::StatusCode, response::Response};
+use axum::{
+    body::{Body, Bytes},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use tokio::sync::OnceCell;
+
+use crate::access::Role;
 
 use super::{
     charts::{zone_bar, zone_words},
@@ -138,6 +155,102 @@ impl Selection {
     }
 }
 
+/// What an answer is rendered as: the page carries the site navigation for the viewer's role;
+/// the JSON is the same for every role allowed to see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Form {
+    Page(Role),
+    Json,
+}
+
+/// Everything a rendered answer depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Key {
+    /// The daemon's [`AnalysisView::version`](super::AnalysisView::version), read before the
+    /// answer was built.
+    pub(super) version: u64,
+    /// The day asked for (`None`: the latest day with shifts).
+    pub(super) day: Option<String>,
+    pub(super) selection: Selection,
+    pub(super) form: Form,
+}
+
+/// A finished answer: status, headers and body, handed out as cheap clones (the body is shared,
+/// not copied).
+#[derive(Debug, Clone)]
+pub(super) struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Answer {
+    /// Keeps a response built in full (the pages and the JSON are never streamed); `None` if its
+    /// body cannot be read.
+    pub(super) async fn from_response(response: Response) -> Option<Answer> {
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.ok()?;
+        Some(Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// The same response again: same status, headers (`Cache-Control: no-store` included) and
+    /// bytes.
+    pub(super) fn response(&self) -> Response {
+        let mut response = Response::new(Body::from(self.body.clone()));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+}
+
+/// How many rendered answers are kept: a few days, orders and both roles of one data version.
+/// The page is ~250 kB for 200 workers, so this bounds the memory to a few MB.
+pub(super) const RENDERED: usize = 16;
+
+/// The last [`RENDERED`] answers, oldest first. Answers of another version are dropped as soon
+/// as one of a new version is asked for: versions never come back.
+pub(super) struct Rendered {
+    slots: Mutex<VecDeque<(Key, Arc<OnceCell<Answer>>)>>,
+}
+
+impl Rendered {
+    pub(super) fn new() -> Rendered {
+        Rendered {
+            slots: Mutex::new(VecDeque::with_capacity(RENDERED)),
+        }
+    }
+
+    /// The slot for `key`: filled if the answer was rendered, else empty (the first request to
+    /// fill it renders; requests arriving meanwhile wait for that one). Holds the lock only for
+    /// a look-up in at most [`RENDERED`] keys, never while rendering.
+    pub(super) fn slot(&self, key: Key) -> Arc<OnceCell<Answer>> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, slot)) = slots.iter().find(|(k, _)| *k == key) {
+            return Arc::clone(slot);
+        }
+        slots.retain(|(k, _)| k.version == key.version);
+        while slots.len() >= RENDERED {
+            slots.pop_front();
+        }
+        let slot = Arc::new(OnceCell::new());
+        slots.push_back((key, Arc::clone(&slot)));
+        slot
+    }
+
+    /// How many answers are kept (for tests).
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.slots.lock().map_or(0, |slots| slots.len())
+    }
+}
+
 /// Keeps the rows of the selected team and task and puts them in the selected order. Ties are
 /// broken by label and then id, so the order is stable from load to load.
 pub(super) fn apply(overview: &mut Overview, selection: &Selection) {
@@ -195,11 +308,7 @@ fn compare(a: &WorkerRow, b: &WorkerRow, key: SortKey) -> Ordering {
 }
 
 /// `GET /overview`: the whole page.
-pub(super) fn page(
-    overview: &Overview,
-    selection: &Selection,
-    role: crate::access::Role,
-) -> Response {
+pub(super) fn page(overview: &Overview, selection: &Selection, role: Role) -> Response {
     let title = match &overview.day {
         Some(day) => format!("Today · {day}"),
         None => "Today".to_owned(),

@@ -1,8 +1,8 @@
 //! The OpenAPI 3 document of `/api/v1`, served at `/api/v1/openapi.json`: the dock's own JSON
-//! routes described here, the analysis, roster and admin routes merged from `crate::analysis`,
-//! `crate::roster` and `crate::admin`. It owns the document;
-//! a test holds it against the real route tables, so it must never describe a route that does not
-//! exist nor leave one out.
+//! routes described here, the analysis, roster, admin and diagnostics routes merged from
+//! `crate::analysis`, `crate::roster`, `crate::admin` and `crate::diagnostics`. It owns the
+//! document; a test holds it against the real route tables, so it must never describe a route
+//! that does not exist nor leave one out.
 
 use axum::Json;
 use serde_json::{Value, json};
@@ -28,6 +28,10 @@ pub(crate) fn document() -> Value {
         (
             crate::admin::openapi_paths(),
             crate::admin::openapi_schemas(),
+        ),
+        (
+            crate::diagnostics::openapi_paths(),
+            crate::diagnostics::openapi_schemas(),
         ),
     ] {
         if let (Some(all), Value::Object(group)) = (paths.as_object_mut(), group_paths) {
@@ -137,7 +141,7 @@ mod tests {
     use crate::{ROUTES, Verb};
 
     /// `(method, path)` of every JSON route the site serves: the dock's table and each group's
-    /// own route list (analysis, roster, admin).
+    /// own route list (analysis, roster, admin, diagnostics).
     fn served() -> BTreeSet<(String, String)> {
         let mut routes: BTreeSet<(String, String)> = ROUTES
             .iter()
@@ -150,7 +154,10 @@ mod tests {
                 (verb.to_owned(), r.path.to_owned())
             })
             .collect();
-        for path in crate::analysis::API_ROUTES {
+        for path in crate::analysis::API_ROUTES
+            .into_iter()
+            .chain(crate::diagnostics::API_ROUTES)
+        {
             routes.insert(("get".to_owned(), path.to_owned()));
         }
         for (verb, path) in crate::roster::API_ROUTES
@@ -198,6 +205,10 @@ mod tests {
             (
                 crate::admin::openapi_paths(),
                 crate::admin::openapi_schemas(),
+            ),
+            (
+                crate::diagnostics::openapi_paths(),
+                crate::diagnostics::openapi_schemas(),
             ),
         ];
         let count = |pick: fn(&(Value, Value)) -> &Value| {

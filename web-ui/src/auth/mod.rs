@@ -1,7 +1,8 @@
 //! Access to the site: the sign-in check in front of every route, CSRF and `Origin` checks, the
-//! role guards on worker routes and admin routes, and sign-in itself (sessions, throttling, audit). It must never let
-//! a request past without a live session unless its route is `Access::Public` in `crate::ROUTES`,
-//! never redirect anywhere but a path on this site, and never log or record a password.
+//! role guards on worker routes, admin routes and diagnostics routes, and sign-in itself
+//! (sessions, throttling, audit). It must never let a request past without a live session unless
+//! its route is `Access::Public` in `crate::ROUTES`, never redirect anywhere but a path on this
+//! site, and never log or record a password.
 //!
 //! - `session`: the in-memory session table (ids, CSRF tokens, timeouts).
 //! - `csrf`: token and `Origin` checks.
@@ -266,6 +267,17 @@ pub(crate) async fn require_admin(request: Request, next: Next) -> Response {
     }
 }
 
+/// The guard on the diagnostics routes: only roles that see diagnostics (technicians and admins)
+/// get through (403 otherwise, as a page or as JSON under `/api/`).
+pub(crate) async fn require_diagnostics(request: Request, next: Next) -> Response {
+    let api = is_api(request.uri().path());
+    match request.extensions().get::<CurrentUser>() {
+        Some(user) if user.role.sees_diagnostics() => next.run(request).await,
+        // `None` only if the router was built without `authenticate`: never serve them then.
+        Some(_) | None => refuse(api, Refusal::Diagnostics),
+    }
+}
+
 /// Whether `path` is part of the JSON API (answers in JSON, 401 instead of a redirect).
 pub(crate) fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
@@ -332,6 +344,7 @@ enum Refusal {
     Unreadable,
     Role,
     Admin,
+    Diagnostics,
 }
 
 fn refuse(api: bool, refusal: Refusal) -> Response {
@@ -368,6 +381,13 @@ fn refuse(api: bool, refusal: Refusal) -> Response {
             "Only for admins",
             "Settings, user accounts and the audit trail are only for admins. \
              Ask an admin if something needs changing.",
+        ),
+        Refusal::Diagnostics => (
+            StatusCode::FORBIDDEN,
+            "only technicians and admins can use this",
+            "Only for technicians and admins",
+            "The diagnostics page shows the dock's own hardware and is only for technicians \
+             and admins. Ask an admin if you need it.",
         ),
     };
     if api {

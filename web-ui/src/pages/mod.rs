@@ -23,7 +23,7 @@ use crate::{
 
 pub(crate) use errors::{message, method_not_allowed, not_found};
 pub(crate) use escape::Escaped;
-pub(crate) use format::time_element;
+pub(crate) use format::{bytes, time_element};
 pub(crate) use login::{LoginForm, LoginProblem, page as login};
 pub(crate) use status::page as status;
 
@@ -96,7 +96,7 @@ struct NavLink {
 
 /// Every page of the navigation, in order. Each link's `open_to` must match the guard its route
 /// sits behind in `crate::build`: a link is shown only to roles that may open it.
-const NAV: [NavLink; 6] = [
+const NAV: [NavLink; 7] = [
     NavLink {
         path: "/",
         label: "Dock",
@@ -126,6 +126,11 @@ const NAV: [NavLink; 6] = [
         path: "/audit",
         label: "Audit",
         open_to: |role| role == Role::Admin,
+    },
+    NavLink {
+        path: "/diagnostics",
+        label: "Diagnostics",
+        open_to: Role::sees_diagnostics,
     },
 ];
 
@@ -196,14 +201,22 @@ mod tests {
 
     #[test]
     fn each_role_sees_only_the_pages_it_may_open() {
-        assert_eq!(links(&nav(Role::Technician, "/")), ["/"]);
+        assert_eq!(links(&nav(Role::Technician, "/")), ["/", "/diagnostics"]);
         assert_eq!(
             links(&nav(Role::Supervisor, "/")),
             ["/", "/overview", "/tasks", "/roster"]
         );
         assert_eq!(
             links(&nav(Role::Admin, "/")),
-            ["/", "/overview", "/tasks", "/roster", "/settings", "/audit"]
+            [
+                "/",
+                "/overview",
+                "/tasks",
+                "/roster",
+                "/settings",
+                "/audit",
+                "/diagnostics"
+            ]
         );
     }
 

@@ -1,0 +1,341 @@
+//! The field technician's serial console: a line-oriented prompt on a serial port (by default
+//! `/dev/ttyS0` at 115200 8N1) with the commands a technician needs on site — `status`, `slots`,
+//! `wearable <serial>`, `gps`, `battery`, `storage`, `network`, `upload [now]`, `log [n]`,
+//! `selftest`, `version`, `restart`, `help` — as aligned text, or one line of JSON with `--json`.
+//!
+//! It owns the line editing (`line`, sans-IO), parsing (`command`), rendering (`render`), the
+//! service PIN and its rate limit (`pin`), one session over any byte stream (`session`: [`serve`])
+//! and the port itself, reopened after hang-ups (`port`: [`run_port`]). The daemon implements
+//! [`ConsoleBackend`] and hands over only the view types below.
+//!
+//! It must never print a worker's name or badge tag: no view type has a field for one, workers
+//! appear only as counts, wearables only by serial. It never echoes or logs the service PIN,
+//! never sends a raw non-printable byte it received, and no input (noise, over-long lines,
+//! binary, a hang-up) may crash it or leave it stuck.
+
+mod command;
+mod line;
+mod pin;
+mod port;
+mod render;
+mod session;
+#[cfg(test)]
+mod session_tests;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+pub use command::{
+    COMMANDS, Command, CommandHelp, DEFAULT_LOG_LINES, Invocation, MAX_LOG_LINES, MAX_SERIAL_CHARS,
+    ParseError, parse,
+};
+pub use line::{EchoMode, LineEditor, LineEvent, MAX_LINE_BYTES};
+pub use pin::{
+    FIRST_LOCKOUT, MAX_LOCKOUT, PinError, PinGuard, PinVerdict, ServicePin, WRONG_PINS_PER_LOCKOUT,
+};
+pub use port::{PortOptions, RETRY_MAX, RETRY_MIN, run_port};
+pub use session::{BACKEND_TIMEOUT, ConsoleEnd, MORE_PROMPT, PIN_TIMEOUT, serve};
+
+/// The serial port the console uses when `[serial]` names none.
+pub const DEFAULT_PORT: &str = "/dev/ttyS0";
+/// The console's baud rate when `[serial]` gives none.
+pub const DEFAULT_BAUD: u32 = 115_200;
+/// Lines per page when `[serial]` gives none.
+pub const DEFAULT_PAGE_LINES: usize = 24;
+
+/// Wall-clock time in Unix milliseconds; injected so tests control the PIN lockouts.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The dock as a whole (`status`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DockStatus {
+    pub dock_name: String,
+    /// The daemon's version, e.g. `dockd 0.1.0`.
+    pub version: String,
+    pub uptime_s: u64,
+    /// Where the web page is reached, once it listens.
+    pub web_url: Option<String>,
+    /// The SHA-256 fingerprint of the web page's certificate (hex, with or without colons),
+    /// once the web UI has one; shown so a technician can check a browser's warning.
+    pub web_certificate_sha256: Option<String>,
+    pub wearables_docked: u32,
+    pub segments_stored: u64,
+    pub database_bytes: u64,
+    /// Plain-words problems, empty when all is well.
+    pub problems: Vec<String>,
+}
+
+/// One slot of the dock (`slots`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlotLine {
+    pub slot: u32,
+    /// The docked wearable's serial; `None` when the slot is empty.
+    pub serial: Option<String>,
+    /// What the slot is doing, in words: `empty`, `pulling`, `done`, `error: …`.
+    pub state: String,
+    /// State of charge, percent.
+    pub battery_soc: Option<u8>,
+    pub charging: bool,
+    /// Battery health (capacity left), percent.
+    pub battery_health: Option<u8>,
+}
+
+/// One wearable as the dock knows it (`wearable <serial>`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WearableLine {
+    pub serial: String,
+    /// The last docking's start, Unix ms; `None` when its time is unknown.
+    pub last_docked_ms: Option<i64>,
+    pub dockings: u64,
+    pub segments_stored: u64,
+    pub samples_stored: u64,
+    /// The battery as last reported; `None` when never reported.
+    pub battery: Option<WearableBattery>,
+    /// Plain-words flags, e.g. `battery health low`, `clock not set`.
+    pub flags: Vec<String>,
+}
+
+/// A wearable's battery as last reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WearableBattery {
+    pub soc: Option<u8>,
+    pub health: Option<u8>,
+    pub charging: bool,
+    pub voltage_mv: Option<u32>,
+}
+
+/// The dock's GPS (`gps`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GpsLine {
+    /// Whether gpsd is connected.
+    pub connected: bool,
+    /// `no fix`, `2D`, `3D` or `unknown`.
+    pub mode: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub alt_m: Option<f64>,
+    pub satellites_used: Option<u32>,
+    /// The last fix, Unix ms.
+    pub last_fix_ms: Option<i64>,
+    /// What is wrong, in words, if anything.
+    pub problem: Option<String>,
+}
+
+/// Dock power and batteries (`battery`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PowerLine {
+    /// What powers the dock, in words: `mains`, `battery`, `unknown`.
+    pub dock_supply: String,
+    /// The dock's own battery, percent, if it has one.
+    pub dock_soc: Option<u8>,
+    pub temperatures: Vec<Temperature>,
+    /// Docked or known wearables whose battery needs attention.
+    pub flagged_wearables: Vec<FlaggedWearable>,
+}
+
+/// One thermal zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Temperature {
+    pub zone: String,
+    pub celsius: f32,
+}
+
+/// A wearable whose battery needs attention, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlaggedWearable {
+    pub serial: String,
+    pub reason: String,
+}
+
+/// The data folder (`storage`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StorageLine {
+    pub data_dir: String,
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+    pub database_bytes: u64,
+}
+
+/// One network interface (`network`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetLine {
+    pub interface: String,
+    /// Addresses with prefix length, e.g. `192.168.1.20/24`.
+    pub addresses: Vec<String>,
+}
+
+/// Uploading (`upload`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UploadLine {
+    /// In words: `not configured`, `idle, last upload 10:02`, `uploading 3 of 7`, …
+    pub state: String,
+    /// Items waiting to be uploaded.
+    pub queued: u64,
+}
+
+/// One self-test check (`selftest`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckLine {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What the console asks of the daemon. No method may return a worker's name or badge tag.
+///
+/// Every call may block (reading the database, the file system, `/sys`): the console always
+/// calls them on tokio's blocking pool and gives up on one after [`BACKEND_TIMEOUT`], telling the
+/// technician so. They are called only when a technician types a command.
+pub trait ConsoleBackend: Send + Sync + 'static {
+    fn status(&self) -> DockStatus;
+    /// The daemon's version for `version`; by default taken from [`ConsoleBackend::status`].
+    fn version(&self) -> String {
+        self.status().version
+    }
+    fn slots(&self) -> Vec<SlotLine>;
+    /// `None` when the dock does not know this serial.
+    fn wearable(&self, serial: &str) -> Option<WearableLine>;
+    fn gps(&self) -> GpsLine;
+    fn battery(&self) -> PowerLine;
+    fn storage(&self) -> StorageLine;
+    fn network(&self) -> Vec<NetLine>;
+    fn upload(&self) -> UploadLine;
+    /// The last `n` log lines, oldest first (the daemon's logs never carry tags or names).
+    fn log(&self, n: usize) -> Vec<String>;
+    fn selftest(&self) -> Vec<CheckLine>;
+    /// Starts an upload now (PIN already checked); the message to show, or why not.
+    fn upload_now(&self) -> Result<String, String>;
+    /// Restarts the service (PIN already checked). Return at once with the message to show and
+    /// restart after returning: the console prints the message, then ends when cancelled.
+    fn restart(&self) -> Result<String, String>;
+}
+
+/// How a console session behaves.
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    /// The service PIN; without one, actions are refused.
+    pub pin: Option<ServicePin>,
+    /// Lines per page including the `-- more --` line; 0 turns paging off.
+    pub page_lines: usize,
+    /// Shown in the prompt (`dock-7> `).
+    pub dock_name: String,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self {
+            pin: None,
+            page_lines: DEFAULT_PAGE_LINES,
+            dock_name: "dock".to_owned(),
+        }
+    }
+}
+
+/// The `[serial]` section of the daemon's configuration. The console is off when the section is
+/// absent (`Option<SerialConfig>` in the daemon's config); present, it defaults to
+/// `/dev/ttyS0` at 115200 baud without a PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SerialConfig {
+    pub port: PathBuf,
+    pub baud: u32,
+    /// The service PIN for actions (4–64 characters); none disables actions.
+    pub pin: Option<ServicePin>,
+    /// Lines per page; 0 turns paging off.
+    pub page_lines: usize,
+}
+
+impl Default for SerialConfig {
+    fn default() -> Self {
+        Self {
+            port: PathBuf::from(DEFAULT_PORT),
+            baud: DEFAULT_BAUD,
+            pin: None,
+            page_lines: DEFAULT_PAGE_LINES,
+        }
+    }
+}
+
+impl SerialConfig {
+    /// The session settings for a dock called `dock_name`.
+    pub fn settings(&self, dock_name: impl Into<String>) -> ConsoleSettings {
+        ConsoleSettings {
+            pin: self.pin.clone(),
+            page_lines: self.page_lines,
+            dock_name: dock_name.into(),
+        }
+    }
+
+    /// Where and how fast the port is opened, with the default reopening backoff.
+    pub fn port_options(&self) -> PortOptions {
+        PortOptions::new(self.port.clone(), self.baud)
+    }
+}
+
+/// A console: the backend, the settings, the clock and the PIN rate limit. One serves one port
+/// for the daemon's life, so wrong PINs count across sessions and hang-ups.
+pub struct Console {
+    backend: Arc<dyn ConsoleBackend>,
+    settings: ConsoleSettings,
+    clock: Clock,
+    pins: Mutex<PinGuard>,
+}
+
+impl Console {
+    pub fn new(backend: Arc<dyn ConsoleBackend>, settings: ConsoleSettings, clock: Clock) -> Self {
+        let pins = Mutex::new(PinGuard::new(settings.pin.clone()));
+        Self {
+            backend,
+            settings,
+            clock,
+            pins,
+        }
+    }
+
+    pub fn settings(&self) -> &ConsoleSettings {
+        &self.settings
+    }
+
+    fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    fn pins(&self) -> std::sync::MutexGuard<'_, PinGuard> {
+        self.pins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_serial_section_fills_in_the_defaults() {
+        let config: SerialConfig = serde_json::from_str(r#"{"pin": "4711"}"#).unwrap();
+        assert_eq!(config.port, PathBuf::from("/dev/ttyS0"));
+        assert_eq!(config.baud, 115_200);
+        assert_eq!(config.page_lines, 24);
+        assert_eq!(config.pin, Some(ServicePin::new("4711").unwrap()));
+        let settings = config.settings("dock-7");
+        assert_eq!(settings.dock_name, "dock-7");
+        assert!(!format!("{config:?} {settings:?}").contains("4711"));
+    }
+
+    #[test]
+    fn an_unknown_serial_key_is_refused() {
+        let parsed: Result<SerialConfig, _> = serde_json::from_str(r#"{"pni": "4711"}"#);
+        assert!(parsed.is_err());
+    }
+}

@@ -1,0 +1,219 @@
+//! The dock's own diagnostics tasks: GPS from gpsd and the dock's power and temperatures, stored
+//! in their own tables through the writer and published live for `status`, the console and the
+//! page. It owns when they run and how their records reach the store; it must never touch worker
+//! or wearable data, nor block a task that records (records are queued, and dropped with an error
+//! line if the store cannot keep up).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diagnostics::gps::{GpsEvent, GpsFix, GpsSink, GpsStatus};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Writer;
+use crate::store::diag::{DiagRecord, PowerRow};
+
+/// Records waiting for the writer; GPS and power produce a few a minute.
+const QUEUE: usize = 256;
+const BATCH: usize = 64;
+
+/// The queue every diagnostics task records into; a forwarder hands batches to the writer.
+#[derive(Clone)]
+pub struct DiagQueue {
+    queue: mpsc::Sender<DiagRecord>,
+}
+
+impl DiagQueue {
+    /// The queue, and the task that forwards it to `writer` until `shutdown` (then it stores what
+    /// is queued and ends).
+    pub fn spawn(
+        writer: Writer,
+        shutdown: CancellationToken,
+    ) -> (Self, impl Future<Output = ()> + Send + 'static) {
+        let (queue, records) = mpsc::channel(QUEUE);
+        (Self { queue }, forward(records, writer, shutdown))
+    }
+
+    fn push(&self, record: DiagRecord) {
+        match self.queue.try_send(record) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::error!("The diagnostics queue is full: a diagnostics record is lost.");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+}
+
+impl GpsSink for DiagQueue {
+    fn record_fix(&self, fix: GpsFix) {
+        self.push(DiagRecord::GpsFix(fix));
+    }
+
+    fn record_event(&self, at_ms: i64, event: GpsEvent) {
+        let detail = serde_json::to_string(&event).unwrap_or_default();
+        self.push(DiagRecord::GpsEvent {
+            at_ms,
+            kind: event.kind().to_owned(),
+            detail,
+        });
+    }
+}
+
+async fn forward(
+    mut records: mpsc::Receiver<DiagRecord>,
+    writer: Writer,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            biased;
+            record = records.recv() => record,
+            () = shutdown.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match records.try_recv() {
+                Ok(record) => batch.push(record),
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = writer.diag(batch).await {
+            tracing::error!(error = %error, "Could not store diagnostics records.");
+        }
+    }
+    records.close();
+    let mut rest = Vec::new();
+    while let Ok(record) = records.try_recv() {
+        rest.push(record);
+    }
+    if !rest.is_empty()
+        && let Err(error) = writer.diag(rest).await
+    {
+        tracing::warn!(error = %error, "Diagnostics records queued at shutdown were not stored.");
+    }
+}
+
+/// Live diagnostics for `status`, the console and the page.
+#[derive(Clone)]
+pub struct DiagLive {
+    pub gps: watch::Receiver<GpsStatus>,
+    /// `None` until the first reading.
+    pub power: watch::Receiver<Option<diagnostics::power::DockPower>>,
+}
+
+/// Starts the GPS task (when `[gps] gpsd` is set) and the power task on `tasks`.
+pub fn spawn(
+    config: &Config,
+    queue: &DiagQueue,
+    clock: Arc<dyn Clock>,
+    tasks: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> DiagLive {
+    let (gps_tx, gps) = watch::channel(GpsStatus::default());
+    match &config.gps.gpsd {
+        Some(addr) => {
+            let gps_config = diagnostics::gps::GpsConfig {
+                addr: addr.clone(),
+                interval: Duration::from_secs(config.gps.interval_s),
+                ..diagnostics::gps::GpsConfig::default()
+            };
+            let sink: Arc<dyn GpsSink> = Arc::new(queue.clone());
+            let clock = Arc::clone(&clock);
+            tasks.spawn(diagnostics::gps::run(
+                gps_config,
+                sink,
+                gps_tx,
+                move || clock.now_ms(),
+                shutdown.clone(),
+            ));
+        }
+        None => {
+            tracing::info!("No [gps] gpsd configured: this dock records no position.");
+            gps_tx.send_modify(|status| {
+                status.problem = Some("no GPS configured ([gps] gpsd)".to_owned());
+            });
+        }
+    }
+    let (power_tx, power) = watch::channel(None);
+    tasks.spawn(power_task(
+        config.power.sysfs_root.clone(),
+        Duration::from_secs(config.power.interval_s),
+        queue.clone(),
+        clock,
+        power_tx,
+        shutdown.clone(),
+    ));
+    DiagLive { gps, power }
+}
+
+/// Reads the dock's power supplies and thermal zones every `every` (and at start), stores a
+/// sample, and publishes the latest reading. A change of mains or of the summary is stored at
+/// once at the next reading even between samples.
+async fn power_task(
+    sysfs_root: std::path::PathBuf,
+    every: Duration,
+    queue: DiagQueue,
+    clock: Arc<dyn Clock>,
+    live: watch::Sender<Option<diagnostics::power::DockPower>>,
+    shutdown: CancellationToken,
+) {
+    // Read often enough to notice mains going away within a minute; store every `every`.
+    let look = every.min(Duration::from_secs(30));
+    let mut last_stored: Option<(i64, String)> = None;
+    loop {
+        let root = sysfs_root.clone();
+        let reading = match tokio::task::spawn_blocking(move || {
+            diagnostics::power::read_power(&root)
+        })
+        .await
+        {
+            Ok(reading) => reading,
+            Err(error) => {
+                tracing::warn!(error = %error, "Reading the dock's power failed.");
+                return;
+            }
+        };
+        let now = clock.now_ms();
+        let due = last_stored.as_ref().is_none_or(|(at, summary)| {
+            now - at >= i64::try_from(every.as_millis()).unwrap_or(i64::MAX)
+                || *summary != reading.summary
+        });
+        if due {
+            if last_stored
+                .as_ref()
+                .is_some_and(|(_, summary)| *summary != reading.summary)
+            {
+                tracing::info!(power = %reading.summary, "The dock's power changed.");
+            }
+            queue.push(DiagRecord::DockPower(power_row(now, &reading)));
+            last_stored = Some((now, reading.summary.clone()));
+        }
+        live.send_replace(Some(reading));
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(look) => {}
+        }
+    }
+}
+
+fn power_row(at_ms: i64, reading: &diagnostics::power::DockPower) -> PowerRow {
+    PowerRow {
+        at_ms,
+        mains_online: reading.mains_online,
+        battery_pct: reading.batteries.iter().find_map(|b| b.capacity_pct),
+        max_temp_c: reading
+            .thermal
+            .iter()
+            .filter_map(|zone| zone.temp_c)
+            .fold(None, |hottest: Option<f64>, t| {
+                Some(hottest.map_or(t, |h| h.max(t)))
+            }),
+        reading: serde_json::to_string(reading).unwrap_or_default(),
+    }
+}

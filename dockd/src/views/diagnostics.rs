@@ -1,0 +1,621 @@
+//! Implements the dock's diagnostics for the technician: `web_ui::diagnostics::DiagnosticsView`
+//! (the Diagnostics page) and `diagnostics::console::ConsoleBackend` (the serial console), over the
+//! diagnostics tables, the wearables' battery readings, the live GPS and power state, the board and
+//! the host. It owns turning those into the two view types; it must never read or hand out
+//! anything about a worker (wearables appear by serial, with device figures only).
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use diagnostics::battery::{self, BatteryFlag, BatteryRules};
+use diagnostics::console::{self as console, ConsoleBackend};
+use diagnostics::host;
+use tokio_util::sync::CancellationToken;
+use web_ui::diagnostics as page;
+
+use crate::clock::Clock;
+use crate::diag::DiagLive;
+use crate::dock::board::{Board, Phase};
+use crate::store::Reader;
+
+const DAY_MS: i64 = 86_400_000;
+/// Battery flags judge this window of readings.
+const BATTERY_WINDOW_DAYS: i64 = 90;
+/// At most this many points per chart.
+const MAX_POINTS: u32 = 2000;
+
+/// What the web page's start adds once it knows it (address, certificate).
+#[derive(Debug, Clone, Default)]
+pub struct WebFacts {
+    pub url: String,
+    pub certificate_sha256: Option<String>,
+}
+
+/// The dock's diagnostics over its store and live state.
+pub struct DockDiagnostics {
+    reader: Reader,
+    live: DiagLive,
+    board: Arc<Board>,
+    clock: Arc<dyn Clock>,
+    dock_name: String,
+    data_dir: PathBuf,
+    database: PathBuf,
+    gps_configured: bool,
+    started: Instant,
+    web: Arc<OnceLock<WebFacts>>,
+    rules: BatteryRules,
+    /// Cancelled by the console's `restart`.
+    shutdown: CancellationToken,
+}
+
+/// Everything [`DockDiagnostics::new`] needs.
+pub struct DiagnosticsParts {
+    pub reader: Reader,
+    pub live: DiagLive,
+    pub board: Arc<Board>,
+    pub clock: Arc<dyn Clock>,
+    pub dock_name: String,
+    pub data_dir: PathBuf,
+    pub database: PathBuf,
+    pub gps_configured: bool,
+    pub web: Arc<OnceLock<WebFacts>>,
+    pub shutdown: CancellationToken,
+}
+
+impl DockDiagnostics {
+    pub fn new(parts: DiagnosticsParts) -> Self {
+        Self {
+            reader: parts.reader,
+            live: parts.live,
+            board: parts.board,
+            clock: parts.clock,
+            dock_name: parts.dock_name,
+            data_dir: parts.data_dir,
+            database: parts.database,
+            gps_configured: parts.gps_configured,
+            started: Instant::now(),
+            web: parts.web,
+            rules: BatteryRules::default(),
+            shutdown: parts.shutdown,
+        }
+    }
+
+    fn version() -> String {
+        format!("dockd {}", env!("CARGO_PKG_VERSION"))
+    }
+
+    /// Every wearable the dock has seen, with its readings over the battery window and its flags.
+    fn wearables(
+        &self,
+        since_ms: i64,
+    ) -> Vec<(String, Option<i64>, Vec<battery::WearableBattery>)> {
+        let totals = self.reader.wearable_totals().unwrap_or_else(|error| {
+            tracing::warn!(error = %error, "Cannot list wearables for diagnostics.");
+            Vec::new()
+        });
+        totals
+            .into_iter()
+            .map(|w| {
+                let readings = self
+                    .reader
+                    .wearable_batteries(&w.serial, since_ms)
+                    .unwrap_or_default();
+                (w.serial, w.last_docked_ms, readings)
+            })
+            .collect()
+    }
+
+    fn flags_of(&self, readings: &[battery::WearableBattery]) -> Vec<BatteryFlag> {
+        battery::flags(readings, &self.rules)
+    }
+
+    fn gps_now(&self) -> diagnostics::gps::GpsStatus {
+        self.live.gps.borrow().clone()
+    }
+
+    fn power_now(&self) -> Option<diagnostics::power::DockPower> {
+        self.live.power.borrow().clone()
+    }
+
+    fn host(&self) -> host::HostInfo {
+        host::read_host(
+            &self.data_dir,
+            &self.database,
+            std::path::Path::new(host::DEFAULT_PROC_ROOT),
+        )
+    }
+}
+
+fn mode_words(mode: u8) -> &'static str {
+    match mode {
+        1 => "no fix",
+        2 => "2D",
+        3 => "3D",
+        _ => "unknown",
+    }
+}
+
+fn event_words(kind: &str, detail: Option<&str>) -> String {
+    let detail: Option<serde_json::Value> = detail.and_then(|d| serde_json::from_str(d).ok());
+    let field = |name: &str| {
+        detail
+            .as_ref()
+            .and_then(|d| d[name].as_str())
+            .map(str::to_owned)
+    };
+    match kind {
+        "connected" => format!("connected to gpsd {}", field("release").unwrap_or_default())
+            .trim_end()
+            .to_owned(),
+        "disconnected" => format!(
+            "gpsd connection lost: {}",
+            field("reason").unwrap_or_default()
+        ),
+        "no_gpsd" => format!(
+            "gpsd not reachable: {}",
+            field("reason").unwrap_or_default()
+        ),
+        "no_receiver" => "gpsd has no GPS receiver".to_owned(),
+        "fix_lost" => "fix lost".to_owned(),
+        "fix_regained" => "fix regained".to_owned(),
+        other => other.replace('_', " "),
+    }
+}
+
+fn flag_kind(flag: &BatteryFlag) -> String {
+    serde_json::to_value(flag.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl page::DiagnosticsView for DockDiagnostics {
+    fn diagnostics(&self, days: u32) -> page::Diagnostics {
+        let now = self.clock.now_ms();
+        let since = now - i64::from(days.max(1)) * DAY_MS;
+        let gps = self.gps_now();
+        let last_fix = self.reader.latest_gps_fix(true).ok().flatten();
+        let gps_panel = page::GpsPanel {
+            configured: self.gps_configured,
+            connected: gps.connected,
+            mode: gps.mode,
+            lat: gps.lat.or(last_fix.as_ref().and_then(|f| f.lat)),
+            lon: gps.lon.or(last_fix.as_ref().and_then(|f| f.lon)),
+            alt_m: gps.alt_m.or(last_fix.as_ref().and_then(|f| f.alt_m)),
+            satellites_used: gps.satellites_used,
+            satellites_seen: gps.satellites_seen,
+            hdop: gps.hdop,
+            last_fix_ms: gps.last_fix_ms.or(last_fix.as_ref().map(|f| f.at_ms)),
+            problem: gps.problem.clone(),
+        };
+        let gps_history = self
+            .reader
+            .gps_fixes(since, MAX_POINTS)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| page::GpsPoint {
+                at_ms: f.at_ms,
+                mode: f.mode,
+                satellites_used: f.satellites_used,
+                lat: f.lat,
+                lon: f.lon,
+            })
+            .collect();
+        let gps_events = self
+            .reader
+            .gps_events(50)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| page::GpsEventLine {
+                text: event_words(&e.kind, e.detail.as_deref()),
+                at_ms: e.at_ms,
+                kind: e.kind,
+            })
+            .collect();
+        let power = match self.power_now() {
+            Some(p) => page::PowerPanel {
+                summary: p.summary.clone(),
+                mains_online: p.mains_online,
+                batteries: p
+                    .batteries
+                    .iter()
+                    .map(|b| page::DockBattery {
+                        name: b.name.clone(),
+                        kind: b.kind.words().to_owned(),
+                        status: b.status.map(|s| s.words().to_owned()),
+                        capacity_pct: b.capacity_pct,
+                        health_pct: b.health_pct,
+                        temperature_c: b.temperature_c,
+                        voltage_v: b.voltage_v,
+                    })
+                    .collect(),
+                thermal: p
+                    .thermal
+                    .iter()
+                    .map(|t| page::Thermal {
+                        name: t.name.clone(),
+                        temp_c: t.temp_c,
+                    })
+                    .collect(),
+                problems: p.problems.clone(),
+            },
+            None => page::PowerPanel {
+                summary: "no reading yet".to_owned(),
+                ..page::PowerPanel::default()
+            },
+        };
+        let power_history = self
+            .reader
+            .dock_power(since, MAX_POINTS)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| page::PowerPoint {
+                at_ms: p.at_ms,
+                mains_online: p.mains_online,
+                battery_pct: p.battery_pct,
+                max_temp_c: p.max_temp_c,
+            })
+            .collect();
+        let window = now - BATTERY_WINDOW_DAYS * DAY_MS;
+        let mut wearables: Vec<page::WearableBattery> = self
+            .wearables(window.min(since))
+            .into_iter()
+            .map(|(serial, last_docked_ms, readings)| {
+                let judged: Vec<_> = readings
+                    .iter()
+                    .filter(|r| r.at_ms >= window)
+                    .cloned()
+                    .collect();
+                let flags = self
+                    .flags_of(&judged)
+                    .iter()
+                    .map(|f| page::BatteryFlagLine {
+                        kind: flag_kind(f),
+                        reason: f.reason.clone(),
+                        at_ms: f.at_ms,
+                    })
+                    .collect();
+                let latest = readings.last();
+                let latest_info = readings.iter().rev().find(|r| r.health_pct.is_some());
+                page::WearableBattery {
+                    serial,
+                    last_docked_ms,
+                    soc: latest.map(|r| r.soc),
+                    health_pct: latest_info.and_then(|r| r.health_pct),
+                    cycles: latest_info.and_then(|r| r.cycles),
+                    temp_c: latest.map(|r| f64::from(r.temp_dc) / 10.0),
+                    voltage_mv: latest.map(|r| r.voltage_mv),
+                    history: readings
+                        .iter()
+                        .filter(|r| r.at_ms >= since)
+                        .map(|r| page::BatteryPoint {
+                            at_ms: r.at_ms,
+                            soc: r.soc,
+                            health_pct: r.health_pct,
+                            temp_c: f64::from(r.temp_dc) / 10.0,
+                        })
+                        .collect(),
+                    flags,
+                }
+            })
+            .collect();
+        // Flagged wearables first.
+        wearables.sort_by(|a, b| {
+            a.flags
+                .is_empty()
+                .cmp(&b.flags.is_empty())
+                .then_with(|| a.serial.cmp(&b.serial))
+        });
+        let host = self.host();
+        let web = self.web.get().cloned().unwrap_or_default();
+        page::Diagnostics {
+            now_ms: now,
+            gps: gps_panel,
+            gps_history,
+            gps_events,
+            power,
+            power_history,
+            wearables,
+            storage: page::StoragePanel {
+                data_dir: self.data_dir.display().to_string(),
+                total_bytes: host.data_disk.map(|d| d.total_bytes),
+                available_bytes: host.data_disk.map(|d| d.available_bytes),
+                database_bytes: host.database_bytes,
+            },
+            host: page::HostPanel {
+                dock_name: self.dock_name.clone(),
+                version: Self::version(),
+                uptime_s: host.uptime_s,
+                interfaces: host
+                    .interfaces
+                    .into_iter()
+                    .map(|i| page::Interface {
+                        name: i.name,
+                        addresses: i.addresses,
+                    })
+                    .collect(),
+                web_certificate_sha256: web.certificate_sha256,
+                upload: "not configured (cloud upload comes in a later release)".to_owned(),
+            },
+        }
+    }
+}
+
+impl ConsoleBackend for DockDiagnostics {
+    fn status(&self) -> console::DockStatus {
+        let snapshot = self.board.snapshot();
+        let totals = self.reader.wearable_totals().unwrap_or_default();
+        let web = self.web.get().cloned();
+        let mut problems: Vec<String> = snapshot
+            .iter()
+            .filter(|(s, _)| s.phase == Phase::Error)
+            .map(|(s, _)| format!("slot {} needs attention", s.slot))
+            .collect();
+        if let Some(problem) = self.gps_now().problem.filter(|_| self.gps_configured) {
+            problems.push(format!("GPS: {problem}"));
+        }
+        console::DockStatus {
+            dock_name: self.dock_name.clone(),
+            version: Self::version(),
+            uptime_s: self.started.elapsed().as_secs(),
+            web_url: web.as_ref().map(|w| w.url.clone()),
+            web_certificate_sha256: web.and_then(|w| w.certificate_sha256),
+            wearables_docked: u32::try_from(snapshot.iter().filter(|(s, _)| s.connected).count())
+                .unwrap_or(u32::MAX),
+            segments_stored: totals.iter().map(|t| t.segments_stored).sum(),
+            database_bytes: host::database_bytes(&self.database).unwrap_or(0),
+            problems,
+        }
+    }
+
+    fn version(&self) -> String {
+        Self::version()
+    }
+
+    fn slots(&self) -> Vec<console::SlotLine> {
+        self.board
+            .snapshot()
+            .into_iter()
+            .map(|(slot, _)| {
+                let health = slot.serial.as_ref().and_then(|serial| {
+                    self.reader
+                        .wearable_batteries(serial, slot.docked_ms)
+                        .ok()?
+                        .iter()
+                        .rev()
+                        .find_map(|r| r.health_pct)
+                });
+                let state = match slot.phase {
+                    Phase::Connecting => "connecting",
+                    Phase::Pulling => "pulling",
+                    Phase::Done if slot.charging => "done, charging",
+                    Phase::Done => "done",
+                    Phase::Error => "needs attention",
+                    Phase::Undocked => "taken out",
+                };
+                console::SlotLine {
+                    slot: slot.slot,
+                    serial: slot.serial,
+                    state: state.to_owned(),
+                    battery_soc: slot.battery_soc,
+                    charging: slot.charging && slot.phase != Phase::Undocked,
+                    battery_health: health,
+                }
+            })
+            .collect()
+    }
+
+    fn wearable(&self, serial: &str) -> Option<console::WearableLine> {
+        let totals = self.reader.totals_of(serial).ok().flatten()?;
+        let window = self.clock.now_ms() - BATTERY_WINDOW_DAYS * DAY_MS;
+        let readings = self
+            .reader
+            .wearable_batteries(serial, window)
+            .unwrap_or_default();
+        let latest = readings.last();
+        let battery = latest.map(|r| console::WearableBattery {
+            soc: Some(r.soc),
+            health: readings.iter().rev().find_map(|r| r.health_pct),
+            charging: r.charging.unwrap_or(false),
+            voltage_mv: Some(u32::from(r.voltage_mv)),
+        });
+        Some(console::WearableLine {
+            serial: totals.serial,
+            last_docked_ms: totals.last_docked_ms,
+            dockings: self.reader.docking_count(serial).unwrap_or(0),
+            segments_stored: totals.segments_stored,
+            samples_stored: totals.samples_stored,
+            battery,
+            flags: self
+                .flags_of(&readings)
+                .into_iter()
+                .map(|f| f.reason)
+                .collect(),
+        })
+    }
+
+    fn gps(&self) -> console::GpsLine {
+        let gps = self.gps_now();
+        let last_fix = self.reader.latest_gps_fix(true).ok().flatten();
+        console::GpsLine {
+            connected: gps.connected,
+            mode: mode_words(gps.mode).to_owned(),
+            lat: gps.lat.or(last_fix.as_ref().and_then(|f| f.lat)),
+            lon: gps.lon.or(last_fix.as_ref().and_then(|f| f.lon)),
+            alt_m: gps.alt_m.or(last_fix.as_ref().and_then(|f| f.alt_m)),
+            satellites_used: gps.satellites_used,
+            last_fix_ms: gps.last_fix_ms.or(last_fix.as_ref().map(|f| f.at_ms)),
+            problem: gps.problem,
+        }
+    }
+
+    fn battery(&self) -> console::PowerLine {
+        let power = self.power_now();
+        let window = self.clock.now_ms() - BATTERY_WINDOW_DAYS * DAY_MS;
+        let flagged = self
+            .wearables(window)
+            .into_iter()
+            .flat_map(|(serial, _, readings)| {
+                self.flags_of(&readings)
+                    .into_iter()
+                    .map(move |f| console::FlaggedWearable {
+                        serial: serial.clone(),
+                        reason: f.reason,
+                    })
+            })
+            .collect();
+        console::PowerLine {
+            dock_supply: power
+                .as_ref()
+                .map_or_else(|| "no reading yet".to_owned(), |p| p.summary.clone()),
+            dock_soc: power
+                .as_ref()
+                .and_then(|p| p.batteries.iter().find_map(|b| b.capacity_pct)),
+            temperatures: power
+                .iter()
+                .flat_map(|p| p.thermal.iter())
+                .filter_map(|t| {
+                    Some(console::Temperature {
+                        zone: t.name.clone(),
+                        celsius: t.temp_c? as f32,
+                    })
+                })
+                .collect(),
+            flagged_wearables: flagged,
+        }
+    }
+
+    fn storage(&self) -> console::StorageLine {
+        let disk = host::disk_usage(&self.data_dir);
+        console::StorageLine {
+            data_dir: self.data_dir.display().to_string(),
+            free_bytes: disk.map_or(0, |d| d.available_bytes),
+            total_bytes: disk.map_or(0, |d| d.total_bytes),
+            database_bytes: host::database_bytes(&self.database).unwrap_or(0),
+        }
+    }
+
+    fn network(&self) -> Vec<console::NetLine> {
+        host::addresses()
+            .into_iter()
+            .map(|i| console::NetLine {
+                interface: i.name,
+                addresses: i.addresses,
+            })
+            .collect()
+    }
+
+    fn upload(&self) -> console::UploadLine {
+        console::UploadLine {
+            state: "not configured (cloud upload comes in a later release)".to_owned(),
+            queued: 0,
+        }
+    }
+
+    fn log(&self, n: usize) -> Vec<String> {
+        crate::logbook::recent(n)
+    }
+
+    fn selftest(&self) -> Vec<console::CheckLine> {
+        let mut checks = Vec::new();
+        let database = self.reader.wearable_totals();
+        checks.push(console::CheckLine {
+            name: "database".to_owned(),
+            ok: database.is_ok(),
+            detail: match &database {
+                Ok(list) => format!("readable, {} wearable(s) known", list.len()),
+                Err(error) => error.to_string(),
+            },
+        });
+        let disk = host::disk_usage(&self.data_dir);
+        let free_pct = disk.map(|d| {
+            (d.available_bytes as f64 / d.total_bytes.max(1) as f64 * 100.0).round() as u64
+        });
+        checks.push(console::CheckLine {
+            name: "storage".to_owned(),
+            ok: free_pct.is_some_and(|pct| pct >= 5),
+            detail: free_pct.map_or_else(
+                || format!("cannot read {}", self.data_dir.display()),
+                |pct| format!("{pct} % free in {}", self.data_dir.display()),
+            ),
+        });
+        let gps = self.gps_now();
+        checks.push(console::CheckLine {
+            name: "gps".to_owned(),
+            ok: !self.gps_configured || (gps.connected && gps.mode >= 2),
+            detail: if self.gps_configured {
+                gps.problem
+                    .unwrap_or_else(|| format!("{} fix", mode_words(gps.mode)))
+            } else {
+                "not configured".to_owned()
+            },
+        });
+        let power = self.power_now();
+        checks.push(console::CheckLine {
+            name: "power".to_owned(),
+            ok: power
+                .as_ref()
+                .is_some_and(|p| p.mains_online != Some(false)),
+            detail: power.map_or_else(|| "no reading yet".to_owned(), |p| p.summary),
+        });
+        let now = self.clock.now_ms();
+        checks.push(console::CheckLine {
+            name: "clock".to_owned(),
+            // Anything before 2024 means the dock's clock was never set.
+            ok: now > 1_704_067_200_000,
+            detail: jiff::Timestamp::from_millisecond(now)
+                .map_or_else(|_| "unreadable".to_owned(), |t| format!("{t:.0} UTC")),
+        });
+        checks.push(console::CheckLine {
+            name: "web page".to_owned(),
+            ok: self.web.get().is_some(),
+            detail: self
+                .web
+                .get()
+                .map_or_else(|| "not listening".to_owned(), |w| w.url.clone()),
+        });
+        checks
+    }
+
+    fn upload_now(&self) -> Result<String, String> {
+        Err("uploads are not configured on this dock yet".to_owned())
+    }
+
+    fn restart(&self) -> Result<String, String> {
+        let shutdown = self.shutdown.clone();
+        tracing::warn!("Restart asked for on the serial console: stopping cleanly.");
+        // After the console has written its answer.
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            shutdown.cancel();
+        });
+        Ok("dockd stops cleanly now; systemd starts it again within seconds".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gps_events_read_as_words() {
+        assert_eq!(
+            event_words(
+                "connected",
+                Some(r#"{"event":"connected","release":"3.22"}"#)
+            ),
+            "connected to gpsd 3.22"
+        );
+        assert_eq!(event_words("fix_lost", None), "fix lost");
+        assert_eq!(
+            event_words(
+                "no_gpsd",
+                Some(r#"{"event":"no_gpsd","reason":"connection refused"}"#)
+            ),
+            "gpsd not reachable: connection refused"
+        );
+        assert_eq!(mode_words(3), "3D");
+        assert_eq!(mode_words(9), "unknown");
+    }
+}

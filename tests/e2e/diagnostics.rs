@@ -1,0 +1,322 @@
+//! End-to-end: the dock's own diagnostics with real parts — a real gpsd (gpsfake replaying the
+//! BU-353-S4 recording), a fake sysfs power tree, a real pseudo-terminal for the technician's
+//! console (socat) — against the real binary with an emulated wearable docked: `dockd status`,
+//! the console and the Diagnostics page show the fix, the dock's power and the wearable's battery,
+//! and none of them carries anything about a worker.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dockd::emulator::{Faults, dock_until_drained};
+use dockd::transport::LinkAddr;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::spine::{fleet, shift};
+use crate::support::{Dock, add_user, free_port, http_request, wait_for};
+
+const GPSFAKE: &str = "/usr/bin/gpsfake";
+const SOCAT: &str = "/usr/bin/socat";
+/// The console's prompt on a dock named "dock".
+const PROMPT: &str = "dock> ";
+
+fn recording(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/gps")
+        .join(name);
+    assert!(path.is_file(), "{} missing", path.display());
+    path
+}
+
+/// A child process group (gpsfake and its gpsd; socat), killed on drop.
+struct Group(Child);
+
+impl Group {
+    fn spawn(command: &mut Command) -> Self {
+        use std::os::unix::process::CommandExt;
+        Group(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {command:?}: {e} (tests/run.sh installs it)")),
+        )
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// A sysfs tree of a dock on a discharging UPS at 64 %, with mains gone and one thermal zone.
+fn fake_sysfs(root: &Path) {
+    let ups = root.join("class/power_supply/ups0");
+    std::fs::create_dir_all(&ups).unwrap();
+    for (file, value) in [
+        ("type", "UPS"),
+        ("status", "Discharging"),
+        ("capacity", "64"),
+        ("present", "1"),
+    ] {
+        std::fs::write(ups.join(file), format!("{value}\n")).unwrap();
+    }
+    let mains = root.join("class/power_supply/AC");
+    std::fs::create_dir_all(&mains).unwrap();
+    std::fs::write(mains.join("type"), "Mains\n").unwrap();
+    std::fs::write(mains.join("online"), "0\n").unwrap();
+    let zone = root.join("class/thermal/thermal_zone0");
+    std::fs::create_dir_all(&zone).unwrap();
+    std::fs::write(zone.join("type"), "cpu-thermal\n").unwrap();
+    std::fs::write(zone.join("temp"), "51500\n").unwrap();
+}
+
+/// Every key anywhere in a JSON document.
+fn keys(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                out.push(key.clone());
+                keys(inner, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| keys(item, out)),
+        _ => {}
+    }
+}
+
+/// The technician's end of the console's line: writes commands; a thread reads what comes back.
+struct Terminal {
+    file: std::fs::File,
+    incoming: std::sync::mpsc::Receiver<Vec<u8>>,
+    seen: String,
+}
+
+impl Terminal {
+    fn open(path: &Path) -> Self {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap();
+        let mut reader = file.try_clone().unwrap();
+        let (tx, incoming) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Terminal {
+            file,
+            incoming,
+            seen: String::new(),
+        }
+    }
+
+    /// Sends `line` and returns what came back until `until` appeared after it.
+    fn ask(&mut self, line: &str, until: &str) -> String {
+        self.file.write_all(format!("{line}\r").as_bytes()).unwrap();
+        self.read_until(line, until)
+    }
+
+    /// Reads until `until` appears after the console's echo of `line`.
+    fn read_until(&mut self, line: &str, until: &str) -> String {
+        let start = self.seen.len();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // The answer starts after the console echoed the line (its prompt before that, e.g.
+            // from the greeting, does not count).
+            let after_echo = if line.is_empty() {
+                Some(start)
+            } else {
+                self.seen[start..]
+                    .find(line)
+                    .map(|at| start + at + line.len())
+            };
+            if let Some(from) = after_echo
+                && let Some(found) = self.seen[from..].find(until)
+            {
+                let end = from + found + until.len();
+                return self.seen[start..end].to_owned();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no `{until}` after `{line}`; the console said:\n{}",
+                &self.seen[start..]
+            );
+            if let Ok(bytes) = self.incoming.recv_timeout(left) {
+                self.seen.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_without_worker_data()
+ {
+    assert!(
+        Path::new(GPSFAKE).is_file(),
+        "{GPSFAKE} missing: tests/run.sh installs gpsd-clients"
+    );
+    assert!(
+        Path::new(SOCAT).is_file(),
+        "{SOCAT} missing: tests/run.sh installs socat"
+    );
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-diagnostics");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+
+    // A real gpsd replaying a real receiver, on a private port.
+    let gps_port = free_port();
+    let _gpsd = Group::spawn(
+        Command::new(GPSFAKE)
+            .args(["-q", "-c", "0.01", "-P", &gps_port.to_string()])
+            .arg(recording("bu353s4.log"))
+            .env("TMPDIR", &scratch),
+    );
+    // The console's serial line: a pty pair, the dock's end and the technician's.
+    let (tty_dock, tty_tech) = (scratch.join("ttyDOCK"), scratch.join("ttyTECH"));
+    let _line = Group::spawn(Command::new(SOCAT).args([
+        &format!("pty,raw,echo=0,link={}", tty_dock.display()),
+        &format!("pty,raw,echo=0,link={}", tty_tech.display()),
+    ]));
+    wait_for("the pty pair", Duration::from_secs(10), || {
+        (tty_dock.exists() && tty_tech.exists()).then_some(())
+    });
+    let sysfs = scratch.join("sys");
+    fake_sysfs(&sysfs);
+
+    let dock = Dock::start_with_tables(
+        "diagnostics",
+        &format!(
+            "[gps]\ngpsd = \"127.0.0.1:{gps_port}\"\ninterval_s = 1\n\
+             [power]\nsysfs_root = {sysfs:?}\ninterval_s = 10\n\
+             [serial]\nport = {tty_dock:?}\npin = \"2468\"\n"
+        ),
+    );
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 9191, shift(1, 10)).remove(0))
+        .await
+        .unwrap();
+    let serial = wearable.serial().to_owned();
+    let badge = wearable.spec().worker.map(|t| t.badge_text()).unwrap();
+    dock_until_drained(
+        &mut wearable,
+        &LinkAddr::Unix(dock.socket.clone()),
+        &Faults::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+
+    // `dockd status --json`: the fix gpsd's own expected output has, and the dock's power.
+    let expected: Vec<(f64, f64)> = std::fs::read_to_string(recording("bu353s4.log.chk"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["class"] == "TPV" && v["mode"] == 3)
+        .filter_map(|v| Some((v["lat"].as_f64()?, v["lon"].as_f64()?)))
+        .collect();
+    assert!(!expected.is_empty());
+    let status = wait_for("a GPS fix in dockd status", Duration::from_secs(60), || {
+        let status = dock.status_json();
+        (status["gps"]["mode"] == 3 && status["gps"]["lat"].is_f64()).then_some(status)
+    });
+    let (lat, lon) = (
+        status["gps"]["lat"].as_f64().unwrap(),
+        status["gps"]["lon"].as_f64().unwrap(),
+    );
+    assert!(
+        expected
+            .iter()
+            .any(|(el, eo)| (el - lat).abs() < 1e-6 && (eo - lon).abs() < 1e-6),
+        "({lat}, {lon}) is not a position gpsd's .chk has"
+    );
+    assert!(status["gps"]["last_fix_ms"].is_i64(), "{status}");
+    assert_eq!(
+        status["dock_power"]["summary"], "on battery, 64 %",
+        "{status}"
+    );
+    assert_eq!(status["dock_power"]["mains_online"], false);
+
+    // The console, as a laptop on the serial line sees it.
+    let mut tech = Terminal::open(&tty_tech);
+    // In step with the console: whatever it printed before (its greeting) is behind us.
+    let version = tech.ask("version", PROMPT);
+    assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
+    let slots = tech.ask("slots", PROMPT);
+    assert!(slots.contains(&serial), "{slots}");
+    assert!(slots.contains('%'), "the battery: {slots}");
+    let one = tech.ask(&format!("wearable {serial}"), PROMPT);
+    assert!(one.contains(&serial), "{one}");
+    let gps = tech.ask("gps", PROMPT);
+    assert!(gps.contains("3D"), "{gps}");
+    let power = tech.ask("battery", PROMPT);
+    assert!(power.contains("on battery, 64 %"), "{power}");
+    let status_text = tech.ask("status", PROMPT);
+    assert!(
+        status_text.contains(env!("CARGO_PKG_VERSION")),
+        "{status_text}"
+    );
+    let json = tech.ask("slots --json", PROMPT);
+    assert!(json.contains("\"slots\""), "{json}");
+    let log = tech.ask("log 200 --json", PROMPT);
+    assert!(log.contains("lines"), "{log}");
+    let refused = tech.ask("restart", "PIN");
+    assert!(refused.contains("PIN"), "{refused}");
+    // The PIN is masked, never echoed.
+    tech.file.write_all(b"0000\r").unwrap();
+    let wrong = tech.read_until("", PROMPT);
+    assert!(!wrong.contains("0000"), "{wrong}");
+    assert!(wrong.to_lowercase().contains("wrong"), "{wrong}");
+    assert!(
+        !tech.seen.contains(&badge),
+        "the console printed a badge tag"
+    );
+
+    // The Diagnostics page's JSON, as a technician: the same figures, no worker field at all.
+    add_user(&dock.config, "tina", "technician", "tina's long password");
+    let tina = dock.sign_in("tina", "tina's long password");
+    let response = http_request(
+        dock.web,
+        "GET",
+        "/api/v1/diagnostics",
+        &[("Cookie", &tina)],
+        "",
+    );
+    let json = crate::support::body_of(&response);
+    assert_eq!(json["gps"]["mode"], 3, "{response}");
+    assert_eq!(json["power"]["summary"], "on battery, 64 %");
+    assert!(
+        json["wearables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["serial"] == serial && w["soc"].is_u64()),
+        "{json}"
+    );
+    let mut all = Vec::new();
+    keys(&json, &mut all);
+    assert!(all.iter().all(|k| !k.contains("worker")), "{all:?}");
+    assert!(!response.contains(&badge));
+    let page = http_request(dock.web, "GET", "/diagnostics", &[("Cookie", &tina)], "");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains(&serial));
+
+    // Stored in their own tables, which name no worker and no wearable.
+    assert!(dock.count("SELECT count(*) FROM gps_fix WHERE mode = 3") > 0);
+    assert!(dock.count("SELECT count(*) FROM gps_event WHERE kind = 'connected'") > 0);
+    assert!(dock.count("SELECT count(*) FROM dock_power") > 0);
+}

@@ -1,0 +1,329 @@
+//! The diagnostics page and its JSON API for technicians and admins: the dock's GPS fix and its
+//! history, dock power and temperatures, wearable batteries with their flags, storage, versions and
+//! network. It owns presentation; the daemon owns the figures (through [`DiagnosticsView`]). It must
+//! never show or return anything about a worker, and never serve a supervisor-only account.
+//!
+//! Every handler checks the role again (the site's guard, `auth::require_diagnostics`, should
+//! already have), validates `days` before asking the daemon, and reads the daemon on tokio's
+//! blocking pool. Every answer is `Cache-Control: no-store`.
+//!
+//! # Layout
+//! - `view`: the [`DiagnosticsView`] trait and the view types (also the JSON shapes).
+//! - `html`: the page and its document shell.
+//! - `chart`: the SVG chart of readings over time.
+//! - `openapi`: the OpenAPI 3 description of the JSON routes.
+//! - `style.css`: the page's own stylesheet, served at [`STYLE_PATH`].
+
+mod chart;
+mod html;
+mod openapi;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Json, Router,
+    extract::{RawQuery, State},
+    http::{
+        HeaderValue, StatusCode,
+        header::{CACHE_CONTROL, CONTENT_TYPE},
+    },
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Serialize;
+
+use crate::access::{CsrfToken, CurrentUser};
+
+pub use openapi::{openapi_paths, openapi_schemas};
+pub use view::{
+    BatteryFlagLine, BatteryPoint, Diagnostics, DiagnosticsView, DockBattery, GpsEventLine,
+    GpsPanel, GpsPoint, HostPanel, Interface, PowerPanel, PowerPoint, StoragePanel, Thermal,
+    WearableBattery,
+};
+
+/// The diagnostics page.
+pub const PAGE_PATH: &str = "/diagnostics";
+/// Where this module's stylesheet is served (linked by the page after `/assets/style.css`).
+pub const STYLE_PATH: &str = "/assets/diagnostics.css";
+
+/// The JSON routes (their paths are also the OpenAPI fragment's keys).
+pub(crate) const API_ALL: &str = "/api/v1/diagnostics";
+pub(crate) const API_GPS: &str = "/api/v1/diagnostics/gps";
+pub(crate) const API_POWER: &str = "/api/v1/diagnostics/power";
+pub(crate) const API_WEARABLES: &str = "/api/v1/diagnostics/wearables";
+
+/// Every JSON route (all GET), for the site's tests and the OpenAPI check.
+#[cfg(test)]
+pub(crate) const API_ROUTES: [&str; 4] = [API_ALL, API_GPS, API_POWER, API_WEARABLES];
+
+/// How many days of history the page and API show unless asked otherwise.
+pub const DEFAULT_DAYS: u32 = 7;
+/// The longest history anyone may ask for, in days.
+pub const MAX_DAYS: u32 = 90;
+/// The ranges the page offers as links.
+const RANGES: [u32; 3] = [7, 30, 90];
+
+/// The page, the API and the stylesheet over `view`:
+///
+/// - `GET /diagnostics?days=N&wearable=SERIAL`: the page (`days` 1–90, default 7; `wearable`
+///   picks whose battery chart is shown)
+/// - `GET /api/v1/diagnostics?days=N`: the whole [`Diagnostics`]
+/// - `GET /api/v1/diagnostics/gps`, `/power`, `/wearables` (`?days=N`): `{gps, gps_history,
+///   gps_events}`, `{power, power_history}`, `{wearables}`
+/// - `GET /assets/diagnostics.css`: the page's stylesheet ([`STYLE_PATH`])
+///
+/// A `days` that is not a whole number from 1 to 90 is a 400 in words. The state is applied, so
+/// the router merges into the site's. Mount it behind sign-in and `auth::require_diagnostics`,
+/// which insert [`CurrentUser`]; without a technician or admin every route but the stylesheet
+/// answers 403.
+pub fn routes(view: Arc<dyn DiagnosticsView>) -> Router {
+    Router::new()
+        .route(PAGE_PATH, get(page))
+        .route(API_ALL, get(all_json))
+        .route(API_GPS, get(gps_json))
+        .route(API_POWER, get(power_json))
+        .route(API_WEARABLES, get(wearables_json))
+        .route(
+            STYLE_PATH,
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "text/css; charset=utf-8")],
+                    include_str!("style.css"),
+                )
+            }),
+        )
+        .with_state(view)
+}
+
+/// Why a request gets no diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// No signed-in technician or admin.
+    Forbidden,
+    /// `days` is not a whole number from 1 to [`MAX_DAYS`].
+    BadDays,
+    /// The daemon's answer never came (its call panicked).
+    Unavailable,
+}
+
+impl Failure {
+    fn status(self) -> StatusCode {
+        match self {
+            Failure::Forbidden => StatusCode::FORBIDDEN,
+            Failure::BadDays => StatusCode::BAD_REQUEST,
+            Failure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// (page title, the problem in words).
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Failure::Forbidden => (
+                "Only for technicians and admins",
+                "The diagnostics page shows the dock's own hardware and is only for technicians \
+                 and admins. Ask an admin if you need it.",
+            ),
+            Failure::BadDays => (
+                "Not a number of days",
+                "days must be a whole number from 1 to 90, for example 7.",
+            ),
+            Failure::Unavailable => (
+                "Not available",
+                "The dock could not read its diagnostics just now. Try again in a minute.",
+            ),
+        }
+    }
+
+    fn page(self, user: Option<(&CurrentUser, &str)>) -> Response {
+        let (title, text) = self.words();
+        let back = match self {
+            Failure::Forbidden => ("/", "Back to the dock"),
+            Failure::BadDays | Failure::Unavailable => {
+                (RANGE_LINK, "Show the last 7 days of diagnostics")
+            }
+        };
+        html::message(self.status(), user, title, text, back)
+    }
+
+    fn json(self) -> Response {
+        let (_, text) = self.words();
+        no_store((self.status(), Json(serde_json::json!({ "error": text }))).into_response())
+    }
+}
+
+/// Where the failure pages send you back to.
+const RANGE_LINK: &str = "/diagnostics?days=7";
+
+/// The signed-in user, if their role sees diagnostics.
+fn allowed(user: Option<Extension<CurrentUser>>) -> Result<CurrentUser, Failure> {
+    match user {
+        Some(Extension(user)) if user.role.sees_diagnostics() => Ok(user),
+        _ => Err(Failure::Forbidden),
+    }
+}
+
+/// The query's `days` (the first one; [`DEFAULT_DAYS`] when there is none): digits only, 1 to
+/// [`MAX_DAYS`].
+fn days(query: Option<&str>) -> Result<u32, Failure> {
+    let Some(value) = param(query, "days") else {
+        return Ok(DEFAULT_DAYS);
+    };
+    let digits = !value.is_empty() && value.len() <= 3 && value.bytes().all(|b| b.is_ascii_digit());
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|days| digits && (1..=MAX_DAYS).contains(days))
+        .ok_or(Failure::BadDays)
+}
+
+/// The first value of `name` in the query, decoded.
+fn param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// The daemon's diagnostics over `days`, on the blocking pool.
+async fn load(view: &Arc<dyn DiagnosticsView>, days: u32) -> Result<Diagnostics, Failure> {
+    let view = Arc::clone(view);
+    tokio::task::spawn_blocking(move || view.diagnostics(days))
+        .await
+        .map_err(|error| {
+            tracing::error!(
+                panicked = error.is_panic(),
+                "the daemon's diagnostics call did not return"
+            );
+            Failure::Unavailable
+        })
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn page(
+    State(view): State<Arc<dyn DiagnosticsView>>,
+    user: Option<Extension<CurrentUser>>,
+    csrf: Option<Extension<CsrfToken>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let user = match allowed(user) {
+        Ok(user) => user,
+        Err(failure) => return failure.page(None),
+    };
+    let csrf = csrf.as_ref().map_or("", |Extension(token)| token.as_str());
+    let days = match days(query.as_deref()) {
+        Ok(days) => days,
+        Err(failure) => return failure.page(Some((&user, csrf))),
+    };
+    match load(&view, days).await {
+        Ok(diagnostics) => {
+            let wearable = param(query.as_deref(), "wearable");
+            let asked = html::Asked {
+                days,
+                wearable: wearable.as_deref(),
+            };
+            html::page(&diagnostics, &user, csrf, &asked)
+        }
+        Err(failure) => failure.page(Some((&user, csrf))),
+    }
+}
+
+/// The checks every JSON route shares, then `part` of the daemon's answer as JSON.
+async fn json(
+    view: &Arc<dyn DiagnosticsView>,
+    user: Option<Extension<CurrentUser>>,
+    query: Option<&str>,
+    part: impl FnOnce(&Diagnostics) -> Response,
+) -> Response {
+    let answer = async {
+        allowed(user)?;
+        let days = days(query)?;
+        load(view, days).await
+    };
+    match answer.await {
+        Ok(diagnostics) => no_store(part(&diagnostics)),
+        Err(failure) => failure.json(),
+    }
+}
+
+/// `{gps, gps_history, gps_events}`.
+#[derive(Serialize)]
+struct GpsPart<'a> {
+    gps: &'a GpsPanel,
+    gps_history: &'a [GpsPoint],
+    gps_events: &'a [GpsEventLine],
+}
+
+/// `{power, power_history}`.
+#[derive(Serialize)]
+struct PowerPart<'a> {
+    power: &'a PowerPanel,
+    power_history: &'a [PowerPoint],
+}
+
+/// `{wearables}`.
+#[derive(Serialize)]
+struct WearablesPart<'a> {
+    wearables: &'a [WearableBattery],
+}
+
+async fn all_json(
+    State(view): State<Arc<dyn DiagnosticsView>>,
+    user: Option<Extension<CurrentUser>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    json(&view, user, query.as_deref(), |d| Json(d).into_response()).await
+}
+
+async fn gps_json(
+    State(view): State<Arc<dyn DiagnosticsView>>,
+    user: Option<Extension<CurrentUser>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    json(&view, user, query.as_deref(), |d| {
+        Json(GpsPart {
+            gps: &d.gps,
+            gps_history: &d.gps_history,
+            gps_events: &d.gps_events,
+        })
+        .into_response()
+    })
+    .await
+}
+
+async fn power_json(
+    State(view): State<Arc<dyn DiagnosticsView>>,
+    user: Option<Extension<CurrentUser>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    json(&view, user, query.as_deref(), |d| {
+        Json(PowerPart {
+            power: &d.power,
+            power_history: &d.power_history,
+        })
+        .into_response()
+    })
+    .await
+}
+
+async fn wearables_json(
+    State(view): State<Arc<dyn DiagnosticsView>>,
+    user: Option<Extension<CurrentUser>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    json(&view, user, query.as_deref(), |d| {
+        Json(WearablesPart {
+            wearables: &d.wearables,
+        })
+        .into_response()
+    })
+    .await
+}

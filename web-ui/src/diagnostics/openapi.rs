@@ -1,0 +1,237 @@
+//! The OpenAPI 3 description of the diagnostics JSON routes, as fragments the site's
+//! `/api/v1/openapi.json` merges: [`openapi_paths`] into `paths`, [`openapi_schemas`] into
+//! `components.schemas`. It must list every route in `API_ROUTES` (the site's test checks), and
+//! its schemas must name exactly the keys the view types serialise (a test compares them). No
+//! schema here may have a worker field.
+
+use serde_json::{Map, Value, json};
+
+use super::{API_ALL, API_GPS, API_POWER, API_WEARABLES, DEFAULT_DAYS, MAX_DAYS};
+
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn integer() -> Value {
+    json!({ "type": "integer", "format": "int64" })
+}
+
+fn number() -> Value {
+    json!({ "type": "number" })
+}
+
+fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+
+fn nullable(schema: Value) -> Value {
+    json!({ "oneOf": [schema, { "type": "null" }] })
+}
+
+fn array(items: &str) -> Value {
+    json!({ "type": "array", "items": reference(items) })
+}
+
+/// An object whose every property is always present (`null` where not known).
+fn object(description: &str, properties: Value) -> Value {
+    let required: Vec<String> = properties
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    json!({
+        "type": "object",
+        "description": description,
+        "required": required,
+        "properties": properties,
+    })
+}
+
+fn error(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": reference("DiagnosticsError") } }
+    })
+}
+
+/// A GET route answering `schema`, with the `days` parameter.
+fn read(summary: &str, schema: &str) -> Value {
+    json!({ "get": {
+        "summary": summary,
+        "parameters": [{
+            "name": "days",
+            "in": "query",
+            "required": false,
+            "description": format!("How many days of history, {DEFAULT_DAYS} unless given."),
+            "schema": { "type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS }
+        }],
+        "responses": {
+            "200": {
+                "description": "The dock's figures now and over the last `days` days.",
+                "content": { "application/json": { "schema": reference(schema) } }
+            },
+            "400": error("`days` is not a whole number from 1 to 90."),
+            "401": { "description": "Not signed in." },
+            "403": error("Not a technician or an admin."),
+            "503": error("The dock could not read its diagnostics just now.")
+        }
+    }})
+}
+
+/// The `paths` entries of the diagnostics API.
+pub fn openapi_paths() -> Value {
+    let mut paths = Map::new();
+    for (path, summary, schema) in [
+        (
+            API_ALL,
+            "Everything the diagnostics page shows: GPS, dock power, wearable batteries, storage, the dock itself.",
+            "Diagnostics",
+        ),
+        (
+            API_GPS,
+            "The GPS now, its recorded fixes (oldest first) and its events (newest first).",
+            "DiagnosticsGpsPart",
+        ),
+        (
+            API_POWER,
+            "The dock's power and temperatures now, and their recorded history (oldest first).",
+            "DiagnosticsPowerPart",
+        ),
+        (
+            API_WEARABLES,
+            "Every wearable's battery by serial, flagged ones first.",
+            "DiagnosticsWearablesPart",
+        ),
+    ] {
+        paths.insert(path.to_owned(), read(summary, schema));
+    }
+    Value::Object(paths)
+}
+
+/// The `components.schemas` entries of the diagnostics API.
+pub fn openapi_schemas() -> Value {
+    let mode = json!({
+        "type": "integer", "minimum": 0, "maximum": 3,
+        "description": "gpsd's fix mode: 0 unknown, 1 no fix, 2 2D fix, 3 3D fix."
+    });
+    json!({
+        "Diagnostics": object("The whole diagnostics page.", json!({
+            "now_ms": integer(),
+            "gps": reference("DiagnosticsGps"),
+            "gps_history": array("DiagnosticsGpsPoint"),
+            "gps_events": array("DiagnosticsGpsEvent"),
+            "power": reference("DiagnosticsPower"),
+            "power_history": array("DiagnosticsPowerPoint"),
+            "wearables": array("DiagnosticsWearable"),
+            "storage": reference("DiagnosticsStorage"),
+            "host": reference("DiagnosticsHost")
+        })),
+        "DiagnosticsGpsPart": object("The GPS part.", json!({
+            "gps": reference("DiagnosticsGps"),
+            "gps_history": array("DiagnosticsGpsPoint"),
+            "gps_events": array("DiagnosticsGpsEvent")
+        })),
+        "DiagnosticsPowerPart": object("The dock power part.", json!({
+            "power": reference("DiagnosticsPower"),
+            "power_history": array("DiagnosticsPowerPoint")
+        })),
+        "DiagnosticsWearablesPart": object("The wearable batteries part.", json!({
+            "wearables": array("DiagnosticsWearable")
+        })),
+        "DiagnosticsGps": object("The GPS as it is now.", json!({
+            "configured": boolean(),
+            "connected": boolean(),
+            "mode": mode,
+            "lat": nullable(number()),
+            "lon": nullable(number()),
+            "alt_m": nullable(number()),
+            "satellites_used": nullable(integer()),
+            "satellites_seen": nullable(integer()),
+            "hdop": nullable(number()),
+            "last_fix_ms": nullable(integer()),
+            "problem": nullable(string())
+        })),
+        "DiagnosticsGpsPoint": object("One recorded fix.", json!({
+            "at_ms": integer(),
+            "mode": mode,
+            "satellites_used": nullable(integer()),
+            "lat": nullable(number()),
+            "lon": nullable(number())
+        })),
+        "DiagnosticsGpsEvent": object("A gpsd or receiver event.", json!({
+            "at_ms": integer(),
+            "kind": { "type": "string", "description": "connected, disconnected, no_gpsd, no_receiver, fix_lost or fix_regained." },
+            "text": string()
+        })),
+        "DiagnosticsPower": object("The dock's own power and temperatures now.", json!({
+            "summary": string(),
+            "mains_online": nullable(boolean()),
+            "batteries": array("DiagnosticsDockBattery"),
+            "thermal": array("DiagnosticsThermal"),
+            "problems": { "type": "array", "items": string() }
+        })),
+        "DiagnosticsDockBattery": object("A backup battery or UPS of the dock.", json!({
+            "name": string(),
+            "kind": { "type": "string", "description": "battery or UPS." },
+            "status": nullable(string()),
+            "capacity_pct": nullable(integer()),
+            "health_pct": nullable(number()),
+            "temperature_c": nullable(number()),
+            "voltage_v": nullable(number())
+        })),
+        "DiagnosticsThermal": object("A thermal zone of the dock.", json!({
+            "name": string(),
+            "temp_c": nullable(number())
+        })),
+        "DiagnosticsPowerPoint": object("One stored power reading.", json!({
+            "at_ms": integer(),
+            "mains_online": nullable(boolean()),
+            "battery_pct": nullable(integer()),
+            "max_temp_c": nullable(number())
+        })),
+        "DiagnosticsWearable": object("One wearable's battery, by serial.", json!({
+            "serial": string(),
+            "last_docked_ms": nullable(integer()),
+            "soc": nullable(integer()),
+            "health_pct": nullable(integer()),
+            "cycles": nullable(integer()),
+            "temp_c": nullable(number()),
+            "voltage_mv": nullable(integer()),
+            "history": array("DiagnosticsBatteryPoint"),
+            "flags": array("DiagnosticsBatteryFlag")
+        })),
+        "DiagnosticsBatteryPoint": object("One battery reading (a docking or a DIAG record).", json!({
+            "at_ms": integer(),
+            "soc": integer(),
+            "health_pct": nullable(integer()),
+            "temp_c": number()
+        })),
+        "DiagnosticsBatteryFlag": object("Something wrong with a wearable's battery, in words.", json!({
+            "kind": { "type": "string", "description": "low_health, hot_while_charging or fast_fade." },
+            "reason": string(),
+            "at_ms": integer()
+        })),
+        "DiagnosticsStorage": object("The dock's data folder.", json!({
+            "data_dir": string(),
+            "total_bytes": nullable(integer()),
+            "available_bytes": nullable(integer()),
+            "database_bytes": nullable(integer())
+        })),
+        "DiagnosticsHost": object("The dock itself.", json!({
+            "dock_name": string(),
+            "version": string(),
+            "uptime_s": nullable(integer()),
+            "interfaces": array("DiagnosticsInterface"),
+            "web_certificate_sha256": nullable(string()),
+            "upload": string()
+        })),
+        "DiagnosticsInterface": object("A network interface and its addresses.", json!({
+            "name": string(),
+            "addresses": { "type": "array", "items": string() }
+        })),
+        "DiagnosticsError": object("Why not, in words.", json!({ "error": string() }))
+    })
+}

@@ -1,0 +1,638 @@
+//! Tests of the diagnostics page and API through the whole site (sign-in, the role guard, the
+//! handlers' own checks) over `testing::FakeDiagnostics`, and of the module's router alone.
+
+use std::collections::BTreeSet;
+
+use axum::{
+    body::Body,
+    http::{
+        Request, StatusCode,
+        header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION},
+    },
+};
+use serde_json::Value;
+
+use super::*;
+use crate::{
+    access::Role,
+    testing::{Client, TestSite, body_json, body_text, get, send},
+};
+
+const JSON_ROUTES: [&str; 4] = [API_ALL, API_GPS, API_POWER, API_WEARABLES];
+
+fn signed_in(site: &TestSite, role: Role) -> Client {
+    site.signed_in("someone", role)
+}
+
+/// Every object key anywhere in `value`, with its path.
+fn keys(value: &Value, at: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let here = format!("{at}.{key}");
+                out.push(here.clone());
+                keys(inner, &here, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                keys(inner, &format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+async fn page_as(site: &TestSite, role: Role, path: &str) -> (StatusCode, String) {
+    let response = get(signed_in(site, role), path).await;
+    let status = response.status();
+    (status, body_text(response).await)
+}
+
+#[tokio::test]
+async fn no_json_answer_has_a_key_naming_a_worker_anywhere() {
+    let site = TestSite::new(false);
+    for role in [Role::Technician, Role::Admin] {
+        for route in JSON_ROUTES {
+            for path in [route.to_owned(), format!("{route}?days=90")] {
+                let response = get(signed_in(&site, role), &path).await;
+                assert_eq!(response.status(), StatusCode::OK, "{role:?} {path}");
+                let body = body_json(response).await;
+                let mut found = Vec::new();
+                keys(&body, "", &mut found);
+                // The walk saw the nested keys (so it could have found one).
+                assert!(found.len() > 3, "{path}: {found:?}");
+                let worker: Vec<&String> = found
+                    .iter()
+                    .filter(|key| key.to_ascii_lowercase().contains("worker"))
+                    .collect();
+                assert!(worker.is_empty(), "{path}: {worker:?}");
+            }
+        }
+    }
+    // The whole answer goes deep enough that the walk reached a wearable's history.
+    let body = body_json(get(signed_in(&site, Role::Admin), API_ALL).await).await;
+    let mut found = Vec::new();
+    keys(&body, "", &mut found);
+    assert!(found.contains(&".wearables[1].history[0].temp_c".to_owned()));
+}
+
+#[tokio::test]
+async fn each_part_carries_exactly_its_keys_with_the_same_figures_as_the_whole() {
+    let site = TestSite::new(false);
+    let client = signed_in(&site, Role::Technician);
+    let whole = body_json(get(client.clone(), API_ALL).await).await;
+    let top: BTreeSet<&str> = whole
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        top,
+        BTreeSet::from([
+            "now_ms",
+            "gps",
+            "gps_history",
+            "gps_events",
+            "power",
+            "power_history",
+            "wearables",
+            "storage",
+            "host"
+        ])
+    );
+    for (route, parts) in [
+        (API_GPS, &["gps", "gps_history", "gps_events"][..]),
+        (API_POWER, &["power", "power_history"][..]),
+        (API_WEARABLES, &["wearables"][..]),
+    ] {
+        let body = body_json(get(client.clone(), route).await).await;
+        let keys: BTreeSet<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, parts.iter().copied().collect(), "{route}");
+        for part in parts {
+            assert_eq!(body[part], whole[part], "{route} {part}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_supervisor_is_refused_and_a_technician_or_an_admin_gets_every_route() {
+    let site = TestSite::new(false);
+    let supervisor = signed_in(&site, Role::Supervisor);
+    for path in [PAGE_PATH].into_iter().chain(JSON_ROUTES) {
+        let response = get(supervisor.clone(), path).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let text = body_text(response).await;
+        if path.starts_with("/api/") {
+            assert!(
+                text.contains("only technicians and admins can use this"),
+                "{path}"
+            );
+        } else {
+            assert!(text.contains("Only for technicians and admins"), "{path}");
+        }
+    }
+    assert!(site.diagnostics.asked().is_empty(), "nothing was read");
+    for role in [Role::Technician, Role::Admin] {
+        for path in [PAGE_PATH, STYLE_PATH].into_iter().chain(JSON_ROUTES) {
+            let response = get(signed_in(&site, role), path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{role:?} {path}");
+        }
+    }
+    assert_eq!(site.diagnostics.asked().len(), 2 * 5);
+}
+
+#[tokio::test]
+async fn without_a_session_the_page_sends_you_to_sign_in_and_the_api_answers_401() {
+    let site = TestSite::new(false);
+    let response = site
+        .send(
+            Request::get("/diagnostics?days=30")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()[LOCATION],
+        "/login?next=%2Fdiagnostics%3Fdays%3D30"
+    );
+    for path in JSON_ROUTES {
+        let response = site
+            .send(Request::get(path).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    assert!(site.diagnostics.asked().is_empty());
+}
+
+#[tokio::test]
+async fn days_is_7_unless_given_and_only_a_whole_number_from_1_to_90_is_taken() {
+    let site = TestSite::new(false);
+    let client = signed_in(&site, Role::Technician);
+    for (query, days) in [("", 7), ("?days=1", 1), ("?days=30", 30), ("?days=90", 90)] {
+        for route in [PAGE_PATH, API_ALL, API_GPS] {
+            let path = format!("{route}{query}");
+            let response = get(client.clone(), &path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(site.diagnostics.asked().last(), Some(&days), "{path}");
+        }
+    }
+    let asked = site.diagnostics.asked().len();
+    for bad in [
+        "0",
+        "91",
+        "1000",
+        "-1",
+        "7.5",
+        "seven",
+        "",
+        "%2B7",
+        "7%20",
+        "99999999999",
+    ] {
+        for route in [PAGE_PATH].into_iter().chain(JSON_ROUTES) {
+            let path = format!("{route}?days={bad}");
+            let response = get(client.clone(), &path).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+            assert_eq!(response.headers()[CACHE_CONTROL], "no-store", "{path}");
+            if route.starts_with("/api/") {
+                let body = body_json(response).await;
+                assert_eq!(
+                    body["error"], "days must be a whole number from 1 to 90, for example 7.",
+                    "{path}"
+                );
+            } else {
+                let html = body_text(response).await;
+                assert!(html.contains("Not a number of days"), "{path}");
+                assert!(html.contains("whole number from 1 to 90"), "{path}");
+                assert!(html.contains("href=\"/diagnostics?days=7\""), "{path}");
+            }
+        }
+    }
+    assert_eq!(
+        site.diagnostics.asked().len(),
+        asked,
+        "no bad days reached the daemon"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_is_never_cached() {
+    let site = TestSite::new(false);
+    for path in [PAGE_PATH].into_iter().chain(JSON_ROUTES) {
+        let response = get(signed_in(&site, Role::Admin), path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store", "{path}");
+    }
+    let refused = get(signed_in(&site, Role::Supervisor), API_GPS).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.headers()[CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn the_page_states_every_section_in_words_with_utc_times() {
+    let site = TestSite::new(false);
+    let (status, html) = page_as(&site, Role::Technician, PAGE_PATH).await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in [
+        "<h1>Diagnostics</h1>",
+        // The navigation marks this page; the technician sees no worker pages.
+        "<a href=\"/diagnostics\" aria-current=\"page\">Diagnostics</a>",
+        "Signed in as <strong>someone</strong>",
+        // GPS.
+        "<strong>3D fix</strong>",
+        "52.520008, 13.404954",
+        "34.2 m",
+        "9 used of 14 seen",
+        "0.9 (ideal)",
+        "2024-02-29 13:05 UTC",
+        "fix lost",
+        // Power.
+        "mains, UPS 100 %",
+        "on mains power",
+        "96 %",
+        "13.42 V",
+        "cpu-thermal",
+        "41.2 °C",
+        // Wearables.
+        "Check battery",
+        "Low health:",
+        "health 72 %, below 80 %",
+        "4.08 V",
+        "1 needs a look at its battery",
+        // Storage.
+        "<code>/var/lib/dockd</code>",
+        "<progress class=\"dg-space\" max=\"32000000000\" value=\"12300000000\"",
+        "12.3 GB used of 32.0 GB (38 %), 19.7 GB free",
+        "1.3 GB",
+        // Dock.
+        "Dock A",
+        "3 days, 4 hours",
+        "192.168.1.20/24",
+        "not configured",
+    ] {
+        assert!(html.contains(expected), "missing {expected}");
+    }
+    assert!(!html.contains("href=\"/overview\""));
+    let fingerprint = ["AB"; 32].join(":");
+    assert!(html.contains(&format!("<code class=\"dg-fp\">{fingerprint}</code>")));
+    // Flagged wearables first.
+    let flagged = html.find(">KW-00102</a>").unwrap();
+    let fine = html.find(">KW-00101</a>").unwrap();
+    assert!(flagged < fine);
+    assert!(html.contains("<tr class=\"dg-flagged\">"));
+    // Events newest first.
+    let regained = html.find("fix regained").unwrap();
+    let lost = html.find("<span>fix lost").unwrap();
+    let connected = html.find("gpsd 3.22 connected").unwrap();
+    assert!(regained < lost && lost < connected);
+    // The range links, the one shown marked.
+    assert!(html.contains("<a href=\"/diagnostics?days=7\" aria-current=\"page\">7 days</a>"));
+    assert!(html.contains("<a href=\"/diagnostics?days=30\">30 days</a>"));
+    assert!(html.contains("<a href=\"/diagnostics?days=90\">90 days</a>"));
+    assert!(html.contains("cover the last 7 days; every time is UTC"));
+    // No map or anything else from the internet.
+    assert!(!html.contains("http://") && !html.contains("https://"));
+}
+
+#[tokio::test]
+async fn the_charts_have_axes_units_legends_and_no_inline_style_or_script() {
+    let site = TestSite::new(false);
+    let (_, html) = page_as(&site, Role::Admin, "/diagnostics?days=30").await;
+    assert_eq!(html.matches("<svg class=\"dg-chart\"").count(), 3);
+    for expected in [
+        // GPS: satellites on the left, fix mode in words on the right.
+        ">Satellites used</text>",
+        ">Fix</text>",
+        ">3D</text>",
+        ">no fix</text>",
+        ">Satellites used (left)</text>",
+        ">Fix (right)</text>",
+        // Power.
+        ">Backup battery (%)</text>",
+        ">Hottest (°C)</text>",
+        ">Mains off</text>",
+        // The flagged wearable's battery.
+        ">Charge (%)</text>",
+        ">Battery temperature (°C)</text>",
+        ">Charge (left)</text>",
+        ">Date and time (UTC)</text>",
+        "Charge and temperature of KW-00102 over the last 30 days",
+    ] {
+        assert!(html.contains(expected), "missing {expected}");
+    }
+    assert!(html.contains("<a href=\"/diagnostics?days=30\" aria-current=\"page\">"));
+    for forbidden in [
+        "style=", "<style", "<script", "onerror", "onclick", "onload", "NaN",
+    ] {
+        assert!(!html.contains(forbidden), "{forbidden}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_text_from_devices_and_the_address_is_escaped() {
+    let site = TestSite::new(false);
+    let script = "<script>alert(1)</script>";
+    let image = "<img src=x onerror=alert(2)>";
+    site.diagnostics.update(|d| {
+        d.gps.problem = Some(script.to_owned());
+        d.gps_events[0].text = image.to_owned();
+        d.gps_events[0].kind = "\"><script>".to_owned();
+        d.power.summary = script.to_owned();
+        d.power.problems = vec![image.to_owned()];
+        d.power.thermal[0].name = image.to_owned();
+        d.power.batteries[0].name = script.to_owned();
+        d.power.batteries[0].status = Some(image.to_owned());
+        d.wearables[0].serial = "KW-<b>\"'&".to_owned();
+        d.wearables[1].serial = script.to_owned();
+        d.wearables[1].flags[0].reason = image.to_owned();
+        d.wearables[1].flags[0].kind = script.to_owned();
+        d.storage.data_dir = script.to_owned();
+        d.host.dock_name = image.to_owned();
+        d.host.interfaces[0].name = script.to_owned();
+        d.host.interfaces[0].addresses = vec![image.to_owned()];
+        d.host.web_certificate_sha256 = Some(script.to_owned());
+        d.host.upload = image.to_owned();
+        d.host.version = script.to_owned();
+    });
+    for path in [
+        "/diagnostics".to_owned(),
+        format!(
+            "/diagnostics?wearable={}",
+            form_urlencoded::byte_serialize(script.as_bytes()).collect::<String>()
+        ),
+        "/diagnostics?wearable=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(3)%3E".to_owned(),
+    ] {
+        let (status, html) = page_as(&site, Role::Technician, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!html.contains("<script"), "{path}");
+        assert!(!html.contains("<img"), "{path}");
+        assert!(!html.contains("<b>"), "{path}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}"
+        );
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(2)&gt;"),
+            "{path}"
+        );
+        assert!(html.contains("KW-&lt;b&gt;&quot;&#39;&amp;"), "{path}");
+        // The serial in a link is encoded, then escaped.
+        assert!(
+            html.contains("wearable=%3Cscript%3Ealert%281%29%3C%2Fscript%3E"),
+            "{path}"
+        );
+    }
+    // The hostile serial chosen by address is the one charted, escaped.
+    let (_, html) = page_as(
+        &site,
+        Role::Technician,
+        "/diagnostics?wearable=KW-%3Cb%3E%22%27%26",
+    )
+    .await;
+    assert!(html.contains("Charge and temperature of KW-&lt;b&gt;&quot;&#39;&amp; over"));
+}
+
+#[tokio::test]
+async fn a_dock_without_gps_or_readings_says_so_in_words_and_draws_no_empty_chart() {
+    let site = TestSite::new(false);
+    site.diagnostics.update(|d| {
+        *d = Diagnostics {
+            now_ms: 1_709_211_909_750,
+            ..Diagnostics::default()
+        };
+        // Figures that are not numbers are "not known", never NaN.
+        d.gps.lat = Some(f64::NAN);
+        d.gps.hdop = Some(f64::INFINITY);
+        d.power.thermal = vec![Thermal {
+            name: "cpu".to_owned(),
+            temp_c: Some(f64::NAN),
+        }];
+    });
+    let (status, html) = page_as(&site, Role::Technician, PAGE_PATH).await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in [
+        "<strong>no GPS configured</strong>",
+        "This dock has no GPS receiver configured.",
+        "No GPS configured, and no GPS readings in the last 7 days.",
+        "No GPS events (fix lost or regained, gpsd gone or back) in the last 7 days.",
+        "no reading yet",
+        "No backup battery or UPS found.",
+        "No power or temperature readings were recorded in the last 7 days.",
+        "No wearable has been docked yet.",
+        "none: the page is served without HTTPS",
+        "not known",
+    ] {
+        assert!(html.contains(expected), "missing {expected}");
+    }
+    for forbidden in ["<svg", "NaN", "inf", "<progress"] {
+        assert!(!html.contains(forbidden), "{forbidden}");
+    }
+    // Configured but never connected: no fix, in words, and still no chart.
+    site.diagnostics.update(|d| {
+        d.gps.configured = true;
+        d.gps.problem = Some("gpsd is not running at 127.0.0.1:2947".to_owned());
+    });
+    let (_, html) = page_as(&site, Role::Technician, PAGE_PATH).await;
+    assert!(html.contains("<strong>no fix</strong>"));
+    assert!(html.contains("gpsd is not running at 127.0.0.1:2947"));
+    assert!(html.contains("No GPS readings were recorded in the last 7 days."));
+    assert!(html.contains("<dt>Last known position</dt><dd>none yet</dd>"));
+    assert!(!html.contains("<svg"));
+    // The JSON of an empty dock is still whole.
+    let body = body_json(get(signed_in(&site, Role::Admin), API_ALL).await).await;
+    assert_eq!(body["gps"]["configured"], true);
+    assert_eq!(body["gps_history"], Value::Array(Vec::new()));
+}
+
+#[tokio::test]
+async fn only_the_newest_50_events_are_listed_newest_first() {
+    let site = TestSite::new(false);
+    site.diagnostics.update(|d| {
+        d.gps_events = (0..80)
+            .map(|i| GpsEventLine {
+                at_ms: d.now_ms - 60_000 * (80 - i),
+                kind: "fix_lost".to_owned(),
+                text: format!("event number {i}."),
+            })
+            .collect();
+    });
+    let (_, html) = page_as(&site, Role::Technician, PAGE_PATH).await;
+    assert_eq!(html.matches("<li data-kind=\"fix_lost\">").count(), 50);
+    assert!(html.contains("The newest 50 of 80 events, newest first."));
+    assert!(html.contains("event number 79."));
+    assert!(html.contains("event number 30."));
+    assert!(!html.contains("event number 29."));
+    assert!(html.find("event number 79.").unwrap() < html.find("event number 30.").unwrap());
+}
+
+#[tokio::test]
+async fn the_wearable_picker_charts_the_chosen_wearable_and_falls_back_in_words() {
+    let site = TestSite::new(false);
+    let (_, html) = page_as(&site, Role::Technician, "/diagnostics?wearable=KW-00101").await;
+    assert!(html.contains("Charge and temperature of KW-00101 over the last 7 days"));
+    assert!(html.contains("<option value=\"KW-00101\" selected>KW-00101</option>"));
+    assert!(html.contains("<option value=\"KW-00102\">KW-00102 (check battery)</option>"));
+    // The range links keep the chosen wearable.
+    assert!(html.contains("href=\"/diagnostics?days=30&amp;wearable=KW-00101\""));
+    let (_, html) = page_as(&site, Role::Technician, "/diagnostics?wearable=KW-99999").await;
+    assert!(html.contains("There is no wearable with that serial on this dock"));
+    assert!(html.contains("Charge and temperature of KW-00102"));
+    // Readings only from the last two hours: the chart starts at them, and says so.
+    site.diagnostics.update(|d| {
+        let now = d.now_ms;
+        for (m, point) in d.wearables[1].history.iter_mut().enumerate() {
+            point.at_ms = now - 7_200_000 + i64::try_from(m).unwrap() * 60_000;
+        }
+    });
+    let (_, html) = page_as(&site, Role::Technician, PAGE_PATH).await;
+    assert!(html.contains(
+        "The first reading in this time is from <time datetime=\"2024-02-29T11:05:09Z\">"
+    ));
+    // A wearable without readings in the time shown gets words, not an empty chart.
+    site.diagnostics.update(|d| d.wearables[1].history.clear());
+    let (_, html) = page_as(&site, Role::Technician, PAGE_PATH).await;
+    assert!(html.contains("No battery readings from this wearable in the last 7 days."));
+    assert_eq!(html.matches("<svg class=\"dg-chart\"").count(), 2);
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_served_as_css_and_loads_nothing_from_elsewhere() {
+    let site = TestSite::new(false);
+    let response = get(signed_in(&site, Role::Technician), STYLE_PATH).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_TYPE], "text/css; charset=utf-8");
+    let css = body_text(response).await;
+    assert!(css.contains(".dg-chart"));
+    assert!(css.contains(".dg-flagged"));
+    assert!(!css.contains("url(") && !css.contains("@import"));
+    // The page links it after the site's stylesheet.
+    let (_, html) = page_as(&site, Role::Technician, PAGE_PATH).await;
+    let site_css = html.find("href=\"/assets/style.css\"").unwrap();
+    let own = html.find("href=\"/assets/diagnostics.css\"").unwrap();
+    assert!(site_css < own);
+}
+
+/// A daemon whose diagnostics call panics.
+struct Broken;
+
+impl DiagnosticsView for Broken {
+    fn diagnostics(&self, _days: u32) -> Diagnostics {
+        panic!("the database is gone");
+    }
+}
+
+fn as_user(path: &str, role: Option<Role>) -> Request<Body> {
+    let mut request = Request::get(path).body(Body::empty()).unwrap();
+    if let Some(role) = role {
+        request.extensions_mut().insert(CurrentUser {
+            name: "tina".to_owned(),
+            role,
+        });
+    }
+    request
+}
+
+#[tokio::test]
+async fn a_failing_daemon_gives_503_in_words() {
+    let router = routes(Arc::new(Broken));
+    let response = send(router.clone(), as_user(API_GPS, Some(Role::Technician))).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        body_json(response).await["error"],
+        "The dock could not read its diagnostics just now. Try again in a minute."
+    );
+    let response = send(router, as_user(PAGE_PATH, Some(Role::Admin))).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body_text(response).await.contains("<h1>Not available</h1>"));
+}
+
+#[tokio::test]
+async fn the_handlers_refuse_on_their_own_without_a_technician_or_admin() {
+    let fake = Arc::new(crate::testing::FakeDiagnostics::default());
+    let router = routes(fake.clone());
+    for role in [None, Some(Role::Supervisor)] {
+        for path in [PAGE_PATH].into_iter().chain(JSON_ROUTES) {
+            let response = send(router.clone(), as_user(path, role)).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role:?} {path}");
+        }
+    }
+    assert!(fake.asked().is_empty());
+}
+
+/// The schema's property names against the keys of a real answer, recursively through refs.
+fn check(schemas: &Value, schema: &Value, value: &Value, at: &str) {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
+        None => schema,
+    };
+    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
+        if !value.is_null()
+            && let Some(first) = options.first()
+        {
+            check(schemas, first, value, at);
+        }
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let documented: BTreeSet<&String> = schema["properties"]
+                .as_object()
+                .map(|p| p.keys().collect())
+                .unwrap_or_default();
+            let actual: BTreeSet<&String> = map.keys().collect();
+            assert_eq!(documented, actual, "keys at {at}");
+            for (key, inner) in map {
+                check(
+                    schemas,
+                    &schema["properties"][key],
+                    inner,
+                    &format!("{at}.{key}"),
+                );
+            }
+        }
+        Value::Array(items) => {
+            if let Some(first) = items.first() {
+                check(schemas, &schema["items"], first, &format!("{at}[0]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_schemas_name_exactly_the_keys_every_route_answers_with() {
+    let site = TestSite::new(false);
+    let client = signed_in(&site, Role::Admin);
+    let schemas = openapi_schemas();
+    let paths = openapi_paths();
+    for route in JSON_ROUTES {
+        let operation = &paths[route]["get"];
+        assert_eq!(operation["parameters"][0]["name"], "days", "{route}");
+        let schema = operation["responses"]["200"]["content"]["application/json"]["schema"].clone();
+        let body = body_json(get(client.clone(), route).await).await;
+        check(&schemas, &schema, &body, route);
+        for status in ["400", "401", "403"] {
+            assert!(
+                operation["responses"][status].is_object(),
+                "{route} {status}"
+            );
+        }
+    }
+    let body = body_json(get(client, "/api/v1/diagnostics?days=0").await).await;
+    check(&schemas, &schemas["DiagnosticsError"], &body, "error");
+    // The document the site serves has them too, and no schema names a worker.
+    let document =
+        body_json(get(signed_in(&site, Role::Technician), "/api/v1/openapi.json").await).await;
+    for route in JSON_ROUTES {
+        assert!(document["paths"][route]["get"].is_object(), "{route}");
+    }
+    assert!(!schemas.to_string().to_ascii_lowercase().contains("worker"));
+}

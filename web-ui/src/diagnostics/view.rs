@@ -1,0 +1,165 @@
+//! The diagnostics page's view types and the [`DiagnosticsView`] trait the daemon implements; also
+//! the JSON API's shapes. It must never depend on the daemon, and no type here may carry anything
+//! about a worker: these are the dock's and the wearables' own hardware figures, by serial.
+
+use serde::{Deserialize, Serialize};
+
+/// What the diagnostics page needs from the daemon. Blocking (SQLite): handlers call it on tokio's
+/// blocking pool.
+pub trait DiagnosticsView: Send + Sync + 'static {
+    /// Everything the page shows, with histories over the last `days` days.
+    fn diagnostics(&self, days: u32) -> Diagnostics;
+}
+
+/// The whole diagnostics page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// The dock's clock when this was read, Unix ms.
+    pub now_ms: i64,
+    pub gps: GpsPanel,
+    /// Recorded fixes, oldest first (the chart of mode and satellites).
+    pub gps_history: Vec<GpsPoint>,
+    /// gpsd and receiver events, newest first (fix lost/regained, gpsd gone/back).
+    pub gps_events: Vec<GpsEventLine>,
+    pub power: PowerPanel,
+    /// Stored power samples, oldest first (the chart of backup battery and temperature).
+    pub power_history: Vec<PowerPoint>,
+    /// Every wearable the dock has seen, flagged ones first.
+    pub wearables: Vec<WearableBattery>,
+    pub storage: StoragePanel,
+    pub host: HostPanel,
+}
+
+/// The GPS as it is now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpsPanel {
+    /// Whether `[gps] gpsd` is configured at all.
+    pub configured: bool,
+    /// Connected to gpsd right now.
+    pub connected: bool,
+    /// 0 unknown, 1 no fix, 2 2D fix, 3 3D fix.
+    pub mode: u8,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub alt_m: Option<f64>,
+    pub satellites_used: Option<u32>,
+    pub satellites_seen: Option<u32>,
+    pub hdop: Option<f64>,
+    /// Dock time of the last report with a fix.
+    pub last_fix_ms: Option<i64>,
+    /// What is wrong, in words for a technician.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpsPoint {
+    pub at_ms: i64,
+    pub mode: u8,
+    pub satellites_used: Option<u32>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpsEventLine {
+    pub at_ms: i64,
+    /// `connected`, `disconnected`, `no_gpsd`, `no_receiver`, `fix_lost`, `fix_regained`.
+    pub kind: String,
+    /// In words, e.g. "gpsd 3.22 connected", "fix lost".
+    pub text: String,
+}
+
+/// The dock's own power and temperatures now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PowerPanel {
+    /// "mains only", "on battery, 64 %", …; "no reading yet" before the first.
+    pub summary: String,
+    pub mains_online: Option<bool>,
+    pub batteries: Vec<DockBattery>,
+    pub thermal: Vec<Thermal>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DockBattery {
+    pub name: String,
+    /// "battery" or "UPS".
+    pub kind: String,
+    /// "charging", "discharging", "full", …
+    pub status: Option<String>,
+    pub capacity_pct: Option<u8>,
+    pub health_pct: Option<f64>,
+    pub temperature_c: Option<f64>,
+    pub voltage_v: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thermal {
+    pub name: String,
+    pub temp_c: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PowerPoint {
+    pub at_ms: i64,
+    pub mains_online: Option<bool>,
+    pub battery_pct: Option<u8>,
+    pub max_temp_c: Option<f64>,
+}
+
+/// One wearable's battery: the latest reading, its history and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WearableBattery {
+    pub serial: String,
+    pub last_docked_ms: Option<i64>,
+    pub soc: Option<u8>,
+    pub health_pct: Option<u8>,
+    pub cycles: Option<u16>,
+    pub temp_c: Option<f64>,
+    pub voltage_mv: Option<u16>,
+    /// Readings (dockings and the wearable's own DIAG records), oldest first.
+    pub history: Vec<BatteryPoint>,
+    /// Plain words, e.g. "health 72 %, below 80 %"; empty when all is well.
+    pub flags: Vec<BatteryFlagLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatteryPoint {
+    pub at_ms: i64,
+    pub soc: u8,
+    pub health_pct: Option<u8>,
+    pub temp_c: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatteryFlagLine {
+    /// `low_health`, `hot_while_charging`, `fast_fade`.
+    pub kind: String,
+    pub reason: String,
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoragePanel {
+    pub data_dir: String,
+    pub total_bytes: Option<u64>,
+    pub available_bytes: Option<u64>,
+    pub database_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostPanel {
+    pub dock_name: String,
+    pub version: String,
+    pub uptime_s: Option<u64>,
+    pub interfaces: Vec<Interface>,
+    pub web_certificate_sha256: Option<String>,
+    /// The upload queue in words ("not configured" until uploads exist).
+    pub upload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interface {
+    pub name: String,
+    pub addresses: Vec<String>,
+}
