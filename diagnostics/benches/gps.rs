@@ -206,4 +206,26 @@ fn main() {
         "a fix a minute: {fixes} fixes in {hours} h"
     );
     assert_eq!(status.skipped_lines, 0, "gpsd's own output parses");
+    power(hours);
+}
+
+/// The power task's work for `hours` at the daemon's pace (one reading every 30 s): every reading
+/// of this machine's real sysfs, done back to back on this thread, with its CPU time and memory.
+fn power(hours: u64) {
+    let readings = hours * 3600 / 30;
+    let rss_before = memory_mb("VmRSS:");
+    let cpu_before = thread_cpu_seconds();
+    let started = Instant::now();
+    let mut summary = String::new();
+    for _ in 0..readings {
+        summary = diagnostics::power::read_power(std::path::Path::new("/sys")).summary;
+    }
+    let cpu = thread_cpu_seconds() - cpu_before;
+    println!("Power task, {hours} h at one reading per 30 s ({readings} readings of /sys):");
+    println!(
+        "  {:.1} µs per reading, {cpu:.3} s CPU = {:.5} % of one core over {hours} h; RSS {rss_before:.1} → {:.1} MB; now: {summary}",
+        started.elapsed().as_secs_f64() / readings as f64 * 1e6,
+        cpu / (hours as f64 * 3600.0) * 100.0,
+        memory_mb("VmRSS:")
+    );
 }

@@ -315,6 +315,37 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains(&serial));
 
+    // gpsd killed and started again on the same port: the dock reconnects and keeps recording.
+    let connected = dock.count("SELECT count(*) FROM gps_event WHERE kind = 'connected'");
+    drop(_gpsd);
+    wait_for(
+        "the dock to notice gpsd gone",
+        Duration::from_secs(30),
+        || {
+            (dock.count("SELECT count(*) FROM gps_event WHERE kind IN ('disconnected', 'no_gpsd')")
+                > 0)
+            .then_some(())
+        },
+    );
+    let before = dock.count("SELECT coalesce(max(at_ms), 0) FROM gps_fix");
+    let _gpsd_again = Group::spawn(
+        Command::new(GPSFAKE)
+            .args(["-q", "-c", "0.01", "-P", &gps_port.to_string()])
+            .arg(recording("bu353s4.log"))
+            .env("TMPDIR", &scratch),
+    );
+    wait_for(
+        "the dock to reconnect and record again",
+        Duration::from_secs(90),
+        || {
+            let again = dock.count("SELECT count(*) FROM gps_event WHERE kind = 'connected'");
+            let newer = dock.count(&format!(
+                "SELECT count(*) FROM gps_fix WHERE at_ms > {before}"
+            ));
+            (again > connected && newer > 0).then_some(())
+        },
+    );
+
     // Stored in their own tables, which name no worker and no wearable.
     assert!(dock.count("SELECT count(*) FROM gps_fix WHERE mode = 3") > 0);
     assert!(dock.count("SELECT count(*) FROM gps_event WHERE kind = 'connected'") > 0);
