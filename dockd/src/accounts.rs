@@ -186,7 +186,17 @@ impl DockAudit {
         shutdown: CancellationToken,
     ) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (queue, lines) = mpsc::channel(AUDIT_QUEUE);
-        (Self { queue, clock }, forward(lines, writer, shutdown))
+        let forwarder = crate::store::queue::forward_batches(
+            lines,
+            AUDIT_BATCH,
+            "audit lines",
+            shutdown,
+            move |batch| {
+                let writer = writer.clone();
+                async move { writer.audit(batch).await }
+            },
+        );
+        (Self { queue, clock }, forwarder)
     }
 }
 
@@ -209,40 +219,6 @@ impl AuditLog for DockAudit {
                 "dockd is stopping: this audit line was not stored."
             ),
         }
-    }
-}
-
-async fn forward(
-    mut lines: mpsc::Receiver<AuditEntry>,
-    writer: Writer,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let first = tokio::select! {
-            biased;
-            line = lines.recv() => line,
-            () = shutdown.cancelled() => None,
-        };
-        let Some(first) = first else { break };
-        let mut batch = vec![first];
-        while batch.len() < AUDIT_BATCH {
-            match lines.try_recv() {
-                Ok(line) => batch.push(line),
-                Err(_) => break,
-            }
-        }
-        if writer.audit(batch).await.is_err() {
-            tracing::error!("The store is closed: audit lines are no longer stored.");
-            return;
-        }
-    }
-    lines.close();
-    let mut rest = Vec::new();
-    while let Ok(line) = lines.try_recv() {
-        rest.push(line);
-    }
-    if !rest.is_empty() && writer.audit(rest).await.is_err() {
-        tracing::error!("The store closed before the last audit lines were stored.");
     }
 }
 

@@ -35,7 +35,17 @@ impl DiagQueue {
         shutdown: CancellationToken,
     ) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (queue, records) = mpsc::channel(QUEUE);
-        (Self { queue }, forward(records, writer, shutdown))
+        let forwarder = crate::store::queue::forward_batches(
+            records,
+            BATCH,
+            "diagnostics records",
+            shutdown,
+            move |batch| {
+                let writer = writer.clone();
+                async move { writer.diag(batch).await }
+            },
+        );
+        (Self { queue }, forwarder)
     }
 
     fn push(&self, record: DiagRecord) {
@@ -61,41 +71,6 @@ impl GpsSink for DiagQueue {
             kind: event.kind().to_owned(),
             detail,
         });
-    }
-}
-
-async fn forward(
-    mut records: mpsc::Receiver<DiagRecord>,
-    writer: Writer,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let first = tokio::select! {
-            biased;
-            record = records.recv() => record,
-            () = shutdown.cancelled() => None,
-        };
-        let Some(first) = first else { break };
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match records.try_recv() {
-                Ok(record) => batch.push(record),
-                Err(_) => break,
-            }
-        }
-        if let Err(error) = writer.diag(batch).await {
-            tracing::error!(error = %error, "Could not store diagnostics records.");
-        }
-    }
-    records.close();
-    let mut rest = Vec::new();
-    while let Ok(record) = records.try_recv() {
-        rest.push(record);
-    }
-    if !rest.is_empty()
-        && let Err(error) = writer.diag(rest).await
-    {
-        tracing::warn!(error = %error, "Diagnostics records queued at shutdown were not stored.");
     }
 }
 

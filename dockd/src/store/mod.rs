@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod compaction;
 pub mod diag;
 mod reader;
+pub mod queue;
 pub mod reports;
 pub mod samples;
 pub mod schema;
