@@ -853,3 +853,51 @@ pub(crate) async fn body_text(response: Response<Body>) -> String {
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
+
+/// Asserts that the OpenAPI `schema` (resolved through `$ref`s into `schemas`) names exactly the
+/// keys of a real answer `value`, recursively; `at` says where in the answer, for the failure.
+pub(crate) fn check_against_schema(
+    schemas: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+) {
+    use serde_json::Value;
+
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
+        None => schema,
+    };
+    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
+        if !value.is_null()
+            && let Some(first) = options.first()
+        {
+            check_against_schema(schemas, first, value, at);
+        }
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let documented: std::collections::BTreeSet<&String> = schema["properties"]
+                .as_object()
+                .map(|p| p.keys().collect())
+                .unwrap_or_default();
+            let actual: std::collections::BTreeSet<&String> = map.keys().collect();
+            assert_eq!(documented, actual, "keys at {at}");
+            for (key, inner) in map {
+                check_against_schema(
+                    schemas,
+                    &schema["properties"][key],
+                    inner,
+                    &format!("{at}.{key}"),
+                );
+            }
+        }
+        Value::Array(items) => {
+            if let Some(first) = items.first() {
+                check_against_schema(schemas, &schema["items"], first, &format!("{at}[0]"));
+            }
+        }
+        _ => {}
+    }
+}

@@ -6,50 +6,19 @@
 
 use serde_json::{Value, json};
 
+use crate::api::openapi::{answer, integer, nullable, object, reference, string};
+
 use super::{
     API_AUDIT, API_SETTINGS, API_SITE, API_TASK_REMOVE, API_TASKS, API_THRESHOLDS, API_USER,
     API_USER_REMOVE, API_USERS,
 };
 
-fn reference(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-fn string() -> Value {
-    json!({ "type": "string" })
-}
-
-fn integer() -> Value {
-    json!({ "type": "integer", "format": "int64" })
-}
-
-fn nullable(schema: Value) -> Value {
-    json!({ "oneOf": [schema, { "type": "null" }] })
-}
-
 fn role() -> Value {
     json!({ "type": "string", "enum": ["admin", "supervisor", "technician"] })
 }
 
-/// An object whose every property is required.
-fn object(description: &str, properties: Value) -> Value {
-    let required: Vec<String> = properties
-        .as_object()
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
-    json!({
-        "type": "object",
-        "description": description,
-        "required": required,
-        "properties": properties,
-    })
-}
-
 fn error(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": { "application/json": { "schema": reference("AdminError") } }
-    })
+    answer(description, "AdminError")
 }
 
 fn name_parameter(description: &str) -> Value {
@@ -62,10 +31,7 @@ fn change(summary: &str, body: Option<&str>, parameters: Option<Value>) -> Value
         "summary": summary,
         "security": [{ "session": [], "csrf": [] }],
         "responses": {
-            "200": {
-                "description": "Done; `done` says what, in words.",
-                "content": { "application/json": { "schema": reference("AdminDone") } }
-            },
+            "200": answer("Done; `done` says what, in words.", "AdminDone"),
             "303": { "description": "A form post from the Settings page: back to /settings with `done` or `problem`." },
             "400": error("Refused, with the reason in plain words (a bad value, or a rule of the dock)."),
             "401": { "description": "Not signed in." },

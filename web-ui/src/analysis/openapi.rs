@@ -5,44 +5,9 @@
 
 use serde_json::{Value, json};
 
+use crate::api::openapi::{answer, array, integer, nullable, number, object, reference, string};
+
 use super::{API_OVERVIEW, API_TASKS, API_WORKER};
-
-fn number() -> Value {
-    json!({ "type": "number" })
-}
-
-fn integer() -> Value {
-    json!({ "type": "integer", "format": "int64" })
-}
-
-fn string() -> Value {
-    json!({ "type": "string" })
-}
-
-fn nullable(schema: Value) -> Value {
-    json!({ "oneOf": [schema, { "type": "null" }] })
-}
-
-fn reference(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-fn array(items: Value) -> Value {
-    json!({ "type": "array", "items": items })
-}
-
-fn object(description: &str, properties: Value) -> Value {
-    let required: Vec<String> = properties
-        .as_object()
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
-    json!({
-        "type": "object",
-        "description": description,
-        "required": required,
-        "properties": properties,
-    })
-}
 
 fn errors() -> Value {
     let error = json!({
@@ -63,10 +28,7 @@ fn errors() -> Value {
 
 fn ok(schema: &str, description: &str) -> Value {
     let mut answers = errors();
-    answers["200"] = json!({
-        "description": description,
-        "content": { "application/json": { "schema": reference(schema) } }
-    });
+    answers["200"] = answer(description, schema);
     answers
 }
 
@@ -232,6 +194,7 @@ mod tests {
         API_ROUTES,
         fake::{Fake, get_as, json as parse},
     };
+    use crate::testing::check_against_schema;
 
     /// The path with its `{id}` filled, for a request.
     fn concrete(route: &str) -> String {
@@ -272,46 +235,6 @@ mod tests {
         }
     }
 
-    /// The schema's property names against the keys of a real answer, recursively through refs.
-    fn check(schemas: &Value, schema: &Value, value: &Value, at: &str) {
-        let schema = match schema.get("$ref").and_then(Value::as_str) {
-            Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
-            None => schema,
-        };
-        if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
-            if !value.is_null()
-                && let Some(first) = options.first()
-            {
-                check(schemas, first, value, at);
-            }
-            return;
-        }
-        match value {
-            Value::Object(map) => {
-                let documented: BTreeSet<&String> = schema["properties"]
-                    .as_object()
-                    .map(|p| p.keys().collect())
-                    .unwrap_or_default();
-                let actual: BTreeSet<&String> = map.keys().collect();
-                assert_eq!(documented, actual, "keys at {at}");
-                for (key, inner) in map {
-                    check(
-                        schemas,
-                        &schema["properties"][key],
-                        inner,
-                        &format!("{at}.{key}"),
-                    );
-                }
-            }
-            Value::Array(items) => {
-                if let Some(first) = items.first() {
-                    check(schemas, &schema["items"], first, &format!("{at}[0]"));
-                }
-            }
-            _ => {}
-        }
-    }
-
     #[tokio::test]
     async fn the_schemas_name_exactly_the_keys_the_api_answers_with() {
         let fake = Fake::new();
@@ -322,7 +245,7 @@ mod tests {
             (API_TASKS, "AnalysisTasks"),
         ] {
             let (_, _, body) = get_as(fake.router(), &concrete(route), Some(Role::Admin)).await;
-            check(&schemas, &schemas[schema], &parse(&body), route);
+            check_against_schema(&schemas, &schemas[schema], &parse(&body), route);
         }
         let (_, _, body) = get_as(
             fake.router(),
@@ -330,6 +253,6 @@ mod tests {
             Some(Role::Admin),
         )
         .await;
-        check(&schemas, &schemas["AnalysisError"], &parse(&body), "error");
+        check_against_schema(&schemas, &schemas["AnalysisError"], &parse(&body), "error");
     }
 }

@@ -60,14 +60,62 @@ pub(crate) fn document() -> Value {
     })
 }
 
-fn reference(name: &str) -> Value {
+// Schema builders every group's fragment shares, so the whole document spells a type one way.
+
+/// A reference to the component schema `name`.
+pub(crate) fn reference(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn answer(description: &str, schema: &str) -> Value {
+/// An answer described in words whose JSON body is the component schema `schema`.
+pub(crate) fn answer(description: &str, schema: &str) -> Value {
     json!({
         "description": description,
         "content": { "application/json": { "schema": reference(schema) } }
+    })
+}
+
+pub(crate) fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+pub(crate) fn integer() -> Value {
+    json!({ "type": "integer", "format": "int64" })
+}
+
+pub(crate) fn number() -> Value {
+    json!({ "type": "number" })
+}
+
+pub(crate) fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+
+/// `schema` or `null`.
+pub(crate) fn nullable(schema: Value) -> Value {
+    json!({ "oneOf": [schema, { "type": "null" }] })
+}
+
+pub(crate) fn array(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+/// An object whose every property is required (always present, `null` where not known).
+pub(crate) fn object(description: &str, properties: Value) -> Value {
+    let required: Vec<String> = properties
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    object_with(description, &required, properties)
+}
+
+/// An object with only the `required` properties always present.
+pub(crate) fn object_with(description: &str, required: &[String], properties: Value) -> Value {
+    json!({
+        "type": "object",
+        "description": description,
+        "required": required,
+        "properties": properties,
     })
 }
 

@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use crate::pages::Escaped;
+use crate::pages::{Escaped, civil_from_days};
 
 /// The drawing's width in SVG units; a phone shows it at about this many CSS pixels.
 const WIDTH: f64 = 320.0;
@@ -340,31 +340,13 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, usize, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153; // March = 0
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, usize::try_from(month).unwrap_or(1), day)
-}
-
 /// "4 Mar" for a UTC midnight, "06:00" for another hour.
 fn tick_label(at_ms: i64) -> String {
     let secs = at_ms.div_euclid(1000);
     let second_of_day = secs.rem_euclid(86_400);
     if second_of_day == 0 {
         let (_, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let month = usize::try_from(month).unwrap_or(1);
         format!("{day} {}", MONTHS[(month - 1).min(11)])
     } else {
         format!(
@@ -379,6 +361,7 @@ fn tick_label(at_ms: i64) -> String {
 fn when_words(at_ms: i64) -> String {
     let secs = at_ms.div_euclid(1000);
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let month = usize::try_from(month).unwrap_or(1);
     let second_of_day = secs.rem_euclid(86_400);
     format!(
         "{day} {} {year} {:02}:{:02} UTC",

@@ -6,55 +6,14 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::api::openapi::{
+    answer, array, boolean, integer, nullable, number, object, reference, string,
+};
+
 use super::{API_ALL, API_GPS, API_POWER, API_WEARABLES, DEFAULT_DAYS, MAX_DAYS};
 
-fn reference(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-fn string() -> Value {
-    json!({ "type": "string" })
-}
-
-fn integer() -> Value {
-    json!({ "type": "integer", "format": "int64" })
-}
-
-fn number() -> Value {
-    json!({ "type": "number" })
-}
-
-fn boolean() -> Value {
-    json!({ "type": "boolean" })
-}
-
-fn nullable(schema: Value) -> Value {
-    json!({ "oneOf": [schema, { "type": "null" }] })
-}
-
-fn array(items: &str) -> Value {
-    json!({ "type": "array", "items": reference(items) })
-}
-
-/// An object whose every property is always present (`null` where not known).
-fn object(description: &str, properties: Value) -> Value {
-    let required: Vec<String> = properties
-        .as_object()
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
-    json!({
-        "type": "object",
-        "description": description,
-        "required": required,
-        "properties": properties,
-    })
-}
-
 fn error(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": { "application/json": { "schema": reference("DiagnosticsError") } }
-    })
+    answer(description, "DiagnosticsError")
 }
 
 /// A GET route answering `schema`, with the `days` parameter.
@@ -69,10 +28,7 @@ fn read(summary: &str, schema: &str) -> Value {
             "schema": { "type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS }
         }],
         "responses": {
-            "200": {
-                "description": "The dock's figures now and over the last `days` days.",
-                "content": { "application/json": { "schema": reference(schema) } }
-            },
+            "200": answer("The dock's figures now and over the last `days` days.", schema),
             "400": error("`days` is not a whole number from 1 to 90."),
             "401": { "description": "Not signed in." },
             "403": error("Not a technician or an admin."),
@@ -121,25 +77,25 @@ pub fn openapi_schemas() -> Value {
         "Diagnostics": object("The whole diagnostics page.", json!({
             "now_ms": integer(),
             "gps": reference("DiagnosticsGps"),
-            "gps_history": array("DiagnosticsGpsPoint"),
-            "gps_events": array("DiagnosticsGpsEvent"),
+            "gps_history": array(reference("DiagnosticsGpsPoint")),
+            "gps_events": array(reference("DiagnosticsGpsEvent")),
             "power": reference("DiagnosticsPower"),
-            "power_history": array("DiagnosticsPowerPoint"),
-            "wearables": array("DiagnosticsWearable"),
+            "power_history": array(reference("DiagnosticsPowerPoint")),
+            "wearables": array(reference("DiagnosticsWearable")),
             "storage": reference("DiagnosticsStorage"),
             "host": reference("DiagnosticsHost")
         })),
         "DiagnosticsGpsPart": object("The GPS part.", json!({
             "gps": reference("DiagnosticsGps"),
-            "gps_history": array("DiagnosticsGpsPoint"),
-            "gps_events": array("DiagnosticsGpsEvent")
+            "gps_history": array(reference("DiagnosticsGpsPoint")),
+            "gps_events": array(reference("DiagnosticsGpsEvent"))
         })),
         "DiagnosticsPowerPart": object("The dock power part.", json!({
             "power": reference("DiagnosticsPower"),
-            "power_history": array("DiagnosticsPowerPoint")
+            "power_history": array(reference("DiagnosticsPowerPoint"))
         })),
         "DiagnosticsWearablesPart": object("The wearable batteries part.", json!({
-            "wearables": array("DiagnosticsWearable")
+            "wearables": array(reference("DiagnosticsWearable"))
         })),
         "DiagnosticsGps": object("The GPS as it is now.", json!({
             "configured": boolean(),
@@ -169,8 +125,8 @@ pub fn openapi_schemas() -> Value {
         "DiagnosticsPower": object("The dock's own power and temperatures now.", json!({
             "summary": string(),
             "mains_online": nullable(boolean()),
-            "batteries": array("DiagnosticsDockBattery"),
-            "thermal": array("DiagnosticsThermal"),
+            "batteries": array(reference("DiagnosticsDockBattery")),
+            "thermal": array(reference("DiagnosticsThermal")),
             "problems": { "type": "array", "items": string() }
         })),
         "DiagnosticsDockBattery": object("A backup battery or UPS of the dock.", json!({
@@ -200,8 +156,8 @@ pub fn openapi_schemas() -> Value {
             "cycles": nullable(integer()),
             "temp_c": nullable(number()),
             "voltage_mv": nullable(integer()),
-            "history": array("DiagnosticsBatteryPoint"),
-            "flags": array("DiagnosticsBatteryFlag")
+            "history": array(reference("DiagnosticsBatteryPoint")),
+            "flags": array(reference("DiagnosticsBatteryFlag"))
         })),
         "DiagnosticsBatteryPoint": object("One battery reading (a docking or a DIAG record).", json!({
             "at_ms": integer(),
@@ -224,7 +180,7 @@ pub fn openapi_schemas() -> Value {
             "dock_name": string(),
             "version": string(),
             "uptime_s": nullable(integer()),
-            "interfaces": array("DiagnosticsInterface"),
+            "interfaces": array(reference("DiagnosticsInterface")),
             "web_certificate_sha256": nullable(string()),
             "upload": string()
         })),

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::*;
 use crate::{
     access::Role,
-    testing::{Client, TestSite, body_json, body_text, get, send},
+    testing::{Client, TestSite, body_json, body_text, check_against_schema, get, send},
 };
 
 const JSON_ROUTES: [&str; 4] = [API_ALL, API_GPS, API_POWER, API_WEARABLES];
@@ -567,46 +567,6 @@ async fn the_handlers_refuse_on_their_own_without_a_technician_or_admin() {
     assert!(fake.asked().is_empty());
 }
 
-/// The schema's property names against the keys of a real answer, recursively through refs.
-fn check(schemas: &Value, schema: &Value, value: &Value, at: &str) {
-    let schema = match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
-        None => schema,
-    };
-    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
-        if !value.is_null()
-            && let Some(first) = options.first()
-        {
-            check(schemas, first, value, at);
-        }
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            let documented: BTreeSet<&String> = schema["properties"]
-                .as_object()
-                .map(|p| p.keys().collect())
-                .unwrap_or_default();
-            let actual: BTreeSet<&String> = map.keys().collect();
-            assert_eq!(documented, actual, "keys at {at}");
-            for (key, inner) in map {
-                check(
-                    schemas,
-                    &schema["properties"][key],
-                    inner,
-                    &format!("{at}.{key}"),
-                );
-            }
-        }
-        Value::Array(items) => {
-            if let Some(first) = items.first() {
-                check(schemas, &schema["items"], first, &format!("{at}[0]"));
-            }
-        }
-        _ => {}
-    }
-}
-
 #[tokio::test]
 async fn the_openapi_schemas_name_exactly_the_keys_every_route_answers_with() {
     let site = TestSite::new(false);
@@ -618,7 +578,7 @@ async fn the_openapi_schemas_name_exactly_the_keys_every_route_answers_with() {
         assert_eq!(operation["parameters"][0]["name"], "days", "{route}");
         let schema = operation["responses"]["200"]["content"]["application/json"]["schema"].clone();
         let body = body_json(get(client.clone(), route).await).await;
-        check(&schemas, &schema, &body, route);
+        check_against_schema(&schemas, &schema, &body, route);
         for status in ["400", "401", "403"] {
             assert!(
                 operation["responses"][status].is_object(),
@@ -627,7 +587,7 @@ async fn the_openapi_schemas_name_exactly_the_keys_every_route_answers_with() {
         }
     }
     let body = body_json(get(client, "/api/v1/diagnostics?days=0").await).await;
-    check(&schemas, &schemas["DiagnosticsError"], &body, "error");
+    check_against_schema(&schemas, &schemas["DiagnosticsError"], &body, "error");
     // The document the site serves has them too, and no schema names a worker.
     let document =
         body_json(get(signed_in(&site, Role::Technician), "/api/v1/openapi.json").await).await;

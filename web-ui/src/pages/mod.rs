@@ -23,7 +23,7 @@ use crate::{
 
 pub(crate) use errors::{message, method_not_allowed, not_found};
 pub(crate) use escape::Escaped;
-pub(crate) use format::{bytes, time_element};
+pub(crate) use format::{bytes, civil_from_days, count, time_element};
 pub(crate) use login::{LoginForm, LoginProblem, page as login};
 pub(crate) use status::page as status;
 

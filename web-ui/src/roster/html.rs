@@ -3,7 +3,7 @@
 //! names, badges and teams from people: it must never interpolate any text without [`Esc`], never
 //! build an element id from such text, and never emit inline script, style or handlers (CSP).
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 use axum::{
     http::{StatusCode, header::CACHE_CONTROL},
@@ -19,26 +19,8 @@ use crate::{access::Role, assets, pages};
 /// Longest message shown after a change, in characters (the rest is cut off with "…").
 pub(super) const MAX_NOTICE: usize = 200;
 
-/// Text made safe for HTML element content and quoted attribute values.
-pub(super) struct Esc<'a>(pub(super) &'a str);
-
-impl fmt::Display for Esc<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
-            f.write_str(&rest[..at])?;
-            f.write_str(match rest.as_bytes()[at] {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                _ => "&#39;",
-            })?;
-            rest = &rest[at + 1..];
-        }
-        f.write_str(rest)
-    }
-}
+/// Text made safe for HTML: the site's one escaper, under the name this module's markup uses.
+pub(super) use crate::pages::Escaped as Esc;
 
 /// The message a change left for the page (`?done=…` or `?problem=…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,43 +73,11 @@ fn clean(text: &str) -> String {
     cut
 }
 
-/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153; // March = 0
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// The UTC day of an instant as a `<time>` element: `2025-03-04`.
 pub(super) fn day(epoch_ms: i64) -> String {
-    let (year, month, day) = civil_from_days(epoch_ms.div_euclid(86_400_000));
+    let (year, month, day) = pages::civil_from_days(epoch_ms.div_euclid(86_400_000));
     let text = format!("{year:04}-{month:02}-{day:02}");
     format!("<time datetime=\"{text}\">{text}</time>")
-}
-
-/// A count with thousands grouped: `1,080,000`.
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 /// How the page names a worker: the display name, else the pseudonym.
@@ -382,7 +332,7 @@ fn worker_row(
             if worker.discarded_samples == 1 {
                 "1 sample".to_owned()
             } else {
-                format!("{} samples", count(worker.discarded_samples))
+                format!("{} samples", pages::count(worker.discarded_samples))
             }
         ),
     };
@@ -546,14 +496,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markup_characters_become_entities() {
-        assert_eq!(
-            Esc(r#"<script>alert("x" + 'y') && 1</script>"#).to_string(),
-            "&lt;script&gt;alert(&quot;x&quot; + &#39;y&#39;) &amp;&amp; 1&lt;/script&gt;"
-        );
-    }
-
-    #[test]
     fn days_are_utc_calendar_dates() {
         assert_eq!(
             day(1_741_068_000_000),
@@ -561,8 +503,6 @@ mod tests {
         );
         assert_eq!(day(0), "<time datetime=\"1970-01-01\">1970-01-01</time>");
         assert_eq!(day(-1), "<time datetime=\"1969-12-31\">1969-12-31</time>");
-        assert_eq!(count(1_080_000), "1,080,000");
-        assert_eq!(count(999), "999");
     }
 
     #[test]

@@ -5,55 +5,14 @@
 
 use serde_json::{Value, json};
 
+use crate::api::openapi::{
+    answer, array, boolean, integer, nullable, object, object_with, reference, string,
+};
+
 use super::{API_OPT_OUT, API_ROSTER, API_WEARABLES, API_WORKER, API_WORKERS};
 
-fn integer() -> Value {
-    json!({ "type": "integer", "format": "int64" })
-}
-
-fn string() -> Value {
-    json!({ "type": "string" })
-}
-
-fn boolean() -> Value {
-    json!({ "type": "boolean" })
-}
-
-fn nullable(schema: Value) -> Value {
-    json!({ "oneOf": [schema, { "type": "null" }] })
-}
-
-fn reference(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-fn array(items: Value) -> Value {
-    json!({ "type": "array", "items": items })
-}
-
-/// An object whose every property is required.
-fn object(description: &str, properties: Value) -> Value {
-    let required: Vec<String> = properties
-        .as_object()
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
-    object_with(description, &required, properties)
-}
-
-fn object_with(description: &str, required: &[String], properties: Value) -> Value {
-    json!({
-        "type": "object",
-        "description": description,
-        "required": required,
-        "properties": properties,
-    })
-}
-
 fn error(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": { "application/json": { "schema": reference("RosterError") } }
-    })
+    answer(description, "RosterError")
 }
 
 /// A change route: its request body (JSON, or the page's form with the `csrf` field), its answers.
@@ -66,10 +25,7 @@ fn change(summary: &str, description: &str, body: &str, success: &str, not_found
         "415": error("Neither application/json nor application/x-www-form-urlencoded."),
         "503": error("The roster could not be changed just now."),
     });
-    responses[success] = json!({
-        "description": "Done.",
-        "content": { "application/json": { "schema": reference("RosterDone") } }
-    });
+    responses[success] = answer("Done.", "RosterDone");
     let mut parameters = Vec::new();
     if not_found {
         responses["404"] = error("The address does not name a worker id.");

@@ -24,6 +24,7 @@ use tower::ServiceExt;
 
 use super::*;
 use crate::access::{AuditLog, CsrfToken, CurrentUser, Role};
+use crate::testing::check_against_schema;
 
 const TOKEN: &str = "csrf-token-for-tests";
 const JSON: &str = "application/json";
@@ -886,62 +887,22 @@ fn every_reference_resolves_to_a_schema() {
     assert!(found > 5);
 }
 
-/// The schema's property names against the keys of a real answer, recursively through refs.
-fn check(schemas: &Value, schema: &Value, value: &Value, at: &str) {
-    let schema = match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
-        None => schema,
-    };
-    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
-        if !value.is_null()
-            && let Some(first) = options.first()
-        {
-            check(schemas, first, value, at);
-        }
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            let documented: BTreeSet<&String> = schema["properties"]
-                .as_object()
-                .map(|p| p.keys().collect())
-                .unwrap_or_default();
-            let actual: BTreeSet<&String> = map.keys().collect();
-            assert_eq!(documented, actual, "keys at {at}");
-            for (key, inner) in map {
-                check(
-                    schemas,
-                    &schema["properties"][key],
-                    inner,
-                    &format!("{at}.{key}"),
-                );
-            }
-        }
-        Value::Array(items) => {
-            if let Some(first) = items.first() {
-                check(schemas, &schema["items"], first, &format!("{at}[0]"));
-            }
-        }
-        _ => {}
-    }
-}
-
 #[tokio::test]
 async fn the_schemas_name_exactly_the_keys_the_api_answers_and_takes() {
     let fake = Fake::new();
     let schemas = openapi_schemas();
     let roster = fake.get(SUPERVISOR, API_ROSTER).await.json();
-    check(&schemas, &schemas["Roster"], &roster, "roster");
+    check_against_schema(&schemas, &schemas["Roster"], &roster, "roster");
     let done = fake
         .post(SUPERVISOR, API_WORKERS, JSON, r#"{"badge":"B-1"}"#)
         .await
         .json();
-    check(&schemas, &schemas["RosterDone"], &done, "done");
+    check_against_schema(&schemas, &schemas["RosterDone"], &done, "done");
     let error = fake
         .post(SUPERVISOR, API_WORKERS, JSON, r#"{"badge":""}"#)
         .await
         .json();
-    check(&schemas, &schemas["RosterError"], &error, "error");
+    check_against_schema(&schemas, &schemas["RosterError"], &error, "error");
     // Request bodies: every documented field is accepted.
     for (schema, path, body) in [
         (
@@ -965,7 +926,7 @@ async fn the_schemas_name_exactly_the_keys_the_api_answers_and_takes() {
             json!({ "opted_out": true }),
         ),
     ] {
-        check(&schemas, &schemas[schema], &body, schema);
+        check_against_schema(&schemas, &schemas[schema], &body, schema);
         let answer = fake.post(SUPERVISOR, path, JSON, &body.to_string()).await;
         assert!(answer.status.is_success(), "{schema}: {}", answer.body);
     }
