@@ -9,8 +9,8 @@
 pub mod accounts;
 pub mod compaction;
 pub mod diag;
-mod reader;
 pub mod queue;
+mod reader;
 pub mod reports;
 pub mod samples;
 pub mod schema;
