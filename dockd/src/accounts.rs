@@ -91,15 +91,20 @@ pub fn new_user(
     now_ms: i64,
 ) -> Result<NewUser, AccountError> {
     check_name(name)?;
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AccountError::PasswordTooShort);
-    }
     Ok(NewUser {
         name: name.to_owned(),
         role,
-        password_hash: hash_password(password)?,
+        password_hash: new_password_hash(password)?,
         created_ms: now_ms,
     })
+}
+
+/// Checks a new password's length and hashes it. Slow (argon2): call it off the async runtime.
+pub fn new_password_hash(password: &str) -> Result<String, AccountError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::PasswordTooShort);
+    }
+    hash_password(password)
 }
 
 /// A random password from the OS RNG: 24 characters from 56 unambiguous letters and digits

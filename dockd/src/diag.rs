@@ -143,33 +143,28 @@ async fn power_task(
     let mut last_stored: Option<(i64, String)> = None;
     loop {
         let root = sysfs_root.clone();
-        let reading = match tokio::task::spawn_blocking(move || {
-            diagnostics::power::read_power(&root)
-        })
-        .await
-        {
-            Ok(reading) => reading,
-            Err(error) => {
-                tracing::warn!(error = %error, "Reading the dock's power failed.");
-                return;
+        match tokio::task::spawn_blocking(move || diagnostics::power::read_power(&root)).await {
+            Ok(reading) => {
+                let now = clock.now_ms();
+                let changed = last_stored
+                    .as_ref()
+                    .is_some_and(|(_, summary)| *summary != reading.summary);
+                let due = changed
+                    || last_stored.as_ref().is_none_or(|(at, _)| {
+                        now - at >= i64::try_from(every.as_millis()).unwrap_or(i64::MAX)
+                    });
+                if changed {
+                    tracing::info!(power = %reading.summary, "The dock's power changed.");
+                }
+                if due {
+                    queue.push(DiagRecord::DockPower(power_row(now, &reading)));
+                    last_stored = Some((now, reading.summary.clone()));
+                }
+                live.send_replace(Some(reading));
             }
-        };
-        let now = clock.now_ms();
-        let due = last_stored.as_ref().is_none_or(|(at, summary)| {
-            now - at >= i64::try_from(every.as_millis()).unwrap_or(i64::MAX)
-                || *summary != reading.summary
-        });
-        if due {
-            if last_stored
-                .as_ref()
-                .is_some_and(|(_, summary)| *summary != reading.summary)
-            {
-                tracing::info!(power = %reading.summary, "The dock's power changed.");
-            }
-            queue.push(DiagRecord::DockPower(power_row(now, &reading)));
-            last_stored = Some((now, reading.summary.clone()));
+            // A reading that panicked: the next look tries again.
+            Err(error) => tracing::warn!(error = %error, "Reading the dock's power failed."),
         }
-        live.send_replace(Some(reading));
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(look) => {}

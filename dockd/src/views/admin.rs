@@ -221,11 +221,11 @@ impl SiteAdmin {
                 })
             }
             AdminChange::SetPassword { name, password } => {
-                let user = accounts::new_user(name, Role::Technician, password, 0)
+                let password_hash = accounts::new_password_hash(password)
                     .map_err(|e| AdminRefusal(e.to_string()))?;
                 self.commit(SiteChange::SetUserPassword {
                     name: name.clone(),
-                    password_hash: user.password_hash,
+                    password_hash,
                 })
             }
             AdminChange::RemoveUser { name } => {

@@ -42,8 +42,6 @@ pub struct StoredAnalysis {
     overview: Cached<Option<String>, page::Overview>,
     baseline: Cached<String, risk::SiteBaseline>,
     tasks: Cached<(String, page::Viewer), page::TasksAndHours>,
-    /// Display names by worker id.
-    names: Cached<(), Arc<HashMap<i64, String>>>,
 }
 
 /// One value built from the store for a key, kept until the database changes (its
@@ -108,7 +106,6 @@ impl StoredAnalysis {
             overview: Cached::new(),
             baseline: Cached::new(),
             tasks: Cached::new(),
-            names: Cached::new(),
         }
     }
 
@@ -117,28 +114,16 @@ impl StoredAnalysis {
         self.site.current()
     }
 
-    /// Display names by worker id, read once per database version (a page asks once, not once
-    /// per row).
-    fn names(&self) -> Arc<HashMap<i64, String>> {
-        self.names.get(&self.reader, self.site.version(), (), || {
-            Arc::new(
-                self.reader
-                    .workers()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|w| Some((w.id, w.display_name?)))
-                    .collect(),
-            )
-        })
-    }
-
-    /// What the pages call a worker: the display name a supervisor typed in on this dock (from
-    /// `names`), else the keyed pseudonym.
-    fn label(&self, names: &HashMap<i64, String>, worker: i64, tag: Option<&WorkerTag>) -> String {
-        if let Some(name) = names.get(&worker) {
-            return name.clone();
+    /// What the pages call a worker: the display name a supervisor typed in on this dock (the
+    /// live settings keep them), else the keyed pseudonym.
+    fn label(&self, tag: Option<&WorkerTag>) -> String {
+        match tag {
+            Some(tag) => self
+                .site
+                .display_name(tag)
+                .unwrap_or_else(|| self.pseudonyms.label(tag)),
+            None => "Unassigned".to_owned(),
         }
-        tag.map_or_else(|| "Unassigned".to_owned(), |t| self.pseudonyms.label(t))
     }
 
     /// Each badge's team in the settings in force (the first team, by name, that lists it), so
@@ -375,7 +360,7 @@ impl StoredAnalysis {
                 .unwrap_or_default(),
         );
         let mut by_worker: BTreeMap<i64, (Option<WorkerTag>, Vec<ShiftReport>)> = BTreeMap::new();
-        let (names, by_tag) = (self.names(), self.teams_by_tag());
+        let by_tag = self.teams_by_tag();
         for (worker, tag, report) in rows {
             by_worker
                 .entry(worker)
@@ -386,7 +371,7 @@ impl StoredAnalysis {
         let workers = by_worker
             .into_iter()
             .map(|(worker, (tag, reports))| {
-                self.worker_row(&names, &by_tag, worker, tag.as_ref(), &reports)
+                self.worker_row(&by_tag, worker, tag.as_ref(), &reports)
             })
             .collect();
         page::Overview {
@@ -447,7 +432,7 @@ impl StoredAnalysis {
         });
         Some(page::WorkerDetail {
             worker,
-            label: self.label(&self.names(), worker, Some(&tag)),
+            label: self.label(Some(&tag)),
             team: self.teams_by_tag().of(Some(&tag)),
             shifts: reports.iter().map(|r| self.summary(r)).collect(),
             shift: chosen.map(|r| self.detail(r)),
@@ -542,7 +527,6 @@ impl StoredAnalysis {
 
     fn worker_row(
         &self,
-        names: &HashMap<i64, String>,
         teams: &Teams,
         worker: i64,
         tag: Option<&WorkerTag>,
@@ -577,7 +561,7 @@ impl StoredAnalysis {
         medians.sort_unstable();
         page::WorkerRow {
             worker,
-            label: self.label(names, worker, tag),
+            label: self.label(tag),
             team: teams.of(tag),
             tasks: tasks.into_iter().collect(),
             shifts: u32::try_from(reports.len()).unwrap_or(u32::MAX),
