@@ -17,6 +17,7 @@
 //! - `admin`: Settings and the audit trail (admins only).
 //! - `diagnostics`: GPS, dock power, wearable batteries, storage and versions (technicians and
 //!   admins).
+//! - `chart`: the one SVG chart kit every page's charts are drawn with.
 //! - `assets`: the script and stylesheet compiled into the binary.
 //! - `security`: headers every response carries.
 //! - `ROUTES` (here): every dock route, its method and who may use it, in one table.
@@ -27,6 +28,7 @@ pub mod analysis;
 mod api;
 mod assets;
 mod auth;
+mod chart;
 pub mod diagnostics;
 mod pages;
 pub mod roster;

@@ -472,7 +472,7 @@ mod tests {
         assert!(html.contains("Evidence: 41 bends an hour against a site median of 18"));
         assert!(html.contains("They are not medical advice."));
         // Five charts: shifts, hours, zones by hour, weeks, goal.
-        assert_eq!(html.matches("<svg class=\"an-chart\"").count(), 5);
+        assert_eq!(html.matches("<svg class=\"chart an-chart\"").count(), 5);
     }
 
     #[tokio::test]

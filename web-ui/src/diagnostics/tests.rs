@@ -306,7 +306,7 @@ async fn the_page_states_every_section_in_words_with_utc_times() {
 async fn the_charts_have_axes_units_legends_and_no_inline_style_or_script() {
     let site = TestSite::new(false);
     let (_, html) = page_as(&site, Role::Admin, "/diagnostics?days=30").await;
-    assert_eq!(html.matches("<svg class=\"dg-chart\"").count(), 3);
+    assert_eq!(html.matches("<svg class=\"chart dg-chart\"").count(), 3);
     for expected in [
         // GPS: satellites on the left, fix mode in words on the right.
         ">Satellites used</text>",
@@ -500,7 +500,7 @@ async fn the_wearable_picker_charts_the_chosen_wearable_and_falls_back_in_words(
     site.diagnostics.update(|d| d.wearables[1].history.clear());
     let (_, html) = page_as(&site, Role::Technician, PAGE_PATH).await;
     assert!(html.contains("No battery readings from this wearable in the last 7 days."));
-    assert_eq!(html.matches("<svg class=\"dg-chart\"").count(), 2);
+    assert_eq!(html.matches("<svg class=\"chart dg-chart\"").count(), 2);
 }
 
 #[tokio::test]
@@ -510,7 +510,7 @@ async fn the_stylesheet_is_served_as_css_and_loads_nothing_from_elsewhere() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[CONTENT_TYPE], "text/css; charset=utf-8");
     let css = body_text(response).await;
-    assert!(css.contains(".dg-chart"));
+    assert!(css.contains(".dg-figure"));
     assert!(css.contains(".dg-flagged"));
     assert!(!css.contains("url(") && !css.contains("@import"));
     // The page links it after the site's stylesheet.
