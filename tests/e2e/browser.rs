@@ -244,21 +244,43 @@ impl Browser {
         .await;
     }
 
-    /// Sets the window so that the page's viewport is exactly `width` × `height` CSS pixels.
+    /// Sets the window so that the page's viewport is exactly `width` × `height` CSS pixels. The
+    /// browser applies a new window size asynchronously (on a loaded machine, after the call
+    /// returns), so this waits for the viewport to settle and corrects the window by whatever it
+    /// adds around the page (nothing, in new headless mode) until the viewport is exact.
     async fn set_viewport(&self, (width, height): (u32, u32)) {
         let driver = self.driver();
-        driver.set_window_rect(0, 0, width, height).await.unwrap();
-        let inner = self.viewport().await;
-        if inner != (width, height) {
-            // Whatever the window adds around the page (nothing, in new headless mode).
-            let outer_w = 2 * width - inner.0;
-            let outer_h = 2 * height - inner.1;
-            driver
-                .set_window_rect(0, 0, outer_w, outer_h)
-                .await
-                .unwrap();
+        let mut outer = (width, height);
+        driver
+            .set_window_rect(0, 0, outer.0, outer.1)
+            .await
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            let inner = self.viewport().await;
+            if inner == (width, height) {
+                return;
+            }
+            let rect = driver.get_window_rect().await.unwrap();
+            let applied = (rect.width as u32, rect.height as u32);
+            if applied == outer {
+                // The window took the size asked for: correct by what it adds around the page.
+                outer = (
+                    (outer.0 + width).saturating_sub(inner.0),
+                    (outer.1 + height).saturating_sub(inner.1),
+                );
+                driver
+                    .set_window_rect(0, 0, outer.0, outer.1)
+                    .await
+                    .unwrap();
+            }
+            assert!(
+                start.elapsed() < PAGE_LIMIT,
+                "viewport stayed {inner:?} instead of {:?}",
+                (width, height)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(self.viewport().await, (width, height), "viewport size");
     }
 
     async fn viewport(&self) -> (u32, u32) {
