@@ -15,7 +15,7 @@ use axum::{
 use serde::Deserialize;
 
 use super::{PAGE_PATH, RosterChange};
-use crate::pages::Failure;
+use crate::pages::{Failure, FormFields as Fields};
 
 /// The largest request body a change may have (a form or JSON body is a few hundred bytes).
 pub(super) const BODY_LIMIT: usize = 16 * 1024;
@@ -196,27 +196,6 @@ pub(super) fn worker_id(text: &str) -> Result<i64, Problem> {
         .ok()
         .filter(|id| id.to_string() == text)
         .ok_or(Problem::NoSuchWorker)
-}
-
-/// A url-encoded form's fields (the first of repeated names wins; unknown names are ignored,
-/// among them the `csrf` field the site already checked).
-struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    fn parse(bytes: &[u8]) -> Fields {
-        Fields(
-            form_urlencoded::parse(bytes)
-                .map(|(name, value)| (name.into_owned(), value.into_owned()))
-                .collect(),
-        )
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, value)| value.as_str())
-    }
 }
 
 fn json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Problem> {
