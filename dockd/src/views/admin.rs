@@ -427,6 +427,39 @@ impl AdminView for SiteAdmin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemClock;
+    use crate::views::settle::TestStore;
+
+    /// Awaited on the page's only thread: the password is hashed and the look-ups read on the
+    /// blocking pool, the writer's commit awaited, with no thread blocked waiting for it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_admin_change_is_awaited_on_the_pages_own_thread() {
+        let store = TestStore::new("admin");
+        let admin = SiteAdmin::new(
+            store.reader.clone(),
+            store.writer.clone(),
+            Arc::clone(&store.site),
+            Arc::new(SystemClock),
+        );
+        let add = |name: &str| AdminChange::AddUser {
+            name: name.to_owned(),
+            role: Role::Admin,
+            password: "a long enough password".to_owned(),
+        };
+        let summary = admin.change("root", add("ada")).await.unwrap();
+        assert!(!summary.contains("a long enough password"), "{summary}");
+        assert_eq!(admin.settings().users.len(), 1);
+        // The rules still read the store: a second "ada" and the last admin's removal are refused.
+        let refused = admin.change("root", add("ada")).await.unwrap_err();
+        assert!(refused.0.contains("already exists"), "{}", refused.0);
+        let remove = AdminChange::RemoveUser {
+            name: "ada".to_owned(),
+        };
+        let refused = admin.change("root", remove).await.unwrap_err();
+        assert!(refused.0.contains("only enabled admin"), "{}", refused.0);
+        drop(admin);
+        store.close();
+    }
 
     #[test]
     fn thresholds_round_trip_between_the_page_units_and_the_wire() {

@@ -224,3 +224,53 @@ impl RosterView for SiteRoster {
         Box::pin(self.apply(change))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::views::settle::TestStore;
+
+    /// On a current-thread runtime the page's only thread is the one awaiting: a change that
+    /// blocked a thread to wait for the writer (the old `block_on` round trip) cannot run here.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_roster_change_is_awaited_on_the_pages_own_thread_and_puts_the_settings_in_force() {
+        let store = TestStore::new("roster");
+        let roster = SiteRoster::new(
+            store.reader.clone(),
+            store.writer.clone(),
+            Arc::clone(&store.site),
+            Arc::new(Pseudonyms::from_key([7; 32])),
+            Arc::new(SystemClock),
+        );
+        let done = roster
+            .change(RosterChange::AddWorker {
+                badge: "B-0042".to_owned(),
+                display_name: Some("Ana".to_owned()),
+                task: None,
+                team: Some("Night".to_owned()),
+            })
+            .await
+            .unwrap();
+        assert!(done.summary.contains("added"), "{}", done.summary);
+        let id = done.worker.unwrap();
+        // Committed, and the settings in force know the new team already.
+        let listed = roster.roster();
+        assert_eq!(listed.workers.len(), 1);
+        assert_eq!(listed.teams, ["Night"]);
+        assert!(store.site.current().teams.contains_key("Night"));
+        // A refusal comes back in words, awaited the same way.
+        let refused = roster
+            .change(RosterChange::EditWorker {
+                id: id + 100,
+                display_name: None,
+                task: None,
+                team: None,
+            })
+            .await
+            .unwrap_err();
+        assert!(refused.0.contains("not on the roster"), "{}", refused.0);
+        drop(roster);
+        store.close();
+    }
+}

@@ -37,3 +37,46 @@ pub(crate) async fn reload_settings(site: &Arc<SiteSettings>, reader: &Reader, w
         None => {}
     }
 }
+
+/// A fresh store with its writer, a reader and the settings over them, for the tests of the
+/// page views' changes.
+#[cfg(test)]
+pub(crate) struct TestStore {
+    pub writer: crate::store::Writer,
+    pub reader: Reader,
+    pub site: Arc<SiteSettings>,
+    thread: crate::store::WriterThread,
+    dir: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl TestStore {
+    pub fn new(name: &str) -> Self {
+        use crate::store::open_for_writing;
+        let dir = std::env::temp_dir().join(format!("dockd-views-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("dockd.db");
+        let (writer, thread) = crate::store::Writer::spawn(
+            open_for_writing(&path).unwrap(),
+            open_for_writing(&path).unwrap(),
+        )
+        .unwrap();
+        let reader = Reader::open(&path).unwrap();
+        let settings = crate::analysis::Settings::default();
+        let site = Arc::new(SiteSettings::load(settings, &reader).unwrap());
+        Self {
+            writer,
+            reader,
+            site,
+            thread,
+            dir,
+        }
+    }
+
+    /// Waits for the writer to finish (every other handle on it must be dropped first).
+    pub fn close(self) {
+        drop(self.writer);
+        self.thread.join();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
