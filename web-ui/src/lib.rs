@@ -45,6 +45,7 @@ use axum::{
     routing::{MethodFilter, MethodRouter, on},
 };
 
+pub use pages::blocking;
 pub use view::{DockSnapshot, DockView, Progress, SlotState, SlotView};
 
 /// What a view trait's async method returns (as [`DockView::shutting_down`] does): a boxed

@@ -1,6 +1,6 @@
 //! What the page's writes share in the daemon: the blocking work a change needs (SQLite reads,
-//! password hashing) run on tokio's blocking pool while the change itself awaits the store's
-//! writer, and the site settings put in force again after a change. It must never block a
+//! password hashing) runs on tokio's blocking pool (`web_ui::blocking`) while the change itself
+//! awaits the store's writer, and the site settings put in force again after a change. It must never block a
 //! runtime worker, and never log what a change carried (names, badge tags, passwords).
 
 use std::sync::Arc;
@@ -8,22 +8,9 @@ use std::sync::Arc;
 use crate::site::SiteSettings;
 use crate::store::Reader;
 
-/// Runs `call` on the blocking pool; `None` if it panicked (logged without its message, which
-/// could quote what the change carried).
-pub(crate) async fn off_runtime<T: Send + 'static>(
-    call: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    match tokio::task::spawn_blocking(call).await {
-        Ok(value) => Some(value),
-        Err(error) => {
-            tracing::error!(
-                panicked = error.is_panic(),
-                "A page change's blocking work did not return."
-            );
-            None
-        }
-    }
-}
+/// Runs `call` on the blocking pool; `None` if it panicked (the site's one helper, which logs
+/// that without the panic's message).
+pub(crate) use web_ui::blocking as off_runtime;
 
 /// Reads the settings in force again after `what` changed them (tasks, teams, opt-outs, page
 /// settings), on the blocking pool.

@@ -91,11 +91,11 @@ impl IntoResponse for Failure {
     }
 }
 
-/// Runs a blocking daemon call (SQLite reads) on tokio's blocking pool; `None` when it did not
-/// return (it panicked), which the caller answers as "not available".
-pub(crate) async fn blocking<T: Send + 'static>(
-    call: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
+/// Runs a blocking daemon call (SQLite reads, password hashing) on tokio's blocking pool; `None`
+/// when it did not return (it panicked), which the caller answers as "not available". The
+/// handlers use it for the views' blocking reads, and the daemon's views for the blocking work
+/// inside their async writes.
+pub async fn blocking<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     match tokio::task::spawn_blocking(call).await {
         Ok(value) => Some(value),
         Err(error) => {

@@ -19,7 +19,8 @@ mod status;
 
 pub(crate) use address::{percent_encode, url};
 pub(crate) use escape::Escaped;
-pub(crate) use failure::{Failure, blocking};
+pub(crate) use failure::Failure;
+pub use failure::blocking;
 pub(crate) use form::FormFields;
 pub(crate) use format::{bytes, civil_from_days, count, time_element};
 pub(crate) use login::{LoginForm, LoginProblem, page as login};
