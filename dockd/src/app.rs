@@ -88,11 +88,9 @@ pub async fn run(
         Arc::clone(&pseudonyms),
         Arc::clone(&clock),
     );
-    let runtime = tokio::runtime::Handle::current();
     let roster = SiteRoster::new(
         Reader::open(&db_path)?,
         writer.clone(),
-        runtime.clone(),
         Arc::clone(&site),
         Arc::clone(&pseudonyms),
         Arc::clone(&clock),
@@ -100,7 +98,6 @@ pub async fn run(
     let admin = SiteAdmin::new(
         Reader::open(&db_path)?,
         writer.clone(),
-        runtime,
         Arc::clone(&site),
         Arc::clone(&clock),
     );

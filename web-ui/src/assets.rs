@@ -2,7 +2,7 @@
 //! routes. It must never serve anything from disk or any name a request supplies: only this table.
 
 use axum::{
-    http::header::CONTENT_TYPE,
+    http::{StatusCode, header::CONTENT_TYPE},
     routing::{MethodFilter, MethodRouter, on},
 };
 
@@ -31,7 +31,8 @@ const ASSETS: [Asset; 2] = [
 ];
 
 /// The route serving the asset at `path` (one of the constants above; `crate::ROUTES` lists one
-/// row per asset). A path not in the table is a programming error and serves a 404.
+/// row per asset). A path not in the table is a programming error and serves a bare 404 (this
+/// module knows no page: the pages link the assets, never the other way round).
 pub(crate) fn route<S: Clone + Send + Sync + 'static>(
     method: MethodFilter,
     path: &'static str,
@@ -40,7 +41,7 @@ pub(crate) fn route<S: Clone + Send + Sync + 'static>(
         Some(asset) => on(method, move || async move {
             ([(CONTENT_TYPE, asset.content_type)], asset.body)
         }),
-        None => on(method, crate::pages::not_found),
+        None => on(method, || async { StatusCode::NOT_FOUND }),
     }
 }
 

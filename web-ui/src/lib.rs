@@ -10,8 +10,9 @@
 //! - `access`: roles, the signed-in user, and the traits the daemon implements for accounts and
 //!   the audit trail.
 //! - `auth`: sessions, sign-in/out, CSRF and `Origin` checks, the role guard, throttling.
-//! - `pages`: server-rendered HTML pages (status, sign-in, 403/404/405), their document shell and
-//!   the one site navigation.
+//! - `pages`: the page kit every page uses (the document shell with the one site navigation and
+//!   the account bar, the one error type and message page, the one blocking helper, the HTML
+//!   escaper and the percent-encoder) and the status, sign-in and 404/405 pages.
 //! - `api`: `/api/v1` JSON and server-sent events for the dock, and the OpenAPI document.
 //! - `analysis`, `roster`: the worker-data pages and API (admins and supervisors).
 //! - `admin`: Settings and the audit trail (admins only).
@@ -37,7 +38,7 @@ mod security;
 mod testing;
 mod view;
 
-use std::sync::Arc;
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use axum::{
     Router,
@@ -46,7 +47,13 @@ use axum::{
     routing::{MethodFilter, MethodRouter, on},
 };
 
+pub use pages::blocking;
 pub use view::{DockSnapshot, DockView, Progress, SlotState, SlotView};
+
+/// What a view trait's async method returns (as [`DockView::shutting_down`] does): a boxed
+/// future the handler awaits on its runtime worker, borrowing the view. The daemon's writes
+/// (roster, settings) await its store writer through these, with no blocking thread between.
+pub type ViewFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The dock view every dock handler reads from.
 type SharedView = Arc<dyn DockView>;
@@ -276,26 +283,7 @@ fn assemble(backends: Backends, auth: Arc<auth::Auth>) -> Router {
         admin: admin::routes(backends.admin, backends.audit, Arc::clone(&auth)),
         diagnostics: diagnostics::routes(backends.diagnostics),
     };
-    build(backends.dock, auth, groups, Gate::SignIn)
-}
-
-/// The dock routes over `view` WITHOUT sign-in and without the guarded groups, for
-/// the web UI's preview example only (`examples/preview.rs`). The daemon uses [`site`].
-pub fn router(view: Arc<dyn DockView>) -> Router {
-    let auth = auth::Auth::new(Arc::new(NoAccounts), Arc::new(NoAudit), false);
-    let groups = Groups {
-        worker_data: Router::new(),
-        admin: Router::new(),
-        diagnostics: Router::new(),
-    };
-    build(view, Arc::new(auth), groups, Gate::Open)
-}
-
-/// Whether the sign-in check runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Gate {
-    SignIn,
-    Open,
+    build(backends.dock, auth, groups)
 }
 
 /// The route groups behind a role guard (state applied; no fallbacks of their own).
@@ -308,32 +296,19 @@ struct Groups {
     diagnostics: Router,
 }
 
-fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups, gate: Gate) -> Router {
+fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups) -> Router {
     let dock_routes = ROUTES.iter().fold(Router::new(), |router, route| {
         router.route(route.path, (route.handler)(route.verb.filter()))
     });
-    // `route_layer` panics on a router without routes (the preview has none).
-    let worker_data = if groups.worker_data.has_routes() {
-        groups
-            .worker_data
-            .route_layer(middleware::from_fn(auth::require_worker_data))
-    } else {
-        groups.worker_data
-    };
-    let admin = if groups.admin.has_routes() {
-        groups
-            .admin
-            .route_layer(middleware::from_fn(auth::require_admin))
-    } else {
-        groups.admin
-    };
-    let diagnostics = if groups.diagnostics.has_routes() {
-        groups
-            .diagnostics
-            .route_layer(middleware::from_fn(auth::require_diagnostics))
-    } else {
-        groups.diagnostics
-    };
+    let worker_data = groups
+        .worker_data
+        .route_layer(middleware::from_fn(auth::require_worker_data));
+    let admin = groups
+        .admin
+        .route_layer(middleware::from_fn(auth::require_admin));
+    let diagnostics = groups
+        .diagnostics
+        .route_layer(middleware::from_fn(auth::require_diagnostics));
     let state = AppState {
         view,
         auth: Arc::clone(&auth),
@@ -345,27 +320,10 @@ fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups, gate: Gate) ->
         .merge(diagnostics)
         // After every route: it applies to the routes registered so far.
         .method_not_allowed_fallback(pages::method_not_allowed)
-        .fallback(pages::not_found);
-    let router = match gate {
+        .fallback(pages::not_found)
         // Around the fallbacks too: an unknown address does not tell a visitor it is unknown.
-        Gate::SignIn => router.layer(middleware::from_fn_with_state(auth, auth::authenticate)),
-        Gate::Open => router,
-    };
+        .layer(middleware::from_fn_with_state(auth, auth::authenticate));
     router.layer(middleware::from_fn(security::headers))
-}
-
-struct NoAccounts;
-
-impl access::Accounts for NoAccounts {
-    fn verify(&self, _username: &str, _password: &str) -> Option<access::CurrentUser> {
-        None
-    }
-}
-
-struct NoAudit;
-
-impl access::AuditLog for NoAudit {
-    fn record(&self, _user: &str, _action: &str, _subject: &str) {}
 }
 
 #[cfg(test)]
@@ -653,28 +611,131 @@ mod tests {
         }
     }
 
+    /// Every page `role` may open (GET, not the API, not an asset), with a concrete address.
+    fn pages_for(role: Role) -> Vec<String> {
+        let mut pages: Vec<String> = ROUTES
+            .iter()
+            .filter(|route| route.verb == Verb::Get && route.access == Access::SignedIn)
+            .map(|route| route.path.to_owned())
+            .collect();
+        let groups = [
+            (role.sees_worker_data(), worker_data_routes()),
+            (role == Role::Admin, admin_routes()),
+            (role.sees_diagnostics(), diagnostics_routes()),
+        ];
+        for (may, routes) in groups {
+            pages.extend(routes.into_iter().filter_map(|(method, path)| {
+                (may && method == Method::GET
+                    && !path.starts_with("/api/")
+                    && !path.ends_with(".css"))
+                .then_some(path)
+            }));
+        }
+        pages.retain(|path| !path.starts_with("/api/") && !path.starts_with("/assets/"));
+        pages
+    }
+
     #[tokio::test]
-    async fn the_preview_router_serves_the_dock_but_no_worker_data_or_settings() {
-        let response = crate::testing::send(
-            router(FakeDock::new()),
-            Request::get("/api/v1/status").body(Body::empty()).unwrap(),
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        for path in [
-            "/overview",
-            "/roster",
-            "/settings",
-            "/api/v1/audit",
-            "/diagnostics",
-            "/api/v1/diagnostics",
-        ] {
-            let response = crate::testing::send(
-                router(FakeDock::new()),
-                Request::get(path).body(Body::empty()).unwrap(),
-            )
-            .await;
-            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    async fn every_page_of_every_role_has_the_navigation_the_account_bar_and_a_sign_out_form() {
+        let site = TestSite::new(false);
+        for role in [Role::Admin, Role::Supervisor, Role::Technician] {
+            let client = site.signed_in("someone", role);
+            let sign_out = format!(
+                "<form class=\"logout\" method=\"post\" action=\"/logout\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+                client.csrf()
+            );
+            let mut pages: Vec<(Method, String)> = pages_for(role)
+                .into_iter()
+                .map(|path| (Method::GET, path))
+                .collect();
+            // The 404, the 405, and a 403 for a page the role may not open.
+            pages.push((Method::GET, "/no/such/page".to_owned()));
+            pages.push((Method::POST, "/".to_owned()));
+            let refused = if role == Role::Admin {
+                None
+            } else {
+                Some("/settings")
+            };
+            pages.extend(refused.map(|path| (Method::GET, path.to_owned())));
+            assert!(pages.len() >= 5, "{role:?}: {pages:?}");
+            for (method, path) in pages {
+                let response = request(client.clone(), method.clone(), &path).await;
+                let status = response.status();
+                let html = body_text(response).await;
+                let at = format!("{role:?} {method} {path} ({status})");
+                assert!(html.contains("<nav class=\"site-nav\""), "{at}");
+                assert!(
+                    html.contains("Signed in as <strong>someone</strong>"),
+                    "{at}"
+                );
+                assert!(html.contains(&sign_out), "{at}");
+                assert_eq!(html.matches("<h1").count(), 1, "{at}");
+                assert!(html.contains("<main id=\"main\""), "{at}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn every_dynamic_value_on_every_page_passes_the_escaper() {
+        use crate::testing::{HOSTILE, HOSTILE_ESCAPED, hostile};
+        let site = TestSite::new(false);
+        site.dock.update(|snapshot| {
+            snapshot.dock = HOSTILE.to_owned();
+            snapshot.version = HOSTILE.to_owned();
+            for slot in &mut snapshot.slots {
+                slot.serial = Some(HOSTILE.to_owned());
+                slot.worker = Some(HOSTILE.to_owned());
+                slot.state_text = HOSTILE.to_owned();
+                slot.advice = Some(HOSTILE.to_owned());
+                slot.transport = HOSTILE.to_owned();
+            }
+        });
+        site.admin.update(|settings| *settings = hostile(settings));
+        for line in 0..3 {
+            site.admin
+                .add_line(HOSTILE, HOSTILE, &format!("{HOSTILE} {line}"));
+        }
+        site.diagnostics
+            .update(|diagnostics| *diagnostics = hostile(diagnostics));
+        site.roster.set(hostile(&crate::roster::Roster {
+            wearables: vec![crate::roster::RosterWearable {
+                serial: "KW-1".to_owned(),
+                worker: Some(12),
+                applied: false,
+                last_docked_ms: Some(1_709_200_000_000),
+            }],
+            workers: vec![crate::roster::RosterWorker {
+                id: 12,
+                badge: "B-1".to_owned(),
+                pseudonym: "W-1".to_owned(),
+                display_name: Some("Ana".to_owned()),
+                task: Some("Picking".to_owned()),
+                team: Some("A".to_owned()),
+                opted_out_ms: Some(1_709_200_000_000),
+                discarded_samples: 3,
+            }],
+            tasks: vec!["Picking".to_owned()],
+            teams: vec!["A".to_owned()],
+        }));
+        let client = site.signed_in(HOSTILE, Role::Admin);
+        let mut pages = pages_for(Role::Admin);
+        pages.extend([
+            format!(
+                "/diagnostics?wearable={}",
+                crate::pages::percent_encode(HOSTILE)
+            ),
+            "/roster?done=%3Cx%22%27%26%3E".to_owned(),
+            "/no/such/page".to_owned(),
+        ]);
+        for path in pages {
+            let html = body_text(get(client.clone(), &path).await).await;
+            assert!(
+                !html.contains(HOSTILE),
+                "{path}: the raw value is on the page"
+            );
+            assert!(html.contains(HOSTILE_ESCAPED), "{path}: no value was shown");
+            assert!(!html.contains("<x"), "{path}");
         }
     }
 }

@@ -24,7 +24,7 @@ use tokio::{sync::watch, time::Instant};
 use tower::ServiceExt;
 
 use crate::{
-    Backends, DockSnapshot, DockView, Progress, SlotState, SlotView,
+    Backends, DockSnapshot, DockView, Progress, SlotState, SlotView, ViewFuture,
     access::{Accounts, AuditLog, CurrentUser, Role},
     admin::{
         AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings,
@@ -195,10 +195,21 @@ impl AuditLog for RecordingAudit {
 #[derive(Default)]
 pub(crate) struct FakeRoster {
     changes: Mutex<Vec<RosterChange>>,
+    /// What the roster page shows instead of the one worker and wearable, once set.
+    roster: Mutex<Option<Roster>>,
+}
+
+impl FakeRoster {
+    pub(crate) fn set(&self, roster: Roster) {
+        *self.roster.lock().unwrap() = Some(roster);
+    }
 }
 
 impl RosterView for FakeRoster {
     fn roster(&self) -> Roster {
+        if let Some(roster) = self.roster.lock().unwrap().clone() {
+            return roster;
+        }
         Roster {
             wearables: vec![RosterWearable {
                 serial: "KW-00101".to_owned(),
@@ -221,12 +232,12 @@ impl RosterView for FakeRoster {
         }
     }
 
-    fn change(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal> {
+    fn change(&self, change: RosterChange) -> ViewFuture<'_, Result<RosterDone, RosterRefusal>> {
         self.changes.lock().unwrap().push(change);
-        Ok(RosterDone {
+        Box::pin(std::future::ready(Ok(RosterDone {
             summary: "roster changed".to_owned(),
             worker: None,
-        })
+        })))
     }
 }
 
@@ -348,12 +359,9 @@ impl FakeAdmin {
     }
 }
 
-impl AdminView for FakeAdmin {
-    fn settings(&self) -> SettingsView {
-        self.settings.lock().unwrap().clone()
-    }
-
-    fn change(&self, _by: &str, change: AdminChange) -> Result<String, AdminRefusal> {
+impl FakeAdmin {
+    /// Applies a change with the daemon's rules.
+    fn apply(&self, change: AdminChange) -> Result<String, AdminRefusal> {
         self.debug.lock().unwrap().push(format!("{change:?}"));
         let summary = change.to_string();
         let mut settings = self.settings.lock().unwrap();
@@ -431,6 +439,20 @@ impl AdminView for FakeAdmin {
             }
         }
         Ok(summary)
+    }
+}
+
+impl AdminView for FakeAdmin {
+    fn settings(&self) -> SettingsView {
+        self.settings.lock().unwrap().clone()
+    }
+
+    fn change<'a>(
+        &'a self,
+        _by: &'a str,
+        change: AdminChange,
+    ) -> ViewFuture<'a, Result<String, AdminRefusal>> {
+        Box::pin(std::future::ready(self.apply(change)))
     }
 
     fn audit(&self, before: Option<i64>, limit: u32) -> AuditPage {
@@ -707,6 +729,7 @@ pub(crate) struct TestSite {
     pub(crate) accounts: Arc<FakeAccounts>,
     pub(crate) audit: Arc<RecordingAudit>,
     pub(crate) admin: Arc<FakeAdmin>,
+    pub(crate) roster: Arc<FakeRoster>,
     pub(crate) diagnostics: Arc<FakeDiagnostics>,
     auth: Arc<Auth>,
 }
@@ -718,13 +741,14 @@ impl TestSite {
         let audit = Arc::new(RecordingAudit::default());
         let admin = Arc::new(FakeAdmin::default());
         let diagnostics = Arc::new(FakeDiagnostics::default());
+        let roster = Arc::new(FakeRoster::default());
         let auth = Arc::new(Auth::new(accounts.clone(), audit.clone(), secure_cookies));
         let backends = Backends {
             dock: dock.clone(),
             accounts: accounts.clone(),
             audit: audit.clone(),
             analysis: Arc::new(FakeView::default()),
-            roster: Arc::new(FakeRoster::default()),
+            roster: roster.clone(),
             admin: admin.clone(),
             diagnostics: diagnostics.clone(),
         };
@@ -735,6 +759,7 @@ impl TestSite {
             accounts,
             audit,
             admin,
+            roster,
             diagnostics,
             auth,
         }
@@ -900,4 +925,44 @@ pub(crate) fn check_against_schema(
         }
         _ => {}
     }
+}
+
+/// Text no page may ever show as it is: it opens a tag, leaves either quoted attribute and
+/// starts an entity.
+pub(crate) const HOSTILE: &str = "<x\"'&>";
+
+/// [`HOSTILE`] as the escaper writes it.
+pub(crate) const HOSTILE_ESCAPED: &str = "&lt;x&quot;&#39;&amp;&gt;";
+
+/// `value` with every string in it that the type lets be any text set to [`HOSTILE`]: each one
+/// is tried in turn, and one that must be an enum's name (a role, a state) keeps its value.
+pub(crate) fn hostile<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
+    fn pointers(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(_) => out.push(at.to_owned()),
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    pointers(item, &format!("{at}/{i}"), out);
+                }
+            }
+            serde_json::Value::Object(fields) => {
+                for (key, item) in fields {
+                    let key = key.replace('~', "~0").replace('/', "~1");
+                    pointers(item, &format!("{at}/{key}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut json = serde_json::to_value(value).unwrap();
+    let mut all = Vec::new();
+    pointers(&json, "", &mut all);
+    for pointer in all {
+        let slot = json.pointer_mut(&pointer).unwrap();
+        let old = std::mem::replace(slot, serde_json::Value::from(HOSTILE));
+        if serde_json::from_value::<T>(json.clone()).is_err() {
+            *json.pointer_mut(&pointer).unwrap() = old;
+        }
+    }
+    serde_json::from_value(json).unwrap()
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tokio::runtime::Handle;
+use web_ui::ViewFuture;
 use web_ui::access::Role;
 use web_ui::admin::{
     AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings as Site,
@@ -23,9 +23,9 @@ use crate::store::{Reader, StoreError, Writer};
 /// The dock's admin view.
 pub struct SiteAdmin {
     reader: Reader,
+    /// Changes are awaited on the page's runtime worker: the writer's queue, no blocking thread
+    /// (reads and password hashing go to the blocking pool).
     writer: Writer,
-    /// The daemon's runtime: changes are called on its blocking pool and wait for the writer.
-    runtime: Handle,
     site: Arc<SiteSettings>,
     clock: Arc<dyn Clock>,
 }
@@ -34,14 +34,12 @@ impl SiteAdmin {
     pub fn new(
         reader: Reader,
         writer: Writer,
-        runtime: Handle,
         site: Arc<SiteSettings>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             reader,
             writer,
-            runtime,
             site,
             clock,
         }
@@ -111,9 +109,10 @@ impl SiteAdmin {
         })
     }
 
-    fn commit(&self, change: SiteChange) -> Result<(), AdminRefusal> {
-        self.runtime
-            .block_on(self.writer.site(change))
+    async fn commit(&self, change: SiteChange) -> Result<(), AdminRefusal> {
+        self.writer
+            .site(change)
+            .await
             .map(|_| ())
             .map_err(|error| match error {
                 StoreError::Site(SiteError::NoSuchUser) => {
@@ -123,33 +122,44 @@ impl SiteAdmin {
             })
     }
 
+    /// `read` over the page's reader, on the blocking pool.
+    async fn read_with<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, AdminRefusal> {
+        let reader = self.reader.clone();
+        super::off_runtime(move || read(&reader))
+            .await
+            .ok_or_else(not_done)?
+            .map_err(|error| storage_problem(&error))
+    }
+
     /// Stores a `setting` row after checking the settings it leads to, then puts them in force.
-    fn put_setting(
+    async fn put_setting(
         &self,
         key: &str,
         value: String,
         proposed: PageSettings,
     ) -> Result<(), AdminRefusal> {
-        let workers = self.reader.workers().map_err(|e| storage_problem(&e))?;
+        let workers = self.read_with(Reader::workers).await?;
         site::merge(self.site.base(), &proposed, &workers)
             .validate()
             .map_err(AdminRefusal)?;
         self.commit(SiteChange::PutSetting {
             key: key.to_owned(),
             value,
-        })?;
-        if let Err(error) = self.site.reload(&self.reader) {
-            tracing::warn!(error = %error, "Could not reload the site settings after a change.");
-        }
+        })
+        .await?;
+        super::reload_settings(&self.site, &self.reader, "a settings change").await;
         Ok(())
     }
 
     /// Refuses a change that would leave no enabled admin.
-    fn keep_an_admin(&self, name: &str, still_admin: bool) -> Result<(), AdminRefusal> {
+    async fn keep_an_admin(&self, name: &str, still_admin: bool) -> Result<(), AdminRefusal> {
         if still_admin {
             return Ok(());
         }
-        let users = self.reader.users().map_err(|e| storage_problem(&e))?;
+        let users = self.read_with(Reader::users).await?;
         let others = users
             .iter()
             .filter(|u| u.role == Role::Admin && !u.disabled && u.name != name)
@@ -174,66 +184,74 @@ impl SiteAdmin {
             .collect()
     }
 
-    fn put_tasks(&self, tasks: Vec<Task>) -> Result<(), AdminRefusal> {
+    async fn put_tasks(&self, tasks: Vec<Task>) -> Result<(), AdminRefusal> {
         crate::analysis::tasks::validate(&tasks).map_err(|e| AdminRefusal(e.to_string()))?;
         let value = serde_json::to_string(&tasks).map_err(|e| AdminRefusal(e.to_string()))?;
         let proposed = PageSettings {
             tasks: Some(tasks),
             ..self.site.page()
         };
-        self.put_setting(site::TASKS_KEY, value, proposed)
+        self.put_setting(site::TASKS_KEY, value, proposed).await
     }
 
-    fn apply(&self, by: &str, change: &AdminChange) -> Result<(), AdminRefusal> {
+    async fn apply(&self, by: &str, change: AdminChange) -> Result<(), AdminRefusal> {
         match change {
             AdminChange::AddUser {
                 name,
                 role,
                 password,
             } => {
-                let exists = self.reader.user(name).map_err(|e| storage_problem(&e))?;
-                if exists.is_some() {
-                    return Err(AdminRefusal(format!("a user called {name} already exists")));
-                }
-                let user = accounts::new_user(name, *role, password, self.clock.now_ms())
-                    .map_err(|e| AdminRefusal(e.to_string()))?;
-                self.runtime
-                    .block_on(self.writer.put_user(user))
+                let now = self.clock.now_ms();
+                // The look-up and the argon2 hash (tens of milliseconds) on the blocking pool.
+                let user = self
+                    .read_with(move |reader| {
+                        if reader.user(&name)?.is_some() {
+                            return Ok(Err(AdminRefusal(format!(
+                                "a user called {name} already exists"
+                            ))));
+                        }
+                        Ok(accounts::new_user(&name, role, &password, now)
+                            .map_err(|e| AdminRefusal(e.to_string())))
+                    })
+                    .await??;
+                self.writer
+                    .put_user(user)
+                    .await
                     .map_err(|e| storage_problem(&e))
             }
             AdminChange::SetRole { name, role } => {
-                self.keep_an_admin(name, *role == Role::Admin)?;
-                self.commit(SiteChange::SetUserRole {
-                    name: name.clone(),
-                    role: *role,
-                })
+                self.keep_an_admin(&name, role == Role::Admin).await?;
+                self.commit(SiteChange::SetUserRole { name, role }).await
             }
             AdminChange::SetDisabled { name, disabled } => {
-                if *disabled && name == by {
+                if disabled && name == by {
                     return Err(AdminRefusal("you cannot disable yourself".into()));
                 }
-                if *disabled {
-                    self.keep_an_admin(name, false)?;
+                if disabled {
+                    self.keep_an_admin(&name, false).await?;
                 }
-                self.commit(SiteChange::SetUserDisabled {
-                    name: name.clone(),
-                    disabled: *disabled,
-                })
+                self.commit(SiteChange::SetUserDisabled { name, disabled })
+                    .await
             }
             AdminChange::SetPassword { name, password } => {
-                let password_hash = accounts::new_password_hash(password)
-                    .map_err(|e| AdminRefusal(e.to_string()))?;
+                // The argon2 hash on the blocking pool.
+                let password_hash = super::off_runtime(move || {
+                    accounts::new_password_hash(&password).map_err(|e| AdminRefusal(e.to_string()))
+                })
+                .await
+                .ok_or_else(not_done)??;
                 self.commit(SiteChange::SetUserPassword {
-                    name: name.clone(),
+                    name,
                     password_hash,
                 })
+                .await
             }
             AdminChange::RemoveUser { name } => {
                 if name == by {
                     return Err(AdminRefusal("you cannot remove yourself".into()));
                 }
-                self.keep_an_admin(name, false)?;
-                self.commit(SiteChange::RemoveUser { name: name.clone() })
+                self.keep_an_admin(&name, false).await?;
+                self.commit(SiteChange::RemoveUser { name }).await
             }
             AdminChange::Site(site) => {
                 let overrides = SiteOverrides {
@@ -252,7 +270,7 @@ impl SiteAdmin {
                     site: Some(overrides),
                     ..self.site.page()
                 };
-                self.put_setting(site::SITE_KEY, value, proposed)
+                self.put_setting(site::SITE_KEY, value, proposed).await
             }
             AdminChange::PutTask(row) => {
                 let mut tasks = self.tasks_now();
@@ -271,19 +289,19 @@ impl SiteAdmin {
                     Some(slot) => *slot = task,
                     None => tasks.push(task),
                 }
-                self.put_tasks(tasks)
+                self.put_tasks(tasks).await
             }
             AdminChange::RemoveTask { name } => {
                 let mut tasks = self.tasks_now();
                 let before = tasks.len();
-                tasks.retain(|t| &t.name != name);
+                tasks.retain(|t| t.name != name);
                 if tasks.len() == before {
                     return Err(AdminRefusal(format!("there is no task called \"{name}\"")));
                 }
-                self.put_tasks(tasks)
+                self.put_tasks(tasks).await
             }
             AdminChange::Thresholds(t) => {
-                let config = wearable_config(t)?;
+                let config = wearable_config(&t)?;
                 let value =
                     serde_json::to_string(&config).map_err(|e| AdminRefusal(e.to_string()))?;
                 let proposed = PageSettings {
@@ -291,9 +309,15 @@ impl SiteAdmin {
                     ..self.site.page()
                 };
                 self.put_setting(site::THRESHOLDS_KEY, value, proposed)
+                    .await
             }
         }
     }
+}
+
+/// A change whose blocking work did not return (it panicked).
+fn not_done() -> AdminRefusal {
+    AdminRefusal("the dock could not make this change just now; try again".into())
 }
 
 fn storage_problem(error: &StoreError) -> AdminRefusal {
@@ -357,10 +381,18 @@ impl AdminView for SiteAdmin {
         })
     }
 
-    fn change(&self, by: &str, change: AdminChange) -> Result<String, AdminRefusal> {
-        self.apply(by, &change)?;
-        tracing::info!(change = %change, "Settings changed on the page.");
-        Ok(change.to_string())
+    fn change<'a>(
+        &'a self,
+        by: &'a str,
+        change: AdminChange,
+    ) -> ViewFuture<'a, Result<String, AdminRefusal>> {
+        Box::pin(async move {
+            // Its Display never carries a password.
+            let summary = change.to_string();
+            self.apply(by, change).await?;
+            tracing::info!(change = %summary, "Settings changed on the page.");
+            Ok(summary)
+        })
     }
 
     fn audit(&self, before: Option<i64>, limit: u32) -> AuditPage {
@@ -395,6 +427,39 @@ impl AdminView for SiteAdmin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemClock;
+    use crate::views::settle::TestStore;
+
+    /// Awaited on the page's only thread: the password is hashed and the look-ups read on the
+    /// blocking pool, the writer's commit awaited, with no thread blocked waiting for it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_admin_change_is_awaited_on_the_pages_own_thread() {
+        let store = TestStore::new("admin");
+        let admin = SiteAdmin::new(
+            store.reader.clone(),
+            store.writer.clone(),
+            Arc::clone(&store.site),
+            Arc::new(SystemClock),
+        );
+        let add = |name: &str| AdminChange::AddUser {
+            name: name.to_owned(),
+            role: Role::Admin,
+            password: "a long enough password".to_owned(),
+        };
+        let summary = admin.change("root", add("ada")).await.unwrap();
+        assert!(!summary.contains("a long enough password"), "{summary}");
+        assert_eq!(admin.settings().users.len(), 1);
+        // The rules still read the store: a second "ada" and the last admin's removal are refused.
+        let refused = admin.change("root", add("ada")).await.unwrap_err();
+        assert!(refused.0.contains("already exists"), "{}", refused.0);
+        let remove = AdminChange::RemoveUser {
+            name: "ada".to_owned(),
+        };
+        let refused = admin.change("root", remove).await.unwrap_err();
+        assert!(refused.0.contains("only enabled admin"), "{}", refused.0);
+        drop(admin);
+        store.close();
+    }
 
     #[test]
     fn thresholds_round_trip_between_the_page_units_and_the_wire() {

@@ -7,6 +7,9 @@ pub mod admin;
 pub mod analysis;
 pub mod diagnostics;
 pub mod roster;
+mod settle;
+
+pub(crate) use settle::{off_runtime, reload_settings};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use tokio::runtime::Handle;
+use web_ui::ViewFuture;
 use web_ui::roster::{
     Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
 };
@@ -20,9 +20,8 @@ use crate::worker::{Pseudonyms, WorkerTag};
 /// The dock's roster.
 pub struct SiteRoster {
     reader: Reader,
+    /// Changes are awaited on the page's runtime worker: the writer's queue, no blocking thread.
     writer: Writer,
-    /// The daemon's runtime: changes are called on its blocking pool and wait for the writer.
-    runtime: Handle,
     site: Arc<SiteSettings>,
     pseudonyms: Arc<Pseudonyms>,
     clock: Arc<dyn Clock>,
@@ -32,7 +31,6 @@ impl SiteRoster {
     pub fn new(
         reader: Reader,
         writer: Writer,
-        runtime: Handle,
         site: Arc<SiteSettings>,
         pseudonyms: Arc<Pseudonyms>,
         clock: Arc<dyn Clock>,
@@ -40,7 +38,6 @@ impl SiteRoster {
         Self {
             reader,
             writer,
-            runtime,
             site,
             pseudonyms,
             clock,
@@ -95,8 +92,8 @@ impl SiteRoster {
         }
     }
 
-    fn commit(&self, change: SiteChange) -> Result<Option<i64>, RosterRefusal> {
-        let result = self.runtime.block_on(self.writer.site(change));
+    async fn commit(&self, change: SiteChange) -> Result<Option<i64>, RosterRefusal> {
+        let result = self.writer.site(change).await;
         result.map_err(|error| match error {
             StoreError::Site(SiteError::Exists) => RosterRefusal(
                 "a worker with that badge tag is already on the roster: edit that row instead"
@@ -115,22 +112,11 @@ impl SiteRoster {
     }
 
     /// Picks up tasks, teams and opt-outs in the analysis settings.
-    fn refresh_settings(&self) {
-        if let Err(error) = self.site.reload(&self.reader) {
-            tracing::warn!(error = %error, "Could not reload the site settings after a roster change.");
-        }
-    }
-}
-
-impl RosterView for SiteRoster {
-    fn roster(&self) -> Roster {
-        self.read().unwrap_or_else(|error| {
-            tracing::error!(error = %error, "Cannot read the roster.");
-            Roster::default()
-        })
+    async fn refresh_settings(&self) {
+        super::reload_settings(&self.site, &self.reader, "a roster change").await;
     }
 
-    fn change(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal> {
+    async fn apply(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal> {
         let now = self.clock.now_ms();
         match change {
             RosterChange::AssignWearable { serial, worker } => {
@@ -151,7 +137,8 @@ impl RosterView for SiteRoster {
                     serial,
                     worker,
                     at_ms: now,
-                })?;
+                })
+                .await?;
                 Ok(RosterDone { summary, worker })
             }
             RosterChange::AddWorker {
@@ -166,13 +153,15 @@ impl RosterView for SiteRoster {
                         RosterRefusal("a badge tag is 1–16 printable ASCII characters".into())
                     })?;
                 self.check_task(task.as_ref())?;
-                let id = self.commit(SiteChange::AddWorker {
-                    tag,
-                    display_name,
-                    task,
-                    team,
-                })?;
-                self.refresh_settings();
+                let id = self
+                    .commit(SiteChange::AddWorker {
+                        tag,
+                        display_name,
+                        task,
+                        team,
+                    })
+                    .await?;
+                self.refresh_settings().await;
                 let summary = match id {
                     Some(id) => format!("worker {id} added to the roster"),
                     None => "worker added to the roster".to_owned(),
@@ -194,8 +183,9 @@ impl RosterView for SiteRoster {
                     display_name,
                     task,
                     team,
-                })?;
-                self.refresh_settings();
+                })
+                .await?;
+                self.refresh_settings().await;
                 Ok(RosterDone {
                     summary: format!("worker {id} details changed"),
                     worker: Some(id),
@@ -205,8 +195,9 @@ impl RosterView for SiteRoster {
                 self.commit(SiteChange::OptOut {
                     id,
                     opted_out_ms: opted_out.then_some(now),
-                })?;
-                self.refresh_settings();
+                })
+                .await?;
+                self.refresh_settings().await;
                 let summary = if opted_out {
                     format!("worker {id} opted out: their data is discarded at docking")
                 } else {
@@ -218,5 +209,68 @@ impl RosterView for SiteRoster {
                 })
             }
         }
+    }
+}
+
+impl RosterView for SiteRoster {
+    fn roster(&self) -> Roster {
+        self.read().unwrap_or_else(|error| {
+            tracing::error!(error = %error, "Cannot read the roster.");
+            Roster::default()
+        })
+    }
+
+    fn change(&self, change: RosterChange) -> ViewFuture<'_, Result<RosterDone, RosterRefusal>> {
+        Box::pin(self.apply(change))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::views::settle::TestStore;
+
+    /// On a current-thread runtime the page's only thread is the one awaiting: a change that
+    /// blocked a thread to wait for the writer (the old `block_on` round trip) cannot run here.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_roster_change_is_awaited_on_the_pages_own_thread_and_puts_the_settings_in_force() {
+        let store = TestStore::new("roster");
+        let roster = SiteRoster::new(
+            store.reader.clone(),
+            store.writer.clone(),
+            Arc::clone(&store.site),
+            Arc::new(Pseudonyms::from_key([7; 32])),
+            Arc::new(SystemClock),
+        );
+        let done = roster
+            .change(RosterChange::AddWorker {
+                badge: "B-0042".to_owned(),
+                display_name: Some("Ana".to_owned()),
+                task: None,
+                team: Some("Night".to_owned()),
+            })
+            .await
+            .unwrap();
+        assert!(done.summary.contains("added"), "{}", done.summary);
+        let id = done.worker.unwrap();
+        // Committed, and the settings in force know the new team already.
+        let listed = roster.roster();
+        assert_eq!(listed.workers.len(), 1);
+        assert_eq!(listed.teams, ["Night"]);
+        assert!(store.site.current().teams.contains_key("Night"));
+        // A refusal comes back in words, awaited the same way.
+        let refused = roster
+            .change(RosterChange::EditWorker {
+                id: id + 100,
+                display_name: None,
+                task: None,
+                team: None,
+            })
+            .await
+            .unwrap_err();
+        assert!(refused.0.contains("not on the roster"), "{}", refused.0);
+        drop(roster);
+        store.close();
     }
 }

@@ -8,13 +8,10 @@ use std::fmt::Write as _;
 use axum::{http::StatusCode, response::Response};
 
 use super::{AUDIT_PATH, view::AuditPage};
-use crate::{
-    access::CurrentUser,
-    pages::{Escaped, signed_in_page, time_element},
-};
+use crate::pages::{Escaped, Shell, Viewer, time_element};
 
 /// `GET /audit`: one page of lines; `paged` when this is not the newest page.
-pub(super) fn page(page: &AuditPage, paged: bool, me: &CurrentUser, csrf: &str) -> Response {
+pub(super) fn page(page: &AuditPage, paged: bool, viewer: Viewer<'_>) -> Response {
     let mut out = String::from(
         "<p class=\"lead\">Every sign-in, view of a worker's data and change of a setting, \
          newest first. Lines cannot be changed or deleted; times are in UTC.</p>\n",
@@ -60,5 +57,7 @@ pub(super) fn page(page: &AuditPage, paged: bool, me: &CurrentUser, csrf: &str) 
             links.join(" ")
         );
     }
-    signed_in_page(StatusCode::OK, "Audit trail", me, csrf, AUDIT_PATH, &out)
+    Shell::new("Audit trail")
+        .current(AUDIT_PATH)
+        .render(StatusCode::OK, Some(viewer), &out)
 }

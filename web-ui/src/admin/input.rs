@@ -45,45 +45,13 @@ pub(super) enum Sent {
     Form(Form),
 }
 
-/// The fields of a url-encoded form. Its `Debug` never prints the values (one may be a password).
-pub(super) struct Form(Vec<(String, String)>);
+/// The fields of a url-encoded form (the site's one parser).
+pub(super) use crate::pages::FormFields as Form;
 
-impl fmt::Debug for Form {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.0.iter().map(|(name, _)| name))
-            .finish()
-    }
-}
-
-impl Form {
-    pub(super) fn parse(bytes: &[u8]) -> Form {
-        Form(
-            form_urlencoded::parse(bytes)
-                .map(|(name, value)| (name.into_owned(), value.into_owned()))
-                .collect(),
-        )
-    }
-
-    /// The first value of field `name`, if sent.
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The first value of `name`, trimmed; `None` when absent or blank.
-    fn text(&self, name: &str) -> Option<&str> {
-        self.get(name)
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
-    }
-
-    fn required(&self, name: &str, label: &str) -> Result<&str, Problem> {
-        self.text(name)
-            .ok_or_else(|| Problem::new(format!("Fill in {label}.")))
-    }
+/// The first value of `name`, trimmed, or the problem that `label` is missing.
+fn required<'a>(form: &'a Form, name: &str, label: &str) -> Result<&'a str, Problem> {
+    form.text(name)
+        .ok_or_else(|| Problem::new(format!("Fill in {label}.")))
 }
 
 fn json<T: for<'de> Deserialize<'de>>(bytes: &[u8], shape: &str) -> Result<T, Problem> {
@@ -196,8 +164,8 @@ pub(super) fn add_user(sent: &Sent) -> Result<AdminChange, Problem> {
             (user.name, user.role, user.password, user.password_again)
         }
         Sent::Form(form) => (
-            form.required("name", "the user name")?.to_owned(),
-            parse_role(form.required("role", "the role")?)?,
+            required(form, "name", "the user name")?.to_owned(),
+            parse_role(required(form, "role", "the role")?)?,
             form.get("password").unwrap_or_default().to_owned(),
             Some(form.get("password_again").unwrap_or_default().to_owned()),
         ),
@@ -317,7 +285,7 @@ pub(super) fn site(sent: &Sent) -> Result<AdminChange, Problem> {
             r#"{"time_zone": "Europe/Berlin", "min_group_workers": 5, "goal_alerts_per_day": 10}"#,
         )?,
         Sent::Form(form) => SiteSettings {
-            time_zone: form.required("time_zone", "the time zone")?.to_owned(),
+            time_zone: required(form, "time_zone", "the time zone")?.to_owned(),
             min_group_workers: whole(
                 form.get("min_group_workers").unwrap_or_default(),
                 "The minimum group size",

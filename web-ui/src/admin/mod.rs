@@ -9,7 +9,7 @@
 //! - `settings`, `audit`: the two pages.
 //! - `openapi`: the OpenAPI 3 description of the JSON routes.
 //!
-//! Every change is applied through [`AdminView::change`] on the blocking pool; a success is
+//! Every change is applied through [`AdminView::change`], awaited; a success is
 //! recorded in the audit trail with the daemon's summary (never a password) and, when it touches
 //! an account ([`AdminChange::affected_user`]), ends every session of that account.
 
@@ -22,7 +22,7 @@ mod view;
 use std::sync::Arc;
 
 use axum::{
-    Extension, Json, Router,
+    Json, Router,
     body::{Body, to_bytes},
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header::CONTENT_TYPE},
@@ -32,9 +32,9 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
-    access::{AuditLog, CsrfToken, CurrentUser, Role},
+    access::{AuditLog, CurrentUser, Role},
     auth::{Auth, error_json, see_other},
-    pages,
+    pages::{Failure, Viewer, Visitor, blocking},
 };
 use input::{Problem, Sent};
 
@@ -124,38 +124,44 @@ enum Reply {
 }
 
 impl Reply {
-    fn forbidden(self) -> Response {
+    /// `failure` answered this way: as JSON, or as a page for `visitor`.
+    fn failure(self, failure: Failure, visitor: &Visitor) -> Response {
         match self {
-            Reply::Json => error_json(StatusCode::FORBIDDEN, "only admins can use this"),
-            Reply::Page => pages::message(
-                StatusCode::FORBIDDEN,
-                "Only for admins",
-                "Settings, user accounts and the audit trail are only for admins.",
-            ),
+            Reply::Json => failure.into_response(),
+            Reply::Page => failure.on_page(visitor).into_response(),
         }
     }
 
-    fn unavailable(self) -> Response {
-        const TEXT: &str = "The dock could not do this just now. Try again in a minute.";
-        match self {
-            Reply::Json => error_json(StatusCode::SERVICE_UNAVAILABLE, TEXT),
-            Reply::Page => pages::message(StatusCode::SERVICE_UNAVAILABLE, "Not available", TEXT),
-        }
+    fn forbidden(self, visitor: &Visitor) -> Response {
+        let words = match self {
+            Reply::Json => "only admins can use this",
+            Reply::Page => "Settings, user accounts and the audit trail are only for admins.",
+        };
+        let failure = Failure::new(StatusCode::FORBIDDEN, "Only for admins", words);
+        self.failure(failure, visitor)
+    }
+
+    fn unavailable(self, visitor: &Visitor) -> Response {
+        self.failure(unavailable(), visitor)
     }
 }
 
-/// The signed-in admin; anyone else is refused (the route guard already did; this is the
-/// second lock).
-fn admin(user: Option<Extension<CurrentUser>>) -> Option<CurrentUser> {
-    match user {
-        Some(Extension(user)) if user.role == Role::Admin => Some(user),
-        _ => None,
-    }
+/// The daemon's answer never came (its call panicked).
+fn unavailable() -> Failure {
+    Failure::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Not available",
+        "The dock could not do this just now. Try again in a minute.",
+    )
+    .back((SETTINGS_PATH, "Back to Settings"))
 }
 
-/// Runs a daemon call on the blocking pool; `None` if it panicked.
-async fn blocking<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    tokio::task::spawn_blocking(call).await.ok()
+/// The signed-in admin with their session's CSRF token; anyone else is refused (the route guard
+/// already did; this is the second lock).
+fn admin(visitor: &Visitor) -> Option<Viewer<'_>> {
+    visitor
+        .viewer()
+        .filter(|viewer| viewer.user.role == Role::Admin)
 }
 
 /// `s` cut to at most `max` characters.
@@ -171,29 +177,35 @@ struct NoticeParams {
     problem: Option<String>,
 }
 
-/// `GET /settings?done=…|problem=…`: the Settings page, with the last form's outcome on top.
+/// `GET /settings?done=…|problem=CODE`: the Settings page, with the last form's outcome on top.
 async fn settings_page(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
-    csrf: Option<Extension<CsrfToken>>,
+    visitor: Visitor,
     Query(notice): Query<NoticeParams>,
 ) -> Response {
-    let Some(user) = admin(user) else {
-        return Reply::Page.forbidden();
-    };
-    let Some(Extension(csrf)) = csrf else {
-        return Reply::Page.forbidden();
-    };
-    let view = Arc::clone(&state.view);
-    let Some(settings) = blocking(move || view.settings()).await else {
-        return Reply::Page.unavailable();
-    };
     let notice = match (&notice.done, &notice.problem) {
-        (_, Some(problem)) => settings::Notice::Problem(clip(problem, MAX_NOTICE)),
+        (_, Some(code)) => settings::Notice::Problem(settings::problem_words(code)),
         (Some(done), None) => settings::Notice::Done(clip(done, MAX_NOTICE)),
         (None, None) => settings::Notice::None,
     };
-    settings::page(&settings, &user, csrf.as_str(), notice)
+    answer_settings(&state, &visitor, StatusCode::OK, notice).await
+}
+
+/// The Settings page with `notice`, with `status`, or the page saying why not.
+async fn answer_settings(
+    state: &AdminState,
+    visitor: &Visitor,
+    status: StatusCode,
+    notice: settings::Notice<'_>,
+) -> Response {
+    let Some(viewer) = admin(visitor) else {
+        return Reply::Page.forbidden(visitor);
+    };
+    let view = Arc::clone(&state.view);
+    let Some(settings) = blocking(move || view.settings()).await else {
+        return Reply::Page.unavailable(visitor);
+    };
+    settings::page(status, &settings, viewer, notice)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,64 +249,59 @@ async fn load_audit(
 /// `GET /audit?before=ID`: the audit trail, newest first, 100 lines a page.
 async fn audit_page(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
-    csrf: Option<Extension<CsrfToken>>,
+    visitor: Visitor,
     Query(params): Query<AuditParams>,
 ) -> Response {
-    let Some(user) = admin(user) else {
-        return Reply::Page.forbidden();
-    };
-    let Some(Extension(csrf)) = csrf else {
-        return Reply::Page.forbidden();
+    let Some(viewer) = admin(&visitor) else {
+        return Reply::Page.forbidden(&visitor);
     };
     let params = AuditParams {
         limit: None,
         ..params
     };
     let Ok((before, limit)) = audit_query(&params) else {
-        return pages::message(
+        let failure = Failure::new(
             StatusCode::BAD_REQUEST,
             "Not a page of the audit trail",
             "This address does not name a page of the audit trail.",
-        );
+        )
+        .back((AUDIT_PATH, "Go to the newest lines"));
+        return Reply::Page.failure(failure, &visitor);
     };
-    match load_audit(&state, &user, before, limit).await {
-        Some(page) => audit::page(&page, before.is_some(), &user, csrf.as_str()),
-        None => Reply::Page.unavailable(),
+    match load_audit(&state, viewer.user, before, limit).await {
+        Some(page) => audit::page(&page, before.is_some(), viewer),
+        None => Reply::Page.unavailable(&visitor),
     }
 }
 
 /// `GET /api/v1/audit?before=&limit=`: an `AuditPage`.
 async fn audit_json(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     Query(params): Query<AuditParams>,
 ) -> Response {
-    let Some(user) = admin(user) else {
-        return Reply::Json.forbidden();
+    let Some(viewer) = admin(&visitor) else {
+        return Reply::Json.forbidden(&visitor);
     };
     let (before, limit) = match audit_query(&params) {
         Ok(query) => query,
         Err(problem) => return error_json(StatusCode::BAD_REQUEST, &problem.0),
     };
-    match load_audit(&state, &user, before, limit).await {
+    match load_audit(&state, viewer.user, before, limit).await {
         Some(page) => Json(page).into_response(),
-        None => Reply::Json.unavailable(),
+        None => Reply::Json.unavailable(&visitor),
     }
 }
 
 /// `GET /api/v1/settings`: a `SettingsView`.
-async fn settings_json(
-    State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
-) -> Response {
-    if admin(user).is_none() {
-        return Reply::Json.forbidden();
+async fn settings_json(State(state): State<AdminState>, visitor: Visitor) -> Response {
+    if admin(&visitor).is_none() {
+        return Reply::Json.forbidden(&visitor);
     }
     let view = Arc::clone(&state.view);
     match blocking(move || view.settings()).await {
         Some(settings) => Json(settings).into_response(),
-        None => Reply::Json.unavailable(),
+        None => Reply::Json.unavailable(&visitor),
     }
 }
 
@@ -316,40 +323,47 @@ fn reply_for(headers: &HeaderMap) -> Option<Reply> {
     }
 }
 
-/// Where a form post goes back to, with its outcome for the `role="status"` box.
-fn back_to_settings(key: &str, text: &str) -> Response {
-    let text: String = form_urlencoded::byte_serialize(clip(text, MAX_NOTICE).as_bytes()).collect();
-    see_other(&format!("{SETTINGS_PATH}?{key}={text}"))
+/// Where a form post goes back to after a change, with the daemon's summary for the
+/// `role="status"` box.
+fn back_to_settings(done: &str) -> Response {
+    let text: String = form_urlencoded::byte_serialize(clip(done, MAX_NOTICE).as_bytes()).collect();
+    see_other(&format!("{SETTINGS_PATH}?done={text}"))
 }
 
-fn refused(reply: Reply, problem: &str) -> Response {
+/// A change refused (by a check here or by the daemon) in its own words: `{"error": …}`, or the
+/// Settings page answering the form with the problem on top (400). The words never travel in
+/// an address.
+async fn refused(state: &AdminState, visitor: &Visitor, reply: Reply, problem: &str) -> Response {
     match reply {
         Reply::Json => error_json(StatusCode::BAD_REQUEST, problem),
-        Reply::Page => back_to_settings("problem", problem),
+        Reply::Page => {
+            let notice = settings::Notice::Problem(clip(problem, MAX_NOTICE));
+            answer_settings(state, visitor, StatusCode::BAD_REQUEST, notice).await
+        }
     }
 }
 
 /// The common path of every change: admin check, content type (415), size (413), `parse` into
-/// changes (400 / back to the page with the problem), the self-protection rule, then each change
-/// through the daemon in order, audited, ending the affected account's sessions.
+/// changes (400 / the page with the problem), the self-protection rule, then each change
+/// through the daemon in order, awaited, audited, ending the affected account's sessions.
 async fn submit(
     state: AdminState,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     headers: &HeaderMap,
     body: Body,
     parse: impl FnOnce(&Sent) -> Result<Vec<AdminChange>, Problem>,
 ) -> Response {
     let Some(reply) = reply_for(headers) else {
-        return match admin(user) {
+        return match admin(&visitor) {
             Some(_) => error_json(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "send application/json (or a form from the Settings page)",
             ),
-            None => Reply::Json.forbidden(),
+            None => Reply::Json.forbidden(&visitor),
         };
     };
-    let Some(user) = admin(user) else {
-        return reply.forbidden();
+    let Some(user) = admin(&visitor).map(|viewer| viewer.user.clone()) else {
+        return reply.forbidden(&visitor);
     };
     let Ok(bytes) = to_bytes(body, input::BODY_LIMIT).await else {
         return match reply {
@@ -357,10 +371,14 @@ async fn submit(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body too large (16 KiB at most)",
             ),
-            Reply::Page => pages::message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Form too large",
-                "The dock could not read this form. Go back and try again.",
+            Reply::Page => reply.failure(
+                Failure::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Form too large",
+                    "The dock could not read this form. Go back and try again.",
+                )
+                .back((SETTINGS_PATH, "Back to Settings")),
+                &visitor,
             ),
         };
     };
@@ -370,49 +388,38 @@ async fn submit(
     };
     let changes = match parse(&sent) {
         Ok(changes) => changes,
-        Err(problem) => return refused(reply, &problem.0),
+        Err(problem) => return refused(&state, &visitor, reply, &problem.0).await,
     };
     drop(sent);
     if let Some(problem) = changes.iter().find_map(|change| own_account(&user, change)) {
-        return refused(reply, problem);
+        return refused(&state, &visitor, reply, problem).await;
     }
     let mut done: Vec<String> = Vec::new();
     for change in changes {
         let affected = change.affected_user().map(str::to_owned);
-        let view = Arc::clone(&state.view);
-        let by = user.name.clone();
-        match blocking(move || view.change(&by, change)).await {
-            Some(Ok(summary)) => {
+        match state.view.change(&user.name, change).await {
+            Ok(summary) => {
                 state.audit.record(&user.name, "change", &summary);
                 if let Some(name) = affected {
                     let ended = state.auth.sessions.end_user(&name);
-                    tracing::debug!(sessions = ended, "ended the sessions of a changed account");
+                    tracing::debug!(sessions = ended, "Ended the sessions of a changed account.");
                 }
                 done.push(summary);
             }
-            Some(Err(AdminRefusal(refusal))) => {
+            Err(AdminRefusal(refusal)) => {
                 let problem = if done.is_empty() {
                     refusal
                 } else {
                     format!("{refusal} (already done: {})", done.join("; "))
                 };
-                return refused(reply, &problem);
-            }
-            None => {
-                return match reply {
-                    Reply::Json => Reply::Json.unavailable(),
-                    Reply::Page => back_to_settings(
-                        "problem",
-                        "The dock could not save this just now. Try again in a minute.",
-                    ),
-                };
+                return refused(&state, &visitor, reply, &problem).await;
             }
         }
     }
     let summary = done.join("; ");
     match reply {
         Reply::Json => Json(serde_json::json!({ "done": summary })).into_response(),
-        Reply::Page => back_to_settings("done", &summary),
+        Reply::Page => back_to_settings(&summary),
     }
 }
 
@@ -436,11 +443,11 @@ fn own_account(user: &CurrentUser, change: &AdminChange) -> Option<&'static str>
 /// `POST /api/v1/users`.
 async fn add_user(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(state, user, &headers, body, |sent| {
+    submit(state, visitor, &headers, body, |sent| {
         input::add_user(sent).map(|change| vec![change])
     })
     .await
@@ -449,12 +456,12 @@ async fn add_user(
 /// `POST /api/v1/users/{name}`.
 async fn update_user(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(state, user, &headers, body, |sent| {
+    submit(state, visitor, &headers, body, |sent| {
         input::update_user(&name, sent)
     })
     .await
@@ -463,12 +470,12 @@ async fn update_user(
 /// `POST /api/v1/users/{name}/remove`.
 async fn remove_user(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(state, user, &headers, body, |sent| {
+    submit(state, visitor, &headers, body, |sent| {
         input::remove_user(&name, sent).map(|change| vec![change])
     })
     .await
@@ -477,11 +484,11 @@ async fn remove_user(
 /// `POST /api/v1/settings/site`.
 async fn site(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(state, user, &headers, body, |sent| {
+    submit(state, visitor, &headers, body, |sent| {
         input::site(sent).map(|change| vec![change])
     })
     .await
@@ -490,11 +497,11 @@ async fn site(
 /// `POST /api/v1/settings/tasks`.
 async fn put_task(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(state, user, &headers, body, |sent| {
+    submit(state, visitor, &headers, body, |sent| {
         input::put_task(sent).map(|change| vec![change])
     })
     .await
@@ -503,12 +510,12 @@ async fn put_task(
 /// `POST /api/v1/settings/tasks/{name}/remove`.
 async fn remove_task(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(state, user, &headers, body, |sent| {
+    submit(state, visitor, &headers, body, |sent| {
         input::remove_task(&name, sent).map(|change| vec![change])
     })
     .await
@@ -517,11 +524,11 @@ async fn remove_task(
 /// `POST /api/v1/settings/thresholds`.
 async fn thresholds(
     State(state): State<AdminState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(state, user, &headers, body, |sent| {
+    submit(state, visitor, &headers, body, |sent| {
         input::thresholds(sent).map(|change| vec![change])
     })
     .await

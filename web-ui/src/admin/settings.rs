@@ -17,14 +17,34 @@ use super::{
 };
 use crate::{
     access::{CurrentUser, Role},
-    pages::{Escaped, signed_in_page, time_element},
+    pages::{Escaped, Shell, Viewer, percent_encode, time_element},
 };
 
-/// The outcome of the last form, from the query string (untrusted text: escaped).
+/// The outcome of the last form: the daemon's summary from `?done=` (untrusted text: escaped),
+/// or what was not changed: the refusal answering the form, or the fixed words of a
+/// `?problem=CODE` (see [`problem_words`]).
 pub(super) enum Notice<'a> {
     None,
     Done(&'a str),
     Problem(&'a str),
+}
+
+/// Every problem an address may name, by code (`/settings?problem=unavailable`).
+const PROBLEM_CODES: [(&str, &str); 1] = [(
+    "unavailable",
+    "The dock could not save this just now. Try again in a minute.",
+)];
+
+/// What the page says for a problem code it does not know.
+const UNKNOWN_PROBLEM: &str = "The last change was not made. Check the form and try again.";
+
+/// The fixed words for a problem code from an address; an address never makes the page say
+/// its own words.
+pub(super) fn problem_words(code: &str) -> &'static str {
+    PROBLEM_CODES
+        .iter()
+        .find(|(known, _)| *known == code.trim())
+        .map_or(UNKNOWN_PROBLEM, |(_, words)| words)
 }
 
 /// Common IANA zones offered as suggestions (any valid zone may be typed).
@@ -65,20 +85,6 @@ const ZONES: [&str; 32] = [
 
 const ROLES: [Role; 3] = [Role::Admin, Role::Supervisor, Role::Technician];
 
-/// A path segment, percent-encoded (everything but RFC 3986 unreserved characters), so a name
-/// cannot add segments or a query to a form's address.
-fn segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
-}
-
 /// A decimal as a form value: `45`, `12.5`.
 fn decimal(x: f64) -> String {
     if x.is_finite() {
@@ -89,12 +95,14 @@ fn decimal(x: f64) -> String {
 }
 
 /// `GET /settings`.
+/// `GET /settings`, or the answer to a refused form (`status` 400).
 pub(super) fn page(
+    status: StatusCode,
     settings: &SettingsView,
-    me: &CurrentUser,
-    csrf: &str,
+    viewer: Viewer<'_>,
     notice: Notice<'_>,
 ) -> Response {
+    let (me, csrf) = (viewer.user, viewer.csrf);
     let csrf_field = format!(
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
         Escaped(csrf)
@@ -135,7 +143,9 @@ pub(super) fn page(
         &settings.wearables,
         &csrf_field,
     );
-    signed_in_page(StatusCode::OK, "Settings", me, csrf, SETTINGS_PATH, &out)
+    Shell::new("Settings")
+        .current(SETTINGS_PATH)
+        .render(status, Some(viewer), &out)
 }
 
 fn role_options(out: &mut String, selected: Role) {
@@ -197,7 +207,7 @@ fn users(out: &mut String, users: &[UserRow], me: &CurrentUser, csrf: &str) {
 
 fn user_row(out: &mut String, i: usize, user: &UserRow, me: &CurrentUser, csrf: &str) {
     let name = Escaped(&user.name);
-    let action = format!("/api/v1/users/{}", segment(&user.name));
+    let action = format!("/api/v1/users/{}", percent_encode(&user.name));
     let is_me = user.name == me.name;
     let _ = write!(
         out,
@@ -375,7 +385,7 @@ fn tasks(out: &mut String, tasks: &[TaskRow], csrf: &str) {
                  class=\"visually-hidden\">{name}</span></button></form>\n</details></td></tr>",
                 remove = Escaped(&format!(
                     "/api/v1/settings/tasks/{}/remove",
-                    segment(&task.name)
+                    percent_encode(&task.name)
                 )),
             );
         }

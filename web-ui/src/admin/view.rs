@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::access::Role;
+use crate::{ViewFuture, access::Role};
 
-/// What the admin pages need from the daemon. Every method is **blocking** (SQLite, argon2):
-/// handlers call them on tokio's blocking pool.
+/// What the admin pages need from the daemon. The reads are **blocking** (SQLite): handlers call
+/// them on tokio's blocking pool; [`AdminView::change`] is async.
 pub trait AdminView: Send + Sync + 'static {
     /// Everything the Settings page shows.
     fn settings(&self) -> SettingsView;
@@ -15,7 +15,15 @@ pub trait AdminView: Send + Sync + 'static {
     /// Applies one change durably, done by the signed-in admin `by`. The daemon refuses, in plain
     /// words, anything that would leave no enabled admin, bad values (unknown time zone, a task
     /// name used twice, a threshold out of range) and a user name already taken.
-    fn change(&self, by: &str, change: AdminChange) -> Result<String, AdminRefusal>;
+    ///
+    /// The future resolves after the commit. It is awaited on a runtime worker, so it must not
+    /// block one (await the store's writer; put SQLite reads and password hashing on the
+    /// blocking pool).
+    fn change<'a>(
+        &'a self,
+        by: &'a str,
+        change: AdminChange,
+    ) -> ViewFuture<'a, Result<String, AdminRefusal>>;
 
     /// Audit lines, newest first: those with `id < before` (all when `None`), at most `limit`.
     fn audit(&self, before: Option<i64>, limit: u32) -> AuditPage;

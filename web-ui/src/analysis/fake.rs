@@ -478,6 +478,9 @@ pub(crate) async fn get_response(router: Router, path: &str, role: Option<Role>)
             name: "sam".to_owned(),
             role,
         });
+        request
+            .extensions_mut()
+            .insert(crate::access::CsrfToken("sam-token".to_owned()));
     }
     router.oneshot(request).await.unwrap()
 }

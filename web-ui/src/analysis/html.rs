@@ -1,49 +1,17 @@
-//! Markup helpers the analysis pages share: escaping, query strings, numbers in words, and the
-//! document shell with the site navigation (`crate::pages::nav`). They must never let interpolated text open a tag, an
-//! entity or leave a quoted attribute, and never emit inline script, style or handlers (CSP).
+//! Markup helpers the analysis pages share: numbers in words, the risk badge, and how an
+//! analysis page is framed in the site's one shell (`crate::pages::Shell`). Escaping and
+//! addresses are the site's (`crate::pages`). They must never let interpolated text open a tag,
+//! an entity or leave a quoted attribute, and never emit inline script, style or handlers (CSP).
 
-use std::fmt::Write as _;
-
-use axum::{
-    http::{StatusCode, header::CACHE_CONTROL},
-    response::{Html, IntoResponse, Response},
-};
+use axum::{http::StatusCode, response::Response};
 
 use super::{STYLE_PATH, view::RiskLevel};
-use crate::{access::Role, assets, pages};
+use crate::pages::{Shell, Viewer};
 
 /// Text made safe for HTML: the site's one escaper, under the name this module's markup uses.
 pub(super) use crate::pages::Escaped as Esc;
-
-/// A query-string value, percent-encoded (everything but RFC 3986 unreserved characters).
-pub(super) fn query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
-}
-
-/// `path?k=v&…` from the pairs whose value is present and not empty. The result is a URL: escape
-/// it with [`Esc`] before putting it in an attribute.
-pub(super) fn url(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
-    let mut out = path.to_owned();
-    let mut first = true;
-    for (key, value) in pairs {
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
-            out.push(if first { '?' } else { '&' });
-            first = false;
-            out.push_str(key);
-            out.push('=');
-            out.push_str(&query_value(value));
-        }
-    }
-    out
-}
+/// Addresses with query values: the site's one encoder.
+pub(super) use crate::pages::url;
 
 /// A figure for reading: no decimals from 10, one below; never `-0`.
 pub(super) fn num(x: f64) -> String {
@@ -128,66 +96,26 @@ impl Nav {
     }
 }
 
-/// A complete HTML document for an analysis page: the shared stylesheet and this module's, a skip
-/// link, the site navigation for `role` (`crate::pages::nav`; none when the role is not known),
-/// and `body` (already markup). Not cacheable: it holds worker data.
+/// An analysis page in the site's shell: this module's stylesheet, `nav` marked, `body` (already
+/// markup, with its own `<h1>`) in `<main>`; the navigation and account bar for `viewer`.
 pub(super) fn page(
     status: StatusCode,
     title: &str,
     nav: Nav,
-    role: Option<Role>,
+    viewer: Option<Viewer<'_>>,
     body: &str,
 ) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<link rel=\"icon\" href=\"data:,\">\n\
-         <link rel=\"stylesheet\" href=\"{style}\">\n<link rel=\"stylesheet\" href=\"{own}\">\n\
-         </head>\n<body>\n<a class=\"an-skip\" href=\"#main\">Skip to content</a>\n\
-         {nav}<main id=\"main\" class=\"an-main\" tabindex=\"-1\">\n{body}</main>\n</body>\n</html>\n",
-        title = Esc(title),
-        style = assets::STYLE_CSS,
-        own = STYLE_PATH,
-        nav = role.map_or_else(String::new, |role| pages::nav(role, nav.path())),
-    );
-    (status, [(CACHE_CONTROL, "no-store")], Html(html)).into_response()
-}
-
-/// A short page saying what went wrong, with a way back to the overview. `text` is fixed words.
-pub(super) fn message(status: StatusCode, role: Option<Role>, title: &str, text: &str) -> Response {
-    let body = format!(
-        "<section class=\"message\">\n<h1>{}</h1>\n<p>{}</p>\n\
-         <p><a href=\"/overview\">Go to today's overview</a></p>\n</section>\n",
-        Esc(title),
-        Esc(text)
-    );
-    page(status, title, Nav::Other, role, &body)
+    Shell::new(title)
+        .own_heading()
+        .current(nav.path())
+        .styles(&[STYLE_PATH])
+        .main_class("an-main")
+        .render(status, viewer, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_values_are_percent_encoded_so_a_name_cannot_add_parameters() {
-        assert_eq!(query_value("Night & day=1"), "Night%20%26%20day%3D1");
-        assert_eq!(query_value("Süd"), "S%C3%BCd");
-        assert_eq!(
-            url(
-                "/overview",
-                &[
-                    ("day", Some("2025-03-03")),
-                    ("team", None),
-                    ("task", Some(""))
-                ]
-            ),
-            "/overview?day=2025-03-03"
-        );
-        assert_eq!(
-            url("/overview", &[("team", Some("A")), ("sort", Some("name"))]),
-            "/overview?team=A&sort=name"
-        );
-    }
 
     #[test]
     fn numbers_read_as_a_supervisor_expects() {
@@ -206,27 +134,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_shell_carries_the_site_navigation_for_the_viewers_role() {
+    async fn the_shell_carries_the_site_navigation_and_account_bar_for_the_viewer() {
+        use crate::access::{CurrentUser, Role};
         use http_body_util::BodyExt;
-        let text = |response: Response| async {
+        async fn html(nav: Nav, role: Option<Role>) -> String {
+            let user = role.map(|role| CurrentUser {
+                name: "ada".to_owned(),
+                role,
+            });
+            let viewer = user.as_ref().map(|user| Viewer { user, csrf: "tok" });
+            let response = page(StatusCode::OK, "T", nav, viewer, "");
             let bytes = response.into_body().collect().await.unwrap().to_bytes();
             String::from_utf8(bytes.to_vec()).unwrap()
-        };
-        let html = text(page(StatusCode::OK, "T", Nav::Tasks, Some(Role::Admin), "")).await;
-        assert!(html.contains("<a href=\"/tasks\" aria-current=\"page\">Tasks &amp; hours</a>"));
-        assert!(html.contains("<a href=\"/settings\">Settings</a>"));
-        let html = text(page(
-            StatusCode::OK,
-            "T",
-            Nav::Other,
-            Some(Role::Supervisor),
-            "",
-        ))
-        .await;
-        assert!(!html.contains("aria-current"));
-        assert!(!html.contains("/settings"));
-        let html = text(message(StatusCode::FORBIDDEN, None, "No", "Not for you.")).await;
-        assert!(!html.contains("site-nav"));
+        }
+        let admin = html(Nav::Tasks, Some(Role::Admin)).await;
+        assert!(admin.contains("<a href=\"/tasks\" aria-current=\"page\">Tasks &amp; hours</a>"));
+        assert!(admin.contains("<a href=\"/settings\">Settings</a>"));
+        assert!(admin.contains("Signed in as <strong>ada</strong>"));
+        assert!(admin.contains("<link rel=\"stylesheet\" href=\"/assets/analysis.css\">"));
+        let supervisor = html(Nav::Other, Some(Role::Supervisor)).await;
+        assert!(!supervisor.contains("aria-current"));
+        assert!(!supervisor.contains("/settings"));
+        assert!(!html(Nav::Other, None).await.contains("site-nav"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) mod fake;
 use std::sync::Arc;
 
 use axum::{
-    Extension, Json, Router,
+    Json, Router,
     extract::{Path, Query, State},
     http::{StatusCode, header::CONTENT_TYPE},
     response::{IntoResponse, Response},
@@ -39,8 +39,10 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::access::{AuditLog, CurrentUser, Role};
-use html::message;
+use crate::{
+    access::{AuditLog, CurrentUser, Role},
+    pages::{Back, Failure, Visitor, blocking},
+};
 
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
@@ -147,77 +149,66 @@ fn routes_keeping(
         })
 }
 
-/// Why a request gets no data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
-    /// No signed-in user with a role that sees worker data.
-    Forbidden,
-    BadDay,
-    BadShift,
-    NotFound,
-    /// The daemon's answer never came (its call panicked).
-    Unavailable,
+/// Where the analysis pages' failures lead on to.
+const TO_THE_OVERVIEW: Back = ("/overview", "Go to today's overview");
+
+/// No signed-in user with a role that sees worker data.
+fn forbidden() -> Failure {
+    Failure::new(
+        StatusCode::FORBIDDEN,
+        "Not allowed",
+        "Only administrators and supervisors can see workers' data.",
+    )
+    .back(TO_THE_OVERVIEW)
 }
 
-impl Failure {
-    fn status(self) -> StatusCode {
-        match self {
-            Failure::Forbidden => StatusCode::FORBIDDEN,
-            Failure::BadDay | Failure::BadShift => StatusCode::BAD_REQUEST,
-            Failure::NotFound => StatusCode::NOT_FOUND,
-            Failure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
+fn bad_day() -> Failure {
+    Failure::new(
+        StatusCode::BAD_REQUEST,
+        "Not a date",
+        "The day must be a date written as year-month-day, for example 2025-03-03.",
+    )
+    .back(TO_THE_OVERVIEW)
+}
 
-    fn words(self) -> (&'static str, &'static str) {
-        match self {
-            Failure::Forbidden => (
-                "Not allowed",
-                "Only administrators and supervisors can see workers' data.",
-            ),
-            Failure::BadDay => (
-                "Not a date",
-                "The day must be a date written as year-month-day, for example 2025-03-03.",
-            ),
-            Failure::BadShift => ("Not a shift", "That shift could not be found."),
-            Failure::NotFound => ("Worker not found", "There is no worker at this address."),
-            Failure::Unavailable => (
-                "Not available",
-                "The analysis could not be read just now. Please try again in a minute.",
-            ),
-        }
-    }
+fn bad_shift() -> Failure {
+    Failure::new(
+        StatusCode::BAD_REQUEST,
+        "Not a shift",
+        "That shift could not be found.",
+    )
+    .back(TO_THE_OVERVIEW)
+}
 
-    fn html(self, role: Option<Role>) -> Response {
-        let (title, text) = self.words();
-        message(self.status(), role, title, text)
-    }
+fn not_found() -> Failure {
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        "Worker not found",
+        "There is no worker at this address.",
+    )
+    .back(TO_THE_OVERVIEW)
+}
 
-    fn json(self) -> Response {
-        let (_, text) = self.words();
-        (self.status(), Json(serde_json::json!({ "error": text }))).into_response()
-    }
+/// The daemon's answer never came (its call panicked).
+fn unavailable() -> Failure {
+    Failure::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Not available",
+        "The analysis could not be read just now. Please try again in a minute.",
+    )
+    .back(TO_THE_OVERVIEW)
 }
 
 /// The signed-in user and how group figures may be shown to them; refuses roles without access.
-fn viewer(user: Option<&Extension<CurrentUser>>) -> Result<(&CurrentUser, Viewer), Failure> {
-    let Some(Extension(user)) = user else {
-        return Err(Failure::Forbidden);
+fn viewer(visitor: &Visitor) -> Result<(&CurrentUser, Viewer), Failure> {
+    let Some(user) = visitor.user() else {
+        return Err(forbidden());
     };
     match user.role {
         Role::Admin => Ok((user, Viewer::Admin)),
         Role::Supervisor => Ok((user, Viewer::Supervisor)),
-        Role::Technician => Err(Failure::Forbidden),
+        Role::Technician => Err(forbidden()),
     }
-}
-
-/// Runs a daemon call on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    call: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(call)
-        .await
-        .map_err(|_| Failure::Unavailable)
 }
 
 /// `YYYY-MM-DD` with a month 01–12 and a day 01–31.
@@ -259,18 +250,19 @@ struct WorkerParams {
     shift: Option<String>,
 }
 
-/// The overview for `params` as `form` (the page for a role, or the JSON). When the daemon can
-/// tell its data version, the answer is rendered once per version, day, selection and form and
-/// then served from memory without leaving the runtime worker; concurrent requests for an answer
-/// being rendered wait for that one rendering. Else it is built afresh on the blocking pool.
+/// The overview for `params` as `form` (the page's title and main, or the JSON). When the
+/// daemon can tell its data version, the answer is rendered once per version, day, selection
+/// and form and then served from memory without leaving the runtime worker; concurrent requests
+/// for an answer being rendered wait for that one rendering. Else it is built afresh on the
+/// blocking pool.
 async fn overview_answer(
     state: &AnalysisState,
     params: OverviewParams,
     form: overview::Form,
-) -> Result<Response, Failure> {
+) -> Result<overview::Answer, Failure> {
     let day = params.day.filter(|d| !d.is_empty());
     if day.as_deref().is_some_and(|d| !is_day(d)) {
-        return Err(Failure::BadDay);
+        return Err(bad_day());
     }
     let selection = overview::Selection::new(
         params.team,
@@ -281,8 +273,7 @@ async fn overview_answer(
     // Asked before building: whatever is built afterwards is at least as new as this version,
     // so an answer kept under it never hides a change that came before a request served from it.
     let Some(version) = state.view.version() else {
-        let answer = build_overview(state, day, selection, form).await?;
-        return Ok(answer.response());
+        return build_overview(state, day, selection, form).await;
     };
     let slot = state.rendered.slot(overview::Key {
         version,
@@ -293,7 +284,7 @@ async fn overview_answer(
     let answer = slot
         .get_or_try_init(|| build_overview(state, day, selection, form))
         .await?;
-    Ok(answer.response())
+    Ok(answer.clone())
 }
 
 /// Asks the daemon for the day, filters, sorts and renders it, all on the blocking pool.
@@ -304,18 +295,14 @@ async fn build_overview(
     form: overview::Form,
 ) -> Result<overview::Answer, Failure> {
     let view = state.view.clone();
-    let response = blocking(move || {
+    blocking(move || {
         let mut data = view.overview(day.as_deref());
         overview::apply(&mut data, &selection);
-        match form {
-            overview::Form::Page(role) => overview::page(&data, &selection, role),
-            overview::Form::Json => Json(data).into_response(),
-        }
+        overview::Answer::build(&data, &selection, form)
     })
-    .await?;
-    overview::Answer::from_response(response)
-        .await
-        .ok_or(Failure::Unavailable)
+    .await
+    .flatten()
+    .ok_or_else(unavailable)
 }
 
 async fn load_worker(
@@ -329,15 +316,16 @@ async fn load_worker(
         .parse::<i64>()
         .ok()
         .filter(|parsed| parsed.to_string() == id)
-        .ok_or(Failure::NotFound)?;
+        .ok_or_else(not_found)?;
     let shift = match params.shift.filter(|s| !s.is_empty()) {
-        Some(text) => Some(text.parse::<i64>().map_err(|_| Failure::BadShift)?),
+        Some(text) => Some(text.parse::<i64>().map_err(|_| bad_shift())?),
         None => None,
     };
     let view = state.view.clone();
     let detail = blocking(move || view.worker(id, shift))
-        .await?
-        .ok_or(Failure::NotFound)?;
+        .await
+        .ok_or_else(unavailable)?
+        .ok_or_else(not_found)?;
     state
         .audit
         .record(&user.name, "view", &format!("worker {id}"));
@@ -346,99 +334,81 @@ async fn load_worker(
 
 async fn load_tasks(state: &AnalysisState, viewer: Viewer) -> Result<TasksAndHours, Failure> {
     let view = state.view.clone();
-    blocking(move || view.tasks(viewer)).await
+    blocking(move || view.tasks(viewer))
+        .await
+        .ok_or_else(unavailable)
 }
 
 async fn overview_page(
     State(state): State<AnalysisState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     Query(params): Query<OverviewParams>,
 ) -> Response {
-    let role = user.as_ref().map(|Extension(user)| user.role);
-    let role = match viewer(user.as_ref()) {
-        Ok((user, _)) => user.role,
-        Err(failure) => return failure.html(role),
+    let answer = async {
+        viewer(&visitor)?;
+        overview_answer(&state, params, overview::Form::Page).await
     };
-    match overview_answer(&state, params, overview::Form::Page(role)).await {
-        Ok(response) => response,
-        Err(failure) => failure.html(Some(role)),
+    match answer.await {
+        Ok(answer) => answer.response(visitor.viewer()),
+        Err(failure) => failure.on_page(&visitor).into_response(),
     }
 }
 
 async fn overview_json(
     State(state): State<AnalysisState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     Query(params): Query<OverviewParams>,
-) -> Response {
-    if let Err(failure) = viewer(user.as_ref()) {
-        return failure.json();
-    }
-    match overview_answer(&state, params, overview::Form::Json).await {
-        Ok(response) => response,
-        Err(failure) => failure.json(),
-    }
+) -> Result<Response, Failure> {
+    viewer(&visitor)?;
+    let answer = overview_answer(&state, params, overview::Form::Json).await?;
+    Ok(answer.response(None))
 }
 
 async fn worker_page(
     State(state): State<AnalysisState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     Path(id): Path<String>,
     Query(params): Query<WorkerParams>,
 ) -> Response {
-    let role = user.as_ref().map(|Extension(user)| user.role);
-    let user = match viewer(user.as_ref()) {
-        Ok((user, _)) => user,
-        Err(failure) => return failure.html(role),
+    let answer = async {
+        let (user, _) = viewer(&visitor)?;
+        load_worker(&state, user, &id, params).await
     };
-    match load_worker(&state, user, &id, params).await {
-        Ok(detail) => worker::page(&detail, user.role),
-        Err(failure) => failure.html(Some(user.role)),
+    match answer.await {
+        Ok(detail) => worker::page(&detail, visitor.viewer()),
+        Err(failure) => failure.on_page(&visitor).into_response(),
     }
 }
 
 async fn worker_json(
     State(state): State<AnalysisState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     Path(id): Path<String>,
     Query(params): Query<WorkerParams>,
-) -> Response {
-    let user = match viewer(user.as_ref()) {
-        Ok((user, _)) => user,
-        Err(failure) => return failure.json(),
-    };
-    match load_worker(&state, user, &id, params).await {
-        Ok(detail) => Json(detail).into_response(),
-        Err(failure) => failure.json(),
-    }
+) -> Result<Response, Failure> {
+    let (user, _) = viewer(&visitor)?;
+    let detail = load_worker(&state, user, &id, params).await?;
+    Ok(Json(detail).into_response())
 }
 
-async fn tasks_page(
-    State(state): State<AnalysisState>,
-    user: Option<Extension<CurrentUser>>,
-) -> Response {
-    let role = user.as_ref().map(|Extension(user)| user.role);
-    let (role, viewer) = match viewer(user.as_ref()) {
-        Ok((user, viewer)) => (user.role, viewer),
-        Err(failure) => return failure.html(role),
+async fn tasks_page(State(state): State<AnalysisState>, visitor: Visitor) -> Response {
+    let answer = async {
+        let (_, as_viewer) = viewer(&visitor)?;
+        load_tasks(&state, as_viewer).await
     };
-    match load_tasks(&state, viewer).await {
-        Ok(data) => tasks::page(&data, role),
-        Err(failure) => failure.html(Some(role)),
+    match answer.await {
+        Ok(data) => tasks::page(&data, visitor.viewer()),
+        Err(failure) => failure.on_page(&visitor).into_response(),
     }
 }
 
 async fn tasks_json(
     State(state): State<AnalysisState>,
-    user: Option<Extension<CurrentUser>>,
-) -> Response {
-    let viewer = match viewer(user.as_ref()) {
-        Ok((_, viewer)) => viewer,
-        Err(failure) => return failure.json(),
-    };
-    match load_tasks(&state, viewer).await {
-        Ok(data) => Json(data).into_response(),
-        Err(failure) => failure.json(),
-    }
+    visitor: Visitor,
+) -> Result<Response, Failure> {
+    let (_, as_viewer) = viewer(&visitor)?;
+    let data = load_tasks(&state, as_viewer).await?;
+    Ok(Json(data).into_response())
 }
 
 #[cfg(test)]
@@ -625,7 +595,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn each_role_gets_the_page_with_its_own_navigation() {
+    async fn each_role_gets_the_page_with_its_own_navigation_from_one_rendering() {
         let fake = Fake::new();
         let router = fake.router();
         for _ in 0..2 {
@@ -635,7 +605,51 @@ mod tests {
             assert!(!supervisor.contains("/settings"));
             assert!(supervisor.contains(">Anna K.</a>"));
         }
-        assert_eq!(fake.days_asked().len(), 2, "one page per role");
+        assert_eq!(
+            fake.days_asked().len(),
+            1,
+            "the shell is put around one rendering"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kept_overview_never_carries_one_users_name_or_token_to_another() {
+        let fake = Fake::new();
+        let router = fake.router();
+        let mut pages = Vec::new();
+        for (name, token) in [("ada", "ada-token"), ("bob", "bob-token")] {
+            let mut request = axum::http::Request::builder()
+                .uri("/overview")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            request.extensions_mut().insert(CurrentUser {
+                name: name.to_owned(),
+                role: Role::Supervisor,
+            });
+            request
+                .extensions_mut()
+                .insert(crate::access::CsrfToken(token.to_owned()));
+            let response = tower::ServiceExt::oneshot(router.clone(), request)
+                .await
+                .unwrap();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            pages.push(String::from_utf8(bytes.to_vec()).unwrap());
+        }
+        assert_eq!(
+            fake.days_asked().len(),
+            1,
+            "the second page came from memory"
+        );
+        assert!(pages[0].contains("Signed in as <strong>ada</strong>"));
+        assert!(pages[0].contains("value=\"ada-token\""));
+        assert!(pages[1].contains("Signed in as <strong>bob</strong>"));
+        assert!(pages[1].contains("value=\"bob-token\""));
+        assert!(
+            !pages[1].contains("ada"),
+            "the first user's name or token leaked"
+        );
     }
 
     #[tokio::test]

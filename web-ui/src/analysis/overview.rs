@@ -4,9 +4,11 @@
 //! anything but the daemon's `label` for a worker, nor put a name into markup or a URL unescaped.
 //!
 //! It also keeps the last few rendered answers ([`Rendered`]), each under the daemon's data
-//! version, the day, the selection and who it is for (the page's navigation depends on the
-//! role). It must never keep an answer under a version read after the answer was built, nor
-//! hand one out to a request that has not passed the role check (the handlers check first).
+//! version, the day, the selection and the form (page or JSON). A kept page is only its title
+//! and `<main>`: the shell with the viewer's navigation, name and CSRF token is put around it per
+//! request. It must never keep an answer under a version read after the answer was built, never
+//! keep anything about who asked, nor hand one out to a request that has not passed the role
+//! check (the handlers check first).
 
 use std::{
     cmp::Ordering,
@@ -16,13 +18,13 @@ use std::{
 };
 
 use axum::{
-    body::{Body, Bytes},
-    http::{HeaderMap, StatusCode},
-    response::Response,
+    body::Bytes,
+    http::{StatusCode, header::CONTENT_TYPE},
+    response::{IntoResponse, Response},
 };
 use tokio::sync::OnceCell;
 
-use crate::access::Role;
+use crate::pages::Viewer;
 
 use super::{
     charts::{zone_bar, zone_words},
@@ -159,7 +161,9 @@ impl Selection {
 /// the JSON is the same for every role allowed to see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Form {
-    Page(Role),
+    /// The page's title and `<main>`: the same for every viewer (the shell around it, with the
+    /// viewer's navigation and account bar, is added per request and never kept).
+    Page,
     Json,
 }
 
@@ -175,35 +179,48 @@ pub(super) struct Key {
     pub(super) form: Form,
 }
 
-/// A finished answer: status, headers and body, handed out as cheap clones (the body is shared,
-/// not copied).
+/// A finished answer, handed out as cheap clones (the text is shared, not copied). It holds
+/// nothing about who asked: no name, no role, no CSRF token.
 #[derive(Debug, Clone)]
-pub(super) struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
+pub(super) enum Answer {
+    /// The page's title and its `<main>` markup.
+    Page { title: Arc<str>, main: Arc<str> },
+    /// The JSON body.
+    Json(Bytes),
 }
 
 impl Answer {
-    /// Keeps a response built in full (the pages and the JSON are never streamed); `None` if its
-    /// body cannot be read.
-    pub(super) async fn from_response(response: Response) -> Option<Answer> {
-        let (parts, body) = response.into_parts();
-        let body = axum::body::to_bytes(body, usize::MAX).await.ok()?;
-        Some(Answer {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        })
+    /// The overview as `form`, from the day's data already filtered and sorted; `None` if the
+    /// JSON cannot be written.
+    pub(super) fn build(overview: &Overview, selection: &Selection, form: Form) -> Option<Answer> {
+        match form {
+            Form::Page => {
+                let title = match &overview.day {
+                    Some(day) => format!("Today · {day}"),
+                    None => "Today".to_owned(),
+                };
+                Some(Answer::Page {
+                    title: title.into(),
+                    main: body(overview, selection).into(),
+                })
+            }
+            Form::Json => serde_json::to_vec(overview)
+                .ok()
+                .map(|json| Answer::Json(json.into())),
+        }
     }
 
-    /// The same response again: same status, headers (`Cache-Control: no-store` included) and
-    /// bytes.
-    pub(super) fn response(&self) -> Response {
-        let mut response = Response::new(Body::from(self.body.clone()));
-        *response.status_mut() = self.status;
-        *response.headers_mut() = self.headers.clone();
-        response
+    /// The answer for `viewer`: the page in the shell with their navigation and account bar
+    /// (never cached by the browser), or the JSON.
+    pub(super) fn response(&self, viewer: Option<Viewer<'_>>) -> Response {
+        match self {
+            Answer::Page { title, main } => {
+                super::html::page(StatusCode::OK, title, Nav::Overview, viewer, main)
+            }
+            Answer::Json(json) => {
+                ([(CONTENT_TYPE, "application/json")], json.clone()).into_response()
+            }
+        }
     }
 }
 
@@ -305,21 +322,6 @@ fn compare(a: &WorkerRow, b: &WorkerRow, key: SortKey) -> Ordering {
         SortKey::Alerts => a.alerts.cmp(&b.alerts),
         SortKey::Response => a.median_response_ms.cmp(&b.median_response_ms),
     }
-}
-
-/// `GET /overview`: the whole page.
-pub(super) fn page(overview: &Overview, selection: &Selection, role: Role) -> Response {
-    let title = match &overview.day {
-        Some(day) => format!("Today · {day}"),
-        None => "Today".to_owned(),
-    };
-    super::html::page(
-        StatusCode::OK,
-        &title,
-        Nav::Overview,
-        Some(role),
-        &body(overview, selection),
-    )
 }
 
 fn body(overview: &Overview, selection: &Selection) -> String {

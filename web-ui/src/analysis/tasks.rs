@@ -14,7 +14,7 @@ use super::{
 };
 
 /// `GET /tasks`: the whole page.
-pub(super) fn page(data: &TasksAndHours, role: crate::access::Role) -> Response {
+pub(super) fn page(data: &TasksAndHours, viewer: Option<crate::pages::Viewer<'_>>) -> Response {
     let mut out = String::new();
     out.push_str("<header class=\"an-head\"><h1>Tasks &amp; hours</h1>");
     match (&data.from_day, &data.to_day) {
@@ -84,13 +84,7 @@ pub(super) fn page(data: &TasksAndHours, role: crate::access::Role) -> Response 
     out.push_str("</section>\n");
 
     advice(&mut out, &data.advice);
-    document(
-        StatusCode::OK,
-        "Tasks & hours",
-        Nav::Tasks,
-        Some(role),
-        &out,
-    )
+    document(StatusCode::OK, "Tasks & hours", Nav::Tasks, viewer, &out)
 }
 
 fn site(out: &mut String, site: &GroupRow) {

@@ -13,13 +13,14 @@ use super::{
     html::{Esc, Nav, counted, hours, limit, num, page as document, risk_badge, seconds_from_ms},
     view::{GoalView, RiskLevel, ShiftDetail, ShiftSummary, WeekPoint, WeekTrend, WorkerDetail},
 };
+use crate::pages::Viewer;
 
 /// What every page showing advice says once.
 const NOT_MEDICAL: &str = "These are workplace-design suggestions drawn from measured movements. \
                            They are not medical advice.";
 
 /// `GET /workers/{id}`: the whole page.
-pub(super) fn page(detail: &WorkerDetail, role: crate::access::Role) -> Response {
+pub(super) fn page(detail: &WorkerDetail, viewer: Option<Viewer<'_>>) -> Response {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -41,7 +42,7 @@ pub(super) fn page(detail: &WorkerDetail, role: crate::access::Role) -> Response
         goal_section(&mut out, goal);
     }
     advice(&mut out, &detail.advice);
-    document(StatusCode::OK, &detail.label, Nav::Other, Some(role), &out)
+    document(StatusCode::OK, &detail.label, Nav::Other, viewer, &out)
 }
 
 fn level_colour(level: RiskLevel) -> &'static str {

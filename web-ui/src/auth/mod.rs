@@ -250,7 +250,11 @@ pub(crate) async fn require_worker_data(request: Request, next: Next) -> Respons
     let api = is_api(request.uri().path());
     match request.extensions().get::<CurrentUser>() {
         Some(user) if user.role.sees_worker_data() => next.run(request).await,
-        Some(_) => refuse(api, Refusal::Role),
+        Some(_) => refuse_to(
+            &pages::Visitor::of(request.extensions()),
+            api,
+            Refusal::Role,
+        ),
         // Only if the router was built without `authenticate`: never serve worker data then.
         None => refuse(api, Refusal::Role),
     }
@@ -263,7 +267,11 @@ pub(crate) async fn require_admin(request: Request, next: Next) -> Response {
     match request.extensions().get::<CurrentUser>() {
         Some(user) if user.role == Role::Admin => next.run(request).await,
         // `None` only if the router was built without `authenticate`: never serve settings then.
-        Some(_) | None => refuse(api, Refusal::Admin),
+        Some(_) | None => refuse_to(
+            &pages::Visitor::of(request.extensions()),
+            api,
+            Refusal::Admin,
+        ),
     }
 }
 
@@ -274,7 +282,11 @@ pub(crate) async fn require_diagnostics(request: Request, next: Next) -> Respons
     match request.extensions().get::<CurrentUser>() {
         Some(user) if user.role.sees_diagnostics() => next.run(request).await,
         // `None` only if the router was built without `authenticate`: never serve them then.
-        Some(_) | None => refuse(api, Refusal::Diagnostics),
+        Some(_) | None => refuse_to(
+            &pages::Visitor::of(request.extensions()),
+            api,
+            Refusal::Diagnostics,
+        ),
     }
 }
 
@@ -348,6 +360,11 @@ enum Refusal {
 }
 
 fn refuse(api: bool, refusal: Refusal) -> Response {
+    refuse_to(&pages::Visitor::default(), api, refusal)
+}
+
+/// [`refuse`], the page in the shell for `visitor` (their navigation and account bar).
+fn refuse_to(visitor: &pages::Visitor, api: bool, refusal: Refusal) -> Response {
     let (status, error, title, text) = match refusal {
         Refusal::ForeignOrigin => (
             StatusCode::FORBIDDEN,
@@ -393,7 +410,7 @@ fn refuse(api: bool, refusal: Refusal) -> Response {
     if api {
         error_json(status, error)
     } else {
-        pages::message(status, title, text)
+        pages::message_for(status, visitor.viewer(), title, text, pages::TO_THE_DOCK)
     }
 }
 

@@ -1,27 +1,20 @@
 //! The diagnostics page's markup: the range links, the GPS, Dock power, Wearable batteries,
-//! Storage and Dock sections with their charts, and the document shell (site navigation, account
-//! bar, the site's and this page's stylesheets). Serials, zone names, problems and event texts
+//! Storage and Dock sections with their charts, in the site's shell (with the site's and this
+//! page's stylesheets). Serials, zone names, problems and event texts
 //! come from devices and the daemon: it must never interpolate any text without [`Escaped`],
 //! never build an element id from such text, never emit inline script, style or handlers (CSP),
 //! and never draw a chart with nothing in it (it says so in words instead).
 
 use std::fmt::Write as _;
 
-use axum::{
-    http::{StatusCode, header::CACHE_CONTROL},
-    response::{Html, IntoResponse, Response},
-};
+use axum::{http::StatusCode, response::Response};
 
 use super::{
     Diagnostics, GpsEventLine, GpsPanel, HostPanel, PAGE_PATH, PowerPanel, RANGES, STYLE_PATH,
     StoragePanel, WearableBattery,
     chart::{self, Axis, Bands, Line, Pick, Scale, Side, TimeChart},
 };
-use crate::{
-    access::CurrentUser,
-    assets,
-    pages::{self, AccountBar, Escaped, bytes, time_element},
-};
+use crate::pages::{Escaped, Shell, Viewer, bytes, time_element};
 
 const DAY_MS: i64 = 86_400_000;
 /// Readings further apart than this are not joined by a chart line.
@@ -32,54 +25,6 @@ pub(super) const MAX_EVENTS: usize = 50;
 const LOW_SPACE: f64 = 0.10;
 
 const FIX_TICKS: &[(f64, &str)] = &[(1.0, "no fix"), (2.0, "2D"), (3.0, "3D")];
-
-/// A complete page for a signed-in technician or admin (or, without `user`, for a request that
-/// reached this module without one): skip link, the site navigation, a header with `title` and
-/// the account bar, and `main` (already markup). Never cached.
-pub(super) fn document(
-    status: StatusCode,
-    title: &str,
-    user: Option<(&CurrentUser, &str)>,
-    main: &str,
-) -> Response {
-    let nav = user.map_or_else(String::new, |(user, _)| pages::nav(user.role, PAGE_PATH));
-    let account = user.map_or_else(String::new, |(user, csrf)| {
-        AccountBar { user, csrf }.to_string()
-    });
-    let csrf = user.map_or_else(String::new, |(_, csrf)| {
-        format!("<meta name=\"csrf-token\" content=\"{}\">\n", Escaped(csrf))
-    });
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<link rel=\"icon\" href=\"data:,\">\n\
-         <link rel=\"stylesheet\" href=\"{style}\">\n<link rel=\"stylesheet\" href=\"{own}\">\n\
-         {csrf}</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n{nav}\
-         <header class=\"top\">\n<h1>{title}</h1>\n{account}</header>\n\
-         <main id=\"main\" class=\"dg-main\" tabindex=\"-1\">\n{main}</main>\n</body>\n</html>\n",
-        title = Escaped(title),
-        style = assets::STYLE_CSS,
-        own = STYLE_PATH,
-    );
-    (status, [(CACHE_CONTROL, "no-store")], Html(html)).into_response()
-}
-
-/// A short page saying what went wrong, with a way on.
-pub(super) fn message(
-    status: StatusCode,
-    user: Option<(&CurrentUser, &str)>,
-    title: &str,
-    text: &str,
-    back: (&str, &str),
-) -> Response {
-    let main = format!(
-        "<section class=\"panel\">\n<p>{}</p>\n<p><a href=\"{}\">{}</a></p>\n</section>\n",
-        Escaped(text),
-        Escaped(back.0),
-        Escaped(back.1)
-    );
-    document(status, title, user, &main)
-}
 
 /// What the page was asked for.
 pub(super) struct Asked<'a> {
@@ -123,7 +68,7 @@ impl Asked<'_> {
 }
 
 /// The diagnostics page.
-pub(super) fn page(diag: &Diagnostics, user: &CurrentUser, csrf: &str, asked: &Asked) -> Response {
+pub(super) fn page(diag: &Diagnostics, viewer: Option<Viewer<'_>>, asked: &Asked) -> Response {
     let mut out = String::with_capacity(32 * 1024);
     let _ = writeln!(
         out,
@@ -146,7 +91,11 @@ pub(super) fn page(diag: &Diagnostics, user: &CurrentUser, csrf: &str, asked: &A
     wearables(&mut out, diag, asked);
     storage(&mut out, &diag.storage);
     host(&mut out, &diag.host);
-    document(StatusCode::OK, "Diagnostics", Some((user, csrf)), &out)
+    Shell::new("Diagnostics")
+        .current(PAGE_PATH)
+        .styles(&[STYLE_PATH])
+        .main_class("dg-main")
+        .render(StatusCode::OK, viewer, &out)
 }
 
 /// "Show last 7 | 30 | 90 days", the one shown marked.

@@ -9,7 +9,7 @@
 //!
 //! # Layout
 //! - `view`: the [`DiagnosticsView`] trait and the view types (also the JSON shapes).
-//! - `html`: the page and its document shell.
+//! - `html`: the page's markup (in the site's shell).
 //! - `chart`: the SVG chart of readings over time.
 //! - `openapi`: the OpenAPI 3 description of the JSON routes.
 //! - `style.css`: the page's own stylesheet, served at [`STYLE_PATH`].
@@ -25,7 +25,7 @@ mod tests;
 use std::sync::Arc;
 
 use axum::{
-    Extension, Json, Router,
+    Json, Router,
     extract::{RawQuery, State},
     http::{
         HeaderValue, StatusCode,
@@ -36,7 +36,10 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::access::{CsrfToken, CurrentUser};
+use crate::{
+    access::CurrentUser,
+    pages::{Back, Failure, Visitor, blocking},
+};
 
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
@@ -99,70 +102,45 @@ pub fn routes(view: Arc<dyn DiagnosticsView>) -> Router {
         .with_state(view)
 }
 
-/// Why a request gets no diagnostics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
-    /// No signed-in technician or admin.
-    Forbidden,
-    /// `days` is not a whole number from 1 to [`MAX_DAYS`].
-    BadDays,
-    /// The daemon's answer never came (its call panicked).
-    Unavailable,
-}
-
-impl Failure {
-    fn status(self) -> StatusCode {
-        match self {
-            Failure::Forbidden => StatusCode::FORBIDDEN,
-            Failure::BadDays => StatusCode::BAD_REQUEST,
-            Failure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    /// (page title, the problem in words).
-    fn words(self) -> (&'static str, &'static str) {
-        match self {
-            Failure::Forbidden => (
-                "Only for technicians and admins",
-                "The diagnostics page shows the dock's own hardware and is only for technicians \
-                 and admins. Ask an admin if you need it.",
-            ),
-            Failure::BadDays => (
-                "Not a number of days",
-                "days must be a whole number from 1 to 90, for example 7.",
-            ),
-            Failure::Unavailable => (
-                "Not available",
-                "The dock could not read its diagnostics just now. Try again in a minute.",
-            ),
-        }
-    }
-
-    fn page(self, user: Option<(&CurrentUser, &str)>) -> Response {
-        let (title, text) = self.words();
-        let back = match self {
-            Failure::Forbidden => ("/", "Back to the dock"),
-            Failure::BadDays | Failure::Unavailable => {
-                (RANGE_LINK, "Show the last 7 days of diagnostics")
-            }
-        };
-        html::message(self.status(), user, title, text, back)
-    }
-
-    fn json(self) -> Response {
-        let (_, text) = self.words();
-        no_store((self.status(), Json(serde_json::json!({ "error": text }))).into_response())
-    }
-}
-
 /// Where the failure pages send you back to.
-const RANGE_LINK: &str = "/diagnostics?days=7";
+const RANGE_LINK: Back = ("/diagnostics?days=7", "Show the last 7 days of diagnostics");
+
+/// No signed-in technician or admin.
+fn forbidden() -> Failure {
+    Failure::new(
+        StatusCode::FORBIDDEN,
+        "Only for technicians and admins",
+        "The diagnostics page shows the dock's own hardware and is only for technicians \
+         and admins. Ask an admin if you need it.",
+    )
+    .back(("/", "Back to the dock"))
+}
+
+/// `days` is not a whole number from 1 to [`MAX_DAYS`].
+fn bad_days() -> Failure {
+    Failure::new(
+        StatusCode::BAD_REQUEST,
+        "Not a number of days",
+        "days must be a whole number from 1 to 90, for example 7.",
+    )
+    .back(RANGE_LINK)
+}
+
+/// The daemon's answer never came (its call panicked).
+fn unavailable() -> Failure {
+    Failure::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Not available",
+        "The dock could not read its diagnostics just now. Try again in a minute.",
+    )
+    .back(RANGE_LINK)
+}
 
 /// The signed-in user, if their role sees diagnostics.
-fn allowed(user: Option<Extension<CurrentUser>>) -> Result<CurrentUser, Failure> {
-    match user {
-        Some(Extension(user)) if user.role.sees_diagnostics() => Ok(user),
-        _ => Err(Failure::Forbidden),
+fn allowed(visitor: &Visitor) -> Result<&CurrentUser, Failure> {
+    match visitor.user() {
+        Some(user) if user.role.sees_diagnostics() => Ok(user),
+        _ => Err(forbidden()),
     }
 }
 
@@ -177,7 +155,7 @@ fn days(query: Option<&str>) -> Result<u32, Failure> {
         .parse::<u32>()
         .ok()
         .filter(|days| digits && (1..=MAX_DAYS).contains(days))
-        .ok_or(Failure::BadDays)
+        .ok_or_else(bad_days)
 }
 
 /// The first value of `name` in the query, decoded.
@@ -190,15 +168,9 @@ fn param(query: Option<&str>, name: &str) -> Option<String> {
 /// The daemon's diagnostics over `days`, on the blocking pool.
 async fn load(view: &Arc<dyn DiagnosticsView>, days: u32) -> Result<Diagnostics, Failure> {
     let view = Arc::clone(view);
-    tokio::task::spawn_blocking(move || view.diagnostics(days))
+    blocking(move || view.diagnostics(days))
         .await
-        .map_err(|error| {
-            tracing::error!(
-                panicked = error.is_panic(),
-                "the daemon's diagnostics call did not return"
-            );
-            Failure::Unavailable
-        })
+        .ok_or_else(unavailable)
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -210,47 +182,44 @@ fn no_store(mut response: Response) -> Response {
 
 async fn page(
     State(view): State<Arc<dyn DiagnosticsView>>,
-    user: Option<Extension<CurrentUser>>,
-    csrf: Option<Extension<CsrfToken>>,
+    visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let user = match allowed(user) {
-        Ok(user) => user,
-        Err(failure) => return failure.page(None),
+    let answer = async {
+        allowed(&visitor)?;
+        let days = days(query.as_deref())?;
+        load(&view, days)
+            .await
+            .map(|diagnostics| (days, diagnostics))
     };
-    let csrf = csrf.as_ref().map_or("", |Extension(token)| token.as_str());
-    let days = match days(query.as_deref()) {
-        Ok(days) => days,
-        Err(failure) => return failure.page(Some((&user, csrf))),
-    };
-    match load(&view, days).await {
-        Ok(diagnostics) => {
+    match answer.await {
+        Ok((days, diagnostics)) => {
             let wearable = param(query.as_deref(), "wearable");
             let asked = html::Asked {
                 days,
                 wearable: wearable.as_deref(),
             };
-            html::page(&diagnostics, &user, csrf, &asked)
+            html::page(&diagnostics, visitor.viewer(), &asked)
         }
-        Err(failure) => failure.page(Some((&user, csrf))),
+        Err(failure) => failure.on_page(&visitor).into_response(),
     }
 }
 
 /// The checks every JSON route shares, then `part` of the daemon's answer as JSON.
 async fn json(
     view: &Arc<dyn DiagnosticsView>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: &Visitor,
     query: Option<&str>,
     part: impl FnOnce(&Diagnostics) -> Response,
 ) -> Response {
     let answer = async {
-        allowed(user)?;
+        allowed(visitor)?;
         let days = days(query)?;
         load(view, days).await
     };
     match answer.await {
         Ok(diagnostics) => no_store(part(&diagnostics)),
-        Err(failure) => failure.json(),
+        Err(failure) => failure.into_response(),
     }
 }
 
@@ -277,18 +246,21 @@ struct WearablesPart<'a> {
 
 async fn all_json(
     State(view): State<Arc<dyn DiagnosticsView>>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Response {
-    json(&view, user, query.as_deref(), |d| Json(d).into_response()).await
+    json(&view, &visitor, query.as_deref(), |d| {
+        Json(d).into_response()
+    })
+    .await
 }
 
 async fn gps_json(
     State(view): State<Arc<dyn DiagnosticsView>>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Response {
-    json(&view, user, query.as_deref(), |d| {
+    json(&view, &visitor, query.as_deref(), |d| {
         Json(GpsPart {
             gps: &d.gps,
             gps_history: &d.gps_history,
@@ -301,10 +273,10 @@ async fn gps_json(
 
 async fn power_json(
     State(view): State<Arc<dyn DiagnosticsView>>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Response {
-    json(&view, user, query.as_deref(), |d| {
+    json(&view, &visitor, query.as_deref(), |d| {
         Json(PowerPart {
             power: &d.power,
             power_history: &d.power_history,
@@ -316,10 +288,10 @@ async fn power_json(
 
 async fn wearables_json(
     State(view): State<Arc<dyn DiagnosticsView>>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Response {
-    json(&view, user, query.as_deref(), |d| {
+    json(&view, &visitor, query.as_deref(), |d| {
         Json(WearablesPart {
             wearables: &d.wearables,
         })

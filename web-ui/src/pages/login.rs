@@ -4,12 +4,9 @@
 
 use std::fmt;
 
-use axum::{
-    http::{StatusCode, header::CACHE_CONTROL},
-    response::{Html, IntoResponse, Response},
-};
+use axum::{http::StatusCode, response::Response};
 
-use super::{Document, Escaped};
+use super::{Escaped, Shell};
 
 /// What went wrong with the last attempt, in words on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,18 +29,10 @@ pub(crate) struct LoginForm<'a> {
 /// The page with `status` (200, or 401/429/400 after a failed attempt). Never cached: it may hold
 /// a user name.
 pub(crate) fn page(status: StatusCode, dock: &str, form: &LoginForm<'_>) -> Response {
-    let page = Document {
-        title: &format!("Sign in · {dock}"),
-        script: None,
-        csrf: None,
-        body: Body { dock, form },
-    };
-    (
-        status,
-        [(CACHE_CONTROL, "no-store")],
-        Html(page.to_string()),
-    )
-        .into_response()
+    Shell::new(&format!("Sign in · {dock}"))
+        .own_heading()
+        .main_class("login")
+        .render(status, None, &Body { dock, form }.to_string())
 }
 
 struct Body<'a> {
@@ -60,7 +49,7 @@ impl fmt::Display for Body<'_> {
         } = self.form;
         write!(
             f,
-            "<main class=\"login\">\n<h1>Sign in</h1>\n<p class=\"login-dock\">{}</p>\n",
+            "<h1>Sign in</h1>\n<p class=\"login-dock\">{}</p>\n",
             Escaped(self.dock)
         )?;
         // The message comes first so a screen reader meets it before the fields; the fields
@@ -101,8 +90,7 @@ impl fmt::Display for Body<'_> {
              autocomplete=\"current-password\" maxlength=\"1024\" \
              required{password_focus}{described}>\n\
              <button type=\"submit\">Sign in</button>\n</form>\n\
-             <p class=\"login-help\">Forgot your password? Ask an admin of this dock to set a new one.</p>\n\
-             </main>\n",
+             <p class=\"login-help\">Forgot your password? Ask an admin of this dock to set a new one.</p>\n",
             Escaped(username),
         )
     }

@@ -5,96 +5,62 @@
 
 use std::fmt;
 
-use axum::{
-    Extension,
-    extract::State,
-    http::header::CACHE_CONTROL,
-    response::{Html, IntoResponse, Response},
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 
 use super::{
-    AccountBar, Document,
+    Shell, Visitor,
     escape::Escaped,
     format::{bytes, count, counted, time_element},
 };
-use crate::{
-    DockSnapshot, Progress, SharedView, SlotView,
-    access::{CsrfToken, CurrentUser},
-    assets,
-};
+use crate::{DockSnapshot, Progress, SharedView, SlotView, assets};
 
 /// `GET /`. Not cacheable: a stale copy would show a pull as still running to a visitor
 /// without JavaScript, or after "back".
 ///
-/// Signed in, the header names the user and role and has the sign-out button.
-pub(crate) async fn page(
-    State(view): State<SharedView>,
-    user: Option<Extension<CurrentUser>>,
-    token: Option<Extension<CsrfToken>>,
-) -> Response {
-    let role = user.as_ref().map(|Extension(user)| user.role);
-    let snapshot = view.snapshot().for_role(role);
-    let account = match (&user, &token) {
-        (Some(Extension(user)), Some(Extension(token))) => Some(AccountBar {
-            user,
-            csrf: token.as_str(),
-        }),
-        _ => None,
-    };
-    let page = Document {
-        title: &format!("{} · Dock status", snapshot.dock),
-        script: Some(assets::STATUS_JS),
-        csrf: token.as_ref().map(|Extension(token)| token.as_str()),
-        body: Body {
-            snapshot: &snapshot,
-            nav: user
-                .as_ref()
-                .map(|Extension(user)| super::nav(user.role, "/")),
-            account,
-        },
-    };
-    ([(CACHE_CONTROL, "no-store")], Html(page.to_string())).into_response()
+/// Signed in, the shell adds the navigation and the account bar with the sign-out button.
+pub(crate) async fn page(State(view): State<SharedView>, visitor: Visitor) -> Response {
+    let snapshot = view
+        .snapshot()
+        .for_role(visitor.user().map(|user| user.role));
+    let title = format!("{} · Dock status", snapshot.dock);
+    // Without JavaScript the indicator stays as rendered here; the script takes it over.
+    let live = format!(
+        "<p class=\"status-line\">\
+         <span id=\"live\" class=\"live\" data-live=\"off\">Snapshot: reload to update</span> \
+         <span class=\"updated\">Updated <span id=\"updated\">{}</span></span></p>\n",
+        time_element(snapshot.now_ms, true),
+    );
+    let footer = format!(
+        "<footer class=\"foot\">dockd {}</footer>\n",
+        Escaped(&snapshot.version)
+    );
+    Shell::new(&title)
+        .heading(&snapshot.dock)
+        .header(&live)
+        .current("/")
+        .script(assets::STATUS_JS)
+        .footer(&footer)
+        .render(
+            StatusCode::OK,
+            visitor.viewer(),
+            &Tiles(&snapshot).to_string(),
+        )
 }
 
-/// The page body: heading with the live indicator and the account, the tiles, and the version
-/// for support.
-struct Body<'a> {
-    snapshot: &'a DockSnapshot,
-    /// The site navigation (signed in only).
-    nav: Option<String>,
-    account: Option<AccountBar<'a>>,
-}
+/// The tiles, one per slot.
+struct Tiles<'a>(&'a DockSnapshot);
 
-impl fmt::Display for Body<'_> {
+impl fmt::Display for Tiles<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let snapshot = self.snapshot;
-        if let Some(nav) = &self.nav {
-            f.write_str(nav)?;
-        }
-        // Without JavaScript the indicator stays as rendered here; the script takes it over.
-        write!(
-            f,
-            "<header class=\"top\">\n<h1>{}</h1>\n<p class=\"status-line\">\
-             <span id=\"live\" class=\"live\" data-live=\"off\">Snapshot: reload to update</span> \
-             <span class=\"updated\">Updated <span id=\"updated\">{}</span></span></p>\n",
-            Escaped(&snapshot.dock),
-            time_element(snapshot.now_ms, true),
-        )?;
-        if let Some(account) = &self.account {
-            account.fmt(f)?;
-        }
-        f.write_str("</header>\n<main>\n<ul id=\"slots\" class=\"tiles\">\n")?;
+        let snapshot = self.0;
+        f.write_str("<ul id=\"slots\" class=\"tiles\">\n")?;
         if snapshot.slots.is_empty() {
             f.write_str("<li class=\"tile\">This dock reports no slots.</li>\n")?;
         }
         for slot in &snapshot.slots {
             Tile(slot).fmt(f)?;
         }
-        write!(
-            f,
-            "</ul>\n</main>\n<footer class=\"foot\">dockd {}</footer>\n",
-            Escaped(&snapshot.version)
-        )
+        f.write_str("</ul>\n")
     }
 }
 
@@ -247,7 +213,7 @@ fn quarantine_text(quarantined: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::{StatusCode, header::CONTENT_TYPE};
+    use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 
     use super::*;
     use crate::{

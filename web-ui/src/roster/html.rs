@@ -3,18 +3,15 @@
 //! names, badges and teams from people: it must never interpolate any text without [`Esc`], never
 //! build an element id from such text, and never emit inline script, style or handlers (CSP).
 
-use std::fmt::Write as _;
+use std::{borrow::Cow, fmt::Write as _};
 
-use axum::{
-    http::{StatusCode, header::CACHE_CONTROL},
-    response::{Html, IntoResponse, Response},
-};
+use axum::{http::StatusCode, response::Response};
 
 use super::{
     API_WEARABLES, API_WORKERS, OPT_OUT_SUFFIX, PAGE_PATH, Roster, RosterWearable, RosterWorker,
-    STYLE_PATH,
+    STYLE_PATH, input,
 };
-use crate::{access::Role, assets, pages};
+use crate::pages::{self, Shell, Viewer};
 
 /// Longest message shown after a change, in characters (the rest is cut off with "…").
 pub(super) const MAX_NOTICE: usize = 200;
@@ -22,42 +19,48 @@ pub(super) const MAX_NOTICE: usize = 200;
 /// Text made safe for HTML: the site's one escaper, under the name this module's markup uses.
 pub(super) use crate::pages::Escaped as Esc;
 
-/// The message a change left for the page (`?done=…` or `?problem=…`).
+/// The message a change left for the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Notice {
+    /// `?done=…`: the daemon's summary of the change.
     Done(String),
-    Problem(String),
+    /// What was not saved: the fixed words of a `?problem=CODE` (an address carries a code,
+    /// never words), or the daemon's refusal, shown straight in the answer to the form.
+    Problem(Cow<'static, str>),
 }
 
 impl Notice {
     /// The notice in a query string, or `None` when there is none. A problem wins over a
-    /// confirmation; the text loses control characters and is cut to [`MAX_NOTICE`].
+    /// confirmation; a problem is a code from [`input::PROBLEM_CODES`] (any other text gets the
+    /// fixed [`input::UNKNOWN_PROBLEM`]); a confirmation loses control characters and is cut to
+    /// [`MAX_NOTICE`].
     pub(super) fn from_query(query: Option<&str>) -> Option<Notice> {
         let (mut done, mut problem) = (None, None);
         for (name, value) in form_urlencoded::parse(query?.as_bytes()) {
             match &*name {
                 "done" if done.is_none() => done = Some(clean(&value)),
-                "problem" if problem.is_none() => problem = Some(clean(&value)),
+                "problem" if problem.is_none() && !value.trim().is_empty() => {
+                    problem = Some(input::problem_words(value.trim()));
+                }
                 _ => {}
             }
         }
-        let present = |text: &String| !text.is_empty();
         problem
-            .filter(present)
-            .map(Notice::Problem)
-            .or_else(|| done.filter(present).map(Notice::Done))
+            .map(|words| Notice::Problem(words.into()))
+            .or_else(|| done.filter(|text| !text.is_empty()).map(Notice::Done))
     }
 
-    /// The page's address carrying this notice (for a `303 See Other` after a form).
-    pub(super) fn location(&self) -> String {
-        let (name, text) = match self {
-            Notice::Done(text) => ("done", text),
-            Notice::Problem(text) => ("problem", text),
-        };
+    /// The page's address confirming a change `summary` (for a `303 See Other` after a form).
+    pub(super) fn done_location(summary: &str) -> String {
         let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair(name, &clean(text))
+            .append_pair("done", &clean(summary))
             .finish();
         format!("{PAGE_PATH}?{query}")
+    }
+
+    /// The page's address naming the problem `code` (one of [`input::PROBLEM_CODES`]).
+    pub(super) fn problem_location(code: &str) -> String {
+        format!("{PAGE_PATH}?problem={}", pages::percent_encode(code))
     }
 }
 
@@ -89,47 +92,15 @@ fn worker_label(worker: &RosterWorker) -> &str {
         .unwrap_or(&worker.pseudonym)
 }
 
-/// A complete HTML document for the roster: the site's stylesheet, the analysis pages' (for the
-/// same sections and tables) and this page's, a skip link, the site navigation for `role`
-/// (`crate::pages::nav`; none when the role is not known), and `body` (already markup). Not
-/// cacheable: it holds names and badge tags.
-pub(super) fn document(
+/// The roster page with `status` (200, or 400 when it answers a refused form). The CSRF token
+/// goes into every form; `notice` is shown in a status box. Framed in the site's shell with the
+/// site's, the analysis pages' (for the same sections and tables) and this page's stylesheets.
+pub(super) fn page(
     status: StatusCode,
-    title: &str,
-    role: Option<Role>,
-    body: &str,
+    roster: &Roster,
+    viewer: Option<Viewer<'_>>,
+    notice: Option<&Notice>,
 ) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<link rel=\"icon\" href=\"data:,\">\n\
-         <link rel=\"stylesheet\" href=\"{style}\">\n<link rel=\"stylesheet\" href=\"{analysis}\">\n\
-         <link rel=\"stylesheet\" href=\"{own}\">\n\
-         </head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n\
-         {nav}<main id=\"main\" class=\"an-main ro-main\" tabindex=\"-1\">\n{body}</main>\n\
-         </body>\n</html>\n",
-        title = Esc(title),
-        style = assets::STYLE_CSS,
-        analysis = crate::analysis::STYLE_PATH,
-        own = STYLE_PATH,
-        nav = role.map_or_else(String::new, |role| pages::nav(role, PAGE_PATH)),
-    );
-    (status, [(CACHE_CONTROL, "no-store")], Html(html)).into_response()
-}
-
-/// A short page saying what went wrong, with a way back to the roster.
-pub(super) fn message(status: StatusCode, role: Option<Role>, title: &str, text: &str) -> Response {
-    let body = format!(
-        "<section class=\"message\">\n<h1>{}</h1>\n<p>{}</p>\n\
-         <p><a href=\"{PAGE_PATH}\">Back to the roster</a></p>\n</section>\n",
-        Esc(title),
-        Esc(text)
-    );
-    document(status, title, role, &body)
-}
-
-/// The roster page. `csrf` goes into every form; `notice` is shown in a status box.
-pub(super) fn page(roster: &Roster, role: Role, csrf: &str, notice: Option<&Notice>) -> Response {
     let mut body = String::with_capacity(8192);
     body.push_str(
         "<header class=\"an-head\">\n<h1>Roster</h1>\n<p class=\"ro-intro\">Who wears which \
@@ -157,12 +128,19 @@ pub(super) fn page(roster: &Roster, role: Role, csrf: &str, notice: Option<&Noti
         }
         None => {}
     }
-    let form = Form { csrf };
+    let form = Form {
+        csrf: viewer.map_or("", |viewer| viewer.csrf),
+    };
     wearables(&mut body, roster, form);
     workers(&mut body, roster, form);
     add_worker(&mut body, roster, form);
     teams_list(&mut body, &roster.teams);
-    document(StatusCode::OK, "Roster", Some(role), &body)
+    Shell::new("Roster")
+        .own_heading()
+        .current(PAGE_PATH)
+        .styles(&[crate::analysis::STYLE_PATH, STYLE_PATH])
+        .main_class("an-main ro-main")
+        .render(status, viewer, &body)
 }
 
 /// What every form shares: the CSRF token.
@@ -506,25 +484,39 @@ mod tests {
     }
 
     #[test]
-    fn a_notice_round_trips_through_the_address_and_is_cut_to_length() {
-        let notice = Notice::Done("wearable WR-1 & co assigned to worker 12".to_owned());
-        let location = notice.location();
+    fn a_confirmation_round_trips_through_the_address_and_is_cut_to_length() {
+        let summary = "wearable WR-1 & co assigned to worker 12";
+        let location = Notice::done_location(summary);
         assert!(location.starts_with("/roster?done="), "{location}");
         let query = location.split_once('?').map(|(_, query)| query);
-        assert_eq!(Notice::from_query(query), Some(notice));
+        assert_eq!(
+            Notice::from_query(query),
+            Some(Notice::Done(summary.to_owned()))
+        );
 
-        let long = Notice::from_query(Some(&format!("problem={}", "a".repeat(500))));
-        let Some(Notice::Problem(text)) = long else {
-            panic!("no problem notice");
+        let long = Notice::from_query(Some(&format!("done={}", "a".repeat(500))));
+        let Some(Notice::Done(text)) = long else {
+            panic!("no done notice");
         };
         assert_eq!(text.chars().count(), MAX_NOTICE);
         assert!(text.ends_with('…'));
-
-        assert_eq!(
-            Notice::from_query(Some("done=ok&problem=%0Anope%0D")),
-            Some(Notice::Problem("nope".to_owned()))
-        );
         assert_eq!(Notice::from_query(Some("done=&other=1")), None);
         assert_eq!(Notice::from_query(None), None);
+    }
+
+    #[test]
+    fn a_problem_in_the_address_is_a_code_with_fixed_words_never_the_senders_words() {
+        let location = Notice::problem_location("badge");
+        assert_eq!(location, "/roster?problem=badge");
+        let query = location.split_once('?').map(|(_, query)| query);
+        assert_eq!(
+            Notice::from_query(query),
+            Some(Notice::Problem(input::BADGE_WORDS.into()))
+        );
+        // A problem wins over a confirmation; words that are no code get the fixed words.
+        assert_eq!(
+            Notice::from_query(Some("done=ok&problem=%3Cscript%3EBuy%20now")),
+            Some(Notice::Problem(input::UNKNOWN_PROBLEM.into()))
+        );
     }
 }

@@ -14,7 +14,8 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::RosterChange;
+use super::{PAGE_PATH, RosterChange};
+use crate::pages::{Failure, FormFields as Fields};
 
 /// The largest request body a change may have (a form or JSON body is a few hundred bytes).
 pub(super) const BODY_LIMIT: usize = 16 * 1024;
@@ -38,9 +39,9 @@ pub(super) enum Format {
     Form,
 }
 
-/// Why a request changed nothing.
+/// Why a roster request got nothing or changed nothing (answered as a [`Failure`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Failure {
+pub(super) enum Problem {
     /// No signed-in user with a role that sees worker data.
     Forbidden,
     /// The worker id in the address is not a worker id.
@@ -73,65 +74,86 @@ pub(super) const WORKER_WORDS: &str = "Choose a worker from the list, or no one.
 pub(super) const OPT_OUT_WORDS: &str =
     "Say whether the worker opts out (true) or opts back in (false).";
 
-impl Failure {
-    pub(super) fn status(&self) -> StatusCode {
-        match self {
-            Failure::Forbidden => StatusCode::FORBIDDEN,
-            Failure::NoSuchWorker => StatusCode::NOT_FOUND,
-            Failure::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Failure::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Failure::Invalid(_) | Failure::BadJson(_) | Failure::Refused(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            Failure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
+/// Every fixed refusal of a field, with the code the page's address carries for it after a
+/// form (`/roster?problem=badge`): an address names a problem, never words, so a link cannot
+/// make the page say what its sender wants.
+pub(super) const PROBLEM_CODES: [(&str, &str); 9] = [
+    ("badge", BADGE_WORDS),
+    ("name-length", NAME_TOO_LONG),
+    ("name-characters", NAME_CONTROL),
+    ("team-length", TEAM_TOO_LONG),
+    ("team-characters", TEAM_CONTROL),
+    ("task", TASK_WORDS),
+    ("serial", SERIAL_WORDS),
+    ("worker", WORKER_WORDS),
+    ("opt-out", OPT_OUT_WORDS),
+];
 
-    /// A short title for a page saying what went wrong.
-    pub(super) fn title(&self) -> &'static str {
-        match self {
-            Failure::Forbidden => "Not allowed",
-            Failure::NoSuchWorker => "Worker not found",
-            Failure::UnsupportedType => "Not a form",
-            Failure::TooLarge => "Too much to read",
-            Failure::Invalid(_) | Failure::BadJson(_) | Failure::Refused(_) => "Not saved",
-            Failure::Unavailable => "Not available",
-        }
-    }
+/// What the page says for a problem code it does not know.
+pub(super) const UNKNOWN_PROBLEM: &str =
+    "The last change was not saved. Check the form and try again.";
 
-    /// What went wrong, in plain words.
-    pub(super) fn words(&self) -> Cow<'_, str> {
-        match self {
-            Failure::Forbidden => {
-                "Only administrators and supervisors can see or change the roster.".into()
-            }
-            Failure::NoSuchWorker => "There is no worker at this address.".into(),
-            Failure::UnsupportedType => "Send the change as JSON (application/json) or as a form \
+impl Problem {
+    /// The answer: status, title and words, on a page leading back to the roster or as JSON.
+    pub(super) fn failure(&self) -> Failure {
+        let (status, title, words): (_, _, Cow<'static, str>) = match self {
+            Problem::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Only administrators and supervisors can see or change the roster.".into(),
+            ),
+            Problem::NoSuchWorker => (
+                StatusCode::NOT_FOUND,
+                "Worker not found",
+                "There is no worker at this address.".into(),
+            ),
+            Problem::UnsupportedType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Not a form",
+                "Send the change as JSON (application/json) or as a form \
                  (application/x-www-form-urlencoded)."
-                .into(),
-            Failure::TooLarge => {
-                "The request is too large: a roster change is at most 16 KiB.".into()
-            }
-            Failure::Invalid(words) => (*words).into(),
-            Failure::BadJson(detail) => {
-                format!("The body is not the JSON this request needs: {detail}.").into()
-            }
-            Failure::Refused(words) => words.as_str().into(),
-            Failure::Unavailable => {
+                    .into(),
+            ),
+            Problem::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too much to read",
+                "The request is too large: a roster change is at most 16 KiB.".into(),
+            ),
+            Problem::Invalid(words) => (StatusCode::BAD_REQUEST, "Not saved", (*words).into()),
+            Problem::BadJson(detail) => (
+                StatusCode::BAD_REQUEST,
+                "Not saved",
+                format!("The body is not the JSON this request needs: {detail}.").into(),
+            ),
+            Problem::Refused(words) => (StatusCode::BAD_REQUEST, "Not saved", words.clone().into()),
+            Problem::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not available",
                 "The roster could not be read or changed just now. Please try again in a minute."
-                    .into()
-            }
-        }
+                    .into(),
+            ),
+        };
+        Failure::new(status, title, words).back((PAGE_PATH, "Back to the roster"))
     }
 
-    /// Whether a form sent from the page gets this failure back on the page (a problem with what
-    /// was typed) rather than as a page of its own.
-    pub(super) fn belongs_on_the_form(&self) -> bool {
-        matches!(
-            self,
-            Failure::Invalid(_) | Failure::BadJson(_) | Failure::Refused(_)
-        )
+    /// The code a page's address carries for this problem, if it is a field's fixed refusal.
+    pub(super) fn code(&self) -> Option<&'static str> {
+        match self {
+            Problem::Invalid(words) => PROBLEM_CODES
+                .iter()
+                .find(|(_, fixed)| fixed == words)
+                .map(|(code, _)| *code),
+            _ => None,
+        }
     }
+}
+
+/// The fixed words for a problem code from an address; [`UNKNOWN_PROBLEM`] for any other text.
+pub(super) fn problem_words(code: &str) -> &'static str {
+    PROBLEM_CODES
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or(UNKNOWN_PROBLEM, |(_, words)| words)
 }
 
 /// The request's format from its `Content-Type` (parameters such as `charset` ignored).
@@ -152,53 +174,32 @@ pub(super) fn format(headers: &HeaderMap) -> Option<Format> {
     }
 }
 
-/// The whole body, or [`Failure::TooLarge`] once it passes [`BODY_LIMIT`] (an announced length
+/// The whole body, or [`Problem::TooLarge`] once it passes [`BODY_LIMIT`] (an announced length
 /// over the limit is refused before reading).
-pub(super) async fn read(headers: &HeaderMap, body: Body) -> Result<Bytes, Failure> {
+pub(super) async fn read(headers: &HeaderMap, body: Body) -> Result<Bytes, Problem> {
     let announced = headers
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if announced.is_some_and(|length| length > BODY_LIMIT as u64) {
-        return Err(Failure::TooLarge);
+        return Err(Problem::TooLarge);
     }
     to_bytes(body, BODY_LIMIT)
         .await
-        .map_err(|_| Failure::TooLarge)
+        .map_err(|_| Problem::TooLarge)
 }
 
 /// A worker id from an address: canonical decimal only ("012" or "+12" would be a second address
 /// for the same worker).
-pub(super) fn worker_id(text: &str) -> Result<i64, Failure> {
+pub(super) fn worker_id(text: &str) -> Result<i64, Problem> {
     text.parse::<i64>()
         .ok()
         .filter(|id| id.to_string() == text)
-        .ok_or(Failure::NoSuchWorker)
+        .ok_or(Problem::NoSuchWorker)
 }
 
-/// A url-encoded form's fields (the first of repeated names wins; unknown names are ignored,
-/// among them the `csrf` field the site already checked).
-struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    fn parse(bytes: &[u8]) -> Fields {
-        Fields(
-            form_urlencoded::parse(bytes)
-                .map(|(name, value)| (name.into_owned(), value.into_owned()))
-                .collect(),
-        )
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-fn json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Failure> {
-    serde_json::from_slice(bytes).map_err(|error| Failure::BadJson(error.to_string()))
+fn json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Problem> {
+    serde_json::from_slice(bytes).map_err(|error| Problem::BadJson(error.to_string()))
 }
 
 /// `POST /api/v1/roster/wearables` as JSON. `worker` must be present: an id or `null`.
@@ -242,13 +243,13 @@ struct OptOutJson {
 }
 
 /// Assign a wearable: `{serial, worker}`, or the form's `serial` and `worker` ("" is no one).
-pub(super) fn assign(format: Format, bytes: &[u8]) -> Result<RosterChange, Failure> {
+pub(super) fn assign(format: Format, bytes: &[u8]) -> Result<RosterChange, Problem> {
     let (serial, worker) = match format {
         Format::Json => {
             let body: AssignJson = json(bytes)?;
             let worker = match body.worker {
                 serde_json::Value::Null => None,
-                value => Some(value.as_i64().ok_or(Failure::Invalid(WORKER_WORDS))?),
+                value => Some(value.as_i64().ok_or(Problem::Invalid(WORKER_WORDS))?),
             };
             (body.serial, worker)
         }
@@ -256,7 +257,7 @@ pub(super) fn assign(format: Format, bytes: &[u8]) -> Result<RosterChange, Failu
             let fields = Fields::parse(bytes);
             let worker = match fields.get("worker").map(str::trim).unwrap_or("") {
                 "" => None,
-                text => Some(worker_id(text).map_err(|_| Failure::Invalid(WORKER_WORDS))?),
+                text => Some(worker_id(text).map_err(|_| Problem::Invalid(WORKER_WORDS))?),
             };
             (fields.get("serial").unwrap_or("").to_owned(), worker)
         }
@@ -268,7 +269,7 @@ pub(super) fn assign(format: Format, bytes: &[u8]) -> Result<RosterChange, Failu
 }
 
 /// Add a worker: `{badge, display_name?, task?, team?}`.
-pub(super) fn add(format: Format, bytes: &[u8]) -> Result<RosterChange, Failure> {
+pub(super) fn add(format: Format, bytes: &[u8]) -> Result<RosterChange, Problem> {
     let body = match format {
         Format::Json => json::<AddJson>(bytes)?,
         Format::Form => {
@@ -291,7 +292,7 @@ pub(super) fn add(format: Format, bytes: &[u8]) -> Result<RosterChange, Failure>
 }
 
 /// Change worker `id`'s details: `{display_name?, task?, team?}` (missing, null or empty clears).
-pub(super) fn edit(id: i64, format: Format, bytes: &[u8]) -> Result<RosterChange, Failure> {
+pub(super) fn edit(id: i64, format: Format, bytes: &[u8]) -> Result<RosterChange, Problem> {
     let body = match format {
         Format::Json => json::<EditJson>(bytes)?,
         Format::Form => {
@@ -313,47 +314,47 @@ pub(super) fn edit(id: i64, format: Format, bytes: &[u8]) -> Result<RosterChange
 }
 
 /// Opt worker `id` out or back in: `{opted_out: bool}`, or the form's `opted_out=true|false`.
-pub(super) fn opt_out(id: i64, format: Format, bytes: &[u8]) -> Result<RosterChange, Failure> {
+pub(super) fn opt_out(id: i64, format: Format, bytes: &[u8]) -> Result<RosterChange, Problem> {
     let opted_out = match format {
         Format::Json => json::<OptOutJson>(bytes)?.opted_out,
         Format::Form => match Fields::parse(bytes).get("opted_out").map(str::trim) {
             Some("true") => true,
             Some("false") => false,
-            _ => return Err(Failure::Invalid(OPT_OUT_WORDS)),
+            _ => return Err(Problem::Invalid(OPT_OUT_WORDS)),
         },
     };
     Ok(RosterChange::OptOut { id, opted_out })
 }
 
 /// A badge tag: trimmed, 1–16 printable ASCII characters (spaces inside allowed).
-pub(super) fn badge(text: &str) -> Result<String, Failure> {
+pub(super) fn badge(text: &str) -> Result<String, Problem> {
     let text = text.trim();
     let printable = text.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
     if text.is_empty() || text.len() > MAX_BADGE || !printable {
-        return Err(Failure::Invalid(BADGE_WORDS));
+        return Err(Problem::Invalid(BADGE_WORDS));
     }
     Ok(text.to_owned())
 }
 
 /// A display name: trimmed, empty is none, at most [`MAX_NAME`] characters, no control characters.
-pub(super) fn display_name(text: Option<&str>) -> Result<Option<String>, Failure> {
+pub(super) fn display_name(text: Option<&str>) -> Result<Option<String>, Problem> {
     free_text(text, MAX_NAME, NAME_TOO_LONG, NAME_CONTROL)
 }
 
 /// A team: trimmed, empty is none, at most [`MAX_TEAM`] characters, no control characters.
-pub(super) fn team(text: Option<&str>) -> Result<Option<String>, Failure> {
+pub(super) fn team(text: Option<&str>) -> Result<Option<String>, Problem> {
     free_text(text, MAX_TEAM, TEAM_TOO_LONG, TEAM_CONTROL)
 }
 
 /// A task name: trimmed, empty is none; the daemon checks it is a configured task.
-pub(super) fn task(text: Option<&str>) -> Result<Option<String>, Failure> {
+pub(super) fn task(text: Option<&str>) -> Result<Option<String>, Problem> {
     free_text(text, MAX_TASK, TASK_WORDS, TASK_WORDS)
 }
 
 /// A serial as the page sent it back (not trimmed: it must match the wearable's exactly).
-fn serial_text(text: String) -> Result<String, Failure> {
+fn serial_text(text: String) -> Result<String, Problem> {
     if text.is_empty() || text.chars().count() > MAX_SERIAL || text.chars().any(is_unsafe) {
-        return Err(Failure::Invalid(SERIAL_WORDS));
+        return Err(Problem::Invalid(SERIAL_WORDS));
     }
     Ok(text)
 }
@@ -363,15 +364,15 @@ fn free_text(
     max: usize,
     too_long: &'static str,
     control: &'static str,
-) -> Result<Option<String>, Failure> {
+) -> Result<Option<String>, Problem> {
     let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
         return Ok(None);
     };
     if text.chars().any(is_unsafe) {
-        return Err(Failure::Invalid(control));
+        return Err(Problem::Invalid(control));
     }
     if text.chars().count() > max {
-        return Err(Failure::Invalid(too_long));
+        return Err(Problem::Invalid(too_long));
     }
     Ok(Some(text.to_owned()))
 }
@@ -392,7 +393,7 @@ mod tests {
         assert_eq!(badge("AB CD").unwrap(), "AB CD");
         assert_eq!(badge(&"x".repeat(16)).unwrap(), "x".repeat(16));
         for bad in ["", "   ", &"x".repeat(17), "Bädge", "AB\tCD", "AB\u{7f}"] {
-            assert_eq!(badge(bad), Err(Failure::Invalid(BADGE_WORDS)), "{bad:?}");
+            assert_eq!(badge(bad), Err(Problem::Invalid(BADGE_WORDS)), "{bad:?}");
         }
     }
 
@@ -408,11 +409,11 @@ mod tests {
         assert!(display_name(Some(&eighty_umlauts)).unwrap().is_some());
         assert_eq!(
             display_name(Some(&"ä".repeat(81))),
-            Err(Failure::Invalid(NAME_TOO_LONG))
+            Err(Problem::Invalid(NAME_TOO_LONG))
         );
         assert_eq!(
             team(Some(&"t".repeat(41))),
-            Err(Failure::Invalid(TEAM_TOO_LONG))
+            Err(Problem::Invalid(TEAM_TOO_LONG))
         );
         assert_eq!(
             team(Some("Night shift")).unwrap().as_deref(),
@@ -425,18 +426,18 @@ mod tests {
         for bad in ["Anna\nK.", "Anna\u{0}", "An\u{85}na", "\u{202E}annA"] {
             assert_eq!(
                 display_name(Some(bad)),
-                Err(Failure::Invalid(NAME_CONTROL)),
+                Err(Problem::Invalid(NAME_CONTROL)),
                 "{bad:?}"
             );
         }
-        assert_eq!(team(Some("A\rB")), Err(Failure::Invalid(TEAM_CONTROL)));
+        assert_eq!(team(Some("A\rB")), Err(Problem::Invalid(TEAM_CONTROL)));
     }
 
     #[test]
     fn only_canonical_decimal_ids_are_worker_ids() {
         assert_eq!(worker_id("12"), Ok(12));
         for bad in ["012", "+12", "1e3", "", "twelve", "99999999999999999999"] {
-            assert_eq!(worker_id(bad), Err(Failure::NoSuchWorker), "{bad:?}");
+            assert_eq!(worker_id(bad), Err(Problem::NoSuchWorker), "{bad:?}");
         }
     }
 
@@ -469,19 +470,19 @@ mod tests {
         );
         assert_eq!(
             assign(Format::Form, b"serial=WR-1&worker=x"),
-            Err(Failure::Invalid(WORKER_WORDS))
+            Err(Problem::Invalid(WORKER_WORDS))
         );
         assert_eq!(
             assign(Format::Json, br#"{"serial":"WR-1","worker":"12"}"#),
-            Err(Failure::Invalid(WORKER_WORDS))
+            Err(Problem::Invalid(WORKER_WORDS))
         );
         assert!(matches!(
             assign(Format::Json, br#"{"serial":"WR-1"}"#),
-            Err(Failure::BadJson(_))
+            Err(Problem::BadJson(_))
         ));
         assert_eq!(
             assign(Format::Form, b"worker=3"),
-            Err(Failure::Invalid(SERIAL_WORDS))
+            Err(Problem::Invalid(SERIAL_WORDS))
         );
     }
 
@@ -489,7 +490,18 @@ mod tests {
     fn unknown_json_fields_are_refused_rather_than_silently_ignored() {
         assert!(matches!(
             edit(3, Format::Json, br#"{"name":"Anna"}"#),
-            Err(Failure::BadJson(detail)) if detail.contains("unknown field")
+            Err(Problem::BadJson(detail)) if detail.contains("unknown field")
         ));
+    }
+
+    #[test]
+    fn every_fixed_refusal_has_one_code_and_unknown_codes_get_fixed_words() {
+        for (code, words) in PROBLEM_CODES {
+            assert_eq!(Problem::Invalid(words).code(), Some(code));
+            assert_eq!(problem_words(code), words);
+            assert_eq!(PROBLEM_CODES.iter().filter(|(c, _)| *c == code).count(), 1);
+        }
+        assert_eq!(problem_words("<script>Buy now"), UNKNOWN_PROBLEM);
+        assert_eq!(Problem::Refused("words".to_owned()).code(), None);
     }
 }

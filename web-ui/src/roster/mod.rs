@@ -4,14 +4,14 @@
 //! and never serve a user whose role does not see worker data.
 //!
 //! Every handler checks the role again (the site's guard should already have), reads the daemon
-//! on tokio's blocking pool, and records views and changes in the audit trail with subjects that
+//! on tokio's blocking pool, awaits its changes, and records views and changes in the audit trail with subjects that
 //! carry no badge tag or name (`"roster"`, and the daemon's [`RosterDone::summary`]). Nothing here
 //! logs a badge tag or a name.
 //!
 //! # Layout
 //! - `view`: the [`RosterView`] trait and the view types (also the JSON shapes).
 //! - `input`: body formats and size limit, the checks on every field, refusals in plain words.
-//! - `html`: the page, its forms and the document shell.
+//! - `html`: the page and its forms, in the site's shell.
 //! - `openapi`: the OpenAPI 3 description of the JSON routes.
 //! - `style.css`: the page's own stylesheet, served at [`STYLE_PATH`].
 
@@ -26,7 +26,7 @@ mod tests;
 use std::sync::Arc;
 
 use axum::{
-    Extension, Json, Router,
+    Json, Router,
     body::Body,
     extract::{Path, RawQuery, State, rejection::PathRejection},
     http::{
@@ -37,8 +37,11 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::access::{AuditLog, CsrfToken, CurrentUser, Role};
-use input::{Failure, Format};
+use crate::{
+    access::{AuditLog, CurrentUser},
+    pages::{Failure, Visitor, blocking},
+};
+use input::{Format, Problem};
 
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
@@ -121,151 +124,154 @@ pub fn routes(view: Arc<dyn RosterView>, audit: Arc<dyn AuditLog>) -> Router {
 }
 
 /// The signed-in user, if their role sees worker data.
-fn signed_in(user: Option<Extension<CurrentUser>>) -> Result<CurrentUser, Failure> {
-    match user {
-        Some(Extension(user)) if user.role.sees_worker_data() => Ok(user),
-        _ => Err(Failure::Forbidden),
+fn signed_in(visitor: &Visitor) -> Result<&CurrentUser, Problem> {
+    match visitor.user() {
+        Some(user) if user.role.sees_worker_data() => Ok(user),
+        _ => Err(Problem::Forbidden),
     }
 }
 
-/// Runs a daemon call on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    call: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(call).await.map_err(|error| {
-        // Not the panic's message: it could quote roster data.
-        tracing::error!(
-            panicked = error.is_panic(),
-            "a roster call to the daemon did not return"
-        );
-        Failure::Unavailable
-    })
-}
-
-/// The roster, recorded as viewed by `user`.
-async fn load(state: &RosterState, user: &CurrentUser) -> Result<Roster, Failure> {
+/// The roster, read on the blocking pool, recorded as viewed by `user`.
+async fn load(state: &RosterState, user: &CurrentUser) -> Result<Roster, Problem> {
     let view = Arc::clone(&state.view);
-    let roster = blocking(move || view.roster()).await?;
+    let roster = blocking(move || view.roster())
+        .await
+        .ok_or(Problem::Unavailable)?;
     state.audit.record(&user.name, "view", "roster");
     Ok(roster)
 }
 
+/// The roster page with `notice`, with `status`, or the page saying why not.
+async fn answer_page(
+    state: &RosterState,
+    visitor: &Visitor,
+    status: StatusCode,
+    notice: Option<&html::Notice>,
+) -> Response {
+    let roster = async {
+        let user = signed_in(visitor)?;
+        load(state, user).await
+    };
+    match roster.await {
+        Ok(roster) => html::page(status, &roster, visitor.viewer(), notice),
+        Err(problem) => problem.failure().on_page(visitor).into_response(),
+    }
+}
+
 async fn page(
     State(state): State<RosterState>,
-    user: Option<Extension<CurrentUser>>,
-    csrf: Option<Extension<CsrfToken>>,
+    visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let role = user.as_ref().map(|Extension(user)| user.role);
-    let answer = async {
-        let user = signed_in(user)?;
-        let roster = load(&state, &user).await?;
-        Ok::<_, Failure>((roster, user.role))
-    };
-    match answer.await {
-        Ok((roster, role)) => {
-            let csrf = csrf.as_ref().map_or("", |Extension(token)| token.as_str());
-            let notice = html::Notice::from_query(query.as_deref());
-            html::page(&roster, role, csrf, notice.as_ref())
-        }
-        Err(failure) => page_failure(&failure, role),
-    }
+    let notice = html::Notice::from_query(query.as_deref());
+    answer_page(&state, &visitor, StatusCode::OK, notice.as_ref()).await
 }
 
 async fn roster_json(
     State(state): State<RosterState>,
-    user: Option<Extension<CurrentUser>>,
-) -> Response {
-    let answer = async {
-        let user = signed_in(user)?;
-        load(&state, &user).await
-    };
-    match answer.await {
-        Ok(roster) => no_store(Json(roster).into_response()),
-        Err(failure) => json_failure(&failure),
-    }
+    visitor: Visitor,
+) -> Result<Response, Failure> {
+    let user = signed_in(&visitor).map_err(|problem| problem.failure())?;
+    let roster = load(&state, user)
+        .await
+        .map_err(|problem| problem.failure())?;
+    Ok(no_store(Json(roster).into_response()))
 }
 
 async fn assign_wearable(
     State(state): State<RosterState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(&state, user, &headers, body, Ok(()), |(), format, bytes| {
-        input::assign(format, bytes)
-    })
+    submit(
+        &state,
+        &visitor,
+        &headers,
+        body,
+        Ok(()),
+        |(), format, bytes| input::assign(format, bytes),
+    )
     .await
 }
 
 async fn add_worker(
     State(state): State<RosterState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit(&state, user, &headers, body, Ok(()), |(), format, bytes| {
-        input::add(format, bytes)
-    })
+    submit(
+        &state,
+        &visitor,
+        &headers,
+        body,
+        Ok(()),
+        |(), format, bytes| input::add(format, bytes),
+    )
     .await
 }
 
 async fn edit_worker(
     State(state): State<RosterState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let id = worker_in_address(id);
-    submit(&state, user, &headers, body, id, input::edit).await
+    submit(&state, &visitor, &headers, body, id, input::edit).await
 }
 
 async fn opt_out(
     State(state): State<RosterState>,
-    user: Option<Extension<CurrentUser>>,
+    visitor: Visitor,
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let id = worker_in_address(id);
-    submit(&state, user, &headers, body, id, input::opt_out).await
+    submit(&state, &visitor, &headers, body, id, input::opt_out).await
 }
 
 /// The worker id an address names; an address that does not decode names no worker.
-fn worker_in_address(id: Result<Path<String>, PathRejection>) -> Result<i64, Failure> {
-    id.map_err(|_| Failure::NoSuchWorker)
+fn worker_in_address(id: Result<Path<String>, PathRejection>) -> Result<i64, Problem> {
+    id.map_err(|_| Problem::NoSuchWorker)
         .and_then(|Path(id)| input::worker_id(&id))
 }
 
 /// One change request, in this order: role (403), address (404), content type (415), size
-/// (413), fields (400), then the daemon (400 with its refusal, or done: audited). `target` is
-/// what the address named (a worker id), or why it names nothing.
+/// (413), fields (400), then the daemon, awaited (400 with its refusal, or done: audited).
+/// `target` is what the address named (a worker id), or why it names nothing.
+///
+/// A form from the page goes back to it: done, to `?done=…`; a field's fixed refusal, to
+/// `?problem=CODE`; the daemon's refusal is shown on the page answering the form (400), so no
+/// address ever carries words for the page to show as a problem.
 async fn submit<T>(
     state: &RosterState,
-    user: Option<Extension<CurrentUser>>,
+    visitor: &Visitor,
     headers: &HeaderMap,
     body: Body,
-    target: Result<T, Failure>,
-    to_change: impl FnOnce(T, Format, &[u8]) -> Result<RosterChange, Failure>,
+    target: Result<T, Problem>,
+    to_change: impl FnOnce(T, Format, &[u8]) -> Result<RosterChange, Problem>,
 ) -> Response {
-    let role = user.as_ref().map(|Extension(user)| user.role);
     let format = input::format(headers);
     // Refusals before the type is known are answered as JSON unless a form was sent.
     let answer_as = format.unwrap_or(Format::Json);
     let outcome = async {
-        let user = signed_in(user)?;
+        let user = signed_in(visitor)?;
         let target = target?;
-        let format = format.ok_or(Failure::UnsupportedType)?;
+        let format = format.ok_or(Problem::UnsupportedType)?;
         let bytes = input::read(headers, body).await?;
         let change = to_change(target, format, &bytes)?;
         let created = matches!(change, RosterChange::AddWorker { .. });
-        let view = Arc::clone(&state.view);
-        let done = blocking(move || view.change(change))
-            .await?
-            .map_err(|RosterRefusal(words)| Failure::Refused(words))?;
+        let done = state
+            .view
+            .change(change)
+            .await
+            .map_err(|RosterRefusal(words)| Problem::Refused(words))?;
         state.audit.record(&user.name, "change", &done.summary);
-        Ok::<_, Failure>((done, created))
+        Ok::<_, Problem>((done, created))
     };
     match (outcome.await, answer_as) {
         (Ok((done, created)), Format::Json) => {
@@ -277,14 +283,17 @@ async fn submit<T>(
             no_store((status, Json(done)).into_response())
         }
         (Ok((done, _)), Format::Form) => {
-            Redirect::to(&html::Notice::Done(done.summary).location()).into_response()
+            Redirect::to(&html::Notice::done_location(&done.summary)).into_response()
         }
-        (Err(failure), Format::Json) => json_failure(&failure),
-        (Err(failure), Format::Form) if failure.belongs_on_the_form() => {
-            let notice = html::Notice::Problem(failure.words().into_owned());
-            Redirect::to(&notice.location()).into_response()
-        }
-        (Err(failure), Format::Form) => page_failure(&failure, role),
+        (Err(problem), Format::Json) => problem.failure().into_response(),
+        (Err(problem), Format::Form) => match (problem.code(), problem) {
+            (Some(code), _) => Redirect::to(&html::Notice::problem_location(code)).into_response(),
+            (None, Problem::Refused(words)) => {
+                let notice = html::Notice::Problem(words.into());
+                answer_page(state, visitor, StatusCode::BAD_REQUEST, Some(&notice)).await
+            }
+            (None, problem) => problem.failure().on_page(visitor).into_response(),
+        },
     }
 }
 
@@ -294,13 +303,4 @@ fn no_store(mut response: Response) -> Response {
         axum::http::HeaderValue::from_static("no-store"),
     );
     response
-}
-
-fn json_failure(failure: &Failure) -> Response {
-    let body = serde_json::json!({ "error": failure.words() });
-    no_store((failure.status(), Json(body)).into_response())
-}
-
-fn page_failure(failure: &Failure, role: Option<Role>) -> Response {
-    html::message(failure.status(), role, failure.title(), &failure.words())
 }

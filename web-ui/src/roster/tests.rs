@@ -50,7 +50,16 @@ impl RosterView for FakeRoster {
         self.roster.lock().unwrap().clone()
     }
 
-    fn change(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal> {
+    fn change(
+        &self,
+        change: RosterChange,
+    ) -> crate::ViewFuture<'_, Result<RosterDone, RosterRefusal>> {
+        Box::pin(std::future::ready(self.apply(change)))
+    }
+}
+
+impl FakeRoster {
+    fn apply(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal> {
         self.changes.lock().unwrap().push(change.clone());
         if let Some(words) = self.refusal.lock().unwrap().clone() {
             return Err(RosterRefusal(words));
@@ -317,12 +326,18 @@ async fn every_form_posts_with_the_csrf_token_and_every_field_has_a_label() {
     let fake = Fake::new();
     let html = fake.page().await;
     let forms = html.matches("<form ").count();
-    // Two wearables, two workers with an edit and an opt-out form each, one add form.
-    assert_eq!(forms, 7);
+    // Two wearables, two workers with an edit and an opt-out form each, one add form; and the
+    // account bar's sign-out.
+    assert_eq!(forms, 8);
     assert_eq!(
         html.matches("<form method=\"post\" action=\"/api/v1/roster/")
             .count(),
-        forms
+        7
+    );
+    assert_eq!(
+        html.matches("<form class=\"logout\" method=\"post\" action=\"/logout\">")
+            .count(),
+        1
     );
     let hidden = format!("<input type=\"hidden\" name=\"csrf\" value=\"{TOKEN}\">");
     assert_eq!(html.matches(&hidden).count(), forms);
@@ -612,7 +627,7 @@ async fn bad_input_gets_a_clear_4xx_and_never_reaches_the_daemon() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
-    assert!(answer.location().starts_with("/roster?problem="));
+    assert_eq!(answer.location(), "/roster?problem=badge");
     let page = fake.get(SUPERVISOR, answer.location()).await.body;
     assert!(page.contains("<strong>Not saved:</strong> The badge tag must be 1 to 16"));
 
@@ -674,12 +689,14 @@ async fn a_refusal_from_the_daemon_shows_in_json_and_on_the_page() {
             &format!("csrf={TOKEN}&task=Lifting"),
         )
         .await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER);
-    let page = fake.get(SUPERVISOR, answer.location()).await.body;
-    assert!(page.contains(
+    // The page answers the form itself: the daemon's words never travel in an address.
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.headers.get(LOCATION).is_none());
+    assert!(answer.body.contains(
         "<p class=\"ro-notice\" role=\"status\" data-kind=\"problem\"><strong>Not saved:\
          </strong> no such task: &lt;b&gt;Lifting&lt;/b&gt;</p>"
     ));
+    assert!(answer.body.contains("<form class=\"logout\""));
     // Refused changes are not recorded as changes.
     assert_eq!(fake.changes().len(), 2);
     assert!(
@@ -690,13 +707,32 @@ async fn a_refusal_from_the_daemon_shows_in_json_and_on_the_page() {
 }
 
 #[tokio::test]
-async fn a_message_in_the_address_is_escaped_and_cut_short() {
+async fn a_problem_in_the_address_never_puts_its_senders_words_on_the_page() {
+    let fake = Fake::new();
+    for query in [
+        "problem=%3Cscript%3EBuy%20gift%20cards%3C/script%3E",
+        "problem=Call%20IT%20on%20555-0100",
+        "done=ok&problem=Your%20password%20expired",
+    ] {
+        let html = fake.get(SUPERVISOR, &format!("/roster?{query}")).await.body;
+        for words in ["Buy", "gift", "555", "expired"] {
+            assert!(!html.contains(words), "{query}: {words}");
+        }
+        assert!(html.contains(input::UNKNOWN_PROBLEM), "{query}");
+    }
+    // A known code shows its fixed words.
+    let html = fake.get(SUPERVISOR, "/roster?problem=task").await.body;
+    assert!(html.contains(input::TASK_WORDS));
+}
+
+#[tokio::test]
+async fn a_confirmation_in_the_address_is_escaped_and_cut_short() {
     let fake = Fake::new();
     let long = "x".repeat(1000);
     let html = fake
         .get(
             SUPERVISOR,
-            &format!("/roster?problem=%3Cscript%3Ealert(1)%3C/script%3E{long}"),
+            &format!("/roster?done=%3Cscript%3Ealert(1)%3C/script%3E{long}"),
         )
         .await
         .body;

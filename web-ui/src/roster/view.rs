@@ -4,17 +4,20 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the roster page needs from the daemon. Implemented by `dockd` over its store; every method
-/// is **blocking** (SQLite): handlers call them on tokio's blocking pool.
+use crate::ViewFuture;
+
+/// What the roster page needs from the daemon. Implemented by `dockd` over its store.
 pub trait RosterView: Send + Sync + 'static {
     /// The whole roster: every wearable the dock has seen, every worker it knows, and the names of
-    /// the tasks and teams a worker can be put in.
+    /// the tasks and teams a worker can be put in. **Blocking** (SQLite): handlers call it on
+    /// tokio's blocking pool.
     fn roster(&self) -> Roster;
 
-    /// Applies one change, durably (it returns after the commit). A refusal carries the reason in
-    /// plain words for the person who typed the change ("badge tag must be 1–16 ASCII
-    /// characters", "no such task").
-    fn change(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal>;
+    /// Applies one change, durably: the future resolves after the commit. It is awaited on a
+    /// runtime worker, so it must not block one (await the store's writer; put any SQLite read
+    /// on the blocking pool). A refusal carries the reason in plain words for the person who
+    /// typed the change ("badge tag must be 1–16 ASCII characters", "no such task").
+    fn change(&self, change: RosterChange) -> ViewFuture<'_, Result<RosterDone, RosterRefusal>>;
 }
 
 /// Everything the roster page shows.
