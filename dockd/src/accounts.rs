@@ -10,7 +10,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use web_ui::access::{Accounts, AuditLog, CurrentUser, Role};
+use web_ui::access::{Accounts, AuditLog, CurrentUser, Recording, Role, Standing};
 
 use crate::clock::Clock;
 use crate::store::{AuditEntry, NewUser, Reader, StoreError, Writer};
@@ -19,7 +19,8 @@ use crate::store::{AuditEntry, NewUser, Reader, StoreError, Writer};
 pub const MIN_PASSWORD_CHARS: usize = 12;
 /// The user a new dock gets.
 pub const FIRST_ADMIN: &str = "admin";
-/// Audit lines waiting for the writer; beyond this a line is lost, and the loss logged.
+/// Audit lines waiting for the writer; when it is full, whoever records the next line waits for
+/// room (back-pressure): a line is never dropped.
 const AUDIT_QUEUE: usize = 4096;
 /// At most this many audit lines go to the writer in one command.
 const AUDIT_BATCH: usize = 256;
@@ -96,6 +97,7 @@ pub fn new_user(
         role,
         password_hash: new_password_hash(password)?,
         created_ms: now_ms,
+        enable: false,
     })
 }
 
@@ -173,10 +175,33 @@ impl Accounts for DockAccounts {
             }
         }
     }
+
+    fn standing(&self, username: &str) -> Option<Standing> {
+        match self.reader.user(username) {
+            Ok(user) => user.map(|user| Standing {
+                role: user.role,
+                generation: user_generation(&user),
+                disabled: user.disabled,
+            }),
+            Err(error) => {
+                // Refusing is the safe side: the session ends, the user signs in again.
+                tracing::error!(error = %error, "Cannot look up a user; ending the session.");
+                None
+            }
+        }
+    }
+}
+
+/// The user's generation: moves on with any change to the user (role, password, enabling).
+fn user_generation(user: &crate::store::User) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    (user.role.as_str(), &user.password_hash, user.disabled).hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The audit trail as the page sees it: each line is stamped with the dock's clock and queued
-/// for the writer without waiting.
+/// for the writer; when the queue is full, recording waits for room.
 pub struct DockAudit {
     queue: mpsc::Sender<AuditEntry>,
     clock: Arc<dyn Clock>,
@@ -206,24 +231,21 @@ impl DockAudit {
 }
 
 impl AuditLog for DockAudit {
-    fn record(&self, user: &str, action: &str, subject: &str) {
+    fn record<'a>(&'a self, user: &'a str, action: &'a str, subject: &'a str) -> Recording<'a> {
         let entry = AuditEntry {
             at_ms: self.clock.now_ms(),
             user: user.to_owned(),
             action: action.to_owned(),
             subject: subject.to_owned(),
         };
-        match self.queue.try_send(entry) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(entry)) => tracing::error!(
-                user = %entry.user, action = %entry.action, subject = %entry.subject,
-                "The audit queue is full: this audit line is lost."
-            ),
-            Err(mpsc::error::TrySendError::Closed(entry)) => tracing::warn!(
-                user = %entry.user, action = %entry.action, subject = %entry.subject,
-                "dockd is stopping: this audit line was not stored."
-            ),
-        }
+        Box::pin(async move {
+            if let Err(mpsc::error::SendError(entry)) = self.queue.send(entry).await {
+                tracing::warn!(
+                    user = %entry.user, action = %entry.action, subject = %entry.subject,
+                    "dockd is stopping: this audit line was not stored."
+                );
+            }
+        })
     }
 }
 
@@ -252,14 +274,56 @@ pub async fn ensure_first_admin(
     Ok(Some(password))
 }
 
+/// Who the audit trail names for changes made with `dockd user add`.
+pub const COMMAND_LINE: &str = "dockd user add";
+
+/// `dockd user add`: creates the user, or gives an existing one this role and password, through
+/// a writer of its own (the daemon may be running). A changed user's sessions end at once (their
+/// generation moves on, and the daemon checks it on every request); a disabled user stays
+/// disabled unless `enable`. The change is recorded in the audit trail.
+pub async fn user_add(
+    db_path: &std::path::Path,
+    user: NewUser,
+    enable: bool,
+) -> Result<(), AccountError> {
+    let subject = format!(
+        "user {}: role {}, password set{}",
+        user.name,
+        user.role.as_str(),
+        if enable { ", enabled" } else { "" }
+    );
+    let at_ms = user.created_ms;
+    with_own_writer(db_path, |writer| async move {
+        writer.put_user(NewUser { enable, ..user }).await?;
+        let line = AuditEntry {
+            at_ms,
+            user: COMMAND_LINE.to_owned(),
+            action: "change".to_owned(),
+            subject,
+        };
+        writer.audit(vec![line]).await
+    })
+    .await
+}
+
 /// Creates or replaces one user in the database at `db_path` through a writer of its own (for
-/// `dockd user add` and the demo; the daemon may be running).
+/// the demo; the daemon may be running).
 pub async fn put_user_in(db_path: &std::path::Path, user: NewUser) -> Result<(), AccountError> {
+    with_own_writer(db_path, |writer| async move { writer.put_user(user).await }).await
+}
+
+/// Runs `work` against a writer of its own on the database at `db_path`, then stops the writer.
+async fn with_own_writer<F>(
+    db_path: &std::path::Path,
+    work: impl FnOnce(Writer) -> F,
+) -> Result<(), AccountError>
+where
+    F: Future<Output = Result<(), StoreError>>,
+{
     let conn = crate::store::open_for_writing(db_path)?;
     let spare = crate::store::open_for_writing(db_path)?;
     let (writer, thread) = Writer::spawn(conn, spare)?;
-    let result = writer.put_user(user).await;
-    drop(writer);
+    let result = work(writer).await;
     if tokio::task::spawn_blocking(move || thread.join())
         .await
         .is_err()
@@ -431,8 +495,8 @@ mod tests {
         let shutdown = CancellationToken::new();
         let (audit, forwarder) = DockAudit::spawn(writer, Arc::new(FixedClock), shutdown.clone());
         let forwarder = tokio::spawn(forwarder);
-        audit.record("anna", "view", "worker 12");
-        audit.record("anna", "export", "team Night shift");
+        audit.record("anna", "view", "worker 12").await;
+        audit.record("anna", "export", "team Night shift").await;
         shutdown.cancel();
         forwarder.await.unwrap();
         thread.join();

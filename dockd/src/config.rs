@@ -204,6 +204,11 @@ pub struct WebConfig {
     pub cert: Option<PathBuf>,
     /// The certificate's private key (PEM).
     pub key: Option<PathBuf>,
+    /// The host names and addresses the page answers to (`Host`, and the `Origin` of every
+    /// change). Absent: the certificate's names (the generated one's: localhost, 127.0.0.1, ::1,
+    /// the host name and `NAME.local`, a specific listen address), plus the loopback names when
+    /// `listen` is loopback.
+    pub server_names: Option<Vec<String>>,
 }
 
 impl Default for WebConfig {
@@ -213,6 +218,7 @@ impl Default for WebConfig {
             tls: true,
             cert: None,
             key: None,
+            server_names: None,
         }
     }
 }
@@ -283,6 +289,14 @@ impl Config {
                  passwords and worker data would cross the network unencrypted",
                 self.web.listen
             ));
+        }
+        if let Some(names) = &self.web.server_names
+            && (names.is_empty() || names.iter().any(|name| name.trim().is_empty()))
+        {
+            return Err(
+                "web.server_names must list at least one host name or address, and no empty one"
+                    .to_owned(),
+            );
         }
         if self.web.cert.is_some() != self.web.key.is_some() {
             return Err(
@@ -444,6 +458,24 @@ mod tests {
             parse("[web]\ncert = \"/etc/dockd/site.pem\"\nkey = \"/etc/dockd/site.key\"\n")
                 .unwrap();
         assert_eq!(config.web.key, Some(PathBuf::from("/etc/dockd/site.key")));
+    }
+
+    #[test]
+    fn server_names_are_optional_but_never_empty() {
+        assert_eq!(parse("").unwrap().web.server_names, None);
+        let config =
+            parse("[web]\nserver_names = [\"dock-7.plant.example\", \"10.0.4.20\"]\n").unwrap();
+        assert_eq!(
+            config.web.server_names,
+            Some(vec![
+                "dock-7.plant.example".to_owned(),
+                "10.0.4.20".to_owned()
+            ])
+        );
+        let err = parse("[web]\nserver_names = []\n").unwrap_err();
+        assert!(err.contains("web.server_names"), "{err}");
+        let err = parse("[web]\nserver_names = [\" \"]\n").unwrap_err();
+        assert!(err.contains("web.server_names"), "{err}");
     }
 
     #[test]

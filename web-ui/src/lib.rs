@@ -208,10 +208,17 @@ pub(crate) fn is_public(path: &str) -> bool {
 }
 
 /// How the page is served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebOptions {
-    /// Session cookies carry `Secure`: false only for the plain-HTTP demo on loopback.
+    /// The page is served over HTTPS: session cookies carry `Secure` and responses HSTS. False
+    /// only for plain HTTP on loopback.
     pub secure_cookies: bool,
+    /// The names the page is served under (host names and addresses, `web.server_names`): a
+    /// request for another `Host` is refused (421), and an `Origin` must be one of them with the
+    /// page's scheme and `port`. Empty: any host.
+    pub server_names: Vec<String>,
+    /// The port the page is served on.
+    pub port: u16,
 }
 
 /// What the site is built over: the daemon's implementations of every backend trait.
@@ -258,11 +265,14 @@ pub struct Backends {
 /// `into_make_service_with_connect_info::<SocketAddr>()`; without it, throttling is per user
 /// name only.
 pub fn site(backends: Backends, options: WebOptions) -> Router {
-    let auth = Arc::new(auth::Auth::new(
-        Arc::clone(&backends.accounts),
-        Arc::clone(&backends.audit),
-        options.secure_cookies,
-    ));
+    let auth = Arc::new(
+        auth::Auth::new(
+            Arc::clone(&backends.accounts),
+            Arc::clone(&backends.audit),
+            options.secure_cookies,
+        )
+        .serving(options.secure_cookies, options.port, &options.server_names),
+    );
     assemble(backends, auth)
 }
 
@@ -307,13 +317,22 @@ struct Groups {
 }
 
 fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups, gate: Gate) -> Router {
+    let audited = || middleware::from_fn_with_state(Arc::clone(&auth), auth::audit_worker_data);
     let dock_routes = ROUTES.iter().fold(Router::new(), |router, route| {
-        router.route(route.path, (route.handler)(route.verb.filter()))
+        let handler = (route.handler)(route.verb.filter());
+        // The dock tiles say who wears a wearable to roles that see worker data: audited.
+        if auth::DOCK_TILE_PATHS.contains(&route.path) {
+            router.route(route.path, handler.route_layer(audited()))
+        } else {
+            router.route(route.path, handler)
+        }
     });
-    // `route_layer` panics on a router without routes (the preview has none).
+    // `route_layer` panics on a router without routes (the preview has none). The audit layer
+    // sits inside the role guard: refused requests saw nothing.
     let worker_data = if groups.worker_data.has_routes() {
         groups
             .worker_data
+            .route_layer(audited())
             .route_layer(middleware::from_fn(auth::require_worker_data))
     } else {
         groups.worker_data
@@ -332,6 +351,7 @@ fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups, gate: Gate) ->
     } else {
         groups.diagnostics
     };
+    let https = security::Https(auth.https());
     let state = AppState {
         view,
         auth: Arc::clone(&auth),
@@ -349,7 +369,7 @@ fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups, gate: Gate) ->
         Gate::SignIn => router.layer(middleware::from_fn_with_state(auth, auth::authenticate)),
         Gate::Open => router,
     };
-    router.layer(middleware::from_fn(security::headers))
+    router.layer(middleware::from_fn_with_state(https, security::headers))
 }
 
 struct NoAccounts;
@@ -358,12 +378,18 @@ impl access::Accounts for NoAccounts {
     fn verify(&self, _username: &str, _password: &str) -> Option<access::CurrentUser> {
         None
     }
+
+    fn standing(&self, _username: &str) -> Option<access::Standing> {
+        None
+    }
 }
 
 struct NoAudit;
 
 impl access::AuditLog for NoAudit {
-    fn record(&self, _user: &str, _action: &str, _subject: &str) {}
+    fn record<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> access::Recording<'a> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 #[cfg(test)]
@@ -518,8 +544,18 @@ mod tests {
                     Group::Admin => role == Role::Admin,
                     Group::Diagnostics => role.sees_diagnostics(),
                 };
+                let lines_before = site.audit.records().len();
                 let response = request(client.clone(), method.clone(), &path).await;
                 let status = response.status();
+                // Every answered read of worker data is one audit line, whatever the route.
+                if group == Group::WorkerData && method == Method::GET && !path.ends_with(".css") {
+                    let lines = &site.audit.records()[lines_before..];
+                    let expected = if may { 1 } else { 0 };
+                    assert_eq!(lines.len(), expected, "{role:?} {path}: {lines:?}");
+                    if let [[user, action, _]] = lines {
+                        assert_eq!((user.as_str(), action.as_str()), ("someone", "view"));
+                    }
+                }
                 if may && group == Group::Diagnostics {
                     // Nothing here writes: every route answers in full.
                     assert_eq!(status, StatusCode::OK, "{role:?} {method} {path}");
@@ -559,6 +595,37 @@ mod tests {
             .filter(|(_, path)| path != crate::diagnostics::STYLE_PATH)
             .count();
         assert_eq!(site.diagnostics.asked().len(), 2 * reads);
+    }
+
+    #[tokio::test]
+    async fn the_dock_tiles_and_the_live_stream_are_audited_once_for_roles_that_see_names() {
+        use http_body_util::BodyExt;
+        let site = TestSite::new(false);
+        for role in [Role::Admin, Role::Supervisor, Role::Technician] {
+            let client = site.signed_in("someone", role);
+            for (path, subject) in [
+                ("/", "dock tiles"),
+                ("/api/v1/status", "dock tiles"),
+                ("/api/v1/events", "live dock tiles"),
+            ] {
+                let before = site.audit.records().len();
+                let response = get(client.clone(), path).await;
+                assert_eq!(response.status(), StatusCode::OK, "{path}");
+                // The stream is audited once when it opens, not per event.
+                let mut body = response.into_body();
+                let _ = body.frame().await;
+                let lines = site.audit.records()[before..].to_vec();
+                if role.sees_worker_data() {
+                    assert_eq!(
+                        lines,
+                        [["someone".to_owned(), "view".to_owned(), subject.to_owned()]],
+                        "{role:?} {path}"
+                    );
+                } else {
+                    assert!(lines.is_empty(), "{role:?} {path}: {lines:?}");
+                }
+            }
+        }
     }
 
     #[tokio::test]

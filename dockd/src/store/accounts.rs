@@ -7,7 +7,8 @@ use web_ui::access::Role;
 
 use super::{Reader, StoreError};
 
-/// A user to create, or to replace (same name: new role and password, enabled again).
+/// A user to create, or to replace (same name: new role and password; enabled again only if
+/// `enable`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewUser {
     pub name: String,
@@ -15,6 +16,8 @@ pub struct NewUser {
     /// An argon2id PHC string (`$argon2id$v=19$…`).
     pub password_hash: String,
     pub created_ms: i64,
+    /// Replacing a disabled user enables them again (`dockd user add --enable`).
+    pub enable: bool,
 }
 
 /// A user as stored.
@@ -85,12 +88,14 @@ pub(super) fn put_user(tx: &Transaction<'_>, user: &NewUser) -> Result<(), Store
     tx.execute(
         "INSERT INTO user (name, role, password_hash, created_ms, disabled) VALUES (?1, ?2, ?3, ?4, 0)
          ON CONFLICT (name) DO UPDATE SET role = excluded.role,
-            password_hash = excluded.password_hash, disabled = 0",
+            password_hash = excluded.password_hash,
+            disabled = CASE WHEN ?5 THEN 0 ELSE user.disabled END",
         params![
             user.name,
             user.role.as_str(),
             user.password_hash,
-            user.created_ms
+            user.created_ms,
+            user.enable
         ],
     )?;
     Ok(())
@@ -202,6 +207,7 @@ mod tests {
             role,
             password_hash: hash.to_owned(),
             created_ms: 1_000,
+            enable: false,
         }
     }
 

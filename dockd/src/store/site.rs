@@ -916,6 +916,7 @@ mod tests {
                 role: Role::Supervisor,
                 password_hash: "$argon2id$old".into(),
                 created_ms: 1,
+                enable: false,
             })
             .await
             .unwrap();

@@ -230,7 +230,7 @@ async fn load_audit(
 ) -> Option<AuditPage> {
     let view = Arc::clone(&state.view);
     let page = blocking(move || view.audit(before, limit)).await?;
-    state.audit.record(&user.name, "view", "audit trail");
+    state.audit.record(&user.name, "view", "audit trail").await;
     Some(page)
 }
 
@@ -383,7 +383,7 @@ async fn submit(
         let by = user.name.clone();
         match blocking(move || view.change(&by, change)).await {
             Some(Ok(summary)) => {
-                state.audit.record(&user.name, "change", &summary);
+                state.audit.record(&user.name, "change", &summary).await;
                 if let Some(name) = affected {
                     let ended = state.auth.sessions.end_user(&name);
                     tracing::debug!(sessions = ended, "ended the sessions of a changed account");

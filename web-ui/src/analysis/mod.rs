@@ -340,7 +340,8 @@ async fn load_worker(
         .ok_or(Failure::NotFound)?;
     state
         .audit
-        .record(&user.name, "view", &format!("worker {id}"));
+        .record(&user.name, "view", &format!("worker {id}"))
+        .await;
     Ok(detail)
 }
 

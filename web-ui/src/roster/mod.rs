@@ -146,7 +146,7 @@ async fn blocking<T: Send + 'static>(
 async fn load(state: &RosterState, user: &CurrentUser) -> Result<Roster, Failure> {
     let view = Arc::clone(&state.view);
     let roster = blocking(move || view.roster()).await?;
-    state.audit.record(&user.name, "view", "roster");
+    state.audit.record(&user.name, "view", "roster").await;
     Ok(roster)
 }
 
@@ -264,7 +264,10 @@ async fn submit<T>(
         let done = blocking(move || view.change(change))
             .await?
             .map_err(|RosterRefusal(words)| Failure::Refused(words))?;
-        state.audit.record(&user.name, "change", &done.summary);
+        state
+            .audit
+            .record(&user.name, "change", &done.summary)
+            .await;
         Ok::<_, Failure>((done, created))
     };
     match (outcome.await, answer_as) {
