@@ -18,8 +18,10 @@ use super::throttle::Key;
 
 /// Password checks running at once: one per core of a dock.
 pub(crate) const CHECKERS: usize = 2;
-/// Checks waiting or running, from every address together.
-pub(crate) const QUEUE: usize = 16;
+/// Checks waiting or running, from every address together: room for many addresses, each in
+/// its turn (a waiting check holds a few bytes; only `CHECKERS` hold argon2's memory), and at
+/// most about a second and a half of checks to wait through.
+pub(crate) const QUEUE: usize = 64;
 /// Checks waiting or running per client address: one, so addresses take turns.
 const PER_ADDRESS: usize = 1;
 /// What `Retry-After` says to a sign-in that found no place: a check takes well under a second.
@@ -224,8 +226,9 @@ mod tests {
                 Err(_) => refused += 1,
             }
         }
-        assert_eq!(admitted.len(), QUEUE);
-        assert_eq!(refused, 60 - QUEUE);
+        // One place per address: 30 waiting or running, the other 30 told to come back.
+        assert_eq!(admitted.len(), 30);
+        assert_eq!(refused, 30);
         for check in admitted {
             assert!(check.await.unwrap().is_ok());
         }
