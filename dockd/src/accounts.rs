@@ -10,9 +10,10 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use web_ui::access::{Accounts, AuditLog, CurrentUser, Role};
+use web_ui::access::{Accounts, AuditLog, CurrentUser};
 
 use crate::clock::Clock;
+use crate::role::Role;
 use crate::store::{AuditEntry, NewUser, Reader, StoreError, Writer};
 
 /// The shortest password `dockd user add` accepts.
@@ -66,8 +67,29 @@ pub fn password_matches(password: &str, hash: &str) -> bool {
 
 /// A role as the command line and the database spell it.
 pub fn parse_role(text: &str) -> Result<Role, AccountError> {
-    crate::store::accounts::role_from_str(text)
-        .ok_or_else(|| AccountError::BadRole(text.to_owned()))
+    Role::parse(text).ok_or_else(|| AccountError::BadRole(text.to_owned()))
+}
+
+/// The page's role of a stored user (the one place, with `views`, where the two meet).
+impl From<Role> for web_ui::access::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => web_ui::access::Role::Admin,
+            Role::Supervisor => web_ui::access::Role::Supervisor,
+            Role::Technician => web_ui::access::Role::Technician,
+        }
+    }
+}
+
+/// The stored role of a role chosen on the page or the command line.
+impl From<web_ui::access::Role> for Role {
+    fn from(role: web_ui::access::Role) -> Self {
+        match role {
+            web_ui::access::Role::Admin => Role::Admin,
+            web_ui::access::Role::Supervisor => Role::Supervisor,
+            web_ui::access::Role::Technician => Role::Technician,
+        }
+    }
 }
 
 fn check_name(name: &str) -> Result<(), AccountError> {
@@ -86,14 +108,14 @@ fn check_name(name: &str) -> Result<(), AccountError> {
 /// Slow (argon2): call it off the async runtime.
 pub fn new_user(
     name: &str,
-    role: Role,
+    role: impl Into<Role>,
     password: &str,
     now_ms: i64,
 ) -> Result<NewUser, AccountError> {
     check_name(name)?;
     Ok(NewUser {
         name: name.to_owned(),
-        role,
+        role: role.into(),
         password_hash: new_password_hash(password)?,
         created_ms: now_ms,
     })
@@ -163,7 +185,7 @@ impl Accounts for DockAccounts {
         match user {
             Some(user) if password_matches(password, &user.password_hash) => Some(CurrentUser {
                 name: user.name,
-                role: user.role,
+                role: user.role.into(),
             }),
             Some(_) => None,
             None => {
@@ -340,7 +362,7 @@ mod tests {
             accounts.verify("anna", "a long pass phrase"),
             Some(CurrentUser {
                 name: "anna".into(),
-                role: Role::Supervisor
+                role: web_ui::access::Role::Supervisor
             })
         );
         assert_eq!(accounts.verify("anna", "a long pass phrasE"), None);
@@ -362,13 +384,13 @@ mod tests {
         let accounts = DockAccounts::new(Reader::open(&db).unwrap()).unwrap();
         assert!(accounts.verify("anna", "a long pass phrase").is_some());
 
-        let disable = |disabled| crate::store::site::SiteChange::SetUserDisabled {
+        let disable = |disabled| crate::store::accounts::UserChange::SetDisabled {
             name: "anna".into(),
             disabled,
         };
-        writer.site(disable(true)).await.unwrap();
+        writer.user(disable(true)).await.unwrap();
         assert_eq!(accounts.verify("anna", "a long pass phrase"), None);
-        writer.site(disable(false)).await.unwrap();
+        writer.user(disable(false)).await.unwrap();
         assert!(accounts.verify("anna", "a long pass phrase").is_some());
         drop(writer);
         thread.join();

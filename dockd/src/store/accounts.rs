@@ -1,11 +1,12 @@
-//! The store's side of access control: user rows, the append-only audit trail and their queries.
-//! It owns the SQL for `user` and `audit`; it must never see a password (only argon2id PHC
-//! strings reach it) nor change or delete an audit row (the schema's triggers refuse that too).
+//! The store's side of access control: user rows (creation and every change to them), the
+//! append-only audit trail and their queries. It owns the SQL for `user` and `audit`; it must never
+//! see a password (only argon2id PHC strings reach it) nor change or delete an audit row (the
+//! schema's triggers refuse that too).
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
-use web_ui::access::Role;
 
 use super::{Reader, StoreError};
+use crate::role::Role;
 
 /// A user to create, or to replace (same name: new role and password, enabled again).
 #[derive(Clone, PartialEq, Eq)]
@@ -70,14 +71,34 @@ pub struct AuditRow {
     pub subject: String,
 }
 
-/// The role as the `user.role` column spells it.
-pub fn role_from_str(text: &str) -> Option<Role> {
-    match text {
-        "admin" => Some(Role::Admin),
-        "supervisor" => Some(Role::Supervisor),
-        "technician" => Some(Role::Technician),
-        _ => None,
+/// One change to an existing user, applied by `Writer::user` in its own savepoint (the hash is
+/// argon2id; names are checked by the caller).
+#[derive(Clone, PartialEq, Eq)]
+pub enum UserChange {
+    SetRole { name: String, role: Role },
+    SetDisabled { name: String, disabled: bool },
+    SetPassword { name: String, password_hash: String },
+    Remove { name: String },
+}
+
+/// Never prints a hash.
+impl std::fmt::Debug for UserChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            UserChange::SetRole { .. } => "SetRole",
+            UserChange::SetDisabled { .. } => "SetDisabled",
+            UserChange::SetPassword { .. } => "SetPassword",
+            UserChange::Remove { .. } => "Remove",
+        };
+        write!(f, "UserChange::{name}(…)")
     }
+}
+
+/// Why a user change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("no such user")]
+    NoSuchUser,
 }
 
 /// Creates the user, or replaces the one of that name (its id and creation time stay).
@@ -96,6 +117,32 @@ pub(super) fn put_user(tx: &Transaction<'_>, user: &NewUser) -> Result<(), Store
     Ok(())
 }
 
+/// Applies one user change inside the writer's savepoint.
+pub(super) fn apply(tx: &Transaction<'_>, change: &UserChange) -> Result<(), StoreError> {
+    let changed = match change {
+        UserChange::SetRole { name, role } => tx.execute(
+            "UPDATE user SET role = ?2 WHERE name = ?1",
+            params![name, role.as_str()],
+        )?,
+        UserChange::SetDisabled { name, disabled } => tx.execute(
+            "UPDATE user SET disabled = ?2 WHERE name = ?1",
+            params![name, disabled],
+        )?,
+        UserChange::SetPassword {
+            name,
+            password_hash,
+        } => tx.execute(
+            "UPDATE user SET password_hash = ?2 WHERE name = ?1",
+            params![name, password_hash],
+        )?,
+        UserChange::Remove { name } => tx.execute("DELETE FROM user WHERE name = ?1", [name])?,
+    };
+    if changed == 0 {
+        return Err(UserError::NoSuchUser.into());
+    }
+    Ok(())
+}
+
 pub(super) fn append_audit(tx: &Transaction<'_>, entries: &[AuditEntry]) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO audit (at_ms, user, action, subject) VALUES (?1, ?2, ?3, ?4)",
@@ -108,7 +155,7 @@ pub(super) fn append_audit(tx: &Transaction<'_>, entries: &[AuditEntry]) -> Resu
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(2)?;
-    let role = role_from_str(&role).ok_or_else(|| {
+    let role = Role::parse(&role).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             2,
             rusqlite::types::Type::Text,
@@ -188,6 +235,7 @@ impl Reader {
 mod tests {
     use super::*;
     use crate::store::schema;
+    use crate::store::scratch::Scratch;
     use rusqlite::Connection;
 
     fn migrated() -> Connection {
@@ -349,5 +397,70 @@ mod tests {
         drop(reader);
         drop(conn);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn user_changes_apply_to_the_named_user_and_an_unknown_name_is_refused() {
+        let store = Scratch::new("accounts-users");
+        store
+            .writer
+            .put_user(NewUser {
+                name: "rita".into(),
+                role: Role::Supervisor,
+                password_hash: "$argon2id$old".into(),
+                created_ms: 1,
+            })
+            .await
+            .unwrap();
+        for change in [
+            UserChange::SetRole {
+                name: "rita".into(),
+                role: Role::Admin,
+            },
+            UserChange::SetDisabled {
+                name: "rita".into(),
+                disabled: true,
+            },
+            UserChange::SetPassword {
+                name: "rita".into(),
+                password_hash: "$argon2id$new".into(),
+            },
+        ] {
+            store.writer.user(change).await.unwrap();
+        }
+        let rita = store.reader.user("rita").unwrap().unwrap();
+        assert_eq!(
+            (rita.role, rita.disabled, rita.password_hash.as_str()),
+            (Role::Admin, true, "$argon2id$new")
+        );
+        assert_eq!(
+            store.reader.admin_count().unwrap(),
+            0,
+            "disabled admins do not count"
+        );
+
+        store
+            .writer
+            .user(UserChange::Remove {
+                name: "rita".into(),
+            })
+            .await
+            .unwrap();
+        assert!(store.reader.user("rita").unwrap().is_none());
+        for change in [
+            UserChange::Remove {
+                name: "rita".into(),
+            },
+            UserChange::SetDisabled {
+                name: "nobody".into(),
+                disabled: false,
+            },
+        ] {
+            assert!(matches!(
+                store.writer.user(change).await,
+                Err(StoreError::User(UserError::NoSuchUser))
+            ));
+        }
+        store.close();
     }
 }
