@@ -6,13 +6,17 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::PasswordHasher;
+use argon2::password_hash::phc::Output;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use web_ui::access::{Accounts, AuditLog, CurrentUser, Recording, Role, Standing};
+use web_ui::access::{Accounts, AuditLog, CurrentUser, Recording, Standing};
 
 use crate::clock::Clock;
+use crate::role::Role;
 use crate::store::{AuditEntry, NewUser, Reader, StoreError, Writer};
 
 /// The shortest password `dockd user add` accepts.
@@ -60,15 +64,67 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Hash(e.to_string()))
 }
 
-/// Whether `password` matches the PHC string `hash`. argon2 compares in constant time.
+thread_local! {
+    /// argon2's working memory (19 MiB at the default cost), kept by each thread that checks
+    /// passwords and reused: a fresh allocation per check left the allocator's arenas holding
+    /// hundreds of megabytes after a burst of sign-ins. Only web-ui's few password-check threads
+    /// (and the start-up thread making the decoy) ever hold it.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` matches the PHC string `hash`, computed in this thread's reused argon2
+/// memory; the outputs are compared in constant time.
 pub fn password_matches(password: &str, hash: &str) -> bool {
-    hasher().verify_password(password.as_bytes(), hash).is_ok()
+    let Ok(phc) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&phc) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(phc.algorithm.as_str()) else {
+        return false;
+    };
+    let Ok(version) = phc.version.map(Version::try_from).transpose() else {
+        return false;
+    };
+    let blocks_needed = params.block_count();
+    let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    let mut out = vec![0_u8; expected.len()];
+    let hashed = BLOCKS.with_borrow_mut(|blocks| {
+        blocks.resize(blocks_needed, Block::new());
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut blocks[..])
+    });
+    hashed.is_ok() && Output::new(&out).is_ok_and(|computed| computed == *expected)
 }
 
 /// A role as the command line and the database spell it.
 pub fn parse_role(text: &str) -> Result<Role, AccountError> {
-    crate::store::accounts::role_from_str(text)
-        .ok_or_else(|| AccountError::BadRole(text.to_owned()))
+    Role::parse(text).ok_or_else(|| AccountError::BadRole(text.to_owned()))
+}
+
+/// The page's role of a stored user (the one place, with `views`, where the two meet).
+impl From<Role> for web_ui::access::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => web_ui::access::Role::Admin,
+            Role::Supervisor => web_ui::access::Role::Supervisor,
+            Role::Technician => web_ui::access::Role::Technician,
+        }
+    }
+}
+
+/// The stored role of a role chosen on the page or the command line.
+impl From<web_ui::access::Role> for Role {
+    fn from(role: web_ui::access::Role) -> Self {
+        match role {
+            web_ui::access::Role::Admin => Role::Admin,
+            web_ui::access::Role::Supervisor => Role::Supervisor,
+            web_ui::access::Role::Technician => Role::Technician,
+        }
+    }
 }
 
 fn check_name(name: &str) -> Result<(), AccountError> {
@@ -87,14 +143,14 @@ fn check_name(name: &str) -> Result<(), AccountError> {
 /// Slow (argon2): call it off the async runtime.
 pub fn new_user(
     name: &str,
-    role: Role,
+    role: impl Into<Role>,
     password: &str,
     now_ms: i64,
 ) -> Result<NewUser, AccountError> {
     check_name(name)?;
     Ok(NewUser {
         name: name.to_owned(),
-        role,
+        role: role.into(),
         password_hash: new_password_hash(password)?,
         created_ms: now_ms,
         enable: false,
@@ -165,7 +221,7 @@ impl Accounts for DockAccounts {
         match user {
             Some(user) if password_matches(password, &user.password_hash) => Some(CurrentUser {
                 name: user.name,
-                role: user.role,
+                role: user.role.into(),
             }),
             Some(_) => None,
             None => {
@@ -179,8 +235,8 @@ impl Accounts for DockAccounts {
     fn standing(&self, username: &str) -> Option<Standing> {
         match self.reader.user(username) {
             Ok(user) => user.map(|user| Standing {
-                role: user.role,
-                generation: user_generation(&user),
+                role: user.role.into(),
+                generation: user.generation,
                 disabled: user.disabled,
             }),
             Err(error) => {
@@ -190,14 +246,6 @@ impl Accounts for DockAccounts {
             }
         }
     }
-}
-
-/// The user's generation: moves on with any change to the user (role, password, enabling).
-fn user_generation(user: &crate::store::User) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::hash::DefaultHasher::new();
-    (user.role.as_str(), &user.password_hash, user.disabled).hash(&mut hasher);
-    hasher.finish()
 }
 
 /// The audit trail as the page sees it: each line is stamped with the dock's clock and queued
@@ -404,7 +452,7 @@ mod tests {
             accounts.verify("anna", "a long pass phrase"),
             Some(CurrentUser {
                 name: "anna".into(),
-                role: Role::Supervisor
+                role: web_ui::access::Role::Supervisor
             })
         );
         assert_eq!(accounts.verify("anna", "a long pass phrasE"), None);
@@ -421,18 +469,18 @@ mod tests {
             crate::store::open_for_writing(&db).unwrap(),
         )
         .unwrap();
-        let user = new_user("anna", Role::Admin, "a long pass phrase", 7).unwrap();
+        let user = new_user("anna", Role::Supervisor, "a long pass phrase", 7).unwrap();
         writer.put_user(user).await.unwrap();
         let accounts = DockAccounts::new(Reader::open(&db).unwrap()).unwrap();
         assert!(accounts.verify("anna", "a long pass phrase").is_some());
 
-        let disable = |disabled| crate::store::site::SiteChange::SetUserDisabled {
+        let disable = |disabled| crate::store::accounts::UserChange::SetDisabled {
             name: "anna".into(),
             disabled,
         };
-        writer.site(disable(true)).await.unwrap();
+        writer.user(disable(true)).await.unwrap();
         assert_eq!(accounts.verify("anna", "a long pass phrase"), None);
-        writer.site(disable(false)).await.unwrap();
+        writer.user(disable(false)).await.unwrap();
         assert!(accounts.verify("anna", "a long pass phrase").is_some());
         drop(writer);
         thread.join();

@@ -5,11 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::Deserialize;
 
-use crate::transport::usb::interface::PortPath;
+use crate::transport::usb::interface::{PortPath, UsbId};
 
 /// Everything `dockd run` can be told. Every key has a default, so an empty file is a valid config.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -153,41 +152,6 @@ impl Default for UsbConfig {
             rescan_s: 5,
             slots: BTreeMap::new(),
         }
-    }
-}
-
-/// A USB vendor and product id, written `"1209:4B57"` in the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct UsbId {
-    pub vid: u16,
-    pub pid: u16,
-}
-
-impl FromStr for UsbId {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{text}` is not a USB id: write VID:PID in hex, like \"1209:4B57\"");
-        let (vid, pid) = text.split_once(':').ok_or_else(bad)?;
-        let hex = |s: &str| {
-            if s.len() == 4 {
-                u16::from_str_radix(s, 16).ok()
-            } else {
-                None
-            }
-        };
-        Ok(Self {
-            vid: hex(vid).ok_or_else(bad)?,
-            pid: hex(pid).ok_or_else(bad)?,
-        })
-    }
-}
-
-impl TryFrom<String> for UsbId {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        text.parse()
     }
 }
 

@@ -319,7 +319,9 @@ fn a_flood_of_sign_ins_keeps_memory_bounded_and_an_admin_still_gets_in() {
     let addresses = 30_u8;
     let per_address = 10_u8;
     let flood_for = Duration::from_secs(12);
-    let start = Arc::new(Barrier::new(usize::from(addresses) * usize::from(per_address) + 1));
+    let start = Arc::new(Barrier::new(
+        usize::from(addresses) * usize::from(per_address) + 1,
+    ));
     let clients: Vec<_> = (0..addresses)
         .map(|address| client_from([127, 0, 1, 10 + address]))
         .collect();

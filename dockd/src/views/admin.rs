@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use tokio::runtime::Handle;
-use web_ui::access::Role;
 use web_ui::admin::{
     AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings as Site,
     TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow,
@@ -16,8 +15,10 @@ use crate::accounts;
 use crate::analysis::tasks::Task;
 use crate::clock::Clock;
 use crate::link::WearableConfig;
+use crate::role::Role;
 use crate::site::{self, PageSettings, SiteOverrides, SiteSettings};
-use crate::store::site::{SiteChange, SiteError};
+use crate::store::accounts::{UserChange, UserError};
+use crate::store::settings::SettingChange;
 use crate::store::{Reader, StoreError, Writer};
 
 /// The dock's admin view.
@@ -56,7 +57,7 @@ impl SiteAdmin {
             .into_iter()
             .map(|u| UserRow {
                 name: u.name,
-                role: u.role,
+                role: u.role.into(),
                 disabled: u.disabled,
                 created_ms: u.created_ms,
             })
@@ -111,14 +112,14 @@ impl SiteAdmin {
         })
     }
 
-    fn commit(&self, change: SiteChange) -> Result<(), AdminRefusal> {
+    fn commit_user(&self, change: UserChange) -> Result<(), AdminRefusal> {
         self.runtime
-            .block_on(self.writer.site(change))
-            .map(|_| ())
+            .block_on(self.writer.user(change))
             .map_err(|error| match error {
-                StoreError::Site(SiteError::NoSuchUser) => {
+                StoreError::User(UserError::NoSuchUser) => {
                     AdminRefusal("there is no such user".into())
                 }
+                StoreError::User(last @ UserError::LastAdmin) => AdminRefusal(last.to_string()),
                 other => storage_problem(&other),
             })
     }
@@ -134,10 +135,12 @@ impl SiteAdmin {
         site::merge(self.site.base(), &proposed, &workers)
             .validate()
             .map_err(AdminRefusal)?;
-        self.commit(SiteChange::PutSetting {
-            key: key.to_owned(),
-            value,
-        })?;
+        self.runtime
+            .block_on(self.writer.settings(SettingChange::Put {
+                key: key.to_owned(),
+                value,
+            }))
+            .map_err(|e| storage_problem(&e))?;
         if let Err(error) = self.site.reload(&self.reader) {
             tracing::warn!(error = %error, "Could not reload the site settings after a change.");
         }
@@ -195,17 +198,19 @@ impl SiteAdmin {
                 if exists.is_some() {
                     return Err(AdminRefusal(format!("a user called {name} already exists")));
                 }
-                let user = accounts::new_user(name, *role, password, self.clock.now_ms())
-                    .map_err(|e| AdminRefusal(e.to_string()))?;
+                let user =
+                    accounts::new_user(name, Role::from(*role), password, self.clock.now_ms())
+                        .map_err(|e| AdminRefusal(e.to_string()))?;
                 self.runtime
                     .block_on(self.writer.put_user(user))
                     .map_err(|e| storage_problem(&e))
             }
             AdminChange::SetRole { name, role } => {
-                self.keep_an_admin(name, *role == Role::Admin)?;
-                self.commit(SiteChange::SetUserRole {
+                let role = Role::from(*role);
+                self.keep_an_admin(name, role == Role::Admin)?;
+                self.commit_user(UserChange::SetRole {
                     name: name.clone(),
-                    role: *role,
+                    role,
                 })
             }
             AdminChange::SetDisabled { name, disabled } => {
@@ -215,7 +220,7 @@ impl SiteAdmin {
                 if *disabled {
                     self.keep_an_admin(name, false)?;
                 }
-                self.commit(SiteChange::SetUserDisabled {
+                self.commit_user(UserChange::SetDisabled {
                     name: name.clone(),
                     disabled: *disabled,
                 })
@@ -223,7 +228,7 @@ impl SiteAdmin {
             AdminChange::SetPassword { name, password } => {
                 let password_hash = accounts::new_password_hash(password)
                     .map_err(|e| AdminRefusal(e.to_string()))?;
-                self.commit(SiteChange::SetUserPassword {
+                self.commit_user(UserChange::SetPassword {
                     name: name.clone(),
                     password_hash,
                 })
@@ -233,7 +238,7 @@ impl SiteAdmin {
                     return Err(AdminRefusal("you cannot remove yourself".into()));
                 }
                 self.keep_an_admin(name, false)?;
-                self.commit(SiteChange::RemoveUser { name: name.clone() })
+                self.commit_user(UserChange::Remove { name: name.clone() })
             }
             AdminChange::Site(site) => {
                 let overrides = SiteOverrides {
