@@ -535,6 +535,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_full_audit_queue_makes_the_recorder_wait_and_loses_no_line() {
+        let (dir, db) = temp_db("backpressure");
+        let conn = crate::store::open_for_writing(&db).unwrap();
+        let spare = crate::store::open_for_writing(&db).unwrap();
+        let (writer, thread) = Writer::spawn(conn, spare).unwrap();
+        let shutdown = CancellationToken::new();
+        let (audit, forwarder) = DockAudit::spawn(writer, Arc::new(FixedClock), shutdown.clone());
+        // The forwarder is not running yet: the queue fills up.
+        for n in 0..AUDIT_QUEUE {
+            audit.record("anna", "view", &format!("worker {n}")).await;
+        }
+        let mut one_more = audit.record("anna", "view", "worker 12345");
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_millis(200), &mut one_more).await;
+        assert!(waited.is_err(), "a full queue makes the recorder wait");
+        let forwarder = tokio::spawn(forwarder);
+        tokio::time::timeout(std::time::Duration::from_secs(30), one_more)
+            .await
+            .expect("room again once the writer takes lines");
+        shutdown.cancel();
+        forwarder.await.unwrap();
+        thread.join();
+        let stored: i64 = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM audit", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, i64::try_from(AUDIT_QUEUE).unwrap() + 1, "none lost");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
     async fn audit_lines_are_queued_and_stored_with_the_clock_s_time() {
         let (dir, db) = temp_db("audit");
         let conn = crate::store::open_for_writing(&db).unwrap();
