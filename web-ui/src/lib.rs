@@ -252,16 +252,21 @@ pub struct Backends {
 ///
 /// Others get a 403 (a page, or JSON under `/api/`). Every request but the public routes needs a
 /// session: pages redirect to `/login?next=…`, `/api/…` answers 401. State-changing requests need
-/// the session's CSRF token (`X-CSRF-Token` or form field `csrf`); a request whose `Origin` is
-/// another site is refused. Handlers behind the check find [`access::CurrentUser`] and
-/// [`access::CsrfToken`] in the request extensions.
+/// the session's CSRF token (`X-CSRF-Token` or form field `csrf`); a request for a `Host` that is
+/// not one of `options.server_names` is refused (421), and so is one whose `Origin` is not one
+/// of them with our scheme and port (403). A session lasts while its user stands as when it
+/// started ([`access::Accounts::standing`], asked on every request and every 400 ms by open live
+/// streams). Handlers behind the check find [`access::CurrentUser`] and [`access::CsrfToken`] in
+/// the request extensions.
 ///
-/// Passwords are checked through `accounts` (on a blocking thread); sign-ins, failed sign-ins and
-/// sign-outs are recorded in `audit` with subject `session`, as are views of worker data and
-/// every admin change. Anything else is a 404 page; other methods on known paths are a 405. Every
-/// response carries the security headers.
+/// Passwords are checked through `accounts` on two threads of the site's own, one check per
+/// client address at a time (others get 429/503 with `Retry-After`); sign-ins and sign-outs are
+/// recorded in `audit` with subject `session`, refused sign-ins at most once per address and
+/// minute; views of worker data and of named dock tiles are recorded by one layer, changes by
+/// their handlers. Anything else is a 404 page; other methods on known paths are a 405. Every
+/// response carries the security headers (and HSTS over HTTPS).
 ///
-/// For the client's address in sign-in throttling, serve with
+/// For the client's address in sign-in throttling and fairness, serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()`; without it, throttling is per user
 /// name only.
 pub fn site(backends: Backends, options: WebOptions) -> Router {
