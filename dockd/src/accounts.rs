@@ -6,20 +6,25 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::PasswordHasher;
+use argon2::password_hash::phc::Output;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use web_ui::access::{Accounts, AuditLog, CurrentUser, Role};
+use web_ui::access::{Accounts, AuditLog, CurrentUser, Recording, Standing};
 
 use crate::clock::Clock;
+use crate::role::Role;
 use crate::store::{AuditEntry, NewUser, Reader, StoreError, Writer};
 
 /// The shortest password `dockd user add` accepts.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 /// The user a new dock gets.
 pub const FIRST_ADMIN: &str = "admin";
-/// Audit lines waiting for the writer; beyond this a line is lost, and the loss logged.
+/// Audit lines waiting for the writer; when it is full, whoever records the next line waits for
+/// room (back-pressure): a line is never dropped.
 const AUDIT_QUEUE: usize = 4096;
 /// At most this many audit lines go to the writer in one command.
 const AUDIT_BATCH: usize = 256;
@@ -59,15 +64,67 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Hash(e.to_string()))
 }
 
-/// Whether `password` matches the PHC string `hash`. argon2 compares in constant time.
+thread_local! {
+    /// argon2's working memory (19 MiB at the default cost), kept by each thread that checks
+    /// passwords and reused: a fresh allocation per check left the allocator's arenas holding
+    /// hundreds of megabytes after a burst of sign-ins. Only web-ui's few password-check threads
+    /// (and the start-up thread making the decoy) ever hold it.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` matches the PHC string `hash`, computed in this thread's reused argon2
+/// memory; the outputs are compared in constant time.
 pub fn password_matches(password: &str, hash: &str) -> bool {
-    hasher().verify_password(password.as_bytes(), hash).is_ok()
+    let Ok(phc) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&phc) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(phc.algorithm.as_str()) else {
+        return false;
+    };
+    let Ok(version) = phc.version.map(Version::try_from).transpose() else {
+        return false;
+    };
+    let blocks_needed = params.block_count();
+    let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    let mut out = vec![0_u8; expected.len()];
+    let hashed = BLOCKS.with_borrow_mut(|blocks| {
+        blocks.resize(blocks_needed, Block::new());
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut blocks[..])
+    });
+    hashed.is_ok() && Output::new(&out).is_ok_and(|computed| computed == *expected)
 }
 
 /// A role as the command line and the database spell it.
 pub fn parse_role(text: &str) -> Result<Role, AccountError> {
-    crate::store::accounts::role_from_str(text)
-        .ok_or_else(|| AccountError::BadRole(text.to_owned()))
+    Role::parse(text).ok_or_else(|| AccountError::BadRole(text.to_owned()))
+}
+
+/// The page's role of a stored user (the one place, with `views`, where the two meet).
+impl From<Role> for web_ui::access::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => web_ui::access::Role::Admin,
+            Role::Supervisor => web_ui::access::Role::Supervisor,
+            Role::Technician => web_ui::access::Role::Technician,
+        }
+    }
+}
+
+/// The stored role of a role chosen on the page or the command line.
+impl From<web_ui::access::Role> for Role {
+    fn from(role: web_ui::access::Role) -> Self {
+        match role {
+            web_ui::access::Role::Admin => Role::Admin,
+            web_ui::access::Role::Supervisor => Role::Supervisor,
+            web_ui::access::Role::Technician => Role::Technician,
+        }
+    }
 }
 
 fn check_name(name: &str) -> Result<(), AccountError> {
@@ -86,16 +143,17 @@ fn check_name(name: &str) -> Result<(), AccountError> {
 /// Slow (argon2): call it off the async runtime.
 pub fn new_user(
     name: &str,
-    role: Role,
+    role: impl Into<Role>,
     password: &str,
     now_ms: i64,
 ) -> Result<NewUser, AccountError> {
     check_name(name)?;
     Ok(NewUser {
         name: name.to_owned(),
-        role,
+        role: role.into(),
         password_hash: new_password_hash(password)?,
         created_ms: now_ms,
+        enable: false,
     })
 }
 
@@ -163,7 +221,7 @@ impl Accounts for DockAccounts {
         match user {
             Some(user) if password_matches(password, &user.password_hash) => Some(CurrentUser {
                 name: user.name,
-                role: user.role,
+                role: user.role.into(),
             }),
             Some(_) => None,
             None => {
@@ -173,10 +231,25 @@ impl Accounts for DockAccounts {
             }
         }
     }
+
+    fn standing(&self, username: &str) -> Option<Standing> {
+        match self.reader.user(username) {
+            Ok(user) => user.map(|user| Standing {
+                role: user.role.into(),
+                generation: user.generation,
+                disabled: user.disabled,
+            }),
+            Err(error) => {
+                // Refusing is the safe side: the session ends, the user signs in again.
+                tracing::error!(error = %error, "Cannot look up a user; ending the session.");
+                None
+            }
+        }
+    }
 }
 
 /// The audit trail as the page sees it: each line is stamped with the dock's clock and queued
-/// for the writer without waiting.
+/// for the writer; when the queue is full, recording waits for room.
 pub struct DockAudit {
     queue: mpsc::Sender<AuditEntry>,
     clock: Arc<dyn Clock>,
@@ -206,24 +279,21 @@ impl DockAudit {
 }
 
 impl AuditLog for DockAudit {
-    fn record(&self, user: &str, action: &str, subject: &str) {
+    fn record<'a>(&'a self, user: &'a str, action: &'a str, subject: &'a str) -> Recording<'a> {
         let entry = AuditEntry {
             at_ms: self.clock.now_ms(),
             user: user.to_owned(),
             action: action.to_owned(),
             subject: subject.to_owned(),
         };
-        match self.queue.try_send(entry) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(entry)) => tracing::error!(
-                user = %entry.user, action = %entry.action, subject = %entry.subject,
-                "The audit queue is full: this audit line is lost."
-            ),
-            Err(mpsc::error::TrySendError::Closed(entry)) => tracing::warn!(
-                user = %entry.user, action = %entry.action, subject = %entry.subject,
-                "dockd is stopping: this audit line was not stored."
-            ),
-        }
+        Box::pin(async move {
+            if let Err(mpsc::error::SendError(entry)) = self.queue.send(entry).await {
+                tracing::warn!(
+                    user = %entry.user, action = %entry.action, subject = %entry.subject,
+                    "dockd is stopping: this audit line was not stored."
+                );
+            }
+        })
     }
 }
 
@@ -252,14 +322,56 @@ pub async fn ensure_first_admin(
     Ok(Some(password))
 }
 
+/// Who the audit trail names for changes made with `dockd user add`.
+pub const COMMAND_LINE: &str = "dockd user add";
+
+/// `dockd user add`: creates the user, or gives an existing one this role and password, through
+/// a writer of its own (the daemon may be running). A changed user's sessions end at once (their
+/// generation moves on, and the daemon checks it on every request); a disabled user stays
+/// disabled unless `enable`. The change is recorded in the audit trail.
+pub async fn user_add(
+    db_path: &std::path::Path,
+    user: NewUser,
+    enable: bool,
+) -> Result<(), AccountError> {
+    let subject = format!(
+        "user {}: role {}, password set{}",
+        user.name,
+        user.role.as_str(),
+        if enable { ", enabled" } else { "" }
+    );
+    let at_ms = user.created_ms;
+    with_own_writer(db_path, |writer| async move {
+        writer.put_user(NewUser { enable, ..user }).await?;
+        let line = AuditEntry {
+            at_ms,
+            user: COMMAND_LINE.to_owned(),
+            action: "change".to_owned(),
+            subject,
+        };
+        writer.audit(vec![line]).await
+    })
+    .await
+}
+
 /// Creates or replaces one user in the database at `db_path` through a writer of its own (for
-/// `dockd user add` and the demo; the daemon may be running).
+/// the demo; the daemon may be running).
 pub async fn put_user_in(db_path: &std::path::Path, user: NewUser) -> Result<(), AccountError> {
+    with_own_writer(db_path, |writer| async move { writer.put_user(user).await }).await
+}
+
+/// Runs `work` against a writer of its own on the database at `db_path`, then stops the writer.
+async fn with_own_writer<F>(
+    db_path: &std::path::Path,
+    work: impl FnOnce(Writer) -> F,
+) -> Result<(), AccountError>
+where
+    F: Future<Output = Result<(), StoreError>>,
+{
     let conn = crate::store::open_for_writing(db_path)?;
     let spare = crate::store::open_for_writing(db_path)?;
     let (writer, thread) = Writer::spawn(conn, spare)?;
-    let result = writer.put_user(user).await;
-    drop(writer);
+    let result = work(writer).await;
     if tokio::task::spawn_blocking(move || thread.join())
         .await
         .is_err()
@@ -340,7 +452,7 @@ mod tests {
             accounts.verify("anna", "a long pass phrase"),
             Some(CurrentUser {
                 name: "anna".into(),
-                role: Role::Supervisor
+                role: web_ui::access::Role::Supervisor
             })
         );
         assert_eq!(accounts.verify("anna", "a long pass phrasE"), None);
@@ -357,18 +469,18 @@ mod tests {
             crate::store::open_for_writing(&db).unwrap(),
         )
         .unwrap();
-        let user = new_user("anna", Role::Admin, "a long pass phrase", 7).unwrap();
+        let user = new_user("anna", Role::Supervisor, "a long pass phrase", 7).unwrap();
         writer.put_user(user).await.unwrap();
         let accounts = DockAccounts::new(Reader::open(&db).unwrap()).unwrap();
         assert!(accounts.verify("anna", "a long pass phrase").is_some());
 
-        let disable = |disabled| crate::store::site::SiteChange::SetUserDisabled {
+        let disable = |disabled| crate::store::accounts::UserChange::SetDisabled {
             name: "anna".into(),
             disabled,
         };
-        writer.site(disable(true)).await.unwrap();
+        writer.user(disable(true)).await.unwrap();
         assert_eq!(accounts.verify("anna", "a long pass phrase"), None);
-        writer.site(disable(false)).await.unwrap();
+        writer.user(disable(false)).await.unwrap();
         assert!(accounts.verify("anna", "a long pass phrase").is_some());
         drop(writer);
         thread.join();
@@ -423,6 +535,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_full_audit_queue_makes_the_recorder_wait_and_loses_no_line() {
+        let (dir, db) = temp_db("backpressure");
+        let conn = crate::store::open_for_writing(&db).unwrap();
+        let spare = crate::store::open_for_writing(&db).unwrap();
+        let (writer, thread) = Writer::spawn(conn, spare).unwrap();
+        let shutdown = CancellationToken::new();
+        let (audit, forwarder) = DockAudit::spawn(writer, Arc::new(FixedClock), shutdown.clone());
+        // The forwarder is not running yet: the queue fills up.
+        for n in 0..AUDIT_QUEUE {
+            audit.record("anna", "view", &format!("worker {n}")).await;
+        }
+        let mut one_more = audit.record("anna", "view", "worker 12345");
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_millis(200), &mut one_more).await;
+        assert!(waited.is_err(), "a full queue makes the recorder wait");
+        let forwarder = tokio::spawn(forwarder);
+        tokio::time::timeout(std::time::Duration::from_secs(30), one_more)
+            .await
+            .expect("room again once the writer takes lines");
+        shutdown.cancel();
+        forwarder.await.unwrap();
+        thread.join();
+        let stored: i64 = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM audit", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, i64::try_from(AUDIT_QUEUE).unwrap() + 1, "none lost");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
     async fn audit_lines_are_queued_and_stored_with_the_clock_s_time() {
         let (dir, db) = temp_db("audit");
         let conn = crate::store::open_for_writing(&db).unwrap();
@@ -431,8 +574,8 @@ mod tests {
         let shutdown = CancellationToken::new();
         let (audit, forwarder) = DockAudit::spawn(writer, Arc::new(FixedClock), shutdown.clone());
         let forwarder = tokio::spawn(forwarder);
-        audit.record("anna", "view", "worker 12");
-        audit.record("anna", "export", "team Night shift");
+        audit.record("anna", "view", "worker 12").await;
+        audit.record("anna", "export", "team Night shift").await;
         shutdown.cancel();
         forwarder.await.unwrap();
         thread.join();

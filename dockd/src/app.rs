@@ -5,7 +5,6 @@
 //! Shutdown order: stop accepting (transports, web) → pulls stop at their next await (any point is
 //! safe: ERASE waits for a commit) → the writer drains its queue, checkpoints and closes.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -338,8 +337,9 @@ async fn spawn_web(
         "web.tls = false is only allowed with a loopback web.listen, not {addr}"
     );
     // The certificate exists before the port accepts, so whoever connects can already check it.
-    let tls = if config.web.tls {
-        let names = web_tls::subject_names(addr, web_tls::hostname().as_deref());
+    let hostname = web_tls::hostname();
+    let (tls, server_names) = if config.web.tls {
+        let names = web_tls::subject_names(addr, hostname.as_deref());
         let certificate = web_tls::load_or_create(config, &names)
             .context("cannot set up HTTPS for the web page (web.tls, web.cert, web.key)")?;
         if certificate.generated {
@@ -354,11 +354,16 @@ async fn spawn_web(
             certificate_sha256 = %certificate.fingerprint,
             "Browsers will ask to trust this certificate: check that they show this SHA-256 fingerprint."
         );
-        Some(web_tls::server_config(&certificate)?)
+        let server_names = web_tls::server_names(config, Some(&certificate), hostname.as_deref());
+        (Some(web_tls::server_config(&certificate)?), server_names)
     } else {
         tracing::warn!(%addr, "web.tls = false: the page is plain HTTP, for this machine only.");
-        None
+        (
+            None,
+            web_tls::server_names(config, None, hostname.as_deref()),
+        )
     };
+    tracing::info!(names = %server_names.join(", "), "The page answers to these names (web.server_names).");
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!(
             "cannot serve the web page on {addr}: is another program using it? Change [web] listen"
@@ -386,26 +391,10 @@ async fn spawn_web(
         },
         web_ui::WebOptions {
             secure_cookies: tls.is_some(),
+            server_names,
+            port: bound.port(),
         },
     );
-    let stop = shutdown.clone();
-    match tls {
-        Some(tls) => {
-            tasks.spawn(web_tls::serve(listener, router, tls, stop));
-        }
-        None => {
-            tasks.spawn(async move {
-                let served = axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
-                if let Err(error) = served {
-                    tracing::error!(error = %error, "The web server failed.");
-                }
-            });
-        }
-    }
+    tasks.spawn(web_tls::serve(listener, router, tls, shutdown.clone()));
     Ok(())
 }

@@ -106,6 +106,9 @@ enum UserCommand {
         name: String,
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// Enable the user again if an admin disabled them (otherwise they stay disabled).
+        #[arg(long)]
+        enable: bool,
         #[arg(long, short, value_name = "FILE")]
         config: PathBuf,
     },
@@ -190,9 +193,12 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&Config::load(&config)?, json),
-        Command::User(UserCommand::Add { name, role, config }) => {
-            user_add(&Config::load(&config)?, &name, role.into())
-        }
+        Command::User(UserCommand::Add {
+            name,
+            role,
+            enable,
+            config,
+        }) => user_add(&Config::load(&config)?, &name, role.into(), enable),
         Command::Analyze {
             files,
             config,
@@ -288,7 +294,7 @@ fn run_daemon(config: Config) -> anyhow::Result<ExitCode> {
 
 /// `dockd user add`: the password comes from stdin's first line, so it is never in the shell's
 /// history or the process list; nothing secret is printed.
-fn user_add(config: &Config, name: &str, role: Role) -> anyhow::Result<ExitCode> {
+fn user_add(config: &Config, name: &str, role: Role, enable: bool) -> anyhow::Result<ExitCode> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
@@ -301,7 +307,7 @@ fn user_add(config: &Config, name: &str, role: Role) -> anyhow::Result<ExitCode>
     );
     let user = dockd::accounts::new_user(name, role, password, SystemClock.now_ms())?;
     let db_path = config.database_path();
-    runtime()?.block_on(dockd::accounts::put_user_in(&db_path, user))?;
+    runtime()?.block_on(dockd::accounts::user_add(&db_path, user, enable))?;
     println!(
         "User `{name}` ({}) saved in {}.",
         role.as_str(),

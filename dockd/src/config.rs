@@ -5,11 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::Deserialize;
 
-use crate::transport::usb::interface::PortPath;
+use crate::transport::usb::interface::{PortPath, UsbId};
 
 /// Everything `dockd run` can be told. Every key has a default, so an empty file is a valid config.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -156,41 +155,6 @@ impl Default for UsbConfig {
     }
 }
 
-/// A USB vendor and product id, written `"1209:4B57"` in the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct UsbId {
-    pub vid: u16,
-    pub pid: u16,
-}
-
-impl FromStr for UsbId {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{text}` is not a USB id: write VID:PID in hex, like \"1209:4B57\"");
-        let (vid, pid) = text.split_once(':').ok_or_else(bad)?;
-        let hex = |s: &str| {
-            if s.len() == 4 {
-                u16::from_str_radix(s, 16).ok()
-            } else {
-                None
-            }
-        };
-        Ok(Self {
-            vid: hex(vid).ok_or_else(bad)?,
-            pid: hex(pid).ok_or_else(bad)?,
-        })
-    }
-}
-
-impl TryFrom<String> for UsbId {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        text.parse()
-    }
-}
-
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebConfig {
@@ -204,6 +168,11 @@ pub struct WebConfig {
     pub cert: Option<PathBuf>,
     /// The certificate's private key (PEM).
     pub key: Option<PathBuf>,
+    /// The host names and addresses the page answers to (`Host`, and the `Origin` of every
+    /// change). Absent: the certificate's names (the generated one's: localhost, 127.0.0.1, ::1,
+    /// the host name and `NAME.local`, a specific listen address), plus the loopback names when
+    /// `listen` is loopback.
+    pub server_names: Option<Vec<String>>,
 }
 
 impl Default for WebConfig {
@@ -213,6 +182,7 @@ impl Default for WebConfig {
             tls: true,
             cert: None,
             key: None,
+            server_names: None,
         }
     }
 }
@@ -283,6 +253,14 @@ impl Config {
                  passwords and worker data would cross the network unencrypted",
                 self.web.listen
             ));
+        }
+        if let Some(names) = &self.web.server_names
+            && (names.is_empty() || names.iter().any(|name| name.trim().is_empty()))
+        {
+            return Err(
+                "web.server_names must list at least one host name or address, and no empty one"
+                    .to_owned(),
+            );
         }
         if self.web.cert.is_some() != self.web.key.is_some() {
             return Err(
@@ -444,6 +422,24 @@ mod tests {
             parse("[web]\ncert = \"/etc/dockd/site.pem\"\nkey = \"/etc/dockd/site.key\"\n")
                 .unwrap();
         assert_eq!(config.web.key, Some(PathBuf::from("/etc/dockd/site.key")));
+    }
+
+    #[test]
+    fn server_names_are_optional_but_never_empty() {
+        assert_eq!(parse("").unwrap().web.server_names, None);
+        let config =
+            parse("[web]\nserver_names = [\"dock-7.plant.example\", \"10.0.4.20\"]\n").unwrap();
+        assert_eq!(
+            config.web.server_names,
+            Some(vec![
+                "dock-7.plant.example".to_owned(),
+                "10.0.4.20".to_owned()
+            ])
+        );
+        let err = parse("[web]\nserver_names = []\n").unwrap_err();
+        assert!(err.contains("web.server_names"), "{err}");
+        let err = parse("[web]\nserver_names = [\" \"]\n").unwrap_err();
+        assert!(err.contains("web.server_names"), "{err}");
     }
 
     #[test]

@@ -163,10 +163,12 @@ pub fn segment_rows(
                 ..event(EventKind::Button, worker, Some(t), wall)
             }),
             Record::Unknown { kind, t, body } => {
+                // Data minimisation: a record this dock cannot read keeps its type, its length and
+                // a count on the segment, never its bytes.
                 out.unknown_records += 1;
                 out.events.push(EventRow {
                     value: Some(i64::from(kind)),
-                    body: Some(body.to_vec()),
+                    body_len: Some(u32::try_from(body.len()).unwrap_or(u32::MAX)),
                     ..event(EventKind::Unknown, worker, t, wall)
                 });
             }
@@ -193,7 +195,7 @@ fn event(
         wall_ms: wall,
         value: None,
         flag: None,
-        body: None,
+        body_len: None,
     }
 }
 
@@ -278,6 +280,20 @@ mod tests {
             .find(|e| e.kind == EventKind::Unknown)
             .unwrap();
         assert_eq!(unknown.value, Some(0x42));
+        let body = segment
+            .records
+            .iter()
+            .find_map(|r| match r {
+                Record::Unknown { body, .. } => Some(body.len()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(body > 0);
+        assert_eq!(
+            unknown.body_len,
+            Some(body as u32),
+            "its length, not its bytes"
+        );
         assert_eq!(rows.unknown_time_samples, 0);
         assert_eq!(rows.first_wall_ms, Some(1763800000000));
     }

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::analysis::Settings;
 use crate::analysis::tasks::Task;
 use crate::link::WearableConfig;
-use crate::store::site::WorkerRow;
+use crate::store::roster::WorkerRow;
 use crate::store::{Reader, StoreError};
 use crate::worker::WorkerTag;
 
@@ -21,7 +21,7 @@ pub const SITE_KEY: &str = "site";
 /// `setting` key: the task list (`Vec<Task>`, worker lists empty) as JSON; replaces the file's.
 pub const TASKS_KEY: &str = "tasks";
 /// `setting` key: the wearables' alert thresholds (`WearableConfig`) as JSON.
-pub const THRESHOLDS_KEY: &str = crate::store::site::THRESHOLDS;
+pub const THRESHOLDS_KEY: &str = crate::store::settings::THRESHOLDS;
 
 /// Site settings an admin changed on the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,9 @@
 //! HTTPS for the dock's page: the site certificate (configured, or one per dock generated at first
-//! start and kept in the data folder), its SHA-256 fingerprint, and a small TLS accept loop that
-//! hands each connection to hyper and the axum router. It owns the certificate files and TLS
-//! settings; it must never serve a request itself nor log a private key.
+//! start and kept in the data folder), its SHA-256 fingerprint, the names the page answers to
+//! (`web.server_names`, by default the certificate's), and a small accept loop that hands each
+//! connection (over TLS, or plain on loopback) to hyper and the axum router, with time limits on
+//! handshakes and request heads. It owns the certificate files, TLS settings and connection
+//! limits; it must never serve a request itself nor log a private key.
 //!
 //! Why a generated certificate: a dock sits on a site network with no public name, so no public
 //! CA can vouch for it. A self-signed certificate still encrypts, and its fingerprint (in the log
@@ -35,6 +37,8 @@ pub const KEY_FILE: &str = "web-key.pem";
 
 /// A client that connects but does not finish its TLS handshake in this time is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that does not finish sending a request head in this time is dropped (slowloris).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections get to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -137,6 +141,30 @@ pub fn subject_names(listen: SocketAddr, hostname: Option<&str>) -> Vec<String> 
         names.push(ip.to_string());
     }
     names.dedup();
+    names
+}
+
+/// The names the page answers to: `web.server_names` if set; otherwise the certificate's DNS names
+/// (when served over TLS) and what a generated certificate names (`subject_names`: loopback,
+/// the host name, a specific listen address).
+pub fn server_names(
+    config: &Config,
+    certificate: Option<&SiteCertificate>,
+    hostname: Option<&str>,
+) -> Vec<String> {
+    if let Some(names) = &config.web.server_names {
+        return names.iter().map(|name| name.trim().to_owned()).collect();
+    }
+    let mut names: Vec<String> = certificate
+        .and_then(|certificate| certificate.chain.first())
+        .and_then(|leaf| webpki::EndEntityCert::try_from(leaf).ok())
+        .map(|leaf| leaf.valid_dns_names().map(str::to_owned).collect())
+        .unwrap_or_default();
+    for name in subject_names(config.web.listen, hostname) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     names
 }
 
@@ -276,20 +304,24 @@ pub fn server_config(certificate: &SiteCertificate) -> Result<Arc<ServerConfig>,
     Ok(Arc::new(config))
 }
 
-/// Serves `router` over TLS on `listener` until `shutdown`; then stops accepting and gives open
-/// connections [`SHUTDOWN_GRACE`] to finish. Each request carries the client's address
-/// (`ConnectInfo<SocketAddr>`), as with plain `axum::serve`.
+/// Serves `router` on `listener` until `shutdown`, over TLS when `tls` is given (plain HTTP
+/// otherwise: loopback only, see `config`); then stops accepting and gives open connections
+/// [`SHUTDOWN_GRACE`] to finish. A client gets [`HANDSHAKE_TIMEOUT`] for its TLS handshake and
+/// [`HEADER_READ_TIMEOUT`] for each request head. Each request carries the client's address
+/// (`ConnectInfo<SocketAddr>`).
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
-    tls: Arc<ServerConfig>,
+    tls: Option<Arc<ServerConfig>>,
     shutdown: CancellationToken,
 ) {
-    let acceptor = TlsAcceptor::from(tls);
+    let acceptor = tls.map(TlsAcceptor::from);
     let mut make = router.into_make_service_with_connect_info::<SocketAddr>();
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // With a timer, hyper drops clients that trickle their request head (30 s by default).
-    builder.http1().timer(TokioTimer::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     loop {
@@ -309,25 +341,34 @@ pub async fn serve(
             Ok(service) => service,
             Err(never) => match never {},
         };
+        let service = TowerToHyperService::new(service);
         let acceptor = acceptor.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    tracing::debug!(%peer, error = %error, "TLS handshake failed.");
-                    return;
+            let served = match acceptor {
+                None => {
+                    let connection = builder.serve_connection(TokioIo::new(tcp), service);
+                    watcher.watch(connection.into_owned()).await
                 }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out.");
-                    return;
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+                    let stream = match handshake.await {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%peer, error = %error, "TLS handshake failed.");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out.");
+                            return;
+                        }
+                    };
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
                 }
             };
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-                .into_owned();
-            if let Err(error) = watcher.watch(connection).await {
+            if let Err(error) = served {
                 tracing::debug!(%peer, error = %error, "Web connection ended with an error.");
             }
         });
@@ -409,6 +450,31 @@ mod tests {
         );
         let names = subject_names("0.0.0.0:443".parse().unwrap(), Some("bad host!"));
         assert_eq!(names, ["localhost", "127.0.0.1", "::1"]);
+    }
+
+    #[test]
+    fn the_page_answers_to_the_certificates_names_unless_server_names_says_otherwise() {
+        let dir = temp_dir("names");
+        let own = config_in(&dir.join("own"));
+        let names = ["dock-7.plant.example".to_owned(), "localhost".to_owned()];
+        let made = load_or_create(&own, &names).unwrap();
+        let mut config = config_in(&dir);
+        config.web.listen = "0.0.0.0:8443".parse().unwrap();
+        let served = server_names(&config, Some(&made), Some("dock-7"));
+        assert_eq!(
+            served,
+            [
+                "dock-7.plant.example",
+                "localhost",
+                "127.0.0.1",
+                "::1",
+                "dock-7",
+                "dock-7.local"
+            ]
+        );
+        config.web.server_names = Some(vec![" dock.example ".to_owned()]);
+        assert_eq!(server_names(&config, Some(&made), None), ["dock.example"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -73,16 +73,36 @@ impl std::fmt::Debug for CsrfToken {
     }
 }
 
+/// Where a user stands now, as the daemon's accounts say: checked on every request, so any
+/// change to the user (from the page or from `dockd user add`) ends their sessions at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub role: Role,
+    /// Goes up with every change to the user (role, password, enabling or disabling); a session
+    /// started under another generation is over.
+    pub generation: u64,
+    pub disabled: bool,
+}
+
 /// The daemon's user accounts.
 pub trait Accounts: Send + Sync + 'static {
     /// Checks a password; `None` for an unknown user or a wrong password (callers cannot tell
-    /// which). Deliberately slow (argon2): web-ui calls it on a blocking thread.
+    /// which). Deliberately slow (argon2): web-ui calls it on one of its few password-check
+    /// threads, never on a runtime worker.
     fn verify(&self, username: &str, password: &str) -> Option<CurrentUser>;
+
+    /// Where the user called `username` stands now; `None` if there is no such user. Fast (one
+    /// indexed read): called on every signed-in request.
+    fn standing(&self, username: &str) -> Option<Standing>;
 }
+
+/// What [`AuditLog::record`] returns: done once the line is queued for storage.
+pub type Recording<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
 /// The append-only audit trail: every view, change or export of a worker's data.
 pub trait AuditLog: Send + Sync + 'static {
     /// Records that `user` did `action` (e.g. "view", "export", "change") on `subject` (e.g.
-    /// "worker 12", "roster"). Must not block for long: the daemon queues it to its writer.
-    fn record(&self, user: &str, action: &str, subject: &str);
+    /// "worker 12", "roster"). The line is never dropped: when the daemon's queue is full, the
+    /// returned future waits for room (back-pressure on whoever caused the line).
+    fn record<'a>(&'a self, user: &'a str, action: &'a str, subject: &'a str) -> Recording<'a>;
 }

@@ -217,10 +217,17 @@ pub(crate) fn is_public(path: &str) -> bool {
 }
 
 /// How the page is served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebOptions {
-    /// Session cookies carry `Secure`: false only for the plain-HTTP demo on loopback.
+    /// The page is served over HTTPS: session cookies carry `Secure` and responses HSTS. False
+    /// only for plain HTTP on loopback.
     pub secure_cookies: bool,
+    /// The names the page is served under (host names and addresses, `web.server_names`): a
+    /// request for another `Host` is refused (421), and an `Origin` must be one of them with the
+    /// page's scheme and `port`. Empty: any host.
+    pub server_names: Vec<String>,
+    /// The port the page is served on.
+    pub port: u16,
 }
 
 /// What the site is built over: the daemon's implementations of every backend trait.
@@ -254,24 +261,32 @@ pub struct Backends {
 ///
 /// Others get a 403 (a page, or JSON under `/api/`). Every request but the public routes needs a
 /// session: pages redirect to `/login?next=…`, `/api/…` answers 401. State-changing requests need
-/// the session's CSRF token (`X-CSRF-Token` or form field `csrf`); a request whose `Origin` is
-/// another site is refused. Handlers behind the check find [`access::CurrentUser`] and
-/// [`access::CsrfToken`] in the request extensions.
+/// the session's CSRF token (`X-CSRF-Token` or form field `csrf`); a request for a `Host` that is
+/// not one of `options.server_names` is refused (421), and so is one whose `Origin` is not one
+/// of them with our scheme and port (403). A session lasts while its user stands as when it
+/// started ([`access::Accounts::standing`], asked on every request and every 400 ms by open live
+/// streams). Handlers behind the check find [`access::CurrentUser`] and [`access::CsrfToken`] in
+/// the request extensions.
 ///
-/// Passwords are checked through `accounts` (on a blocking thread); sign-ins, failed sign-ins and
-/// sign-outs are recorded in `audit` with subject `session`, as are views of worker data and
-/// every admin change. Anything else is a 404 page; other methods on known paths are a 405. Every
-/// response carries the security headers.
+/// Passwords are checked through `accounts` on two threads of the site's own, one check per
+/// client address at a time (others get 429/503 with `Retry-After`); sign-ins and sign-outs are
+/// recorded in `audit` with subject `session`, refused sign-ins at most once per address and
+/// minute; views of worker data and of named dock tiles are recorded by one layer, changes by
+/// their handlers. Anything else is a 404 page; other methods on known paths are a 405. Every
+/// response carries the security headers (and HSTS over HTTPS).
 ///
-/// For the client's address in sign-in throttling, serve with
+/// For the client's address in sign-in throttling and fairness, serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()`; without it, throttling is per user
 /// name only.
 pub fn site(backends: Backends, options: WebOptions) -> Router {
-    let auth = Arc::new(auth::Auth::new(
-        Arc::clone(&backends.accounts),
-        Arc::clone(&backends.audit),
-        options.secure_cookies,
-    ));
+    let auth = Arc::new(
+        auth::Auth::new(
+            Arc::clone(&backends.accounts),
+            Arc::clone(&backends.audit),
+            options.secure_cookies,
+        )
+        .serving(options.secure_cookies, options.port, &options.server_names),
+    );
     assemble(backends, auth)
 }
 
@@ -297,11 +312,20 @@ struct Groups {
 }
 
 fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups) -> Router {
+    let audited = || middleware::from_fn_with_state(Arc::clone(&auth), auth::audit_worker_data);
     let dock_routes = ROUTES.iter().fold(Router::new(), |router, route| {
-        router.route(route.path, (route.handler)(route.verb.filter()))
+        let handler = (route.handler)(route.verb.filter());
+        // The dock tiles say who wears a wearable to roles that see worker data: audited.
+        if auth::DOCK_TILE_PATHS.contains(&route.path) {
+            router.route(route.path, handler.route_layer(audited()))
+        } else {
+            router.route(route.path, handler)
+        }
     });
+    // The audit layer sits inside the role guard: refused requests saw nothing.
     let worker_data = groups
         .worker_data
+        .route_layer(audited())
         .route_layer(middleware::from_fn(auth::require_worker_data));
     let admin = groups
         .admin
@@ -309,6 +333,7 @@ fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups) -> Router {
     let diagnostics = groups
         .diagnostics
         .route_layer(middleware::from_fn(auth::require_diagnostics));
+    let https = security::Https(auth.https());
     let state = AppState {
         view,
         auth: Arc::clone(&auth),
@@ -323,7 +348,7 @@ fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups) -> Router {
         .fallback(pages::not_found)
         // Around the fallbacks too: an unknown address does not tell a visitor it is unknown.
         .layer(middleware::from_fn_with_state(auth, auth::authenticate));
-    router.layer(middleware::from_fn(security::headers))
+    router.layer(middleware::from_fn_with_state(https, security::headers))
 }
 
 #[cfg(test)]
@@ -478,8 +503,18 @@ mod tests {
                     Group::Admin => role == Role::Admin,
                     Group::Diagnostics => role.sees_diagnostics(),
                 };
+                let lines_before = site.audit.records().len();
                 let response = request(client.clone(), method.clone(), &path).await;
                 let status = response.status();
+                // Every answered read of worker data is one audit line, whatever the route.
+                if group == Group::WorkerData && method == Method::GET && !path.ends_with(".css") {
+                    let lines = &site.audit.records()[lines_before..];
+                    let expected = if may { 1 } else { 0 };
+                    assert_eq!(lines.len(), expected, "{role:?} {path}: {lines:?}");
+                    if let [[user, action, _]] = lines {
+                        assert_eq!((user.as_str(), action.as_str()), ("someone", "view"));
+                    }
+                }
                 if may && group == Group::Diagnostics {
                     // Nothing here writes: every route answers in full.
                     assert_eq!(status, StatusCode::OK, "{role:?} {method} {path}");
@@ -519,6 +554,37 @@ mod tests {
             .filter(|(_, path)| path != crate::diagnostics::STYLE_PATH)
             .count();
         assert_eq!(site.diagnostics.asked().len(), 2 * reads);
+    }
+
+    #[tokio::test]
+    async fn the_dock_tiles_and_the_live_stream_are_audited_once_for_roles_that_see_names() {
+        use http_body_util::BodyExt;
+        let site = TestSite::new(false);
+        for role in [Role::Admin, Role::Supervisor, Role::Technician] {
+            let client = site.signed_in("someone", role);
+            for (path, subject) in [
+                ("/", "dock tiles"),
+                ("/api/v1/status", "dock tiles"),
+                ("/api/v1/events", "live dock tiles"),
+            ] {
+                let before = site.audit.records().len();
+                let response = get(client.clone(), path).await;
+                assert_eq!(response.status(), StatusCode::OK, "{path}");
+                // The stream is audited once when it opens, not per event.
+                let mut body = response.into_body();
+                let _ = body.frame().await;
+                let lines = site.audit.records()[before..].to_vec();
+                if role.sees_worker_data() {
+                    assert_eq!(
+                        lines,
+                        [["someone".to_owned(), "view".to_owned(), subject.to_owned()]],
+                        "{role:?} {path}"
+                    );
+                } else {
+                    assert!(lines.is_empty(), "{role:?} {path}: {lines:?}");
+                }
+            }
+        }
     }
 
     #[tokio::test]

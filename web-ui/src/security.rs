@@ -3,12 +3,12 @@
 //! here, in one reviewed place.
 
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{
         HeaderValue,
         header::{
-            CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
-            X_FRAME_OPTIONS,
+            CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+            X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
         },
     },
     middleware::Next,
@@ -24,9 +24,21 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 /// on our own form POSTs, and the `Origin` check (`crate::auth`) would refuse sign-in.
 const REFERRER: &str = "same-origin";
 
+/// Over HTTPS, browsers that once reached the dock never try it over plain HTTP again for a year.
+const HSTS: &str = "max-age=31536000";
+
+/// Whether the page is served over HTTPS (then responses carry HSTS; never over plain HTTP,
+/// where browsers ignore it and it would only mislead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Https(pub(crate) bool);
+
 /// Adds the headers after the handler ran, so 404s, 405s and errors carry them too. API answers
 /// are live state and may hold data about the site: no cache keeps them.
-pub(crate) async fn headers(request: Request, next: Next) -> Response {
+pub(crate) async fn headers(
+    State(Https(https)): State<Https>,
+    request: Request,
+    next: Next,
+) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -34,6 +46,9 @@ pub(crate) async fn headers(request: Request, next: Next) -> Response {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static(REFERRER));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if https {
+        headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
     if is_api {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -95,6 +110,24 @@ mod tests {
         let refused = get(technician, "/overview").await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         assert_security_headers(refused.headers());
+    }
+
+    #[tokio::test]
+    async fn over_https_every_answer_carries_hsts_and_over_plain_http_none_does() {
+        for https in [true, false] {
+            let site = TestSite::new(https);
+            for path in ["/login", "/healthz", "/no/such/page"] {
+                let response = site
+                    .send(Request::get(path).body(Body::empty()).unwrap())
+                    .await;
+                let hsts = response.headers().get(STRICT_TRANSPORT_SECURITY);
+                if https {
+                    assert_eq!(hsts.unwrap(), "max-age=31536000", "{path}");
+                } else {
+                    assert!(hsts.is_none(), "{path}");
+                }
+            }
+        }
     }
 
     #[tokio::test]

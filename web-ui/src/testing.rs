@@ -25,7 +25,7 @@ use tower::ServiceExt;
 
 use crate::{
     Backends, DockSnapshot, DockView, Progress, SlotState, SlotView, ViewFuture,
-    access::{Accounts, AuditLog, CurrentUser, Role},
+    access::{Accounts, AuditLog, CurrentUser, Recording, Role, Standing},
     admin::{
         AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings,
         TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow,
@@ -145,16 +145,63 @@ pub(crate) const USERS: [(&str, &str, Role); 3] = [
     ("tina", "tina-password", Role::Technician),
 ];
 
-/// Accounts with fixed passwords; counts how often a password was checked.
+/// Accounts with fixed passwords; counts how often a password was checked. Users of [`USERS`]
+/// and those a test signed in directly stand at generation 0 until the test changes them.
 #[derive(Default)]
 pub(crate) struct FakeAccounts {
     checks: AtomicUsize,
+    /// Users signed in directly (`TestSite::signed_in`), and changes a test made: `None` removed.
+    standings: Mutex<std::collections::HashMap<String, Option<Standing>>>,
 }
 
 impl FakeAccounts {
     pub(crate) fn checks(&self) -> usize {
         self.checks.load(Ordering::SeqCst)
     }
+
+    /// `name` is a user with `role` (if not one already).
+    pub(crate) fn known(&self, name: &str, role: Role) {
+        self.standings
+            .lock()
+            .unwrap()
+            .entry(name.to_owned())
+            .or_insert(Some(Standing {
+                role,
+                generation: 0,
+                disabled: false,
+            }));
+    }
+
+    /// As the daemon does on any change to a user: a new generation (and maybe a new role or
+    /// disabled); `None` removes them.
+    pub(crate) fn change(&self, name: &str, change: impl FnOnce(&mut Standing)) {
+        let mut standings = self.standings.lock().unwrap();
+        let now = standings
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| user_standing(name));
+        let next = now.map(|mut standing| {
+            standing.generation += 1;
+            change(&mut standing);
+            standing
+        });
+        standings.insert(name.to_owned(), next);
+    }
+
+    pub(crate) fn remove(&self, name: &str) {
+        self.standings.lock().unwrap().insert(name.to_owned(), None);
+    }
+}
+
+fn user_standing(name: &str) -> Option<Standing> {
+    USERS
+        .iter()
+        .find(|(user, _, _)| *user == name)
+        .map(|(_, _, role)| Standing {
+            role: *role,
+            generation: 0,
+            disabled: false,
+        })
 }
 
 impl Accounts for FakeAccounts {
@@ -167,6 +214,14 @@ impl Accounts for FakeAccounts {
                 name: (*name).to_owned(),
                 role: *role,
             })
+    }
+
+    fn standing(&self, username: &str) -> Option<Standing> {
+        let standings = self.standings.lock().unwrap();
+        match standings.get(username) {
+            Some(standing) => *standing,
+            None => user_standing(username),
+        }
     }
 }
 
@@ -183,11 +238,12 @@ impl RecordingAudit {
 }
 
 impl AuditLog for RecordingAudit {
-    fn record(&self, user: &str, action: &str, subject: &str) {
+    fn record<'a>(&'a self, user: &'a str, action: &'a str, subject: &'a str) -> Recording<'a> {
         self.records
             .lock()
             .unwrap()
             .push([user.to_owned(), action.to_owned(), subject.to_owned()]);
+        Box::pin(std::future::ready(()))
     }
 }
 
@@ -767,11 +823,17 @@ impl TestSite {
 
     /// A client with a fresh session for `name` as `role`, made directly (no sign-in request).
     pub(crate) fn signed_in(&self, name: &str, role: Role) -> Client {
+        self.accounts.known(name, role);
         let user = CurrentUser {
             name: name.to_owned(),
             role,
         };
-        let (id, session) = self.auth.sessions.start(user, Instant::now()).unwrap();
+        let generation = self.accounts.standing(name).map_or(0, |s| s.generation);
+        let (id, session) = self
+            .auth
+            .sessions
+            .start_at(user, generation, Instant::now())
+            .unwrap();
         Client {
             router: self.router.clone(),
             session: Some(id),

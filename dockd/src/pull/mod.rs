@@ -20,7 +20,8 @@ use crate::clock::Clock;
 use crate::dock::board::{Board, Phase, Totals};
 use crate::ingest;
 use crate::link::{DockingClock, Info, SegmentEntry, WearableConfig, crc32c, parse_segment};
-use crate::store::site::SiteChange;
+use crate::store::roster::RosterChange;
+use crate::store::settings::SettingChange;
 use crate::store::{
     NewDocking, QuarantinedSegment, Reader, SegmentKey, SegmentState, StoreError, StoreOutcome,
     Writer,
@@ -154,7 +155,7 @@ struct Pull {
     config_recorded: Option<RecordedConfig>,
 }
 
-/// A threshold push as recorded in the store (`SiteChange::ConfigConfirmed`).
+/// A threshold push as recorded in the store (`SettingChange::ConfigConfirmed`).
 #[derive(Debug, Clone, PartialEq)]
 struct RecordedConfig {
     want: WearableConfig,
@@ -534,12 +535,12 @@ impl Pull {
         } else if recorded {
             return Ok(());
         }
-        let change = SiteChange::WorkerApplied {
+        let change = RosterChange::WorkerApplied {
             serial: self.serial.clone(),
             worker: want,
             at_ms: self.ctx.clock.now_ms(),
         };
-        if let Err(error) = self.ctx.writer.site(change).await {
+        if let Err(error) = self.ctx.writer.roster(change).await {
             tracing::warn!(serial = %self.serial, error = %error, "Could not record that the wearable took its roster assignment; trying again at the next refresh.");
         }
         Ok(())
@@ -589,14 +590,14 @@ impl Pull {
         } else {
             tracing::info!(serial = %self.serial, "The wearable confirmed the site's thresholds.");
         }
-        let change = SiteChange::ConfigConfirmed {
+        let change = SettingChange::ConfigConfirmed {
             serial: self.serial.clone(),
             confirmed: recorded.confirmed,
             at_ms: self.ctx.clock.now_ms(),
             problem: recorded.problem.clone(),
         };
-        match self.ctx.writer.site(change).await {
-            Ok(_) => self.config_recorded = Some(recorded),
+        match self.ctx.writer.settings(change).await {
+            Ok(()) => self.config_recorded = Some(recorded),
             Err(error) => {
                 tracing::warn!(serial = %self.serial, error = %error, "Could not record the wearable's thresholds; trying again at the next refresh.");
             }
@@ -758,7 +759,8 @@ mod tests {
     use crate::emulator::{
         Faults, MINUTE_MS, ServeEnd, ShiftSpec, Wearable, WearableSpec, serve_until_drained,
     };
-    use crate::store::site::{SiteChange, THRESHOLDS};
+    use crate::store::roster::RosterChange;
+    use crate::store::settings::{ConfigState, SettingChange, THRESHOLDS};
     use crate::store::{WriterThread, open_for_writing};
     use crate::transport::TransportKind;
 
@@ -797,12 +799,12 @@ mod tests {
             Self { ctx, thread, dir }
         }
 
-        async fn change(&self, change: SiteChange) -> Option<i64> {
-            self.ctx.writer.site(change).await.unwrap()
+        async fn change(&self, change: RosterChange) -> Option<i64> {
+            self.ctx.writer.roster(change).await.unwrap()
         }
 
         async fn add_worker(&self, badge: &str) -> i64 {
-            self.change(SiteChange::AddWorker {
+            self.change(RosterChange::AddWorker {
                 tag: tag(badge),
                 display_name: None,
                 task: None,
@@ -813,7 +815,7 @@ mod tests {
         }
 
         async fn assign(&self, worker: i64) {
-            self.change(SiteChange::AssignWearable {
+            self.change(RosterChange::AssignWearable {
                 serial: SERIAL.into(),
                 worker: Some(worker),
                 at_ms: SystemClock.now_ms(),
@@ -909,7 +911,7 @@ mod tests {
         reader.docking_orders(SERIAL).unwrap().worker_applied
     }
 
-    fn config_state(reader: &Reader) -> Option<crate::store::site::ConfigState> {
+    fn config_state(reader: &Reader) -> Option<ConfigState> {
         reader
             .config_states()
             .unwrap()
@@ -918,11 +920,14 @@ mod tests {
     }
 
     async fn put_thresholds(dock: &Dock, config: &WearableConfig) {
-        dock.change(SiteChange::PutSetting {
-            key: THRESHOLDS.into(),
-            value: serde_json::to_string(config).unwrap(),
-        })
-        .await;
+        dock.ctx
+            .writer
+            .settings(SettingChange::Put {
+                key: THRESHOLDS.into(),
+                value: serde_json::to_string(config).unwrap(),
+            })
+            .await
+            .unwrap();
     }
 
     const STRICT: WearableConfig = WearableConfig {

@@ -1,13 +1,15 @@
-//! The store's side of access control: user rows, the append-only audit trail and their queries.
-//! It owns the SQL for `user` and `audit`; it must never see a password (only argon2id PHC
-//! strings reach it) nor change or delete an audit row (the schema's triggers refuse that too).
+//! The store's side of access control: user rows (creation and every change to them), the
+//! append-only audit trail and their queries. It owns the SQL for `user` and `audit`; it must never
+//! see a password (only argon2id PHC strings reach it) nor change or delete an audit row (the
+//! schema's triggers refuse that too).
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
-use web_ui::access::Role;
 
 use super::{Reader, StoreError};
+use crate::role::Role;
 
-/// A user to create, or to replace (same name: new role and password, enabled again).
+/// A user to create, or to replace (same name: new role and password; enabled again only if
+/// `enable`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewUser {
     pub name: String,
@@ -15,6 +17,8 @@ pub struct NewUser {
     /// An argon2id PHC string (`$argon2id$v=19$…`).
     pub password_hash: String,
     pub created_ms: i64,
+    /// Replacing a disabled user enables them again (`dockd user add --enable`).
+    pub enable: bool,
 }
 
 /// A user as stored.
@@ -26,6 +30,8 @@ pub struct User {
     pub password_hash: String,
     pub created_ms: i64,
     pub disabled: bool,
+    /// Goes up with every change to the user: sessions started under an older one are over.
+    pub generation: u64,
 }
 
 // Hand-written: a password hash has no business in a log line.
@@ -70,29 +76,109 @@ pub struct AuditRow {
     pub subject: String,
 }
 
-/// The role as the `user.role` column spells it.
-pub fn role_from_str(text: &str) -> Option<Role> {
-    match text {
-        "admin" => Some(Role::Admin),
-        "supervisor" => Some(Role::Supervisor),
-        "technician" => Some(Role::Technician),
-        _ => None,
+/// One change to an existing user, applied by `Writer::user` in its own savepoint (the hash is
+/// argon2id; names are checked by the caller).
+#[derive(Clone, PartialEq, Eq)]
+pub enum UserChange {
+    SetRole { name: String, role: Role },
+    SetDisabled { name: String, disabled: bool },
+    SetPassword { name: String, password_hash: String },
+    Remove { name: String },
+}
+
+/// Never prints a hash.
+impl std::fmt::Debug for UserChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            UserChange::SetRole { .. } => "SetRole",
+            UserChange::SetDisabled { .. } => "SetDisabled",
+            UserChange::SetPassword { .. } => "SetPassword",
+            UserChange::Remove { .. } => "Remove",
+        };
+        write!(f, "UserChange::{name}(…)")
     }
 }
 
-/// Creates the user, or replaces the one of that name (its id and creation time stay).
+/// Why a user change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("no such user")]
+    NoSuchUser,
+    #[error("this is the only enabled admin: make another user admin first")]
+    LastAdmin,
+}
+
+/// Creates the user, or replaces the one of that name (its id and creation time stay, its
+/// generation moves on; a disabled one is enabled again only if `enable`). Refused if it would
+/// leave a dock that had an enabled admin without one.
 pub(super) fn put_user(tx: &Transaction<'_>, user: &NewUser) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO user (name, role, password_hash, created_ms, disabled) VALUES (?1, ?2, ?3, ?4, 0)
-         ON CONFLICT (name) DO UPDATE SET role = excluded.role,
-            password_hash = excluded.password_hash, disabled = 0",
-        params![
-            user.name,
-            user.role.as_str(),
-            user.password_hash,
-            user.created_ms
-        ],
-    )?;
+    keeping_an_admin(tx, |tx| {
+        tx.execute(
+            "INSERT INTO user (name, role, password_hash, created_ms, disabled) VALUES (?1, ?2, ?3, ?4, 0)
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role,
+                password_hash = excluded.password_hash, generation = user.generation + 1,
+                disabled = CASE WHEN ?5 THEN 0 ELSE user.disabled END",
+            params![
+                user.name,
+                user.role.as_str(),
+                user.password_hash,
+                user.created_ms,
+                user.enable
+            ],
+        )?;
+        Ok(())
+    })
+}
+
+/// Applies one user change inside the writer's savepoint; the user's generation moves on. Refused
+/// (and rolled back with the savepoint) if it would leave the dock without an enabled admin: the
+/// check runs in the same transaction as the change, so two concurrent changes cannot both pass.
+pub(super) fn apply(tx: &Transaction<'_>, change: &UserChange) -> Result<(), StoreError> {
+    keeping_an_admin(tx, |tx| {
+        let changed = match change {
+            UserChange::SetRole { name, role } => tx.execute(
+                "UPDATE user SET role = ?2, generation = generation + 1 WHERE name = ?1",
+                params![name, role.as_str()],
+            )?,
+            UserChange::SetDisabled { name, disabled } => tx.execute(
+                "UPDATE user SET disabled = ?2, generation = generation + 1 WHERE name = ?1",
+                params![name, disabled],
+            )?,
+            UserChange::SetPassword {
+                name,
+                password_hash,
+            } => tx.execute(
+                "UPDATE user SET password_hash = ?2, generation = generation + 1 WHERE name = ?1",
+                params![name, password_hash],
+            )?,
+            UserChange::Remove { name } => {
+                tx.execute("DELETE FROM user WHERE name = ?1", [name])?
+            }
+        };
+        if changed == 0 {
+            return Err(UserError::NoSuchUser.into());
+        }
+        Ok(())
+    })
+}
+
+/// Runs `change`, then refuses it if the dock had an enabled admin before and has none after.
+fn keeping_an_admin(
+    tx: &Transaction<'_>,
+    change: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let admins = |tx: &Transaction<'_>| {
+        tx.query_row(
+            "SELECT count(*) FROM user WHERE role = 'admin' AND disabled = 0",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+    };
+    let before = admins(tx)?;
+    change(tx)?;
+    if before > 0 && admins(tx)? == 0 {
+        return Err(UserError::LastAdmin.into());
+    }
     Ok(())
 }
 
@@ -108,7 +194,7 @@ pub(super) fn append_audit(tx: &Transaction<'_>, entries: &[AuditEntry]) -> Resu
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(2)?;
-    let role = role_from_str(&role).ok_or_else(|| {
+    let role = Role::parse(&role).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             2,
             rusqlite::types::Type::Text,
@@ -122,10 +208,11 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         password_hash: row.get(3)?,
         created_ms: row.get(4)?,
         disabled: row.get(5)?,
+        generation: u64::try_from(row.get::<_, i64>(6)?).unwrap_or(0),
     })
 }
 
-const USER_COLUMNS: &str = "id, name, role, password_hash, created_ms, disabled";
+const USER_COLUMNS: &str = "id, name, role, password_hash, created_ms, disabled, generation";
 
 impl Reader {
     /// The user of that name (disabled or not), if there is one.
@@ -188,6 +275,7 @@ impl Reader {
 mod tests {
     use super::*;
     use crate::store::schema;
+    use crate::store::scratch::Scratch;
     use rusqlite::Connection;
 
     fn migrated() -> Connection {
@@ -202,6 +290,7 @@ mod tests {
             role,
             password_hash: hash.to_owned(),
             created_ms: 1_000,
+            enable: false,
         }
     }
 
@@ -349,5 +438,187 @@ mod tests {
         drop(reader);
         drop(conn);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn user_changes_apply_to_the_named_user_and_an_unknown_name_is_refused() {
+        let store = Scratch::new("accounts-users");
+        store
+            .writer
+            .put_user(NewUser {
+                name: "rita".into(),
+                role: Role::Supervisor,
+                password_hash: "$argon2id$old".into(),
+                created_ms: 1,
+                enable: false,
+            })
+            .await
+            .unwrap();
+        // Another admin: the dock is never left without one.
+        store
+            .writer
+            .put_user(user("ada", Role::Admin, "$argon2id$ada"))
+            .await
+            .unwrap();
+        for change in [
+            UserChange::SetRole {
+                name: "rita".into(),
+                role: Role::Admin,
+            },
+            UserChange::SetDisabled {
+                name: "rita".into(),
+                disabled: true,
+            },
+            UserChange::SetPassword {
+                name: "rita".into(),
+                password_hash: "$argon2id$new".into(),
+            },
+        ] {
+            store.writer.user(change).await.unwrap();
+        }
+        let rita = store.reader.user("rita").unwrap().unwrap();
+        assert_eq!(
+            (rita.role, rita.disabled, rita.password_hash.as_str()),
+            (Role::Admin, true, "$argon2id$new")
+        );
+        assert_eq!(
+            store.reader.admin_count().unwrap(),
+            1,
+            "disabled admins do not count"
+        );
+
+        store
+            .writer
+            .user(UserChange::Remove {
+                name: "rita".into(),
+            })
+            .await
+            .unwrap();
+        assert!(store.reader.user("rita").unwrap().is_none());
+        for change in [
+            UserChange::Remove {
+                name: "rita".into(),
+            },
+            UserChange::SetDisabled {
+                name: "nobody".into(),
+                disabled: false,
+            },
+        ] {
+            assert!(matches!(
+                store.writer.user(change).await,
+                Err(StoreError::User(UserError::NoSuchUser))
+            ));
+        }
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn two_concurrent_admin_demotions_through_the_writer_leave_one_admin() {
+        let store = Scratch::new("accounts-last-admin");
+        for name in ["ada", "bea"] {
+            store
+                .writer
+                .put_user(user(name, Role::Admin, "$argon2id$h"))
+                .await
+                .unwrap();
+        }
+        let demote = |name: &str| UserChange::SetRole {
+            name: name.into(),
+            role: Role::Technician,
+        };
+        // Both asked at once: each would pass a check made outside the writer's transaction.
+        let (one, two) = tokio::join!(
+            store.writer.user(demote("ada")),
+            store.writer.user(demote("bea"))
+        );
+        assert_eq!(
+            [one.is_ok(), two.is_ok()].iter().filter(|ok| **ok).count(),
+            1,
+            "{one:?} {two:?}"
+        );
+        assert!(matches!(
+            one.err().or(two.err()),
+            Some(StoreError::User(UserError::LastAdmin))
+        ));
+        assert_eq!(store.reader.admin_count().unwrap(), 1);
+        // Nor can the last one be disabled, removed, or replaced as a non-admin.
+        let last = if store.reader.user("ada").unwrap().unwrap().role == Role::Admin {
+            "ada"
+        } else {
+            "bea"
+        };
+        for change in [
+            UserChange::SetDisabled {
+                name: last.into(),
+                disabled: true,
+            },
+            UserChange::Remove { name: last.into() },
+        ] {
+            assert!(matches!(
+                store.writer.user(change).await,
+                Err(StoreError::User(UserError::LastAdmin))
+            ));
+        }
+        assert!(matches!(
+            store
+                .writer
+                .put_user(user(last, Role::Supervisor, "$argon2id$i"))
+                .await,
+            Err(StoreError::User(UserError::LastAdmin))
+        ));
+        assert_eq!(store.reader.admin_count().unwrap(), 1);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn every_change_to_a_user_moves_their_generation_on_and_replacing_keeps_them_disabled() {
+        let store = Scratch::new("accounts-generation");
+        let writer = &store.writer;
+        writer
+            .put_user(user("ada", Role::Admin, "h"))
+            .await
+            .unwrap();
+        writer
+            .put_user(user("rita", Role::Supervisor, "h"))
+            .await
+            .unwrap();
+        let generation = || store.reader.user("rita").unwrap().unwrap().generation;
+        assert_eq!(generation(), 0);
+        let changes = [
+            UserChange::SetRole {
+                name: "rita".into(),
+                role: Role::Technician,
+            },
+            UserChange::SetPassword {
+                name: "rita".into(),
+                password_hash: "h2".into(),
+            },
+            UserChange::SetDisabled {
+                name: "rita".into(),
+                disabled: true,
+            },
+        ];
+        for (n, change) in changes.into_iter().enumerate() {
+            writer.user(change).await.unwrap();
+            assert_eq!(generation(), u64::try_from(n).unwrap() + 1);
+        }
+        // `dockd user add` again: a new generation, still disabled…
+        writer
+            .put_user(user("rita", Role::Supervisor, "h3"))
+            .await
+            .unwrap();
+        let rita = store.reader.user("rita").unwrap().unwrap();
+        assert_eq!((rita.generation, rita.disabled), (4, true));
+        // …unless told to enable.
+        writer
+            .put_user(NewUser {
+                enable: true,
+                ..user("rita", Role::Supervisor, "h4")
+            })
+            .await
+            .unwrap();
+        let rita = store.reader.user("rita").unwrap().unwrap();
+        assert_eq!((rita.generation, rita.disabled), (5, false));
+        store.close();
     }
 }

@@ -12,19 +12,25 @@ pub mod diag;
 pub mod queue;
 mod reader;
 pub mod reports;
+pub mod roster;
 pub mod samples;
 pub mod schema;
-pub mod site;
+#[cfg(test)]
+pub(crate) mod scratch;
+pub mod segments;
+pub mod settings;
 mod writer;
 
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::worker::WorkerTag;
-
 pub use accounts::{AuditEntry, AuditRow, NewUser, User};
-pub use reader::{RawBlock, Reader, SegmentState, WearableTotals};
+pub use reader::Reader;
+pub use segments::{
+    AlertRow, BlockRow, DiagRow, EventKind, EventRow, NewDocking, NewSegment, QuarantinedSegment,
+    RawBlock, RecodedBlock, SegmentKey, SegmentState, StoreOutcome, WearableTotals,
+};
 pub use writer::{Writer, WriterThread};
 
 /// Why the store could not do what was asked.
@@ -50,165 +56,9 @@ pub enum StoreError {
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     #[error(transparent)]
-    Site(#[from] site::SiteError),
-}
-
-/// What identifies a segment for good: the wearable, its segment id, and the bytes' size and CRC.
-/// A wearable that reuses an id for different bytes gets a new row; the same bytes never do.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct SegmentKey {
-    pub serial: String,
-    pub segment_no: u32,
-    pub size: u32,
-    pub crc: u32,
-}
-
-/// A docking as the wearable described itself in INFO, plus where it sat.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewDocking {
-    pub serial: String,
-    pub model: u16,
-    pub hw_rev: u16,
-    pub firmware: String,
-    pub slot: u32,
-    pub transport: &'static str,
-    pub port: String,
-    pub docked_ms: i64,
-    pub boot_count: u32,
-    pub device_ms: u64,
-    pub clock_valid: bool,
-    pub batt_soc: u8,
-    pub batt_health: u8,
-    pub batt_cycles: u16,
-    pub batt_mv: u16,
-    pub batt_temp_dc: i16,
-    pub charging: bool,
-    pub segments_listed: u32,
-}
-
-/// Everything a good segment turns into, ready to be written in one transaction.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct NewSegment {
-    pub key: SegmentKey,
-    pub docking_id: i64,
-    /// When the dock stored it (its clock).
-    pub stored_ms: i64,
-    pub boot_count: u32,
-    pub start_ms: u64,
-    pub clock_valid: bool,
-    pub rate_hz: u16,
-    pub first_wall_ms: Option<i64>,
-    pub last_wall_ms: Option<i64>,
-    pub samples: u64,
-    pub records: u32,
-    pub unknown_records: u32,
-    pub unknown_time_samples: u64,
-    pub unknown_time_records: u32,
-    pub blocks: Vec<BlockRow>,
-    pub alerts: Vec<AlertRow>,
-    pub events: Vec<EventRow>,
-    pub diags: Vec<DiagRow>,
-}
-
-impl NewSegment {
-    /// Bytes this segment will occupy in the writer's queue (for batching).
-    pub fn weight(&self) -> usize {
-        self.blocks.iter().map(|b| b.data.len() + 64).sum::<usize>()
-            + (self.alerts.len() + self.events.len() + self.diags.len()) * 64
-    }
-}
-
-/// A block of consecutive samples (see [`samples`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct BlockRow {
-    pub worker: Option<WorkerTag>,
-    pub t_ms: u32,
-    pub wall_ms: Option<i64>,
-    pub rate_hz: u16,
-    pub count: u32,
-    pub codec: u8,
-    pub data: Vec<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertRow {
-    pub worker: Option<WorkerTag>,
-    pub t_ms: u32,
-    pub wall_ms: Option<i64>,
-    pub kind: u8,
-    pub peak: i16,
-    pub duration_ms: u32,
-    pub response_ms: Option<u32>,
-    pub haptic: bool,
-}
-
-/// The kinds of segment records kept in the `event` table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Worker,
-    Clock,
-    Button,
-    Unknown,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Worker => "worker",
-            EventKind::Clock => "clock",
-            EventKind::Button => "button",
-            EventKind::Unknown => "unknown",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    pub kind: EventKind,
-    pub worker: Option<WorkerTag>,
-    pub t_ms: Option<u32>,
-    pub wall_ms: Option<i64>,
-    pub value: Option<i64>,
-    pub flag: Option<bool>,
-    pub body: Option<Vec<u8>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct DiagRow {
-    pub t_ms: u32,
-    pub wall_ms: Option<i64>,
-    pub batt_mv: u16,
-    pub temp_dc: i16,
-    pub soc: u8,
-    pub code: u16,
-}
-
-/// A segment that failed its checks: kept verbatim, reported, never erased.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuarantinedSegment {
-    pub key: SegmentKey,
-    pub reason: String,
-    pub bytes: Vec<u8>,
-    pub seen_ms: i64,
-}
-
-/// A sample block re-encoded by compaction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecodedBlock {
-    pub id: i64,
-    /// The codec the block had when it was read; the update applies only if it still has it.
-    pub from_codec: u8,
-    pub codec: u8,
-    pub data: Vec<u8>,
-}
-
-/// What happened to a segment handed to the writer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreOutcome {
-    /// Its rows are now durably committed.
-    Stored,
-    /// It was already stored durably by an earlier pull (a crash or lost OK before its ERASE).
-    AlreadyStored,
+    Roster(#[from] roster::RosterError),
+    #[error(transparent)]
+    User(#[from] accounts::UserError),
 }
 
 /// SQLite page size for new databases (see `open_for_writing`).

@@ -3,8 +3,11 @@
 //! and the shift reports that come back. It owns these queries; it must never interpret a sample
 //! (that is `analysis`) and never write outside the single writer.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, params};
 
+use super::roster::{self, tag_from_column};
 use super::{Reader, StoreError, samples};
 use crate::analysis::{AlertRecord, Recording, TimedBlock};
 use crate::worker::WorkerTag;
@@ -228,7 +231,7 @@ fn load_chunk(
         let end = wall_ms + i64::from(count) * 1000 / i64::from(rate_hz.max(1));
         last_end = Some(last_end.map_or(end, |e| e.max(end)));
         recording.blocks.push(TimedBlock {
-            worker: tag.and_then(worker_tag),
+            worker: tag.and_then(tag_from_column),
             wall_ms: Some(wall_ms),
             rate_hz,
             samples: decoded,
@@ -252,7 +255,7 @@ fn load_chunk(
             duration_ms: row.get(3)?,
             response_ms: row.get(4)?,
             haptic: row.get(5)?,
-            worker: tag.and_then(worker_tag),
+            worker: tag.and_then(tag_from_column),
         })
     })?;
     recording.alerts = rows.collect::<rusqlite::Result<_>>()?;
@@ -265,21 +268,13 @@ fn load_chunk(
     Ok(Ok((recording, next)))
 }
 
-fn worker_tag(bytes: Vec<u8>) -> Option<WorkerTag> {
-    <[u8; 16]>::try_from(bytes)
-        .ok()
-        .and_then(WorkerTag::from_wire)
-}
-
 /// Applies a [`ReportBatch`] inside the writer's transaction.
+/// An opted-out worker gets no reports, even from data stored before the opt-out.
 pub(super) fn replace_reports(
     tx: &rusqlite::Transaction<'_>,
     batch: &ReportBatch,
-    worker_id: &mut impl FnMut(
-        &rusqlite::Transaction<'_>,
-        Option<WorkerTag>,
-    ) -> Result<Option<i64>, StoreError>,
 ) -> Result<(), StoreError> {
+    let mut workers = HashMap::new();
     tx.execute(
         "DELETE FROM shift_report WHERE wearable_id = ?1 AND start_ms < ?3 AND end_ms > ?2",
         params![batch.wearable_id, batch.lo_ms, batch.hi_ms],
@@ -289,10 +284,13 @@ pub(super) fn replace_reports(
             version, settings, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for r in &batch.reports {
-        let worker = worker_id(tx, r.worker)?;
+        let worker = roster::known_worker(tx, &mut workers, r.worker)?;
+        if worker.is_some_and(|w| w.opted_out) {
+            continue;
+        }
         insert.execute(params![
             batch.wearable_id,
-            worker,
+            worker.map(|w| w.id),
             r.start_ms,
             r.end_ms,
             r.local_day,
@@ -386,7 +384,7 @@ impl Reader {
             let mut query = conn.prepare_cached("SELECT tag FROM worker WHERE id = ?1")?;
             let mut rows = query.query([worker_id])?;
             Ok(match rows.next()? {
-                Some(row) => worker_tag(row.get(0)?),
+                Some(row) => tag_from_column(row.get(0)?),
                 None => None,
             })
         })
@@ -442,7 +440,7 @@ fn worker_report(row: &rusqlite::Row<'_>) -> rusqlite::Result<WorkerReport> {
     let tag: Option<Vec<u8>> = row.get(1)?;
     Ok(WorkerReport {
         worker_id: row.get(0)?,
-        tag: tag.and_then(worker_tag),
+        tag: tag.and_then(tag_from_column),
         report: row.get(2)?,
     })
 }

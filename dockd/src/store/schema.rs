@@ -1,6 +1,7 @@
 //! The database schema and its migrations, applied in order at open and tracked in
 //! `PRAGMA user_version`. It owns every `CREATE`; it must never drop or rewrite data a wearable
-//! handed over, and a migration once shipped is never edited (add a new one instead).
+//! handed over (save what data minimisation drops on purpose: unknown records' bytes, migration 6),
+//! and a migration once shipped is never edited (add a new one instead).
 //!
 //! Why these tables: a segment is the unit a wearable hands over and the unit of idempotency
 //! (`UNIQUE (wearable_id, segment_no, size, crc)`), so every row derived from it references it and
@@ -277,6 +278,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX dock_power_by_time ON dock_power(at_ms);
     "#,
+    // 6: data minimisation — a record this dock cannot read keeps its type (`value`), its body's
+    // length and a count on its segment (`unknown_records`), never its bytes: a newer firmware's
+    // record may hold anything. Bodies stored by earlier versions are dropped here.
+    r#"
+    ALTER TABLE event ADD COLUMN body_len INTEGER;  -- unknown: the record body's length in bytes
+    UPDATE event SET body_len = length(body) WHERE body IS NOT NULL;
+    ALTER TABLE event DROP COLUMN body;
+    "#,
+    // 7: a user's generation goes up with every change to them (role, password, enabling,
+    // `dockd user add`): the page ends every session started under an older one, even when the
+    // change came from another process.
+    r#"
+    ALTER TABLE user ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -392,6 +407,67 @@ mod tests {
             )
             .unwrap();
         assert_eq!(empty, 0);
+    }
+
+    #[test]
+    fn a_version_5_database_keeps_unknown_records_type_and_length_but_not_their_bytes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (index, sql) in MIGRATIONS.iter().take(5).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", index as i64 + 1)
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO wearable (id, serial, first_seen_ms) VALUES (1, 'KW-1', 5);
+             INSERT INTO docking (id, wearable_id, slot, transport, port, docked_ms, boot_count,
+                device_ms, clock_valid, batt_soc, batt_health, batt_cycles, batt_mv, batt_temp_dc,
+                charging, segments_listed) VALUES (1, 1, 1, 'usb', '1-1', 5, 1, 5, 1, 50, 90, 3, 3900, 250, 1, 1);
+             INSERT INTO segment (id, wearable_id, segment_no, size, crc, docking_id, boot_count,
+                start_ms, clock_valid, rate_hz, samples, alerts, records, unknown_records,
+                unknown_time_samples, unknown_time_records, stored_ms)
+                VALUES (3, 1, 9, 100, 77, 1, 1, 0, 1, 25, 0, 0, 2, 1, 0, 0, 6);
+             INSERT INTO event (segment_id, kind, value, body) VALUES (3, 'unknown', 66, x'0102030405');
+             INSERT INTO event (segment_id, kind, value) VALUES (3, 'button', 1);",
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+
+        let unknown: (i64, Option<i64>) = conn
+            .query_row(
+                "SELECT value, body_len FROM event WHERE kind = 'unknown'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(unknown, (66, Some(5)), "the type and the length stay");
+        let button: Option<i64> = conn
+            .query_row(
+                "SELECT body_len FROM event WHERE kind = 'button'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(button, None);
+        let counted: i64 = conn
+            .query_row(
+                "SELECT unknown_records FROM segment WHERE id = 3",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(counted, 1, "and the count on the segment");
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('event')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !columns.iter().any(|c| c == "body"),
+            "no column holds a record's bytes: {columns:?}"
+        );
     }
 
     #[test]

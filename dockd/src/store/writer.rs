@@ -7,19 +7,18 @@
 //! Each command runs inside its own SAVEPOINT, so one bad command fails alone while the rest of the
 //! batch commits.
 
-use std::collections::{BTreeMap, HashMap};
-
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::accounts::{self, AuditEntry, NewUser};
+use super::StoreError;
+use super::accounts::{self, AuditEntry, NewUser, UserChange};
 use super::diag::{self, DiagRecord};
 use super::reports::{self, ReportBatch};
-use super::site::{self, SiteChange, SiteOutcome};
-use super::{
-    NewDocking, NewSegment, QuarantinedSegment, RecodedBlock, SegmentKey, StoreError, StoreOutcome,
+use super::roster::{self, RosterChange};
+use super::segments::{
+    self, NewDocking, NewSegment, QuarantinedSegment, RecodedBlock, SegmentKey, StoreOutcome,
 };
-use crate::worker::WorkerTag;
+use super::settings::{self, SettingChange};
 
 /// Commands waiting in the queue; beyond this, pulls wait (backpressure bounds memory).
 const QUEUE: usize = 8;
@@ -47,8 +46,10 @@ enum Command {
     Recode(Vec<RecodedBlock>, Reply<()>),
     ReplaceReports(Box<ReportBatch>, Reply<()>),
     PutUser(Box<NewUser>, Reply<()>),
+    User(Box<UserChange>, Reply<()>),
     Audit(Vec<AuditEntry>, Reply<()>),
-    Site(Box<SiteChange>, Reply<SiteOutcome>),
+    Roster(Box<RosterChange>, Reply<Option<i64>>),
+    Settings(Box<SettingChange>, Reply<()>),
     Diag(Vec<DiagRecord>, Reply<()>),
 }
 
@@ -140,9 +141,22 @@ impl Writer {
         self.ask(|reply| Command::Diag(records, reply)).await
     }
 
-    /// Applies one roster or settings change durably (returns after its commit).
-    pub async fn site(&self, change: SiteChange) -> Result<SiteOutcome, StoreError> {
-        self.ask(|reply| Command::Site(Box::new(change), reply))
+    /// Applies one roster change durably (returns after its commit): the new worker's id for
+    /// `AddWorker`, otherwise `None`.
+    pub async fn roster(&self, change: RosterChange) -> Result<Option<i64>, StoreError> {
+        self.ask(|reply| Command::Roster(Box::new(change), reply))
+            .await
+    }
+
+    /// Applies one settings change or threshold confirmation durably (returns after its commit).
+    pub async fn settings(&self, change: SettingChange) -> Result<(), StoreError> {
+        self.ask(|reply| Command::Settings(Box::new(change), reply))
+            .await
+    }
+
+    /// Applies one change to an existing user durably (returns after its commit).
+    pub async fn user(&self, change: UserChange) -> Result<(), StoreError> {
+        self.ask(|reply| Command::User(Box::new(change), reply))
             .await
     }
 
@@ -256,7 +270,7 @@ enum Done {
     Docking(Reply<i64>, Result<i64, StoreError>),
     Unit(Reply<()>, Result<(), StoreError>),
     Segment(Reply<StoreOutcome>, Result<StoreOutcome, StoreError>),
-    Site(Reply<SiteOutcome>, Result<SiteOutcome, StoreError>),
+    Roster(Reply<Option<i64>>, Result<Option<i64>, StoreError>),
 }
 
 impl Done {
@@ -275,7 +289,7 @@ impl Done {
             Done::Docking(reply, result) => drop(reply.send(pick(result, commit))),
             Done::Unit(reply, result) => drop(reply.send(pick(result, commit))),
             Done::Segment(reply, result) => drop(reply.send(pick(result, commit))),
-            Done::Site(reply, result) => drop(reply.send(pick(result, commit))),
+            Done::Roster(reply, result) => drop(reply.send(pick(result, commit))),
         }
     }
 }
@@ -316,12 +330,14 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
         | Command::Recode(_, reply)
         | Command::ReplaceReports(_, reply)
         | Command::PutUser(_, reply)
+        | Command::User(_, reply)
+        | Command::Settings(_, reply)
         | Command::Audit(_, reply)
         | Command::Diag(_, reply) => Done::Unit(reply, Err(StoreError::Closed)).send(failed),
         Command::StoreSegment(_, reply) => {
             Done::Segment(reply, Err(StoreError::Closed)).send(failed)
         }
-        Command::Site(_, reply) => Done::Site(reply, Err(StoreError::Closed)).send(failed),
+        Command::Roster(_, reply) => Done::Roster(reply, Err(StoreError::Closed)).send(failed),
     }
 }
 
@@ -344,9 +360,10 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
         }
     }
     match command {
-        Command::BeginDocking(docking, reply) => {
-            Done::Docking(reply, isolated(tx, |tx| begin_docking(tx, &docking)))
-        }
+        Command::BeginDocking(docking, reply) => Done::Docking(
+            reply,
+            isolated(tx, |tx| segments::begin_docking(tx, &docking)),
+        ),
         Command::EndDocking {
             docking_id,
             undocked_ms,
@@ -355,651 +372,49 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
         } => Done::Unit(
             reply,
             isolated(tx, |tx| {
-                tx.execute(
-                    "UPDATE docking SET undocked_ms = ?2, outcome = ?3 WHERE id = ?1",
-                    params![docking_id, undocked_ms, outcome],
-                )?;
-                Ok(())
+                segments::end_docking(tx, docking_id, undocked_ms, &outcome)
             }),
         ),
-        Command::Site(change, reply) => {
-            Done::Site(reply, isolated(tx, |tx| site::apply(tx, &change)))
-        }
-        Command::StoreSegment(segment, reply) => {
-            Done::Segment(reply, isolated(tx, |tx| store_segment(tx, &segment)))
-        }
+        Command::StoreSegment(segment, reply) => Done::Segment(
+            reply,
+            isolated(tx, |tx| segments::store_segment(tx, &segment)),
+        ),
         Command::Quarantine(segment, reply) => {
-            Done::Unit(reply, isolated(tx, |tx| quarantine(tx, &segment)))
+            Done::Unit(reply, isolated(tx, |tx| segments::quarantine(tx, &segment)))
         }
-        Command::Recode(blocks, reply) => Done::Unit(
-            reply,
-            isolated(tx, |tx| {
-                let mut update = tx.prepare_cached(
-                    "UPDATE sample_block SET codec = ?3, data = ?4 WHERE id = ?1 AND codec = ?2",
-                )?;
-                for b in &blocks {
-                    update.execute(params![b.id, b.from_codec, b.codec, b.data])?;
-                }
-                Ok(())
-            }),
-        ),
-        Command::ReplaceReports(mut batch, reply) => Done::Unit(
-            reply,
-            isolated(tx, |tx| {
-                let mut cache = HashMap::new();
-                // An opted-out worker gets no reports, even from data stored before the opt-out.
-                let mut keep = Vec::with_capacity(batch.reports.len());
-                for report in &batch.reports {
-                    let worker = known_worker(tx, &mut cache, report.worker)?;
-                    keep.push(!worker.is_some_and(|w| w.opted_out));
-                }
-                let mut keep = keep.into_iter();
-                batch.reports.retain(|_| keep.next().unwrap_or(true));
-                reports::replace_reports(tx, &batch, &mut |tx, tag| {
-                    Ok(known_worker(tx, &mut cache, tag)?.map(|w| w.id))
-                })
-            }),
-        ),
-        Command::PutUser(user, reply) => {
-            Done::Unit(reply, isolated(tx, |tx| accounts::put_user(tx, &user)))
-        }
-        Command::Diag(records, reply) => {
-            Done::Unit(reply, isolated(tx, |tx| diag::append(tx, &records)))
-        }
-        Command::Audit(entries, reply) => Done::Unit(
-            reply,
-            isolated(tx, |tx| accounts::append_audit(tx, &entries)),
-        ),
         Command::MarkErased {
             key,
             erased_ms,
             reply,
         } => Done::Unit(
             reply,
-            isolated(tx, |tx| {
-                tx.execute(
-                    "UPDATE segment SET erased_ms = ?5 WHERE id = (
-                        SELECT s.id FROM segment s JOIN wearable w ON w.id = s.wearable_id
-                        WHERE w.serial = ?1 AND s.segment_no = ?2 AND s.size = ?3 AND s.crc = ?4)",
-                    params![key.serial, key.segment_no, key.size, key.crc, erased_ms],
-                )?;
-                Ok(())
-            }),
+            isolated(tx, |tx| segments::mark_erased(tx, &key, erased_ms)),
         ),
-    }
-}
-
-fn wearable_id(tx: &Transaction<'_>, serial: &str, seen_ms: i64) -> Result<i64, StoreError> {
-    tx.execute(
-        "INSERT INTO wearable (serial, first_seen_ms) VALUES (?1, ?2) ON CONFLICT (serial) DO NOTHING",
-        params![serial, seen_ms],
-    )?;
-    Ok(tx.query_row(
-        "SELECT id FROM wearable WHERE serial = ?1",
-        [serial],
-        |row| row.get(0),
-    )?)
-}
-
-fn begin_docking(tx: &Transaction<'_>, d: &NewDocking) -> Result<i64, StoreError> {
-    let wearable = wearable_id(tx, &d.serial, d.docked_ms)?;
-    tx.execute(
-        "UPDATE wearable SET model = ?2, hw_rev = ?3, firmware = ?4, last_docked_ms = ?5 WHERE id = ?1",
-        params![wearable, d.model, d.hw_rev, d.firmware, d.docked_ms],
-    )?;
-    tx.execute(
-        "INSERT INTO docking (wearable_id, slot, transport, port, docked_ms, boot_count, device_ms,
-            clock_valid, batt_soc, batt_health, batt_cycles, batt_mv, batt_temp_dc, charging, segments_listed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            wearable,
-            d.slot,
-            d.transport,
-            d.port,
-            d.docked_ms,
-            d.boot_count,
-            i64::try_from(d.device_ms).unwrap_or(i64::MAX),
-            d.clock_valid,
-            d.batt_soc,
-            d.batt_health,
-            d.batt_cycles,
-            d.batt_mv,
-            d.batt_temp_dc,
-            d.charging,
-            d.segments_listed
-        ],
-    )?;
-    Ok(tx.last_insert_rowid())
-}
-
-/// A worker row as ingest needs it: its id, and whether their data is discarded.
-#[derive(Debug, Clone, Copy)]
-struct KnownWorker {
-    id: i64,
-    opted_out: bool,
-}
-
-/// The worker of `tag`, created the first time a wearable shows it (`None` for no worker).
-fn known_worker(
-    tx: &Transaction<'_>,
-    cache: &mut HashMap<WorkerTag, KnownWorker>,
-    tag: Option<WorkerTag>,
-) -> Result<Option<KnownWorker>, StoreError> {
-    let Some(tag) = tag else { return Ok(None) };
-    if let Some(worker) = cache.get(&tag) {
-        return Ok(Some(*worker));
-    }
-    let bytes = tag.as_bytes().as_slice();
-    tx.execute(
-        "INSERT INTO worker (tag) VALUES (?1) ON CONFLICT (tag) DO NOTHING",
-        [bytes],
-    )?;
-    let worker = tx.query_row(
-        "SELECT id, opted_out_ms IS NOT NULL FROM worker WHERE tag = ?1",
-        [bytes],
-        |row| {
-            Ok(KnownWorker {
-                id: row.get(0)?,
-                opted_out: row.get(1)?,
-            })
-        },
-    )?;
-    cache.insert(tag, worker);
-    Ok(Some(worker))
-}
-
-/// What an opt-out discarded from one segment for one worker.
-#[derive(Debug, Default, Clone, Copy)]
-struct Discarded {
-    samples: u64,
-    records: u64,
-}
-
-/// The worker id to store a row under, or `None` (with the row counted in `discarded`) when the
-/// worker opted out and the row must not be stored.
-fn keep_row(
-    worker: Option<KnownWorker>,
-    discarded: &mut BTreeMap<i64, Discarded>,
-    samples: u64,
-    records: u64,
-) -> Option<Option<i64>> {
-    match worker {
-        Some(w) if w.opted_out => {
-            let d = discarded.entry(w.id).or_default();
-            d.samples += samples;
-            d.records += records;
-            None
+        Command::Recode(blocks, reply) => {
+            Done::Unit(reply, isolated(tx, |tx| segments::recode(tx, &blocks)))
         }
-        other => Some(other.map(|w| w.id)),
-    }
-}
-
-fn store_segment(tx: &Transaction<'_>, s: &NewSegment) -> Result<StoreOutcome, StoreError> {
-    let wearable = wearable_id(tx, &s.key.serial, 0)?;
-    let existing: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM segment WHERE wearable_id = ?1 AND segment_no = ?2 AND size = ?3 AND crc = ?4",
-            params![wearable, s.key.segment_no, s.key.size, s.key.crc],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if existing.is_some() {
-        return Ok(StoreOutcome::AlreadyStored);
-    }
-    let unknown_time_samples = i64::try_from(s.unknown_time_samples).unwrap_or(i64::MAX);
-    tx.execute(
-        "INSERT INTO segment (wearable_id, segment_no, size, crc, docking_id, boot_count, start_ms,
-            clock_valid, rate_hz, first_wall_ms, last_wall_ms, samples, alerts, records, unknown_records,
-            unknown_time_samples, unknown_time_records, stored_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-        params![
-            wearable,
-            s.key.segment_no,
-            s.key.size,
-            s.key.crc,
-            s.docking_id,
-            s.boot_count,
-            i64::try_from(s.start_ms).unwrap_or(i64::MAX),
-            s.clock_valid,
-            s.rate_hz,
-            s.first_wall_ms,
-            s.last_wall_ms,
-            i64::try_from(s.samples).unwrap_or(i64::MAX),
-            i64::try_from(s.alerts.len()).unwrap_or(i64::MAX),
-            s.records,
-            s.unknown_records,
-            unknown_time_samples,
-            s.unknown_time_records,
-            s.stored_ms,
-        ],
-    )?;
-    let segment = tx.last_insert_rowid();
-    let mut workers = HashMap::new();
-    // An opted-out worker's samples, alerts and events are not stored, only counted; the segment
-    // row stays, so the wearable is told to erase them like any other.
-    let mut discarded = BTreeMap::new();
-
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO sample_block (segment_id, worker_id, t_ms, wall_ms, rate_hz, count, codec, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for b in &s.blocks {
-        let worker = known_worker(tx, &mut workers, b.worker)?;
-        let Some(worker) = keep_row(worker, &mut discarded, u64::from(b.count), 0) else {
-            continue;
-        };
-        insert.execute(params![
-            segment, worker, b.t_ms, b.wall_ms, b.rate_hz, b.count, b.codec, b.data
-        ])?;
-    }
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO alert (segment_id, worker_id, t_ms, wall_ms, kind, peak, duration_ms, response_ms, haptic)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
-    for a in &s.alerts {
-        let worker = known_worker(tx, &mut workers, a.worker)?;
-        let Some(worker) = keep_row(worker, &mut discarded, 0, 1) else {
-            continue;
-        };
-        insert.execute(params![
-            segment,
-            worker,
-            a.t_ms,
-            a.wall_ms,
-            a.kind,
-            a.peak,
-            a.duration_ms,
-            a.response_ms,
-            a.haptic
-        ])?;
-    }
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO event (segment_id, worker_id, t_ms, wall_ms, kind, value, flag, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for e in &s.events {
-        let worker = known_worker(tx, &mut workers, e.worker)?;
-        let Some(worker) = keep_row(worker, &mut discarded, 0, 1) else {
-            continue;
-        };
-        insert.execute(params![
-            segment,
-            worker,
-            e.t_ms,
-            e.wall_ms,
-            e.kind.as_str(),
-            e.value,
-            e.flag,
-            e.body
-        ])?;
-    }
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO wearable_diag (segment_id, t_ms, wall_ms, batt_mv, temp_dc, soc, code)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for d in &s.diags {
-        insert.execute(params![
-            segment, d.t_ms, d.wall_ms, d.batt_mv, d.temp_dc, d.soc, d.code
-        ])?;
-    }
-    if !discarded.is_empty() {
-        record_discarded(tx, segment, &discarded)?;
-    }
-    Ok(StoreOutcome::Stored)
-}
-
-/// Writes what an opt-out discarded from a segment, per worker and on the segment row.
-fn record_discarded(
-    tx: &Transaction<'_>,
-    segment: i64,
-    discarded: &BTreeMap<i64, Discarded>,
-) -> Result<(), StoreError> {
-    let as_sql = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO opt_out_discard (segment_id, worker_id, samples, records) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    let mut total = Discarded::default();
-    for (worker, d) in discarded {
-        insert.execute(params![
-            segment,
-            worker,
-            as_sql(d.samples),
-            as_sql(d.records)
-        ])?;
-        total.samples += d.samples;
-        total.records += d.records;
-    }
-    tx.execute(
-        "UPDATE segment SET discarded_samples = ?2, discarded_records = ?3 WHERE id = ?1",
-        params![segment, as_sql(total.samples), as_sql(total.records)],
-    )?;
-    // Counts only: which worker it was stays on the roster page.
-    tracing::info!(
-        segment,
-        samples = total.samples,
-        records = total.records,
-        "Discarded an opted-out worker's data at ingest."
-    );
-    Ok(())
-}
-
-fn quarantine(tx: &Transaction<'_>, q: &QuarantinedSegment) -> Result<(), StoreError> {
-    let wearable = wearable_id(tx, &q.key.serial, q.seen_ms)?;
-    tx.execute(
-        "INSERT INTO quarantine (wearable_id, segment_no, size, crc, reason, bytes, first_seen_ms,
-            last_seen_ms, times_seen)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1)
-         ON CONFLICT (wearable_id, segment_no, size, crc)
-         DO UPDATE SET last_seen_ms = excluded.last_seen_ms, times_seen = times_seen + 1",
-        params![
-            wearable,
-            q.key.segment_no,
-            q.key.size,
-            q.key.crc,
-            q.reason,
-            q.bytes,
-            q.seen_ms
-        ],
-    )?;
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use std::path::PathBuf;
-
-    use super::*;
-    use crate::store::reports::NewShiftReport;
-    use crate::store::{
-        AlertRow, BlockRow, EventKind, EventRow, Reader, SegmentState, open_for_reading,
-        open_for_writing,
-    };
-
-    /// A store in a fresh data folder, with its writer and a reader.
-    pub(crate) struct Scratch {
-        pub writer: Writer,
-        pub reader: Reader,
-        thread: WriterThread,
-        dir: PathBuf,
-        path: PathBuf,
-    }
-
-    impl Scratch {
-        pub fn new(name: &str) -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("dockd-store-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            let path = dir.join("dockd.db");
-            let (writer, thread) = Writer::spawn(
-                open_for_writing(&path).unwrap(),
-                open_for_writing(&path).unwrap(),
-            )
-            .unwrap();
-            let reader = Reader::open(&path).unwrap();
-            Self {
-                writer,
-                reader,
-                thread,
-                dir,
-                path,
-            }
+        Command::ReplaceReports(batch, reply) => Done::Unit(
+            reply,
+            isolated(tx, |tx| reports::replace_reports(tx, &batch)),
+        ),
+        Command::Roster(change, reply) => {
+            Done::Roster(reply, isolated(tx, |tx| roster::apply(tx, &change)))
         }
-
-        pub async fn site(&self, change: SiteChange) -> Result<SiteOutcome, StoreError> {
-            self.writer.site(change).await
+        Command::Settings(change, reply) => {
+            Done::Unit(reply, isolated(tx, |tx| settings::apply(tx, &change)))
         }
-
-        /// Records a docking of `serial` (the wearable too); returns the docking id.
-        pub async fn docking(&self, serial: &str, docked_ms: i64) -> i64 {
-            self.writer
-                .begin_docking(NewDocking {
-                    serial: serial.into(),
-                    model: 1,
-                    hw_rev: 1,
-                    firmware: "1.0.0".into(),
-                    slot: 1,
-                    transport: "emulated",
-                    port: "test".into(),
-                    docked_ms,
-                    boot_count: 1,
-                    device_ms: 1,
-                    clock_valid: true,
-                    batt_soc: 50,
-                    batt_health: 100,
-                    batt_cycles: 1,
-                    batt_mv: 3900,
-                    batt_temp_dc: 250,
-                    charging: true,
-                    segments_listed: 1,
-                })
-                .await
-                .unwrap()
+        Command::PutUser(user, reply) => {
+            Done::Unit(reply, isolated(tx, |tx| accounts::put_user(tx, &user)))
         }
-
-        /// One integer from raw SQL, read on a connection of its own.
-        pub fn number(&self, sql: &str) -> i64 {
-            open_for_reading(&self.path)
-                .unwrap()
-                .query_row(sql, [], |row| row.get(0))
-                .unwrap()
+        Command::User(change, reply) => {
+            Done::Unit(reply, isolated(tx, |tx| accounts::apply(tx, &change)))
         }
-
-        pub fn close(self) {
-            drop((self.writer, self.reader));
-            self.thread.join();
-            let _ = std::fs::remove_dir_all(&self.dir);
+        Command::Audit(entries, reply) => Done::Unit(
+            reply,
+            isolated(tx, |tx| accounts::append_audit(tx, &entries)),
+        ),
+        Command::Diag(records, reply) => {
+            Done::Unit(reply, isolated(tx, |tx| diag::append(tx, &records)))
         }
-    }
-
-    fn tag(text: &str) -> WorkerTag {
-        WorkerTag::from_ascii(text).unwrap()
-    }
-
-    fn block(worker: &str, count: u32) -> BlockRow {
-        BlockRow {
-            worker: Some(tag(worker)),
-            t_ms: 0,
-            wall_ms: Some(1_000),
-            rate_hz: 25,
-            count,
-            codec: 0,
-            data: vec![0; count as usize * 8],
-        }
-    }
-
-    fn alert(worker: &str) -> AlertRow {
-        AlertRow {
-            worker: Some(tag(worker)),
-            t_ms: 10,
-            wall_ms: Some(1_010),
-            kind: 1,
-            peak: 5000,
-            duration_ms: 1200,
-            response_ms: None,
-            haptic: true,
-        }
-    }
-
-    fn event(kind: EventKind, worker: &str) -> EventRow {
-        EventRow {
-            kind,
-            worker: Some(tag(worker)),
-            t_ms: Some(0),
-            wall_ms: Some(1_000),
-            value: None,
-            flag: None,
-            body: None,
-        }
-    }
-
-    /// A segment worn by an opted-out worker ("B-OUT") and one who stayed in ("B-IN").
-    fn shared_segment(docking_id: i64) -> NewSegment {
-        NewSegment {
-            key: SegmentKey {
-                serial: "KW-1".into(),
-                segment_no: 4,
-                size: 100,
-                crc: 7,
-            },
-            docking_id,
-            rate_hz: 25,
-            samples: 350,
-            blocks: vec![block("B-OUT", 100), block("B-IN", 200), block("B-OUT", 50)],
-            alerts: vec![alert("B-OUT"), alert("B-IN")],
-            events: vec![
-                event(EventKind::Worker, "B-OUT"),
-                event(EventKind::Button, "B-OUT"),
-                event(EventKind::Worker, "B-IN"),
-            ],
-            ..NewSegment::default()
-        }
-    }
-
-    async fn opted_out_worker(store: &Scratch, name: &str) -> i64 {
-        let id = store
-            .site(SiteChange::AddWorker {
-                tag: tag(name),
-                display_name: Some("Someone".into()),
-                task: None,
-                team: None,
-            })
-            .await
-            .unwrap()
-            .unwrap();
-        store
-            .site(SiteChange::OptOut {
-                id,
-                opted_out_ms: Some(500),
-            })
-            .await
-            .unwrap();
-        id
-    }
-
-    #[tokio::test]
-    async fn an_opted_out_workers_samples_alerts_and_events_are_counted_and_not_stored() {
-        let store = Scratch::new("opt-out-ingest");
-        let out = opted_out_worker(&store, "B-OUT").await;
-        let docking = store.docking("KW-1", 900).await;
-        let segment = shared_segment(docking);
-        let key = segment.key.clone();
-
-        assert_eq!(
-            store.writer.store_segment(segment).await.unwrap(),
-            StoreOutcome::Stored
-        );
-
-        let out_rows = |table: &str| {
-            store.number(&format!(
-                "SELECT count(*) FROM {table} WHERE worker_id = {out}"
-            ))
-        };
-        assert_eq!(out_rows("sample_block"), 0);
-        assert_eq!(out_rows("alert"), 0);
-        assert_eq!(out_rows("event"), 0);
-        assert_eq!(
-            store.number("SELECT discarded_samples FROM segment"),
-            150,
-            "the opted-out worker's samples are counted on the segment"
-        );
-        assert_eq!(store.number("SELECT discarded_records FROM segment"), 3);
-        assert_eq!(
-            store.number(&format!(
-                "SELECT samples * 1000 + records FROM opt_out_discard WHERE worker_id = {out}"
-            )),
-            150_003
-        );
-        let workers = store.reader.workers().unwrap();
-        let discarded = |id: i64| {
-            workers
-                .iter()
-                .find(|w| w.id == id)
-                .map(|w| w.discarded_samples)
-        };
-        assert_eq!(discarded(out), Some(150));
-        // The segment is stored all the same, so the pull erases it from the wearable.
-        assert_eq!(
-            store.reader.segment_state(&key).unwrap(),
-            SegmentState::Stored
-        );
-        store.close();
-    }
-
-    #[tokio::test]
-    async fn the_other_worker_of_a_segment_with_an_opted_out_worker_is_stored_in_full() {
-        let store = Scratch::new("opt-out-other");
-        opted_out_worker(&store, "B-OUT").await;
-        let docking = store.docking("KW-1", 900).await;
-        store
-            .writer
-            .store_segment(shared_segment(docking))
-            .await
-            .unwrap();
-        let workers = store.reader.workers().unwrap();
-        let kept = workers.iter().find(|w| w.tag == tag("B-IN")).unwrap();
-        assert_eq!(kept.discarded_samples, 0);
-        let kept = kept.id;
-        let kept_rows = |table: &str| {
-            store.number(&format!(
-                "SELECT count(*) FROM {table} WHERE worker_id = {kept}"
-            ))
-        };
-        assert_eq!(
-            store.number(&format!(
-                "SELECT sum(count) FROM sample_block WHERE worker_id = {kept}"
-            )),
-            200
-        );
-        assert_eq!(kept_rows("alert"), 1);
-        assert_eq!(kept_rows("event"), 1);
-        assert_eq!(store.number("SELECT count(*) FROM sample_block"), 1);
-        store.close();
-    }
-
-    #[tokio::test]
-    async fn an_opted_out_worker_gets_no_shift_reports_and_the_others_do() {
-        let store = Scratch::new("opt-out-reports");
-        let out = opted_out_worker(&store, "B-OUT").await;
-        let docking = store.docking("KW-1", 900).await;
-        store
-            .writer
-            .store_segment(shared_segment(docking))
-            .await
-            .unwrap();
-        let wearable_id = store.number("SELECT id FROM wearable");
-        let report = |worker: &str| NewShiftReport {
-            worker: Some(tag(worker)),
-            start_ms: 1_000,
-            end_ms: 2_000,
-            local_day: "2025-03-03".into(),
-            risk_level: "low".into(),
-            version: 1,
-            settings: "s".into(),
-            report: "{}".into(),
-        };
-        store
-            .writer
-            .replace_reports(ReportBatch {
-                wearable_id,
-                lo_ms: 0,
-                hi_ms: 3_000,
-                last_segment_id: Some(1),
-                reports: vec![report("B-OUT"), report("B-IN")],
-            })
-            .await
-            .unwrap();
-        assert_eq!(store.number("SELECT count(*) FROM shift_report"), 1);
-        assert_eq!(
-            store.number(&format!(
-                "SELECT count(*) FROM shift_report WHERE worker_id = {out}"
-            )),
-            0
-        );
-        assert_eq!(
-            store.number("SELECT last_segment_id FROM analysis_progress"),
-            1,
-            "progress is recorded all the same"
-        );
-        store.close();
     }
 }

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use web_ui::ViewFuture;
-use web_ui::access::Role;
 use web_ui::admin::{
     AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings as Site,
     TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow,
@@ -16,8 +15,10 @@ use crate::accounts;
 use crate::analysis::tasks::Task;
 use crate::clock::Clock;
 use crate::link::WearableConfig;
+use crate::role::Role;
 use crate::site::{self, PageSettings, SiteOverrides, SiteSettings};
-use crate::store::site::{SiteChange, SiteError};
+use crate::store::accounts::{UserChange, UserError};
+use crate::store::settings::SettingChange;
 use crate::store::{Reader, StoreError, Writer};
 
 /// The dock's admin view.
@@ -54,7 +55,7 @@ impl SiteAdmin {
             .into_iter()
             .map(|u| UserRow {
                 name: u.name,
-                role: u.role,
+                role: u.role.into(),
                 disabled: u.disabled,
                 created_ms: u.created_ms,
             })
@@ -109,17 +110,12 @@ impl SiteAdmin {
         })
     }
 
-    async fn commit(&self, change: SiteChange) -> Result<(), AdminRefusal> {
-        self.writer
-            .site(change)
-            .await
-            .map(|_| ())
-            .map_err(|error| match error {
-                StoreError::Site(SiteError::NoSuchUser) => {
-                    AdminRefusal("there is no such user".into())
-                }
-                other => storage_problem(&other),
-            })
+    async fn commit_user(&self, change: UserChange) -> Result<(), AdminRefusal> {
+        self.writer.user(change).await.map_err(|error| match error {
+            StoreError::User(UserError::NoSuchUser) => AdminRefusal("there is no such user".into()),
+            StoreError::User(last @ UserError::LastAdmin) => AdminRefusal(last.to_string()),
+            other => storage_problem(&other),
+        })
     }
 
     /// `read` over the page's reader, on the blocking pool.
@@ -145,11 +141,13 @@ impl SiteAdmin {
         site::merge(self.site.base(), &proposed, &workers)
             .validate()
             .map_err(AdminRefusal)?;
-        self.commit(SiteChange::PutSetting {
-            key: key.to_owned(),
-            value,
-        })
-        .await?;
+        self.writer
+            .settings(SettingChange::Put {
+                key: key.to_owned(),
+                value,
+            })
+            .await
+            .map_err(|e| storage_problem(&e))?;
         super::reload_settings(&self.site, &self.reader, "a settings change").await;
         Ok(())
     }
@@ -210,7 +208,7 @@ impl SiteAdmin {
                                 "a user called {name} already exists"
                             ))));
                         }
-                        Ok(accounts::new_user(&name, role, &password, now)
+                        Ok(accounts::new_user(&name, Role::from(role), &password, now)
                             .map_err(|e| AdminRefusal(e.to_string())))
                     })
                     .await??;
@@ -220,8 +218,9 @@ impl SiteAdmin {
                     .map_err(|e| storage_problem(&e))
             }
             AdminChange::SetRole { name, role } => {
+                let role = Role::from(role);
                 self.keep_an_admin(&name, role == Role::Admin).await?;
-                self.commit(SiteChange::SetUserRole { name, role }).await
+                self.commit_user(UserChange::SetRole { name, role }).await
             }
             AdminChange::SetDisabled { name, disabled } => {
                 if disabled && name == by {
@@ -230,7 +229,7 @@ impl SiteAdmin {
                 if disabled {
                     self.keep_an_admin(&name, false).await?;
                 }
-                self.commit(SiteChange::SetUserDisabled { name, disabled })
+                self.commit_user(UserChange::SetDisabled { name, disabled })
                     .await
             }
             AdminChange::SetPassword { name, password } => {
@@ -240,7 +239,7 @@ impl SiteAdmin {
                 })
                 .await
                 .ok_or_else(not_done)??;
-                self.commit(SiteChange::SetUserPassword {
+                self.commit_user(UserChange::SetPassword {
                     name,
                     password_hash,
                 })
@@ -251,7 +250,7 @@ impl SiteAdmin {
                     return Err(AdminRefusal("you cannot remove yourself".into()));
                 }
                 self.keep_an_admin(&name, false).await?;
-                self.commit(SiteChange::RemoveUser { name }).await
+                self.commit_user(UserChange::Remove { name }).await
             }
             AdminChange::Site(site) => {
                 let overrides = SiteOverrides {
@@ -443,7 +442,7 @@ mod tests {
         );
         let add = |name: &str| AdminChange::AddUser {
             name: name.to_owned(),
-            role: Role::Admin,
+            role: web_ui::access::Role::Admin,
             password: "a long enough password".to_owned(),
         };
         let summary = admin.change("root", add("ada")).await.unwrap();

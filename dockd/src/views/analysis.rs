@@ -668,7 +668,7 @@ mod tests {
     use axum::http::{Request, StatusCode};
     use rusqlite::{Connection, params};
     use tower_service::Service as _;
-    use web_ui::access::{AuditLog, CurrentUser, Role};
+    use web_ui::access::{AuditLog, CurrentUser, Recording, Role};
 
     use super::*;
     use crate::analysis::risk::tests::{deep, metrics, report};
@@ -753,7 +753,9 @@ mod tests {
 
     struct NoAudit;
     impl AuditLog for NoAudit {
-        fn record(&self, _user: &str, _action: &str, _subject: &str) {}
+        fn record<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> Recording<'a> {
+            Box::pin(std::future::ready(()))
+        }
     }
 
     /// A GET as a signed-in supervisor (as the site's sign-in and role guard would let through).

@@ -13,7 +13,7 @@ use web_ui::roster::{
 
 use crate::clock::Clock;
 use crate::site::SiteSettings;
-use crate::store::site::{SiteChange, SiteError};
+use crate::store::roster::{self, RosterError};
 use crate::store::{Reader, StoreError, Writer};
 use crate::worker::{Pseudonyms, WorkerTag};
 
@@ -92,14 +92,14 @@ impl SiteRoster {
         }
     }
 
-    async fn commit(&self, change: SiteChange) -> Result<Option<i64>, RosterRefusal> {
-        let result = self.writer.site(change).await;
+    async fn commit(&self, change: roster::RosterChange) -> Result<Option<i64>, RosterRefusal> {
+        let result = self.writer.roster(change).await;
         result.map_err(|error| match error {
-            StoreError::Site(SiteError::Exists) => RosterRefusal(
+            StoreError::Roster(RosterError::Exists) => RosterRefusal(
                 "a worker with that badge tag is already on the roster: edit that row instead"
                     .into(),
             ),
-            StoreError::Site(SiteError::NoSuchWorker) => {
+            StoreError::Roster(RosterError::NoSuchWorker) => {
                 RosterRefusal("that worker is not on the roster".into())
             }
             other => {
@@ -133,7 +133,7 @@ impl SiteRoster {
                     Some(id) => format!("wearable {serial} assigned to worker {id}"),
                     None => format!("wearable {serial} assigned to no one"),
                 };
-                self.commit(SiteChange::AssignWearable {
+                self.commit(roster::RosterChange::AssignWearable {
                     serial,
                     worker,
                     at_ms: now,
@@ -154,7 +154,7 @@ impl SiteRoster {
                     })?;
                 self.check_task(task.as_ref())?;
                 let id = self
-                    .commit(SiteChange::AddWorker {
+                    .commit(roster::RosterChange::AddWorker {
                         tag,
                         display_name,
                         task,
@@ -178,7 +178,7 @@ impl SiteRoster {
                 team,
             } => {
                 self.check_task(task.as_ref())?;
-                self.commit(SiteChange::EditWorker {
+                self.commit(roster::RosterChange::EditWorker {
                     id,
                     display_name,
                     task,
@@ -192,7 +192,7 @@ impl SiteRoster {
                 })
             }
             RosterChange::OptOut { id, opted_out } => {
-                self.commit(SiteChange::OptOut {
+                self.commit(roster::RosterChange::OptOut {
                     id,
                     opted_out_ms: opted_out.then_some(now),
                 })

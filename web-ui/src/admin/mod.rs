@@ -242,7 +242,7 @@ async fn load_audit(
 ) -> Option<AuditPage> {
     let view = Arc::clone(&state.view);
     let page = blocking(move || view.audit(before, limit)).await?;
-    state.audit.record(&user.name, "view", "audit trail");
+    state.audit.record(&user.name, "view", "audit trail").await;
     Some(page)
 }
 
@@ -399,7 +399,7 @@ async fn submit(
         let affected = change.affected_user().map(str::to_owned);
         match state.view.change(&user.name, change).await {
             Ok(summary) => {
-                state.audit.record(&user.name, "change", &summary);
+                state.audit.record(&user.name, "change", &summary).await;
                 if let Some(name) = affected {
                     let ended = state.auth.sessions.end_user(&name);
                     tracing::debug!(sessions = ended, "Ended the sessions of a changed account.");

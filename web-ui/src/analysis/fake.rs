@@ -16,7 +16,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use super::{AnalysisView, routes, view::*};
-use crate::access::{AuditLog, CurrentUser, Role};
+use crate::access::{AuditLog, CurrentUser, Recording, Role};
 
 #[derive(Default)]
 pub(crate) struct FakeView {
@@ -40,11 +40,12 @@ pub(crate) struct FakeAudit {
 }
 
 impl AuditLog for FakeAudit {
-    fn record(&self, user: &str, action: &str, subject: &str) {
+    fn record<'a>(&'a self, user: &'a str, action: &'a str, subject: &'a str) -> Recording<'a> {
         self.entries
             .lock()
             .unwrap()
             .push((user.to_owned(), action.to_owned(), subject.to_owned()));
+        Box::pin(std::future::ready(()))
     }
 }
 

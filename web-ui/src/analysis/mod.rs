@@ -328,7 +328,8 @@ async fn load_worker(
         .ok_or_else(not_found)?;
     state
         .audit
-        .record(&user.name, "view", &format!("worker {id}"));
+        .record(&user.name, "view", &format!("worker {id}"))
+        .await;
     Ok(detail)
 }
 

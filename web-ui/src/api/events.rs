@@ -1,17 +1,28 @@
 //! `GET /api/v1/events`: the dock snapshot as server-sent events, one `status` event on connect
 //! and one after each change, for the live status page. It must never send more than one status
-//! event per `MIN_GAP` per client, however fast the dock changes, and never buffer snapshots: a
-//! slow client gets the newest state, not a backlog.
+//! event per `MIN_GAP` per client, however fast the dock changes, never buffer snapshots (a slow
+//! client gets the newest state, not a backlog), and never outlive its session: it checks the
+//! session every `SESSION_CHECK` and ends once the session does (sign-out, expiry, or a user
+//! removed, disabled or changed), and each event is cut for the session's role as it is then.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
+    Extension,
     extract::State,
     response::sse::{Event, KeepAlive, Sse},
 };
-use tokio_stream::{Stream, StreamExt, wrappers::WatchStream};
+use tokio::{
+    sync::watch,
+    time::{Instant, MissedTickBehavior, interval, sleep_until},
+};
+use tokio_stream::Stream;
 
-use crate::SharedView;
+use crate::{
+    SharedView,
+    access::{CurrentUser, Role},
+    auth::{Auth, SessionId},
+};
 
 /// At most ~4 updates a second: enough for a progress bar to look live, cheap for a phone.
 const MIN_GAP: Duration = Duration::from_millis(250);
@@ -20,27 +31,82 @@ const MIN_GAP: Duration = Duration::from_millis(250);
 /// so it can tell a quiet dock from a dead connection and show "reconnecting…".
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// How often an open stream checks that its session still stands: well within a second.
+const SESSION_CHECK: Duration = Duration::from_millis(400);
+
 pub(crate) async fn events(
     State(view): State<SharedView>,
-    user: Option<axum::Extension<crate::access::CurrentUser>>,
+    State(auth): State<Arc<Auth>>,
+    user: Option<Extension<CurrentUser>>,
+    session: Option<Extension<SessionId>>,
 ) -> Sse<impl Stream<Item = Result<Event, axum::Error>>> {
-    let role = user.map(|axum::Extension(user)| user.role);
-    // The watch stream yields the current value at once, then once per change; changes made
-    // while the throttle waits collapse into one, and the snapshot is taken when the event is
-    // sent, so it is always the newest. The stream ends when the daemon shuts down (or drops
-    // the sender).
     let closing = view.shutting_down();
-    let changes = WatchStream::new(view.subscribe())
-        .throttle(MIN_GAP)
-        .map(move |_generation| {
-            Event::default()
-                .event("status")
-                .json_data(view.snapshot().for_role(role))
-                .inspect_err(|error| tracing::warn!(%error, "could not encode a status event"))
-        });
-    let stream = futures_util::StreamExt::take_until(changes, closing);
+    let mut checks = interval(SESSION_CHECK);
+    checks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let live = Live {
+        changes: view.subscribe(),
+        view,
+        auth,
+        session: session.map(|Extension(id)| id),
+        role: user.map(|Extension(user)| user.role),
+        checks,
+        last_sent: None,
+    };
+    let stream = futures_util::stream::unfold(live, |mut live| async move {
+        live.next_event().await.map(|event| (event, live))
+    });
+    let stream = futures_util::StreamExt::take_until(stream, closing);
     let ping = Event::default().event("ping").data("{}");
     Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).event(ping))
+}
+
+/// One open stream.
+struct Live {
+    view: SharedView,
+    auth: Arc<Auth>,
+    changes: watch::Receiver<u64>,
+    /// The session the stream belongs to (`None` only on the preview router, without sign-in).
+    session: Option<SessionId>,
+    role: Option<Role>,
+    checks: tokio::time::Interval,
+    last_sent: Option<Instant>,
+}
+
+impl Live {
+    /// The next `status` event: at once for the first, then after a change (changes while the
+    /// gap runs collapse into one, and the snapshot is taken when the event is sent, so it is
+    /// always the newest); `None` once the session is over or the dock stopped publishing.
+    async fn next_event(&mut self) -> Option<Result<Event, axum::Error>> {
+        if let Some(last) = self.last_sent {
+            loop {
+                tokio::select! {
+                    changed = self.changes.changed() => {
+                        changed.ok()?;
+                        break;
+                    }
+                    _ = self.checks.tick() => self.check_session()?,
+                }
+            }
+            sleep_until(last + MIN_GAP).await;
+        }
+        self.check_session()?;
+        self.changes.borrow_and_update();
+        self.last_sent = Some(Instant::now());
+        Some(
+            Event::default()
+                .event("status")
+                .json_data(self.view.snapshot().for_role(self.role))
+                .inspect_err(|error| tracing::warn!(%error, "Could not encode a status event.")),
+        )
+    }
+
+    /// `Some` while the session stands, taking its role as it is now; `None` once it ended.
+    fn check_session(&mut self) -> Option<()> {
+        if let Some(id) = &self.session {
+            self.role = Some(self.auth.still_live(id)?.user.role);
+        }
+        Some(())
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +186,47 @@ mod tests {
         let mut body = get(supervisor, "/api/v1/events").await.into_body();
         let (_, data) = next_event(&mut body, &mut String::new()).await;
         assert_eq!(data["slots"][1]["worker"], "Worker 2");
+    }
+
+    #[tokio::test]
+    async fn the_stream_ends_within_a_second_of_its_session_ending_however_it_ends() {
+        use crate::access::Role;
+        let site = crate::testing::TestSite::new(false);
+        let ends = ["sign-out", "demotion", "disabling", "removal"];
+        for how in ends {
+            site.accounts.change("sam", |standing| {
+                standing.role = Role::Supervisor;
+                standing.disabled = false;
+            });
+            let sam = site.signed_in("sam", Role::Supervisor);
+            let mut body = get(sam.clone(), "/api/v1/events").await.into_body();
+            let (_, data) = next_event(&mut body, &mut String::new()).await;
+            assert_eq!(data["slots"][1]["worker"], "Worker 2");
+            match how {
+                "sign-out" => {
+                    let out = crate::testing::request(
+                        sam.clone(),
+                        axum::http::Method::POST,
+                        "/api/v1/logout",
+                    )
+                    .await;
+                    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+                }
+                "demotion" => site
+                    .accounts
+                    .change("sam", |standing| standing.role = Role::Technician),
+                "disabling" => site
+                    .accounts
+                    .change("sam", |standing| standing.disabled = true),
+                _ => site.accounts.remove("sam"),
+            }
+            let ended = timeout(Duration::from_secs(1), async {
+                // Nothing but the end may come: no event with a name after the session ended.
+                body.frame().await.map(|frame| frame.unwrap())
+            })
+            .await;
+            assert!(matches!(ended, Ok(None)), "{how}: the stream went on");
+        }
     }
 
     #[tokio::test]

@@ -141,7 +141,8 @@ fn dock_paths() -> Value {
             "responses": {
                 "200": answer("Signed in.", "Session"),
                 "401": { "description": "Wrong user name or password." },
-                "429": { "description": "Too many attempts; see Retry-After." }
+                "429": { "description": "Too many attempts, or a sign-in from this address is already being checked; see Retry-After." },
+                "503": { "description": "The dock is busy checking other sign-ins; see Retry-After." }
             }
         }},
         "/api/v1/logout": { "post": {

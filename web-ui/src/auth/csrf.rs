@@ -1,7 +1,9 @@
 //! Cross-site request checks: the per-session CSRF token every state-changing request must carry,
-//! and the `Origin` check. It must never accept a token by a comparison whose time depends on
-//! how much of it matched, never treat a missing token as a match, and never take a request whose
-//! `Origin` names another site (or `null`) as our own.
+//! the `Host` check and the `Origin` check against the names the dock serves ([`Served`]). It
+//! must never accept a token by a comparison whose time depends on how much of it matched, never
+//! treat a missing token as a match, never serve a `Host` that is not one of the dock's names
+//! (DNS rebinding), and never take a request whose `Origin` names another site, another scheme or
+//! port, or `null` as our own.
 
 use axum::{
     body::{Body, to_bytes},
@@ -84,28 +86,107 @@ pub(crate) fn matches(expected: &str, given: &[u8]) -> bool {
         == 0
 }
 
-/// Whether the request's `Origin`, if it has one, is this site: `http(s)://` + the `Host` the
-/// request was sent to. No `Origin` is fine (old browsers, same-origin GETs, curl); `null`,
-/// another host or port, or a request without a host is not.
-///
-/// Browsers send `Origin: null` on a POST when the page's referrer policy is `no-referrer`; the
-/// pages therefore use `same-origin` (see `crate::security`), under which our own forms send
-/// our origin.
-pub(crate) fn origin_allowed(request: &Request) -> bool {
-    let Some(origin) = request.headers().get(ORIGIN) else {
-        return true;
-    };
-    let host = request
+/// The names the page is served under (host names and addresses, from `web.server_names`), its
+/// scheme and port. Empty names: any `Host`, and an `Origin` must match the request's own `Host`
+/// (the preview router and tests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Served {
+    https: bool,
+    port: u16,
+    /// Lower case; IPv6 addresses without brackets.
+    names: Vec<String>,
+}
+
+impl Served {
+    pub(crate) fn new(https: bool, port: u16, names: &[String]) -> Served {
+        let names = names
+            .iter()
+            .map(|name| {
+                name.trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_ascii_lowercase()
+            })
+            .filter(|name| !name.is_empty())
+            .collect();
+        Served { https, port, names }
+    }
+
+    /// Whether the request was sent to one of our names and our port. A request without any
+    /// host (HTTP/1.0, in-process tests) passes: it names no other site either.
+    pub(crate) fn host_allowed(&self, request: &Request) -> bool {
+        if self.names.is_empty() {
+            return true;
+        }
+        request_host(request).is_none_or(|host| self.is_ours(host))
+    }
+
+    /// Whether the request's `Origin`, if it has one, is this site: our scheme, one of our names
+    /// and our port. No `Origin` is fine (old browsers, same-origin GETs, curl); `null`, another
+    /// host, scheme or port is not.
+    ///
+    /// Browsers send `Origin: null` on a POST when the page's referrer policy is `no-referrer`;
+    /// the pages therefore use `same-origin` (see `crate::security`), under which our own forms
+    /// send our origin.
+    pub(crate) fn origin_allowed(&self, request: &Request) -> bool {
+        let Some(origin) = request.headers().get(ORIGIN) else {
+            return true;
+        };
+        if self.names.is_empty() {
+            return request_host(request).is_some_and(|host| same_origin(origin, host));
+        }
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let scheme = if self.https { "https" } else { "http" };
+        origin
+            .strip_prefix(scheme)
+            .and_then(|rest| rest.strip_prefix("://"))
+            .is_some_and(|authority| self.is_ours(authority))
+    }
+
+    /// Whether `authority` (`name`, `name:port`, `[v6]:port`) is one of our names at our port.
+    fn is_ours(&self, authority: &str) -> bool {
+        let (name, port) = split_authority(authority);
+        let default_port = if self.https { 443 } else { 80 };
+        let port_ok = match port {
+            None => self.port == default_port,
+            Some(port) => port.parse::<u16>().is_ok_and(|port| port == self.port),
+        };
+        port_ok
+            && self
+                .names
+                .iter()
+                .any(|ours| ours.eq_ignore_ascii_case(name))
+    }
+}
+
+/// `Host`, or the URI's authority (HTTP/2).
+fn request_host(request: &Request) -> Option<&str> {
+    request
         .headers()
         .get(HOST)
-        .and_then(|host| host.to_str().ok())
+        .map(|host| host.to_str().unwrap_or("\u{0}"))
         .or_else(|| {
             request
                 .uri()
                 .authority()
                 .map(|authority| authority.as_str())
-        });
-    host.is_some_and(|host| same_origin(origin, host))
+        })
+}
+
+/// `name` and `port` of `authority`; IPv6 without its brackets.
+fn split_authority(authority: &str) -> (&str, Option<&str>) {
+    if let Some(v6) = authority.strip_prefix('[') {
+        return match v6.split_once(']') {
+            Some((name, rest)) => (name, rest.strip_prefix(':')),
+            None => ("", None),
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (authority, None),
+    }
 }
 
 fn same_origin(origin: &HeaderValue, host: &str) -> bool {
@@ -134,6 +215,62 @@ mod tests {
             builder = builder.header(HOST, host);
         }
         builder.body(Body::empty()).unwrap()
+    }
+
+    fn origin_allowed(request: &Request) -> bool {
+        Served::default().origin_allowed(request)
+    }
+
+    #[test]
+    fn only_our_names_at_our_port_are_served_and_an_origin_must_have_our_scheme_too() {
+        let served = Served::new(
+            true,
+            8443,
+            &["dock-7".into(), "127.0.0.1".into(), "[::1]".into()],
+        );
+        for (host, allowed) in [
+            (Some("dock-7:8443"), true),
+            (Some("DOCK-7:8443"), true),
+            (Some("127.0.0.1:8443"), true),
+            (Some("[::1]:8443"), true),
+            (None, true),
+            (Some("dock-7"), false),
+            (Some("dock-7:8444"), false),
+            (Some("evil.example:8443"), false),
+            (Some("rebound.evil.example"), false),
+        ] {
+            assert_eq!(
+                served.host_allowed(&with_origin(None, host)),
+                allowed,
+                "{host:?}"
+            );
+        }
+        let host = Some("dock-7:8443");
+        for (origin, allowed) in [
+            (None, true),
+            (Some("https://dock-7:8443"), true),
+            (Some("https://127.0.0.1:8443"), true),
+            (Some("http://dock-7:8443"), false),
+            (Some("https://dock-7"), false),
+            (Some("https://evil.example:8443"), false),
+            (Some("null"), false),
+        ] {
+            assert_eq!(
+                served.origin_allowed(&with_origin(origin, host)),
+                allowed,
+                "{origin:?}"
+            );
+        }
+        // An origin is checked against our names, not against a `Host` the client chose.
+        assert!(!served.origin_allowed(&with_origin(
+            Some("https://evil.example:8443"),
+            Some("evil.example:8443")
+        )));
+        // On the default port, no port is our port.
+        let plain = Served::new(false, 80, &["localhost".into()]);
+        assert!(plain.host_allowed(&with_origin(None, Some("localhost"))));
+        assert!(plain.origin_allowed(&with_origin(Some("http://localhost"), None)));
+        assert!(!plain.origin_allowed(&with_origin(Some("https://localhost"), None)));
     }
 
     #[test]

@@ -18,8 +18,8 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
-    Auth, ClientIp, LOGIN_PATH, SessionId, SignIn, error_json, retry_after_secs, safe_next,
-    see_other,
+    Auth, Busy, ClientIp, LOGIN_PATH, SessionId, SignIn, checks::COME_BACK, error_json,
+    retry_after_secs, safe_next, see_other,
 };
 use crate::{
     SharedView,
@@ -89,6 +89,7 @@ pub(crate) async fn form(
     } else {
         ""
     };
+    let mut status = None;
     let problem = if username.len() > MAX_USERNAME || password.len() > MAX_PASSWORD {
         LoginProblem::TooLong
     } else {
@@ -103,14 +104,18 @@ pub(crate) async fn form(
             }
             SignIn::Refused => LoginProblem::Refused,
             SignIn::Wait(wait) => LoginProblem::Wait(retry_after_secs(wait)),
+            SignIn::Busy(busy) => {
+                status = Some(busy_status(busy));
+                LoginProblem::Wait(retry_after_secs(COME_BACK))
+            }
             SignIn::Broken => return broken_page(),
         }
     };
-    let status = match problem {
+    let status = status.unwrap_or(match problem {
         LoginProblem::Refused => StatusCode::UNAUTHORIZED,
         LoginProblem::Wait(_) => StatusCode::TOO_MANY_REQUESTS,
         LoginProblem::TooLong => StatusCode::BAD_REQUEST,
-    };
+    });
     let form = LoginForm {
         next,
         username: shown_name,
@@ -178,6 +183,16 @@ pub(crate) async fn json(
             response.headers_mut().insert(RETRY_AFTER, secs.into());
             response
         }
+        SignIn::Busy(busy) => {
+            let error = match busy {
+                Busy::Address => "a sign-in from this address is already being checked",
+                Busy::Dock => "the dock is busy checking other sign-ins",
+            };
+            let mut response = error_json(busy_status(busy), error);
+            let secs = retry_after_secs(COME_BACK);
+            response.headers_mut().insert(RETRY_AFTER, secs.into());
+            response
+        }
         SignIn::Broken => error_json(StatusCode::INTERNAL_SERVER_ERROR, "sign-in failed"),
     }
 }
@@ -188,7 +203,7 @@ pub(crate) async fn logout(
     session: Option<Extension<SessionId>>,
 ) -> Response {
     if let Some(Extension(id)) = session {
-        auth.sign_out(&id);
+        auth.sign_out(&id).await;
     }
     let mut response = see_other(LOGIN_PATH);
     if let Ok(clear) = auth.clear_cookie().try_into() {
@@ -204,7 +219,7 @@ pub(crate) async fn logout_json(
     session: Option<Extension<SessionId>>,
 ) -> Response {
     if let Some(Extension(id)) = session {
-        auth.sign_out(&id);
+        auth.sign_out(&id).await;
     }
     let mut response = (StatusCode::NO_CONTENT, [(CACHE_CONTROL, "no-store")]).into_response();
     if let Ok(clear) = auth.clear_cookie().try_into() {
@@ -243,6 +258,14 @@ impl<'a> SessionBody<'a> {
             role: user.role,
             csrf_token,
         }
+    }
+}
+
+/// 429 when the client's own address has a check in flight, 503 when the dock is full.
+fn busy_status(busy: Busy) -> StatusCode {
+    match busy {
+        Busy::Address => StatusCode::TOO_MANY_REQUESTS,
+        Busy::Dock => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

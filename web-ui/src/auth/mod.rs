@@ -4,15 +4,22 @@
 //! its route is `Access::Public` in `crate::ROUTES`, never redirect anywhere but a path on this
 //! site, and never log or record a password.
 //!
-//! - `session`: the in-memory session table (ids, CSRF tokens, timeouts).
-//! - `csrf`: token and `Origin` checks.
+//! - `session`: the in-memory session table (ids, CSRF tokens, timeouts, a cap per user).
+//! - `csrf`: token, `Origin` and `Host` checks.
 //! - `throttle`: sign-in backoff per user name and client address.
+//! - `checks`: the password checks in flight (few, on their own threads, fair between addresses).
+//! - `refusals`: refused sign-ins in the audit trail, one line per address per minute.
 //! - `login`: the sign-in, sign-out and session handlers.
+//!
+//! A session stands only while its user does: every request asks the daemon's accounts where the
+//! user stands now (`Accounts::standing`), and a removed, disabled or changed user's sessions end.
 
+mod checks;
 mod csrf;
 #[cfg(test)]
 pub(crate) use csrf::is_state_changing;
 pub(crate) mod login;
+mod refusals;
 mod session;
 mod throttle;
 
@@ -40,6 +47,8 @@ use crate::{
     access::{Accounts, AuditLog, CsrfToken, CurrentUser, Role},
     pages,
 };
+use checks::{Busy, CheckError, PasswordChecks};
+use refusals::Refusals;
 use session::{Session, Sessions};
 use throttle::{Key, Throttle};
 
@@ -54,9 +63,13 @@ const MAX_NEXT: usize = 2048;
 pub(crate) struct Auth {
     pub(crate) sessions: Sessions,
     throttle: Throttle,
+    checks: PasswordChecks,
+    refusals: Refusals,
     accounts: Arc<dyn Accounts>,
     audit: Arc<dyn AuditLog>,
     secure_cookies: bool,
+    /// The names, scheme and port the page is served under (`Host` and `Origin` checks).
+    served: csrf::Served,
 }
 
 /// The private extension naming the request's session, for sign-out.
@@ -73,6 +86,9 @@ pub(crate) enum SignIn {
     Refused,
     /// Too many attempts: try again after this long.
     Wait(Duration),
+    /// Too many password checks in flight, from this address (`Busy::Address`) or from every
+    /// address together (`Busy::Dock`): try again after `checks::COME_BACK`.
+    Busy(Busy),
     /// Something on the dock failed (RNG, a panicking password check).
     Broken,
 }
@@ -86,66 +102,134 @@ impl Auth {
         Auth {
             sessions: Sessions::default(),
             throttle: Throttle::default(),
+            checks: PasswordChecks::default(),
+            refusals: Refusals::default(),
             accounts,
             audit,
             secure_cookies,
+            served: csrf::Served::default(),
         }
     }
 
-    /// Checks `username` and `password` (on a blocking thread: the check is slow on purpose)
-    /// unless the throttle says wait, and starts a fresh session on success. Every checked attempt
-    /// is recorded in the audit trail, without the password.
+    /// Serves only `names` (host names and addresses) at `port`, over HTTPS if `https`: any other
+    /// `Host` is refused (421), and an `Origin` must be one of them with our scheme and port.
+    pub(crate) fn serving(mut self, https: bool, port: u16, names: &[String]) -> Auth {
+        self.served = csrf::Served::new(https, port, names);
+        self
+    }
+
+    /// Whether the dock serves HTTPS (cookies are `Secure`, responses carry HSTS).
+    pub(crate) fn https(&self) -> bool {
+        self.secure_cookies
+    }
+
+    /// The audit trail, for the audit layer around worker data.
+    pub(crate) fn audit(&self) -> &Arc<dyn AuditLog> {
+        &self.audit
+    }
+
+    /// Checks `username` and `password` (on a password-check thread: the check is slow on
+    /// purpose) if the dock has a place for the check and the throttle does not say wait, and
+    /// starts a fresh session on success. Sign-ins are recorded in the audit trail; refused and
+    /// throttled ones coalesced per address and minute (`refusals`), never with the password.
     pub(crate) async fn sign_in(
         &self,
         username: &str,
         password: String,
         client: Option<IpAddr>,
     ) -> SignIn {
+        // A place first: a sign-in told to come back is not an attempt the throttle counts.
+        let place = match self.checks.admit(client) {
+            Ok(place) => place,
+            Err(busy) => {
+                self.refused(username, client, "login throttled").await;
+                return SignIn::Busy(busy);
+            }
+        };
         let mut keys = vec![Key::user(username)];
         keys.extend(client.map(Key::address));
         let attempt = match self.throttle.begin(keys, Instant::now()) {
             Ok(attempt) => attempt,
             Err(wait) => {
-                tracing::debug!(wait_ms = wait.as_millis(), "sign-in throttled");
+                tracing::debug!(wait_ms = wait.as_millis(), "Sign-in throttled.");
+                drop(place);
+                self.refused(username, client, "login throttled").await;
                 return SignIn::Wait(wait);
             }
         };
         let verified = if username.is_empty() || password.is_empty() {
+            drop(place);
             Ok(None)
         } else {
             let accounts = Arc::clone(&self.accounts);
-            let username = username.to_owned();
-            tokio::task::spawn_blocking(move || accounts.verify(&username, &password)).await
+            let name = username.to_owned();
+            self.checks
+                .run(place, move || {
+                    let user = accounts.verify(&name, &password)?;
+                    // The role and generation the session starts with, read after the check.
+                    let standing = accounts.standing(&user.name).filter(|s| !s.disabled)?;
+                    Some((
+                        CurrentUser {
+                            role: standing.role,
+                            ..user
+                        },
+                        standing.generation,
+                    ))
+                })
+                .await
         };
-        let user = match verified {
+        let (user, generation) = match verified {
             Ok(Some(user)) => user,
             Ok(None) => {
-                self.audit.record(username, "login failed", "session");
+                self.refused(username, client, "login failed").await;
                 return SignIn::Refused;
             }
-            Err(error) => {
-                tracing::error!(%error, "the password check failed");
+            Err(CheckError::Busy(busy)) => {
+                self.refused(username, client, "login throttled").await;
+                return SignIn::Busy(busy);
+            }
+            Err(CheckError::Broken) => {
+                tracing::error!("The password check failed.");
                 return SignIn::Broken;
             }
         };
         let now = Instant::now();
         self.throttle.succeeded(attempt, now);
-        match self.sessions.start(user, now) {
+        match self.sessions.start_at(user, generation, now) {
             Ok((id, session)) => {
-                self.audit.record(&session.user.name, "login", "session");
+                self.audit
+                    .record(&session.user.name, "login", "session")
+                    .await;
                 SignIn::Started { id, session }
             }
             Err(error) => {
-                tracing::error!(%error, "could not start a session");
+                tracing::error!(%error, "Could not start a session.");
                 SignIn::Broken
             }
         }
     }
 
+    /// Records a refused sign-in, at most one line per address per minute; a typed name that is
+    /// no user's is recorded as "unknown user".
+    async fn refused(&self, username: &str, client: Option<IpAddr>, action: &str) {
+        let Some(earlier) = self.refusals.note(client, Instant::now()) else {
+            return;
+        };
+        let known = !username.is_empty() && self.accounts.standing(username).is_some();
+        let user = if known {
+            username
+        } else {
+            refusals::UNKNOWN_USER
+        };
+        self.audit
+            .record(user, action, &refusals::subject(earlier))
+            .await;
+    }
+
     /// Ends the session under `id`, recording who signed out.
-    pub(crate) fn sign_out(&self, id: &SessionId) {
+    pub(crate) async fn sign_out(&self, id: &SessionId) {
         if let Some(user) = self.sessions.end(&id.0) {
-            self.audit.record(&user.name, "logout", "session");
+            self.audit.record(&user.name, "logout", "session").await;
         }
     }
 
@@ -174,10 +258,33 @@ impl Auth {
     fn resume(&self, headers: &HeaderMap) -> Option<(SessionId, Session)> {
         let now = Instant::now();
         session_ids(headers).find_map(|id| {
-            self.sessions
-                .resume(id, now)
+            let session = self.sessions.resume(id, now)?;
+            self.stands(id, session)
                 .map(|session| (SessionId(id.to_owned()), session))
         })
+    }
+
+    /// The session under `id` if it is live and its user still stands as when it started (not
+    /// removed, disabled or changed since), without marking it used: for live streams, which
+    /// check every second. A session that no longer stands is ended.
+    pub(crate) fn still_live(&self, id: &SessionId) -> Option<Session> {
+        let session = self.sessions.peek(&id.0, Instant::now())?;
+        self.stands(&id.0, session)
+    }
+
+    /// `session` if its user stands as when it started; otherwise it is ended.
+    fn stands(&self, id: &str, session: Session) -> Option<Session> {
+        let standing = self.accounts.standing(&session.user.name);
+        // Every change to a user (role included) moves their generation on.
+        let stands = standing.is_some_and(|standing| {
+            !standing.disabled && standing.generation == session.generation
+        });
+        if stands {
+            Some(session)
+        } else {
+            self.sessions.end(id);
+            None
+        }
     }
 
     /// Ends whatever session a request's cookies name: a new sign-in never keeps an old id.
@@ -216,7 +323,10 @@ pub(crate) async fn authenticate(
     next: Next,
 ) -> Response {
     let api = is_api(request.uri().path());
-    if !csrf::origin_allowed(&request) {
+    if !auth.served.host_allowed(&request) {
+        return refuse(api, Refusal::ForeignHost);
+    }
+    if !auth.served.origin_allowed(&request) {
         return refuse(api, Refusal::ForeignOrigin);
     }
     if crate::is_public(request.uri().path()) {
@@ -290,6 +400,71 @@ pub(crate) async fn require_diagnostics(request: Request, next: Next) -> Respons
     }
 }
 
+/// The dock routes that show who wears a wearable to roles that see worker data: audited for
+/// those roles (the live stream once per opening, not per event).
+pub(crate) const DOCK_TILE_PATHS: [&str; 3] = ["/", "/api/v1/status", "/api/v1/events"];
+
+/// The one place views of worker data are audited: around the worker-data group (after its role
+/// guard) and the dock tiles. A GET that was answered (2xx) by a role that sees worker data
+/// gets one line: the user, "view" (or "export" for a download), and what was seen ("worker 12",
+/// "roster", "tasks & hours", "dock tiles"). Changes are audited by their handlers, which know
+/// what changed; so are the worker detail and roster reads, whose handlers record only what was
+/// found (`recorded_by_handler`). Stylesheets are not worker data and get no line.
+pub(crate) async fn audit_worker_data(
+    State(auth): State<Arc<Auth>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let user = request
+        .extensions()
+        .get::<CurrentUser>()
+        .filter(|user| user.role.sees_worker_data())
+        .map(|user| user.name.clone());
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    let seen = user.filter(|_| reads).and_then(|user| {
+        let uri = request.uri();
+        let subject = audit_subject(uri.path()).filter(|s| !recorded_by_handler(s));
+        subject.map(|subject| {
+            let export = uri.query().is_some_and(|q| q.contains("download"));
+            (user, if export { "export" } else { "view" }, subject)
+        })
+    });
+    let response = next.run(request).await;
+    if let Some((user, action, subject)) = seen
+        && response.status().is_success()
+    {
+        auth.audit().record(&user, action, &subject).await;
+    }
+    response
+}
+
+/// Reads whose handlers record their own audit line (`analysis::load_worker`, `roster::load`).
+fn recorded_by_handler(subject: &str) -> bool {
+    subject == "roster" || subject.starts_with("worker ")
+}
+
+/// What a worker-data or dock-tile address shows, as the audit trail names it; `None` for a
+/// stylesheet or script.
+fn audit_subject(path: &str) -> Option<String> {
+    if path.ends_with(".css") || path.ends_with(".js") {
+        return None;
+    }
+    let rest = path
+        .strip_prefix("/api/v1/analysis")
+        .or_else(|| path.strip_prefix("/api/v1"))
+        .unwrap_or(path)
+        .trim_matches('/');
+    Some(match rest {
+        "" | "status" => "dock tiles".to_owned(),
+        "events" => "live dock tiles".to_owned(),
+        "tasks" => "tasks & hours".to_owned(),
+        other => match other.strip_prefix("workers/") {
+            Some(id) if !id.contains('/') => format!("worker {id}"),
+            _ => other.replace('/', " "),
+        },
+    })
+}
+
 /// Whether `path` is part of the JSON API (answers in JSON, 401 instead of a redirect).
 pub(crate) fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
@@ -351,6 +526,7 @@ pub(crate) fn see_other(location: &str) -> Response {
 /// Why a request is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Refusal {
+    ForeignHost,
     ForeignOrigin,
     Csrf,
     Unreadable,
@@ -366,6 +542,13 @@ fn refuse(api: bool, refusal: Refusal) -> Response {
 /// [`refuse`], the page in the shell for `visitor` (their navigation and account bar).
 fn refuse_to(visitor: &pages::Visitor, api: bool, refusal: Refusal) -> Response {
     let (status, error, title, text) = match refusal {
+        Refusal::ForeignHost => (
+            StatusCode::MISDIRECTED_REQUEST,
+            "this dock does not serve that host name",
+            "Wrong address",
+            "This dock does not answer to that name. Use the address the dock's setup gave \
+             (web.server_names).",
+        ),
         Refusal::ForeignOrigin => (
             StatusCode::FORBIDDEN,
             "request from another site",

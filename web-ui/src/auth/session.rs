@@ -20,6 +20,9 @@ pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(8 * 60 * 60);
 pub(crate) const ABSOLUTE_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// At most this many sessions at once; starting one more ends the least recently used.
 const MAX_SESSIONS: usize = 1024;
+/// At most this many sessions per user (phone, desk, tablet…); starting one more ends that user's
+/// least recently used, so no one user can push everyone else out of the table.
+pub(crate) const MAX_SESSIONS_PER_USER: usize = 8;
 /// 256 bits for ids and CSRF tokens alike.
 const SECRET_BYTES: usize = 32;
 
@@ -35,6 +38,9 @@ pub(crate) enum SessionError {
 pub(crate) struct Session {
     pub(crate) user: CurrentUser,
     pub(crate) csrf: String,
+    /// The user's generation (`access::Standing`) when the session started: a session whose user
+    /// has since changed is over.
+    pub(crate) generation: u64,
 }
 
 impl fmt::Debug for Session {
@@ -65,25 +71,53 @@ pub(crate) struct Sessions {
 }
 
 impl Sessions {
-    /// Starts a new session for `user` under a fresh id; returns the id (the cookie value).
+    /// Starts a new session for `user` (at generation 0) under a fresh id; returns the id (the
+    /// cookie value).
+    #[cfg(test)]
     pub(crate) fn start(
         &self,
         user: CurrentUser,
+        now: Instant,
+    ) -> Result<(String, Session), SessionError> {
+        self.start_at(user, 0, now)
+    }
+
+    /// Starts a new session for `user`, whose accounts say they are at `generation`, under a
+    /// fresh id; returns the id (the cookie value).
+    pub(crate) fn start_at(
+        &self,
+        user: CurrentUser,
+        generation: u64,
         now: Instant,
     ) -> Result<(String, Session), SessionError> {
         let id = secret()?;
         let session = Session {
             user,
             csrf: secret()?,
+            generation,
         };
         let mut entries = self.lock();
         entries.retain(|_, entry| !entry.expired(now));
-        if entries.len() >= MAX_SESSIONS
-            && let Some(oldest) = entries
+        let name = &session.user.name;
+        let theirs = entries
+            .values()
+            .filter(|entry| entry.session.user.name == *name)
+            .count();
+        let evict = |entries: &HashMap<String, Entry>, whose: Option<&str>| {
+            entries
                 .iter()
+                .filter(|(_, entry)| whose.is_none_or(|name| entry.session.user.name == name))
                 .min_by_key(|(_, entry)| entry.last_used)
                 .map(|(id, _)| id.clone())
-        {
+        };
+        let oldest = if theirs >= MAX_SESSIONS_PER_USER {
+            evict(&entries, Some(name))
+        } else if entries.len() >= MAX_SESSIONS {
+            evict(&entries, None)
+        } else {
+            None
+        };
+        if let Some(oldest) = oldest {
             entries.remove(&oldest);
         }
         entries.insert(
@@ -111,6 +145,16 @@ impl Sessions {
         }
         entry.last_used = now;
         Some(entry.session.clone())
+    }
+
+    /// The live session under `id`, without marking it used (a live stream checking that its
+    /// session still stands must not keep it from idling out).
+    pub(crate) fn peek(&self, id: &str, now: Instant) -> Option<Session> {
+        let entries = self.lock();
+        entries
+            .get(id)
+            .filter(|entry| !entry.expired(now))
+            .map(|entry| entry.session.clone())
     }
 
     /// Ends the session under `id`; returns whose it was.
@@ -241,18 +285,56 @@ mod tests {
     fn the_session_table_is_bounded_and_drops_the_least_recently_used() {
         let sessions = Sessions::default();
         let start = Instant::now();
+        let someone = |n: usize| CurrentUser {
+            name: format!("user{n}"),
+            role: Role::Supervisor,
+        };
         let (oldest, _) = sessions.start(sam(), start).unwrap();
         let (used, _) = sessions.start(sam(), start).unwrap();
         for n in 0..MAX_SESSIONS - 2 {
             let at = start + Duration::from_millis(u64::try_from(n).unwrap() + 1);
-            sessions.start(sam(), at).unwrap();
+            sessions.start(someone(n), at).unwrap();
         }
         let later = start + Duration::from_secs(60);
         assert!(sessions.resume(&used, later).is_some());
-        sessions.start(sam(), later).unwrap();
+        sessions.start(someone(0), later).unwrap();
         assert!(sessions.resume(&oldest, later).is_none());
         assert!(sessions.resume(&used, later).is_some());
         assert_eq!(sessions.lock().len(), MAX_SESSIONS);
+    }
+
+    #[test]
+    fn a_thousand_sign_ins_of_one_user_end_only_their_own_oldest_sessions() {
+        let sessions = Sessions::default();
+        let start = Instant::now();
+        let ada = CurrentUser {
+            name: "ada".to_owned(),
+            role: Role::Admin,
+        };
+        let (others, _) = sessions.start(ada, start).unwrap();
+        let mut sams = Vec::new();
+        for n in 0..1024_u64 {
+            let at = start + Duration::from_millis(n + 1);
+            sams.push(sessions.start(sam(), at).unwrap().0);
+        }
+        let later = start + Duration::from_secs(60);
+        assert!(sessions.resume(&others, later).is_some(), "ada keeps hers");
+        let live: Vec<_> = sams
+            .iter()
+            .filter(|id| sessions.peek(id, later).is_some())
+            .collect();
+        assert_eq!(live.len(), MAX_SESSIONS_PER_USER);
+        assert_eq!(live, sams.iter().rev().take(8).rev().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn peeking_at_a_session_does_not_keep_it_alive() {
+        let sessions = Sessions::default();
+        let start = Instant::now();
+        let (id, _) = sessions.start(sam(), start).unwrap();
+        let almost = start + IDLE_TIMEOUT - Duration::from_secs(1);
+        assert!(sessions.peek(&id, almost).is_some());
+        assert!(sessions.peek(&id, start + IDLE_TIMEOUT).is_none());
     }
 
     #[test]

@@ -49,9 +49,13 @@ async fn signing_in_with_json_gives_a_session_cookie_and_the_csrf_token() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_json(response).await, body);
     assert_eq!(get(client, "/api/v1/status").await.status(), StatusCode::OK);
+    // The dock tiles show a supervisor who wears what: that is audited too.
     assert_eq!(
         site.audit.records(),
-        [["sam".to_owned(), "login".to_owned(), "session".to_owned()]]
+        [
+            ["sam".to_owned(), "login".to_owned(), "session".to_owned()],
+            ["sam".to_owned(), "view".to_owned(), "dock tiles".to_owned()]
+        ]
     );
 }
 
@@ -96,23 +100,93 @@ async fn wrong_credentials_are_refused_and_recorded_without_the_password() {
     assert!(html.contains("value=\"nobody\""));
     assert!(!html.contains("guess-2"));
 
+    // One line per address and minute: the second refusal waits for the next line.
     let records = site.audit.records();
     assert_eq!(
         records,
-        [
-            [
-                "sam".to_owned(),
-                "login failed".to_owned(),
-                "session".to_owned()
-            ],
-            [
-                "nobody".to_owned(),
-                "login failed".to_owned(),
-                "session".to_owned()
-            ],
-        ]
+        [[
+            "sam".to_owned(),
+            "login failed".to_owned(),
+            "session".to_owned()
+        ]]
     );
     assert!(!format!("{records:?}").contains("guess"));
+}
+
+/// `request` as if sent from 192.168.7.`last`.
+fn from(mut request: Request<Body>, last: u8) -> Request<Body> {
+    let address = SocketAddr::from((Ipv4Addr::new(192, 168, 7, last), 50_000));
+    request.extensions_mut().insert(ConnectInfo(address));
+    request
+}
+
+#[tokio::test(start_paused = true)]
+async fn refused_sign_ins_are_one_audit_line_per_address_a_minute_and_never_name_a_non_user() {
+    let site = TestSite::new(false);
+    // Often a password typed into the name field: never recorded.
+    let response = site
+        .send(from(json_login("hunter2-oops", "whatever"), 1))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    for n in 0..30 {
+        let name = if n % 2 == 0 { "sam" } else { "nobody" };
+        let _ = site.send(from(json_login(name, "guess"), 1)).await;
+        tokio::time::advance(Duration::from_millis(100)).await;
+    }
+    let _ = site.send(from(json_login("ada", "guess"), 2)).await;
+    tokio::time::advance(refusals::WINDOW).await;
+    let _ = site.send(from(json_login("sam", "guess"), 1)).await;
+    let records = site.audit.records();
+    let line = |user: &str, action: &str, subject: &str| {
+        [user.to_owned(), action.to_owned(), subject.to_owned()]
+    };
+    assert_eq!(
+        records[..2],
+        [
+            line("unknown user", "login failed", "session"),
+            line("ada", "login failed", "session"),
+        ]
+    );
+    // Failed or throttled by now (sam's own count), but one line, carrying the minute before.
+    assert_eq!(records.len(), 3, "{records:?}");
+    assert_eq!(records[2][0], "sam");
+    assert_eq!(
+        records[2][2],
+        "session (and 30 more refused in the minute before)"
+    );
+    assert!(!format!("{records:?}").contains("hunter2"));
+}
+
+#[tokio::test]
+async fn a_changed_disabled_or_removed_user_is_signed_out_on_their_next_request() {
+    let site = TestSite::new(false);
+    let (sam, _) = sign_in(&site, "sam").await;
+    let (ada, _) = sign_in(&site, "ada").await;
+    let (tina, _) = sign_in(&site, "tina").await;
+    for client in [&sam, &ada, &tina] {
+        assert_eq!(
+            get(client.clone(), "/api/v1/session").await.status(),
+            StatusCode::OK
+        );
+    }
+    // Demoted (e.g. by `dockd user add` in another process): a new generation.
+    site.accounts
+        .change("sam", |standing| standing.role = Role::Technician);
+    site.accounts
+        .change("ada", |standing| standing.disabled = true);
+    site.accounts.remove("tina");
+    for client in [sam, ada, tina] {
+        let response = get(client.clone(), "/api/v1/session").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        // Gone for good, not only refused this once.
+        assert_eq!(
+            get(client, "/overview").await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    // A new sign-in gets the new role.
+    let (_, body) = sign_in(&site, "sam").await;
+    assert_eq!(body["role"], "technician");
 }
 
 #[tokio::test]
@@ -505,11 +579,6 @@ async fn after_five_wrong_passwords_sign_in_waits_then_the_right_password_works(
 #[tokio::test(start_paused = true)]
 async fn one_address_guessing_many_names_is_throttled_by_its_address() {
     let site = TestSite::new(false);
-    let from = |mut request: Request<Body>, last: u8| {
-        let address = SocketAddr::from((Ipv4Addr::new(192, 168, 7, last), 50_000));
-        request.extensions_mut().insert(ConnectInfo(address));
-        request
-    };
     for n in 0..throttle::FREE_ATTEMPTS_PER_ADDRESS {
         let response = site
             .send(from(json_login(&format!("name{n}"), "guess"), 9))

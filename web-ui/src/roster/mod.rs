@@ -137,7 +137,7 @@ async fn load(state: &RosterState, user: &CurrentUser) -> Result<Roster, Problem
     let roster = blocking(move || view.roster())
         .await
         .ok_or(Problem::Unavailable)?;
-    state.audit.record(&user.name, "view", "roster");
+    state.audit.record(&user.name, "view", "roster").await;
     Ok(roster)
 }
 
@@ -270,7 +270,10 @@ async fn submit<T>(
             .change(change)
             .await
             .map_err(|RosterRefusal(words)| Problem::Refused(words))?;
-        state.audit.record(&user.name, "change", &done.summary);
+        state
+            .audit
+            .record(&user.name, "change", &done.summary)
+            .await;
         Ok::<_, Problem>((done, created))
     };
     match (outcome.await, answer_as) {

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::*;
-use crate::access::{AuditLog, CsrfToken, CurrentUser, Role};
+use crate::access::{AuditLog, CsrfToken, CurrentUser, Recording, Role};
 use crate::testing::check_against_schema;
 
 const TOKEN: &str = "csrf-token-for-tests";
@@ -101,11 +101,12 @@ struct FakeAudit {
 }
 
 impl AuditLog for FakeAudit {
-    fn record(&self, user: &str, action: &str, subject: &str) {
+    fn record<'a>(&'a self, user: &'a str, action: &'a str, subject: &'a str) -> Recording<'a> {
         self.entries
             .lock()
             .unwrap()
             .push((user.to_owned(), action.to_owned(), subject.to_owned()));
+        Box::pin(std::future::ready(()))
     }
 }
 

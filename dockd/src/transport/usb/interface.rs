@@ -4,8 +4,44 @@
 //! USB I/O, so every rule here is unit-tested without a bus.
 
 use std::fmt;
+use std::str::FromStr;
 
-use crate::config::UsbId;
+use serde::Deserialize;
+
+/// A USB vendor and product id, written `"1209:4B57"` in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct UsbId {
+    pub vid: u16,
+    pub pid: u16,
+}
+
+impl FromStr for UsbId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{text}` is not a USB id: write VID:PID in hex, like \"1209:4B57\"");
+        let (vid, pid) = text.split_once(':').ok_or_else(bad)?;
+        let hex = |s: &str| {
+            if s.len() == 4 {
+                u16::from_str_radix(s, 16).ok()
+            } else {
+                None
+            }
+        };
+        Ok(Self {
+            vid: hex(vid).ok_or_else(bad)?,
+            pid: hex(pid).ok_or_else(bad)?,
+        })
+    }
+}
+
+impl TryFrom<String> for UsbId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
 
 /// The link interface's class, subclass and protocol (protocol.md §1).
 pub const LINK_CLASS: [u8; 3] = [0xFF, 0x4B, 0x01];

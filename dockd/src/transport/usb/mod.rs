@@ -20,9 +20,7 @@ use rusb::UsbContext;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::UsbId;
-
-use self::interface::{EndpointInfo, InterfaceInfo, LinkInterface, PortPath, find_link};
+use self::interface::{EndpointInfo, InterfaceInfo, LinkInterface, PortPath, UsbId, find_link};
 use self::pipes::{BulkPipes, Direction, PipesEnd};
 use super::{Docking, TransportKind};
 

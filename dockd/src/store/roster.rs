@@ -1,8 +1,9 @@
-//! The store's side of the roster and the page's settings: wearable → worker assignments, what the
-//! dock knows of each worker (display name, task, team, opt-out), key/value settings changed on the
-//! page, and what each wearable confirmed of the alert thresholds. It owns that SQL; it must never
-//! log a badge tag or a display name, and never hand a tag to anything but the pull (SET_WORKER)
-//! and the roster view.
+//! The store's side of the roster: wearable → worker assignments and what the dock knows of each
+//! worker (badge tag, display name, task, team, opt-out). It owns that SQL; it must never log a
+//! badge tag or a display name, and never hand a tag to anything but the pull (SET_WORKER) and the
+//! roster view.
+
+use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -10,23 +11,23 @@ use super::{Reader, StoreError};
 use crate::link::WearableConfig;
 use crate::worker::WorkerTag;
 
-/// One change to the roster or the settings, applied by `Writer::site` in its own savepoint.
+/// One change to the roster, applied by `Writer::roster` in its own savepoint.
 #[derive(Clone, PartialEq)]
-pub enum SiteChange {
+pub enum RosterChange {
     /// Assign wearable `serial` (created if never seen) to worker `worker`, or to no one.
     AssignWearable {
         serial: String,
         worker: Option<i64>,
         at_ms: i64,
     },
-    /// Creates the worker of this tag if unknown (error `SiteError::Exists` if known).
+    /// Creates the worker of this tag if unknown (error `RosterError::Exists` if known).
     AddWorker {
         tag: WorkerTag,
         display_name: Option<String>,
         task: Option<String>,
         team: Option<String>,
     },
-    /// Replaces a worker's details (error `SiteError::NoSuchWorker` if unknown).
+    /// Replaces a worker's details (error `RosterError::NoSuchWorker` if unknown).
     EditWorker {
         id: i64,
         display_name: Option<String>,
@@ -36,10 +37,7 @@ pub enum SiteChange {
     /// Opts a worker out (`opted_out_ms` set: from now on the writer discards their samples, alerts
     /// and events at ingest, and their shift reports are deleted) or back in (`None`: reports are
     /// rebuilt by resetting every wearable's analysis progress).
-    OptOut {
-        id: i64,
-        opted_out_ms: Option<i64>,
-    },
+    OptOut { id: i64, opted_out_ms: Option<i64> },
     /// The wearable confirmed (with SET_WORKER → OK, or its INFO) that it carries `worker`. The
     /// roster entry is marked applied only if it still assigns that worker, so a change made on
     /// the page while the dock was applying the previous one stays pending.
@@ -48,59 +46,30 @@ pub enum SiteChange {
         worker: Option<WorkerTag>,
         at_ms: i64,
     },
-    /// Sets a `setting` row (`value` is JSON text).
-    PutSetting {
-        key: String,
-        value: String,
-    },
-    /// What the wearable's GET_CONFIG answered after the dock pushed thresholds (`confirmed` is
-    /// `None` and `problem` says why when it refused or answered something else).
-    ConfigConfirmed {
-        serial: String,
-        confirmed: Option<WearableConfig>,
-        at_ms: i64,
-        problem: Option<String>,
-    },
-    /// User account changes (the hash is argon2id; names are checked by the caller).
-    SetUserRole {
-        name: String,
-        role: web_ui::access::Role,
-    },
-    SetUserDisabled {
-        name: String,
-        disabled: bool,
-    },
-    SetUserPassword {
-        name: String,
-        password_hash: String,
-    },
-    RemoveUser {
-        name: String,
-    },
 }
 
-/// Never prints a tag, a name or a hash.
-impl std::fmt::Debug for SiteChange {
+/// Never prints a tag or a name.
+impl std::fmt::Debug for RosterChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let name = match self {
-            SiteChange::AssignWearable { .. } => "AssignWearable",
-            SiteChange::AddWorker { .. } => "AddWorker",
-            SiteChange::EditWorker { .. } => "EditWorker",
-            SiteChange::OptOut { .. } => "OptOut",
-            SiteChange::WorkerApplied { .. } => "WorkerApplied",
-            SiteChange::PutSetting { .. } => "PutSetting",
-            SiteChange::ConfigConfirmed { .. } => "ConfigConfirmed",
-            SiteChange::SetUserRole { .. } => "SetUserRole",
-            SiteChange::SetUserDisabled { .. } => "SetUserDisabled",
-            SiteChange::SetUserPassword { .. } => "SetUserPassword",
-            SiteChange::RemoveUser { .. } => "RemoveUser",
+            RosterChange::AssignWearable { .. } => "AssignWearable",
+            RosterChange::AddWorker { .. } => "AddWorker",
+            RosterChange::EditWorker { .. } => "EditWorker",
+            RosterChange::OptOut { .. } => "OptOut",
+            RosterChange::WorkerApplied { .. } => "WorkerApplied",
         };
-        write!(f, "SiteChange::{name}(…)")
+        write!(f, "RosterChange::{name}(…)")
     }
 }
 
-/// What a site change returns: the worker id for `AddWorker`, otherwise `None`.
-pub type SiteOutcome = Option<i64>;
+/// Why a roster change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RosterError {
+    #[error("a worker with that badge tag is already on the roster")]
+    Exists,
+    #[error("no such worker")]
+    NoSuchWorker,
+}
 
 /// A wearable on the roster, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,30 +118,13 @@ pub struct DockingOrders {
     pub config: Option<WearableConfig>,
 }
 
-/// A wearable's latest threshold confirmation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigState {
-    pub serial: String,
-    pub confirmed: Option<WearableConfig>,
-    pub at_ms: Option<i64>,
-    pub problem: Option<String>,
-}
-
-/// Why a site change was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum SiteError {
-    #[error("a worker with that badge tag is already on the roster")]
-    Exists,
-    #[error("no such worker")]
-    NoSuchWorker,
-    #[error("no such user")]
-    NoSuchUser,
-}
-
 /// Applies one change inside the writer's savepoint.
-pub(super) fn apply(tx: &Transaction<'_>, change: &SiteChange) -> Result<SiteOutcome, StoreError> {
+pub(super) fn apply(
+    tx: &Transaction<'_>,
+    change: &RosterChange,
+) -> Result<Option<i64>, StoreError> {
     match change {
-        SiteChange::AssignWearable {
+        RosterChange::AssignWearable {
             serial,
             worker,
             at_ms,
@@ -189,13 +141,13 @@ pub(super) fn apply(tx: &Transaction<'_>, change: &SiteChange) -> Result<SiteOut
             )?;
             Ok(None)
         }
-        SiteChange::AddWorker {
+        RosterChange::AddWorker {
             tag,
             display_name,
             task,
             team,
         } => add_worker(tx, tag, display_name, task, team).map(Some),
-        SiteChange::EditWorker {
+        RosterChange::EditWorker {
             id,
             display_name,
             task,
@@ -206,11 +158,11 @@ pub(super) fn apply(tx: &Transaction<'_>, change: &SiteChange) -> Result<SiteOut
                 params![id, display_name, task, team],
             )?;
             if changed == 0 {
-                return Err(SiteError::NoSuchWorker.into());
+                return Err(RosterError::NoSuchWorker.into());
             }
             Ok(None)
         }
-        SiteChange::OptOut {
+        RosterChange::OptOut {
             id,
             opted_out_ms: Some(at_ms),
         } => {
@@ -222,7 +174,7 @@ pub(super) fn apply(tx: &Transaction<'_>, change: &SiteChange) -> Result<SiteOut
             tx.execute("DELETE FROM shift_report WHERE worker_id = ?1", [id])?;
             Ok(None)
         }
-        SiteChange::OptOut {
+        RosterChange::OptOut {
             id,
             opted_out_ms: None,
         } => {
@@ -234,7 +186,7 @@ pub(super) fn apply(tx: &Transaction<'_>, change: &SiteChange) -> Result<SiteOut
                 )
                 .optional()?;
             match was_out {
-                None => Err(SiteError::NoSuchWorker.into()),
+                None => Err(RosterError::NoSuchWorker.into()),
                 Some(false) => Ok(None),
                 Some(true) => {
                     tx.execute("UPDATE worker SET opted_out_ms = NULL WHERE id = ?1", [id])?;
@@ -245,7 +197,7 @@ pub(super) fn apply(tx: &Transaction<'_>, change: &SiteChange) -> Result<SiteOut
                 }
             }
         }
-        SiteChange::WorkerApplied {
+        RosterChange::WorkerApplied {
             serial,
             worker,
             at_ms,
@@ -258,54 +210,6 @@ pub(super) fn apply(tx: &Transaction<'_>, change: &SiteChange) -> Result<SiteOut
             )?;
             Ok(None)
         }
-        SiteChange::PutSetting { key, value } => {
-            tx.execute(
-                "INSERT INTO setting (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
-            Ok(None)
-        }
-        SiteChange::ConfigConfirmed {
-            serial,
-            confirmed,
-            at_ms,
-            problem,
-        } => {
-            let confirmed = confirmed
-                .map(|config| serde_json::to_string(&config))
-                .transpose()
-                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            tx.execute(
-                "INSERT INTO wearable_config (serial, confirmed, confirmed_ms, problem)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (serial) DO UPDATE SET confirmed = excluded.confirmed,
-                    confirmed_ms = excluded.confirmed_ms, problem = excluded.problem",
-                params![serial, confirmed, at_ms, problem],
-            )?;
-            Ok(None)
-        }
-        SiteChange::SetUserRole { name, role } => user_change(
-            tx,
-            "UPDATE user SET role = ?2 WHERE name = ?1",
-            params![name, role.as_str()],
-        ),
-        SiteChange::SetUserDisabled { name, disabled } => user_change(
-            tx,
-            "UPDATE user SET disabled = ?2 WHERE name = ?1",
-            params![name, disabled],
-        ),
-        SiteChange::SetUserPassword {
-            name,
-            password_hash,
-        } => user_change(
-            tx,
-            "UPDATE user SET password_hash = ?2 WHERE name = ?1",
-            params![name, password_hash],
-        ),
-        SiteChange::RemoveUser { name } => {
-            user_change(tx, "DELETE FROM user WHERE name = ?1", params![name])
-        }
     }
 }
 
@@ -315,7 +219,7 @@ fn require_worker(tx: &Transaction<'_>, id: i64) -> Result<(), StoreError> {
         .optional()?;
     match known {
         Some(_) => Ok(()),
-        None => Err(SiteError::NoSuchWorker.into()),
+        None => Err(RosterError::NoSuchWorker.into()),
     }
 }
 
@@ -339,7 +243,7 @@ fn add_worker(
         )
         .optional()?;
     match known {
-        Some((_, true)) => Err(SiteError::Exists.into()),
+        Some((_, true)) => Err(RosterError::Exists.into()),
         Some((id, false)) => {
             tx.execute(
                 "UPDATE worker SET display_name = ?2, task = ?3, team = ?4 WHERE id = ?1",
@@ -357,26 +261,48 @@ fn add_worker(
     }
 }
 
-fn user_change(
+/// A worker row as ingest needs it: its id, and whether their data is discarded.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct KnownWorker {
+    pub id: i64,
+    pub opted_out: bool,
+}
+
+/// The worker of `tag`, created the first time a wearable shows it (`None` for no worker).
+pub(super) fn known_worker(
     tx: &Transaction<'_>,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<SiteOutcome, StoreError> {
-    if tx.execute(sql, params)? == 0 {
-        return Err(SiteError::NoSuchUser.into());
+    cache: &mut HashMap<WorkerTag, KnownWorker>,
+    tag: Option<WorkerTag>,
+) -> Result<Option<KnownWorker>, StoreError> {
+    let Some(tag) = tag else { return Ok(None) };
+    if let Some(worker) = cache.get(&tag) {
+        return Ok(Some(*worker));
     }
-    Ok(None)
+    let bytes = tag.as_bytes().as_slice();
+    tx.execute(
+        "INSERT INTO worker (tag) VALUES (?1) ON CONFLICT (tag) DO NOTHING",
+        [bytes],
+    )?;
+    let worker = tx.query_row(
+        "SELECT id, opted_out_ms IS NOT NULL FROM worker WHERE tag = ?1",
+        [bytes],
+        |row| {
+            Ok(KnownWorker {
+                id: row.get(0)?,
+                opted_out: row.get(1)?,
+            })
+        },
+    )?;
+    cache.insert(tag, worker);
+    Ok(Some(worker))
 }
 
 /// A stored tag as the wire knows it; `None` for bytes no wearable could have sent.
-fn tag_from_column(bytes: Vec<u8>) -> Option<WorkerTag> {
+pub(super) fn tag_from_column(bytes: Vec<u8>) -> Option<WorkerTag> {
     <[u8; 16]>::try_from(bytes)
         .ok()
         .and_then(WorkerTag::from_wire)
 }
-
-/// `setting` key of the alert thresholds pushed to every wearable (JSON `WearableConfig`).
-pub const THRESHOLDS: &str = "thresholds";
 
 impl Reader {
     /// Every wearable ever seen or put on the roster, by serial.
@@ -446,15 +372,6 @@ impl Reader {
             .collect())
     }
 
-    /// The `setting` row `key` (JSON text), if set.
-    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.with(|conn| {
-            conn.prepare_cached("SELECT value FROM setting WHERE key = ?1")?
-                .query_row([key], |row| row.get(0))
-                .optional()
-        })
-    }
-
     /// What the dock must bring wearable `serial` to at this docking.
     pub fn docking_orders(&self, serial: &str) -> Result<DockingOrders, StoreError> {
         let entry: Option<(Option<Vec<u8>>, bool)> = self.with(|conn| {
@@ -477,66 +394,19 @@ impl Reader {
                 }
             },
         };
-        let config = match self.setting(THRESHOLDS)? {
-            None => None,
-            Some(json) => match serde_json::from_str::<WearableConfig>(&json) {
-                Ok(config) => Some(config),
-                Err(error) => {
-                    tracing::warn!(error = %error, "The thresholds setting does not parse; wearables keep their own.");
-                    None
-                }
-            },
-        };
+        let config = self.thresholds()?;
         Ok(DockingOrders {
             worker,
             worker_applied,
             config,
         })
     }
-
-    /// Every wearable's latest threshold confirmation.
-    pub fn config_states(&self) -> Result<Vec<ConfigState>, StoreError> {
-        let rows = self.with(|conn| {
-            let mut query = conn.prepare_cached(
-                "SELECT serial, confirmed, confirmed_ms, problem FROM wearable_config ORDER BY serial",
-            )?;
-            let rows = query.query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, Option<String>>(1)?,
-                    row.get::<_, Option<i64>>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                ))
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        Ok(rows
-            .into_iter()
-            .map(|(serial, confirmed, at_ms, problem)| {
-                let confirmed = confirmed.and_then(|json| {
-                    serde_json::from_str(&json)
-                        .inspect_err(|error| {
-                            tracing::warn!(%serial, error = %error, "A stored threshold confirmation does not parse.");
-                        })
-                        .ok()
-                });
-                ConfigState {
-                    serial,
-                    confirmed,
-                    at_ms,
-                    problem,
-                }
-            })
-            .collect())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::NewUser;
-    use crate::store::writer::tests::Scratch;
-    use web_ui::access::Role;
+    use crate::store::scratch::Scratch;
 
     fn tag(text: &str) -> WorkerTag {
         WorkerTag::from_ascii(text).unwrap()
@@ -544,7 +414,7 @@ mod tests {
 
     async fn add(store: &Scratch, badge: &str, name: Option<&str>) -> Result<i64, StoreError> {
         store
-            .site(SiteChange::AddWorker {
+            .roster(RosterChange::AddWorker {
                 tag: tag(badge),
                 display_name: name.map(str::to_owned),
                 task: Some("picking".into()),
@@ -554,8 +424,8 @@ mod tests {
             .map(|id| id.unwrap())
     }
 
-    fn assign(serial: &str, worker: Option<i64>, at_ms: i64) -> SiteChange {
-        SiteChange::AssignWearable {
+    fn assign(serial: &str, worker: Option<i64>, at_ms: i64) -> RosterChange {
+        RosterChange::AssignWearable {
             serial: serial.into(),
             worker,
             at_ms,
@@ -567,7 +437,7 @@ mod tests {
         let store = Scratch::new("site-roster");
         store.docking("KW-2", 1_000).await;
         let anna = add(&store, "B-1", Some("Anna")).await.unwrap();
-        store.site(assign("KW-9", Some(anna), 50)).await.unwrap();
+        store.roster(assign("KW-9", Some(anna), 50)).await.unwrap();
 
         let roster = store.reader.roster_wearables().unwrap();
         assert_eq!(
@@ -599,10 +469,10 @@ mod tests {
     #[tokio::test]
     async fn assigning_a_wearable_to_an_unknown_worker_is_refused_and_changes_nothing() {
         let store = Scratch::new("site-assign-unknown");
-        let refused = store.site(assign("KW-1", Some(99), 50)).await;
+        let refused = store.roster(assign("KW-1", Some(99), 50)).await;
         assert!(matches!(
             refused,
-            Err(StoreError::Site(SiteError::NoSuchWorker))
+            Err(StoreError::Roster(RosterError::NoSuchWorker))
         ));
         assert!(store.reader.roster_wearables().unwrap().is_empty());
         store.close();
@@ -611,7 +481,7 @@ mod tests {
     #[tokio::test]
     async fn assigning_a_wearable_to_no_one_orders_it_unassigned() {
         let store = Scratch::new("site-assign-none");
-        store.site(assign("KW-1", None, 50)).await.unwrap();
+        store.roster(assign("KW-1", None, 50)).await.unwrap();
         let orders = store.reader.docking_orders("KW-1").unwrap();
         assert_eq!(orders.worker, Some(None));
         let roster = store.reader.roster_wearables().unwrap();
@@ -642,7 +512,7 @@ mod tests {
                     wall_ms: None,
                     value: None,
                     flag: None,
-                    body: None,
+                    body_len: None,
                 }],
                 ..Default::default()
             })
@@ -659,7 +529,7 @@ mod tests {
 
         assert!(matches!(
             add(&store, "B-7", Some("Bo again")).await,
-            Err(StoreError::Site(SiteError::Exists))
+            Err(StoreError::Roster(RosterError::Exists))
         ));
         assert_eq!(
             store.reader.workers().unwrap()[0].display_name.as_deref(),
@@ -673,7 +543,7 @@ mod tests {
         let store = Scratch::new("site-edit-worker");
         let id = add(&store, "B-1", Some("Anna")).await.unwrap();
         store
-            .site(SiteChange::EditWorker {
+            .roster(RosterChange::EditWorker {
                 id,
                 display_name: None,
                 task: Some("packing".into()),
@@ -691,7 +561,7 @@ mod tests {
             (None, Some("packing".to_owned()), None)
         );
         let refused = store
-            .site(SiteChange::EditWorker {
+            .roster(RosterChange::EditWorker {
                 id: id + 1,
                 display_name: None,
                 task: None,
@@ -700,7 +570,7 @@ mod tests {
             .await;
         assert!(matches!(
             refused,
-            Err(StoreError::Site(SiteError::NoSuchWorker))
+            Err(StoreError::Roster(RosterError::NoSuchWorker))
         ));
         store.close();
     }
@@ -736,7 +606,7 @@ mod tests {
             .unwrap();
 
         store
-            .site(SiteChange::OptOut {
+            .roster(RosterChange::OptOut {
                 id: out,
                 opted_out_ms: Some(77),
             })
@@ -763,7 +633,7 @@ mod tests {
         );
 
         store
-            .site(SiteChange::OptOut {
+            .roster(RosterChange::OptOut {
                 id: out,
                 opted_out_ms: None,
             })
@@ -777,12 +647,12 @@ mod tests {
         );
         assert!(matches!(
             store
-                .site(SiteChange::OptOut {
+                .roster(RosterChange::OptOut {
                     id: 999,
                     opted_out_ms: Some(1),
                 })
                 .await,
-            Err(StoreError::Site(SiteError::NoSuchWorker))
+            Err(StoreError::Roster(RosterError::NoSuchWorker))
         ));
         store.close();
     }
@@ -792,19 +662,19 @@ mod tests {
         let store = Scratch::new("site-applied");
         let anna = add(&store, "B-1", None).await.unwrap();
         let bo = add(&store, "B-2", None).await.unwrap();
-        store.site(assign("KW-1", Some(anna), 10)).await.unwrap();
+        store.roster(assign("KW-1", Some(anna), 10)).await.unwrap();
         // The page moved the wearable to Bo while the dock was applying Anna.
-        store.site(assign("KW-1", Some(bo), 20)).await.unwrap();
-        let applied = |worker: &str, at_ms: i64| SiteChange::WorkerApplied {
+        store.roster(assign("KW-1", Some(bo), 20)).await.unwrap();
+        let applied = |worker: &str, at_ms: i64| RosterChange::WorkerApplied {
             serial: "KW-1".into(),
             worker: Some(tag(worker)),
             at_ms,
         };
-        store.site(applied("B-1", 30)).await.unwrap();
+        store.roster(applied("B-1", 30)).await.unwrap();
         assert_eq!(store.reader.roster_wearables().unwrap()[0].applied_ms, None);
         assert!(!store.reader.docking_orders("KW-1").unwrap().worker_applied);
 
-        store.site(applied("B-2", 40)).await.unwrap();
+        store.roster(applied("B-2", 40)).await.unwrap();
         assert_eq!(
             store.reader.roster_wearables().unwrap()[0].applied_ms,
             Some(40)
@@ -812,10 +682,10 @@ mod tests {
         assert!(store.reader.docking_orders("KW-1").unwrap().worker_applied);
 
         // A new assignment is pending again until the wearable confirms it.
-        store.site(assign("KW-1", None, 50)).await.unwrap();
+        store.roster(assign("KW-1", None, 50)).await.unwrap();
         assert_eq!(store.reader.roster_wearables().unwrap()[0].applied_ms, None);
         store
-            .site(SiteChange::WorkerApplied {
+            .roster(RosterChange::WorkerApplied {
                 serial: "KW-1".into(),
                 worker: None,
                 at_ms: 60,
@@ -826,147 +696,6 @@ mod tests {
             store.reader.roster_wearables().unwrap()[0].applied_ms,
             Some(60)
         );
-        store.close();
-    }
-
-    #[tokio::test]
-    async fn thresholds_in_the_settings_become_docking_orders_and_a_malformed_value_orders_nothing()
-    {
-        let store = Scratch::new("site-thresholds");
-        assert_eq!(store.reader.setting(THRESHOLDS).unwrap(), None);
-        assert_eq!(
-            store.reader.docking_orders("KW-1").unwrap(),
-            DockingOrders::default()
-        );
-        let strict = WearableConfig {
-            bend_alert: 3000,
-            bend_hold_ms: 500,
-            twist_alert: 400,
-            haptics: false,
-            rate_hz: 25,
-        };
-        store
-            .site(SiteChange::PutSetting {
-                key: THRESHOLDS.into(),
-                value: serde_json::to_string(&strict).unwrap(),
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            store.reader.docking_orders("KW-1").unwrap().config,
-            Some(strict)
-        );
-
-        store
-            .site(SiteChange::PutSetting {
-                key: THRESHOLDS.into(),
-                value: r#"{"bend_alert": "steep"}"#.into(),
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            store.reader.setting(THRESHOLDS).unwrap().as_deref(),
-            Some(r#"{"bend_alert": "steep"}"#)
-        );
-        assert_eq!(store.reader.docking_orders("KW-1").unwrap().config, None);
-        store.close();
-    }
-
-    #[tokio::test]
-    async fn the_latest_threshold_confirmation_of_each_wearable_is_kept() {
-        let store = Scratch::new("site-config-state");
-        let config = WearableConfig::default();
-        store
-            .site(SiteChange::ConfigConfirmed {
-                serial: "KW-1".into(),
-                confirmed: None,
-                at_ms: 10,
-                problem: Some("refused".into()),
-            })
-            .await
-            .unwrap();
-        store
-            .site(SiteChange::ConfigConfirmed {
-                serial: "KW-1".into(),
-                confirmed: Some(config),
-                at_ms: 20,
-                problem: None,
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            store.reader.config_states().unwrap(),
-            vec![ConfigState {
-                serial: "KW-1".into(),
-                confirmed: Some(config),
-                at_ms: Some(20),
-                problem: None,
-            }]
-        );
-        store.close();
-    }
-
-    #[tokio::test]
-    async fn user_changes_apply_to_the_named_user_and_an_unknown_name_is_refused() {
-        let store = Scratch::new("site-users");
-        store
-            .writer
-            .put_user(NewUser {
-                name: "rita".into(),
-                role: Role::Supervisor,
-                password_hash: "$argon2id$old".into(),
-                created_ms: 1,
-            })
-            .await
-            .unwrap();
-        for change in [
-            SiteChange::SetUserRole {
-                name: "rita".into(),
-                role: Role::Admin,
-            },
-            SiteChange::SetUserDisabled {
-                name: "rita".into(),
-                disabled: true,
-            },
-            SiteChange::SetUserPassword {
-                name: "rita".into(),
-                password_hash: "$argon2id$new".into(),
-            },
-        ] {
-            store.site(change).await.unwrap();
-        }
-        let rita = store.reader.user("rita").unwrap().unwrap();
-        assert_eq!(
-            (rita.role, rita.disabled, rita.password_hash.as_str()),
-            (Role::Admin, true, "$argon2id$new")
-        );
-        assert_eq!(
-            store.reader.admin_count().unwrap(),
-            0,
-            "disabled admins do not count"
-        );
-
-        store
-            .site(SiteChange::RemoveUser {
-                name: "rita".into(),
-            })
-            .await
-            .unwrap();
-        assert!(store.reader.user("rita").unwrap().is_none());
-        for change in [
-            SiteChange::RemoveUser {
-                name: "rita".into(),
-            },
-            SiteChange::SetUserDisabled {
-                name: "nobody".into(),
-                disabled: false,
-            },
-        ] {
-            assert!(matches!(
-                store.site(change).await,
-                Err(StoreError::Site(SiteError::NoSuchUser))
-            ));
-        }
         store.close();
     }
 }

@@ -1,0 +1,89 @@
+//! Test-only: a store in a fresh data folder with its writer and a reader, for the store's unit
+//! tests. It owns that scaffolding; it must never be compiled outside tests.
+
+use std::path::PathBuf;
+
+use super::roster::RosterChange;
+use super::settings::SettingChange;
+use super::{
+    NewDocking, Reader, StoreError, Writer, WriterThread, open_for_reading, open_for_writing,
+};
+
+/// A store in a fresh data folder, with its writer and a reader.
+pub(crate) struct Scratch {
+    pub writer: Writer,
+    pub reader: Reader,
+    thread: WriterThread,
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("dockd-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("dockd.db");
+        let (writer, thread) = Writer::spawn(
+            open_for_writing(&path).unwrap(),
+            open_for_writing(&path).unwrap(),
+        )
+        .unwrap();
+        let reader = Reader::open(&path).unwrap();
+        Self {
+            writer,
+            reader,
+            thread,
+            dir,
+            path,
+        }
+    }
+
+    pub async fn roster(&self, change: RosterChange) -> Result<Option<i64>, StoreError> {
+        self.writer.roster(change).await
+    }
+
+    pub async fn settings(&self, change: SettingChange) -> Result<(), StoreError> {
+        self.writer.settings(change).await
+    }
+
+    /// Records a docking of `serial` (the wearable too); returns the docking id.
+    pub async fn docking(&self, serial: &str, docked_ms: i64) -> i64 {
+        self.writer
+            .begin_docking(NewDocking {
+                serial: serial.into(),
+                model: 1,
+                hw_rev: 1,
+                firmware: "1.0.0".into(),
+                slot: 1,
+                transport: "emulated",
+                port: "test".into(),
+                docked_ms,
+                boot_count: 1,
+                device_ms: 1,
+                clock_valid: true,
+                batt_soc: 50,
+                batt_health: 100,
+                batt_cycles: 1,
+                batt_mv: 3900,
+                batt_temp_dc: 250,
+                charging: true,
+                segments_listed: 1,
+            })
+            .await
+            .unwrap()
+    }
+
+    /// One integer from raw SQL, read on a connection of its own.
+    pub fn number(&self, sql: &str) -> i64 {
+        open_for_reading(&self.path)
+            .unwrap()
+            .query_row(sql, [], |row| row.get(0))
+            .unwrap()
+    }
+
+    pub fn close(self) {
+        drop((self.writer, self.reader));
+        self.thread.join();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
