@@ -18,6 +18,7 @@
 //! - `diagnostics`: GPS, dock power, wearable batteries, storage and versions (technicians and
 //!   admins).
 //! - `assets`: the script and stylesheet compiled into the binary.
+//! - `rules`: the one rule for serials, badge tags and account names (the daemon uses it too).
 //! - `security`: headers every response carries.
 //! - `ROUTES` (here): every dock route, its method and who may use it, in one table.
 
@@ -30,6 +31,7 @@ mod auth;
 pub mod diagnostics;
 mod pages;
 pub mod roster;
+pub mod rules;
 mod security;
 #[cfg(test)]
 mod testing;
