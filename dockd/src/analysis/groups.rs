@@ -581,6 +581,10 @@ fn trend(this_week: Option<GroupRates>, last_week: Option<GroupRates>) -> Trend 
 
 /// Week `week` against the week before, per worker (by id) and per team (by name, then
 /// [`NO_TEAM`]), from members spanning any dates (others are ignored).
+///
+/// Deliberately without a caller yet: no page shows team trends (the worker page uses
+/// [`worker_trend`]). Kept, with its tests, because it is the one place team trends get the
+/// minimum-group rule (module docs); a page that shows them must call it, not re-derive them.
 pub fn week_over_week(
     members: &[Member<'_>],
     week: IsoWeek,
@@ -802,6 +806,9 @@ pub fn progress(goal: &Goal, reports: &[&ShiftReport]) -> GoalProgress {
 /// A team's progress: per day, alerts per worker who worked that day, rates over the day's total
 /// wear. `None` for a non-admin when the team has fewer than `min_group` workers; days with fewer
 /// than `min_group` workers are then also left out.
+///
+/// Deliberately without a caller yet: no page shows team goals. Kept, with its tests, because it
+/// is the one place team goals get the minimum-group rule (module docs).
 pub fn team_progress(
     goal: &Goal,
     members: &[Member<'_>],
