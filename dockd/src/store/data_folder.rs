@@ -1,8 +1,8 @@
 //! The data folder's privacy: it holds badge tags, display names and the dock's keys, so the folder
-//! is 0700 and every file in it 0600, whatever the umask. It owns creating the folder and checking
-//! what is in it at start-up (repairing a looser mode when dockd owns the entry, refusing to run
-//! when it cannot); it must never loosen a mode, follow a symbolic link inside the folder, or read
-//! a file's contents.
+//! is 0700 and every file dockd writes in it 0600, whatever the umask. It owns creating the folder
+//! and checking it and dockd's files at start-up (repairing a looser mode when dockd owns the
+//! entry, refusing to run when it cannot); it must never loosen a mode, touch a file dockd does
+//! not write, follow a symbolic link inside the folder, or read a file's contents.
 
 use std::fs::{DirBuilder, Permissions};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -10,12 +10,24 @@ use std::path::Path;
 
 use super::StoreError;
 
-/// The data folder's mode (and any folder inside it).
+/// The data folder's mode.
 pub const FOLDER_MODE: u32 = 0o700;
 /// Every file's mode in the data folder.
 pub const FILE_MODE: u32 = 0o600;
 /// Mode bits that let another local user read, write or enter.
 const OTHERS: u32 = 0o077;
+/// The sticky bit: a folder shared by every user (`/tmp`).
+const STICKY: u32 = 0o1000;
+
+/// Whether dockd writes a file of this name in its data folder: the database and its WAL,
+/// shared-memory and journal files, the pseudonym key, the site certificate and its key, and
+/// their temporaries. Other files there are someone else's and are left alone.
+fn is_dockd_file(name: &str) -> bool {
+    name.starts_with("dockd.db")
+        || [".key", ".pem", ".key.tmp", ".pem.new"]
+            .iter()
+            .any(|end| name.ends_with(end))
+}
 
 /// What an entry's mode calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +43,9 @@ enum ModeCheck {
 fn check(mode: u32, owner: u32, me: u32) -> ModeCheck {
     if mode & OTHERS == 0 {
         ModeCheck::Private
+    } else if mode & STICKY != 0 {
+        // A shared folder such as /tmp: never dockd's to close.
+        ModeCheck::Refuse
     } else if owner == me {
         ModeCheck::Repair
     } else {
@@ -38,9 +53,10 @@ fn check(mode: u32, owner: u32, me: u32) -> ModeCheck {
     }
 }
 
-/// Creates the data folder (0700) if it is missing, then checks the folder and everything in it:
-/// a mode other users could use is taken back to the owner's bits (logged as a warning) when dockd
-/// owns the entry, and refused with a clear error when it does not.
+/// Creates the data folder (0700) if it is missing, then checks the folder and the files dockd
+/// writes in it: a mode other users could use is taken back to the owner's bits (logged as a
+/// warning) when dockd owns the entry, and refused with a clear error when it does not (or when
+/// the folder is a shared one such as /tmp).
 pub fn prepare(folder: &Path) -> Result<(), StoreError> {
     let fail = |path: &Path, source| StoreError::DataDir {
         path: path.display().to_string(),
@@ -62,10 +78,11 @@ pub fn prepare(folder: &Path) -> Result<(), StoreError> {
     for entry in entries {
         let entry = entry.map_err(|e| fail(folder, e))?;
         let path = entry.path();
+        if !is_dockd_file(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
         let meta = std::fs::symlink_metadata(&path).map_err(|e| fail(&path, e))?;
-        if meta.is_dir() {
-            prepare(&path)?;
-        } else if meta.is_file() {
+        if meta.is_file() {
             make_private(&path, &meta, me)?;
         }
     }
@@ -135,6 +152,27 @@ mod tests {
         assert_eq!(check(0o755, 7, 7), ModeCheck::Repair);
         assert_eq!(check(0o604, 7, 7), ModeCheck::Repair);
         assert_eq!(check(0o644, 0, 7), ModeCheck::Refuse);
+        assert_eq!(check(0o1777, 7, 7), ModeCheck::Refuse, "a shared folder");
+    }
+
+    #[test]
+    fn only_the_files_dockd_writes_are_its_to_close() {
+        for name in [
+            "dockd.db",
+            "dockd.db-wal",
+            "dockd.db-shm",
+            "dockd.db-journal",
+            "pseudonym.key",
+            "pseudonym.key.tmp",
+            "web-key.pem",
+            "web-cert.pem",
+            "web-key.pem.new",
+        ] {
+            assert!(is_dockd_file(name), "{name}");
+        }
+        for name in ["notes.txt", "dockd.toml", "backup"] {
+            assert!(!is_dockd_file(name), "{name}");
+        }
     }
 
     #[test]
@@ -160,7 +198,9 @@ mod tests {
         let folder =
             std::env::temp_dir().join(format!("dockd-folder-loose-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&folder);
-        std::fs::create_dir_all(folder.join("old")).unwrap();
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("notes.txt"), b"").unwrap();
+        set(&folder.join("notes.txt"), 0o644);
         let files = ["dockd.db", "dockd.db-wal", "dockd.db-shm", "pseudonym.key"];
         for file in files {
             std::fs::write(folder.join(file), b"").unwrap();
@@ -170,13 +210,16 @@ mod tests {
         std::fs::write(&outside, b"").unwrap();
         set(&outside, 0o644);
         std::os::unix::fs::symlink(&outside, folder.join("elsewhere")).unwrap();
-        set(&folder.join("old"), 0o755);
         set(&folder, 0o755);
 
         prepare(&folder).unwrap();
 
         assert_eq!(mode(&folder), FOLDER_MODE);
-        assert_eq!(mode(&folder.join("old")), FOLDER_MODE);
+        assert_eq!(
+            mode(&folder.join("notes.txt")),
+            0o644,
+            "a file dockd never writes is left alone"
+        );
         for file in files {
             assert_eq!(mode(&folder.join(file)), FILE_MODE, "{file}");
         }
