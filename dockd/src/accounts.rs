@@ -128,11 +128,7 @@ impl From<web_ui::access::Role> for Role {
 }
 
 fn check_name(name: &str) -> Result<(), AccountError> {
-    let good = (1..=64).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
-    if good {
+    if web_ui::rules::is_user_name(name) {
         Ok(())
     } else {
         Err(AccountError::BadName(name.to_owned()))

@@ -265,7 +265,7 @@ fn generate(cert: &Path, key: &Path, names: &[String]) -> Result<(), TlsError> {
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let certificate = params.self_signed(&pair)?;
     write_file(key, pair.serialize_pem().as_bytes(), 0o600)?;
-    write_file(cert, certificate.pem().as_bytes(), 0o644)?;
+    write_file(cert, certificate.pem().as_bytes(), 0o600)?;
     Ok(())
 }
 

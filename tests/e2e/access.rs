@@ -75,14 +75,8 @@ fn the_page_is_https_with_the_docks_own_certificate_and_the_same_one_after_a_res
         "the log names the certificate's fingerprint {fingerprint}:\n{}",
         dock.log()
     );
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data(&dock, "web-key.pem"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "the private key is the owner's only");
-    }
+    // The private key, the certificate and everything else in the folder are the owner's only.
+    dock.assert_data_folder_private(&["web-key.pem", "web-cert.pem", "dockd.db", "pseudonym.key"]);
 
     let response = client(&dock).get(url(&dock, "/healthz")).send().unwrap();
     assert_eq!(response.status(), 200);

@@ -733,3 +733,36 @@ fn sigterm_stops_the_daemon_cleanly_and_leaves_a_consistent_database() {
         "the emulator socket is removed at shutdown"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_file_dockd_writes_is_private_to_it_and_a_loose_data_folder_is_repaired_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut dock = Dock::start("private");
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = CancellationToken::new();
+    let wearables = tokio::task::spawn_blocking(|| fleet(1, 901, shift(1, 30)))
+        .await
+        .unwrap();
+    let done = drained(drain_each(wearables, &addr, &cancel)).await;
+    assert!(dock.get("/").contains(done[0].serial()));
+    let written = ["dockd.db", "dockd.db-wal", "dockd.db-shm", "pseudonym.key"];
+    dock.assert_data_folder_private(&written);
+    assert!(dock.stop().success(), "a clean stop; log:\n{}", dock.log());
+    dock.assert_data_folder_private(&["dockd.db", "pseudonym.key"]);
+
+    // Left open to everyone (an old dockd, a careless copy): the next start takes it back.
+    let data = dock.database().with_file_name("");
+    for (name, _) in dock.data_folder_modes() {
+        let path = data.join(&name);
+        let loose = if path.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(loose)).unwrap();
+    }
+    dock.restart();
+    dock.assert_data_folder_private(&["dockd.db", "pseudonym.key"]);
+    assert!(
+        dock.log()
+            .contains("was open to other local users; made it private to dockd"),
+        "the repair is logged in words:\n{}",
+        dock.log()
+    );
+}

@@ -277,6 +277,52 @@ impl Dock {
         self.dir.join("data").join("dockd.db")
     }
 
+    /// Every entry of the data folder (the folder itself as `.`), with its permission bits, by
+    /// name: what another local user could do with the dock's files.
+    pub fn data_folder_modes(&self) -> Vec<(String, u32)> {
+        use std::os::unix::fs::MetadataExt;
+        fn walk(dir: &std::path::Path, name: &str, out: &mut Vec<(String, u32)>) {
+            let meta = std::fs::symlink_metadata(dir).unwrap();
+            out.push((name.to_owned(), meta.mode() & 0o777));
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let entry = entry.unwrap();
+                let path = entry.path();
+                let inner = format!("{name}/{}", entry.file_name().to_string_lossy());
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                if meta.is_dir() {
+                    walk(&path, &inner, out);
+                } else {
+                    out.push((inner, meta.mode() & 0o777));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.dir.join("data"), ".", &mut out);
+        out.sort();
+        out
+    }
+
+    /// Asserts the data folder is the dock's alone: folders 0700, files 0600, and that it holds
+    /// `expected` (among others).
+    pub fn assert_data_folder_private(&self, expected: &[&str]) {
+        let modes = self.data_folder_modes();
+        for name in expected {
+            assert!(
+                modes.iter().any(|(n, _)| n == &format!("./{name}")),
+                "{name} is in the data folder: {modes:?}"
+            );
+        }
+        let data = self.dir.join("data");
+        for (name, mode) in &modes {
+            let is_dir = data.join(name).is_dir();
+            let want = if is_dir { 0o700 } else { 0o600 };
+            assert_eq!(
+                *mode, want,
+                "{name} is {mode:04o}, not {want:04o}: {modes:?}"
+            );
+        }
+    }
+
     /// A read-only connection to the daemon's database, as another program would open it.
     pub fn db(&self) -> rusqlite::Connection {
         let conn = rusqlite::Connection::open_with_flags(

@@ -20,6 +20,7 @@
 //!   admins).
 //! - `chart`: the one SVG chart kit every page's charts are drawn with.
 //! - `assets`: the script and stylesheet compiled into the binary.
+//! - `rules`: the one rule for serials, badge tags and account names (the daemon uses it too).
 //! - `security`: headers every response carries.
 //! - `ROUTES` (here): every dock route, its method and who may use it, in one table.
 
@@ -33,6 +34,7 @@ mod chart;
 pub mod diagnostics;
 mod pages;
 pub mod roster;
+pub mod rules;
 mod security;
 #[cfg(test)]
 mod testing;

@@ -453,13 +453,101 @@ pub struct WeekOverWeek {
     pub unplaced_shifts: usize,
 }
 
-fn changes(this: &GroupRates, last: &GroupRates) -> Vec<Change> {
-    let change = |metric, this_week: f64, last_week: f64| Change {
-        metric,
-        this_week,
-        last_week,
-        change_pct: (last_week > 0.0).then(|| (this_week - last_week) / last_week * 100.0),
+impl Change {
+    /// This week's figure against last week's; `change_pct` only when last week's is positive.
+    pub fn new(metric: Metric, this_week: f64, last_week: f64) -> Change {
+        Change {
+            metric,
+            this_week,
+            last_week,
+            change_pct: (last_week > 0.0).then(|| (this_week - last_week) / last_week * 100.0),
+        }
+    }
+}
+
+/// One ISO week of one worker's shifts, summed: the worker page's weekly figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerWeek {
+    pub week: IsoWeek,
+    pub wear_h: f64,
+    /// Movements per hour of wear; `None` for a week without wear.
+    pub per_hour: Option<Rates>,
+    /// Wearable alerts per day with a shift; `None` for a week without days.
+    pub alerts_per_day: Option<f64>,
+}
+
+/// A worker's shifts summed per ISO week, oldest first. Shifts whose `local_day` is not a date
+/// are never placed in a week.
+pub fn worker_weeks(reports: &[ShiftReport]) -> Vec<WorkerWeek> {
+    #[derive(Default)]
+    struct Sum {
+        counts: Counts,
+        wear_s: f64,
+        alerts: u32,
+        days: BTreeSet<String>,
+    }
+    let mut weeks: BTreeMap<IsoWeek, Sum> = BTreeMap::new();
+    for r in reports {
+        let Some(week) = IsoWeek::of_day(&r.local_day) else {
+            continue;
+        };
+        let sum = weeks.entry(week).or_default();
+        sum.counts.merge(&r.metrics.counts);
+        sum.wear_s += r.metrics.wear_s;
+        sum.alerts += r.metrics.alerts.count;
+        sum.days.insert(r.local_day.clone());
+    }
+    weeks
+        .into_iter()
+        .map(|(week, sum)| {
+            let wear_h = sum.wear_s / 3600.0;
+            WorkerWeek {
+                week,
+                wear_h,
+                per_hour: (sum.wear_s > 0.0)
+                    .then(|| Rates::per_hour(|k| f64::from(k.of(&sum.counts)), wear_h)),
+                alerts_per_day: (!sum.days.is_empty())
+                    .then(|| f64::from(sum.alerts) / sum.days.len() as f64),
+            }
+        })
+        .collect()
+}
+
+/// The worker page's trend: the last two of `weeks` (as [`worker_weeks`] gives them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerWeekTrend {
+    pub week: IsoWeek,
+    pub previous: IsoWeek,
+    /// Bends, deep bends, fast twists and lifts per hour, then alerts per day.
+    pub changes: Vec<Change>,
+}
+
+/// The last two weeks side by side, when there are two and both have wear.
+pub fn worker_trend(weeks: &[WorkerWeek]) -> Option<WorkerWeekTrend> {
+    let [.., last, this] = weeks else {
+        return None;
     };
+    let (a, b) = (last.per_hour.as_ref()?, this.per_hour.as_ref()?);
+    let per_hour = |kind| Change::new(Metric::PerHour(kind), b.get(kind), a.get(kind));
+    Some(WorkerWeekTrend {
+        week: this.week,
+        previous: last.week,
+        changes: vec![
+            per_hour(CountKind::Bends),
+            per_hour(CountKind::DeepBends),
+            per_hour(CountKind::Twists),
+            per_hour(CountKind::Lifts),
+            Change::new(
+                Metric::AlertsPerDay,
+                this.alerts_per_day.unwrap_or(0.0),
+                last.alerts_per_day.unwrap_or(0.0),
+            ),
+        ],
+    })
+}
+
+fn changes(this: &GroupRates, last: &GroupRates) -> Vec<Change> {
+    let change = Change::new;
     let mut out = vec![change(Metric::WearHours, this.wear_h, last.wear_h)];
     for kind in CountKind::ALL {
         out.push(change(
@@ -493,6 +581,10 @@ fn trend(this_week: Option<GroupRates>, last_week: Option<GroupRates>) -> Trend 
 
 /// Week `week` against the week before, per worker (by id) and per team (by name, then
 /// [`NO_TEAM`]), from members spanning any dates (others are ignored).
+///
+/// Deliberately without a caller yet: no page shows team trends (the worker page uses
+/// [`worker_trend`]). Kept, with its tests, because it is the one place team trends get the
+/// minimum-group rule (module docs); a page that shows them must call it, not re-derive them.
 pub fn week_over_week(
     members: &[Member<'_>],
     week: IsoWeek,
@@ -714,6 +806,9 @@ pub fn progress(goal: &Goal, reports: &[&ShiftReport]) -> GoalProgress {
 /// A team's progress: per day, alerts per worker who worked that day, rates over the day's total
 /// wear. `None` for a non-admin when the team has fewer than `min_group` workers; days with fewer
 /// than `min_group` workers are then also left out.
+///
+/// Deliberately without a caller yet: no page shows team goals. Kept, with its tests, because it
+/// is the one place team goals get the minimum-group rule (module docs).
 pub fn team_progress(
     goal: &Goal,
     members: &[Member<'_>],
@@ -987,6 +1082,50 @@ mod tests {
         assert_eq!(IsoWeek::new(2021, 53), None);
         assert_eq!(IsoWeek::of_day("2025-13-01"), None);
         assert_eq!(IsoWeek::of_day("yesterday"), None);
+    }
+
+    #[test]
+    fn a_workers_weeks_are_summed_and_the_last_two_compared_across_the_new_year() {
+        let reports = vec![
+            shift("2020-12-29", 8.0, 80, 10),
+            shift("2020-12-30", 8.0, 80, 10),
+            shift("2021-01-05", 8.0, 40, 5),
+            shift("not a day", 8.0, 40, 5),
+        ];
+        let weeks = worker_weeks(&reports);
+        assert_eq!(
+            weeks.iter().map(|w| w.week.to_string()).collect::<Vec<_>>(),
+            ["2020-W53", "2021-W01"],
+            "a shift on an unreadable day is never placed"
+        );
+        assert_eq!(weeks[0].wear_h, 16.0);
+        assert_eq!(weeks[0].alerts_per_day, Some(10.0));
+        assert_eq!(weeks[1].per_hour.as_ref().map(|r| r.deep_bends), Some(5.0));
+
+        let trend = worker_trend(&weeks).unwrap();
+        assert_eq!(
+            (trend.week.to_string(), trend.previous.to_string()),
+            ("2021-W01".to_owned(), "2020-W53".to_owned())
+        );
+        let metrics: Vec<Metric> = trend.changes.iter().map(|c| c.metric).collect();
+        assert_eq!(
+            metrics,
+            [
+                Metric::PerHour(CountKind::Bends),
+                Metric::PerHour(CountKind::DeepBends),
+                Metric::PerHour(CountKind::Twists),
+                Metric::PerHour(CountKind::Lifts),
+                Metric::AlertsPerDay,
+            ]
+        );
+        let deep = &trend.changes[1];
+        assert_eq!((deep.this_week, deep.last_week), (5.0, 10.0));
+        assert_eq!(deep.change_pct, Some(-50.0));
+        assert_eq!(trend.changes[4].change_pct, Some(-50.0));
+        assert!(
+            worker_trend(&weeks[..1]).is_none(),
+            "one week has nothing to compare"
+        );
     }
 
     #[test]

@@ -902,6 +902,10 @@ fn low_summary(metrics: &ShiftMetrics, rules: &RiskRules) -> String {
 /// worst of its shifts, raised from medium to high when at least `week_medium_shifts_for_high`
 /// shifts are medium or high. Each shift is re-assessed under `rules`, not read from its stored
 /// level, so the week and its shifts always agree.
+///
+/// Deliberately without a caller yet: the worker page has no weekly level (web-ui's `WeekPoint`
+/// has no field for it). Kept, with its tests, because `[analysis.risk]
+/// week_medium_shifts_for_high` configures it and a config naming that key must stay valid.
 pub fn assess_week(reports: &[&ShiftReport], site: &SiteBaseline, rules: &RiskRules) -> Assessment {
     if reports.is_empty() {
         return Assessment {

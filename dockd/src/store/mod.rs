@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod compaction;
+pub mod data_folder;
 pub mod diag;
 pub mod queue;
 mod reader;
@@ -45,6 +46,10 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "{path} is open to other local users (mode {mode:04o}) and belongs to another user, so dockd cannot make it private: give it to the user dockd runs as, or run `chmod go= {path}`"
+    )]
+    Exposed { path: String, mode: u32 },
     #[error("the commit failed, nothing of it was stored: {0}")]
     Commit(String),
     #[error("cannot start a store thread: {0}")]
@@ -64,14 +69,13 @@ pub enum StoreError {
 /// SQLite page size for new databases (see `open_for_writing`).
 const PAGE_SIZE: i64 = 65536;
 
-/// Opens (creating if needed) the database for writing and brings its schema up to date.
+/// Opens (creating if needed) the database for writing and brings its schema up to date. The data
+/// folder is made private first (see [`data_folder`]), and a new database file starts 0600.
 pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-            path: dir.display().to_string(),
-            source,
-        })?;
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        data_folder::prepare(dir)?;
     }
+    data_folder::create_private_file(path)?;
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // Only takes effect on a new file. Sample blocks are multi-kilobyte blobs: large pages keep them

@@ -346,24 +346,34 @@ mod tests {
         assert_eq!(version as usize, VERSION);
     }
 
-    #[test]
-    fn a_version_3_database_migrates_to_the_roster_schema_keeping_its_rows() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        for (index, sql) in MIGRATIONS.iter().take(3).enumerate() {
+    /// A database built by the first `version` migrations, as that dockd left it, holding one
+    /// wearable, one docking and segment 3 (1500 samples, one unknown record).
+    fn database_at(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for (index, sql) in MIGRATIONS.iter().take(version).enumerate() {
             conn.execute_batch(sql).unwrap();
             conn.pragma_update(None, "user_version", index as i64 + 1)
                 .unwrap();
         }
         conn.execute_batch(
             "INSERT INTO wearable (id, serial, first_seen_ms) VALUES (1, 'KW-1', 5);
-             INSERT INTO worker (id, tag) VALUES (7, x'42');
              INSERT INTO docking (id, wearable_id, slot, transport, port, docked_ms, boot_count,
                 device_ms, clock_valid, batt_soc, batt_health, batt_cycles, batt_mv, batt_temp_dc,
                 charging, segments_listed) VALUES (1, 1, 1, 'usb', '1-1', 5, 1, 5, 1, 50, 90, 3, 3900, 250, 1, 1);
              INSERT INTO segment (id, wearable_id, segment_no, size, crc, docking_id, boot_count,
                 start_ms, clock_valid, rate_hz, samples, alerts, records, unknown_records,
                 unknown_time_samples, unknown_time_records, stored_ms)
-                VALUES (3, 1, 9, 100, 77, 1, 1, 0, 1, 25, 1500, 2, 4, 0, 0, 0, 6);
+                VALUES (3, 1, 9, 100, 77, 1, 1, 0, 1, 25, 1500, 2, 4, 1, 0, 0, 6);",
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_version_3_database_migrates_to_the_roster_schema_keeping_its_rows() {
+        let mut conn = database_at(3);
+        conn.execute_batch(
+            "INSERT INTO worker (id, tag) VALUES (7, x'42');
              INSERT INTO setting (key, value) VALUES ('time_zone', '\"Europe/Berlin\"');",
         )
         .unwrap();
@@ -411,22 +421,9 @@ mod tests {
 
     #[test]
     fn a_version_5_database_keeps_unknown_records_type_and_length_but_not_their_bytes() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        for (index, sql) in MIGRATIONS.iter().take(5).enumerate() {
-            conn.execute_batch(sql).unwrap();
-            conn.pragma_update(None, "user_version", index as i64 + 1)
-                .unwrap();
-        }
+        let mut conn = database_at(5);
         conn.execute_batch(
-            "INSERT INTO wearable (id, serial, first_seen_ms) VALUES (1, 'KW-1', 5);
-             INSERT INTO docking (id, wearable_id, slot, transport, port, docked_ms, boot_count,
-                device_ms, clock_valid, batt_soc, batt_health, batt_cycles, batt_mv, batt_temp_dc,
-                charging, segments_listed) VALUES (1, 1, 1, 'usb', '1-1', 5, 1, 5, 1, 50, 90, 3, 3900, 250, 1, 1);
-             INSERT INTO segment (id, wearable_id, segment_no, size, crc, docking_id, boot_count,
-                start_ms, clock_valid, rate_hz, samples, alerts, records, unknown_records,
-                unknown_time_samples, unknown_time_records, stored_ms)
-                VALUES (3, 1, 9, 100, 77, 1, 1, 0, 1, 25, 0, 0, 2, 1, 0, 0, 6);
-             INSERT INTO event (segment_id, kind, value, body) VALUES (3, 'unknown', 66, x'0102030405');
+            "INSERT INTO event (segment_id, kind, value, body) VALUES (3, 'unknown', 66, x'0102030405');
              INSERT INTO event (segment_id, kind, value) VALUES (3, 'button', 1);",
         )
         .unwrap();

@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use web_ui::analysis::{self as page, AnalysisView};
 
-use crate::analysis::groups::{self, Goal, GroupFigure, IsoWeek, Member};
+use crate::analysis::groups::{self, Goal, GroupFigure, Member};
+use crate::analysis::risk::CountKind;
 use crate::analysis::{Settings, ShiftReport, advice, risk};
 use crate::site::SiteSettings;
 use crate::store::Reader;
@@ -186,16 +187,12 @@ fn level(level: risk::RiskLevel) -> page::RiskLevel {
     }
 }
 
+/// Movements per hour of wear, as `analysis::risk` computes them.
 fn rates_from(counts: &crate::analysis::exposure::Counts, wear_s: f64) -> page::Rates {
-    let hours = (wear_s / 3600.0).max(1e-9);
-    page::Rates {
-        bends: f64::from(counts.bends) / hours,
-        deep_bends: f64::from(counts.deep_bends) / hours,
-        twists: f64::from(counts.twists) / hours,
-        lateral_bends: f64::from(counts.lateral_bends) / hours,
-        reaches: f64::from(counts.reaches) / hours,
-        lifts: f64::from(counts.lifts) / hours,
-    }
+    page_rates(&risk::Rates::per_hour(
+        |kind| f64::from(kind.of(counts)),
+        wear_s / 3600.0,
+    ))
 }
 
 fn page_rates(r: &risk::Rates) -> page::Rates {
@@ -408,8 +405,9 @@ impl StoredAnalysis {
                 evidence: a.evidence,
             })
             .collect();
-        let weeks = self.weeks(&reports);
-        let trend = trend(&weeks);
+        let worker_weeks = groups::worker_weeks(&reports);
+        let trend = groups::worker_trend(&worker_weeks).map(week_trend);
+        let weeks = week_points(&worker_weeks);
         let goal_target = Goal::AlertsPerDayBelow(self.settings().goal_alerts_per_day);
         let progress = groups::progress(&goal_target, &reports.iter().collect::<Vec<_>>());
         let goal = Some(page::GoalView {
@@ -574,90 +572,54 @@ impl StoredAnalysis {
             reasons: worst.map(|r| r.reasons.clone()).unwrap_or_default(),
         }
     }
+}
 
-    fn weeks(&self, reports: &[ShiftReport]) -> Vec<page::WeekPoint> {
-        let mut weeks: BTreeMap<(i16, i8), WeekSum> = BTreeMap::new();
-        for r in reports {
-            let Some(week) = IsoWeek::of_day(&r.local_day) else {
-                continue;
-            };
-            let entry = weeks.entry((week.year(), week.week())).or_default();
-            entry.counts.merge(&r.metrics.counts);
-            entry.wear_s += r.metrics.wear_s;
-            entry.alerts += r.metrics.alerts.count;
-            entry.days.insert(r.local_day.clone());
+/// The worker page's weekly figures, as `analysis::groups` sums them.
+fn week_points(weeks: &[groups::WorkerWeek]) -> Vec<page::WeekPoint> {
+    weeks
+        .iter()
+        .map(|w| page::WeekPoint {
+            week: w.week.to_string(),
+            wear_h: w.wear_h,
+            per_hour: w.per_hour.as_ref().map(page_rates),
+            alerts_per_day: w.alerts_per_day,
+        })
+        .collect()
+}
+
+/// The worker page's trend rows, as `analysis::groups` compares the last two weeks.
+fn week_trend(trend: groups::WorkerWeekTrend) -> page::WeekTrend {
+    let label = |metric: groups::Metric| match metric {
+        groups::Metric::PerHour(CountKind::Bends) => ("bends_per_hour", "Bends per hour"),
+        groups::Metric::PerHour(CountKind::DeepBends) => {
+            ("deep_bends_per_hour", "Deep bends per hour")
         }
-        weeks
+        groups::Metric::PerHour(CountKind::Twists) => ("twists_per_hour", "Fast twists per hour"),
+        groups::Metric::PerHour(CountKind::Lifts) => ("lifts_per_hour", "Lifts per hour"),
+        groups::Metric::AlertsPerDay => ("alerts_per_day", "Alerts per day"),
+        other => {
+            tracing::warn!(?other, "A trend figure the page has no words for.");
+            ("other", "Other")
+        }
+    };
+    page::WeekTrend {
+        week: trend.week.to_string(),
+        previous: trend.previous.to_string(),
+        rows: trend
+            .changes
             .into_iter()
-            .map(
-                |(
-                    (year, week),
-                    WeekSum {
-                        counts,
-                        wear_s,
-                        alerts,
-                        days,
-                    },
-                )| page::WeekPoint {
-                    week: format!("{year}-W{week:02}"),
-                    wear_h: wear_s / 3600.0,
-                    per_hour: (wear_s > 0.0).then(|| rates_from(&counts, wear_s)),
-                    alerts_per_day: (!days.is_empty())
-                        .then(|| f64::from(alerts) / days.len() as f64),
-                },
-            )
-            .collect()
+            .map(|c| {
+                let (metric, label) = label(c.metric);
+                page::TrendRow {
+                    metric: metric.to_owned(),
+                    label: label.to_owned(),
+                    this_week: c.this_week,
+                    last_week: c.last_week,
+                    change_pct: c.change_pct,
+                }
+            })
+            .collect(),
     }
-}
-
-/// One ISO week of a worker, summed.
-#[derive(Default)]
-struct WeekSum {
-    counts: crate::analysis::exposure::Counts,
-    wear_s: f64,
-    alerts: u32,
-    days: BTreeSet<String>,
-}
-
-/// The last two weeks side by side, when both exist.
-fn trend(weeks: &[page::WeekPoint]) -> Option<page::WeekTrend> {
-    let [.., last, this] = weeks else {
-        return None;
-    };
-    let (a, b) = (last.per_hour?, this.per_hour?);
-    let row = |metric: &str, label: &str, this_week: f64, last_week: f64| page::TrendRow {
-        metric: metric.to_owned(),
-        label: label.to_owned(),
-        this_week,
-        last_week,
-        change_pct: (last_week != 0.0).then(|| (this_week - last_week) / last_week * 100.0),
-    };
-    Some(page::WeekTrend {
-        week: this.week.clone(),
-        previous: last.week.clone(),
-        rows: vec![
-            row("bends_per_hour", "Bends per hour", b.bends, a.bends),
-            row(
-                "deep_bends_per_hour",
-                "Deep bends per hour",
-                b.deep_bends,
-                a.deep_bends,
-            ),
-            row(
-                "twists_per_hour",
-                "Fast twists per hour",
-                b.twists,
-                a.twists,
-            ),
-            row("lifts_per_hour", "Lifts per hour", b.lifts, a.lifts),
-            row(
-                "alerts_per_day",
-                "Alerts per day",
-                this.alerts_per_day.unwrap_or(0.0),
-                last.alerts_per_day.unwrap_or(0.0),
-            ),
-        ],
-    })
 }
 
 #[cfg(test)]

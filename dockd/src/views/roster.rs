@@ -120,11 +120,7 @@ impl SiteRoster {
         let now = self.clock.now_ms();
         match change {
             RosterChange::AssignWearable { serial, worker } => {
-                let serial = serial.trim().to_owned();
-                if serial.is_empty()
-                    || serial.len() > 16
-                    || !serial.chars().all(|c| c.is_ascii_graphic())
-                {
+                if !web_ui::rules::is_serial(&serial) {
                     return Err(RosterRefusal(
                         "a wearable serial is 1–16 printable characters".into(),
                     ));
@@ -147,8 +143,10 @@ impl SiteRoster {
                 task,
                 team,
             } => {
-                let tag = WorkerTag::from_ascii(badge.trim())
-                    .filter(|tag| tag.badge_text() == badge.trim())
+                let tag = web_ui::rules::badge(&badge)
+                    .and_then(|badge| {
+                        WorkerTag::from_ascii(badge).filter(|tag| tag.badge_text() == badge)
+                    })
                     .ok_or_else(|| {
                         RosterRefusal("a badge tag is 1–16 printable ASCII characters".into())
                     })?;

@@ -15,8 +15,6 @@ use crate::access::Role;
 pub(super) const BODY_LIMIT: usize = 16 * 1024;
 /// New user names: 1–32 of `[A-Za-z0-9._-]`.
 const MAX_NEW_NAME: usize = 32;
-/// Existing user names (made on the command line, which also allows `@`): up to 64 characters.
-const MAX_EXISTING_NAME: usize = 64;
 const MIN_PASSWORD: usize = 12;
 const MAX_PASSWORD: usize = 256;
 const MAX_TASK_NAME: usize = 64;
@@ -77,11 +75,7 @@ pub(super) fn check_new_name(name: &str) -> Result<(), Problem> {
 /// The name of an existing account, from the address: what the command line may have made
 /// (also `@`, up to 64 characters).
 pub(super) fn check_existing_name(name: &str) -> Result<(), Problem> {
-    let good = (1..=MAX_EXISTING_NAME).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
-    if good {
+    if crate::rules::is_user_name(name) {
         Ok(())
     } else {
         Err(Problem::new("There is no user with that name."))

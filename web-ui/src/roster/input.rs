@@ -20,15 +20,13 @@ use crate::pages::{Failure, FormFields as Fields};
 /// The largest request body a change may have (a form or JSON body is a few hundred bytes).
 pub(super) const BODY_LIMIT: usize = 16 * 1024;
 /// Badge tags are 1–16 printable ASCII characters (the wearable stores 16 bytes).
-pub(super) const MAX_BADGE: usize = 16;
+pub(super) const MAX_BADGE: usize = crate::rules::BADGE_MAX;
 /// Longest display name, in characters.
 pub(super) const MAX_NAME: usize = 80;
 /// Longest team name, in characters.
 pub(super) const MAX_TEAM: usize = 40;
 /// Longest task name accepted (tasks come from the configuration; the daemon checks the name).
 pub(super) const MAX_TASK: usize = 80;
-/// Longest serial accepted (the wearable's is 16 bytes; the daemon checks it exists).
-pub(super) const MAX_SERIAL: usize = 64;
 
 /// How a change request was sent, and so how it is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,12 +326,9 @@ pub(super) fn opt_out(id: i64, format: Format, bytes: &[u8]) -> Result<RosterCha
 
 /// A badge tag: trimmed, 1–16 printable ASCII characters (spaces inside allowed).
 pub(super) fn badge(text: &str) -> Result<String, Problem> {
-    let text = text.trim();
-    let printable = text.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-    if text.is_empty() || text.len() > MAX_BADGE || !printable {
-        return Err(Problem::Invalid(BADGE_WORDS));
-    }
-    Ok(text.to_owned())
+    crate::rules::badge(text)
+        .map(str::to_owned)
+        .ok_or(Problem::Invalid(BADGE_WORDS))
 }
 
 /// A display name: trimmed, empty is none, at most [`MAX_NAME`] characters, no control characters.
@@ -353,7 +348,7 @@ pub(super) fn task(text: Option<&str>) -> Result<Option<String>, Problem> {
 
 /// A serial as the page sent it back (not trimmed: it must match the wearable's exactly).
 fn serial_text(text: String) -> Result<String, Problem> {
-    if text.is_empty() || text.chars().count() > MAX_SERIAL || text.chars().any(is_unsafe) {
+    if !crate::rules::is_serial(&text) {
         return Err(Problem::Invalid(SERIAL_WORDS));
     }
     Ok(text)
@@ -484,6 +479,17 @@ mod tests {
             assign(Format::Form, b"worker=3"),
             Err(Problem::Invalid(SERIAL_WORDS))
         );
+    }
+
+    #[test]
+    fn a_serial_longer_than_a_wearables_sixteen_bytes_is_refused_by_the_daemons_own_rule() {
+        let serial = "K".repeat(17);
+        assert_eq!(
+            assign(Format::Form, format!("serial={serial}&worker=").as_bytes()),
+            Err(Problem::Invalid(SERIAL_WORDS))
+        );
+        let serial = "K".repeat(16);
+        assert!(assign(Format::Form, format!("serial={serial}&worker=").as_bytes()).is_ok());
     }
 
     #[test]
