@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod link;
 pub mod logbook;
 pub mod pull;
+pub mod shutdown;
 pub mod site;
 pub mod store;
 pub mod transport;

@@ -1,7 +1,8 @@
 //! HTTPS for the dock's page: the site certificate (configured, or one per dock generated at first
-//! start and kept in the data folder), its SHA-256 fingerprint, and a small TLS accept loop that
-//! hands each connection to hyper and the axum router. It owns the certificate files and TLS
-//! settings; it must never serve a request itself nor log a private key.
+//! start and kept in the data folder), its SHA-256 fingerprint, and a small accept loop (TLS, or
+//! plain HTTP on loopback) that hands each connection to hyper and the axum router and owns the
+//! connection tasks, so shutdown can end them. It owns the certificate files and TLS settings; it
+//! must never serve a request itself nor log a private key.
 //!
 //! Why a generated certificate: a dock sits on a site network with no public name, so no public
 //! CA can vouch for it. A self-signed certificate still encrypts, and its fingerprint (in the log
@@ -276,25 +277,31 @@ pub fn server_config(certificate: &SiteCertificate) -> Result<Arc<ServerConfig>,
     Ok(Arc::new(config))
 }
 
-/// Serves `router` over TLS on `listener` until `shutdown`; then stops accepting and gives open
-/// connections [`SHUTDOWN_GRACE`] to finish. Each request carries the client's address
+/// Serves `router` on `listener` until `shutdown`, over TLS when `tls` is given (plain HTTP
+/// otherwise, which the config allows on loopback only); then stops accepting, gives open
+/// connections [`SHUTDOWN_GRACE`] to finish and aborts the rest. Every connection is a task of its
+/// own that this call owns, so when it returns no request is left holding the router (and the
+/// store handles behind it). Each request carries the client's address
 /// (`ConnectInfo<SocketAddr>`), as with plain `axum::serve`.
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
-    tls: Arc<ServerConfig>,
+    tls: Option<Arc<ServerConfig>>,
     shutdown: CancellationToken,
 ) {
-    let acceptor = TlsAcceptor::from(tls);
+    let acceptor = tls.map(TlsAcceptor::from);
     let mut make = router.into_make_service_with_connect_info::<SocketAddr>();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // With a timer, hyper drops clients that trickle their request head (30 s by default).
     builder.http1().timer(TokioTimer::new());
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let (tcp, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
+            // Forget finished connections as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -309,25 +316,34 @@ pub async fn serve(
             Ok(service) => service,
             Err(never) => match never {},
         };
+        let service = TowerToHyperService::new(service);
         let acceptor = acceptor.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    tracing::debug!(%peer, error = %error, "TLS handshake failed.");
-                    return;
+        connections.spawn(async move {
+            let ended = match acceptor {
+                None => {
+                    let connection = builder.serve_connection(TokioIo::new(tcp), service);
+                    watcher.watch(connection.into_owned()).await
                 }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out.");
-                    return;
+                Some(acceptor) => {
+                    let stream =
+                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, error = %error, "TLS handshake failed.");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out.");
+                                return;
+                            }
+                        };
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
                 }
             };
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-                .into_owned();
-            if let Err(error) = watcher.watch(connection).await {
+            if let Err(error) = ended {
                 tracing::debug!(%peer, error = %error, "Web connection ended with an error.");
             }
         });
@@ -337,8 +353,12 @@ pub async fn serve(
         .await
         .is_err()
     {
-        tracing::debug!("Some web connections did not close in time; dropping them.");
+        tracing::info!(
+            connections = connections.len(),
+            "Some web connections did not close in time; closing them."
+        );
     }
+    connections.shutdown().await;
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::{
 };
 
 use tokio::sync::watch;
-use web_ui::{DockSnapshot, DockView, Progress, SlotState, SlotView};
+use web_ui::{DockSnapshot, DockView, Progress, SlotState, SlotView, WorkerFigures};
 
 const ADDR: &str = "127.0.0.1:18080";
 const PULL_BYTES: u64 = 3_400_000;
@@ -76,8 +76,10 @@ fn slot(number: u32, serial: Option<&str>, state: SlotState, state_text: &str) -
         last_docked_ms: serial.map(|_| now_ms() - i64::from(number) * 7 * 60_000),
         quarantined: 0,
         segments_stored: if serial.is_some() { 96 } else { 0 },
-        samples_stored: if serial.is_some() { 8_640_000 } else { 0 },
-        alerts_stored: if serial.is_some() { 41 } else { 0 },
+        worker_figures: serial.map(|_| WorkerFigures {
+            samples_stored: 8_640_000,
+            alerts_stored: 41,
+        }),
     }
 }
 

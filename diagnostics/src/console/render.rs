@@ -324,7 +324,6 @@ pub fn wearable(wearable: &WearableLine, now_ms: i64) -> Vec<String> {
         ),
         ("dockings", wearable.dockings.to_string()),
         ("segments", format!("{} stored", wearable.segments_stored)),
-        ("samples", format!("{} stored", wearable.samples_stored)),
         ("battery", battery),
     ];
     if wearable.flags.is_empty() {
@@ -587,7 +586,6 @@ mod tests {
                 last_docked_ms: Some(now - 3 * 3600 * 1000),
                 dockings: 12,
                 segments_stored: 340,
-                samples_stored: 1_234_567,
                 battery: Some(WearableBattery {
                     soc: Some(87),
                     health: Some(61),
@@ -605,7 +603,6 @@ mod tests {
                 "last docked  2023-11-14 19:13:20 UTC (3 h ago)",
                 "dockings     12",
                 "segments     340 stored",
-                "samples      1234567 stored",
                 "battery      87 % charged, health 61 %, 3.905 V, charging",
                 "flags        battery health low",
             ]
