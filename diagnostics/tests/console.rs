@@ -93,6 +93,8 @@ impl ConsoleBackend for FakeDock {
                 health: Some(96),
                 charging: true,
                 voltage_mv: Some(4012),
+                cycles: None,
+                temp_c: None,
             }),
             flags: vec![],
         })

@@ -261,7 +261,9 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     assert!(slots.contains('%'), "the battery: {slots}");
     let one = tech.ask(&format!("wearable {serial}"), PROMPT);
     assert!(one.contains(&serial), "{one}");
-    // Device health only: nothing counted from the wear, in words or in JSON.
+    // Device health (cycles and temperature at docking too), nothing counted from the wear, in
+    // words or in JSON.
+    assert!(one.contains(" cycles, ") && one.contains(" C, "), "{one}");
     let one_json = tech.ask(&format!("wearable {serial} --json"), PROMPT);
     for answer in [&one, &one_json, &slots] {
         assert!(

@@ -103,13 +103,17 @@ pub struct WearableLine {
     pub flags: Vec<String>,
 }
 
-/// A wearable's battery as last reported.
+/// A wearable's battery as last reported at a docking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WearableBattery {
     pub soc: Option<u8>,
     pub health: Option<u8>,
     pub charging: bool,
     pub voltage_mv: Option<u32>,
+    /// Charge cycles so far.
+    pub cycles: Option<u16>,
+    /// Battery temperature at that docking, °C.
+    pub temp_c: Option<f32>,
 }
 
 /// The dock's GPS (`gps`).

@@ -303,6 +303,12 @@ pub fn wearable(wearable: &WearableLine, now_ms: i64) -> Vec<String> {
             if let Some(mv) = b.voltage_mv {
                 parts.push(format!("{}.{:03} V", mv / 1000, mv % 1000));
             }
+            if let Some(cycles) = b.cycles {
+                parts.push(format!("{cycles} cycles"));
+            }
+            if let Some(celsius) = b.temp_c {
+                parts.push(format!("{celsius:.1} C"));
+            }
             parts.push(
                 if b.charging {
                     "charging"
@@ -591,6 +597,8 @@ mod tests {
                     health: Some(61),
                     charging: true,
                     voltage_mv: Some(3905),
+                    cycles: Some(412),
+                    temp_c: Some(31.5),
                 }),
                 flags: vec!["battery health low".into()],
             },
@@ -603,7 +611,7 @@ mod tests {
                 "last docked  2023-11-14 19:13:20 UTC (3 h ago)",
                 "dockings     12",
                 "segments     340 stored",
-                "battery      87 % charged, health 61 %, 3.905 V, charging",
+                "battery      87 % charged, health 61 %, 3.905 V, 412 cycles, 31.5 C, charging",
                 "flags        battery health low",
             ]
         );

@@ -427,6 +427,8 @@ impl ConsoleBackend for DockDiagnostics {
             health: readings.iter().rev().find_map(|r| r.health_pct),
             charging: r.charging.unwrap_or(false),
             voltage_mv: Some(u32::from(r.voltage_mv)),
+            cycles: r.cycles,
+            temp_c: Some(f32::from(r.temp_dc) / 10.0),
         });
         Some(console::WearableLine {
             serial: totals.serial,
