@@ -392,16 +392,27 @@ fn toml_problem(text: &str, error: &toml::de::Error) -> String {
         .split_once('=')
         .map(|(key, _)| key.trim().trim_matches('"'))
         .filter(|key| !key.is_empty());
+    // Under `[analysis]` a quoted value may be a badge tag (teams, task workers): left out.
+    let message = if section
+        .as_deref()
+        .is_some_and(|s| s.starts_with("analysis"))
+    {
+        error
+            .message()
+            .split('"')
+            .step_by(2)
+            .collect::<Vec<_>>()
+            .join("\"…\"")
+    } else {
+        error.message().to_owned()
+    };
     let place = match (section, key) {
         (Some(section), Some(key)) => format!("{section}.{key} "),
         (None, Some(key)) => format!("{key} "),
         (Some(section), None) => format!("[{section}] "),
         (None, None) => String::new(),
     };
-    format!(
-        "{place}(line {line_no}, column {column}): {}",
-        error.message()
-    )
+    format!("{place}(line {line_no}, column {column}): {message}")
 }
 
 #[cfg(test)]
@@ -569,6 +580,13 @@ mod tests {
             parse("[analysis.teams]\npacking = [\"KW-TAG-0001\", KW-TAG-0002]\n").unwrap_err();
         assert!(
             err.contains("analysis.teams.packing") && err.contains("line 2"),
+            "{err}"
+        );
+        assert!(!err.contains("KW-TAG"), "{err}");
+        // A tag where a list belongs: the type is named, not the tag.
+        let err = parse("[analysis.teams]\npacking = \"KW-TAG-0001\"\n").unwrap_err();
+        assert!(
+            err.contains("analysis.teams.packing") && err.contains("invalid type"),
             "{err}"
         );
         assert!(!err.contains("KW-TAG"), "{err}");
