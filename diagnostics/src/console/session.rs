@@ -335,7 +335,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             pins.locked_for(self.console.now_ms()).is_some()
         };
         // While locked the prompt still takes the line, so a PIN typed (or typed ahead) then is
-        // neither run as a command nor echoed, not even masked; it is not compared either.
+        // neither run as a command nor echoed, not even masked; it is compared only if the
+        // lockout ended while it was typed.
         self.out.extend_from_slice(b"PIN: ");
         self.editor.set_echo(if locked {
             EchoMode::Hidden
