@@ -17,9 +17,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use diagnostics::console::{
-    CheckLine, Clock, ConsoleBackend, ConsoleSettings, DockStatus, GpsLine, MORE_PROMPT, NetLine,
-    PowerLine, ServicePin, SlotLine, StorageLine, UploadLine, WearableBattery, WearableLine,
-    run_port,
+    CheckLine, Clock, ConsoleBackend, ConsoleSettings, DockStatus, GpsLine, LOCKOUT_FILE,
+    MORE_PROMPT, NetLine, PowerLine, ServicePin, SlotLine, StorageLine, UploadLine,
+    WearableBattery, WearableLine, run_port,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::instrument::WithSubscriber as _;
@@ -30,7 +30,7 @@ const LIMIT: Duration = Duration::from_secs(20);
 const PROMPT: &str = "dock-7> ";
 const VERSION: &str = "dockd 9.8.7-test";
 const FINGERPRINT: &str = "5e8f16062ea3cd2c4a0d547876baa6f38cabf625d8d22fa7b7bcb4ab3aa90c1b";
-const PIN: &str = "2468";
+const PIN: &str = "246813";
 
 // ---------------------------------------------------------------------------------------------
 // The fake dock behind the console.
@@ -88,12 +88,13 @@ impl ConsoleBackend for FakeDock {
             last_docked_ms: Some(1_700_000_000_000),
             dockings: 41,
             segments_stored: 377,
-            samples_stored: 9_876_543,
             battery: Some(WearableBattery {
                 soc: Some(87),
                 health: Some(96),
                 charging: true,
                 voltage_mv: Some(4012),
+                cycles: None,
+                temp_c: None,
             }),
             flags: vec![],
         })
@@ -305,7 +306,9 @@ impl Dock {
         let (done_tx, done) = std::sync::mpsc::channel();
         let port = dir.join("ttyDOCK");
         let settings = ConsoleSettings {
-            pin: pin.map(|p| ServicePin::new(p).unwrap()),
+            pin: pin.map(|p| ServicePin::new(p).unwrap().into()),
+            // In the scratch folder, as the daemon keeps it in its data folder.
+            lockout_file: Some(dir.join(LOCKOUT_FILE)),
             page_lines: 24,
             dock_name: "dock-7".into(),
         };
@@ -510,6 +513,17 @@ fn help_slots_and_wearable_answer_over_a_real_pty() {
     let wearable = tech.run("wearable KW-000001");
     assert!(wearable.contains("dockings     41\r\n"), "{wearable}");
     assert!(wearable.contains("87 % charged, health 96 %, 4.012 V, charging"));
+    // Device health only: nothing counted from the wear.
+    assert!(
+        !wearable.contains("samples") && !wearable.contains("alerts"),
+        "{wearable}"
+    );
+    let json = tech.run("wearable KW-000001 --json");
+    assert!(json.contains("\"segments_stored\":377"), "{json}");
+    assert!(
+        !json.contains("samples") && !json.contains("alerts"),
+        "{json}"
+    );
     let unknown = tech.run("wearable KW-999999");
     assert!(unknown.contains("no wearable `KW-999999` known"));
 
@@ -569,8 +583,8 @@ fn noise_an_over_long_line_and_binary_never_wedge_the_console() {
 }
 
 #[test]
-fn wrong_pins_hit_the_lockout_and_the_right_pin_uploads() {
-    let (_dir, _socat, dock, mut tech) = rig("pin", Some(PIN));
+fn wrong_pins_hit_the_lockout_which_is_kept_on_disk_and_the_right_pin_uploads() {
+    let (dir, _socat, dock, mut tech) = rig("pin", Some(PIN));
     for (attempt, expected) in [
         ("1111", "wrong PIN\r\n"),
         ("2222", "wrong PIN\r\n"),
@@ -582,11 +596,24 @@ fn wrong_pins_hit_the_lockout_and_the_right_pin_uploads() {
         assert!(answer.starts_with("****\r\n"), "{answer:?}");
         assert!(answer.contains(expected), "{answer:?}");
     }
-    let locked = tech.run("upload now");
+    // While locked, the prompt takes the line and shows nothing of it, not even stars.
+    tech.send(b"upload now\r");
+    tech.until("PIN: ");
+    let locked = tech.run(PIN);
     assert!(
-        locked.contains("PIN entry locked; try again in 30 s"),
+        locked.starts_with("\r\nPIN entry locked; try again in 30 s"),
         "{locked:?}"
     );
+
+    // Kept for the next start (`session_tests` restarts a console on it), readable by the dock
+    // only, without the PIN.
+    let file = dir.join(LOCKOUT_FILE);
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(!std::fs::read_to_string(&file).unwrap().contains(PIN));
 
     dock.now_ms.fetch_add(30_000, Ordering::SeqCst);
     tech.send(b"upload now\r");

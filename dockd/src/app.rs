@@ -2,8 +2,10 @@
 //! `CancellationToken` and stopped in order. It owns start-up and shutdown order; it must never
 //! handle signals, read the environment or pick exit codes — `main` does, and passes the edges in.
 //!
-//! Shutdown order: stop accepting (transports, web) → pulls stop at their next await (any point is
-//! safe: ERASE waits for a commit) → the writer drains its queue, checkpoints and closes.
+//! Shutdown order, within `shutdown::BUDGET`: stop accepting (transports, web) → pulls stop at
+//! their next await (any point is safe: ERASE waits for a commit) and every task holding a
+//! `Writer` ends → the writer drains its queue, checkpoints and closes. Whatever has not stopped
+//! by its deadline is forced (aborted, or no longer waited for) and named in a warning.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +14,8 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+use crate::shutdown::{self, Tasks};
 
 use crate::accounts::{self, DockAccounts, DockAudit};
 use crate::clock::Clock;
@@ -30,8 +34,9 @@ use crate::views::roster::SiteRoster;
 use crate::web_tls;
 use crate::worker::Pseudonyms;
 
-/// How long pulls get to wind down at shutdown before they are abandoned (their data is safe).
-const PULL_GRACE: Duration = Duration::from_secs(5);
+/// How long the runtime gives blocking jobs the shutdown deadline stopped waiting for (a writer
+/// join, an analysis chunk) before the process exits without them; for `main`.
+pub const RUNTIME_GRACE: Duration = Duration::from_millis(500);
 
 /// Runs the daemon until `shutdown` is cancelled.
 pub async fn run(
@@ -67,14 +72,21 @@ pub async fn run(
     tracing::info!(database = %db_path.display(), "Store open.");
 
     let (dockings_tx, dockings) = mpsc::channel::<Docking>(64);
-    let tasks = TaskTracker::new();
+    // Every long-lived task, by name: shutdown waits for them until a deadline, then forces them.
+    let tasks = Tasks::new();
     spawn_transports(&config, &tasks, dockings_tx, &shutdown)?;
     let (audit, audit_forwarder) =
         DockAudit::spawn(writer.clone(), Arc::clone(&clock), shutdown.clone());
-    tasks.spawn(audit_forwarder);
+    tasks.spawn("audit forwarder", audit_forwarder);
     let (diag_queue, diag_forwarder) = DiagQueue::spawn(writer.clone(), shutdown.clone());
-    tasks.spawn(diag_forwarder);
-    let diag_live = diag::spawn(&config, &diag_queue, Arc::clone(&clock), &tasks, &shutdown);
+    tasks.spawn("diagnostics forwarder", diag_forwarder);
+    let diag_live = diag::spawn(
+        &config,
+        &diag_queue,
+        Arc::clone(&clock),
+        tasks.tracker(),
+        &shutdown,
+    );
     let pseudonyms = Pseudonyms::load_or_create(&config.storage.data_dir.join("pseudonym.key"))
         .context("cannot create the worker pseudonym key in the data folder")?;
     // Its own connection too: pages read reports while the analyst and pulls work.
@@ -152,63 +164,83 @@ pub async fn run(
             crate::pull::IN_FLIGHT_KIB as usize,
         )),
     };
-    tasks.spawn(store::compaction::run(
-        ctx.reader.clone(),
-        ctx.writer.clone(),
-        Arc::clone(&ctx.cpu),
-        ctx.board.busy(),
-        shutdown.clone(),
-    ));
-    tasks.spawn(crate::analyst::run(
-        ctx.reader.clone(),
-        ctx.writer.clone(),
-        Arc::clone(&site),
-        Arc::clone(&ctx.cpu),
-        ctx.board.busy(),
-        shutdown.clone(),
-    ));
+    tasks.spawn(
+        "compaction",
+        store::compaction::run(
+            ctx.reader.clone(),
+            ctx.writer.clone(),
+            Arc::clone(&ctx.cpu),
+            ctx.board.busy(),
+            shutdown.clone(),
+        ),
+    );
+    tasks.spawn(
+        "analyst",
+        crate::analyst::run(
+            ctx.reader.clone(),
+            ctx.writer.clone(),
+            Arc::clone(&site),
+            Arc::clone(&ctx.cpu),
+            ctx.board.busy(),
+            shutdown.clone(),
+        ),
+    );
     let pulls = TaskTracker::new();
-    let dock = tokio::spawn(dock::run(
-        ctx,
-        config.usb.slots.clone(),
-        dockings,
-        pulls.clone(),
-        shutdown.clone(),
-    ));
+    tasks.spawn(
+        "dock",
+        dock::run(
+            ctx,
+            config.usb.slots.clone(),
+            dockings,
+            pulls.clone(),
+            shutdown.clone(),
+        ),
+    );
     tracing::info!("dockd is running.");
 
     shutdown.cancelled().await;
     tracing::info!("Shutting down.");
-    tasks.close();
-    if tokio::time::timeout(PULL_GRACE, tasks.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("Transports or the web server did not stop in time; abandoning them.");
-    }
-    if let Err(error) = dock.await {
-        tracing::error!(error = %error, "The dock task failed.");
-    }
-    pulls.close();
-    if tokio::time::timeout(PULL_GRACE, pulls.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "Some pulls did not stop in time; their wearables keep whatever was not committed."
-        );
-    }
-    // Every writer handle lived in the dock task and its pulls, now gone: the writer drains and exits.
-    tokio::task::spawn_blocking(move || writer_thread.join())
-        .await
-        .context("the store writer did not stop cleanly")?;
+    stop(tasks, pulls, writer_thread).await;
     tracing::info!("Stopped.");
     Ok(())
 }
 
+/// Stops everything within [`shutdown::BUDGET`] of now: the tasks (and the pulls) get
+/// [`shutdown::TASKS_SHARE`], then those still running are aborted; every `Writer` handle is then
+/// gone and the writer drains its queue, checkpoints and closes in what is left. Whatever had to
+/// be forced is named in one warning each.
+async fn stop(tasks: Tasks, pulls: TaskTracker, writer_thread: store::WriterThread) {
+    let started = tokio::time::Instant::now();
+    let tasks_deadline = started + shutdown::TASKS_SHARE;
+    let mut forced = tasks.stop_by(tasks_deadline).await;
+    // The dock task has ended (or was aborted): no pull is started any more.
+    pulls.close();
+    if tokio::time::timeout_at(tasks_deadline, pulls.wait())
+        .await
+        .is_err()
+    {
+        forced.push("pulls");
+    }
+    if !forced.is_empty() {
+        tracing::warn!(
+            forced = %forced.join(", "),
+            "Shutdown deadline: these did not stop in time and were stopped by force; a pull cut short leaves its uncommitted logs on the wearable."
+        );
+    }
+    let writer = tokio::task::spawn_blocking(move || writer_thread.join());
+    match tokio::time::timeout_at(started + shutdown::BUDGET, writer).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(error = %error, "The store writer did not stop cleanly."),
+        Err(_) => tracing::warn!(
+            forced = "store writer",
+            "Shutdown deadline: the store writer did not close in time and is left to the exit; every acknowledged commit is on disk, the WAL is replayed at the next start."
+        ),
+    }
+}
+
 fn spawn_transports(
     config: &Config,
-    tasks: &TaskTracker,
+    tasks: &Tasks,
     dockings: mpsc::Sender<Docking>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
@@ -220,12 +252,10 @@ fn spawn_transports(
             )
         })?;
         tracing::info!(socket = %path.display(), "Accepting emulated wearables.");
-        tasks.spawn(socket::serve_unix(
-            listener,
-            path.clone(),
-            dockings.clone(),
-            shutdown.clone(),
-        ));
+        tasks.spawn(
+            "emulator socket",
+            socket::serve_unix(listener, path.clone(), dockings.clone(), shutdown.clone()),
+        );
     }
     if let Some(addr) = config.link.emulator_tcp {
         if !addr.ip().is_loopback() {
@@ -238,11 +268,10 @@ fn spawn_transports(
                 format!("cannot listen on {addr} for emulated wearables (link.emulator_tcp)")
             })?;
         tracing::info!(%addr, "Accepting emulated wearables over TCP.");
-        tasks.spawn(socket::serve_tcp(
-            listener,
-            dockings.clone(),
-            shutdown.clone(),
-        ));
+        tasks.spawn(
+            "emulator TCP listener",
+            socket::serve_tcp(listener, dockings.clone(), shutdown.clone()),
+        );
     }
     if config.usb.enabled {
         let settings = usb::UsbSettings {
@@ -252,7 +281,7 @@ fn spawn_transports(
         };
         match usb::start(settings, dockings, shutdown.clone()) {
             Ok(monitor) => {
-                tasks.spawn(async move {
+                tasks.spawn("USB monitor", async move {
                     if tokio::task::spawn_blocking(move || monitor.join())
                         .await
                         .is_err()
@@ -288,25 +317,34 @@ fn spawn_console(
     config: &Config,
     backend: &Arc<DockDiagnostics>,
     clock: &Arc<dyn Clock>,
-    tasks: &TaskTracker,
+    tasks: &Tasks,
     shutdown: &CancellationToken,
 ) {
     let Some(serial) = &config.serial else {
         tracing::info!("No [serial] port configured: no technician console.");
         return;
     };
+    if serial.pin.as_ref().is_some_and(|pin| !pin.is_usable()) {
+        tracing::warn!(
+            "The service PIN in [serial] pin is shorter than {} characters: the console's PIN actions (upload now, restart) are disabled until a longer one is set.",
+            diagnostics::console::MIN_PIN_CHARS
+        );
+    }
     let backend: Arc<dyn diagnostics::console::ConsoleBackend> = backend.clone();
     let clock = Arc::clone(clock);
     let console_clock: diagnostics::console::Clock = Arc::new(move || clock.now_ms());
     tracing::info!(port = %serial.port.display(), baud = serial.baud, "Technician console on the serial port.");
-    tasks.spawn(diagnostics::console::run_port(
-        serial.port.clone(),
-        serial.baud,
-        backend,
-        serial.settings(config.dock.name.clone()),
-        console_clock,
-        shutdown.clone(),
-    ));
+    tasks.spawn(
+        "serial console",
+        diagnostics::console::run_port(
+            serial.port.clone(),
+            serial.baud,
+            backend,
+            serial.settings(config.dock.name.clone(), &config.storage.data_dir),
+            console_clock,
+            shutdown.clone(),
+        ),
+    );
 }
 
 /// Shows the first admin's one-time password, once, where whoever started the dock looks: on
@@ -327,7 +365,7 @@ fn announce_first_admin(password: &str) {
 
 async fn spawn_web(
     config: &Config,
-    tasks: &TaskTracker,
+    tasks: &Tasks,
     web: Web,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
@@ -395,6 +433,9 @@ async fn spawn_web(
             port: bound.port(),
         },
     );
-    tasks.spawn(web_tls::serve(listener, router, tls, shutdown.clone()));
+    tasks.spawn(
+        "web server",
+        web_tls::serve(listener, router, tls, shutdown.clone()),
+    );
     Ok(())
 }

@@ -188,8 +188,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
             run_daemon(config)
         }
         Command::CheckConfig { config } => {
-            let config = Config::load(&config)?;
-            println!("{config:#?}");
+            print!("{}", Config::load(&config)?.describe());
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&Config::load(&config)?, json),
@@ -284,12 +283,16 @@ fn cancel_on_signals(token: CancellationToken) -> anyhow::Result<()> {
 }
 
 fn run_daemon(config: Config) -> anyhow::Result<ExitCode> {
-    runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let ran = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         cancel_on_signals(shutdown.clone())?;
         dockd::app::run(config, Arc::new(SystemClock), shutdown).await?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // Blocking jobs the shutdown deadline stopped waiting for must not hold up the exit.
+    runtime.shutdown_timeout(dockd::app::RUNTIME_GRACE);
+    ran
 }
 
 /// `dockd user add`: the password comes from stdin's first line, so it is never in the shell's

@@ -215,9 +215,33 @@ impl Config {
             path: path.to_owned(),
             message,
         };
-        let config: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let config: Config = toml::from_str(text).map_err(|e| invalid(toml_problem(text, &e)))?;
         config.validate().map_err(invalid)?;
         Ok(config)
+    }
+
+    /// The configuration in force, for `dockd check-config`: every setting, with the badge tags
+    /// in `[analysis]` (teams, task workers) shown only as counts and the service PIN redacted.
+    pub fn describe(&self) -> String {
+        let mut shown = self.clone();
+        let counted = |tags: &mut Vec<String>| {
+            let n = tags.len();
+            *tags = vec![format!("({n} badge tag{})", if n == 1 { "" } else { "s" })];
+        };
+        shown.analysis.teams.values_mut().for_each(counted);
+        for task in &mut shown.analysis.tasks {
+            counted(&mut task.workers);
+        }
+        let mut text = format!("{shown:#?}\n");
+        if let Some(serial) = &self.serial
+            && serial.pin.as_ref().is_some_and(|pin| !pin.is_usable())
+        {
+            text.push_str(&format!(
+                "note: serial.pin is shorter than {} characters: the console's PIN actions stay disabled until a longer one is set\n",
+                diagnostics::console::MIN_PIN_CHARS
+            ));
+        }
+        text
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -323,6 +347,50 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.storage.data_dir.join("dockd.db")
     }
+}
+
+/// A TOML error as `key (line L, column C): message`. The parser's own rendering quotes the
+/// offending line, which may hold badge tags; this names the key on that line instead.
+fn toml_problem(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else {
+        return error.message().to_owned();
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line_no = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or_default();
+    // The section the line sits in, from the nearest `[header]` above it.
+    let section = text
+        .lines()
+        .take(line_no)
+        .filter_map(|l| l.trim().strip_prefix('[')?.split(']').next())
+        .last()
+        .map(|s| s.trim_matches(['[', ']', ' ']).to_owned());
+    let key = line
+        .split_once('=')
+        .map(|(key, _)| key.trim().trim_matches('"'))
+        .filter(|key| !key.is_empty());
+    // Under `[analysis]` a quoted value may be a badge tag (teams, task workers): left out.
+    let message = if section
+        .as_deref()
+        .is_some_and(|s| s.starts_with("analysis"))
+    {
+        error
+            .message()
+            .split('"')
+            .step_by(2)
+            .collect::<Vec<_>>()
+            .join("\"…\"")
+    } else {
+        error.message().to_owned()
+    };
+    let place = match (section, key) {
+        (Some(section), Some(key)) => format!("{section}.{key} "),
+        (None, Some(key)) => format!("{key} "),
+        (Some(section), None) => format!("[{section}] "),
+        (None, None) => String::new(),
+    };
+    format!("{place}(line {line_no}, column {column}): {message}")
 }
 
 #[cfg(test)]
@@ -447,6 +515,77 @@ mod tests {
         let err = parse("[web]\nlisten = \"127.0.0.1:1\"\nport = 3\n").unwrap_err();
         assert!(err.contains("/etc/dockd/dockd.toml"), "{err}");
         assert!(err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn check_config_describes_the_settings_without_a_badge_tag_or_the_pin() {
+        let config = parse(
+            r#"
+            [analysis.teams]
+            packing = ["KW-TAG-0001", "KW-TAG-0002"]
+            [[analysis.tasks]]
+            name = "lifting"
+            workers = ["KW-TAG-0003"]
+            [serial]
+            pin = "24681357"
+            "#,
+        )
+        .unwrap();
+        let text = config.describe();
+        assert!(!text.contains("KW-TAG"), "{text}");
+        assert!(!text.contains("24681357"), "{text}");
+        assert!(text.contains("(2 badge tags)") && text.contains("(1 badge tag)"));
+        assert!(text.contains("packing") && text.contains("lifting"));
+        assert!(!text.contains("\nnote: "), "{text}");
+    }
+
+    #[test]
+    fn a_short_pin_from_an_older_version_loads_and_check_config_says_the_actions_are_off() {
+        let config = parse("[serial]\npin = \"2468\"\n").unwrap();
+        assert!(
+            config
+                .serial
+                .as_ref()
+                .unwrap()
+                .pin
+                .as_ref()
+                .is_some_and(|p| !p.is_usable())
+        );
+        let text = config.describe();
+        assert!(
+            text.contains("note: serial.pin is shorter than 6 characters"),
+            "{text}"
+        );
+        assert!(!text.contains("2468"), "{text}");
+        let err = parse("[serial]\npin = \"24\"\n").unwrap_err();
+        assert!(
+            err.contains("serial.pin") && !err.contains("\"24\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_team_tag_is_named_by_its_key_and_position_never_by_its_text() {
+        let err =
+            parse("[analysis.teams]\npacking = [\"KW-TAG-0001\", \"KW-TAG-FAR-TOO-LONG-0002\"]\n")
+                .unwrap_err();
+        assert!(err.contains("analysis.teams.packing[1]"), "{err}");
+        assert!(!err.contains("KW-TAG"), "{err}");
+        // A syntax error on a line of tags names the key, not the line.
+        let err =
+            parse("[analysis.teams]\npacking = [\"KW-TAG-0001\", KW-TAG-0002]\n").unwrap_err();
+        assert!(
+            err.contains("analysis.teams.packing") && err.contains("line 2"),
+            "{err}"
+        );
+        assert!(!err.contains("KW-TAG"), "{err}");
+        // A tag where a list belongs: the type is named, not the tag.
+        let err = parse("[analysis.teams]\npacking = \"KW-TAG-0001\"\n").unwrap_err();
+        assert!(
+            err.contains("analysis.teams.packing") && err.contains("invalid type"),
+            "{err}"
+        );
+        assert!(!err.contains("KW-TAG"), "{err}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod link;
 pub mod logbook;
 pub mod pull;
 pub mod role;
+pub mod shutdown;
 pub mod site;
 pub mod store;
 pub mod transport;

@@ -2,8 +2,9 @@
 //! start and kept in the data folder), its SHA-256 fingerprint, the names the page answers to
 //! (`web.server_names`, by default the certificate's), and a small accept loop that hands each
 //! connection (over TLS, or plain on loopback) to hyper and the axum router, with time limits on
-//! handshakes and request heads. It owns the certificate files, TLS settings and connection
-//! limits; it must never serve a request itself nor log a private key.
+//! handshakes and request heads, and owns the connection tasks, so shutdown can end them. It owns
+//! the certificate files, TLS settings and connection limits; it must never serve a request itself
+//! nor log a private key.
 //!
 //! Why a generated certificate: a dock sits on a site network with no public name, so no public
 //! CA can vouch for it. A self-signed certificate still encrypts, and its fingerprint (in the log
@@ -305,8 +306,10 @@ pub fn server_config(certificate: &SiteCertificate) -> Result<Arc<ServerConfig>,
 }
 
 /// Serves `router` on `listener` until `shutdown`, over TLS when `tls` is given (plain HTTP
-/// otherwise: loopback only, see `config`); then stops accepting and gives open connections
-/// [`SHUTDOWN_GRACE`] to finish. A client gets [`HANDSHAKE_TIMEOUT`] for its TLS handshake and
+/// otherwise: loopback only, see `config`); then stops accepting, gives open connections
+/// [`SHUTDOWN_GRACE`] to finish and aborts the rest. Every connection is a task of its own that
+/// this call owns, so when it returns no request is left holding the router (and the store handles
+/// behind it). A client gets [`HANDSHAKE_TIMEOUT`] for its TLS handshake and
 /// [`HEADER_READ_TIMEOUT`] for each request head. Each request carries the client's address
 /// (`ConnectInfo<SocketAddr>`).
 pub async fn serve(
@@ -324,9 +327,12 @@ pub async fn serve(
         .header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let (tcp, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
+            // Forget finished connections as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -345,30 +351,30 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let served = match acceptor {
+        connections.spawn(async move {
+            let ended = match acceptor {
                 None => {
                     let connection = builder.serve_connection(TokioIo::new(tcp), service);
                     watcher.watch(connection.into_owned()).await
                 }
                 Some(acceptor) => {
-                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
-                    let stream = match handshake.await {
-                        Ok(Ok(stream)) => stream,
-                        Ok(Err(error)) => {
-                            tracing::debug!(%peer, error = %error, "TLS handshake failed.");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out.");
-                            return;
-                        }
-                    };
+                    let stream =
+                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, error = %error, "TLS handshake failed.");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out.");
+                                return;
+                            }
+                        };
                     let connection = builder.serve_connection(TokioIo::new(stream), service);
                     watcher.watch(connection.into_owned()).await
                 }
             };
-            if let Err(error) = served {
+            if let Err(error) = ended {
                 tracing::debug!(%peer, error = %error, "Web connection ended with an error.");
             }
         });
@@ -378,8 +384,12 @@ pub async fn serve(
         .await
         .is_err()
     {
-        tracing::debug!("Some web connections did not close in time; dropping them.");
+        tracing::info!(
+            connections = connections.len(),
+            "Some web connections did not close in time; closing them."
+        );
     }
+    connections.shutdown().await;
 }
 
 #[cfg(test)]

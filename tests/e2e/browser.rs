@@ -400,6 +400,10 @@ async fn a_supervisor_signs_in_and_watches_the_dock_tiles_update_live_as_wearabl
     );
     let tile_text = browser.text_of("#slots").await.unwrap();
     assert!(tile_text.contains("Stored on dock"), "{tile_text}");
+    assert!(
+        tile_text.contains("readings"),
+        "a supervisor sees the counts: {tile_text}"
+    );
     let shot = browser.screenshot("live-dock-done.png").await;
     println!("screenshot {}", shot.display());
 
@@ -482,7 +486,7 @@ async fn a_supervisor_opens_a_worker_and_reads_a_chart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_technician_cannot_reach_worker_pages_in_the_browser() {
+async fn a_technician_sees_device_health_on_the_live_tiles_and_cannot_reach_worker_pages() {
     let started = Instant::now();
     let dock = Dock::start("browser-technician");
     add_user(
@@ -500,6 +504,37 @@ async fn a_technician_cannot_reach_worker_pages_in_the_browser() {
     assert!(
         browser.text_of("#slots").await.is_some(),
         "the dock's tiles"
+    );
+    // A wearable docks while the page is live: its tile shows device health, no counts.
+    browser
+        .until("the page to go live", |b| async move {
+            (b.text_of("#live").await.as_deref() == Some("Live")).then_some(())
+        })
+        .await;
+    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 4343, shift(1, 20)).remove(0))
+        .await
+        .unwrap();
+    dock_until_drained(
+        &mut wearable,
+        &LinkAddr::Unix(dock.socket.clone()),
+        &Faults::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let serial = wearable.serial().to_owned();
+    let tiles = browser
+        .until("the live tile of the docked wearable", |b| {
+            let serial = serial.clone();
+            async move {
+                let text = b.text_of("#slots").await?;
+                (text.contains(&serial) && text.contains("Stored on dock")).then_some(text)
+            }
+        })
+        .await;
+    assert!(
+        !tiles.contains("reading") && !tiles.contains("alert"),
+        "{tiles}"
     );
 
     for path in ["/overview", "/workers/1", "/tasks"] {

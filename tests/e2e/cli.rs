@@ -42,6 +42,57 @@ fn a_config_with_a_bad_value_is_refused_naming_the_key() {
 }
 
 #[test]
+fn check_config_never_prints_a_badge_tag_nor_echoes_a_bad_one() {
+    let dir = TestDir::new("checkconfig");
+    let config = dir.join("dockd.toml");
+    let tags = "[analysis.teams]\npacking = [\"KW-TAG-0001\", \"KW-TAG-0002\"]\n\
+                [[analysis.tasks]]\nname = \"lifting\"\nworkers = [\"KW-TAG-0003\"]\n";
+    // A PIN an older version accepted: the config still loads, and says the actions are off.
+    std::fs::write(&config, format!("{tags}[serial]\npin = \"q7Zx\"\n")).unwrap();
+    let (ok, text) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    assert!(!text.contains("KW-TAG") && !text.contains("q7Zx"), "{text}");
+    assert!(
+        text.contains("packing") && text.contains("(2 badge tags)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("serial.pin is shorter than 6 characters"),
+        "{text}"
+    );
+    // The daemon starts with it too, and says in its log why the PIN actions are off.
+    let mut dock = Dock::start_with_tables(
+        "shortpin",
+        &format!(
+            "[serial]\nport = {:?}\npin = \"q7Zx\"\n",
+            dir.join("no-such-tty")
+        ),
+    );
+    assert!(dock.get_anonymous("/healthz").ends_with("ok"));
+    let log = dock.log();
+    assert!(
+        log.contains("WARN") && log.contains("shorter than 6 characters") && !log.contains("q7Zx"),
+        "{log}"
+    );
+    assert!(dock.stop().success());
+
+    let bad = "[analysis.teams]\npacking = [\"KW-TAG-0001\", \"KW-TAG-MUCH-TOO-LONG-1\"]\n";
+    std::fs::write(&config, bad).unwrap();
+    let (ok, text) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(text.contains("analysis.teams.packing[1]"), "{text}");
+    assert!(!text.contains("KW-TAG"), "{text}");
+    let garbled = "[analysis.teams]\npacking = [\"KW-TAG-0001\", KW-TAG-0002]\n";
+    std::fs::write(&config, garbled).unwrap();
+    let (ok, text) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        text.contains("analysis.teams.packing") && !text.contains("KW-TAG"),
+        "{text}"
+    );
+}
+
+#[test]
 fn status_before_the_dock_ever_ran_says_where_it_looked() {
     let dir = TestDir::new("nostatus");
     let config = dir.join("dockd.toml");

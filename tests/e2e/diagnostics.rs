@@ -204,7 +204,7 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
         &format!(
             "[gps]\ngpsd = \"127.0.0.1:{gps_port}\"\ninterval_s = 1\n\
              [power]\nsysfs_root = {sysfs:?}\ninterval_s = 10\n\
-             [serial]\nport = {tty_dock:?}\npin = \"2468\"\n"
+             [serial]\nport = {tty_dock:?}\npin = \"246813\"\n"
         ),
     );
     let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 9191, shift(1, 10)).remove(0))
@@ -261,6 +261,16 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     assert!(slots.contains('%'), "the battery: {slots}");
     let one = tech.ask(&format!("wearable {serial}"), PROMPT);
     assert!(one.contains(&serial), "{one}");
+    // Device health (cycles and temperature at docking too), nothing counted from the wear, in
+    // words or in JSON.
+    assert!(one.contains(" cycles, ") && one.contains(" C, "), "{one}");
+    let one_json = tech.ask(&format!("wearable {serial} --json"), PROMPT);
+    for answer in [&one, &one_json, &slots] {
+        assert!(
+            !answer.contains("samples") && !answer.contains("alerts"),
+            "{answer}"
+        );
+    }
     let gps = tech.ask("gps", PROMPT);
     assert!(gps.contains("3D"), "{gps}");
     let power = tech.ask("battery", PROMPT);
@@ -310,6 +320,34 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     let mut all = Vec::new();
     keys(&json, &mut all);
     assert!(all.iter().all(|k| !k.contains("worker")), "{all:?}");
+    // Battery readings at dockings only, never the wearable's minute-by-minute ones during wear.
+    assert!(
+        dock.count("SELECT count(*) FROM wearable_diag WHERE wall_ms IS NOT NULL") > 0,
+        "the shift logged battery readings during wear"
+    );
+    let ours = json["wearables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["serial"] == serial)
+        .unwrap();
+    let docked_at: Vec<i64> = {
+        let db = dock.db();
+        let mut query = db.prepare("SELECT docked_ms FROM docking").unwrap();
+        query
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let history = ours["history"].as_array().unwrap();
+    assert!(!history.is_empty(), "{ours}");
+    for point in history {
+        assert!(
+            docked_at.contains(&point["at_ms"].as_i64().unwrap()),
+            "a reading from during wear: {point}"
+        );
+    }
     assert!(!response.contains(&badge));
     let page = http_request(dock.web, "GET", "/diagnostics", &[("Cookie", &tina)], "");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");

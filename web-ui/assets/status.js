@@ -170,13 +170,13 @@
       );
     }
     if (slot.serial !== null) {
-      fact(
-        facts,
-        "Stored on dock",
-        counted(slot.segments_stored, "log", "logs") + ", " +
-          counted(slot.samples_stored, "reading", "readings") + ", " +
-          counted(slot.alerts_stored, "alert", "alerts"),
-      );
+      // Readings and alerts: only in the snapshots of roles that see workers.
+      let stored = counted(slot.segments_stored, "log", "logs");
+      if (slot.samples_stored !== undefined && slot.alerts_stored !== undefined) {
+        stored += ", " + counted(slot.samples_stored, "reading", "readings") + ", " +
+          counted(slot.alerts_stored, "alert", "alerts");
+      }
+      fact(facts, "Stored on dock", stored);
     }
     if (slot.last_docked_ms !== null) {
       fact(facts, "Last docked", timeElement(slot.last_docked_ms, dateTimeFormat));

@@ -50,7 +50,7 @@ use axum::{
 };
 
 pub use pages::blocking;
-pub use view::{DockSnapshot, DockView, Progress, SlotState, SlotView};
+pub use view::{DockSnapshot, DockView, Progress, SlotState, SlotView, WorkerFigures};
 
 /// What a view trait's async method returns (as [`DockView::shutting_down`] does): a boxed
 /// future the handler awaits on its runtime worker, borrowing the view. The daemon's writes
@@ -587,6 +587,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_technician_reads_device_health_only_on_every_route_it_may_use() {
+        let site = TestSite::new(false);
+        let technician = site.signed_in("tina", Role::Technician);
+        let mut read = 0;
+        for (method, path, group) in every_route() {
+            // The live stream never ends (`api::events` checks its snapshots); the script and the
+            // API description are code and schema, not data.
+            if method != Method::GET
+                || path.ends_with("/events")
+                || path.ends_with("/openapi.json")
+                || path.starts_with("/assets/")
+                || !matches!(group, Group::Dock(_) | Group::Diagnostics)
+            {
+                continue;
+            }
+            let response = request(technician.clone(), method.clone(), &path).await;
+            if response.status() != StatusCode::OK {
+                continue;
+            }
+            let body = body_text(response).await;
+            for figure in [
+                "alerts_stored",
+                "samples_stored",
+                "900,000 readings",
+                "3 alerts",
+                "Worn by",
+                "\"worker\"",
+            ] {
+                assert!(!body.contains(figure), "{path} shows {figure}");
+            }
+            read += 1;
+        }
+        assert!(
+            read >= 3,
+            "the status page, its JSON and the diagnostics were read"
+        );
     }
 
     #[tokio::test]

@@ -24,7 +24,7 @@ use tokio::{sync::watch, time::Instant};
 use tower::ServiceExt;
 
 use crate::{
-    Backends, DockSnapshot, DockView, Progress, SlotState, SlotView, ViewFuture,
+    Backends, DockSnapshot, DockView, Progress, SlotState, SlotView, ViewFuture, WorkerFigures,
     access::{Accounts, AuditLog, CurrentUser, Recording, Role, Standing},
     admin::{
         AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings,
@@ -133,8 +133,10 @@ pub(crate) fn slot(number: u32, state: SlotState) -> SlotView {
         last_docked_ms: Some(1_709_200_000_000),
         quarantined: 0,
         segments_stored: 10,
-        samples_stored: 900_000,
-        alerts_stored: 3,
+        worker_figures: Some(WorkerFigures {
+            samples_stored: 900_000,
+            alerts_stored: 3,
+        }),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The read-only view the web pages are drawn from: the `DockView` trait the daemon implements and
 //! the plain data types it hands over. It must never depend on the daemon's internals, and its
-//! types must never carry worker names or badge tags (the pages do not show who wore a wearable).
+//! types must never carry badge tags; who wore a wearable and what the dock stored from that wear
+//! are held apart (`worker`, [`WorkerFigures`]) so [`DockSnapshot::for_role`] strips them whole for
+//! roles that see only device health.
 
 use std::pin::Pin;
 
@@ -41,12 +43,15 @@ pub struct DockSnapshot {
 }
 
 impl DockSnapshot {
-    /// The snapshot as `role` may see it: without who wears each wearable unless the role sees
-    /// worker data (`None`: nobody signed in, sees nothing of workers).
+    /// The snapshot as `role` may see it: without who wears each wearable and without the
+    /// figures stored from their wear unless the role sees worker data (`None`: nobody signed in,
+    /// sees nothing of workers). What is left is device health: battery, charging, transfer state,
+    /// faults.
     pub fn for_role(mut self, role: Option<crate::access::Role>) -> Self {
         if !role.is_some_and(crate::access::Role::sees_worker_data) {
             for slot in &mut self.slots {
                 slot.worker = None;
+                slot.worker_figures = None;
             }
         }
         self
@@ -91,6 +96,18 @@ pub struct SlotView {
     pub quarantined: u32,
     /// Logs the dock has stored for this wearable, all dockings together.
     pub segments_stored: u64,
+    /// What the dock stored from this wearable's wear: worker-derived, so
+    /// [`DockSnapshot::for_role`] removes it for roles that do not see workers. Its fields sit in
+    /// the slot's JSON (`samples_stored`, `alerts_stored`) and are absent when removed.
+    #[serde(flatten)]
+    pub worker_figures: Option<WorkerFigures>,
+}
+
+/// Counts stored from a wearable's wear, all dockings together. A worker's alerts per shift can be
+/// read off them by whoever knows who docks the wearable: for roles that see workers only. A new
+/// worker-derived figure goes here, never into [`SlotView`] itself.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerFigures {
     /// Posture samples the dock has stored for this wearable.
     pub samples_stored: u64,
     /// Alerts the dock has stored for this wearable.
@@ -155,6 +172,30 @@ mod tests {
         ] {
             let json = serde_json::to_value(state).unwrap();
             assert_eq!(json, serde_json::Value::from(state.as_str()));
+        }
+    }
+
+    #[test]
+    fn a_technicians_snapshot_keeps_device_health_and_loses_every_worker_figure() {
+        use crate::access::Role;
+        let full = crate::testing::snapshot();
+        let json = serde_json::to_value(full.clone().for_role(Some(Role::Supervisor))).unwrap();
+        assert_eq!(json["slots"][0]["samples_stored"], 900_000);
+        assert_eq!(json["slots"][0]["alerts_stored"], 3);
+        for role in [Some(Role::Technician), None] {
+            let seen = full.clone().for_role(role);
+            let json = serde_json::to_value(&seen).unwrap();
+            for slot in json["slots"].as_array().unwrap() {
+                let keys: Vec<&String> = slot.as_object().unwrap().keys().collect();
+                assert!(
+                    keys.iter()
+                        .all(|k| !k.contains("alert") && !k.contains("sample") && *k != "worker"),
+                    "{role:?}: {keys:?}"
+                );
+            }
+            assert_eq!(json["slots"][1]["battery_soc"], 80);
+            assert_eq!(json["slots"][1]["segments_stored"], 10);
+            assert_eq!(json["slots"][1]["quarantined"], 1);
         }
     }
 }

@@ -46,6 +46,9 @@ pub enum EchoMode {
     Plain,
     /// Echo `*` for each character (the service PIN).
     Masked,
+    /// Echo nothing, not even an erase (a PIN typed while PIN entry is locked: not even its
+    /// length shows).
+    Hidden,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,10 +211,11 @@ impl LineEditor {
             return None;
         }
         self.line.push(c);
-        Some(LineEvent::Echo(match self.echo {
-            EchoMode::Plain => c.to_string().into_bytes(),
-            EchoMode::Masked => b"*".to_vec(),
-        }))
+        match self.echo {
+            EchoMode::Plain => Some(LineEvent::Echo(c.to_string().into_bytes())),
+            EchoMode::Masked => Some(LineEvent::Echo(b"*".to_vec())),
+            EchoMode::Hidden => None,
+        }
     }
 
     fn erase_char(&mut self) -> Option<LineEvent> {
@@ -219,13 +223,16 @@ impl LineEditor {
             // The line is dropped whatever follows; there is nothing sensible to erase.
             return None;
         }
-        self.line
-            .pop()
-            .map(|_| LineEvent::Echo(b"\x08 \x08".to_vec()))
+        let erased = self.line.pop();
+        (erased.is_some() && self.echo != EchoMode::Hidden)
+            .then(|| LineEvent::Echo(b"\x08 \x08".to_vec()))
     }
 
     fn kill_line(&mut self) -> Option<LineEvent> {
-        let shown = self.line.chars().count();
+        let shown = match self.echo {
+            EchoMode::Hidden => 0,
+            EchoMode::Plain | EchoMode::Masked => self.line.chars().count(),
+        };
         self.clear();
         (shown > 0).then(|| LineEvent::Echo(b"\x08 \x08".repeat(shown)))
     }
@@ -404,6 +411,15 @@ mod tests {
         let events = editor.feed(b"4711\r");
         assert_eq!(echoed(&events), b"****");
         assert_eq!(lines(&events), ["4711"]);
+    }
+
+    #[test]
+    fn a_hidden_line_echoes_nothing_not_even_its_erasures() {
+        let mut editor = LineEditor::new();
+        editor.set_echo(EchoMode::Hidden);
+        let events = editor.feed(b"4712\x7f1\x15471100\r");
+        assert_eq!(echoed(&events), b"");
+        assert_eq!(lines(&events), ["471100"]);
     }
 
     #[test]

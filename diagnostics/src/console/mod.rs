@@ -4,17 +4,20 @@
 //! `selftest`, `version`, `restart`, `help` — as aligned text, or one line of JSON with `--json`.
 //!
 //! It owns the line editing (`line`, sans-IO), parsing (`command`), rendering (`render`), the
-//! service PIN and its rate limit (`pin`), one session over any byte stream (`session`: [`serve`])
+//! service PIN and its rate limit (`pin`), the rate limit's file in the data folder (`lockout`),
+//! one session over any byte stream (`session`: [`serve`])
 //! and the port itself, reopened after hang-ups (`port`: [`run_port`]). The daemon implements
 //! [`ConsoleBackend`] and hands over only the view types below.
 //!
-//! It must never print a worker's name or badge tag: no view type has a field for one, workers
-//! appear only as counts, wearables only by serial. It never echoes or logs the service PIN,
+//! It must never print a worker's name or badge tag, nor anything measured from a worker's wear
+//! (sample or alert counts, readings during wear): no view type has a field for one; wearables
+//! appear only by serial with their device health. It never echoes or logs the service PIN,
 //! never sends a raw non-printable byte it received, and no input (noise, over-long lines,
 //! binary, a hang-up) may crash it or leave it stuck.
 
 mod command;
 mod line;
+mod lockout;
 mod pin;
 mod port;
 mod render;
@@ -22,7 +25,7 @@ mod session;
 #[cfg(test)]
 mod session_tests;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -32,8 +35,10 @@ pub use command::{
     ParseError, parse,
 };
 pub use line::{EchoMode, LineEditor, LineEvent, MAX_LINE_BYTES};
+pub use lockout::LOCKOUT_FILE;
 pub use pin::{
-    FIRST_LOCKOUT, MAX_LOCKOUT, PinError, PinGuard, PinVerdict, ServicePin, WRONG_PINS_PER_LOCKOUT,
+    ConfiguredPin, FIRST_LOCKOUT, LockoutRecord, MAX_LOCKOUT, MIN_PIN_CHARS, PinError, PinGuard,
+    PinVerdict, ServicePin, TOO_SHORT_MESSAGE, WRONG_PINS_PER_LOCKOUT,
 };
 pub use port::{PortOptions, RETRY_MAX, RETRY_MIN, run_port};
 pub use session::{BACKEND_TIMEOUT, ConsoleEnd, MORE_PROMPT, PIN_TIMEOUT, serve};
@@ -89,21 +94,26 @@ pub struct WearableLine {
     /// The last docking's start, Unix ms; `None` when its time is unknown.
     pub last_docked_ms: Option<i64>,
     pub dockings: u64,
+    /// Logs stored: transfer state. No sample or alert count: with who docks the wearable, those
+    /// read as a worker's figures, and a technician sees device health only.
     pub segments_stored: u64,
-    pub samples_stored: u64,
-    /// The battery as last reported; `None` when never reported.
+    /// The battery as last reported at a docking; `None` when never reported.
     pub battery: Option<WearableBattery>,
     /// Plain-words flags, e.g. `battery health low`, `clock not set`.
     pub flags: Vec<String>,
 }
 
-/// A wearable's battery as last reported.
+/// A wearable's battery as last reported at a docking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WearableBattery {
     pub soc: Option<u8>,
     pub health: Option<u8>,
     pub charging: bool,
     pub voltage_mv: Option<u32>,
+    /// Charge cycles so far.
+    pub cycles: Option<u16>,
+    /// Battery temperature at that docking, °C.
+    pub temp_c: Option<f32>,
 }
 
 /// The dock's GPS (`gps`).
@@ -215,8 +225,11 @@ pub trait ConsoleBackend: Send + Sync + 'static {
 /// How a console session behaves.
 #[derive(Debug, Clone)]
 pub struct ConsoleSettings {
-    /// The service PIN; without one, actions are refused.
-    pub pin: Option<ServicePin>,
+    /// The service PIN; without a usable one, actions are refused and the technician told why.
+    pub pin: Option<ConfiguredPin>,
+    /// Where the wrong-PIN count and lockout are kept across restarts (`LOCKOUT_FILE` in the
+    /// data folder); `None`: in memory only.
+    pub lockout_file: Option<PathBuf>,
     /// Lines per page including the `-- more --` line; 0 turns paging off.
     pub page_lines: usize,
     /// Shown in the prompt (`dock-7> `).
@@ -227,6 +240,7 @@ impl Default for ConsoleSettings {
     fn default() -> Self {
         Self {
             pin: None,
+            lockout_file: None,
             page_lines: DEFAULT_PAGE_LINES,
             dock_name: "dock".to_owned(),
         }
@@ -236,13 +250,14 @@ impl Default for ConsoleSettings {
 /// The `[serial]` section of the daemon's configuration. The console is off when the section is
 /// absent (`Option<SerialConfig>` in the daemon's config); present, it defaults to
 /// `/dev/ttyS0` at 115200 baud without a PIN.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SerialConfig {
     pub port: PathBuf,
     pub baud: u32,
-    /// The service PIN for actions (4–64 characters); none disables actions.
-    pub pin: Option<ServicePin>,
+    /// The service PIN for actions (6–64 characters); none disables actions, and so does a 4- or
+    /// 5-character PIN left from an older version (the dock starts and says why).
+    pub pin: Option<ConfiguredPin>,
     /// Lines per page; 0 turns paging off.
     pub page_lines: usize,
 }
@@ -259,10 +274,12 @@ impl Default for SerialConfig {
 }
 
 impl SerialConfig {
-    /// The session settings for a dock called `dock_name`.
-    pub fn settings(&self, dock_name: impl Into<String>) -> ConsoleSettings {
+    /// The session settings for a dock called `dock_name`, keeping the PIN lockout in
+    /// `data_dir`.
+    pub fn settings(&self, dock_name: impl Into<String>, data_dir: &Path) -> ConsoleSettings {
         ConsoleSettings {
             pin: self.pin.clone(),
+            lockout_file: Some(data_dir.join(LOCKOUT_FILE)),
             page_lines: self.page_lines,
             dock_name: dock_name.into(),
         }
@@ -284,8 +301,14 @@ pub struct Console {
 }
 
 impl Console {
+    /// A console that carries on from the lockout its file records (read once, here).
     pub fn new(backend: Arc<dyn ConsoleBackend>, settings: ConsoleSettings, clock: Clock) -> Self {
-        let pins = Mutex::new(PinGuard::new(settings.pin.clone()));
+        let record = settings
+            .lockout_file
+            .as_deref()
+            .map(|path| lockout::load(path, clock()))
+            .unwrap_or_default();
+        let pins = Mutex::new(PinGuard::resumed(settings.pin.clone(), record));
         Self {
             backend,
             settings,
@@ -307,6 +330,31 @@ impl Console {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+
+    /// Checks one PIN attempt and, when the rate limit changed, writes it to the lockout file
+    /// (on the blocking pool) before answering, so a restart right after still knows it.
+    async fn check_pin(&self, attempt: &str) -> PinVerdict {
+        let (verdict, changed) = {
+            let mut pins = self.pins();
+            let before = pins.record();
+            let verdict = pins.check(self.now_ms(), attempt);
+            let after = pins.record();
+            (verdict, (after != before).then_some(after))
+        };
+        if let (Some(record), Some(path)) = (changed, self.settings.lockout_file.clone()) {
+            let saved = tokio::task::spawn_blocking(move || lockout::save(&path, &record)).await;
+            match saved {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %error, "Cannot keep the console's PIN lockout in the data folder; a restart would forget it.")
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "Cannot keep the console's PIN lockout in the data folder; a restart would forget it.")
+                }
+            }
+        }
+        verdict
+    }
 }
 
 impl std::fmt::Debug for Console {
@@ -323,19 +371,23 @@ mod tests {
 
     #[test]
     fn a_serial_section_fills_in_the_defaults() {
-        let config: SerialConfig = serde_json::from_str(r#"{"pin": "4711"}"#).unwrap();
+        let config: SerialConfig = serde_json::from_str(r#"{"pin": "471100"}"#).unwrap();
         assert_eq!(config.port, PathBuf::from("/dev/ttyS0"));
         assert_eq!(config.baud, 115_200);
         assert_eq!(config.page_lines, 24);
-        assert_eq!(config.pin, Some(ServicePin::new("4711").unwrap()));
-        let settings = config.settings("dock-7");
+        assert_eq!(config.pin, Some(ServicePin::new("471100").unwrap().into()));
+        let settings = config.settings("dock-7", Path::new("/var/lib/dockd"));
         assert_eq!(settings.dock_name, "dock-7");
+        assert_eq!(
+            settings.lockout_file.as_deref(),
+            Some(Path::new("/var/lib/dockd/console-lockout.json"))
+        );
         assert!(!format!("{config:?} {settings:?}").contains("4711"));
     }
 
     #[test]
     fn an_unknown_serial_key_is_refused() {
-        let parsed: Result<SerialConfig, _> = serde_json::from_str(r#"{"pni": "4711"}"#);
+        let parsed: Result<SerialConfig, _> = serde_json::from_str(r#"{"pni": "471100"}"#);
         assert!(parsed.is_err());
     }
 }

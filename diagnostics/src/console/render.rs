@@ -303,6 +303,12 @@ pub fn wearable(wearable: &WearableLine, now_ms: i64) -> Vec<String> {
             if let Some(mv) = b.voltage_mv {
                 parts.push(format!("{}.{:03} V", mv / 1000, mv % 1000));
             }
+            if let Some(cycles) = b.cycles {
+                parts.push(format!("{cycles} cycles"));
+            }
+            if let Some(celsius) = b.temp_c {
+                parts.push(format!("{celsius:.1} C"));
+            }
             parts.push(
                 if b.charging {
                     "charging"
@@ -324,7 +330,6 @@ pub fn wearable(wearable: &WearableLine, now_ms: i64) -> Vec<String> {
         ),
         ("dockings", wearable.dockings.to_string()),
         ("segments", format!("{} stored", wearable.segments_stored)),
-        ("samples", format!("{} stored", wearable.samples_stored)),
         ("battery", battery),
     ];
     if wearable.flags.is_empty() {
@@ -587,12 +592,13 @@ mod tests {
                 last_docked_ms: Some(now - 3 * 3600 * 1000),
                 dockings: 12,
                 segments_stored: 340,
-                samples_stored: 1_234_567,
                 battery: Some(WearableBattery {
                     soc: Some(87),
                     health: Some(61),
                     charging: true,
                     voltage_mv: Some(3905),
+                    cycles: Some(412),
+                    temp_c: Some(31.5),
                 }),
                 flags: vec!["battery health low".into()],
             },
@@ -605,8 +611,7 @@ mod tests {
                 "last docked  2023-11-14 19:13:20 UTC (3 h ago)",
                 "dockings     12",
                 "segments     340 stored",
-                "samples      1234567 stored",
-                "battery      87 % charged, health 61 %, 3.905 V, charging",
+                "battery      87 % charged, health 61 %, 3.905 V, 412 cycles, 31.5 C, charging",
                 "flags        battery health low",
             ]
         );

@@ -4,8 +4,8 @@
 //!
 //! It must never wedge: every read and write races the cancel token, writes and backend calls
 //! have time limits, a read of 0 bytes or EIO ends the session (the port layer reopens), and the
-//! PIN prompt gives up after [`PIN_TIMEOUT`]. It never echoes the PIN (masked with `*`) and never
-//! logs it or any typed line.
+//! PIN prompt gives up after [`PIN_TIMEOUT`]. It never echoes the PIN (masked with `*`; while PIN
+//! entry is locked, not at all) and never logs it or any typed line.
 
 use std::collections::VecDeque;
 use std::io;
@@ -327,20 +327,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         } else {
             "upload now"
         };
-        {
+        let locked = {
             let pins = self.console.pins();
-            if !pins.is_configured() {
-                return Ok(error_lines(
-                    json,
-                    "no service PIN configured; actions are disabled",
-                ));
+            if let Some(reason) = pins.disabled_reason() {
+                return Ok(error_lines(json, reason));
             }
-            if let Some(remaining) = pins.locked_for(self.console.now_ms()) {
-                return Ok(error_lines(json, &locked_message(remaining)));
-            }
-        }
+            pins.locked_for(self.console.now_ms()).is_some()
+        };
+        // While locked the prompt still takes the line, so a PIN typed (or typed ahead) then is
+        // neither run as a command nor echoed, not even masked; it is compared only if the
+        // lockout ended while it was typed.
         self.out.extend_from_slice(b"PIN: ");
-        self.editor.set_echo(EchoMode::Masked);
+        self.editor.set_echo(if locked {
+            EchoMode::Hidden
+        } else {
+            EchoMode::Masked
+        });
         let typed = tokio::time::timeout(PIN_TIMEOUT, self.next_event()).await;
         self.editor.set_echo(EchoMode::Plain);
         self.out.extend_from_slice(CRLF);
@@ -356,15 +358,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             }
             Ok(Ok(_)) => return Ok(error_lines(json, "cancelled")),
         };
-        let verdict = self.console.pins().check(self.console.now_ms(), &attempt);
+        let verdict = self.console.check_pin(&attempt).await;
         drop(attempt);
         match verdict {
             PinVerdict::Accepted => {}
-            PinVerdict::NotConfigured => {
-                return Ok(error_lines(
-                    json,
-                    "no service PIN configured; actions are disabled",
-                ));
+            PinVerdict::NotConfigured | PinVerdict::TooShort => {
+                let reason = self.console.pins().disabled_reason().unwrap_or_default();
+                return Ok(error_lines(json, reason));
             }
             PinVerdict::Locked { remaining } => {
                 return Ok(error_lines(json, &locked_message(remaining)));

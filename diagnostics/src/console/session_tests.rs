@@ -167,7 +167,8 @@ async fn start(pin: Option<&str>, page_lines: usize) -> Setup {
     let clock_now = Arc::clone(&now);
     let clock: Clock = Arc::new(move || clock_now.load(Ordering::SeqCst));
     let settings = ConsoleSettings {
-        pin: pin.map(|p| ServicePin::new(p).unwrap()),
+        pin: pin.map(|p| ServicePin::new(p).unwrap().into()),
+        lockout_file: None,
         page_lines,
         dock_name: "dock-7".into(),
     };
@@ -327,33 +328,33 @@ async fn without_a_pin_actions_are_refused_without_asking() {
 
 #[tokio::test]
 async fn the_right_pin_runs_the_action_and_is_never_echoed() {
-    let mut s = start(Some("4711"), 24).await;
+    let mut s = start(Some("471100"), 24).await;
     s.term.send(b"upload now\r").await;
     s.term.until("PIN: ").await;
-    let out = s.term.run("4711").await;
-    assert!(out.starts_with("****\r\nupload started\r\n"), "{out:?}");
-    assert!(!String::from_utf8_lossy(&s.term.seen).contains("4711"));
+    let out = s.term.run("471100").await;
+    assert!(out.starts_with("******\r\nupload started\r\n"), "{out:?}");
+    assert!(!String::from_utf8_lossy(&s.term.seen).contains("471100"));
     assert_eq!(s.dock.uploads.load(Ordering::SeqCst), 1);
 
     s.term.send(b"restart --json\r").await;
     s.term.until("PIN: ").await;
-    let out = s.term.run("4711").await;
+    let out = s.term.run("471100").await;
     assert!(out.contains(r#"{"ok":true,"message":"restarting"}"#));
     assert_eq!(s.dock.restarts.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn a_pin_typed_ahead_with_the_command_is_still_masked() {
-    let mut s = start(Some("4711"), 24).await;
-    s.term.send(b"upload now\r4711\r").await;
+    let mut s = start(Some("471100"), 24).await;
+    s.term.send(b"upload now\r471100\r").await;
     let out = s.term.until("upload started").await;
-    assert!(!out.contains("4711"), "{out:?}");
+    assert!(!out.contains("471100"), "{out:?}");
     assert_eq!(s.dock.uploads.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn wrong_pins_lock_pin_entry_and_the_lockout_doubles() {
-    let mut s = start(Some("4711"), 24).await;
+    let mut s = start(Some("471100"), 24).await;
     for attempt in ["1", "2"] {
         s.term.send(b"upload now\r").await;
         s.term.until("PIN: ").await;
@@ -368,12 +369,14 @@ async fn wrong_pins_lock_pin_entry_and_the_lockout_doubles() {
     );
 
     s.now.fetch_add(10_000, Ordering::SeqCst);
-    let out = s.term.run("upload now").await;
+    s.term.send(b"upload now\r").await;
+    s.term.until("PIN: ").await;
+    let out = s.term.run("471100").await;
     assert!(
-        out.contains("PIN entry locked; try again in 20 s"),
-        "{out:?}"
+        out.starts_with("\r\nPIN entry locked; try again in 20 s"),
+        "nothing of the PIN typed while locked shows: {out:?}"
     );
-    assert!(!out.contains("PIN: "));
+    assert_eq!(s.dock.uploads.load(Ordering::SeqCst), 0);
 
     s.now.fetch_add(20_000, Ordering::SeqCst);
     for _ in 0..3 {
@@ -381,7 +384,9 @@ async fn wrong_pins_lock_pin_entry_and_the_lockout_doubles() {
         s.term.until("PIN: ").await;
         s.term.run("0000").await;
     }
-    let out = s.term.run("restart").await;
+    s.term.send(b"restart\r").await;
+    s.term.until("PIN: ").await;
+    let out = s.term.run("0000").await;
     assert!(
         out.contains("PIN entry locked; try again in 60 s"),
         "{out:?}"
@@ -390,14 +395,88 @@ async fn wrong_pins_lock_pin_entry_and_the_lockout_doubles() {
     s.now.fetch_add(60_000, Ordering::SeqCst);
     s.term.send(b"upload now\r").await;
     s.term.until("PIN: ").await;
-    assert!(s.term.run("4711").await.contains("upload started"));
+    assert!(s.term.run("471100").await.contains("upload started"));
     assert_eq!(s.dock.uploads.load(Ordering::SeqCst), 1);
     assert_eq!(s.dock.restarts.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
+async fn a_pin_typed_ahead_while_locked_is_neither_echoed_nor_run_as_a_command() {
+    let mut s = start(Some("471100"), 24).await;
+    for _ in 0..3 {
+        s.term.send(b"upload now\r").await;
+        s.term.until("PIN: ").await;
+        s.term.run("000000").await;
+    }
+    s.term.send(b"upload now\r471100\r").await;
+    let out = s.term.until("dock-7> ").await;
+    assert!(
+        out.contains("PIN entry locked; try again in 30 s"),
+        "{out:?}"
+    );
+    assert!(!out.contains("471100") && !out.contains('*'), "{out:?}");
+    assert!(!out.contains("unknown command"), "{out:?}");
+    assert!(!String::from_utf8_lossy(&s.term.seen).contains("471100"));
+    assert_eq!(s.dock.uploads.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_pin_too_short_for_this_version_disables_the_actions_and_says_why() {
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let dock = Arc::new(FakeDock::default());
+    let settings = ConsoleSettings {
+        pin: Some(serde_json::from_str("\"4711\"").unwrap()),
+        ..ConsoleSettings::default()
+    };
+    let backend: Arc<dyn ConsoleBackend> = dock.clone();
+    let cancel = CancellationToken::new();
+    let _served = tokio::spawn(serve(server, backend, settings, Arc::new(|| 0_i64), cancel));
+    let mut term = Term {
+        io: client,
+        seen: Vec::new(),
+        mark: 0,
+    };
+    term.until("dock> ").await;
+    term.send(b"upload now\r").await;
+    let out = term.until("dock> ").await;
+    assert!(
+        out.contains("PIN actions are disabled: the service PIN is shorter than 6 characters; set a longer [serial] pin"),
+        "{out:?}"
+    );
+    assert!(!out.contains("PIN: "));
+    assert_eq!(dock.uploads.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_lockout_outlives_the_console_that_counted_it() {
+    let dir = std::env::temp_dir().join(format!("dockd-console-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let settings = ConsoleSettings {
+        pin: Some(ServicePin::new("471100").unwrap().into()),
+        lockout_file: Some(dir.join(crate::console::LOCKOUT_FILE)),
+        ..ConsoleSettings::default()
+    };
+    let backend: Arc<dyn ConsoleBackend> = Arc::new(FakeDock::default());
+    let clock: Clock = Arc::new(|| 1_700_000_000_000);
+    let first = Console::new(Arc::clone(&backend), settings.clone(), Arc::clone(&clock));
+    for _ in 0..3 {
+        first.check_pin("000000").await;
+    }
+    drop(first);
+    let restarted = Console::new(backend, settings, clock);
+    assert_eq!(
+        restarted.check_pin("471100").await,
+        crate::console::PinVerdict::Locked {
+            remaining: crate::console::FIRST_LOCKOUT
+        }
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
 async fn ctrl_c_at_the_pin_prompt_cancels_without_counting() {
-    let mut s = start(Some("4711"), 24).await;
+    let mut s = start(Some("471100"), 24).await;
     for _ in 0..5 {
         s.term.send(b"upload now\r").await;
         s.term.until("PIN: ").await;
@@ -406,7 +485,7 @@ async fn ctrl_c_at_the_pin_prompt_cancels_without_counting() {
     }
     s.term.send(b"upload now\r").await;
     s.term.until("PIN: ").await;
-    assert!(s.term.run("4711").await.contains("upload started"));
+    assert!(s.term.run("471100").await.contains("upload started"));
 }
 
 #[tokio::test]

@@ -205,9 +205,13 @@ impl Settings {
         }
         tasks::validate(&self.tasks).map_err(|e| format!("analysis.tasks: {e}"))?;
         for (team, badges) in &self.teams {
-            if let Some(bad) = badges.iter().find(|b| WorkerTag::from_ascii(b).is_none()) {
+            // The key and the position, never the text: it may be someone's badge tag.
+            if let Some(bad) = badges
+                .iter()
+                .position(|b| WorkerTag::from_ascii(b).is_none())
+            {
                 return Err(format!(
-                    "analysis.teams.{team}: `{bad}` is not a badge tag (1 to 16 ASCII characters)"
+                    "analysis.teams.{team}[{bad}] is not a badge tag (1 to 16 ASCII characters)"
                 ));
             }
         }

@@ -2,7 +2,9 @@
 //! (the Diagnostics page) and `diagnostics::console::ConsoleBackend` (the serial console), over the
 //! diagnostics tables, the wearables' battery readings, the live GPS and power state, the board and
 //! the host. It owns turning those into the two view types; it must never read or hand out
-//! anything about a worker (wearables appear by serial, with device figures only).
+//! anything about a worker (wearables appear by serial, with device figures only: battery
+//! readings taken at dockings, never the wearable's own readings during wear nor any sample or
+//! alert count).
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -85,6 +87,20 @@ impl DockDiagnostics {
         format!("dockd {}", env!("CARGO_PKG_VERSION"))
     }
 
+    /// Wearable `serial`'s battery readings taken at dockings since `since_ms`, oldest first.
+    /// The wearable's own DIAG readings are left out: logged minute by minute during wear, they
+    /// are a wear-time series (and no flag needs them: every flag judges health or charging,
+    /// which only a docking reports).
+    fn docking_readings(&self, serial: &str, since_ms: i64) -> Vec<battery::WearableBattery> {
+        let mut readings = self
+            .reader
+            .wearable_batteries(serial, since_ms)
+            .unwrap_or_default();
+        // A docking row always says whether it was charging; a DIAG record never does.
+        readings.retain(|r| r.charging.is_some());
+        readings
+    }
+
     /// Every wearable the dock has seen, with its readings over the battery window and its flags.
     fn wearables(
         &self,
@@ -97,10 +113,7 @@ impl DockDiagnostics {
         totals
             .into_iter()
             .map(|w| {
-                let readings = self
-                    .reader
-                    .wearable_batteries(&w.serial, since_ms)
-                    .unwrap_or_default();
+                let readings = self.docking_readings(&w.serial, since_ms);
                 (w.serial, w.last_docked_ms, readings)
             })
             .collect()
@@ -379,9 +392,7 @@ impl ConsoleBackend for DockDiagnostics {
             .into_iter()
             .map(|(slot, _)| {
                 let health = slot.serial.as_ref().and_then(|serial| {
-                    self.reader
-                        .wearable_batteries(serial, slot.docked_ms)
-                        .ok()?
+                    self.docking_readings(serial, slot.docked_ms)
                         .iter()
                         .rev()
                         .find_map(|r| r.health_pct)
@@ -409,23 +420,21 @@ impl ConsoleBackend for DockDiagnostics {
     fn wearable(&self, serial: &str) -> Option<console::WearableLine> {
         let totals = self.reader.totals_of(serial).ok().flatten()?;
         let window = self.clock.now_ms() - BATTERY_WINDOW_DAYS * DAY_MS;
-        let readings = self
-            .reader
-            .wearable_batteries(serial, window)
-            .unwrap_or_default();
+        let readings = self.docking_readings(serial, window);
         let latest = readings.last();
         let battery = latest.map(|r| console::WearableBattery {
             soc: Some(r.soc),
             health: readings.iter().rev().find_map(|r| r.health_pct),
             charging: r.charging.unwrap_or(false),
             voltage_mv: Some(u32::from(r.voltage_mv)),
+            cycles: r.cycles,
+            temp_c: Some(f32::from(r.temp_dc) / 10.0),
         });
         Some(console::WearableLine {
             serial: totals.serial,
             last_docked_ms: totals.last_docked_ms,
             dockings: self.reader.docking_count(serial).unwrap_or(0),
             segments_stored: totals.segments_stored,
-            samples_stored: totals.samples_stored,
             battery,
             flags: self
                 .flags_of(&readings)

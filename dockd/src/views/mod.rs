@@ -1,7 +1,9 @@
 //! Implements the web UI's traits: `DockView` over the dock's status board (here) and
 //! `AnalysisView` over the stored shift reports (`analysis`), turning internal state into the web's
-//! view types. The dock view must never hand the web anything about workers nor query the database
-//! on a page load (the board already holds the totals); the analysis view never hands it a badge tag.
+//! view types. The dock view hands the web who wears a wearable and its wear's counts only as
+//! `worker` and `WorkerFigures`, which the web strips for roles that see device health only; it
+//! never queries the database on a page load (the board already holds the totals). The analysis
+//! view never hands the web a badge tag.
 
 pub mod admin;
 pub mod analysis;
@@ -17,7 +19,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use web_ui::{DockSnapshot, DockView, Progress, SlotState, SlotView};
+use web_ui::{DockSnapshot, DockView, Progress, SlotState, SlotView, WorkerFigures};
 
 use crate::clock::{Clock, SystemClock};
 use crate::dock::board::{Board, Phase, SlotStatus, Totals};
@@ -123,7 +125,10 @@ fn slot_view(slot: SlotStatus, totals: Totals, worker: Option<String>) -> SlotVi
             .unwrap_or(u32::MAX)
             .max(slot.quarantined),
         segments_stored: totals.segments,
-        samples_stored: totals.samples,
-        alerts_stored: totals.alerts,
+        // The web hands these only to roles that see workers (`for_role`).
+        worker_figures: Some(WorkerFigures {
+            samples_stored: totals.samples,
+            alerts_stored: totals.alerts,
+        }),
     }
 }

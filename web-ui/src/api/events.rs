@@ -174,13 +174,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_technicians_live_events_never_say_who_wears_a_wearable() {
+    async fn a_technicians_live_events_never_say_who_wears_a_wearable_nor_their_counts() {
         let site = crate::testing::TestSite::new(false);
         let technician = site.signed_in("tina", crate::access::Role::Technician);
         let mut body = get(technician, "/api/v1/events").await.into_body();
         let mut buffer = String::new();
         let (_, data) = next_event(&mut body, &mut buffer).await;
         assert!(data["slots"][1].get("worker").is_none(), "{data}");
+        assert!(data["slots"][1].get("alerts_stored").is_none(), "{data}");
+        assert!(data["slots"][1].get("samples_stored").is_none(), "{data}");
         assert_eq!(data["slots"][1]["serial"], "KW-00102");
         let supervisor = site.signed_in("sam", crate::access::Role::Supervisor);
         let mut body = get(supervisor, "/api/v1/events").await.into_body();

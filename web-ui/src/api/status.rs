@@ -33,7 +33,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn who_wears_a_wearable_is_in_the_json_only_for_roles_that_see_workers() {
+    async fn who_wears_a_wearable_and_its_counts_are_in_the_json_only_for_roles_that_see_workers() {
         let site = crate::testing::TestSite::new(false);
         for (role, shown) in [
             (crate::access::Role::Admin, true),
@@ -45,6 +45,11 @@ mod tests {
             let body: serde_json::Value = serde_json::from_str(&text).unwrap();
             assert_eq!(body["slots"][1]["worker"] == "Worker 2", shown, "{role:?}");
             assert_eq!(text.contains("worker"), shown, "{role:?}: {text}");
+            // A technician gets device health only: no counts from the wear either.
+            assert_eq!(body["slots"][1]["alerts_stored"] == 3, shown, "{role:?}");
+            assert_eq!(text.contains("alerts"), shown, "{role:?}: {text}");
+            assert_eq!(text.contains("samples"), shown, "{role:?}: {text}");
+            assert_eq!(body["slots"][1]["battery_soc"], 80);
         }
     }
 

@@ -117,7 +117,7 @@ pub struct WearableBattery {
     pub cycles: Option<u16>,
     pub temp_c: Option<f64>,
     pub voltage_mv: Option<u16>,
-    /// Readings (dockings and the wearable's own DIAG records), oldest first.
+    /// Readings taken at dockings, oldest first; never the wearable's own readings during wear.
     pub history: Vec<BatteryPoint>,
     /// Plain words, e.g. "health 72 %, below 80 %"; empty when all is well.
     pub flags: Vec<BatteryFlagLine>,

@@ -138,13 +138,21 @@ impl fmt::Display for Facts<'_> {
             )?;
         }
         if slot.serial.is_some() {
-            writeln!(
+            // Readings and alerts only for roles that see workers (`for_role` removed them else).
+            write!(
                 f,
-                "<div><dt>Stored on dock</dt><dd>{}, {}, {}</dd></div>",
+                "<div><dt>Stored on dock</dt><dd>{}",
                 counted(slot.segments_stored, "log", "logs"),
-                counted(slot.samples_stored, "reading", "readings"),
-                counted(slot.alerts_stored, "alert", "alerts"),
             )?;
+            if let Some(figures) = slot.worker_figures {
+                write!(
+                    f,
+                    ", {}, {}",
+                    counted(figures.samples_stored, "reading", "readings"),
+                    counted(figures.alerts_stored, "alert", "alerts"),
+                )?;
+            }
+            f.write_str("</dd></div>\n")?;
         }
         if let Some(docked) = slot.last_docked_ms {
             writeln!(
@@ -255,7 +263,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_tiles_say_who_wears_each_wearable_to_supervisors_and_never_to_technicians() {
+    async fn the_tiles_say_who_wears_each_wearable_and_their_counts_to_supervisors_and_never_to_technicians()
+     {
         let (dock, supervisor) = FakeDock::router();
         dock.update(|snapshot| snapshot.slots[0].worker = Some("<Ana & Bo>".to_owned()));
         let html = body_text(get(supervisor, "/").await).await;
@@ -272,6 +281,12 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("KW-00102"));
+        // Device health only: no counts stored from the wear, which add up to a worker's alerts.
+        assert!(
+            !html.contains("alert") && !html.contains("reading"),
+            "{html}"
+        );
+        assert!(html.contains("<dd>10 logs</dd>") && html.contains("Battery 80%"));
     }
 
     #[tokio::test]
@@ -310,12 +325,16 @@ mod tests {
         done.segments_total = 5;
         done.bytes_pulled = 3_400_000;
         done.segments_stored = 1_204;
-        done.samples_stored = 1_080_000;
-        done.alerts_stored = 1;
+        done.worker_figures = Some(crate::WorkerFigures {
+            samples_stored: 1_080_000,
+            alerts_stored: 1,
+        });
         let html = Tile(&done).to_string();
         assert!(html.contains("<dd>5 of 5 logs, 3.4 MB</dd>"));
         assert!(html.contains("<dd>1,204 logs, 1,080,000 readings, 1 alert</dd>"));
         assert!(!html.contains("<progress"));
+        done.worker_figures = None;
+        assert!(Tile(&done).to_string().contains("<dd>1,204 logs</dd>"));
     }
 
     #[test]
