@@ -812,7 +812,8 @@ async fn sigterm_during_ingest_analysis_and_a_busy_page_stops_within_ten_seconds
     let mut slow = std::net::TcpStream::connect(dock.web).unwrap();
     write!(
         slow,
-        "GET /api/v1/status HTTP/1.1\r\nHost: dock\r\nCookie: {cookie}\r\n"
+        "GET /api/v1/status HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\n",
+        dock.web
     )
     .unwrap();
     let stop_clients = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -830,7 +831,7 @@ async fn sigterm_during_ingest_analysis_and_a_busy_page_stops_within_ten_seconds
                     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
                     let _ = write!(
                         stream,
-                        "GET {path} HTTP/1.1\r\nHost: dock\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+                        "GET {path} HTTP/1.1\r\nHost: {web}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
                     );
                     let mut answer = Vec::new();
                     if stream.read_to_end(&mut answer).is_ok() && answer.starts_with(b"HTTP/1.1 200") {
