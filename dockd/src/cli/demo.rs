@@ -2,7 +2,7 @@
 //! never need a set-up step or serve anything but loopback.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use dockd::clock::{Clock, SystemClock};
 use dockd::config::Config;
-use dockd::emulator::{Faults, Fleet, FleetPlan, FleetSpec, MINUTE_MS, ShiftSpec};
+use dockd::emulator::{Faults, Fleet, FleetPlan, FleetSpec, MINUTE_MS, Refill, ShiftSpec};
 use dockd::transport::LinkAddr;
 use tokio_util::sync::CancellationToken;
 use web_ui::access::Role;
@@ -59,11 +59,14 @@ pub(super) fn demo(
             .await??
         };
         dockd::accounts::put_user_in(&config.database_path(), demo_user).await?;
-        let daemon = tokio::spawn(dockd::app::run(
+        let stale = socket_inode(&socket);
+        let mut daemon = tokio::spawn(dockd::app::run(
             config,
             Arc::new(SystemClock),
             shutdown.clone(),
         ));
+        // The wearables dial only once the daemon listens, so the first screen has no failed docking.
+        wait_until_listening(&socket, stale, &mut daemon).await?;
         println!(
             "dockd demo: {wearables} emulated wearables, data in {}",
             data.display()
@@ -87,11 +90,15 @@ pub(super) fn demo(
                 bytes_per_sec: Some(400_000),
                 ..Faults::default()
             },
-            // Each wearable charges in its slot for a while, is taken out, and comes back after
-            // a (very short) shift: the page shows every state a real dock goes through.
+            // Each wearable charges in its slot for a while (the dock's refreshes do not keep it
+            // there), is taken out, and comes back after a (very short) shift: the page shows
+            // every state a real dock goes through.
             stay: Duration::from_secs(20),
             redock_after: Some(Duration::from_secs(8)),
             stagger: Duration::from_secs(2),
+            // Each comeback brings the same hours a day earlier, four weeks back, so the trends,
+            // weeks and site baseline fill while you watch; then fresh shifts of today.
+            refill: Refill::Backlog { days: BACKLOG_DAYS },
         };
         let addr = LinkAddr::Unix(socket);
         let wearables = fleet.run(&addr, &plan, &shutdown);
@@ -101,4 +108,41 @@ pub(super) fn demo(
         println!("dockd demo: stopped after {dockings} dockings");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Days of history the demo's wearables bring, one a docking: the analysis's 28-day baseline.
+const BACKLOG_DAYS: u32 = 27;
+
+/// How long the daemon may take to open its wearable socket.
+const LISTEN_LIMIT: Duration = Duration::from_secs(30);
+
+/// The inode of the file at `path`, if any (a socket left by an earlier run that was killed).
+fn socket_inode(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|m| m.ino())
+}
+
+/// Waits until the daemon has bound its wearable socket (a new file at `socket`, not the `stale`
+/// one), or fails with the daemon's own error if it stopped first.
+async fn wait_until_listening(
+    socket: &Path,
+    stale: Option<u64>,
+    daemon: &mut tokio::task::JoinHandle<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let started = tokio::time::Instant::now();
+    loop {
+        if socket_inode(socket).is_some_and(|inode| Some(inode) != stale) {
+            return Ok(());
+        }
+        if daemon.is_finished() {
+            daemon.await??;
+            anyhow::bail!("the dock stopped before it accepted wearables");
+        }
+        anyhow::ensure!(
+            started.elapsed() < LISTEN_LIMIT,
+            "the dock did not open its wearable socket {} within {LISTEN_LIMIT:?}",
+            socket.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dockd::clock::{Clock, SystemClock};
 use dockd::emulator::{
-    BootSpec, Faults, Fleet, FleetPlan, FleetSpec, MINUTE_MS, ShiftSpec, Wearable,
+    BootSpec, Faults, Fleet, FleetPlan, FleetSpec, MINUTE_MS, Refill, ShiftSpec, Wearable,
 };
 use dockd::transport::LinkAddr;
 use tokio_util::sync::CancellationToken;
@@ -106,6 +106,7 @@ pub(super) fn emulate(args: EmulateArgs) -> anyhow::Result<ExitCode> {
             redock_after: args.redock_after.map(Duration::from_secs),
             stagger: Duration::ZERO,
             stay: Duration::ZERO,
+            refill: Refill::EndingNow,
         };
         let runs = fleet.run(&args.connect, &plan, &cancel).await;
         let mut all_ok = true;
