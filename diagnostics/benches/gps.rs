@@ -1,6 +1,6 @@
 //! GPS task benchmark: an hour of gpsd reports, replayed as fast as the task reads them, through
 //! the real `gps::run` over loopback TCP. The reports are gpsd's own output for the u-blox 8
-//! recording (`../shared/data/gps/ublox-8.log.chk`: TPV and 25-satellite SKY reports, 72 s of
+//! recording (`tests/data/gps/ublox-8.log.chk`: TPV and 25-satellite SKY reports, 72 s of
 //! receiver time), looped; the task's clock advances 72 s per pass so its once-a-minute recording
 //! runs as it would in the field. Prints the GPS thread's CPU time, the process's memory as the
 //! replay goes on (to show it does not grow) and what was recorded. A benchmark, not a test: it
@@ -77,7 +77,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let chk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/gps/ublox-8.log.chk");
+    let chk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/gps/ublox-8.log.chk");
     let text =
         String::from_utf8_lossy(&std::fs::read(&chk).expect("the u-blox 8 recording")).into_owned();
     let pass: Vec<String> = text

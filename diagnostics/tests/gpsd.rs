@@ -1,5 +1,5 @@
 //! GPS diagnostics against a real gpsd: `gpsfake` (Debian package gpsd-clients) replays the real
-//! receiver recordings in `../shared/data/gps/` into gpsd on a private loopback port, and what the
+//! receiver recordings in `tests/data/gps/` into gpsd on a private loopback port, and what the
 //! client records is checked against gpsd's own expected output for each recording (`*.log.chk`).
 //! Also: gpsd killed and restarted, no gpsd at all, gpsd without a receiver, and a hostile peer.
 //!
@@ -37,11 +37,11 @@ const CYCLE: &str = "0.01";
 
 fn recording(name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/gps")
+        .join("../tests/data/gps")
         .join(name);
     assert!(
         path.is_file(),
-        "{} is missing: the shared data must sit beside the repository",
+        "{} is missing: the repository's test data (tests/data) is incomplete",
         path.display()
     );
     path

@@ -1,7 +1,10 @@
 //! Ingest benchmark: 24 emulated wearables, each holding a 12-hour 25 Hz shift, dock at once into the
 //! real `dockd` binary over its Unix socket. Prints wall time from first docking to everything stored
-//! and erased, MB/s of segment bytes ingested, and the daemon's peak RSS. A benchmark, not a test: it
-//! asserts only that everything arrived, and leaves judging the figures to the reader.
+//! and erased, MB/s of segment bytes ingested, and the daemon's peak RSS. A figure that travels
+//! between machines: before each round, the same segment bytes are written to a file beside the
+//! database with an fsync per segment (the disk's durable-write ceiling), and dockd's MB/s is
+//! printed as a ratio of it. A benchmark, not a test: it asserts only that everything arrived, and
+//! leaves judging the figures to the reader.
 //!
 //! Run: `cargo bench -p dockd --bench ingest` (WEARABLES and SHIFT_HOURS override the defaults).
 //! The emulated wearables run in this process on the same 2 cores, so the figure is conservative.
@@ -9,6 +12,7 @@
 // A harness, not a daemon path: a failed set-up step should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,6 +27,8 @@ use shared::{cpu_seconds, env_or, peak_rss_mb};
 /// Figures of one round.
 struct Round {
     secs: f64,
+    /// Writing the same segment bytes to a file beside the database, an fsync per segment.
+    ceiling_secs: f64,
     rss: f64,
     dock_cpu: f64,
     emulator_cpu: f64,
@@ -97,9 +103,12 @@ fn main() {
     for round in 1..=rounds {
         let result = run_round(&dir, &config, &socket, wearables.clone(), count);
         eprintln!(
-            "round {round}: {:.2} s, {:.1} MB/s",
+            "round {round}: {:.2} s, {:.1} MB/s; durable-write ceiling {:.1} MB/s (ratio {:.2}); peak RSS {:.1} MB",
             result.secs,
-            bytes as f64 / 1e6 / result.secs
+            bytes as f64 / 1e6 / result.secs,
+            bytes as f64 / 1e6 / result.ceiling_secs,
+            result.ceiling_secs / result.secs,
+            result.rss
         );
         results.push(result);
     }
@@ -122,6 +131,20 @@ fn main() {
     println!(
         "ingest: throughput: {:.1} MB/s of segment bytes",
         mb / r.secs
+    );
+    let mut ratios: Vec<f64> = results.iter().map(|x| x.ceiling_secs / x.secs).collect();
+    ratios.sort_by(f64::total_cmp);
+    let mut ceilings: Vec<f64> = results.iter().map(|x| mb / x.ceiling_secs).collect();
+    ceilings.sort_by(f64::total_cmp);
+    println!(
+        "ingest: durable-write ceiling of the same bytes on the same disk (a file beside the database, an fsync per segment): {:.1} MB/s; dockd's throughput as a ratio of it: {:.2} (median; rounds: {})",
+        ceilings[ceilings.len() / 2],
+        ratios[ratios.len() / 2],
+        results
+            .iter()
+            .map(|x| format!("{:.2}", x.ceiling_secs / x.secs))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
         "ingest: dockd peak RSS: {:.1} MB (highest of all rounds: {:.1} MB)",
@@ -153,6 +176,28 @@ fn main() {
     );
 }
 
+/// Seconds to write every closed segment of `wearables` to one file in `folder` (where the
+/// database will live, so the same disk and file system) with an fsync after each segment: the
+/// fastest a dock that keeps a segment durable before erasing it could go on this disk, with no
+/// database at all. The folder is left empty.
+fn durable_write_secs(folder: &std::path::Path, wearables: &[Wearable]) -> f64 {
+    std::fs::create_dir_all(folder).expect("data folder");
+    let path = folder.join("durable-write-ceiling.bin");
+    let _ = Command::new("sync").status();
+    let started = Instant::now();
+    let mut file = std::fs::File::create(&path).expect("ceiling file");
+    for wearable in wearables {
+        for (_, segment) in wearable.closed_segment_bytes() {
+            file.write_all(segment).expect("write a segment");
+            file.sync_data().expect("fsync a segment");
+        }
+    }
+    drop(file);
+    let secs = started.elapsed().as_secs_f64();
+    std::fs::remove_file(&path).expect("remove the ceiling file");
+    secs
+}
+
 fn run_round(
     dir: &std::path::Path,
     config: &std::path::Path,
@@ -161,6 +206,7 @@ fn run_round(
     count: usize,
 ) -> Round {
     let _ = std::fs::remove_dir_all(dir.join("data"));
+    let ceiling_secs = durable_write_secs(&dir.join("data"), &wearables);
     // Start each round with the previous round's writes on disk, not in the kernel's queue.
     let _ = Command::new("sync").status();
     let mut dockd = Command::new(env!("CARGO_BIN_EXE_dockd"))
@@ -254,6 +300,7 @@ fn run_round(
     assert_eq!(drained, count, "every wearable must be drained");
     Round {
         secs: elapsed.as_secs_f64(),
+        ceiling_secs,
         rss,
         dock_cpu,
         emulator_cpu,

@@ -229,15 +229,8 @@ impl WallSpan {
 mod tests {
     use super::*;
     use crate::link::parse_segment;
+    use crate::link::testing::vector_bytes as vector;
     use crate::store::samples;
-
-    fn vector(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/../../shared/protocol-vectors/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
 
     fn key() -> SegmentKey {
         SegmentKey {

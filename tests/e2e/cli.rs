@@ -1,5 +1,6 @@
 //! The command line as a user meets it: config mistakes, `dockd status` before anything ran, and
-//! `dockd demo` doing its whole job with no set-up.
+//! `dockd demo` doing its whole job with no set-up: a clean first screen, and wearables that dock
+//! and re-dock with the day before's shift.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -109,6 +110,26 @@ fn status_before_the_dock_ever_ran_says_where_it_looked() {
     );
 }
 
+/// Lines a child writes to a pipe, collected by a thread as they come.
+fn collect_lines(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    lines
+}
+
+/// Appends every line received so far to `text`.
+fn drain_into(lines: &std::sync::mpsc::Receiver<String>, text: &mut String) {
+    while let Ok(line) = lines.try_recv() {
+        text.push_str(&line);
+        text.push('\n');
+    }
+}
+
 #[test]
 fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
     let dir = TestDir::new("demo");
@@ -127,28 +148,17 @@ fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
         .arg(dir.join("data"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let addr = listen.parse().unwrap();
-    // The demo prints its address and a sign-in for this run on stdout; read it as it comes.
-    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines_tx.send(line);
-        }
-    });
+    // The demo prints its address and a sign-in for this run on stdout, and logs on stderr; read
+    // both as they come.
+    let lines = collect_lines(child.stdout.take().unwrap());
+    let logs = collect_lines(child.stderr.take().unwrap());
     let mut printed = String::new();
     let password = wait_for("the demo's sign-in", Duration::from_secs(60), || {
-        while let Ok(line) = lines.try_recv() {
-            printed.push_str(&line);
-            printed.push('\n');
-        }
+        drain_into(&lines, &mut printed);
         printed
             .split("with the password ")
             .nth(1)
@@ -198,6 +208,54 @@ fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
     );
     assert!(page.contains("200 OK"), "{page}");
     assert!(get("/").contains("KW-000001"));
+    // The wearable leaves although the dock refreshes it every 5 s, and comes back with the same
+    // hours of the day before: the demo fills a history.
+    let db = rusqlite::Connection::open_with_flags(
+        dir.join("data").join("dockd.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    let shift_starts = wait_for(
+        "a second docking of KW-000001 with stored segments",
+        Duration::from_secs(150),
+        || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("dockd demo exited early: {status}");
+            }
+            let starts: Vec<i64> = db
+                .prepare(
+                    "SELECT MIN(s.first_wall_ms) FROM docking d JOIN wearable w ON w.id = d.wearable_id \
+                     JOIN segment s ON s.docking_id = d.id WHERE w.serial = 'KW-000001' \
+                     GROUP BY d.id ORDER BY d.id",
+                )
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            (starts.len() >= 2).then_some(starts)
+        },
+    );
+    assert_eq!(
+        shift_starts[0] - shift_starts[1],
+        24 * 3_600_000,
+        "the second docking brings the same hours a day earlier"
+    );
+    let mut logged = String::new();
+    drain_into(&logs, &mut logged);
+    // The only warning is the plain-HTTP notice the daemon gives every `web.tls = false` start
+    // (the demo says so itself): no failed docking, nothing else.
+    let warnings: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .filter(|l| !l.contains("web.tls = false"))
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "the demo ran two rounds with warnings: {warnings:#?}"
+    );
+    assert!(logged.contains("Emulated wearable drained"), "{logged}");
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
@@ -211,6 +269,10 @@ fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
         printed.push_str(&line);
         printed.push('\n');
     }
+    assert!(
+        printed.contains("stopped after") && !printed.contains("stopped after 2 dockings"),
+        "more dockings than wearables: {printed}"
+    );
     assert!(
         printed.contains(&format!("http://{listen}/")),
         "the demo prints its address: {printed}"

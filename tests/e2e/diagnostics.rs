@@ -24,7 +24,7 @@ const PROMPT: &str = "dock> ";
 
 fn recording(name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/gps")
+        .join("../tests/data/gps")
         .join(name);
     assert!(path.is_file(), "{} missing", path.display());
     path

@@ -22,7 +22,7 @@
 //! and jumps to a new level held upright for 1 s above it or 5 s below it (stood up, sat down).
 //!
 //! References are to `../shared/risk-models.md` (cited "RM §n"). Values it marks unconfirmed, and
-//! the choices below that no source fixes, are labelled "design choice". `movement_recall.rs`
+//! the choices below that no source fixes, are labelled "design choice". `movements/recall_tests.rs`
 //! (tests) scores the detectors against the emulator's per-event ground truth.
 
 use serde::{Deserialize, Serialize};
@@ -602,8 +602,7 @@ impl<'a> Detector<'a> {
 }
 
 #[cfg(test)]
-#[path = "movement_recall.rs"]
-mod recall;
+mod recall_tests;
 
 #[cfg(test)]
 mod tests {

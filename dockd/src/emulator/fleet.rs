@@ -17,7 +17,7 @@ use crate::worker::WorkerTag;
 use super::faults::Faults;
 use super::rng::{Rng, derive_seed};
 use super::serve::{ServeEnd, Undock, serve_docking};
-use super::shift::ShiftSpec;
+use super::shift::{HOUR_MS, ShiftSpec};
 use super::wearable::{Wearable, WearableSpec};
 
 /// How long a drained wearable waits for more requests before it leaves the dock: long enough
@@ -62,10 +62,7 @@ pub async fn dock_for(
         () = cancel.cancelled() => return Ok(ServeEnd::Cancelled),
     };
     info!(serial = wearable.serial(), %addr, "Emulated wearable docked.");
-    let undock = Undock {
-        cancel,
-        grace: stay,
-    };
+    let undock = Undock { cancel, stay };
     let end = serve_docking(wearable, stream, faults, Some(undock)).await?;
     info!(serial = wearable.serial(), end = ?end, "Emulated wearable undocked.");
     Ok(end)
@@ -107,7 +104,54 @@ pub struct FleetPlan {
     pub stagger: Duration,
     /// How long a drained wearable stays in its slot before it is taken out (zero: [`UNDOCK_GRACE`]).
     pub stay: Duration,
+    /// Which shift each re-docking brings.
+    pub refill: Refill,
 }
+
+/// Which shift a wearable brings back at each re-docking of a [`FleetPlan`] loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Refill {
+    /// A fresh shift of the same length ending at the re-docking (`dockd emulate`).
+    #[default]
+    EndingNow,
+    /// The same hours on the day before the last one brought, back to `days` days before the
+    /// first shift, so the dock fills a history one day per docking (the demo: trends, weeks);
+    /// after that, fresh shifts ending at the re-docking that start no earlier than the latest
+    /// one ended (a worker wears one wearable at a time).
+    Backlog { days: u32 },
+}
+
+impl Refill {
+    /// The shift worn before re-docking number `rounds` (1, 2, …) of a wearable whose first shift
+    /// was `first` and whose latest shift ended at `latest_end_ms`, at wall time `now_ms`; `None`
+    /// when there is no time to fill.
+    fn next_shift(
+        self,
+        first: &ShiftSpec,
+        rounds: u32,
+        latest_end_ms: i64,
+        now_ms: i64,
+    ) -> Option<ShiftSpec> {
+        let ending_now = now_ms.saturating_sub_unsigned(first.duration_ms);
+        let start_wall_ms = match self {
+            Refill::EndingNow => ending_now,
+            Refill::Backlog { days } if rounds <= days => first
+                .start_wall_ms
+                .saturating_sub(i64::from(rounds).saturating_mul(DAY_MS)),
+            Refill::Backlog { .. } => ending_now.max(latest_end_ms),
+        };
+        let duration_ms = u64::try_from(now_ms.saturating_sub(start_wall_ms))
+            .unwrap_or(0)
+            .min(first.duration_ms);
+        (duration_ms > 0).then_some(ShiftSpec {
+            start_wall_ms,
+            duration_ms,
+            ..*first
+        })
+    }
+}
+
+const DAY_MS: i64 = 24 * HOUR_MS as i64;
 
 /// What one wearable did in a fleet run: the wearable itself (its truth and erased ids are what
 /// a test holds the dock's database against), how often it docked, and how its last docking ended.
@@ -180,6 +224,10 @@ async fn play(
 ) -> WearableRun {
     let mut dockings = 0;
     let mut last = Ok(ServeEnd::Cancelled);
+    let first = *wearable.shift();
+    let mut latest_end_ms = first
+        .start_wall_ms
+        .saturating_add_unsigned(first.duration_ms);
     if !wait(delay, &cancel).await {
         return WearableRun {
             wearable,
@@ -205,15 +253,20 @@ async fn play(
         if !wait(pause, &cancel).await {
             break;
         }
-        if docked {
+        let next = plan
+            .refill
+            .next_shift(&first, dockings, latest_end_ms, SystemClock.now_ms());
+        if let (true, Some(next)) = (docked, next) {
             // Back from a shift: recording it is CPU-bound, so it runs off the async workers.
             let shift = ShiftSpec {
-                start_wall_ms: SystemClock
-                    .now_ms()
-                    .saturating_sub_unsigned(wearable.shift().duration_ms),
                 rate_hz: u16::from(wearable.config().rate_hz),
-                ..*wearable.shift()
+                ..next
             };
+            latest_end_ms = latest_end_ms.max(
+                shift
+                    .start_wall_ms
+                    .saturating_add_unsigned(shift.duration_ms),
+            );
             let job = wearable.begin_shift(shift);
             match tokio::task::spawn_blocking(move || job.record()).await {
                 Ok(recorded) => wearable.finish_shift(recorded),
@@ -365,6 +418,35 @@ mod tests {
             "members have their own seeds"
         );
         let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_backlog_brings_the_same_hours_a_day_earlier_then_fresh_shifts_that_never_overlap() {
+        let now = SystemClock.now_ms();
+        let first = ShiftSpec::ending_at(now, 2 * HOUR_MS);
+        let backlog = Refill::Backlog { days: 2 };
+        let end = |s: &ShiftSpec| s.start_wall_ms.saturating_add_unsigned(s.duration_ms);
+        let latest = end(&first);
+        for round in 1..=2 {
+            let shift = backlog.next_shift(&first, round, latest, now).unwrap();
+            assert_eq!(
+                (shift.start_wall_ms, shift.duration_ms),
+                (
+                    first.start_wall_ms - i64::from(round) * DAY_MS,
+                    first.duration_ms
+                )
+            );
+        }
+        // The backlog is done: the next shift starts where the latest ended, and ends now.
+        let later = now + 30_000;
+        let fresh = backlog.next_shift(&first, 3, latest, later).unwrap();
+        assert_eq!((fresh.start_wall_ms, end(&fresh)), (latest, later));
+        assert_eq!(backlog.next_shift(&first, 4, later, later), None);
+        // `dockd emulate`: a whole shift ending at each re-docking.
+        let again = Refill::EndingNow
+            .next_shift(&first, 9, later, later)
+            .unwrap();
+        assert_eq!((end(&again), again.duration_ms), (later, first.duration_ms));
     }
 
     #[tokio::test]

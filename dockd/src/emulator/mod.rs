@@ -23,7 +23,7 @@ mod wearable;
 
 pub use faults::{Faults, FaultyLink};
 pub use fleet::{
-    EmulatorError, Fleet, FleetPlan, FleetSpec, UNDOCK_GRACE, WearableRun, dock_for,
+    EmulatorError, Fleet, FleetPlan, FleetSpec, Refill, UNDOCK_GRACE, WearableRun, dock_for,
     dock_until_drained,
 };
 pub use serve::{ServeEnd, serve, serve_until_drained};

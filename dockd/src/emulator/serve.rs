@@ -6,6 +6,7 @@ use std::io;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
@@ -13,6 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::link::{FrameDecoder, Request, Response};
 
 use super::faults::{Faults, FaultyLink};
+use super::fleet::UNDOCK_GRACE;
 use super::wearable::Wearable;
 
 /// A request frame not completed within this time is dropped, as the firmware's receive timeout
@@ -37,8 +39,22 @@ pub enum ServeEnd {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Undock<'a> {
     pub cancel: &'a CancellationToken,
-    /// Quiet time after the wearable is drained before it undocks.
-    pub grace: Duration,
+    /// How long the wearable stays in its slot once drained. It then leaves at the first moment the
+    /// dock has been quiet for [`UNDOCK_GRACE`] (or `stay`, if shorter), so it never walks out of a
+    /// conversation, while a dock's regular refresh (every `dock.refresh_s`) cannot keep it docked
+    /// for ever.
+    pub stay: Duration,
+}
+
+impl Undock<'_> {
+    /// How long to wait for the dock's next request before leaving, for a wearable drained at
+    /// `drained_at`: until the stay is over, and at least the quiet time.
+    fn wait(&self, drained_at: Instant) -> Duration {
+        let quiet = self.stay.min(UNDOCK_GRACE);
+        (drained_at + self.stay)
+            .saturating_duration_since(Instant::now())
+            .max(quiet)
+    }
 }
 
 /// Serves one docking over `stream` until the dock closes it or a fault unplugs the wearable.
@@ -62,10 +78,7 @@ pub async fn serve_until_drained<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let undock = Undock {
-        cancel,
-        grace: stay,
-    };
+    let undock = Undock { cancel, stay };
     serve_docking(wearable, stream, faults, Some(undock)).await
 }
 
@@ -84,6 +97,7 @@ where
     let mut decoder = FrameDecoder::new();
     let mut buf = vec![0; 16 * 1024];
     let mut answered = 0u64;
+    let mut drained_at = None;
     loop {
         if link.unplugged() {
             return Ok(unplugged(wearable));
@@ -119,9 +133,10 @@ where
             }
             written?;
         }
-        let grace = undock
-            .filter(|_| wearable.drained())
-            .map(|undock| undock.grace);
+        if wearable.drained() {
+            drained_at.get_or_insert_with(Instant::now);
+        }
+        let grace = undock.zip(drained_at).map(|(undock, at)| undock.wait(at));
         let partial = (decoder.buffered() > 0).then_some(PARTIAL_REQUEST_TIMEOUT);
         let read = tokio::select! {
             read = link.read(&mut buf) => read?,
@@ -384,7 +399,7 @@ mod tests {
         let cancel = CancellationToken::new();
         let undock = Undock {
             cancel: &cancel,
-            grace: Duration::from_millis(50),
+            stay: Duration::from_millis(50),
         };
         let script = async move {
             for id in dock.list().await {
@@ -405,6 +420,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_drained_wearable_leaves_after_its_stay_although_the_dock_keeps_refreshing() {
+        let mut wearable = wearable();
+        let (stream, mut dock) = link();
+        let cancel = CancellationToken::new();
+        // The stay is longer than the dock's refresh interval, which is longer than the quiet
+        // time: a stay counted from the last request would never end.
+        let (stay, refresh) = (Duration::from_secs(2), Duration::from_millis(1300));
+        let undock = Undock {
+            cancel: &cancel,
+            stay,
+        };
+        let script = async move {
+            for id in dock.list().await {
+                assert_eq!(dock.ask(&Request::Erase { id }).await, Response::Ok);
+            }
+            let drained = Instant::now();
+            for _ in 0..8 {
+                match timeout(refresh, dock.frame()).await {
+                    // The wearable left: the dock sees the link close.
+                    Ok(None) => return drained.elapsed(),
+                    Ok(Some(frame)) => panic!("an answer nobody asked for: {frame:?}"),
+                    Err(_) => assert!(dock.list().await.is_empty(), "a refresh poll"),
+                }
+            }
+            panic!("still docked after 8 refreshes");
+        };
+        let (end, left_after) = tokio::join!(
+            serve_docking(&mut wearable, stream, &HEALTHY, Some(undock)),
+            script
+        );
+        assert_eq!(end.unwrap(), ServeEnd::Drained);
+        assert!(
+            left_after >= stay && left_after < stay + refresh + UNDOCK_GRACE,
+            "left {left_after:?} after being drained"
+        );
+    }
+
+    #[tokio::test]
     async fn cancelling_a_docking_ends_it() {
         let mut wearable = wearable();
         let (stream, _dock) = link();
@@ -412,7 +465,7 @@ mod tests {
         cancel.cancel();
         let undock = Undock {
             cancel: &cancel,
-            grace: Duration::from_secs(60),
+            stay: Duration::from_secs(60),
         };
         let end = serve_docking(&mut wearable, stream, &HEALTHY, Some(undock)).await;
         assert_eq!(end.unwrap(), ServeEnd::Cancelled);

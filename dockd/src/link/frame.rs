@@ -183,7 +183,7 @@ fn garbage_len(bytes: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::vectors;
+    use super::super::testing;
     use super::*;
     use proptest::prelude::*;
 
@@ -193,13 +193,13 @@ mod tests {
 
     #[test]
     fn every_vector_frame_encodes_byte_for_byte_and_decodes_to_its_payload() {
-        let json = vectors::json("frames.json");
+        let json = testing::vector_json("frames.json");
         for case in json["frames"].as_array().unwrap() {
             let name = case["name"].as_str().unwrap();
             let kind = u8::try_from(case["type"].as_u64().unwrap()).unwrap();
             let seq = u16::try_from(case["seq"].as_u64().unwrap()).unwrap();
-            let payload = vectors::hex(case["payload"].as_str().unwrap());
-            let wire = vectors::hex(case["frame"].as_str().unwrap());
+            let payload = testing::hex(case["payload"].as_str().unwrap());
+            let wire = testing::hex(case["frame"].as_str().unwrap());
             assert_eq!(encode_frame(kind, seq, &payload), wire, "{name}");
 
             let mut decoder = FrameDecoder::new();

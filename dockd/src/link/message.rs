@@ -543,12 +543,12 @@ fn write_tag(out: &mut Vec<u8>, tag: Option<WorkerTag>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::vectors;
+    use super::super::testing;
     use super::*;
     use proptest::prelude::*;
 
     fn vector(name: &str) -> (u8, Vec<u8>, serde_json::Value) {
-        let json = vectors::json("frames.json");
+        let json = testing::vector_json("frames.json");
         let case = json["frames"]
             .as_array()
             .unwrap()
@@ -557,7 +557,7 @@ mod tests {
             .unwrap()
             .clone();
         let kind = u8::try_from(case["type"].as_u64().unwrap()).unwrap();
-        (kind, vectors::hex(case["payload"].as_str().unwrap()), case)
+        (kind, testing::hex(case["payload"].as_str().unwrap()), case)
     }
 
     #[test]
@@ -633,7 +633,7 @@ mod tests {
             assert_eq!(request.kind(), kind);
             assert_eq!(request.encode_payload(), payload, "{name}");
             let seq = u16::try_from(case["seq"].as_u64().unwrap()).unwrap();
-            let wire = vectors::hex(case["frame"].as_str().unwrap());
+            let wire = testing::hex(case["frame"].as_str().unwrap());
             assert_eq!(request.encode_frame(seq), wire, "{name}");
         }
     }
@@ -658,7 +658,7 @@ mod tests {
                 "{name}"
             );
             let seq = u16::try_from(case["seq"].as_u64().unwrap()).unwrap();
-            let wire = vectors::hex(case["frame"].as_str().unwrap());
+            let wire = testing::hex(case["frame"].as_str().unwrap());
             assert_eq!(response.encode_frame(seq), wire, "{name}");
         }
     }

@@ -9,7 +9,7 @@ pub mod session;
 pub mod time;
 
 #[cfg(test)]
-mod vectors;
+pub(crate) mod testing;
 
 pub use frame::{Frame, FrameDecoder, FrameError, encode_frame};
 pub use message::{
@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn crc32c_check_value_matches_the_vector_file() {
-        let json = vectors::json("frames.json");
+        let json = testing::vector_json("frames.json");
         let check = &json["crc32c_check"];
         let input = check["input_ascii"].as_str().unwrap();
         let expected =

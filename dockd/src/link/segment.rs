@@ -577,7 +577,7 @@ impl SegmentWriter {
 
 #[cfg(test)]
 mod tests {
-    use super::super::vectors;
+    use super::super::testing;
     use super::*;
     use proptest::prelude::*;
     use serde_json::Value;
@@ -637,7 +637,7 @@ mod tests {
     }
 
     fn small() -> Vec<u8> {
-        vectors::bytes("segment-small.bin")
+        testing::vector_bytes("segment-small.bin")
     }
 
     fn scaled(value: &Value, per_unit: f64) -> i16 {
@@ -652,7 +652,7 @@ mod tests {
     /// segment-small.json's records in raw wire units. Its unknown record lists only type and
     /// length, so that record's body is taken from `unknown_body`.
     fn small_json_records(unknown_body: &[u8]) -> Vec<Owned> {
-        let json = vectors::json("segment-small.json");
+        let json = testing::vector_json("segment-small.json");
         let records = json["records"].as_array().unwrap().iter();
         records
             .map(|r| {
@@ -716,7 +716,7 @@ mod tests {
     }
 
     fn small_header() -> SegmentHeader {
-        let json = vectors::json("segment-small.json");
+        let json = testing::vector_json("segment-small.json");
         let h = &json["header"];
         SegmentHeader {
             format: int(&h["format"]),
@@ -742,7 +742,7 @@ mod tests {
     #[test]
     fn segment_small_has_the_size_and_crc_of_its_json() {
         let bytes = small();
-        let json = vectors::json("segment-small.json");
+        let json = testing::vector_json("segment-small.json");
         assert_eq!(bytes.len() as u64, json["size"].as_u64().unwrap());
         assert_eq!(u64::from(crc32c(&bytes)), json["crc32c"].as_u64().unwrap());
         assert_eq!(crc32c(&bytes), 2_401_949_521);
@@ -819,7 +819,7 @@ mod tests {
 
     #[test]
     fn segment_truncated_is_corrupt_by_record_overrun() {
-        let bytes = vectors::bytes("segment-truncated.bin");
+        let bytes = testing::vector_bytes("segment-truncated.bin");
         let err = parse_segment(&bytes).unwrap_err();
         assert_eq!(
             err,

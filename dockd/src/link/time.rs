@@ -121,7 +121,7 @@ impl SegmentClock {
 mod tests {
     use super::super::message::Response;
     use super::super::segment::parse_segment;
-    use super::super::vectors;
+    use super::super::testing;
     use super::*;
 
     const DOCKED_AT: i64 = 1_763_900_000_000;
@@ -137,8 +137,8 @@ mod tests {
 
     #[test]
     fn segment_small_wall_times_match_the_vector_including_the_reanchoring_clock() {
-        let bytes = vectors::bytes("segment-small.bin");
-        let json = vectors::json("segment-small.json");
+        let bytes = testing::vector_bytes("segment-small.bin");
+        let json = testing::vector_json("segment-small.json");
         let segment = parse_segment(&bytes).unwrap();
         let mut clock = SegmentClock::new(&segment.header, &valid_clock());
         let mut checked = 0;
@@ -169,8 +169,8 @@ mod tests {
 
     #[test]
     fn segment_noclock_is_anchored_from_info_of_the_same_boot() {
-        let bytes = vectors::bytes("segment-noclock.bin");
-        let json = vectors::json("segment-noclock.json");
+        let bytes = testing::vector_bytes("segment-noclock.bin");
+        let json = testing::vector_json("segment-noclock.json");
         let segment = parse_segment(&bytes).unwrap();
         let info = &json["if_info"];
         let docking = DockingClock {
@@ -191,7 +191,7 @@ mod tests {
 
     #[test]
     fn segment_noclock_from_another_boot_has_unknown_time_for_every_record() {
-        let bytes = vectors::bytes("segment-noclock.bin");
+        let bytes = testing::vector_bytes("segment-noclock.bin");
         let segment = parse_segment(&bytes).unwrap();
         let docking = DockingClock {
             boot_count: 44,
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn docking_clock_comes_from_info() {
         let (kind, payload) = {
-            let json = vectors::json("frames.json");
+            let json = testing::vector_json("frames.json");
             let case = json["frames"]
                 .as_array()
                 .unwrap()
@@ -329,7 +329,7 @@ mod tests {
                 .find(|c| c["name"] == "info")
                 .unwrap()
                 .clone();
-            (0x81, vectors::hex(case["payload"].as_str().unwrap()))
+            (0x81, testing::hex(case["payload"].as_str().unwrap()))
         };
         let Response::Info(info) = Response::decode(kind, &payload).unwrap() else {
             panic!("not INFO");

@@ -1,0 +1,258 @@
+//! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
+//! `user add`, `analyze`, `reanalyze`. It owns argument parsing, tracing set-up and the signal →
+//! `CancellationToken` bridge; it must never contain daemon logic (that lives in the library, where
+//! tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+ `reanalyze`),
+//! `user`.
+
+mod analyze;
+mod demo;
+mod emulate;
+mod status;
+mod user;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use dockd::clock::SystemClock;
+use dockd::config::Config;
+use std::net::SocketAddr;
+use tokio_util::sync::CancellationToken;
+use web_ui::access::Role;
+
+use analyze::{analyze, reanalyze};
+use demo::demo;
+use emulate::{EmulateArgs, emulate};
+use status::status;
+use user::user_add;
+
+#[derive(Parser)]
+#[command(
+    name = "dockd",
+    version,
+    about = "Charging-dock daemon for workplace-safety wearables"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the dock daemon.
+    Run {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Check a config file and print the settings it gives.
+    CheckConfig {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Run the whole dock on this machine with emulated wearables: nothing to set up.
+    Demo {
+        /// How many emulated wearables dock and re-dock.
+        #[arg(long, default_value_t = 6)]
+        wearables: usize,
+        /// Address of the web page.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Data folder (created if missing).
+        #[arg(long, default_value = "./dockd-data")]
+        data: PathBuf,
+        /// Seed of the emulated shifts.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Length of each emulated shift, in minutes.
+        #[arg(long, default_value_t = 120)]
+        shift_minutes: u64,
+    },
+    /// Play emulated wearables against a running dock.
+    Emulate(EmulateArgs),
+    /// Analyse raw segment files offline (the bytes a wearable's READ returns) and print their
+    /// shifts with every metric. Uses the same analysis as the daemon.
+    Analyze {
+        /// Segment files, one segment each, of one wearable.
+        #[arg(required = true, value_name = "SEGMENT_FILE")]
+        files: Vec<PathBuf>,
+        /// Take `[analysis]` settings (time zone, thresholds, tasks) from this config.
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Machine-readable output (keys documented in the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-analyse everything stored with the current `[analysis]` settings, with a progress bar.
+    /// The daemon also does this by itself after the settings change.
+    Reanalyze {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Manage who may sign in to the dock's page.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print what the dock has stored, per wearable (works while the daemon runs).
+    Status {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user, or replace the password and role of an existing one. The password is read
+    /// from the first line of standard input (at least 12 characters), e.g. from a password manager.
+    Add {
+        /// The user name they sign in with.
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Enable the user again if an admin disabled them (otherwise they stay disabled).
+        #[arg(long)]
+        enable: bool,
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+/// What a user may do on the page.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    /// Everything, including users, settings and the audit trail.
+    Admin,
+    /// Workers, tasks, roster and the dock.
+    Supervisor,
+    /// The dock and diagnostics only: never worker data.
+    Technician,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Supervisor => Role::Supervisor,
+            RoleArg::Technician => Role::Technician,
+        }
+    }
+}
+
+pub fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { config } => {
+            let config = Config::load(&config)?;
+            init_tracing();
+            run_daemon(config)
+        }
+        Command::CheckConfig { config } => {
+            print!("{}", Config::load(&config)?.describe());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { config, json } => status(&Config::load(&config)?, json),
+        Command::User(UserCommand::Add {
+            name,
+            role,
+            enable,
+            config,
+        }) => user_add(&Config::load(&config)?, &name, role.into(), enable),
+        Command::Analyze {
+            files,
+            config,
+            json,
+        } => {
+            let settings = match config {
+                Some(path) => Config::load(&path)?.analysis,
+                None => dockd::analysis::Settings::default(),
+            };
+            analyze(&files, &settings, json)
+        }
+        Command::Reanalyze { config } => {
+            let config = Config::load(&config)?;
+            init_tracing();
+            reanalyze(config)
+        }
+        Command::Demo {
+            wearables,
+            listen,
+            data,
+            seed,
+            shift_minutes,
+        } => {
+            init_tracing();
+            demo(wearables, listen, data, seed, shift_minutes)
+        }
+        Command::Emulate(args) => {
+            init_tracing();
+            emulate(args)
+        }
+    }
+}
+
+/// Logs to stderr (under systemd, JOURNAL_STREAM set, without timestamps or colours, since the
+/// journal adds its own) and into the in-memory logbook the serial console's `log` shows.
+fn init_tracing() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(!journal);
+    let stderr = if journal {
+        stderr.without_time().boxed()
+    } else {
+        stderr.boxed()
+    };
+    let logbook = tracing_subscriber::fmt::layer()
+        .with_writer(dockd::logbook::Logbook)
+        .with_target(false)
+        .with_ansi(false);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(logbook)
+        .init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Cancels the token on SIGTERM or SIGINT.
+fn cancel_on_signals(token: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received."),
+            _ = int.recv() => tracing::info!("SIGINT received."),
+        }
+        token.cancel();
+    });
+    Ok(())
+}
+
+fn run_daemon(config: Config) -> anyhow::Result<ExitCode> {
+    let runtime = runtime()?;
+    let ran = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        cancel_on_signals(shutdown.clone())?;
+        dockd::app::run(config, Arc::new(SystemClock), shutdown).await?;
+        Ok(ExitCode::SUCCESS)
+    });
+    // Blocking jobs the shutdown deadline stopped waiting for must not hold up the exit.
+    runtime.shutdown_timeout(dockd::app::RUNTIME_GRACE);
+    ran
+}
