@@ -285,13 +285,6 @@ fn modules_missing_from_architecture_md(root: &Path) -> Vec<String> {
     missing
 }
 
-/// Files that still break `web_ui_in_the_store` and are being fixed on another branch (the store
-/// gets its own `Role`). The test fails once a listed file complies, so the list only shrinks.
-const STORE_WEB_UI_ALLOWED: [&str; 2] = [
-    "dockd/src/store/accounts.rs names `web_ui`",
-    "dockd/src/store/site.rs names `web_ui`",
-];
-
 /// Writes `files` (path, text) under a fresh temp folder: a planted source tree.
 fn planted(name: &str, files: &[(&str, &str)]) -> TestDir {
     let dir = TestDir::new(name);
@@ -382,19 +375,7 @@ fn a_planted_clock_runtime_or_database_under_link_or_analysis_is_reported() {
 #[test]
 fn the_store_never_names_web_ui() {
     let found = web_ui_in_the_store(&root());
-    let unexpected: Vec<_> = found
-        .iter()
-        .filter(|f| !STORE_WEB_UI_ALLOWED.contains(&f.as_str()))
-        .collect();
-    assert!(unexpected.is_empty(), "{unexpected:#?}");
-    let fixed: Vec<_> = STORE_WEB_UI_ALLOWED
-        .iter()
-        .filter(|a| !found.iter().any(|f| f == *a))
-        .collect();
-    assert!(
-        fixed.is_empty(),
-        "these comply now: remove them from STORE_WEB_UI_ALLOWED: {fixed:?}"
-    );
+    assert!(found.is_empty(), "{found:#?}");
 }
 
 #[test]

@@ -275,7 +275,7 @@ impl Reader {
 mod tests {
     use super::*;
     use crate::store::schema;
-    use crate::store::scratch::Scratch;
+    use crate::store::testing::Scratch;
     use rusqlite::Connection;
 
     fn migrated() -> Connection {

@@ -16,10 +16,10 @@ pub mod reports;
 pub mod roster;
 pub mod samples;
 pub mod schema;
-#[cfg(test)]
-pub(crate) mod scratch;
 pub mod segments;
 pub mod settings;
+#[cfg(test)]
+pub(crate) mod testing;
 mod writer;
 
 use std::path::Path;

@@ -406,7 +406,7 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::scratch::Scratch;
+    use crate::store::testing::Scratch;
 
     fn tag(text: &str) -> WorkerTag {
         WorkerTag::from_ascii(text).unwrap()

@@ -600,7 +600,7 @@ mod tests {
     use super::*;
     use crate::store::reports::{NewShiftReport, ReportBatch};
     use crate::store::roster::RosterChange;
-    use crate::store::scratch::Scratch;
+    use crate::store::testing::Scratch;
 
     fn tag(text: &str) -> WorkerTag {
         WorkerTag::from_ascii(text).unwrap()

@@ -133,7 +133,7 @@ impl Reader {
 mod tests {
     use super::*;
     use crate::store::roster::DockingOrders;
-    use crate::store::scratch::Scratch;
+    use crate::store::testing::Scratch;
 
     #[tokio::test]
     async fn thresholds_in_the_settings_become_docking_orders_and_a_malformed_value_orders_nothing()
