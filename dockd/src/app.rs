@@ -135,6 +135,7 @@ pub async fn run(
                 Arc::clone(&site),
                 Arc::clone(&pseudonyms),
                 &config.dock.name,
+                Arc::clone(&clock),
                 shutdown.clone(),
             ),
             accounts: Arc::new(dock_accounts),
@@ -395,7 +396,8 @@ async fn spawn_web(
         let server_names = web_tls::server_names(config, Some(&certificate), hostname.as_deref());
         (Some(web_tls::server_config(&certificate)?), server_names)
     } else {
-        tracing::warn!(%addr, "web.tls = false: the page is plain HTTP, for this machine only.");
+        // Only a loopback address gets here (checked above): a note, not a warning.
+        tracing::info!(%addr, "The page is plain HTTP (web.tls = false), for this machine only.");
         (
             None,
             web_tls::server_names(config, None, hostname.as_deref()),

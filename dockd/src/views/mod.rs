@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use web_ui::{DockSnapshot, DockView, Progress, SlotState, SlotView, WorkerFigures};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::dock::board::{Board, Phase, SlotStatus, Totals};
 use crate::site::SiteSettings;
 use crate::worker::Pseudonyms;
@@ -32,6 +32,8 @@ pub struct BoardView {
     site: Arc<SiteSettings>,
     pseudonyms: Arc<Pseudonyms>,
     dock: String,
+    /// The dock's clock, as everywhere else in the daemon (tests inject their own).
+    clock: Arc<dyn Clock>,
     /// Ends the page's live streams at shutdown, so an open browser tab cannot hold the daemon up.
     shutdown: CancellationToken,
 }
@@ -42,6 +44,7 @@ impl BoardView {
         site: Arc<SiteSettings>,
         pseudonyms: Arc<Pseudonyms>,
         dock: &str,
+        clock: Arc<dyn Clock>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
@@ -49,6 +52,7 @@ impl BoardView {
             site,
             pseudonyms,
             dock: dock.to_owned(),
+            clock,
             shutdown,
         }
     }
@@ -59,7 +63,7 @@ impl DockView for BoardView {
         DockSnapshot {
             dock: self.dock.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            now_ms: SystemClock.now_ms(),
+            now_ms: self.clock.now_ms(),
             slots: self
                 .board
                 .snapshot()
