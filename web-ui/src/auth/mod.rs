@@ -49,6 +49,7 @@ use crate::{
 };
 use checks::{Busy, CheckError, PasswordChecks};
 use refusals::Refusals;
+pub(crate) use session::Flash;
 use session::{Session, Sessions};
 use throttle::{Key, Throttle};
 
@@ -61,7 +62,7 @@ const MAX_NEXT: usize = 2048;
 
 /// Everything sign-in needs, shared by the middleware and the login handlers.
 pub(crate) struct Auth {
-    pub(crate) sessions: Sessions,
+    pub(crate) sessions: Arc<Sessions>,
     throttle: Throttle,
     checks: PasswordChecks,
     refusals: Refusals,
@@ -100,7 +101,7 @@ impl Auth {
         secure_cookies: bool,
     ) -> Auth {
         Auth {
-            sessions: Sessions::default(),
+            sessions: Arc::default(),
             throttle: Throttle::default(),
             checks: PasswordChecks::default(),
             refusals: Refusals::default(),
@@ -349,6 +350,7 @@ pub(crate) async fn authenticate(
         }
     }
     let extensions = request.extensions_mut();
+    extensions.insert(Flash::new(Arc::clone(&auth.sessions), &id.0));
     extensions.insert(session.user);
     extensions.insert(CsrfToken(session.csrf));
     extensions.insert(id);

@@ -88,7 +88,8 @@ struct RosterState {
 
 /// The roster page, API and stylesheet over `view`, recording views and changes in `audit`:
 ///
-/// - `GET /roster`: the page (`?done=…` / `?problem=…` show the outcome of a form)
+/// - `GET /roster`: the page (with the confirmation a form left in the session, shown once, or
+///   the fixed words of `?problem=CODE`)
 /// - `GET /api/v1/roster`: the [`Roster`] as JSON
 /// - `POST /api/v1/roster/wearables`: `{serial, worker}` (worker id or null)
 /// - `POST /api/v1/roster/workers`: `{badge, display_name?, task?, team?}` → 201
@@ -163,7 +164,7 @@ async fn page(
     visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let notice = html::Notice::from_query(query.as_deref());
+    let notice = html::Notice::for_view(query.as_deref(), visitor.take_notice(PAGE_PATH));
     answer_page(&state, &visitor, StatusCode::OK, notice.as_ref()).await
 }
 
@@ -244,9 +245,10 @@ fn worker_in_address(id: Result<Path<String>, PathRejection>) -> Result<i64, Pro
 /// (413), fields (400), then the daemon, awaited (400 with its refusal, or done: audited).
 /// `target` is what the address named (a worker id), or why it names nothing.
 ///
-/// A form from the page goes back to it: done, to `?done=…`; a field's fixed refusal, to
-/// `?problem=CODE`; the daemon's refusal is shown on the page answering the form (400), so no
-/// address ever carries words for the page to show as a problem.
+/// A form from the page goes back to it: done, to the bare page, the daemon's summary left in
+/// the session for its next view; a field's fixed refusal, to `?problem=CODE`; the daemon's
+/// refusal is shown on the page answering the form (400). No address ever carries words for the
+/// page to show.
 async fn submit<T>(
     state: &RosterState,
     visitor: &Visitor,
@@ -286,7 +288,8 @@ async fn submit<T>(
             no_store((status, Json(done)).into_response())
         }
         (Ok((done, _)), Format::Form) => {
-            Redirect::to(&html::Notice::done_location(&done.summary)).into_response()
+            visitor.leave_notice(PAGE_PATH, html::Notice::to_leave(&done.summary));
+            Redirect::to(PAGE_PATH).into_response()
         }
         (Err(problem), Format::Json) => problem.failure().into_response(),
         (Err(problem), Format::Form) => match (problem.code(), problem) {
