@@ -4,9 +4,10 @@
 //! and never serve a user whose role does not see worker data.
 //!
 //! Every handler checks the role again (the site's guard should already have), reads the daemon
-//! on tokio's blocking pool, awaits its changes, and records views and changes in the audit trail with subjects that
-//! carry no badge tag or name (`"roster"`, and the daemon's [`RosterDone::summary`]). Nothing here
-//! logs a badge tag or a name.
+//! on tokio's blocking pool, awaits its changes, and records changes in the audit trail with
+//! subjects that carry no badge tag or name (the daemon's [`RosterDone::summary`]); views are
+//! recorded by the site's audit layer around the worker-data routes (`auth::audit_worker_data`).
+//! Nothing here logs a badge tag or a name.
 //!
 //! # Layout
 //! - `view`: the [`RosterView`] trait and the view types (also the JSON shapes).
@@ -86,7 +87,7 @@ struct RosterState {
     audit: Arc<dyn AuditLog>,
 }
 
-/// The roster page, API and stylesheet over `view`, recording views and changes in `audit`:
+/// The roster page, API and stylesheet over `view`, recording changes in `audit`:
 ///
 /// - `GET /roster`: the page (with the confirmation a form left in the session, shown once, or
 ///   the fixed words of `?problem=CODE`)
@@ -132,14 +133,12 @@ fn signed_in(visitor: &Visitor) -> Result<&CurrentUser, Problem> {
     }
 }
 
-/// The roster, read on the blocking pool, recorded as viewed by `user`.
-async fn load(state: &RosterState, user: &CurrentUser) -> Result<Roster, Problem> {
+/// The roster, read on the blocking pool.
+async fn load(state: &RosterState) -> Result<Roster, Problem> {
     let view = Arc::clone(&state.view);
-    let roster = blocking(move || view.roster())
+    blocking(move || view.roster())
         .await
-        .ok_or(Problem::Unavailable)?;
-    state.audit.record(&user.name, "view", "roster").await;
-    Ok(roster)
+        .ok_or(Problem::Unavailable)
 }
 
 /// The roster page with `notice`, with `status`, or the page saying why not.
@@ -150,8 +149,8 @@ async fn answer_page(
     notice: Option<&html::Notice>,
 ) -> Response {
     let roster = async {
-        let user = signed_in(visitor)?;
-        load(state, user).await
+        signed_in(visitor)?;
+        load(state).await
     };
     match roster.await {
         Ok(roster) => html::page(status, &roster, visitor.viewer(), notice),
@@ -172,10 +171,8 @@ async fn roster_json(
     State(state): State<RosterState>,
     visitor: Visitor,
 ) -> Result<Response, Failure> {
-    let user = signed_in(&visitor).map_err(|problem| problem.failure())?;
-    let roster = load(&state, user)
-        .await
-        .map_err(|problem| problem.failure())?;
+    signed_in(&visitor).map_err(|problem| problem.failure())?;
+    let roster = load(&state).await.map_err(|problem| problem.failure())?;
     Ok(no_store(Json(roster).into_response()))
 }
 

@@ -809,7 +809,7 @@ async fn a_technician_or_nobody_gets_403_from_every_roster_route() {
 }
 
 #[tokio::test]
-async fn views_and_changes_are_audited_without_a_badge_or_a_name() {
+async fn changes_are_audited_without_a_badge_or_a_name_and_views_are_left_to_the_site() {
     let fake = Fake::new();
     fake.page().await;
     let api = fake.get(Some(Role::Admin), "/api/v1/roster").await;
@@ -830,11 +830,10 @@ async fn views_and_changes_are_audited_without_a_badge_or_a_name() {
     )
     .await;
     let entries = fake.audit_entries();
+    // Views are recorded once, by the site's audit layer (see `auth::tests`), not here.
     assert_eq!(
         entries,
         [
-            ("sam".to_owned(), "view".to_owned(), "roster".to_owned()),
-            ("sam".to_owned(), "view".to_owned(), "roster".to_owned()),
             (
                 "sam".to_owned(),
                 "change".to_owned(),
