@@ -295,7 +295,7 @@ pub fn site(backends: Backends, options: WebOptions) -> Router {
 /// The site over `backends` with sign-in through `auth` (made from the same accounts and audit).
 fn assemble(backends: Backends, auth: Arc<auth::Auth>) -> Router {
     let groups = Groups {
-        worker_data: analysis::routes(backends.analysis, Arc::clone(&backends.audit))
+        worker_data: analysis::routes(backends.analysis)
             .merge(roster::routes(backends.roster, Arc::clone(&backends.audit))),
         admin: admin::routes(backends.admin, backends.audit, Arc::clone(&auth)),
         diagnostics: diagnostics::routes(backends.diagnostics),

@@ -630,7 +630,7 @@ mod tests {
     use axum::http::{Request, StatusCode};
     use rusqlite::{Connection, params};
     use tower_service::Service as _;
-    use web_ui::access::{AuditLog, CurrentUser, Recording, Role};
+    use web_ui::access::{CurrentUser, Role};
 
     use super::*;
     use crate::analysis::risk::tests::{deep, metrics, report};
@@ -713,13 +713,6 @@ mod tests {
         }
     }
 
-    struct NoAudit;
-    impl AuditLog for NoAudit {
-        fn record<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> Recording<'a> {
-            Box::pin(std::future::ready(()))
-        }
-    }
-
     /// A GET as a signed-in supervisor (as the site's sign-in and role guard would let through).
     async fn get(router: &axum::Router, path: &str) -> String {
         let mut request = Request::builder().uri(path).body(Body::empty()).unwrap();
@@ -771,7 +764,7 @@ mod tests {
     #[tokio::test]
     async fn the_overview_shows_new_reports_and_settings_on_the_next_request() {
         let site = Site::new("overview");
-        let router = web_ui::analysis::routes(site.view.clone(), Arc::new(NoAudit));
+        let router = web_ui::analysis::routes(site.view.clone());
         let api = format!("/api/v1/analysis/overview?day={DAY}");
         let page = format!("/overview?day={DAY}");
         let before = json(&get(&router, &api).await);

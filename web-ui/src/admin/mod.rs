@@ -81,7 +81,7 @@ pub(crate) const API_ROUTES: &[(&str, &str)] = &[
 const AUDIT_PAGE_LINES: u32 = 100;
 /// Most lines the API gives at once.
 const AUDIT_MAX_LINES: u32 = 1000;
-/// Longest `done`/`problem` text carried back to the page.
+/// Longest confirmation or problem text shown on the page.
 const MAX_NOTICE: usize = 300;
 
 #[derive(Clone)]
@@ -171,21 +171,24 @@ fn clip(s: &str, max: usize) -> &str {
 
 // ---- pages ----
 
+/// Only a problem code travels in the address; any other parameter (a crafted `?done=…`) is
+/// ignored.
 #[derive(Debug, Default, Deserialize)]
 struct NoticeParams {
-    done: Option<String>,
     problem: Option<String>,
 }
 
-/// `GET /settings?done=…|problem=CODE`: the Settings page, with the last form's outcome on top.
+/// `GET /settings?problem=CODE`: the Settings page, with the last form's outcome on top (a
+/// confirmation from the session, shown once; a problem's fixed words).
 async fn settings_page(
     State(state): State<AdminState>,
     visitor: Visitor,
     Query(notice): Query<NoticeParams>,
 ) -> Response {
-    let notice = match (&notice.done, &notice.problem) {
-        (_, Some(code)) => settings::Notice::Problem(settings::problem_words(code)),
-        (Some(done), None) => settings::Notice::Done(clip(done, MAX_NOTICE)),
+    let done = visitor.take_notice(SETTINGS_PATH);
+    let notice = match (&notice.problem, &done) {
+        (Some(code), _) => settings::Notice::Problem(settings::problem_words(code)),
+        (None, Some(done)) => settings::Notice::Done(done),
         (None, None) => settings::Notice::None,
     };
     answer_settings(&state, &visitor, StatusCode::OK, notice).await
@@ -323,11 +326,11 @@ fn reply_for(headers: &HeaderMap) -> Option<Reply> {
     }
 }
 
-/// Where a form post goes back to after a change, with the daemon's summary for the
-/// `role="status"` box.
-fn back_to_settings(done: &str) -> Response {
-    let text: String = form_urlencoded::byte_serialize(clip(done, MAX_NOTICE).as_bytes()).collect();
-    see_other(&format!("{SETTINGS_PATH}?done={text}"))
+/// Where a form post goes back to after a change: the bare Settings page, the daemon's summary
+/// left in the session for its `role="status"` box (never in the address).
+fn back_to_settings(visitor: &Visitor, done: &str) -> Response {
+    visitor.leave_notice(SETTINGS_PATH, clip(done, MAX_NOTICE).to_owned());
+    see_other(SETTINGS_PATH)
 }
 
 /// A change refused (by a check here or by the daemon) in its own words: `{"error": …}`, or the
@@ -419,7 +422,7 @@ async fn submit(
     let summary = done.join("; ");
     match reply {
         Reply::Json => Json(serde_json::json!({ "done": summary })).into_response(),
-        Reply::Page => back_to_settings(&summary),
+        Reply::Page => back_to_settings(&visitor, &summary),
     }
 }
 

@@ -32,7 +32,7 @@ fn change(summary: &str, body: Option<&str>, parameters: Option<Value>) -> Value
         "security": [{ "session": [], "csrf": [] }],
         "responses": {
             "200": answer("Done; `done` says what, in words.", "AdminDone"),
-            "303": { "description": "A form post from the Settings page: back to /settings with `done` or `problem`." },
+            "303": { "description": "A form post from the Settings page: back to /settings (the confirmation shown once, from the session) or /settings?problem=CODE." },
             "400": error("Refused, with the reason in plain words (a bad value, or a rule of the dock)."),
             "401": { "description": "Not signed in." },
             "403": error("Not an admin, or a missing or wrong CSRF token."),

@@ -46,13 +46,13 @@ fn location(response: &Response) -> String {
     response.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
-/// The text a 303 back to the Settings page carries as `key`.
-fn carried(response: &Response, key: &str) -> Option<String> {
-    let location = location(response);
-    let query = location.strip_prefix("/settings?")?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == key)
-        .map(|(_, value)| value.into_owned())
+/// The confirmation the Settings page shows `client` after a 303 back to it (the address
+/// carries no words), or `None` when it shows none.
+async fn confirmation(client: &Client, response: &Response) -> Option<String> {
+    assert_eq!(location(response), "/settings", "no words in the address");
+    let html = body_text(get(client.clone(), "/settings").await).await;
+    let (_, rest) = html.split_once("data-kind=\"done\"><p><strong>Saved:</strong> ")?;
+    rest.split_once("</p>").map(|(text, _)| text.to_owned())
 }
 
 fn admin(site: &TestSite) -> Client {
@@ -173,7 +173,7 @@ async fn disabling_a_user_ends_their_open_session_and_sends_them_to_sign_in() {
     let response = post_form(&ada, "/api/v1/users/sam", &[("disabled", "true")]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        carried(&response, "done").as_deref(),
+        confirmation(&ada, &response).await.as_deref(),
         Some("disable user sam")
     );
 
@@ -290,7 +290,7 @@ async fn form_posts_go_back_to_settings_with_the_outcome_shown_in_a_status_box()
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/settings?done=save+task+Loading");
+    assert_eq!(location(&response), "/settings");
     let task = site
         .admin
         .settings_now()
@@ -306,6 +306,10 @@ async fn form_posts_go_back_to_settings_with_the_outcome_shown_in_a_status_box()
     assert!(html.contains(
         "<div class=\"notice\" role=\"status\" data-kind=\"done\"><p><strong>Saved:</strong> save task Loading</p></div>"
     ));
+    // Shown once: the view after that has no confirmation.
+    let html = body_text(get(ada.clone(), "/settings").await).await;
+    assert!(!html.contains("save task Loading"), "shown twice");
+    assert!(!html.contains("data-kind=\"done\""), "shown twice");
 
     let response = post_form(
         &ada,
@@ -322,6 +326,48 @@ async fn form_posts_go_back_to_settings_with_the_outcome_shown_in_a_status_box()
     let html = body_text(response).await;
     assert!(html.contains("data-kind=\"problem\"><p><strong>Not changed:</strong> The bend alert angle (°) must be a number from 10 to 90.</p>"));
     assert!(html.contains("<form class=\"logout\""));
+}
+
+#[tokio::test]
+async fn a_crafted_confirmation_in_the_address_shows_none_of_its_words() {
+    let site = TestSite::new(false);
+    let ada = admin(&site);
+    for query in [
+        "done=%3Cscript%3EBuy%20now",
+        "done=Buy+now+at+evil.example&other=1",
+    ] {
+        let response = get(ada.clone(), &format!("/settings?{query}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{query}");
+        let html = body_text(response).await;
+        for words in ["<script", "&lt;script", "Buy", "evil", "Saved:"] {
+            assert!(!html.contains(words), "{query}: {words}");
+        }
+        assert!(!html.contains("data-kind=\"done\""), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn after_a_form_the_next_view_shows_the_confirmation_once_and_only_to_its_session() {
+    let site = TestSite::new(false);
+    let ada = admin(&site);
+    let ada_elsewhere = admin(&site);
+    let response = post_form(
+        &ada,
+        "/api/v1/settings/tasks",
+        &[("name", "Picking"), ("load_kg", "4"), ("windows", "")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let elsewhere = body_text(get(ada_elsewhere, "/settings").await).await;
+    assert!(
+        !elsewhere.contains("data-kind=\"done\""),
+        "another session's notice"
+    );
+    assert_eq!(
+        confirmation(&ada, &response).await.as_deref(),
+        Some("save task Picking")
+    );
+    assert_eq!(confirmation(&ada, &response).await, None);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Test support for the analysis pages: a fake daemon behind `AnalysisView` with realistic data
-//! (and hostile labels), a recording audit log, and request helpers that act as the sign-in guard
-//! by inserting a `CurrentUser`. Compiled for tests only.
+//! (and hostile labels), and request helpers that act as the sign-in guard by inserting a
+//! `CurrentUser`. Views are audited by the site's layer, tested through the whole site. Compiled
+//! for tests only.
 
 use std::sync::{
     Arc, Mutex,
@@ -16,7 +17,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use super::{AnalysisView, routes, view::*};
-use crate::access::{AuditLog, CurrentUser, Recording, Role};
+use crate::access::{CurrentUser, Role};
 
 #[derive(Default)]
 pub(crate) struct FakeView {
@@ -34,45 +35,24 @@ pub(crate) struct FakeView {
     unversioned: AtomicBool,
 }
 
-#[derive(Default)]
-pub(crate) struct FakeAudit {
-    entries: Mutex<Vec<(String, String, String)>>,
-}
-
-impl AuditLog for FakeAudit {
-    fn record<'a>(&'a self, user: &'a str, action: &'a str, subject: &'a str) -> Recording<'a> {
-        self.entries
-            .lock()
-            .unwrap()
-            .push((user.to_owned(), action.to_owned(), subject.to_owned()));
-        Box::pin(std::future::ready(()))
-    }
-}
-
 pub(crate) struct Fake {
     view: Arc<FakeView>,
-    audit: Arc<FakeAudit>,
 }
 
 impl Fake {
     pub(crate) fn new() -> Fake {
         Fake {
             view: Arc::new(FakeView::default()),
-            audit: Arc::new(FakeAudit::default()),
         }
     }
 
     pub(crate) fn router(&self) -> Router {
-        routes(self.view.clone(), self.audit.clone())
+        routes(self.view.clone())
     }
 
     /// The same routes, keeping the overview's rendered answers in `rendered`.
     pub(super) fn router_keeping(&self, rendered: Arc<super::overview::Rendered>) -> Router {
-        super::routes_keeping(self.view.clone(), self.audit.clone(), rendered)
-    }
-
-    pub(crate) fn audit_entries(&self) -> Vec<(String, String, String)> {
-        self.audit.entries.lock().unwrap().clone()
+        super::routes_keeping(self.view.clone(), rendered)
     }
 
     pub(crate) fn days_asked(&self) -> Vec<Option<String>> {

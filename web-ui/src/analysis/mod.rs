@@ -5,8 +5,8 @@
 //!
 //! It must never depend on the daemon crate, show a badge tag, un-hide a group the daemon hid, or
 //! serve a page without a signed-in admin or supervisor (the site's role guard lets only those in;
-//! these handlers check again and refuse anyone else). Views of one worker are recorded in the
-//! audit log. Charts are server-rendered SVG: no script, no inline style (see `crate::security`).
+//! these handlers check again and refuse anyone else). Views are recorded in the audit trail by
+//! the site's audit layer around the worker-data routes (`auth::audit_worker_data`), not here. Charts are server-rendered SVG: no script, no inline style (see `crate::security`).
 //!
 //! # Layout
 //! - `view`: the view types the daemon fills (also the JSON shapes).
@@ -40,7 +40,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
-    access::{AuditLog, CurrentUser, Role},
+    access::{CurrentUser, Role},
     pages::{Back, Failure, Visitor, blocking},
 };
 
@@ -100,15 +100,14 @@ pub(crate) const API_ROUTES: [&str; 3] = [API_OVERVIEW, API_WORKER, API_TASKS];
 #[derive(Clone)]
 struct AnalysisState {
     view: Arc<dyn AnalysisView>,
-    audit: Arc<dyn AuditLog>,
     /// The overview's rendered answers (page per role, JSON), per data version and selection.
     rendered: Arc<overview::Rendered>,
 }
 
-/// The analysis pages, API and stylesheet over `view`, recording worker views in `audit`:
+/// The analysis pages, API and stylesheet over `view`:
 ///
 /// - `GET /overview?day=YYYY-MM-DD&team=&task=&sort=&dir=`: Today / shift overview
-/// - `GET /workers/{id}?shift=START_MS`: one worker (audited)
+/// - `GET /workers/{id}?shift=START_MS`: one worker
 /// - `GET /tasks`: Tasks & hours
 /// - `GET /api/v1/analysis/overview`, `/api/v1/analysis/workers/{id}`, `/api/v1/analysis/tasks`:
 ///   the same data as JSON, with the same query parameters (see [`openapi_paths`])
@@ -116,16 +115,12 @@ struct AnalysisState {
 ///
 /// The state is applied, so the router merges into the site's. Mount it behind sign-in and a
 /// role guard that inserts [`CurrentUser`]; without that extension every route answers 403.
-pub fn routes(view: Arc<dyn AnalysisView>, audit: Arc<dyn AuditLog>) -> Router {
-    routes_keeping(view, audit, Arc::new(overview::Rendered::new()))
+pub fn routes(view: Arc<dyn AnalysisView>) -> Router {
+    routes_keeping(view, Arc::new(overview::Rendered::new()))
 }
 
 /// [`routes`], keeping the overview's rendered answers in `rendered`.
-fn routes_keeping(
-    view: Arc<dyn AnalysisView>,
-    audit: Arc<dyn AuditLog>,
-    rendered: Arc<overview::Rendered>,
-) -> Router {
+fn routes_keeping(view: Arc<dyn AnalysisView>, rendered: Arc<overview::Rendered>) -> Router {
     Router::new()
         .route("/overview", get(overview_page))
         .route("/workers/{id}", get(worker_page))
@@ -142,11 +137,7 @@ fn routes_keeping(
                 )
             }),
         )
-        .with_state(AnalysisState {
-            view,
-            audit,
-            rendered,
-        })
+        .with_state(AnalysisState { view, rendered })
 }
 
 /// Where the analysis pages' failures lead on to.
@@ -307,7 +298,6 @@ async fn build_overview(
 
 async fn load_worker(
     state: &AnalysisState,
-    user: &CurrentUser,
     id: &str,
     params: WorkerParams,
 ) -> Result<WorkerDetail, Failure> {
@@ -326,10 +316,6 @@ async fn load_worker(
         .await
         .ok_or_else(unavailable)?
         .ok_or_else(not_found)?;
-    state
-        .audit
-        .record(&user.name, "view", &format!("worker {id}"))
-        .await;
     Ok(detail)
 }
 
@@ -372,8 +358,8 @@ async fn worker_page(
     Query(params): Query<WorkerParams>,
 ) -> Response {
     let answer = async {
-        let (user, _) = viewer(&visitor)?;
-        load_worker(&state, user, &id, params).await
+        viewer(&visitor)?;
+        load_worker(&state, &id, params).await
     };
     match answer.await {
         Ok(detail) => worker::page(&detail, visitor.viewer()),
@@ -387,8 +373,8 @@ async fn worker_json(
     Path(id): Path<String>,
     Query(params): Query<WorkerParams>,
 ) -> Result<Response, Failure> {
-    let (user, _) = viewer(&visitor)?;
-    let detail = load_worker(&state, user, &id, params).await?;
+    viewer(&visitor)?;
+    let detail = load_worker(&state, &id, params).await?;
     Ok(Json(detail).into_response())
 }
 
@@ -451,7 +437,6 @@ mod tests {
             assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
             assert!(!body.contains("Anna"), "{path}");
         }
-        assert!(fake.audit_entries().is_empty());
     }
 
     #[tokio::test]
@@ -467,7 +452,6 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(json(&body)["error"].is_string());
-        assert!(fake.audit_entries().is_empty());
     }
 
     #[tokio::test]

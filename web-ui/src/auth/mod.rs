@@ -49,6 +49,7 @@ use crate::{
 };
 use checks::{Busy, CheckError, PasswordChecks};
 use refusals::Refusals;
+pub(crate) use session::Flash;
 use session::{Session, Sessions};
 use throttle::{Key, Throttle};
 
@@ -61,7 +62,7 @@ const MAX_NEXT: usize = 2048;
 
 /// Everything sign-in needs, shared by the middleware and the login handlers.
 pub(crate) struct Auth {
-    pub(crate) sessions: Sessions,
+    pub(crate) sessions: Arc<Sessions>,
     throttle: Throttle,
     checks: PasswordChecks,
     refusals: Refusals,
@@ -100,7 +101,7 @@ impl Auth {
         secure_cookies: bool,
     ) -> Auth {
         Auth {
-            sessions: Sessions::default(),
+            sessions: Arc::default(),
             throttle: Throttle::default(),
             checks: PasswordChecks::default(),
             refusals: Refusals::default(),
@@ -349,6 +350,7 @@ pub(crate) async fn authenticate(
         }
     }
     let extensions = request.extensions_mut();
+    extensions.insert(Flash::new(Arc::clone(&auth.sessions), &id.0));
     extensions.insert(session.user);
     extensions.insert(CsrfToken(session.csrf));
     extensions.insert(id);
@@ -407,9 +409,10 @@ pub(crate) const DOCK_TILE_PATHS: [&str; 3] = ["/", "/api/v1/status", "/api/v1/e
 /// The one place views of worker data are audited: around the worker-data group (after its role
 /// guard) and the dock tiles. A GET that was answered (2xx) by a role that sees worker data
 /// gets one line: the user, "view" (or "export" for a download), and what was seen ("worker 12",
-/// "roster", "tasks & hours", "dock tiles"). Changes are audited by their handlers, which know
-/// what changed; so are the worker detail and roster reads, whose handlers record only what was
-/// found (`recorded_by_handler`). Stylesheets are not worker data and get no line.
+/// "roster", "tasks & hours", "dock tiles"), named from the address; a worker or roster that was
+/// not found is no 2xx, so no line. Handlers record no views; changes are audited by their
+/// handlers, which know what changed. Stylesheets are not worker data and get no line.
+/// The line is queued before the answer leaves.
 pub(crate) async fn audit_worker_data(
     State(auth): State<Arc<Auth>>,
     request: Request,
@@ -423,8 +426,7 @@ pub(crate) async fn audit_worker_data(
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
     let seen = user.filter(|_| reads).and_then(|user| {
         let uri = request.uri();
-        let subject = audit_subject(uri.path()).filter(|s| !recorded_by_handler(s));
-        subject.map(|subject| {
+        audit_subject(uri.path()).map(|subject| {
             let export = uri.query().is_some_and(|q| q.contains("download"));
             (user, if export { "export" } else { "view" }, subject)
         })
@@ -436,11 +438,6 @@ pub(crate) async fn audit_worker_data(
         auth.audit().record(&user, action, &subject).await;
     }
     response
-}
-
-/// Reads whose handlers record their own audit line (`analysis::load_worker`, `roster::load`).
-fn recorded_by_handler(subject: &str) -> bool {
-    subject == "roster" || subject.starts_with("worker ")
 }
 
 /// What a worker-data or dock-tile address shows, as the audit trail names it; `None` for a

@@ -1,12 +1,13 @@
 //! Server-side sessions: who is signed in under which session id, with which CSRF token, and when
-//! each session expires (idle timeout and absolute lifetime, on tokio's clock). It owns the ids and
-//! tokens, drawn from the operating system's RNG; it must never hand out a predictable id, reuse
-//! an id across sign-ins, revive an expired session, or print an id or token.
+//! each session expires (idle timeout and absolute lifetime, on tokio's clock), and the one-shot
+//! notice a form left for the next view of its page ([`Flash`]). It owns the ids and tokens, drawn
+//! from the operating system's RNG; it must never hand out a predictable id, reuse an id across
+//! sign-ins, revive an expired session, print an id or token, or show a notice twice.
 
 use std::{
     collections::HashMap,
     fmt,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
@@ -55,6 +56,8 @@ struct Entry {
     session: Session,
     started: Instant,
     last_used: Instant,
+    /// What the last form left for the next view of its page: (page path, summary).
+    notice: Option<(&'static str, String)>,
 }
 
 impl Entry {
@@ -126,6 +129,7 @@ impl Sessions {
                 session: session.clone(),
                 started: now,
                 last_used: now,
+                notice: None,
             },
         );
         Ok((id, session))
@@ -171,10 +175,78 @@ impl Sessions {
         before - entries.len()
     }
 
+    /// Leaves `text` for the next view of `page` in the session under `id` (replacing any
+    /// notice not yet shown); nothing if the session is gone.
+    fn leave_notice(&self, id: &str, page: &'static str, text: String) {
+        if let Some(entry) = self.lock().get_mut(id) {
+            entry.notice = Some((page, text));
+        }
+    }
+
+    /// Takes the notice the session under `id` holds for `page`, if any: it is shown once.
+    fn take_notice(&self, id: &str, page: &str) -> Option<String> {
+        let mut entries = self.lock();
+        let notice = &mut entries.get_mut(id)?.notice;
+        match notice.take() {
+            Some((for_page, text)) if for_page == page => Some(text),
+            other => {
+                *notice = other;
+                None
+            }
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // The table stays consistent whatever panicked while holding it: every change is one
         // insert or remove.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The signed-in request's way to its session's one-shot notice (a "flash"): a form's handler
+/// leaves the daemon's summary here and sends the browser back to the page with nothing in the
+/// address; the page's next view takes it, once. So no words a page shows as a confirmation ever
+/// come from an address, and a crafted link can show none. Put in the request's extensions by
+/// the sign-in check.
+#[derive(Clone)]
+pub(crate) struct Flash {
+    sessions: Arc<Sessions>,
+    id: String,
+}
+
+impl Flash {
+    pub(crate) fn new(sessions: Arc<Sessions>, id: &str) -> Flash {
+        Flash {
+            sessions,
+            id: id.to_owned(),
+        }
+    }
+
+    /// A session table with one session of its own, for tests that mount a router without the
+    /// sign-in check.
+    #[cfg(test)]
+    pub(crate) fn for_tests(user: CurrentUser) -> Flash {
+        let sessions = Arc::new(Sessions::default());
+        let (id, _) = sessions
+            .start(user, Instant::now())
+            .expect("the OS RNG works in tests");
+        Flash::new(sessions, &id)
+    }
+
+    /// Leaves `text` for the next view of `page`.
+    pub(crate) fn leave(&self, page: &'static str, text: String) {
+        self.sessions.leave_notice(&self.id, page, text);
+    }
+
+    /// The notice left for `page`, taken: the view after this one shows nothing.
+    pub(crate) fn take(&self, page: &str) -> Option<String> {
+        self.sessions.take_notice(&self.id, page)
+    }
+}
+
+impl fmt::Debug for Flash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flash").finish_non_exhaustive()
     }
 }
 
@@ -335,6 +407,32 @@ mod tests {
         let almost = start + IDLE_TIMEOUT - Duration::from_secs(1);
         assert!(sessions.peek(&id, almost).is_some());
         assert!(sessions.peek(&id, start + IDLE_TIMEOUT).is_none());
+    }
+
+    #[test]
+    fn a_notice_is_shown_once_and_only_on_its_own_page_and_session() {
+        let sessions = Arc::new(Sessions::default());
+        let now = Instant::now();
+        let (mine, _) = sessions.start(sam(), now).unwrap();
+        let (other, _) = sessions.start(sam(), now).unwrap();
+        let flash = Flash::new(Arc::clone(&sessions), &mine);
+        flash.leave("/roster", "worker 40 added".to_owned());
+        assert_eq!(
+            Flash::new(Arc::clone(&sessions), &other).take("/roster"),
+            None
+        );
+        assert_eq!(flash.take("/settings"), None);
+        assert_eq!(flash.take("/roster").as_deref(), Some("worker 40 added"));
+        assert_eq!(flash.take("/roster"), None);
+        // A newer notice replaces one not yet shown; an ended session keeps none.
+        flash.leave("/roster", "first".to_owned());
+        flash.leave("/settings", "second".to_owned());
+        assert_eq!(flash.take("/roster"), None);
+        assert_eq!(flash.take("/settings").as_deref(), Some("second"));
+        flash.leave("/roster", "gone".to_owned());
+        sessions.end(&mine);
+        assert_eq!(flash.take("/roster"), None);
+        assert!(!format!("{flash:?}").contains(&mine));
     }
 
     #[test]

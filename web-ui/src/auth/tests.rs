@@ -698,3 +698,33 @@ fn retry_after_rounds_up_to_whole_seconds() {
     assert_eq!(retry_after_secs(Duration::from_secs(60)), 60);
     assert_eq!(retry_after_secs(Duration::ZERO), 1);
 }
+
+#[tokio::test]
+async fn the_audit_layer_alone_records_each_worker_and_roster_view_and_nothing_not_found() {
+    let site = TestSite::new(false);
+    let sam = site.signed_in("sam", Role::Supervisor);
+    for (path, status) in [
+        ("/workers/12", StatusCode::OK),
+        (
+            "/api/v1/analysis/workers/12?shift=1740981600000",
+            StatusCode::OK,
+        ),
+        ("/roster", StatusCode::OK),
+        ("/api/v1/roster", StatusCode::OK),
+        ("/workers/999", StatusCode::NOT_FOUND),
+        ("/workers/012", StatusCode::NOT_FOUND),
+        ("/workers/12?shift=noon", StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(get(sam.clone(), path).await.status(), status, "{path}");
+    }
+    let view = |subject: &str| ["sam".to_owned(), "view".to_owned(), subject.to_owned()];
+    assert_eq!(
+        site.audit.records(),
+        [
+            view("worker 12"),
+            view("worker 12"),
+            view("roster"),
+            view("roster")
+        ]
+    );
+}

@@ -18,6 +18,7 @@ use super::Escaped;
 use crate::{
     access::{CsrfToken, CurrentUser, Role},
     assets,
+    auth::Flash,
 };
 
 /// Who looks at a page: the signed-in user and the session's CSRF token (for the sign-out form,
@@ -28,12 +29,13 @@ pub(crate) struct Viewer<'a> {
     pub(crate) csrf: &'a str,
 }
 
-/// The signed-in user and CSRF token as the sign-in check left them in the request extensions;
-/// empty on a route that no sign-in check ran for (the public ones).
+/// The signed-in user, CSRF token and session notice as the sign-in check left them in the
+/// request extensions; empty on a route that no sign-in check ran for (the public ones).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Visitor {
     user: Option<CurrentUser>,
     csrf: Option<CsrfToken>,
+    flash: Option<Flash>,
 }
 
 impl Visitor {
@@ -42,7 +44,21 @@ impl Visitor {
         Self {
             user: extensions.get::<CurrentUser>().cloned(),
             csrf: extensions.get::<CsrfToken>().cloned(),
+            flash: extensions.get::<Flash>().cloned(),
         }
+    }
+
+    /// Leaves `summary` for this visitor's next view of `page` (a form's confirmation, shown
+    /// once; never carried in an address). Nothing without a session.
+    pub(crate) fn leave_notice(&self, page: &'static str, summary: String) {
+        if let Some(flash) = &self.flash {
+            flash.leave(page, summary);
+        }
+    }
+
+    /// The confirmation a form left for this view of `page`, taken (shown once).
+    pub(crate) fn take_notice(&self, page: &str) -> Option<String> {
+        self.flash.as_ref().and_then(|flash| flash.take(page))
     }
 
     /// The viewer, when someone is signed in (with a session, so with a CSRF token).

@@ -22,7 +22,8 @@ pub(super) use crate::pages::Escaped as Esc;
 /// The message a change left for the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Notice {
-    /// `?done=…`: the daemon's summary of the change.
+    /// The daemon's summary of the change, from the session's one-shot notice (never from the
+    /// address).
     Done(String),
     /// What was not saved: the fixed words of a `?problem=CODE` (an address carries a code,
     /// never words), or the daemon's refusal, shown straight in the answer to the form.
@@ -30,32 +31,21 @@ pub(super) enum Notice {
 }
 
 impl Notice {
-    /// The notice in a query string, or `None` when there is none. A problem wins over a
-    /// confirmation; a problem is a code from [`input::PROBLEM_CODES`] (any other text gets the
-    /// fixed [`input::UNKNOWN_PROBLEM`]); a confirmation loses control characters and is cut to
-    /// [`MAX_NOTICE`].
-    pub(super) fn from_query(query: Option<&str>) -> Option<Notice> {
-        let (mut done, mut problem) = (None, None);
-        for (name, value) in form_urlencoded::parse(query?.as_bytes()) {
-            match &*name {
-                "done" if done.is_none() => done = Some(clean(&value)),
-                "problem" if problem.is_none() && !value.trim().is_empty() => {
-                    problem = Some(input::problem_words(value.trim()));
-                }
-                _ => {}
-            }
-        }
-        problem
-            .map(|words| Notice::Problem(words.into()))
-            .or_else(|| done.filter(|text| !text.is_empty()).map(Notice::Done))
+    /// The notice for a view of the page: a problem code in the query string wins (a code from
+    /// [`input::PROBLEM_CODES`]; any other text gets the fixed [`input::UNKNOWN_PROBLEM`]), else
+    /// the confirmation `left` in the session by [`Notice::to_leave`]. Any other parameter (a
+    /// crafted `?done=…`) is ignored.
+    pub(super) fn for_view(query: Option<&str>, left: Option<String>) -> Option<Notice> {
+        let problem = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .find(|(name, value)| name == "problem" && !value.trim().is_empty())
+            .map(|(_, code)| Notice::Problem(input::problem_words(code.trim()).into()));
+        problem.or_else(|| left.filter(|text| !text.is_empty()).map(Notice::Done))
     }
 
-    /// The page's address confirming a change `summary` (for a `303 See Other` after a form).
-    pub(super) fn done_location(summary: &str) -> String {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("done", &clean(summary))
-            .finish();
-        format!("{PAGE_PATH}?{query}")
+    /// The daemon's `summary` as kept for the page's next view: without control characters, cut
+    /// to [`MAX_NOTICE`].
+    pub(super) fn to_leave(summary: &str) -> String {
+        clean(summary)
     }
 
     /// The page's address naming the problem `code` (one of [`input::PROBLEM_CODES`]).
@@ -484,24 +474,26 @@ mod tests {
     }
 
     #[test]
-    fn a_confirmation_round_trips_through_the_address_and_is_cut_to_length() {
+    fn a_confirmation_comes_only_from_the_session_and_is_cut_to_length() {
         let summary = "wearable WR-1 & co assigned to worker 12";
-        let location = Notice::done_location(summary);
-        assert!(location.starts_with("/roster?done="), "{location}");
-        let query = location.split_once('?').map(|(_, query)| query);
         assert_eq!(
-            Notice::from_query(query),
+            Notice::for_view(None, Some(Notice::to_leave(summary))),
             Some(Notice::Done(summary.to_owned()))
         );
-
-        let long = Notice::from_query(Some(&format!("done={}", "a".repeat(500))));
-        let Some(Notice::Done(text)) = long else {
-            panic!("no done notice");
-        };
-        assert_eq!(text.chars().count(), MAX_NOTICE);
-        assert!(text.ends_with('…'));
-        assert_eq!(Notice::from_query(Some("done=&other=1")), None);
-        assert_eq!(Notice::from_query(None), None);
+        let long = Notice::to_leave(&"a".repeat(500));
+        assert_eq!(long.chars().count(), MAX_NOTICE);
+        assert!(long.ends_with('…'));
+        assert_eq!(Notice::to_leave("\u{1b}[2J ok\n"), "[2J ok");
+        // Words in the address are never a confirmation.
+        assert_eq!(
+            Notice::for_view(Some("done=%3Cscript%3EBuy%20now"), None),
+            None
+        );
+        assert_eq!(
+            Notice::for_view(Some("done=&other=1"), Some(String::new())),
+            None
+        );
+        assert_eq!(Notice::for_view(None, None), None);
     }
 
     #[test]
@@ -510,12 +502,15 @@ mod tests {
         assert_eq!(location, "/roster?problem=badge");
         let query = location.split_once('?').map(|(_, query)| query);
         assert_eq!(
-            Notice::from_query(query),
+            Notice::for_view(query, None),
             Some(Notice::Problem(input::BADGE_WORDS.into()))
         );
         // A problem wins over a confirmation; words that are no code get the fixed words.
         assert_eq!(
-            Notice::from_query(Some("done=ok&problem=%3Cscript%3EBuy%20now")),
+            Notice::for_view(
+                Some("done=ok&problem=%3Cscript%3EBuy%20now"),
+                Some("ok".to_owned())
+            ),
             Some(Notice::Problem(input::UNKNOWN_PROBLEM.into()))
         );
     }

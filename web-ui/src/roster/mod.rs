@@ -4,9 +4,10 @@
 //! and never serve a user whose role does not see worker data.
 //!
 //! Every handler checks the role again (the site's guard should already have), reads the daemon
-//! on tokio's blocking pool, awaits its changes, and records views and changes in the audit trail with subjects that
-//! carry no badge tag or name (`"roster"`, and the daemon's [`RosterDone::summary`]). Nothing here
-//! logs a badge tag or a name.
+//! on tokio's blocking pool, awaits its changes, and records changes in the audit trail with
+//! subjects that carry no badge tag or name (the daemon's [`RosterDone::summary`]); views are
+//! recorded by the site's audit layer around the worker-data routes (`auth::audit_worker_data`).
+//! Nothing here logs a badge tag or a name.
 //!
 //! # Layout
 //! - `view`: the [`RosterView`] trait and the view types (also the JSON shapes).
@@ -86,9 +87,10 @@ struct RosterState {
     audit: Arc<dyn AuditLog>,
 }
 
-/// The roster page, API and stylesheet over `view`, recording views and changes in `audit`:
+/// The roster page, API and stylesheet over `view`, recording changes in `audit`:
 ///
-/// - `GET /roster`: the page (`?done=…` / `?problem=…` show the outcome of a form)
+/// - `GET /roster`: the page (with the confirmation a form left in the session, shown once, or
+///   the fixed words of `?problem=CODE`)
 /// - `GET /api/v1/roster`: the [`Roster`] as JSON
 /// - `POST /api/v1/roster/wearables`: `{serial, worker}` (worker id or null)
 /// - `POST /api/v1/roster/workers`: `{badge, display_name?, task?, team?}` → 201
@@ -131,14 +133,12 @@ fn signed_in(visitor: &Visitor) -> Result<&CurrentUser, Problem> {
     }
 }
 
-/// The roster, read on the blocking pool, recorded as viewed by `user`.
-async fn load(state: &RosterState, user: &CurrentUser) -> Result<Roster, Problem> {
+/// The roster, read on the blocking pool.
+async fn load(state: &RosterState) -> Result<Roster, Problem> {
     let view = Arc::clone(&state.view);
-    let roster = blocking(move || view.roster())
+    blocking(move || view.roster())
         .await
-        .ok_or(Problem::Unavailable)?;
-    state.audit.record(&user.name, "view", "roster").await;
-    Ok(roster)
+        .ok_or(Problem::Unavailable)
 }
 
 /// The roster page with `notice`, with `status`, or the page saying why not.
@@ -149,8 +149,8 @@ async fn answer_page(
     notice: Option<&html::Notice>,
 ) -> Response {
     let roster = async {
-        let user = signed_in(visitor)?;
-        load(state, user).await
+        signed_in(visitor)?;
+        load(state).await
     };
     match roster.await {
         Ok(roster) => html::page(status, &roster, visitor.viewer(), notice),
@@ -163,7 +163,7 @@ async fn page(
     visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let notice = html::Notice::from_query(query.as_deref());
+    let notice = html::Notice::for_view(query.as_deref(), visitor.take_notice(PAGE_PATH));
     answer_page(&state, &visitor, StatusCode::OK, notice.as_ref()).await
 }
 
@@ -171,10 +171,8 @@ async fn roster_json(
     State(state): State<RosterState>,
     visitor: Visitor,
 ) -> Result<Response, Failure> {
-    let user = signed_in(&visitor).map_err(|problem| problem.failure())?;
-    let roster = load(&state, user)
-        .await
-        .map_err(|problem| problem.failure())?;
+    signed_in(&visitor).map_err(|problem| problem.failure())?;
+    let roster = load(&state).await.map_err(|problem| problem.failure())?;
     Ok(no_store(Json(roster).into_response()))
 }
 
@@ -244,9 +242,10 @@ fn worker_in_address(id: Result<Path<String>, PathRejection>) -> Result<i64, Pro
 /// (413), fields (400), then the daemon, awaited (400 with its refusal, or done: audited).
 /// `target` is what the address named (a worker id), or why it names nothing.
 ///
-/// A form from the page goes back to it: done, to `?done=…`; a field's fixed refusal, to
-/// `?problem=CODE`; the daemon's refusal is shown on the page answering the form (400), so no
-/// address ever carries words for the page to show as a problem.
+/// A form from the page goes back to it: done, to the bare page, the daemon's summary left in
+/// the session for its next view; a field's fixed refusal, to `?problem=CODE`; the daemon's
+/// refusal is shown on the page answering the form (400). No address ever carries words for the
+/// page to show.
 async fn submit<T>(
     state: &RosterState,
     visitor: &Visitor,
@@ -286,7 +285,8 @@ async fn submit<T>(
             no_store((status, Json(done)).into_response())
         }
         (Ok((done, _)), Format::Form) => {
-            Redirect::to(&html::Notice::done_location(&done.summary)).into_response()
+            visitor.leave_notice(PAGE_PATH, html::Notice::to_leave(&done.summary));
+            Redirect::to(PAGE_PATH).into_response()
         }
         (Err(problem), Format::Json) => problem.failure().into_response(),
         (Err(problem), Format::Form) => match (problem.code(), problem) {

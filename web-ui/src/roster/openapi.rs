@@ -18,7 +18,7 @@ fn error(description: &str) -> Value {
 /// A change route: its request body (JSON, or the page's form with the `csrf` field), its answers.
 fn change(summary: &str, description: &str, body: &str, success: &str, not_found: bool) -> Value {
     let mut responses = json!({
-        "303": { "description": "A form was sent: back to /roster?done=… or /roster?problem=…." },
+        "303": { "description": "A form was sent: back to /roster (the confirmation shown once, from the session) or /roster?problem=CODE." },
         "400": error("A field failed its check, the JSON did not fit, or the dock refused the change (in words)."),
         "403": error("Not signed in as an administrator or supervisor, or no CSRF token."),
         "413": error("The body is over 16 KiB."),
