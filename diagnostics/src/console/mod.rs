@@ -284,11 +284,6 @@ impl SerialConfig {
             dock_name: dock_name.into(),
         }
     }
-
-    /// Where and how fast the port is opened, with the default reopening backoff.
-    pub fn port_options(&self) -> PortOptions {
-        PortOptions::new(self.port.clone(), self.baud)
-    }
 }
 
 /// A console: the backend, the settings, the clock and the PIN rate limit. One serves one port
