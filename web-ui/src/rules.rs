@@ -118,6 +118,14 @@ pub fn team(text: &str) -> Result<Option<&str>, &'static str> {
     free_text(text, TEAM_MAX, TEAM_LONG_WORDS, TEAM_CONTROL_WORDS)
 }
 
+/// An optional field (absent is none) through its rule ([`display_name`], [`team`]), owned.
+pub fn optional(
+    text: Option<&str>,
+    rule: fn(&str) -> Result<Option<&str>, &'static str>,
+) -> Result<Option<String>, &'static str> {
+    Ok(text.map(rule).transpose()?.flatten().map(str::to_owned))
+}
+
 fn free_text<'a>(
     text: &'a str,
     max: usize,
@@ -226,6 +234,17 @@ mod tests {
             display_name("Anna\u{2066}"),
             Err(DISPLAY_NAME_CONTROL_WORDS)
         );
+    }
+
+    #[test]
+    fn an_absent_field_is_none_and_a_present_one_goes_through_its_rule() {
+        assert_eq!(optional(None, team), Ok(None));
+        assert_eq!(optional(Some(" "), team), Ok(None));
+        assert_eq!(
+            optional(Some(" Night "), team),
+            Ok(Some("Night".to_owned()))
+        );
+        assert_eq!(optional(Some("A\rB"), team), Err(TEAM_CONTROL_WORDS));
     }
 
     #[test]

@@ -101,14 +101,10 @@ impl SiteRoster {
         display_name: Option<String>,
         team: Option<String>,
     ) -> Result<(Option<String>, Option<String>), RosterRefusal> {
-        let checked =
-            |text: Option<String>, rule: fn(&str) -> Result<Option<&str>, &'static str>| match text
-            {
-                None => Ok(None),
-                Some(text) => rule(&text)
-                    .map(|text| text.map(str::to_owned))
-                    .map_err(|words| RosterRefusal(words.into())),
-            };
+        let checked = |text: Option<String>, rule| {
+            web_ui::rules::optional(text.as_deref(), rule)
+                .map_err(|words| RosterRefusal(words.into()))
+        };
         Ok((
             checked(display_name, web_ui::rules::display_name)?,
             checked(team, web_ui::rules::team)?,
@@ -254,18 +250,22 @@ mod tests {
     use crate::clock::SystemClock;
     use crate::views::settle::TestStore;
 
-    /// On a current-thread runtime the page's only thread is the one awaiting: a change that
-    /// blocked a thread to wait for the writer (the old `block_on` round trip) cannot run here.
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_roster_change_is_awaited_on_the_pages_own_thread_and_puts_the_settings_in_force() {
-        let store = TestStore::new("roster");
-        let roster = SiteRoster::new(
+    fn roster_over(store: &TestStore) -> SiteRoster {
+        SiteRoster::new(
             store.reader.clone(),
             store.writer.clone(),
             Arc::clone(&store.site),
             Arc::new(Pseudonyms::from_key([7; 32])),
             Arc::new(SystemClock),
-        );
+        )
+    }
+
+    /// On a current-thread runtime the page's only thread is the one awaiting: a change that
+    /// blocked a thread to wait for the writer (the old `block_on` round trip) cannot run here.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_roster_change_is_awaited_on_the_pages_own_thread_and_puts_the_settings_in_force() {
+        let store = TestStore::new("roster");
+        let roster = roster_over(&store);
         let done = roster
             .change(RosterChange::AddWorker {
                 badge: "B-0042".to_owned(),
@@ -302,13 +302,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_display_name_team_or_task_the_page_refuses_is_refused_here_in_its_words() {
         let store = TestStore::new("roster-rules");
-        let roster = SiteRoster::new(
-            store.reader.clone(),
-            store.writer.clone(),
-            Arc::clone(&store.site),
-            Arc::new(Pseudonyms::from_key([7; 32])),
-            Arc::new(SystemClock),
-        );
+        let roster = roster_over(&store);
         let add = |display_name: Option<String>, team: Option<String>, task: Option<String>| {
             RosterChange::AddWorker {
                 badge: "B-0042".to_owned(),

@@ -329,12 +329,12 @@ pub(super) fn badge(text: &str) -> Result<String, Problem> {
 
 /// A display name: [`crate::rules::display_name`].
 pub(super) fn display_name(text: Option<&str>) -> Result<Option<String>, Problem> {
-    free_text(text, crate::rules::display_name)
+    crate::rules::optional(text, crate::rules::display_name).map_err(Problem::Invalid)
 }
 
 /// A team: [`crate::rules::team`].
 pub(super) fn team(text: Option<&str>) -> Result<Option<String>, Problem> {
-    free_text(text, crate::rules::team)
+    crate::rules::optional(text, crate::rules::team).map_err(Problem::Invalid)
 }
 
 /// A task name: trimmed, empty is none, else [`crate::rules::task_name`]; the daemon checks it
@@ -353,19 +353,6 @@ fn serial_text(text: String) -> Result<String, Problem> {
         return Err(Problem::Invalid(SERIAL_WORDS));
     }
     Ok(text)
-}
-
-/// An optional text field through its rule: absent is none, refusals in the rule's words.
-fn free_text(
-    text: Option<&str>,
-    rule: fn(&str) -> Result<Option<&str>, &'static str>,
-) -> Result<Option<String>, Problem> {
-    match text.map(rule) {
-        None => Ok(None),
-        Some(checked) => checked
-            .map(|text| text.map(str::to_owned))
-            .map_err(Problem::Invalid),
-    }
 }
 
 #[cfg(test)]
