@@ -293,6 +293,20 @@ impl Config {
             );
         }
         self.analysis.validate()?;
+        // The page's rule for a team (a roster team joins the file's of the same name), checked
+        // on the file only: teams stored from the page were checked when they were typed.
+        for (n, team) in self.analysis.teams.keys().enumerate() {
+            match web_ui::rules::team(team) {
+                Ok(Some(checked)) if checked == team => {}
+                Ok(_) => {
+                    return Err(format!(
+                        "analysis.teams: team #{} has no name, or spaces at either end",
+                        n + 1
+                    ));
+                }
+                Err(words) => return Err(format!("analysis.teams: team #{}: {words}", n + 1)),
+            }
+        }
         if let Some(gpsd) = &self.gps.gpsd
             && gpsd.rsplit_once(':').is_none_or(|(host, port)| {
                 host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0)
@@ -562,6 +576,33 @@ mod tests {
             err.contains("serial.pin") && !err.contains("\"24\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_task_or_team_name_the_page_refuses_is_refused_in_the_file_naming_the_key() {
+        let task = "t".repeat(81);
+        let err = parse(&format!(
+            "[[analysis.tasks]]\nname = \"{task}\"\nwindows = [\"06:00-10:00\"]\n"
+        ))
+        .unwrap_err();
+        assert!(err.contains("analysis.tasks"), "{err}");
+        assert!(err.contains(web_ui::rules::TASK_NAME_WORDS), "{err}");
+        assert!(!err.contains(&task), "{err}");
+        let fits = "t".repeat(80);
+        parse(&format!(
+            "[[analysis.tasks]]\nname = \"{fits}\"\nwindows = [\"06:00-10:00\"]\n"
+        ))
+        .unwrap();
+
+        let team = "n".repeat(41);
+        let err = parse(&format!("[analysis.teams]\n{team} = [\"KW-TAG-0001\"]\n")).unwrap_err();
+        assert!(err.contains("analysis.teams: team #1"), "{err}");
+        assert!(err.contains(web_ui::rules::TEAM_LONG_WORDS), "{err}");
+        let err = parse("[analysis.teams]\n\"night\\tshift\" = []\n").unwrap_err();
+        assert!(err.contains(web_ui::rules::TEAM_CONTROL_WORDS), "{err}");
+        let err = parse("[analysis.teams]\n\" night\" = []\n").unwrap_err();
+        assert!(err.contains("analysis.teams: team #1"), "{err}");
+        parse(&format!("[analysis.teams]\n{} = []\n", "n".repeat(40))).unwrap();
     }
 
     #[test]

@@ -192,6 +192,17 @@ fn dockd_user_add_stores_an_argon2id_hash_and_that_user_can_sign_in_over_https()
         String::from_utf8_lossy(&out.stderr).contains("at least 12"),
         "{out:?}"
     );
+    // A name the Settings page refuses (over 32 characters): refused in the page's words.
+    let long_name = "a".repeat(40);
+    let out = dockd(
+        &dock,
+        &["user", "add", &long_name, "--role", "supervisor"],
+        &format!("{password}\n"),
+    );
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(web_ui::rules::USER_NAME_WORDS), "{said}");
+    assert!(!said.contains(&long_name), "{said}");
 
     // While the daemon runs, through a writer of its own, like `dockd reanalyze`.
     let out = dockd(

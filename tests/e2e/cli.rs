@@ -40,6 +40,20 @@ fn a_config_with_a_bad_value_is_refused_naming_the_key() {
     let (ok, text) = run(&["check-config", "--config", config.to_str().unwrap()]);
     assert!(!ok);
     assert!(text.contains("ids") && text.contains("1209-4B57"), "{text}");
+
+    // A task name longer than the Settings page allows: refused in the page's words.
+    let task = "t".repeat(81);
+    std::fs::write(
+        &config,
+        format!("[[analysis.tasks]]\nname = \"{task}\"\nwindows = [\"06:00-10:00\"]\n"),
+    )
+    .unwrap();
+    let (ok, text) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("analysis.tasks") && text.contains(web_ui::rules::TASK_NAME_WORDS),
+        "{text}"
+    );
 }
 
 #[test]

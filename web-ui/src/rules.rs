@@ -1,13 +1,48 @@
-//! The one rule for each identifier both the page and the daemon check: a wearable's serial, a
-//! badge tag, an account name. It owns those rules as plain functions (the daemon calls them too,
-//! since web-ui never depends on it); it must never hold a rule the daemon cannot share.
+//! The one rule for each field both the page and the daemon check: a wearable's serial, a badge
+//! tag, a user name, a password, a task name, a display name, a team. It owns those rules and
+//! their refusals in plain words as plain functions (the daemon, its config loader and its command
+//! line call them too, since web-ui never depends on dockd); it must never hold a rule the daemon
+//! cannot share, nor put the checked text into a refusal.
 
 /// A wearable's serial is at most 16 bytes (its INFO field).
 pub const SERIAL_MAX: usize = 16;
 /// A badge tag is at most 16 bytes (the wearable stores 16).
 pub const BADGE_MAX: usize = 16;
-/// An account name is at most 64 characters.
-pub const USER_NAME_MAX: usize = 64;
+/// A new user name is at most 32 characters.
+pub const USER_NAME_MAX: usize = 32;
+/// Accounts made before the rule above (by `dockd user add`) may have names up to 64 characters.
+pub const STORED_USER_NAME_MAX: usize = 64;
+/// The shortest password, in characters.
+pub const PASSWORD_MIN: usize = 12;
+/// The longest password, in characters.
+pub const PASSWORD_MAX: usize = 256;
+/// The longest task name, in characters.
+pub const TASK_NAME_MAX: usize = 80;
+/// The longest display name, in characters.
+pub const DISPLAY_NAME_MAX: usize = 80;
+/// The longest team name, in characters.
+pub const TEAM_MAX: usize = 40;
+
+/// Why a new user name is refused.
+pub const USER_NAME_WORDS: &str =
+    "A user name is 1 to 32 characters: letters, digits, dot, underscore, hyphen or @.";
+/// Why a new password is refused as too short.
+pub const PASSWORD_SHORT_WORDS: &str = "The password is too short: use at least 12 characters.";
+/// Why a new password is refused as too long.
+pub const PASSWORD_LONG_WORDS: &str = "The password is too long: use at most 256 characters.";
+/// Why a task name is refused.
+pub const TASK_NAME_WORDS: &str =
+    "A task name is 1 to 80 characters, without line breaks or spaces at either end.";
+/// Why a display name is refused as too long.
+pub const DISPLAY_NAME_LONG_WORDS: &str = "The display name can be at most 80 characters long.";
+/// Why a display name is refused for what it contains.
+pub const DISPLAY_NAME_CONTROL_WORDS: &str =
+    "The display name cannot contain line breaks, tabs or other control characters.";
+/// Why a team is refused as too long.
+pub const TEAM_LONG_WORDS: &str = "The team can be at most 40 characters long.";
+/// Why a team is refused for what it contains.
+pub const TEAM_CONTROL_WORDS: &str =
+    "The team cannot contain line breaks, tabs or other control characters.";
 
 /// A wearable serial exactly as the wearable reports it: 1–16 printable ASCII characters, no
 /// spaces (so it cannot be mistaken for another once trimmed).
@@ -23,12 +58,97 @@ pub fn badge(text: &str) -> Option<&str> {
     ((1..=BADGE_MAX).contains(&text.len()) && printable).then_some(text)
 }
 
-/// An account name: 1–64 of letters, digits, `.`, `_`, `-` and `@`.
-pub fn is_user_name(name: &str) -> bool {
-    (1..=USER_NAME_MAX).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
+/// A new user name (the page, `dockd user add`, the daemon): 1–32 of letters, digits, `.`, `_`,
+/// `-` and `@`.
+pub fn user_name(name: &str) -> Result<(), &'static str> {
+    if (1..=USER_NAME_MAX).contains(&name.len()) && name.bytes().all(is_user_name_byte) {
+        Ok(())
+    } else {
+        Err(USER_NAME_WORDS)
+    }
+}
+
+/// Whether `name` could name an existing account: the rule above, but up to 64 characters, as
+/// `dockd user add` allowed before; an account made then keeps working. Only for finding
+/// accounts: a new name must pass [`user_name`].
+pub fn is_stored_user_name(name: &str) -> bool {
+    (1..=STORED_USER_NAME_MAX).contains(&name.len()) && name.bytes().all(is_user_name_byte)
+}
+
+fn is_user_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@')
+}
+
+/// A new password: 12–256 characters (not bytes), anything else allowed.
+pub fn password(password: &str) -> Result<(), &'static str> {
+    let length = password.chars().count();
+    if length < PASSWORD_MIN {
+        Err(PASSWORD_SHORT_WORDS)
+    } else if length > PASSWORD_MAX {
+        Err(PASSWORD_LONG_WORDS)
+    } else {
+        Ok(())
+    }
+}
+
+/// A task name (Settings, the roster's task field, `[[analysis.tasks]]`): 1–80 characters, no
+/// spaces at either end, no control characters or direction overrides.
+pub fn task_name(name: &str) -> Result<(), &'static str> {
+    let good = !name.is_empty()
+        && name.trim() == name
+        && name.chars().count() <= TASK_NAME_MAX
+        && !name.chars().any(is_unsafe);
+    if good { Ok(()) } else { Err(TASK_NAME_WORDS) }
+}
+
+/// A display name as typed: trimmed, empty is none, at most 80 characters, no control
+/// characters or direction overrides.
+pub fn display_name(text: &str) -> Result<Option<&str>, &'static str> {
+    free_text(
+        text,
+        DISPLAY_NAME_MAX,
+        DISPLAY_NAME_LONG_WORDS,
+        DISPLAY_NAME_CONTROL_WORDS,
+    )
+}
+
+/// A team as typed (the roster, `[analysis.teams]`): trimmed, empty is none, at most 40
+/// characters, no control characters or direction overrides.
+pub fn team(text: &str) -> Result<Option<&str>, &'static str> {
+    free_text(text, TEAM_MAX, TEAM_LONG_WORDS, TEAM_CONTROL_WORDS)
+}
+
+/// An optional field (absent is none) through its rule ([`display_name`], [`team`]), owned.
+pub fn optional(
+    text: Option<&str>,
+    rule: fn(&str) -> Result<Option<&str>, &'static str>,
+) -> Result<Option<String>, &'static str> {
+    Ok(text.map(rule).transpose()?.flatten().map(str::to_owned))
+}
+
+fn free_text<'a>(
+    text: &'a str,
+    max: usize,
+    too_long: &'static str,
+    control: &'static str,
+) -> Result<Option<&'a str>, &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.chars().any(is_unsafe) {
+        return Err(control);
+    }
+    if text.chars().count() > max {
+        return Err(too_long);
+    }
+    Ok(Some(text))
+}
+
+/// Control characters, and the invisible direction overrides that make text display as
+/// something else than it is.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -58,11 +178,81 @@ mod tests {
     }
 
     #[test]
-    fn an_account_name_is_up_to_64_letters_digits_and_a_little_punctuation() {
-        assert!(is_user_name("first@site"));
-        assert!(is_user_name(&"a".repeat(64)));
-        for bad in ["", "a b", "a/b", "ä", &"a".repeat(65)] {
-            assert!(!is_user_name(bad), "{bad:?}");
+    fn a_new_user_name_is_one_to_32_letters_digits_and_a_little_punctuation() {
+        for good in ["ada", "a.b-c_d", "first@site", &"a".repeat(32)] {
+            assert_eq!(user_name(good), Ok(()), "{good}");
         }
+        for bad in ["", "a b", "a/b", "ä", "<b>", &"a".repeat(33)] {
+            assert_eq!(user_name(bad), Err(USER_NAME_WORDS), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_account_made_under_the_old_64_character_rule_can_still_be_named() {
+        assert!(is_stored_user_name(&"a".repeat(64)));
+        assert!(is_stored_user_name("first@site"));
+        for bad in ["", "a b", "a/b", &"a".repeat(65)] {
+            assert!(!is_stored_user_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_password_is_12_to_256_characters_counted_not_bytes() {
+        assert_eq!(password(&"x".repeat(12)), Ok(()));
+        assert_eq!(password(&"ü".repeat(256)), Ok(()));
+        assert_eq!(password(&"ü".repeat(11)), Err(PASSWORD_SHORT_WORDS));
+        assert_eq!(password(""), Err(PASSWORD_SHORT_WORDS));
+        assert_eq!(password(&"x".repeat(257)), Err(PASSWORD_LONG_WORDS));
+    }
+
+    #[test]
+    fn a_task_name_is_one_to_80_characters_without_edges_or_control_characters() {
+        for good in ["Picking & packing", "Kommissionierung ä", &"ä".repeat(80)] {
+            assert_eq!(task_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            " ",
+            " Picking",
+            "Picking ",
+            "Pick\ning",
+            "Pick\u{202E}ing",
+            &"t".repeat(81),
+        ] {
+            assert_eq!(task_name(bad), Err(TASK_NAME_WORDS), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_display_name_is_trimmed_empty_is_none_and_at_most_80_characters() {
+        assert_eq!(display_name("  "), Ok(None));
+        assert_eq!(display_name(" Anna K. "), Ok(Some("Anna K.")));
+        assert_eq!(display_name(&"ä".repeat(80)).map(|n| n.is_some()), Ok(true));
+        assert_eq!(display_name(&"ä".repeat(81)), Err(DISPLAY_NAME_LONG_WORDS));
+        assert_eq!(display_name("A\tB"), Err(DISPLAY_NAME_CONTROL_WORDS));
+        assert_eq!(
+            display_name("Anna\u{2066}"),
+            Err(DISPLAY_NAME_CONTROL_WORDS)
+        );
+    }
+
+    #[test]
+    fn an_absent_field_is_none_and_a_present_one_goes_through_its_rule() {
+        assert_eq!(optional(None, team), Ok(None));
+        assert_eq!(optional(Some(" "), team), Ok(None));
+        assert_eq!(
+            optional(Some(" Night "), team),
+            Ok(Some("Night".to_owned()))
+        );
+        assert_eq!(optional(Some("A\rB"), team), Err(TEAM_CONTROL_WORDS));
+    }
+
+    #[test]
+    fn a_team_is_trimmed_empty_is_none_and_at_most_40_characters() {
+        assert_eq!(team(""), Ok(None));
+        assert_eq!(team(" Night shift "), Ok(Some("Night shift")));
+        assert_eq!(team(&"t".repeat(40)).map(|t| t.is_some()), Ok(true));
+        assert_eq!(team(&"t".repeat(41)), Err(TEAM_LONG_WORDS));
+        assert_eq!(team("A\rB"), Err(TEAM_CONTROL_WORDS));
     }
 }

@@ -177,15 +177,19 @@ pub struct TaskConfigError {
     pub problems: Vec<String>,
 }
 
-/// Checks a configured task list: names present and unique, loads and lever arms finite and not
+/// Checks a configured task list: names present, unique and within `web_ui::rules::task_name`, loads and lever arms finite and not
 /// negative, NIOSH geometry usable, windows well formed, badge tags acceptable to
 /// [`WorkerTag::from_ascii`], and every task applying to someone. Messages name the task (or its
 /// position) and never print a badge tag (personal data).
 pub fn validate(tasks: &[Task]) -> Result<(), TaskConfigError> {
     let mut problems = Vec::new();
     for (i, task) in tasks.iter().enumerate() {
+        // The page's one rule for a task name; a name that breaks it is told by position.
         let label = if task.name.trim().is_empty() {
             problems.push(format!("task #{} has no name", i + 1));
+            format!("task #{}", i + 1)
+        } else if let Err(words) = web_ui::rules::task_name(&task.name) {
+            problems.push(format!("task #{}: {words}", i + 1));
             format!("task #{}", i + 1)
         } else {
             format!("task `{}`", task.name)
@@ -895,6 +899,24 @@ mod tests {
         assert_eq!(e.tasks[0].lifts, 1);
         let expected = lifft::damage_per_cycle(lifft::plm_nm(10.0, 0.3));
         assert_eq!(e.lifft.map(|t| t.cumulative_damage), Some(expected));
+    }
+
+    #[test]
+    fn a_task_name_the_settings_page_refuses_is_refused_here_by_position_in_its_words() {
+        let long = "t".repeat(81);
+        let tasks = [
+            windowed(&long, &["06:00-10:00"]),
+            windowed("line\nbreak", &["06:00-10:00"]),
+            windowed(&"t".repeat(80), &["06:00-10:00"]),
+        ];
+        let problems = validate(&tasks).unwrap_err().problems;
+        assert_eq!(
+            problems,
+            [
+                format!("task #1: {}", web_ui::rules::TASK_NAME_WORDS),
+                format!("task #2: {}", web_ui::rules::TASK_NAME_WORDS),
+            ]
+        );
     }
 
     #[test]

@@ -82,6 +82,9 @@ impl SiteRoster {
     }
 
     fn check_task(&self, task: Option<&String>) -> Result<(), RosterRefusal> {
+        if let Some(name) = task {
+            web_ui::rules::task_name(name).map_err(|words| RosterRefusal(words.into()))?;
+        }
         match task {
             Some(name) if !self.site.current().tasks.iter().any(|t| &t.name == name) => {
                 Err(RosterRefusal(format!(
@@ -90,6 +93,22 @@ impl SiteRoster {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A worker's display name and team through the page's rules (trimmed, empty is none),
+    /// refused in the page's words. Only new input: stored rows are never re-checked.
+    fn check_details(
+        display_name: Option<String>,
+        team: Option<String>,
+    ) -> Result<(Option<String>, Option<String>), RosterRefusal> {
+        let checked = |text: Option<String>, rule| {
+            web_ui::rules::optional(text.as_deref(), rule)
+                .map_err(|words| RosterRefusal(words.into()))
+        };
+        Ok((
+            checked(display_name, web_ui::rules::display_name)?,
+            checked(team, web_ui::rules::team)?,
+        ))
     }
 
     async fn commit(&self, change: roster::RosterChange) -> Result<Option<i64>, RosterRefusal> {
@@ -150,6 +169,7 @@ impl SiteRoster {
                     .ok_or_else(|| {
                         RosterRefusal("a badge tag is 1–16 printable ASCII characters".into())
                     })?;
+                let (display_name, team) = Self::check_details(display_name, team)?;
                 self.check_task(task.as_ref())?;
                 let id = self
                     .commit(roster::RosterChange::AddWorker {
@@ -175,6 +195,7 @@ impl SiteRoster {
                 task,
                 team,
             } => {
+                let (display_name, team) = Self::check_details(display_name, team)?;
                 self.check_task(task.as_ref())?;
                 self.commit(roster::RosterChange::EditWorker {
                     id,
@@ -229,18 +250,22 @@ mod tests {
     use crate::clock::SystemClock;
     use crate::views::settle::TestStore;
 
-    /// On a current-thread runtime the page's only thread is the one awaiting: a change that
-    /// blocked a thread to wait for the writer (the old `block_on` round trip) cannot run here.
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_roster_change_is_awaited_on_the_pages_own_thread_and_puts_the_settings_in_force() {
-        let store = TestStore::new("roster");
-        let roster = SiteRoster::new(
+    fn roster_over(store: &TestStore) -> SiteRoster {
+        SiteRoster::new(
             store.reader.clone(),
             store.writer.clone(),
             Arc::clone(&store.site),
             Arc::new(Pseudonyms::from_key([7; 32])),
             Arc::new(SystemClock),
-        );
+        )
+    }
+
+    /// On a current-thread runtime the page's only thread is the one awaiting: a change that
+    /// blocked a thread to wait for the writer (the old `block_on` round trip) cannot run here.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_roster_change_is_awaited_on_the_pages_own_thread_and_puts_the_settings_in_force() {
+        let store = TestStore::new("roster");
+        let roster = roster_over(&store);
         let done = roster
             .change(RosterChange::AddWorker {
                 badge: "B-0042".to_owned(),
@@ -268,6 +293,54 @@ mod tests {
             .await
             .unwrap_err();
         assert!(refused.0.contains("not on the roster"), "{}", refused.0);
+        drop(roster);
+        store.close();
+    }
+
+    /// The page refuses these before they get here; the daemon refuses them too, in the same
+    /// words, whoever calls it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_display_name_team_or_task_the_page_refuses_is_refused_here_in_its_words() {
+        let store = TestStore::new("roster-rules");
+        let roster = roster_over(&store);
+        let add = |display_name: Option<String>, team: Option<String>, task: Option<String>| {
+            RosterChange::AddWorker {
+                badge: "B-0042".to_owned(),
+                display_name,
+                task,
+                team,
+            }
+        };
+        for (change, words) in [
+            (
+                add(Some("a".repeat(81)), None, None),
+                web_ui::rules::DISPLAY_NAME_LONG_WORDS,
+            ),
+            (
+                add(Some("Ana\nB".to_owned()), None, None),
+                web_ui::rules::DISPLAY_NAME_CONTROL_WORDS,
+            ),
+            (
+                add(None, Some("t".repeat(41)), None),
+                web_ui::rules::TEAM_LONG_WORDS,
+            ),
+            (
+                add(None, None, Some("t".repeat(81))),
+                web_ui::rules::TASK_NAME_WORDS,
+            ),
+        ] {
+            let refused = roster.change(change).await.unwrap_err();
+            assert_eq!(refused.0, words);
+        }
+        assert!(roster.roster().workers.is_empty(), "nothing was stored");
+        // Trimmed as the page trims: blank is none.
+        roster
+            .change(add(Some(" Ana ".to_owned()), Some("  ".to_owned()), None))
+            .await
+            .unwrap();
+        let listed = roster.roster();
+        assert_eq!(listed.workers[0].display_name.as_deref(), Some("Ana"));
+        assert_eq!(listed.workers[0].team, None);
         drop(roster);
         store.close();
     }

@@ -13,11 +13,6 @@ use crate::access::Role;
 
 /// Longest body read (JSON or form); bigger is a 413.
 pub(super) const BODY_LIMIT: usize = 16 * 1024;
-/// New user names: 1–32 of `[A-Za-z0-9._-]`.
-const MAX_NEW_NAME: usize = 32;
-const MIN_PASSWORD: usize = 12;
-const MAX_PASSWORD: usize = 256;
-const MAX_TASK_NAME: usize = 64;
 const MAX_TIME_ZONE: usize = 64;
 const MAX_WINDOWS: usize = 8;
 
@@ -57,44 +52,24 @@ fn json<T: for<'de> Deserialize<'de>>(bytes: &[u8], shape: &str) -> Result<T, Pr
     serde_json::from_slice(bytes).map_err(|_| Problem::new(format!("Expected JSON like {shape}.")))
 }
 
-/// A user name for a new account: 1–32 letters, digits, `.`, `_` or `-`.
+/// A user name for a new account: [`crate::rules::user_name`].
 pub(super) fn check_new_name(name: &str) -> Result<(), Problem> {
-    let good = (1..=MAX_NEW_NAME).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if good {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            "A user name is 1 to 32 characters: letters, digits, dot, underscore or hyphen.",
-        ))
-    }
+    crate::rules::user_name(name).map_err(Problem::new)
 }
 
 /// The name of an existing account, from the address: what the command line may have made
-/// (also `@`, up to 64 characters).
+/// before the 32-character rule (up to 64 characters).
 pub(super) fn check_existing_name(name: &str) -> Result<(), Problem> {
-    if crate::rules::is_user_name(name) {
+    if crate::rules::is_stored_user_name(name) {
         Ok(())
     } else {
         Err(Problem::new("There is no user with that name."))
     }
 }
 
-/// A new password, typed twice when `again` is given: 12–256 characters.
+/// A new password ([`crate::rules::password`]), typed twice when `again` is given.
 fn check_password(password: &str, again: Option<&str>) -> Result<(), Problem> {
-    let length = password.chars().count();
-    if length < MIN_PASSWORD {
-        return Err(Problem::new(
-            "The password is too short: use at least 12 characters.",
-        ));
-    }
-    if length > MAX_PASSWORD {
-        return Err(Problem::new(
-            "The password is too long: use at most 256 characters.",
-        ));
-    }
+    crate::rules::password(password).map_err(Problem::new)?;
     if again.is_some_and(|again| again != password) {
         return Err(Problem::new(
             "The two passwords are not the same: type the new password twice.",
@@ -321,19 +296,9 @@ fn check_time_zone(zone: &str) -> Result<(), Problem> {
 
 // ---- tasks ----
 
-/// A task name: 1–64 characters, no control characters, not blank.
+/// A task name: [`crate::rules::task_name`].
 pub(super) fn check_task_name(name: &str) -> Result<(), Problem> {
-    let good = !name.trim().is_empty()
-        && name.trim() == name
-        && name.chars().count() <= MAX_TASK_NAME
-        && !name.chars().any(char::is_control);
-    if good {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            "A task name is 1 to 64 characters, without line breaks or spaces at either end.",
-        ))
-    }
+    crate::rules::task_name(name).map_err(Problem::new)
 }
 
 /// `HH:MM-HH:MM`, site-local; `24:00` only as an end; start and end differ (a window may run past

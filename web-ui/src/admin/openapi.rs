@@ -94,7 +94,7 @@ pub fn openapi_paths() -> Value {
     paths.insert(
         API_USERS.to_owned(),
         change(
-            "Adds a user (name 1–32 of A–Z a–z 0–9 . _ -; password 12–256 characters).",
+            "Adds a user (name 1–32 of A–Z a–z 0–9 . _ - @; password 12–256 characters).",
             Some("AdminNewUser"),
             None,
         ),
@@ -194,7 +194,7 @@ pub fn openapi_schemas() -> Value {
             "description": "A new user. `password_again`, if sent, must equal `password`.",
             "required": ["name", "role", "password"],
             "properties": {
-                "name": { "type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$" },
+                "name": { "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,32}$" },
                 "role": role(),
                 "password": { "type": "string", "minLength": 12, "maxLength": 256, "format": "password" },
                 "password_again": { "type": "string", "format": "password" }

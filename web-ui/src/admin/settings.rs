@@ -184,11 +184,13 @@ fn users(out: &mut String, users: &[UserRow], me: &CurrentUser, csrf: &str) {
         out,
         "<h3>Add user</h3>\n<form class=\"stack\" method=\"post\" action=\"/api/v1/users\">{csrf}\n\
          <label for=\"new-name\">User name</label>\
-         <input id=\"new-name\" name=\"name\" required maxlength=\"32\" \
-         pattern=\"[A-Za-z0-9._\\-]{{1,32}}\" autocomplete=\"off\" autocapitalize=\"none\" \
+         <input id=\"new-name\" name=\"name\" required maxlength=\"{max}\" \
+         pattern=\"[A-Za-z0-9._@\\-]{{1,{max}}}\" autocomplete=\"off\" autocapitalize=\"none\" \
          spellcheck=\"false\" aria-describedby=\"new-name-hint\">\
-         <p class=\"hint\" id=\"new-name-hint\">1 to 32 letters, digits, dot, underscore or hyphen.</p>\n\
-         <label for=\"new-role\">Role</label><select id=\"new-role\" name=\"role\">"
+         <p class=\"hint\" id=\"new-name-hint\">{words}</p>\n\
+         <label for=\"new-role\">Role</label><select id=\"new-role\" name=\"role\">",
+        max = crate::rules::USER_NAME_MAX,
+        words = crate::rules::USER_NAME_WORDS,
     );
     role_options(out, Role::Supervisor);
     out.push_str(
@@ -395,7 +397,8 @@ fn tasks(out: &mut String, tasks: &[TaskRow], csrf: &str) {
         out,
         "<h3>Add task</h3>\n<form class=\"stack\" method=\"post\" action=\"/api/v1/settings/tasks\">{csrf}\n\
          <label for=\"new-task-name\">Name</label>\
-         <input id=\"new-task-name\" name=\"name\" required maxlength=\"64\" autocomplete=\"off\">"
+         <input id=\"new-task-name\" name=\"name\" required maxlength=\"{max}\" autocomplete=\"off\">",
+        max = crate::rules::TASK_NAME_MAX,
     );
     task_fields(out, "new-task", None);
     out.push_str("\n<button type=\"submit\">Add task</button>\n</form>\n</section>\n");

@@ -378,7 +378,7 @@ async fn a_problem_in_the_address_never_puts_its_senders_words_on_the_page() {
         "problem=Call+IT+on+555-0100",
     ] {
         let html = body_text(get(admin(&site), &format!("/settings?{query}")).await).await;
-        for words in ["alert(1)", "script&gt;", "555"] {
+        for words in ["alert(1)", "script&gt;", "555-0100"] {
             assert!(!html.contains(words), "{query}: {words}");
         }
         assert!(html.contains("The last change was not made."), "{query}");
@@ -608,7 +608,7 @@ async fn every_kind_of_change_reaches_the_daemon_as_json() {
 
 #[test]
 fn user_names_passwords_and_windows_are_checked_in_plain_words() {
-    for good in ["ada", "a.b-c_d", &"x".repeat(32)] {
+    for good in ["ada", "a.b-c_d", "ada@site", &"x".repeat(32)] {
         assert!(input::check_new_name(good).is_ok(), "{good}");
     }
     for bad in ["", "with space", "ümlaut", "a/b", "<b>", &"x".repeat(33)] {
@@ -635,7 +635,8 @@ fn user_names_passwords_and_windows_are_checked_in_plain_words() {
         assert!(input::check_window(bad).is_err(), "{bad}");
     }
     assert!(input::check_task_name("Picking & packing").is_ok());
-    for bad in ["", " padded", "line\nbreak", &"t".repeat(65)] {
+    assert!(input::check_task_name(&"t".repeat(80)).is_ok());
+    for bad in ["", " padded", "line\nbreak", &"t".repeat(81)] {
         assert!(input::check_task_name(bad).is_err(), "{bad:?}");
     }
 

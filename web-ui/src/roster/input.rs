@@ -22,11 +22,9 @@ pub(super) const BODY_LIMIT: usize = 16 * 1024;
 /// Badge tags are 1–16 printable ASCII characters (the wearable stores 16 bytes).
 pub(super) const MAX_BADGE: usize = crate::rules::BADGE_MAX;
 /// Longest display name, in characters.
-pub(super) const MAX_NAME: usize = 80;
+pub(super) const MAX_NAME: usize = crate::rules::DISPLAY_NAME_MAX;
 /// Longest team name, in characters.
-pub(super) const MAX_TEAM: usize = 40;
-/// Longest task name accepted (tasks come from the configuration; the daemon checks the name).
-pub(super) const MAX_TASK: usize = 80;
+pub(super) const MAX_TEAM: usize = crate::rules::TEAM_MAX;
 
 /// How a change request was sent, and so how it is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,12 +58,10 @@ pub(super) enum Problem {
 
 pub(super) const BADGE_WORDS: &str = "The badge tag must be 1 to 16 characters as printed on the \
      badge: letters, digits, spaces or ASCII punctuation.";
-pub(super) const NAME_TOO_LONG: &str = "The display name can be at most 80 characters long.";
-pub(super) const NAME_CONTROL: &str =
-    "The display name cannot contain line breaks, tabs or other control characters.";
-pub(super) const TEAM_TOO_LONG: &str = "The team can be at most 40 characters long.";
-pub(super) const TEAM_CONTROL: &str =
-    "The team cannot contain line breaks, tabs or other control characters.";
+pub(super) const NAME_TOO_LONG: &str = crate::rules::DISPLAY_NAME_LONG_WORDS;
+pub(super) const NAME_CONTROL: &str = crate::rules::DISPLAY_NAME_CONTROL_WORDS;
+pub(super) const TEAM_TOO_LONG: &str = crate::rules::TEAM_LONG_WORDS;
+pub(super) const TEAM_CONTROL: &str = crate::rules::TEAM_CONTROL_WORDS;
 pub(super) const TASK_WORDS: &str = "Choose one of the configured tasks, or no task.";
 pub(super) const SERIAL_WORDS: &str = "That is not a wearable's serial number.";
 pub(super) const WORKER_WORDS: &str = "Choose a worker from the list, or no one.";
@@ -331,19 +327,24 @@ pub(super) fn badge(text: &str) -> Result<String, Problem> {
         .ok_or(Problem::Invalid(BADGE_WORDS))
 }
 
-/// A display name: trimmed, empty is none, at most [`MAX_NAME`] characters, no control characters.
+/// A display name: [`crate::rules::display_name`].
 pub(super) fn display_name(text: Option<&str>) -> Result<Option<String>, Problem> {
-    free_text(text, MAX_NAME, NAME_TOO_LONG, NAME_CONTROL)
+    crate::rules::optional(text, crate::rules::display_name).map_err(Problem::Invalid)
 }
 
-/// A team: trimmed, empty is none, at most [`MAX_TEAM`] characters, no control characters.
+/// A team: [`crate::rules::team`].
 pub(super) fn team(text: Option<&str>) -> Result<Option<String>, Problem> {
-    free_text(text, MAX_TEAM, TEAM_TOO_LONG, TEAM_CONTROL)
+    crate::rules::optional(text, crate::rules::team).map_err(Problem::Invalid)
 }
 
-/// A task name: trimmed, empty is none; the daemon checks it is a configured task.
+/// A task name: trimmed, empty is none, else [`crate::rules::task_name`]; the daemon checks it
+/// is a configured task.
 pub(super) fn task(text: Option<&str>) -> Result<Option<String>, Problem> {
-    free_text(text, MAX_TASK, TASK_WORDS, TASK_WORDS)
+    let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    crate::rules::task_name(text).map_err(|_| Problem::Invalid(TASK_WORDS))?;
+    Ok(Some(text.to_owned()))
 }
 
 /// A serial as the page sent it back (not trimmed: it must match the wearable's exactly).
@@ -352,30 +353,6 @@ fn serial_text(text: String) -> Result<String, Problem> {
         return Err(Problem::Invalid(SERIAL_WORDS));
     }
     Ok(text)
-}
-
-fn free_text(
-    text: Option<&str>,
-    max: usize,
-    too_long: &'static str,
-    control: &'static str,
-) -> Result<Option<String>, Problem> {
-    let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
-        return Ok(None);
-    };
-    if text.chars().any(is_unsafe) {
-        return Err(Problem::Invalid(control));
-    }
-    if text.chars().count() > max {
-        return Err(Problem::Invalid(too_long));
-    }
-    Ok(Some(text.to_owned()))
-}
-
-/// Control characters, and the invisible direction overrides that make text display as
-/// something else than it is.
-fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
