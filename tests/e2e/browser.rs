@@ -647,7 +647,16 @@ async fn a_supervisor_changes_the_roster_and_an_admin_pushes_a_threshold_that_re
         .click()
         .await
         .unwrap();
-    // The dock sends SET_WORKER within a refresh; reloading shows when the wearable has it.
+    // The page confirms the assignment before anything navigates away (leaving at once could
+    // cancel the form's request on a loaded machine).
+    browser
+        .until("the roster to confirm the assignment", |b| async move {
+            let notice = b.text_of("[role=status][data-kind=done]").await?;
+            notice.contains("assigned").then_some(())
+        })
+        .await;
+    // The dock sends SET_WORKER within a refresh; reloading shows when the wearable has it. The
+    // row's own cells, not its form (whose worker list names her whatever is assigned).
     browser
         .until("the wearable to carry the assignment", |b| {
             let serial = serial.clone();
@@ -657,12 +666,16 @@ async fn a_supervisor_changes_the_roster_and_an_admin_pushes_a_threshold_that_re
                     .js_with(
                         "const th = [...document.querySelectorAll('th[scope=row]')]\
                            .find((th) => th.textContent === arguments[0]);\
-                         return th ? th.parentElement.textContent : null;",
+                         if (!th) { return null; }\
+                         const cell = (label) => th.parentElement\
+                           .querySelector(`td[data-label='${label}']`).textContent;\
+                         return [cell('Worn by'), cell('Assignment')];",
                         vec![json!(serial)],
                     )
                     .await;
-                let cells = cells.as_str()?.to_owned();
-                (cells.contains("Ana Example") && cells.contains("On the wearable")).then_some(())
+                let cells = cells.as_array()?;
+                let (worn_by, applied) = (cells.first()?.as_str()?, cells.get(1)?.as_str()?);
+                (worn_by.contains("Ana Example") && applied == "On the wearable").then_some(())
             }
         })
         .await;
