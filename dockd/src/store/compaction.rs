@@ -124,42 +124,14 @@ fn recode(block: RawBlock) -> Option<RecodedBlock> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{self, BlockRow, NewDocking, NewSegment, SegmentKey};
+    use crate::store::testing::Scratch;
+    use crate::store::{BlockRow, NewSegment, SegmentKey};
 
     #[tokio::test]
     async fn compaction_shrinks_blocks_and_they_decode_to_the_same_samples() {
-        let dir = std::env::temp_dir().join(format!("dockd-compaction-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("dockd.db");
-        let (writer, thread) = Writer::spawn(
-            store::open_for_writing(&path).unwrap(),
-            store::open_for_writing(&path).unwrap(),
-        )
-        .unwrap();
-        let reader = Reader::open(&path).unwrap();
-        let docking_id = writer
-            .begin_docking(NewDocking {
-                serial: "KW-1".into(),
-                model: 1,
-                hw_rev: 1,
-                firmware: "1.0.0".into(),
-                slot: 1,
-                transport: "emulated",
-                port: "test".into(),
-                docked_ms: 1,
-                boot_count: 1,
-                device_ms: 1,
-                clock_valid: true,
-                batt_soc: 50,
-                batt_health: 100,
-                batt_cycles: 1,
-                batt_mv: 3900,
-                batt_temp_dc: 250,
-                charging: true,
-                segments_listed: 1,
-            })
-            .await
-            .unwrap();
+        let store = Scratch::new("compaction");
+        let (reader, writer) = (&store.reader, &store.writer);
+        let docking_id = store.docking("KW-1", 1).await;
         let original: Vec<[i16; 4]> = (0..1500i16).map(|i| [i / 3, -i / 7, i % 5, 100]).collect();
         let block = BlockRow {
             worker: None,
@@ -186,8 +158,8 @@ mod tests {
         writer.store_segment(segment).await.unwrap();
 
         let cpu = Semaphore::new(1);
-        assert_eq!(compact_batch(&reader, &writer, &cpu).await.unwrap(), 2);
-        assert_eq!(compact_batch(&reader, &writer, &cpu).await.unwrap(), 0);
+        assert_eq!(compact_batch(reader, writer, &cpu).await.unwrap(), 2);
+        assert_eq!(compact_batch(reader, writer, &cpu).await.unwrap(), 0);
         let stored = reader.blocks_in_codec(CODEC_PLANES_ZSTD, 10).unwrap();
         assert_eq!(stored.len(), 2);
         for block in stored {
@@ -197,8 +169,6 @@ mod tests {
                 original
             );
         }
-        drop((writer, reader));
-        thread.join();
-        let _ = std::fs::remove_dir_all(&dir);
+        store.close();
     }
 }

@@ -124,7 +124,7 @@ impl SiteAdmin {
         read: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, AdminRefusal> {
         let reader = self.reader.clone();
-        super::off_runtime(move || read(&reader))
+        web_ui::blocking(move || read(&reader))
             .await
             .ok_or_else(not_done)?
             .map_err(|error| storage_problem(&error))
@@ -234,7 +234,7 @@ impl SiteAdmin {
             }
             AdminChange::SetPassword { name, password } => {
                 // The argon2 hash on the blocking pool.
-                let password_hash = super::off_runtime(move || {
+                let password_hash = web_ui::blocking(move || {
                     accounts::new_password_hash(&password).map_err(|e| AdminRefusal(e.to_string()))
                 })
                 .await

@@ -11,7 +11,7 @@ pub mod diagnostics;
 pub mod roster;
 mod settle;
 
-pub(crate) use settle::{off_runtime, reload_settings};
+pub(crate) use settle::reload_settings;
 
 use std::future::Future;
 use std::pin::Pin;

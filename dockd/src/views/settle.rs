@@ -8,15 +8,11 @@ use std::sync::Arc;
 use crate::site::SiteSettings;
 use crate::store::Reader;
 
-/// Runs `call` on the blocking pool; `None` if it panicked (the site's one helper, which logs
-/// that without the panic's message).
-pub(crate) use web_ui::blocking as off_runtime;
-
 /// Reads the settings in force again after `what` changed them (tasks, teams, opt-outs, page
 /// settings), on the blocking pool.
 pub(crate) async fn reload_settings(site: &Arc<SiteSettings>, reader: &Reader, what: &str) {
     let (site, reader) = (Arc::clone(site), reader.clone());
-    match off_runtime(move || site.reload(&reader)).await {
+    match web_ui::blocking(move || site.reload(&reader)).await {
         Some(Ok(())) => {}
         Some(Err(error)) => {
             tracing::warn!(error = %error, after = what, "Could not reload the site settings after a change.");
