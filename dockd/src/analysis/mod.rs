@@ -10,6 +10,7 @@
 
 pub mod advice;
 pub mod exposure;
+pub mod gait;
 pub mod groups;
 pub mod models;
 pub mod movements;
