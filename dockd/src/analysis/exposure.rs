@@ -58,9 +58,9 @@ use super::models::iso11226::{
     BACKWARD_BELOW_DEG, MODERATE_MAX_DEG, NEUTRAL_MAX_DEG, Verdict, flexion_verdict, maht_s,
 };
 use super::movements::{LiftStyle, Movement, MovementKind, Thresholds};
-use super::nuisance;
 use super::shifts::{self, LocalHour, Shift, ShiftRules};
 use super::{FLEX, LAT, Run, Sample, TWIST};
+use super::{gait, nuisance};
 
 /// Backward inclination is judged from `BACKWARD_BELOW_DEG − this` (−5°): sensor noise and
 /// calibration offset around upright standing (ErgoCapture's cut, risk-models.md §2 [S]).
@@ -482,10 +482,35 @@ fn alert_stats(shift: &Shift) -> AlertStats {
     }
 }
 
-/// The gait bouts of every run, as sorted wall-time spans.
-fn gait_spans(runs: &[Run]) -> Vec<(i64, i64)> {
-    let _ = runs;
-    Vec::new()
+/// The gait bouts of every run, in time order. Runs that continue one another (same rate, no
+/// gap) are looked at as one, so a bout across their seam is one bout, as in a single run.
+fn gait_spans(runs: &[Run]) -> Vec<gait::GaitSpan> {
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while from < runs.len() {
+        let mut to = from + 1;
+        while to < runs.len()
+            && runs[to].rate_hz == runs[to - 1].rate_hz
+            && shifts::continues(runs[to - 1].end_ms(), runs[to].start_ms, runs[to].rate_hz)
+        {
+            to += 1;
+        }
+        if to - from == 1 {
+            spans.extend(gait::gait_spans(&runs[from]));
+        } else {
+            let joined = Run {
+                start_ms: runs[from].start_ms,
+                rate_hz: runs[from].rate_hz,
+                samples: runs[from..to]
+                    .iter()
+                    .flat_map(|r| r.samples.iter().copied())
+                    .collect(),
+            };
+            spans.extend(gait::gait_spans(&joined));
+        }
+        from = to;
+    }
+    spans
 }
 
 /// The `percent`th percentile of ascending `sorted` by nearest rank: the value at rank

@@ -46,6 +46,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::gait::{GaitSpan, in_gait};
 use super::{AlertRecord, Run, TWIST};
 use crate::link::WearableConfig;
 
@@ -174,21 +175,13 @@ pub struct ShiftNuisance {
     pub brief_bends_ms: Histogram,
 }
 
-/// Gait bouts as `[start_ms, end_ms)` wall-time spans, sorted.
-pub type GaitSpans = [(i64, i64)];
-
-/// Whether `wall_ms` falls in one of the sorted `spans`.
-pub fn in_spans(spans: &GaitSpans, wall_ms: i64) -> bool {
-    let at = spans.partition_point(|&(_, end)| end <= wall_ms);
-    spans.get(at).is_some_and(|&(start, _)| start <= wall_ms)
-}
-
-/// A shift's nuisance figures from its runs, their gait bouts (all runs', sorted) and its alerts.
-pub fn measure(runs: &[Run], gait: &GaitSpans, alerts: &[AlertRecord]) -> ShiftNuisance {
+/// A shift's nuisance figures from its runs, their gait bouts (all runs', in time order) and its
+/// alerts.
+pub fn measure(runs: &[Run], gait: &[GaitSpan], alerts: &[AlertRecord]) -> ShiftNuisance {
     let mut out = ShiftNuisance::default();
     for alert in alerts {
         out.by_kind.add(alert.kind);
-        if alert.wall_ms.is_some_and(|t| in_spans(gait, t)) {
+        if alert.wall_ms.is_some_and(|t| in_gait(gait, t)) {
             out.during_gait += 1;
         }
         if alert.kind == KIND_BEND && alert.response_ms.is_some_and(|ms| ms <= QUICK_RESPONSE_MS) {
@@ -200,7 +193,7 @@ pub fn measure(runs: &[Run], gait: &GaitSpans, alerts: &[AlertRecord]) -> ShiftN
     for run in runs {
         let mut count = 0u64;
         for (k, sample) in run.samples.iter().enumerate() {
-            if in_spans(gait, run.time_of(k)) {
+            if in_gait(gait, run.time_of(k)) {
                 count += 1;
                 let velocity = u32::from(sample[TWIST].unsigned_abs());
                 out.gait_twist

@@ -1,6 +1,13 @@
 use super::*;
 use crate::analysis::Sample;
 
+fn spans(spans: &[(i64, i64)]) -> Vec<GaitSpan> {
+    spans
+        .iter()
+        .map(|&(start_ms, end_ms)| GaitSpan { start_ms, end_ms })
+        .collect()
+}
+
 const T0: i64 = 1_790_000_000_000;
 
 fn alert(kind: u8, at: i64, duration_ms: u32, response_ms: Option<u32>) -> AlertRecord {
@@ -28,7 +35,7 @@ fn run(start_ms: i64, seconds: usize, twists: &[i16]) -> Run {
 
 /// Totals with `gait_s` seconds of gait whose velocities are `twists`, evenly.
 fn gait_totals(gait_s: usize, twists: &[i16]) -> NuisanceTotals {
-    let gait = [(T0, T0 + gait_s as i64 * 1000)];
+    let gait = spans(&[(T0, T0 + gait_s as i64 * 1000)]);
     let shift = measure(&[run(T0, gait_s, twists)], &gait, &[]);
     let mut totals = NuisanceTotals::default();
     totals.add(gait_s as f64, 0, 0, &shift);
@@ -37,7 +44,7 @@ fn gait_totals(gait_s: usize, twists: &[i16]) -> NuisanceTotals {
 
 #[test]
 fn alerts_during_gait_and_never_corrected_ones_are_counted_by_kind() {
-    let gait = [(T0, T0 + 10_000), (T0 + 20_000, T0 + 30_000)];
+    let gait = spans(&[(T0, T0 + 10_000), (T0 + 20_000, T0 + 30_000)]);
     let alerts = [
         alert(KIND_TWIST, T0 + 1_000, 200, Some(300)),
         alert(KIND_TWIST, T0 + 10_000, 200, None), // end exclusive: not in gait
