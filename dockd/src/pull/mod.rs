@@ -1,7 +1,8 @@
 //! One docked wearable's pull: HELLO, SET_TIME, LIST, READ every segment, check, parse, store in one
 //! durable transaction, and only then ERASE; then the roster's worker (SET_WORKER) and the site's
 //! alert thresholds (SET_CONFIG, confirmed by GET_CONFIG), again at every refresh while it stays
-//! docked. It owns that order and the slot's live status; it must never send ERASE for a segment
+//! docked (haptics off while the roster worker is in the silent baseline, then the site's
+//! suggested thresholds: `Reader::docking_orders`). It owns that order and the slot's live status; it must never send ERASE for a segment
 //! the writer has not acknowledged as durably stored, nor for one that failed its checks, and
 //! never log a badge tag.
 //!
@@ -16,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::analysis::nuisance::Baseline;
 use crate::clock::Clock;
 use crate::dock::board::{Board, Phase, Totals};
 use crate::ingest;
@@ -494,7 +496,11 @@ impl Pull {
     async fn apply_orders(&mut self) -> Result<(), ClientError> {
         let reader = self.ctx.reader.clone();
         let serial = self.serial.clone();
-        let orders = match tokio::task::spawn_blocking(move || reader.docking_orders(&serial)).await
+        let now_ms = self.ctx.clock.now_ms();
+        let orders = match tokio::task::spawn_blocking(move || {
+            reader.docking_orders(&serial, now_ms)
+        })
+        .await
         {
             Ok(Ok(orders)) => orders,
             Ok(Err(error)) => {
@@ -507,7 +513,8 @@ impl Pull {
             self.apply_worker(want, orders.worker_applied).await?;
         }
         if let Some(want) = orders.config {
-            self.apply_config(want).await?;
+            let silent = matches!(orders.baseline, Baseline::Silent { .. });
+            self.apply_config(want, silent).await?;
         }
         Ok(())
     }
@@ -546,9 +553,14 @@ impl Pull {
         Ok(())
     }
 
-    /// Pushes the site's thresholds if the wearable holds others, confirms them with GET_CONFIG
-    /// and records the outcome when it differs from what this docking last recorded.
-    async fn apply_config(&mut self, want: WearableConfig) -> Result<(), ClientError> {
+    /// Pushes the ordered thresholds if the wearable holds others, confirms them with GET_CONFIG
+    /// and records the outcome when it differs from what this docking last recorded; `silent`:
+    /// its worker is in the silent baseline (haptics off).
+    async fn apply_config(
+        &mut self,
+        want: WearableConfig,
+        silent: bool,
+    ) -> Result<(), ClientError> {
         if self
             .config_recorded
             .as_ref()
@@ -587,6 +599,8 @@ impl Pull {
         }
         if recorded.problem.is_some() {
             tracing::warn!(serial = %self.serial, "The wearable did not take the site's thresholds.");
+        } else if silent {
+            tracing::info!(serial = %self.serial, "The wearable confirmed its silent-baseline thresholds (haptics off).");
         } else {
             tracing::info!(serial = %self.serial, "The wearable confirmed the site's thresholds.");
         }
@@ -908,7 +922,7 @@ mod tests {
     }
 
     fn worker_applied(reader: &Reader) -> bool {
-        reader.docking_orders(SERIAL).unwrap().worker_applied
+        reader.docking_orders(SERIAL, 0).unwrap().worker_applied
     }
 
     fn config_state(reader: &Reader) -> Option<ConfigState> {

@@ -445,6 +445,57 @@ fn worker_report(row: &rusqlite::Row<'_>) -> rusqlite::Result<WorkerReport> {
     })
 }
 
+/// One shift's alert figures for the nuisance view: the wearable's serial, its wear and its
+/// `alerts` (`analysis::exposure::AlertStats`, with the nuisance figures).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NuisanceRow {
+    pub serial: String,
+    pub wear_s: f64,
+    pub alerts: crate::analysis::exposure::AlertStats,
+}
+
+impl Reader {
+    /// The alert figures of every shift report starting at or after `since_ms`, by serial. Only
+    /// the report's `wear_s` and `alerts` are read (SQLite's `json_extract`), not whole reports; a
+    /// report whose figures do not parse is left out (and logged by id).
+    pub fn nuisance_rows(&self, since_ms: i64) -> Result<Vec<NuisanceRow>, StoreError> {
+        let rows = self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT r.id, w.serial, json_extract(r.report, '$.wear_s'),
+                    json_extract(r.report, '$.alerts')
+                 FROM shift_report r JOIN wearable w ON w.id = r.wearable_id
+                 WHERE r.start_ms >= ?1 ORDER BY w.serial, r.start_ms",
+            )?;
+            let rows = query.query_map([since_ms], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<f64>>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, serial, wear_s, alerts)| {
+                let alerts = alerts.and_then(|json| serde_json::from_str(&json).ok());
+                match (wear_s, alerts) {
+                    (Some(wear_s), Some(alerts)) => Some(NuisanceRow {
+                        serial,
+                        wear_s,
+                        alerts,
+                    }),
+                    _ => {
+                        tracing::warn!(report = id, "A stored shift report has no readable alert figures; left out of the nuisance figures.");
+                        None
+                    }
+                }
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

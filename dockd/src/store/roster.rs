@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Reader, StoreError};
+use crate::analysis::nuisance::{self, Baseline};
 use crate::link::WearableConfig;
 use crate::worker::WorkerTag;
 
@@ -107,15 +108,30 @@ impl std::fmt::Debug for WorkerRow {
 }
 
 /// What a docking must bring the wearable to, read before the dock talks to it.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DockingOrders {
     /// `Some(tag)`: the roster assigns the wearable to this worker (`Some(None)`: to no one) and
     /// SET_WORKER must be sent if INFO shows otherwise; `None`: the roster says nothing.
     pub worker: Option<Option<WorkerTag>>,
     /// Whether the wearable already confirmed the roster's current assignment (`applied_ms`).
     pub worker_applied: bool,
-    /// The thresholds the admin set (setting `thresholds`), if any; `None`: leave the wearable's.
+    /// The thresholds to run: the admin's (setting `thresholds`), or during the roster worker's
+    /// silent baseline the same with haptics off, after it with the site's suggestion
+    /// (`analysis::nuisance::ordered_config`); `None`: leave the wearable's.
     pub config: Option<WearableConfig>,
+    /// Where the roster worker stands in the silent baseline.
+    pub baseline: Baseline,
+}
+
+impl Default for DockingOrders {
+    fn default() -> Self {
+        Self {
+            worker: None,
+            worker_applied: false,
+            config: None,
+            baseline: Baseline::Off,
+        }
+    }
 }
 
 /// Applies one change inside the writer's savepoint.
@@ -372,21 +388,49 @@ impl Reader {
             .collect())
     }
 
-    /// What the dock must bring wearable `serial` to at this docking.
-    pub fn docking_orders(&self, serial: &str) -> Result<DockingOrders, StoreError> {
-        let entry: Option<(Option<Vec<u8>>, bool)> = self.with(|conn| {
+    /// When worker `id` was first worn: the start of their earliest stored shift report or their
+    /// earliest stored sample, whichever is earlier; `None` if neither exists.
+    pub fn first_wear_ms(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        self.with(|conn| {
             conn.prepare_cached(
-                "SELECT w.tag, r.applied_ms IS NOT NULL FROM roster_wearable r
+                "SELECT min(first) FROM (
+                    SELECT min(start_ms) AS first FROM shift_report WHERE worker_id = ?1
+                    UNION ALL
+                    SELECT min(wall_ms) FROM sample_block WHERE worker_id = ?1 AND wall_ms IS NOT NULL)",
+            )?
+            .query_row([id], |row| row.get(0))
+        })
+    }
+
+    /// Where roster worker `worker` stands in a silent baseline of `days` at `now_ms`
+    /// (`analysis::nuisance::baseline` from their first wear); `Off` without a worker.
+    pub fn baseline(
+        &self,
+        worker: Option<i64>,
+        days: u32,
+        now_ms: i64,
+    ) -> Result<Baseline, StoreError> {
+        match worker {
+            Some(id) if days > 0 => Ok(nuisance::baseline(days, self.first_wear_ms(id)?, now_ms)),
+            _ => Ok(Baseline::Off),
+        }
+    }
+
+    /// What the dock must bring wearable `serial` to at this docking, at `now_ms`.
+    pub fn docking_orders(&self, serial: &str, now_ms: i64) -> Result<DockingOrders, StoreError> {
+        let entry: Option<(Option<i64>, Option<Vec<u8>>, bool)> = self.with(|conn| {
+            conn.prepare_cached(
+                "SELECT r.worker_id, w.tag, r.applied_ms IS NOT NULL FROM roster_wearable r
                  LEFT JOIN worker w ON w.id = r.worker_id WHERE r.serial = ?1",
             )?
-            .query_row([serial], |row| Ok((row.get(0)?, row.get(1)?)))
+            .query_row([serial], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
             .optional()
         })?;
-        let (worker, worker_applied) = match entry {
-            None => (None, false),
-            Some((None, applied)) => (Some(None), applied),
-            Some((Some(bytes), applied)) => match tag_from_column(bytes) {
-                Some(tag) => (Some(Some(tag)), applied),
+        let (worker, worker_applied, worker_id) = match entry {
+            None => (None, false, None),
+            Some((_, None, applied)) => (Some(None), applied, None),
+            Some((id, Some(bytes), applied)) => match tag_from_column(bytes) {
+                Some(tag) => (Some(Some(tag)), applied, id),
                 None => {
                     return Err(StoreError::Corrupt(format!(
                         "the roster worker of wearable {serial} has a malformed badge tag"
@@ -394,11 +438,14 @@ impl Reader {
                 }
             },
         };
-        let config = self.thresholds()?;
+        let days = self.silent_baseline_days()?;
+        let baseline = self.baseline(worker_id, days, now_ms)?;
+        let config = self.ordered_config(baseline, now_ms)?;
         Ok(DockingOrders {
             worker,
             worker_applied,
             config,
+            baseline,
         })
     }
 }
@@ -459,10 +506,10 @@ mod tests {
                 },
             ]
         );
-        let orders = store.reader.docking_orders("KW-9").unwrap();
+        let orders = store.reader.docking_orders("KW-9", 0).unwrap();
         assert_eq!(orders.worker, Some(Some(tag("B-1"))));
         assert!(!orders.worker_applied);
-        assert_eq!(store.reader.docking_orders("KW-2").unwrap().worker, None);
+        assert_eq!(store.reader.docking_orders("KW-2", 0).unwrap().worker, None);
         store.close();
     }
 
@@ -482,7 +529,7 @@ mod tests {
     async fn assigning_a_wearable_to_no_one_orders_it_unassigned() {
         let store = Scratch::new("site-assign-none");
         store.roster(assign("KW-1", None, 50)).await.unwrap();
-        let orders = store.reader.docking_orders("KW-1").unwrap();
+        let orders = store.reader.docking_orders("KW-1", 0).unwrap();
         assert_eq!(orders.worker, Some(None));
         let roster = store.reader.roster_wearables().unwrap();
         assert!(roster[0].assigned && roster[0].worker.is_none());
@@ -672,14 +719,26 @@ mod tests {
         };
         store.roster(applied("B-1", 30)).await.unwrap();
         assert_eq!(store.reader.roster_wearables().unwrap()[0].applied_ms, None);
-        assert!(!store.reader.docking_orders("KW-1").unwrap().worker_applied);
+        assert!(
+            !store
+                .reader
+                .docking_orders("KW-1", 0)
+                .unwrap()
+                .worker_applied
+        );
 
         store.roster(applied("B-2", 40)).await.unwrap();
         assert_eq!(
             store.reader.roster_wearables().unwrap()[0].applied_ms,
             Some(40)
         );
-        assert!(store.reader.docking_orders("KW-1").unwrap().worker_applied);
+        assert!(
+            store
+                .reader
+                .docking_orders("KW-1", 0)
+                .unwrap()
+                .worker_applied
+        );
 
         // A new assignment is pending again until the wearable confirms it.
         store.roster(assign("KW-1", None, 50)).await.unwrap();

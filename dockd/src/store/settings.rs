@@ -5,10 +5,13 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Reader, StoreError};
+use crate::analysis::nuisance::{self, Baseline, NuisanceTotals, Suggestion};
 use crate::link::WearableConfig;
 
 /// `setting` key of the alert thresholds pushed to every wearable (JSON `WearableConfig`).
 pub const THRESHOLDS: &str = "thresholds";
+/// `setting` key of the silent baseline's length in days (JSON number; absent or 0: off).
+pub const SILENT_BASELINE: &str = "silent_baseline_days";
 
 /// One change to the page's settings or a wearable's threshold confirmation, applied by
 /// `Writer::settings` in its own savepoint.
@@ -92,6 +95,71 @@ impl Reader {
         })
     }
 
+    /// The silent baseline's length in days (setting `silent_baseline_days`); 0 (off) when unset
+    /// or when the value does not parse.
+    pub fn silent_baseline_days(&self) -> Result<u32, StoreError> {
+        Ok(match self.setting(SILENT_BASELINE)? {
+            None => 0,
+            Some(json) => serde_json::from_str::<u32>(&json)
+                .ok()
+                .filter(|days| *days <= nuisance::MAX_BASELINE_DAYS)
+                .unwrap_or_else(|| {
+                    tracing::warn!(
+                        "The silent baseline setting does not parse; the baseline is off."
+                    );
+                    0
+                }),
+        })
+    }
+
+    /// The site's nuisance figures over the window ending at `now_ms`
+    /// (`analysis::nuisance::WINDOW_DAYS`), every wearable's shift reports summed.
+    pub fn site_nuisance(&self, now_ms: i64) -> Result<NuisanceTotals, StoreError> {
+        let mut totals = NuisanceTotals::default();
+        for row in self.nuisance_rows(nuisance::window_start(now_ms))? {
+            totals.add(
+                row.wear_s,
+                row.alerts.count,
+                row.alerts.uncorrected,
+                &row.alerts.nuisance,
+            );
+        }
+        Ok(totals)
+    }
+
+    /// The site's suggestion at `now_ms` from `current` thresholds.
+    pub fn site_suggestion(
+        &self,
+        now_ms: i64,
+        current: &WearableConfig,
+    ) -> Result<Suggestion, StoreError> {
+        Ok(nuisance::suggest(&self.site_nuisance(now_ms)?, current))
+    }
+
+    /// The thresholds a wearable whose worker stands at `baseline` is ordered to run at `now_ms`
+    /// (`analysis::nuisance::ordered_config`; the site's suggestion is read only when the
+    /// baseline is over).
+    pub fn ordered_config(
+        &self,
+        baseline: Baseline,
+        now_ms: i64,
+    ) -> Result<Option<WearableConfig>, StoreError> {
+        let mut failed = None;
+        let config = nuisance::ordered_config(self.thresholds()?, baseline, |current| {
+            match self.site_suggestion(now_ms, &current) {
+                Ok(suggestion) => suggestion.applied_to(current),
+                Err(error) => {
+                    failed = Some(error);
+                    None
+                }
+            }
+        });
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(config),
+        }
+    }
+
     /// Every wearable's latest threshold confirmation.
     pub fn config_states(&self) -> Result<Vec<ConfigState>, StoreError> {
         let rows = self.with(|conn| {
@@ -141,7 +209,7 @@ mod tests {
         let store = Scratch::new("site-thresholds");
         assert_eq!(store.reader.setting(THRESHOLDS).unwrap(), None);
         assert_eq!(
-            store.reader.docking_orders("KW-1").unwrap(),
+            store.reader.docking_orders("KW-1", 0).unwrap(),
             DockingOrders::default()
         );
         let strict = WearableConfig {
@@ -159,7 +227,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            store.reader.docking_orders("KW-1").unwrap().config,
+            store.reader.docking_orders("KW-1", 0).unwrap().config,
             Some(strict)
         );
 
@@ -174,7 +242,7 @@ mod tests {
             store.reader.setting(THRESHOLDS).unwrap().as_deref(),
             Some(r#"{"bend_alert": "steep"}"#)
         );
-        assert_eq!(store.reader.docking_orders("KW-1").unwrap().config, None);
+        assert_eq!(store.reader.docking_orders("KW-1", 0).unwrap().config, None);
         store.close();
     }
 
@@ -209,6 +277,134 @@ mod tests {
                 problem: None,
             }]
         );
+        store.close();
+    }
+
+    /// A shift report of worker `badge` on `KW-1` starting at `start_ms`: an hour of wear, all of
+    /// it walking at 80–85 °/s.
+    fn walking_report(badge: &str, start_ms: i64) -> crate::store::reports::NewShiftReport {
+        use crate::analysis::exposure::AlertStats;
+        use crate::analysis::nuisance::{Histogram, ShiftNuisance};
+        let mut gait = vec![0; 17];
+        gait[16] = 90_000;
+        let alerts = AlertStats {
+            nuisance: ShiftNuisance {
+                gait_s: 3600.0,
+                gait_twist: Histogram(gait),
+                ..ShiftNuisance::default()
+            },
+            ..AlertStats::default()
+        };
+        let report = serde_json::json!({ "wear_s": 3600.0, "alerts": alerts });
+        crate::store::reports::NewShiftReport {
+            worker: crate::worker::WorkerTag::from_ascii(badge),
+            start_ms,
+            end_ms: start_ms + 3_600_000,
+            local_day: "2026-12-01".into(),
+            risk_level: "low".into(),
+            version: 1,
+            settings: "s".into(),
+            report: report.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_workers_wearable_is_silent_until_day_n_then_runs_the_suggested_thresholds() {
+        use crate::analysis::nuisance::Baseline;
+        use crate::store::roster::RosterChange;
+        const DAY: i64 = 86_400_000;
+        const T0: i64 = 1_796_000_000_000;
+        let store = Scratch::new("site-baseline");
+        store.docking("KW-1", T0).await;
+        let worker = store
+            .roster(RosterChange::AddWorker {
+                tag: crate::worker::WorkerTag::from_ascii("B-1").unwrap(),
+                display_name: None,
+                task: None,
+                team: None,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .roster(RosterChange::AssignWearable {
+                serial: "KW-1".into(),
+                worker: Some(worker),
+                at_ms: T0,
+            })
+            .await
+            .unwrap();
+        let orders = |now_ms| store.reader.docking_orders("KW-1", now_ms).unwrap();
+        // Off: the wearable keeps its own thresholds, as before the baseline existed.
+        assert_eq!(orders(T0).config, None);
+        assert_eq!(orders(T0).baseline, Baseline::Off);
+
+        let put = |key: &str, value: String| SettingChange::Put {
+            key: key.into(),
+            value,
+        };
+        store
+            .settings(put(SILENT_BASELINE, "3".into()))
+            .await
+            .unwrap();
+        // Before any wear: silent, the firmware's thresholds with haptics off.
+        let before = orders(T0);
+        assert_eq!(before.baseline, Baseline::Silent { until_ms: None });
+        assert_eq!(
+            before.config,
+            Some(WearableConfig {
+                haptics: false,
+                ..WearableConfig::default()
+            })
+        );
+
+        let wearable = store.number("SELECT id FROM wearable");
+        store
+            .writer
+            .replace_reports(crate::store::reports::ReportBatch {
+                wearable_id: wearable,
+                lo_ms: T0,
+                hi_ms: T0 + 3_600_000,
+                last_segment_id: None,
+                reports: vec![walking_report("B-1", T0)],
+            })
+            .await
+            .unwrap();
+        let last_silent = orders(T0 + 3 * DAY - 1);
+        assert_eq!(
+            last_silent.baseline,
+            Baseline::Silent {
+                until_ms: Some(T0 + 3 * DAY)
+            }
+        );
+        assert_eq!(last_silent.config.map(|c| c.haptics), Some(false));
+
+        let over = orders(T0 + 3 * DAY);
+        assert_eq!(
+            over.baseline,
+            Baseline::Over {
+                ended_ms: T0 + 3 * DAY
+            }
+        );
+        assert_eq!(
+            over.config,
+            Some(WearableConfig {
+                twist_alert: 900,
+                ..WearableConfig::default()
+            }),
+            "haptics on, twist alert just above the site's walking (85 + 5 °/s)"
+        );
+        // An unassigned wearable runs the site thresholds, whatever the baseline.
+        assert_eq!(
+            store.reader.docking_orders("KW-2", T0).unwrap().config,
+            None
+        );
+        // A malformed or too long baseline is off.
+        store
+            .settings(put(SILENT_BASELINE, "99".into()))
+            .await
+            .unwrap();
+        assert_eq!(store.reader.silent_baseline_days().unwrap(), 0);
         store.close();
     }
 }
