@@ -674,6 +674,7 @@ impl WorkerProfile {
                     median_response_ms: median,
                     p90_response_ms: median.map(|m| (f64::from(m) * 1.8) as u32),
                     uncorrected,
+                    nuisance: Default::default(),
                 },
             },
             tasks: TaskExposure { tasks, lifft },

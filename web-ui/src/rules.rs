@@ -1,5 +1,5 @@
 //! The one rule for each field both the page and the daemon check: a wearable's serial, a badge
-//! tag, a user name, a password, a task name, a display name, a team. It owns those rules and
+//! tag, a user name, a password, a task name, a display name, a team, the silent baseline's days. It owns those rules and
 //! their refusals in plain words as plain functions (the daemon, its config loader and its command
 //! line call them too, since web-ui never depends on dockd); it must never hold a rule the daemon
 //! cannot share, nor put the checked text into a refusal.
@@ -22,6 +22,14 @@ pub const TASK_NAME_MAX: usize = 80;
 pub const DISPLAY_NAME_MAX: usize = 80;
 /// The longest team name, in characters.
 pub const TEAM_MAX: usize = 40;
+
+/// The longest silent baseline, days (Soter keeps a worker's first day silent; four weeks is the
+/// nuisance figures' window, so a longer baseline would end with nothing new measured).
+pub const BASELINE_DAYS_MAX: u32 = 28;
+
+/// Why a silent baseline is refused.
+pub const BASELINE_DAYS_WORDS: &str =
+    "The silent baseline is a whole number of days from 0 (off) to 28.";
 
 /// Why a new user name is refused.
 pub const USER_NAME_WORDS: &str =
@@ -77,6 +85,15 @@ pub fn is_stored_user_name(name: &str) -> bool {
 
 fn is_user_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@')
+}
+
+/// The silent baseline's length: 0 (off) to 28 days.
+pub fn silent_baseline_days(days: u32) -> Result<u32, &'static str> {
+    if days <= BASELINE_DAYS_MAX {
+        Ok(days)
+    } else {
+        Err(BASELINE_DAYS_WORDS)
+    }
 }
 
 /// A new password: 12–256 characters (not bytes), anything else allowed.
@@ -154,6 +171,13 @@ fn is_unsafe(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_silent_baseline_is_zero_to_28_days() {
+        assert_eq!(silent_baseline_days(0), Ok(0));
+        assert_eq!(silent_baseline_days(28), Ok(28));
+        assert_eq!(silent_baseline_days(29), Err(BASELINE_DAYS_WORDS));
+    }
 
     #[test]
     fn a_serial_is_one_to_sixteen_printable_ascii_characters_without_spaces() {

@@ -27,8 +27,9 @@ use crate::{
     Backends, DockSnapshot, DockView, Progress, SlotState, SlotView, ViewFuture, WorkerFigures,
     access::{Accounts, AuditLog, CurrentUser, Recording, Role, Standing},
     admin::{
-        AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings,
-        TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow,
+        AdminChange, AdminRefusal, AdminView, AlertCounts, AuditLine, AuditPage, BaselineState,
+        NuisanceFigures, NuisanceView, SettingsView, SiteSettings, SuggestedThreshold, TaskRow,
+        ThresholdState, ThresholdStatus, Thresholds, UserRow, WearableNuisance,
     },
     analysis::fake::FakeView,
     auth::{Auth, COOKIE_NAME},
@@ -305,6 +306,7 @@ impl RosterView for FakeRoster {
 /// `Debug` text.
 pub(crate) struct FakeAdmin {
     settings: Mutex<SettingsView>,
+    nuisance: Mutex<NuisanceView>,
     lines: Mutex<Vec<AuditLine>>,
     debug: Mutex<Vec<String>>,
     asked: Mutex<Vec<(Option<i64>, u32)>>,
@@ -366,10 +368,65 @@ impl Default for FakeAdmin {
                     },
                 ],
             }),
+            nuisance: Mutex::new(nuisance()),
             lines: Mutex::new(lines),
             debug: Mutex::new(Vec::new()),
             asked: Mutex::new(Vec::new()),
         }
+    }
+}
+
+/// Nuisance figures of a site whose walkers buzz at every stride: the twist alert suggested
+/// at 90 °/s, the hold kept, one wearable in its silent baseline.
+pub(crate) fn nuisance() -> NuisanceView {
+    let figures = |alerts: u64| NuisanceFigures {
+        shifts: 4,
+        wear_h: 30.0,
+        alerts,
+        by_kind: AlertCounts {
+            bend: 10,
+            twist: 50,
+            prolonged_bend: 0,
+            overreach: 0,
+        },
+        alerts_per_hour: Some(alerts as f64 / 30.0),
+        gait_share: Some(0.75),
+        never_corrected_share: Some(0.2),
+        gait_min: 240.0,
+        gait_twist_p99_dps: Some(85.0),
+        suggested: vec![
+            SuggestedThreshold {
+                threshold: "twist_alert_dps".to_owned(),
+                current: 60.0,
+                suggested: Some(90.0),
+                reason: "Walking here stays under 85 °/s (99 in 100 samples).".to_owned(),
+            },
+            SuggestedThreshold {
+                threshold: "bend_hold_ms".to_owned(),
+                current: 1000.0,
+                suggested: None,
+                reason: "Not enough quickly corrected bend alerts yet (3 of 20).".to_owned(),
+            },
+        ],
+    };
+    NuisanceView {
+        window_days: 28,
+        site: figures(60),
+        wearables: vec![
+            WearableNuisance {
+                serial: "KW-00101".to_owned(),
+                figures: figures(40),
+                baseline: BaselineState::Silent {
+                    until_ms: Some(1_709_500_000_000),
+                },
+            },
+            WearableNuisance {
+                serial: "KW-00102".to_owned(),
+                figures: figures(20),
+                baseline: BaselineState::Off,
+            },
+        ],
+        silent_baseline_days: 3,
     }
 }
 
@@ -400,6 +457,11 @@ impl FakeAdmin {
     /// Every (before, limit) the audit trail was read with.
     pub(crate) fn audit_asked(&self) -> Vec<(Option<i64>, u32)> {
         self.asked.lock().unwrap().clone()
+    }
+
+    /// What the Nuisance alerts section would show now.
+    pub(crate) fn nuisance_now(&self) -> NuisanceView {
+        self.nuisance.lock().unwrap().clone()
     }
 
     /// What the Settings page would show now.
@@ -495,6 +557,19 @@ impl FakeAdmin {
                     wearable.state = ThresholdStatus::Pending;
                 }
             }
+            AdminChange::ApplySuggestedThresholds => {
+                let nuisance = self.nuisance.lock().unwrap();
+                for s in &nuisance.site.suggested {
+                    match (s.threshold.as_str(), s.suggested) {
+                        ("twist_alert_dps", Some(v)) => settings.thresholds.twist_alert_dps = v,
+                        ("bend_hold_ms", Some(v)) => settings.thresholds.bend_hold_ms = v as u32,
+                        _ => {}
+                    }
+                }
+            }
+            AdminChange::SilentBaseline { days } => {
+                self.nuisance.lock().unwrap().silent_baseline_days = days;
+            }
         }
         Ok(summary)
     }
@@ -503,6 +578,10 @@ impl FakeAdmin {
 impl AdminView for FakeAdmin {
     fn settings(&self) -> SettingsView {
         self.settings.lock().unwrap().clone()
+    }
+
+    fn nuisance(&self) -> NuisanceView {
+        self.nuisance.lock().unwrap().clone()
     }
 
     fn change<'a>(

@@ -46,6 +46,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::exposure::AlertStats;
 use super::gait::{GaitSpan, in_gait};
 use super::{AlertRecord, Run, TWIST};
 use crate::link::WearableConfig;
@@ -79,8 +80,6 @@ pub const BEND_HOLD_CEILING_MS: u16 = 3000;
 pub const MIN_BRIEF_BENDS: u64 = 20;
 /// The recent window figures and suggestions are taken over, days.
 pub const WINDOW_DAYS: i64 = 28;
-/// The longest silent baseline, days.
-pub const MAX_BASELINE_DAYS: u32 = 28;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -237,6 +236,11 @@ impl NuisanceTotals {
         self.brief_bends_ms.merge(&shift.brief_bends_ms);
     }
 
+    /// Adds one shift from its wear and its alert statistics.
+    pub fn add_shift(&mut self, wear_s: f64, alerts: &AlertStats) {
+        self.add(wear_s, alerts.count, alerts.uncorrected, &alerts.nuisance);
+    }
+
     /// Alerts per hour of wear; `None` without wear.
     pub fn alerts_per_hour(&self) -> Option<f64> {
         (self.wear_s > 0.0).then(|| self.alerts as f64 / (self.wear_s / 3600.0))
@@ -320,7 +324,7 @@ fn suggest_twist(totals: &NuisanceTotals, current: u16) -> Suggested {
             reason: "No walking measured yet.".to_owned(),
         };
     };
-    let step = u32::from(GAIT_TWIST_BIN);
+    let step = GAIT_TWIST_BIN;
     let wanted = (p99 + u32::from(TWIST_MARGIN)).div_ceil(step) * step;
     let current = u32::from(current);
     let ceiling = u32::from(TWIST_CEILING);

@@ -438,9 +438,10 @@ impl Reader {
                 }
             },
         };
-        let days = self.silent_baseline_days()?;
-        let baseline = self.baseline(worker_id, days, now_ms)?;
-        let config = self.ordered_config(baseline, now_ms)?;
+        let (baseline, config) = self
+            .ordered_configs(&[worker_id], now_ms)?
+            .pop()
+            .unwrap_or((Baseline::Off, None));
         Ok(DockingOrders {
             worker,
             worker_applied,

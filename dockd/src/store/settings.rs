@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Reader, StoreError};
-use crate::analysis::nuisance::{self, Baseline, NuisanceTotals, Suggestion};
+use crate::analysis::nuisance::{self, Baseline, NuisanceTotals};
 use crate::link::WearableConfig;
 
 /// `setting` key of the alert thresholds pushed to every wearable (JSON `WearableConfig`).
@@ -100,15 +100,10 @@ impl Reader {
     pub fn silent_baseline_days(&self) -> Result<u32, StoreError> {
         Ok(match self.setting(SILENT_BASELINE)? {
             None => 0,
-            Some(json) => serde_json::from_str::<u32>(&json)
-                .ok()
-                .filter(|days| *days <= nuisance::MAX_BASELINE_DAYS)
-                .unwrap_or_else(|| {
-                    tracing::warn!(
-                        "The silent baseline setting does not parse; the baseline is off."
-                    );
-                    0
-                }),
+            Some(json) => serde_json::from_str::<u32>(&json).unwrap_or_else(|_| {
+                tracing::warn!("The silent baseline setting does not parse; the baseline is off.");
+                0
+            }),
         })
     }
 
@@ -117,47 +112,35 @@ impl Reader {
     pub fn site_nuisance(&self, now_ms: i64) -> Result<NuisanceTotals, StoreError> {
         let mut totals = NuisanceTotals::default();
         for row in self.nuisance_rows(nuisance::window_start(now_ms))? {
-            totals.add(
-                row.wear_s,
-                row.alerts.count,
-                row.alerts.uncorrected,
-                &row.alerts.nuisance,
-            );
+            totals.add_shift(row.wear_s, &row.alerts);
         }
         Ok(totals)
     }
 
-    /// The site's suggestion at `now_ms` from `current` thresholds.
-    pub fn site_suggestion(
+    /// Where each roster worker (`None`: none) stands in the silent baseline at `now_ms`, and
+    /// the thresholds their wearable is ordered to run (`analysis::nuisance::ordered_config`;
+    /// the site's figures are read once, and only when some baseline is over).
+    pub fn ordered_configs(
         &self,
+        workers: &[Option<i64>],
         now_ms: i64,
-        current: &WearableConfig,
-    ) -> Result<Suggestion, StoreError> {
-        Ok(nuisance::suggest(&self.site_nuisance(now_ms)?, current))
-    }
-
-    /// The thresholds a wearable whose worker stands at `baseline` is ordered to run at `now_ms`
-    /// (`analysis::nuisance::ordered_config`; the site's suggestion is read only when the
-    /// baseline is over).
-    pub fn ordered_config(
-        &self,
-        baseline: Baseline,
-        now_ms: i64,
-    ) -> Result<Option<WearableConfig>, StoreError> {
-        let mut failed = None;
-        let config = nuisance::ordered_config(self.thresholds()?, baseline, |current| {
-            match self.site_suggestion(now_ms, &current) {
-                Ok(suggestion) => suggestion.applied_to(current),
-                Err(error) => {
-                    failed = Some(error);
-                    None
-                }
+    ) -> Result<Vec<(Baseline, Option<WearableConfig>)>, StoreError> {
+        let site = self.thresholds()?;
+        let days = self.silent_baseline_days()?;
+        let mut totals: Option<NuisanceTotals> = None;
+        let mut out = Vec::with_capacity(workers.len());
+        for worker in workers {
+            let baseline = self.baseline(*worker, days, now_ms)?;
+            if matches!(baseline, Baseline::Over { .. }) && totals.is_none() {
+                totals = Some(self.site_nuisance(now_ms)?);
             }
-        });
-        match failed {
-            Some(error) => Err(error),
-            None => Ok(config),
+            let config = nuisance::ordered_config(site, baseline, |current| {
+                let totals = totals.as_ref()?;
+                nuisance::suggest(totals, &current).applied_to(current)
+            });
+            out.push((baseline, config));
         }
+        Ok(out)
     }
 
     /// Every wearable's latest threshold confirmation.
@@ -399,9 +382,9 @@ mod tests {
             store.reader.docking_orders("KW-2", T0).unwrap().config,
             None
         );
-        // A malformed or too long baseline is off.
+        // A malformed baseline is off (the page checks the range: `web_ui::rules`).
         store
-            .settings(put(SILENT_BASELINE, "99".into()))
+            .settings(put(SILENT_BASELINE, r#""a week""#.into()))
             .await
             .unwrap();
         assert_eq!(store.reader.silent_baseline_days().unwrap(), 0);

@@ -1,24 +1,29 @@
 //! Implements `web_ui::admin::AdminView` over the store: users, site settings, tasks, the
-//! wearables' alert thresholds, and the audit trail. It owns the rules of admin changes (never
+//! wearables' alert thresholds, nuisance alerts (figures per site and wearable, the suggested
+//! thresholds, the silent baseline), and the audit trail. It owns the rules of admin changes (never
 //! leave the dock without an enabled admin, never store settings that do not validate); it must
 //! never return or log a password.
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
 use web_ui::ViewFuture;
+
 use web_ui::admin::{
-    AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings as Site,
-    TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow,
+    AdminChange, AdminRefusal, AdminView, AlertCounts, AuditLine, AuditPage, BaselineState,
+    NuisanceFigures, NuisanceView, SettingsView, SiteSettings as Site, SuggestedThreshold, TaskRow,
+    ThresholdState, ThresholdStatus, Thresholds, UserRow, WearableNuisance,
 };
 
 use crate::accounts;
+use crate::analysis::nuisance::{self, Baseline, NuisanceTotals};
 use crate::analysis::tasks::Task;
 use crate::clock::Clock;
 use crate::link::WearableConfig;
 use crate::role::Role;
 use crate::site::{self, PageSettings, SiteOverrides, SiteSettings};
 use crate::store::accounts::{UserChange, UserError};
-use crate::store::settings::SettingChange;
+use crate::store::settings::{SILENT_BASELINE, SettingChange};
 use crate::store::{Reader, StoreError, Writer};
 
 /// The dock's admin view.
@@ -62,32 +67,34 @@ impl SiteAdmin {
             .collect();
         let wanted = page.thresholds;
         let states = self.reader.config_states()?;
-        let wearables = match wanted {
-            None => Vec::new(),
-            Some(want) => self
-                .reader
-                .roster_wearables()?
-                .into_iter()
-                .map(|w| {
-                    let state = states.iter().find(|s| s.serial == w.serial);
-                    let (status, at, problem) = match state {
-                        Some(s) if s.confirmed == Some(want) => {
-                            (ThresholdStatus::Confirmed, s.at_ms, None)
-                        }
-                        Some(s) if s.problem.is_some() => {
-                            (ThresholdStatus::Failed, s.at_ms, s.problem.clone())
-                        }
-                        _ => (ThresholdStatus::Pending, None, None),
-                    };
-                    ThresholdState {
-                        serial: w.serial,
-                        state: status,
-                        confirmed_ms: at,
-                        problem,
+        // Each wearable is judged against what its docking orders send it (the silent baseline
+        // and the suggestion included); one without orders is not listed.
+        let roster = self.reader.roster_wearables()?;
+        let workers: Vec<Option<i64>> = roster.iter().map(|w| w.worker).collect();
+        let orders = self.reader.ordered_configs(&workers, self.clock.now_ms())?;
+        let wearables = roster
+            .into_iter()
+            .zip(orders)
+            .filter_map(|(w, (_, want))| {
+                let want = want?;
+                let state = states.iter().find(|s| s.serial == w.serial);
+                let (status, at, problem) = match state {
+                    Some(s) if s.confirmed == Some(want) => {
+                        (ThresholdStatus::Confirmed, s.at_ms, None)
                     }
+                    Some(s) if s.problem.is_some() => {
+                        (ThresholdStatus::Failed, s.at_ms, s.problem.clone())
+                    }
+                    _ => (ThresholdStatus::Pending, None, None),
+                };
+                Some(ThresholdState {
+                    serial: w.serial,
+                    state: status,
+                    confirmed_ms: at,
+                    problem,
                 })
-                .collect(),
-        };
+            })
+            .collect();
         Ok(SettingsView {
             users,
             site: Site {
@@ -108,6 +115,63 @@ impl SiteAdmin {
             thresholds: thresholds_view(wanted.unwrap_or_default()),
             wearables,
         })
+    }
+
+    /// The Nuisance alerts section over the window ending now.
+    fn read_nuisance(&self) -> Result<NuisanceView, StoreError> {
+        let now = self.clock.now_ms();
+        let current = self.reader.thresholds()?.unwrap_or_default();
+        let mut site = NuisanceTotals::default();
+        let mut by_serial: BTreeMap<String, NuisanceTotals> = BTreeMap::new();
+        for row in self.reader.nuisance_rows(nuisance::window_start(now))? {
+            site.add_shift(row.wear_s, &row.alerts);
+            by_serial
+                .entry(row.serial)
+                .or_default()
+                .add_shift(row.wear_s, &row.alerts);
+        }
+        let days = self.reader.silent_baseline_days()?;
+        let mut workers: BTreeMap<String, Option<i64>> = BTreeMap::new();
+        for wearable in self.reader.roster_wearables()? {
+            workers.insert(wearable.serial, wearable.worker);
+        }
+        for serial in by_serial.keys() {
+            workers.entry(serial.clone()).or_insert(None);
+        }
+        let mut wearables = Vec::with_capacity(workers.len());
+        for (serial, worker) in workers {
+            let totals = by_serial.remove(&serial).unwrap_or_default();
+            wearables.push(WearableNuisance {
+                figures: figures(&totals, &current),
+                baseline: baseline_state(self.reader.baseline(worker, days, now)?),
+                serial,
+            });
+        }
+        Ok(NuisanceView {
+            window_days: u32::try_from(nuisance::WINDOW_DAYS).unwrap_or(u32::MAX),
+            site: figures(&site, &current),
+            wearables,
+            silent_baseline_days: days,
+        })
+    }
+
+    /// The site thresholds with the site's suggestion applied, in the page's units; refused
+    /// when nothing can be suggested yet.
+    async fn suggested_thresholds(&self) -> Result<Thresholds, AdminRefusal> {
+        let now = self.clock.now_ms();
+        let current = self.site.page().thresholds.unwrap_or_default();
+        let totals = self
+            .read_with(move |reader| reader.site_nuisance(now))
+            .await?;
+        nuisance::suggest(&totals, &current)
+            .applied_to(current)
+            .map(thresholds_view)
+            .ok_or_else(|| {
+                AdminRefusal(
+                    "there is not enough data yet to suggest thresholds; nothing was changed"
+                        .into(),
+                )
+            })
     }
 
     async fn commit_user(&self, change: UserChange) -> Result<(), AdminRefusal> {
@@ -299,6 +363,21 @@ impl SiteAdmin {
                 }
                 self.put_tasks(tasks).await
             }
+            AdminChange::ApplySuggestedThresholds => {
+                let suggested = self.suggested_thresholds().await?;
+                Box::pin(self.apply(by, AdminChange::Thresholds(suggested))).await
+            }
+            AdminChange::SilentBaseline { days } => {
+                let days = web_ui::rules::silent_baseline_days(days)
+                    .map_err(|words| AdminRefusal(words.to_owned()))?;
+                self.writer
+                    .settings(SettingChange::Put {
+                        key: SILENT_BASELINE.to_owned(),
+                        value: days.to_string(),
+                    })
+                    .await
+                    .map_err(|e| storage_problem(&e))
+            }
             AdminChange::Thresholds(t) => {
                 let config = wearable_config(&t)?;
                 let value =
@@ -332,6 +411,49 @@ fn thresholds_view(config: WearableConfig) -> Thresholds {
         twist_alert_dps: f64::from(config.twist_alert) / 10.0,
         haptics: config.haptics,
         rate_hz: config.rate_hz,
+    }
+}
+
+/// Nuisance figures in the page's units, with the suggestion from `current`.
+fn figures(totals: &NuisanceTotals, current: &WearableConfig) -> NuisanceFigures {
+    let suggestion = nuisance::suggest(totals, current);
+    NuisanceFigures {
+        shifts: totals.shifts,
+        wear_h: totals.wear_s / 3600.0,
+        alerts: totals.alerts,
+        by_kind: AlertCounts {
+            bend: totals.by_kind.bend,
+            twist: totals.by_kind.twist,
+            prolonged_bend: totals.by_kind.prolonged_bend,
+            overreach: totals.by_kind.overreach,
+        },
+        alerts_per_hour: totals.alerts_per_hour(),
+        gait_share: totals.gait_share(),
+        never_corrected_share: totals.never_corrected_share(),
+        gait_min: totals.gait_s / 60.0,
+        gait_twist_p99_dps: totals.gait_twist_p99().map(|v| f64::from(v) / 10.0),
+        suggested: vec![
+            SuggestedThreshold {
+                threshold: "twist_alert_dps".to_owned(),
+                current: f64::from(current.twist_alert) / 10.0,
+                suggested: suggestion.twist_alert.value.map(|v| f64::from(v) / 10.0),
+                reason: suggestion.twist_alert.reason,
+            },
+            SuggestedThreshold {
+                threshold: "bend_hold_ms".to_owned(),
+                current: f64::from(current.bend_hold_ms),
+                suggested: suggestion.bend_hold_ms.value.map(f64::from),
+                reason: suggestion.bend_hold_ms.reason,
+            },
+        ],
+    }
+}
+
+fn baseline_state(baseline: Baseline) -> BaselineState {
+    match baseline {
+        Baseline::Off => BaselineState::Off,
+        Baseline::Silent { until_ms } => BaselineState::Silent { until_ms },
+        Baseline::Over { ended_ms } => BaselineState::Over { ended_ms },
     }
 }
 
@@ -376,6 +498,18 @@ impl AdminView for SiteAdmin {
                 tasks: Vec::new(),
                 thresholds: thresholds_view(WearableConfig::default()),
                 wearables: Vec::new(),
+            }
+        })
+    }
+
+    fn nuisance(&self) -> NuisanceView {
+        self.read_nuisance().unwrap_or_else(|error| {
+            tracing::error!(error = %error, "Cannot read the nuisance figures.");
+            NuisanceView {
+                window_days: u32::try_from(nuisance::WINDOW_DAYS).unwrap_or(u32::MAX),
+                site: figures(&NuisanceTotals::default(), &WearableConfig::default()),
+                wearables: Vec::new(),
+                silent_baseline_days: 0,
             }
         })
     }

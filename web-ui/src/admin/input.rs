@@ -470,3 +470,35 @@ pub(super) fn thresholds(sent: &Sent) -> Result<AdminChange, Problem> {
     }
     Ok(AdminChange::Thresholds(thresholds))
 }
+
+// ---- nuisance alerts ----
+
+/// `POST /api/v1/settings/thresholds/suggested`: JSON (empty or `{}`), or the form's button.
+pub(super) fn apply_suggested(sent: &Sent) -> Result<AdminChange, Problem> {
+    if let Sent::Json(bytes) = sent {
+        no_body(bytes)?;
+    }
+    Ok(AdminChange::ApplySuggestedThresholds)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselineJson {
+    days: u32,
+}
+
+/// `POST /api/v1/settings/baseline`: `{"days": N}` or the form, through
+/// [`crate::rules::silent_baseline_days`].
+pub(super) fn baseline(sent: &Sent) -> Result<AdminChange, Problem> {
+    let days = match sent {
+        Sent::Json(bytes) => json::<BaselineJson>(bytes, r#"{"days": 1}"#)?.days,
+        Sent::Form(form) => form
+            .get("days")
+            .unwrap_or_default()
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| Problem::new(crate::rules::BASELINE_DAYS_WORDS))?,
+    };
+    let days = crate::rules::silent_baseline_days(days).map_err(Problem::new)?;
+    Ok(AdminChange::SilentBaseline { days })
+}

@@ -1,5 +1,5 @@
-//! The admin pages: Settings (users and roles, site settings, tasks, wearable alert thresholds)
-//! and the audit trail viewer, with their JSON API. It owns presentation and input checks; the
+//! The admin pages: Settings (users and roles, site settings, tasks, wearable alert thresholds,
+//! nuisance alerts and the silent baseline) and the audit trail viewer, with their JSON API. It owns presentation and input checks; the
 //! daemon owns storage and the rules (through [`AdminView`]). It must never serve anyone but an
 //! admin, nor echo, log or audit a password.
 //!
@@ -40,8 +40,9 @@ use input::{Problem, Sent};
 
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
-    AdminChange, AdminRefusal, AdminView, AuditLine, AuditPage, SettingsView, SiteSettings,
-    TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow,
+    AdminChange, AdminRefusal, AdminView, AlertCounts, AuditLine, AuditPage, BaselineState,
+    NuisanceFigures, NuisanceView, SettingsView, SiteSettings, SuggestedThreshold, TaskRow,
+    ThresholdState, ThresholdStatus, Thresholds, UserRow, WearableNuisance,
 };
 
 /// The Settings page (every form on it posts to the JSON routes below).
@@ -58,6 +59,9 @@ const API_SITE: &str = "/api/v1/settings/site";
 const API_TASKS: &str = "/api/v1/settings/tasks";
 const API_TASK_REMOVE: &str = "/api/v1/settings/tasks/{name}/remove";
 const API_THRESHOLDS: &str = "/api/v1/settings/thresholds";
+const API_SUGGESTED: &str = "/api/v1/settings/thresholds/suggested";
+const API_BASELINE: &str = "/api/v1/settings/baseline";
+const API_NUISANCE: &str = "/api/v1/nuisance";
 
 /// Every page route, as (method in lower case, path).
 #[cfg(test)]
@@ -75,6 +79,9 @@ pub(crate) const API_ROUTES: &[(&str, &str)] = &[
     ("post", API_TASKS),
     ("post", API_TASK_REMOVE),
     ("post", API_THRESHOLDS),
+    ("post", API_SUGGESTED),
+    ("post", API_BASELINE),
+    ("get", API_NUISANCE),
 ];
 
 /// Lines on one page of the audit trail (and the API's default).
@@ -113,6 +120,9 @@ pub(crate) fn routes(
         .route(API_TASKS, post(put_task))
         .route(API_TASK_REMOVE, post(remove_task))
         .route(API_THRESHOLDS, post(thresholds))
+        .route(API_SUGGESTED, post(apply_suggested))
+        .route(API_BASELINE, post(baseline))
+        .route(API_NUISANCE, get(nuisance_json))
         .with_state(AdminState { view, audit, auth })
 }
 
@@ -205,10 +215,11 @@ async fn answer_settings(
         return Reply::Page.forbidden(visitor);
     };
     let view = Arc::clone(&state.view);
-    let Some(settings) = blocking(move || view.settings()).await else {
+    let Some((settings, nuisance)) = blocking(move || (view.settings(), view.nuisance())).await
+    else {
         return Reply::Page.unavailable(visitor);
     };
-    settings::page(status, &settings, viewer, notice)
+    settings::page(status, &settings, &nuisance, viewer, notice)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -304,6 +315,18 @@ async fn settings_json(State(state): State<AdminState>, visitor: Visitor) -> Res
     let view = Arc::clone(&state.view);
     match blocking(move || view.settings()).await {
         Some(settings) => Json(settings).into_response(),
+        None => Reply::Json.unavailable(&visitor),
+    }
+}
+
+/// `GET /api/v1/nuisance`: a `NuisanceView`.
+async fn nuisance_json(State(state): State<AdminState>, visitor: Visitor) -> Response {
+    if admin(&visitor).is_none() {
+        return Reply::Json.forbidden(&visitor);
+    }
+    let view = Arc::clone(&state.view);
+    match blocking(move || view.nuisance()).await {
+        Some(nuisance) => Json(nuisance).into_response(),
         None => Reply::Json.unavailable(&visitor),
     }
 }
@@ -533,6 +556,32 @@ async fn thresholds(
 ) -> Response {
     submit(state, visitor, &headers, body, |sent| {
         input::thresholds(sent).map(|change| vec![change])
+    })
+    .await
+}
+
+/// `POST /api/v1/settings/thresholds/suggested`: the site's suggestion becomes the site thresholds.
+async fn apply_suggested(
+    State(state): State<AdminState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    submit(state, visitor, &headers, body, |sent| {
+        input::apply_suggested(sent).map(|change| vec![change])
+    })
+    .await
+}
+
+/// `POST /api/v1/settings/baseline`.
+async fn baseline(
+    State(state): State<AdminState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    submit(state, visitor, &headers, body, |sent| {
+        input::baseline(sent).map(|change| vec![change])
     })
     .await
 }

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use crate::api::openapi::{answer, integer, nullable, object, reference, string};
 
 use super::{
-    API_AUDIT, API_SETTINGS, API_SITE, API_TASK_REMOVE, API_TASKS, API_THRESHOLDS, API_USER,
-    API_USER_REMOVE, API_USERS,
+    API_AUDIT, API_BASELINE, API_NUISANCE, API_SETTINGS, API_SITE, API_SUGGESTED, API_TASK_REMOVE,
+    API_TASKS, API_THRESHOLDS, API_USER, API_USER_REMOVE, API_USERS,
 };
 
 fn role() -> Value {
@@ -147,6 +147,34 @@ pub fn openapi_paths() -> Value {
             None,
         ),
     );
+    paths.insert(
+        API_SUGGESTED.to_owned(),
+        change(
+            "Copies the thresholds suggested from the site's own alerts (`GET /api/v1/nuisance`) into the site thresholds, the rest kept; refused when nothing can be suggested yet.",
+            None,
+            None,
+        ),
+    );
+    paths.insert(
+        API_BASELINE.to_owned(),
+        change(
+            "Sets the silent baseline: a new worker's wearable does not buzz for their first N days from their first wear (0–28; 0: off), then runs the suggested thresholds.",
+            Some("AdminBaseline"),
+            None,
+        ),
+    );
+    paths.insert(
+        API_NUISANCE.to_owned(),
+        json!({ "get": {
+            "summary": "The wearables' own alerts over the last 28 days, per site and per wearable (by serial): alerts per hour of wear, shares while walking and never corrected, suggested thresholds with their reasons, and each wearable's silent baseline. Admins only.",
+            "responses": {
+                "200": { "description": "The figures.", "content": { "application/json": { "schema": reference("AdminNuisance") } } },
+                "401": { "description": "Not signed in." },
+                "403": forbidden,
+                "503": error("The dock could not read them just now.")
+            }
+        }}),
+    );
     Value::Object(paths)
 }
 
@@ -216,6 +244,50 @@ pub fn openapi_schemas() -> Value {
         })),
         "AuditLine": object("One line of the audit trail.", json!({
             "id": integer(), "at_ms": integer(), "user": string(), "action": string(), "subject": string()
+        })),
+        "AdminBaseline": object("The silent baseline's length.", json!({
+            "days": { "type": "integer", "minimum": 0, "maximum": 28 }
+        })),
+        "AdminNuisance": object("The wearables' own alerts over the window, and what the dock suggests.", json!({
+            "window_days": integer(),
+            "site": reference("AdminNuisanceFigures"),
+            "wearables": { "type": "array", "items": reference("AdminWearableNuisance") },
+            "silent_baseline_days": { "type": "integer", "minimum": 0, "maximum": 28 }
+        })),
+        "AdminNuisanceFigures": object("Alert figures over the window; shares are 0–1; `null`: nothing to divide by.", json!({
+            "shifts": integer(),
+            "wear_h": number.clone(),
+            "alerts": integer(),
+            "by_kind": reference("AdminAlertCounts"),
+            "alerts_per_hour": nullable(number.clone()),
+            "gait_share": nullable(number.clone()),
+            "never_corrected_share": nullable(number.clone()),
+            "gait_min": number.clone(),
+            "gait_twist_p99_dps": nullable(number.clone()),
+            "suggested": { "type": "array", "items": reference("AdminSuggestedThreshold") }
+        })),
+        "AdminAlertCounts": object("Alerts by kind.", json!({
+            "bend": integer(), "twist": integer(), "prolonged_bend": integer(), "overreach": integer()
+        })),
+        "AdminSuggestedThreshold": object("One threshold's suggestion; `suggested` null: not enough data.", json!({
+            "threshold": { "type": "string", "enum": ["twist_alert_dps", "bend_hold_ms"] },
+            "current": number.clone(),
+            "suggested": nullable(number.clone()),
+            "reason": string()
+        })),
+        "AdminWearableNuisance": object("One wearable's figures and its roster worker's silent baseline.", json!({
+            "serial": string(),
+            "figures": reference("AdminNuisanceFigures"),
+            "baseline": {
+                "type": "object",
+                "description": "`off`; `silent` until `until_ms` (null: from the first wear); `over` since `ended_ms`.",
+                "required": ["state"],
+                "properties": {
+                    "state": { "type": "string", "enum": ["off", "silent", "over"] },
+                    "until_ms": nullable(integer()),
+                    "ended_ms": integer()
+                }
+            }
         })),
         "AdminDone": object("What was done, in words.", json!({ "done": string() })),
         "AdminError": object("Why not, in words.", json!({ "error": string() }))

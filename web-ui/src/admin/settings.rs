@@ -1,4 +1,5 @@
-//! The Settings page: Users, Site, Tasks and Wearable alert thresholds, each a section of plain
+//! The Settings page: Users, Site, Tasks, Wearable alert thresholds and Nuisance alerts (the
+//! wearables' own alerts per site and wearable, suggested thresholds, the silent baseline), each a section of plain
 //! HTML forms that post (with the hidden `csrf` field) to the admin JSON routes, which send the
 //! browser back here with the outcome. It must never put a password into the page (password
 //! fields are always empty), never interpolate text without `Escaped`, and never use inline
@@ -12,7 +13,8 @@ use super::{
     SETTINGS_PATH,
     input::DEFAULT_THRESHOLDS,
     view::{
-        SettingsView, SiteSettings, TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow,
+        BaselineState, NuisanceFigures, NuisanceView, SettingsView, SiteSettings, TaskRow,
+        ThresholdState, ThresholdStatus, Thresholds, UserRow,
     },
 };
 use crate::{
@@ -99,6 +101,7 @@ fn decimal(x: f64) -> String {
 pub(super) fn page(
     status: StatusCode,
     settings: &SettingsView,
+    nuisance: &NuisanceView,
     viewer: Viewer<'_>,
     notice: Notice<'_>,
 ) -> Response {
@@ -132,7 +135,8 @@ pub(super) fn page(
     out.push_str(
         "<nav class=\"toc\" aria-label=\"Sections\"><ul><li><a href=\"#users\">Users</a></li>\
          <li><a href=\"#site\">Site</a></li><li><a href=\"#tasks\">Tasks</a></li>\
-         <li><a href=\"#thresholds\">Wearable alert thresholds</a></li></ul></nav>\n",
+         <li><a href=\"#thresholds\">Wearable alert thresholds</a></li>\
+         <li><a href=\"#nuisance\">Nuisance alerts</a></li></ul></nav>\n",
     );
     users(&mut out, &settings.users, me, &csrf_field);
     site(&mut out, &settings.site, &csrf_field);
@@ -143,6 +147,7 @@ pub(super) fn page(
         &settings.wearables,
         &csrf_field,
     );
+    nuisance_section(&mut out, nuisance, &csrf_field);
     Shell::new("Settings")
         .current(SETTINGS_PATH)
         .render(status, Some(viewer), &out)
@@ -482,4 +487,143 @@ fn thresholds(out: &mut String, current: &Thresholds, wearables: &[ThresholdStat
         out.push_str("</tbody></table></div>\n");
     }
     out.push_str("</section>\n");
+}
+
+/// A share (0–1) as a whole percentage, `–` when there is none.
+fn share(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".to_owned(), |x| format!("{:.0} %", 100.0 * x))
+}
+
+/// The suggested values of one row in a few words.
+fn suggested_words(figures: &NuisanceFigures) -> String {
+    let words: Vec<String> = figures
+        .suggested
+        .iter()
+        .filter_map(|s| {
+            let value = s.suggested?;
+            Some(match s.threshold.as_str() {
+                "twist_alert_dps" => format!("twist {} °/s", decimal(value)),
+                "bend_hold_ms" => format!("hold {} ms", decimal(value)),
+                other => format!("{} {}", Escaped(other), decimal(value)),
+            })
+        })
+        .collect();
+    if words.is_empty() {
+        "Not enough data yet".to_owned()
+    } else {
+        words.join(", ")
+    }
+}
+
+fn baseline_words(state: BaselineState) -> String {
+    match state {
+        BaselineState::Off => "–".to_owned(),
+        BaselineState::Silent { until_ms: None } => {
+            "Silent from its worker's first wear".to_owned()
+        }
+        BaselineState::Silent {
+            until_ms: Some(until),
+        } => format!("Silent until {}", time_element(until, false)),
+        BaselineState::Over { ended_ms } => {
+            format!("Over since {}", time_element(ended_ms, false))
+        }
+    }
+}
+
+fn figures_row(out: &mut String, label: &str, figures: &NuisanceFigures, baseline: &str) {
+    let _ = writeln!(
+        out,
+        "<tr><th scope=\"row\">{label}</th><td data-label=\"Shifts\">{shifts}</td>\
+         <td data-label=\"Alerts per hour\">{per_hour}</td>\
+         <td data-label=\"While walking\">{gait}</td>\
+         <td data-label=\"Never corrected\">{never}</td>\
+         <td data-label=\"Walking twist p99\">{p99}</td>\
+         <td data-label=\"Suggested\">{suggested}</td>\
+         <td data-label=\"Silent baseline\">{baseline}</td></tr>",
+        label = Escaped(label),
+        shifts = figures.shifts,
+        per_hour = figures
+            .alerts_per_hour
+            .map_or_else(|| "–".to_owned(), |x| format!("{x:.1}")),
+        gait = share(figures.gait_share),
+        never = share(figures.never_corrected_share),
+        p99 = figures
+            .gait_twist_p99_dps
+            .map_or_else(|| "–".to_owned(), |x| format!("{} °/s", decimal(x))),
+        suggested = suggested_words(figures),
+    );
+}
+
+/// The Nuisance alerts section: figures per site and wearable, the site's suggestion with its
+/// reasons and the button applying it, the silent baseline's form.
+fn nuisance_section(out: &mut String, nuisance: &NuisanceView, csrf: &str) {
+    let _ = write!(
+        out,
+        "<section class=\"panel\" id=\"nuisance\" aria-labelledby=\"nuisance-title\">\n\
+         <h2 id=\"nuisance-title\">Nuisance alerts</h2>\n\
+         <p>The wearables' own alerts over the last {days} days: how often they buzz, how many \
+         fire while the worker walks (a stride, not a twist) and how many are never corrected. \
+         The suggested thresholds come from this site's own data.</p>\n\
+         <div class=\"table-wrap\"><table class=\"admin-table\">\n<thead><tr>\
+         <th scope=\"col\">Where</th><th scope=\"col\">Shifts</th>\
+         <th scope=\"col\">Alerts per hour</th><th scope=\"col\">While walking</th>\
+         <th scope=\"col\">Never corrected</th><th scope=\"col\">Walking twist p99</th>\
+         <th scope=\"col\">Suggested</th><th scope=\"col\">Silent baseline</th></tr></thead>\n<tbody>\n",
+        days = nuisance.window_days,
+    );
+    figures_row(out, "Site", &nuisance.site, "");
+    for wearable in &nuisance.wearables {
+        figures_row(
+            out,
+            &wearable.serial,
+            &wearable.figures,
+            &baseline_words(wearable.baseline),
+        );
+    }
+    out.push_str(
+        "</tbody></table></div>\n<h3>Suggested for the site</h3>\n<ul class=\"suggestions\">\n",
+    );
+    for s in &nuisance.site.suggested {
+        let label = match s.threshold.as_str() {
+            "twist_alert_dps" => "Twist alert (°/s)",
+            "bend_hold_ms" => "Hold (ms)",
+            _ => "Threshold",
+        };
+        let value = s.suggested.map_or_else(
+            || "no suggestion".to_owned(),
+            |v| format!("{} (now {})", decimal(v), decimal(s.current)),
+        );
+        let _ = writeln!(
+            out,
+            "<li><strong>{label}: {value}</strong>. {reason}</li>",
+            reason = Escaped(&s.reason)
+        );
+    }
+    out.push_str("</ul>\n");
+    if nuisance
+        .site
+        .suggested
+        .iter()
+        .any(|s| s.suggested.is_some())
+    {
+        let _ = writeln!(
+            out,
+            "<form method=\"post\" action=\"/api/v1/settings/thresholds/suggested\">{csrf}\
+             <button type=\"submit\">Apply the suggested thresholds</button></form>"
+        );
+    }
+    let _ = write!(
+        out,
+        "<h3>Silent baseline</h3>\n\
+         <p>A new worker's wearable does not buzz for their first days (alerts are still \
+         recorded); after that it buzzes with the thresholds suggested for the site.</p>\n\
+         <form class=\"stack\" method=\"post\" action=\"/api/v1/settings/baseline\">{csrf}\n\
+         <label for=\"baseline-days\">Silent baseline (days)</label>\
+         <input id=\"baseline-days\" type=\"number\" name=\"days\" required min=\"0\" \
+         max=\"{max}\" step=\"1\" inputmode=\"numeric\" value=\"{days}\" aria-describedby=\"baseline-hint\">\
+         <p class=\"hint\" id=\"baseline-hint\">0 (off) to {max}, counted from the worker's first wear.</p>\n\
+         <button type=\"submit\">Save the silent baseline</button>\n</form>\n</section>\n",
+        max = crate::rules::BASELINE_DAYS_MAX,
+        days = nuisance.silent_baseline_days,
+    );
 }

@@ -721,3 +721,103 @@ fn numbers_outside_their_ranges_are_refused_before_the_daemon() {
     assert!(task("25").is_ok() && task("null").is_ok());
     assert!(task("-1").is_err() && task("201").is_err());
 }
+
+#[tokio::test]
+async fn an_admin_sees_the_nuisance_figures_on_settings_and_as_json() {
+    let site = TestSite::new(false);
+    let ada = admin(&site);
+    let html = body_text(get(ada.clone(), "/settings").await).await;
+    for needle in [
+        "<h2 id=\"nuisance-title\">Nuisance alerts</h2>",
+        "<a href=\"#nuisance\">Nuisance alerts</a>",
+        "over the last 28 days",
+        "<td data-label=\"While walking\">75 %</td>",
+        "<td data-label=\"Never corrected\">20 %</td>",
+        "<td data-label=\"Walking twist p99\">85 °/s</td>",
+        "<td data-label=\"Suggested\">twist 90 °/s</td>",
+        "<strong>Twist alert (°/s): 90 (now 60)</strong>. Walking here stays under 85 °/s",
+        "<strong>Hold (ms): no suggestion</strong>. Not enough quickly corrected bend alerts",
+        "Silent until <time datetime=",
+        "<button type=\"submit\">Apply the suggested thresholds</button>",
+        "name=\"days\" required min=\"0\" max=\"28\" step=\"1\" inputmode=\"numeric\" value=\"3\"",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    assert!(html.contains("<th scope=\"row\">KW-00101</th>"));
+    let response = get(ada, "/api/v1/nuisance").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        body_json(response).await,
+        serde_json::to_value(site.admin.nuisance_now()).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn supervisors_and_technicians_are_refused_the_nuisance_figures_and_their_changes() {
+    let site = TestSite::new(false);
+    for (name, role) in [("sam", Role::Supervisor), ("tina", Role::Technician)] {
+        let client = site.signed_in(name, role);
+        let response = get(client.clone(), "/api/v1/nuisance").await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}");
+        for (path, body) in [
+            ("/api/v1/settings/thresholds/suggested", "{}"),
+            ("/api/v1/settings/baseline", r#"{"days": 0}"#),
+        ] {
+            let response = post_json(&client, path, body).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name} {path}");
+        }
+    }
+    assert_eq!(site.admin.nuisance_now().silent_baseline_days, 3);
+    assert!(site.admin.changes().is_empty());
+}
+
+#[tokio::test]
+async fn applying_the_suggestion_and_setting_the_baseline_are_audited() {
+    let site = TestSite::new(false);
+    let ada = admin(&site);
+    let response = post_form(&ada, "/api/v1/settings/thresholds/suggested", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        confirmation(&ada, &response).await.as_deref(),
+        Some("apply the suggested wearable alert thresholds")
+    );
+    assert_eq!(site.admin.settings_now().thresholds.twist_alert_dps, 90.0);
+    let response = post_json(&ada, "/api/v1/settings/baseline", r#"{"days": 7}"#).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(site.admin.nuisance_now().silent_baseline_days, 7);
+    let response = post_form(&ada, "/api/v1/settings/baseline", &[("days", "0")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let audited: Vec<String> = site
+        .audit
+        .records()
+        .into_iter()
+        .map(|[_, action, subject]| format!("{action} {subject}"))
+        .collect();
+    assert_eq!(
+        audited,
+        [
+            "change apply the suggested wearable alert thresholds",
+            "change set the silent baseline to 7 days",
+            "change turn the silent baseline off",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_silent_baseline_outside_0_to_28_days_is_refused_in_words() {
+    let site = TestSite::new(false);
+    let ada = admin(&site);
+    for body in [
+        r#"{"days": 29}"#,
+        r#"{"days": -1}"#,
+        r#"{"days": "a week"}"#,
+    ] {
+        let response = post_json(&ada, "/api/v1/settings/baseline", body).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    let response = post_form(&ada, "/api/v1/settings/baseline", &[("days", "29")]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = body_text(response).await;
+    assert!(html.contains(crate::rules::BASELINE_DAYS_WORDS), "{html}");
+    assert_eq!(site.admin.nuisance_now().silent_baseline_days, 3);
+}

@@ -27,6 +27,11 @@ pub trait AdminView: Send + Sync + 'static {
 
     /// Audit lines, newest first: those with `id < before` (all when `None`), at most `limit`.
     fn audit(&self, before: Option<i64>, limit: u32) -> AuditPage;
+
+    /// The Nuisance alerts section: the wearables' own alerts over the recent window, per site
+    /// and per wearable (by serial, never by worker), the suggested thresholds and the silent
+    /// baseline.
+    fn nuisance(&self) -> NuisanceView;
 }
 
 /// The Settings page.
@@ -107,6 +112,80 @@ pub enum ThresholdStatus {
     Failed,
 }
 
+/// The wearables' own alerts over the last `window_days`, and what the dock suggests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NuisanceView {
+    /// How many days of shift reports the figures and suggestions cover (ending now).
+    pub window_days: u32,
+    pub site: NuisanceFigures,
+    /// Per wearable, by serial.
+    pub wearables: Vec<WearableNuisance>,
+    /// The silent baseline: haptics off for a worker's first N days (0: off).
+    pub silent_baseline_days: u32,
+}
+
+/// Alert figures over the window, with the thresholds their data suggests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NuisanceFigures {
+    pub shifts: u32,
+    pub wear_h: f64,
+    pub alerts: u64,
+    pub by_kind: AlertCounts,
+    /// `None` without wear.
+    pub alerts_per_hour: Option<f64>,
+    /// Share of alerts that fired while walking (0–1); `None` without alerts.
+    pub gait_share: Option<f64>,
+    /// Share of alerts never corrected (0–1); `None` without alerts.
+    pub never_corrected_share: Option<f64>,
+    /// Walking measured, minutes.
+    pub gait_min: f64,
+    /// 99th percentile of the pelvis's twist speed while walking, °/s.
+    pub gait_twist_p99_dps: Option<f64>,
+    /// One row per threshold the dock may suggest.
+    pub suggested: Vec<SuggestedThreshold>,
+}
+
+/// Alerts by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertCounts {
+    pub bend: u32,
+    pub twist: u32,
+    pub prolonged_bend: u32,
+    pub overreach: u32,
+}
+
+/// One threshold's suggestion, in the units people use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestedThreshold {
+    /// The `Thresholds` field: `twist_alert_dps` or `bend_hold_ms`.
+    pub threshold: String,
+    pub current: f64,
+    /// `None`: not enough data yet.
+    pub suggested: Option<f64>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// One wearable's figures and where its roster worker stands in the silent baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WearableNuisance {
+    pub serial: String,
+    pub figures: NuisanceFigures,
+    pub baseline: BaselineState,
+}
+
+/// Where a wearable's roster worker stands in the silent baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BaselineState {
+    /// No baseline, or no roster worker.
+    Off,
+    /// Haptics off until `until_ms` (`None`: not worn yet; N days from the first wear).
+    Silent { until_ms: Option<i64> },
+    /// Over since `ended_ms`: the wearable runs the suggested thresholds.
+    Over { ended_ms: i64 },
+}
+
 /// One admin change. Its `Debug` is its `Display`: a password never reaches a log.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -138,6 +217,12 @@ pub enum AdminChange {
         name: String,
     },
     Thresholds(Thresholds),
+    /// Copies the site's suggested thresholds into the site thresholds.
+    ApplySuggestedThresholds,
+    /// The silent baseline's length, days (0: off).
+    SilentBaseline {
+        days: u32,
+    },
 }
 
 impl AdminChange {
@@ -177,6 +262,13 @@ impl std::fmt::Display for AdminChange {
             AdminChange::PutTask(task) => write!(f, "save task {}", task.name),
             AdminChange::RemoveTask { name } => write!(f, "remove task {name}"),
             AdminChange::Thresholds(_) => f.write_str("change wearable alert thresholds"),
+            AdminChange::ApplySuggestedThresholds => {
+                f.write_str("apply the suggested wearable alert thresholds")
+            }
+            AdminChange::SilentBaseline { days: 0 } => f.write_str("turn the silent baseline off"),
+            AdminChange::SilentBaseline { days } => {
+                write!(f, "set the silent baseline to {days} days")
+            }
         }
     }
 }
