@@ -1,13 +1,15 @@
 //! End-to-end: the roster and the admin settings through the real binary's JSON API, against
 //! emulated wearables — an assignment and new alert thresholds reach a docked wearable and are
-//! confirmed, an opted-out worker's data is discarded at docking, settings survive a restart, and
-//! user changes take effect on open sessions.
+//! confirmed, a new worker's wearable runs silent during the baseline while the nuisance figures
+//! show, an opted-out worker's data is discarded at docking, settings survive a restart, and user
+//! changes take effect on open sessions.
 
 use std::time::Duration;
 
-use dockd::emulator::{Faults, dock_for, dock_until_drained};
+use dockd::emulator::{EmulatorError, Faults, ServeEnd, Wearable, dock_for, dock_until_drained};
 use dockd::transport::LinkAddr;
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::spine::{fleet, shift};
@@ -20,29 +22,55 @@ fn roster_wearable<'a>(roster: &'a Value, serial: &str) -> Option<&'a Value> {
         .find(|w| w["serial"] == serial)
 }
 
+/// Keeps `wearable` docked at `dock` for up to two minutes, until `cancel`; gives it back with
+/// how the docking ended.
+fn dock_in_background(
+    dock: &Dock,
+    mut wearable: Wearable,
+    cancel: &CancellationToken,
+) -> JoinHandle<(Wearable, Result<ServeEnd, EmulatorError>)> {
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        let end = dock_for(
+            &mut wearable,
+            &addr,
+            &Faults::default(),
+            Duration::from_secs(120),
+            &cancel,
+        )
+        .await;
+        (wearable, end)
+    })
+}
+
+/// Waits until the Settings JSON shows `serial`'s thresholds confirmed (read back by
+/// GET_CONFIG); its row.
+fn confirmed_thresholds(dock: &Dock, serial: &str) -> Value {
+    wait_for(
+        "the thresholds to be confirmed",
+        Duration::from_secs(30),
+        || {
+            let (_, settings) = dock.api("GET", "/api/v1/settings", &Value::Null);
+            let row = settings["wearables"]
+                .as_array()?
+                .iter()
+                .find(|w| w["serial"] == serial)?
+                .clone();
+            (row["state"] == "confirmed").then_some(row)
+        },
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_roster_assignment_and_new_thresholds_reach_a_docked_wearable_and_are_confirmed() {
     let dock = Dock::start_refreshing("roster-push", 1);
-    let mut wearable = tokio::task::spawn_blocking(|| fleet(1, 7070, shift(1, 10)).remove(0))
+    let wearable = tokio::task::spawn_blocking(|| fleet(1, 7070, shift(1, 10)).remove(0))
         .await
         .unwrap();
     let serial = wearable.serial().to_owned();
-    let addr = LinkAddr::Unix(dock.socket.clone());
     let cancel = CancellationToken::new();
-    let docking = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            let end = dock_for(
-                &mut wearable,
-                &addr,
-                &Faults::default(),
-                Duration::from_secs(120),
-                &cancel,
-            )
-            .await;
-            (wearable, end)
-        })
-    };
+    let docking = dock_in_background(&dock, wearable, &cancel);
     wait_for(
         "the wearable on the roster",
         Duration::from_secs(30),
@@ -83,19 +111,7 @@ async fn a_roster_assignment_and_new_thresholds_reach_a_docked_wearable_and_are_
             (row["worker"] == worker && row["applied"] == true).then_some(())
         },
     );
-    let confirmed = wait_for(
-        "the thresholds to be confirmed",
-        Duration::from_secs(30),
-        || {
-            let (_, settings) = dock.api("GET", "/api/v1/settings", &Value::Null);
-            let row = settings["wearables"]
-                .as_array()?
-                .iter()
-                .find(|w| w["serial"] == serial)?
-                .clone();
-            (row["state"] == "confirmed").then_some(row)
-        },
-    );
+    let confirmed = confirmed_thresholds(&dock, &serial);
     assert!(confirmed["confirmed_ms"].as_i64().is_some(), "{confirmed}");
 
     // The dock tile names who wears it — to an admin, not to a technician.
@@ -306,5 +322,104 @@ async fn a_disabled_user_is_signed_out_at_once_and_the_last_admin_cannot_lock_th
     assert!(
         body["error"].as_str().unwrap_or("").contains("admin"),
         "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_workers_wearable_runs_silent_during_the_baseline_and_the_nuisance_figures_show() {
+    let dock = Dock::start_refreshing("nuisance-baseline", 1);
+    let (status, body) = dock.api("POST", "/api/v1/settings/baseline", &json!({ "days": 3 }));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = dock.api("POST", "/api/v1/settings/baseline", &json!({ "days": 29 }));
+    assert_eq!(status, 400, "{body}");
+
+    let wearable = tokio::task::spawn_blocking(|| fleet(1, 7171, shift(2, 10)).remove(0))
+        .await
+        .unwrap();
+    let serial = wearable.serial().to_owned();
+    // A new worker, assigned before the wearable's first docking: nothing of theirs is stored.
+    let (status, added) = dock.api(
+        "POST",
+        "/api/v1/roster/workers",
+        &json!({ "badge": "B-7101", "display_name": "Noa Example" }),
+    );
+    assert_eq!(status, 201, "{added}");
+    let worker = added["worker"].as_i64().expect("the new worker's id");
+    let (status, body) = dock.api(
+        "POST",
+        "/api/v1/roster/wearables",
+        &json!({ "serial": serial, "worker": worker }),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let cancel = CancellationToken::new();
+    let docking = dock_in_background(&dock, wearable, &cancel);
+    // The silent thresholds are confirmed by GET_CONFIG like any others.
+    confirmed_thresholds(&dock, &serial);
+    // The pulled shift is analysed and its wearable alerts counted.
+    let nuisance = wait_for("the nuisance figures", Duration::from_secs(60), || {
+        let (status, nuisance) = dock.api("GET", "/api/v1/nuisance", &Value::Null);
+        assert_eq!(status, 200, "{nuisance}");
+        (nuisance["site"]["shifts"].as_u64()? > 0).then_some(nuisance)
+    });
+    cancel.cancel();
+    let (wearable, end) = docking.await.unwrap();
+    end.unwrap();
+    assert!(
+        !wearable.config().haptics,
+        "haptics off during the baseline"
+    );
+    assert_eq!(
+        wearable.config().twist_alert,
+        600,
+        "the rest as the site sets it"
+    );
+
+    assert_eq!(nuisance["window_days"], 28, "{nuisance}");
+    assert_eq!(nuisance["silent_baseline_days"], 3, "{nuisance}");
+    let site = &nuisance["site"];
+    assert!(site["alerts"].as_u64().unwrap() > 0, "{site}");
+    assert!(site["alerts_per_hour"].as_f64().unwrap() > 0.0, "{site}");
+    for share in ["gait_share", "never_corrected_share"] {
+        let share = site[share].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&share), "{site}");
+    }
+    assert_eq!(site["suggested"].as_array().unwrap().len(), 2, "{site}");
+    let row = nuisance["wearables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["serial"] == serial)
+        .unwrap_or_else(|| panic!("{nuisance}"));
+    assert_eq!(row["baseline"]["state"], "silent", "{row}");
+    assert_eq!(
+        row["figures"]["alerts"], site["alerts"],
+        "one wearable: the site"
+    );
+    let page = nuisance.to_string();
+    assert!(
+        !page.contains("B-7101") && !page.contains("Noa"),
+        "no badge or name: {page}"
+    );
+
+    // Supervisors and technicians do not see it.
+    add_user(&dock.config, "sue", "supervisor", "sue's long password");
+    let sue = dock.sign_in("sue", "sue's long password");
+    let refused = http_request(dock.web, "GET", "/api/v1/nuisance", &[("Cookie", &sue)], "");
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+
+    let audit: Vec<String> = dock
+        .db()
+        .prepare("SELECT subject FROM audit WHERE user = ?1 AND action = 'change'")
+        .unwrap()
+        .query_map([TEST_USER], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        audit
+            .iter()
+            .any(|s| s == "set the silent baseline to 3 days"),
+        "{audit:?}"
     );
 }

@@ -2,9 +2,9 @@
 //! durable transaction, and only then ERASE; then the roster's worker (SET_WORKER) and the site's
 //! alert thresholds (SET_CONFIG, confirmed by GET_CONFIG), again at every refresh while it stays
 //! docked (haptics off while the roster worker is in the silent baseline, then the site's
-//! suggested thresholds: `Reader::docking_orders`). It owns that order and the slot's live status; it must never send ERASE for a segment
-//! the writer has not acknowledged as durably stored, nor for one that failed its checks, and
-//! never log a badge tag.
+//! suggested thresholds: `Reader::docking_orders`). It owns that order and the slot's live
+//! status; it must never send ERASE for a segment the writer has not acknowledged as durably
+//! stored, nor for one that failed its checks, and never log a badge tag.
 //!
 //! **Architecture invariant:** the only `erase` call in the daemon is in `Pull::finish_segment`,
 //! after the segment's store task reported a durable commit (`Writer::store_segment` returned `Ok`).

@@ -1,3 +1,5 @@
+//! Unit tests of the nuisance figures, the suggestion rules and the silent baseline. Tests only.
+
 use super::*;
 use crate::analysis::Sample;
 
