@@ -13,6 +13,7 @@
 
 mod faults;
 mod fleet;
+mod gait;
 mod rng;
 mod serve;
 mod shift;
