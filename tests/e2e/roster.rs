@@ -6,7 +6,10 @@
 
 use std::time::Duration;
 
-use dockd::emulator::{EmulatorError, Faults, ServeEnd, Wearable, dock_for, dock_until_drained};
+use dockd::emulator::{
+    EmulatorError, Faults, HOUR_MS, MINUTE_MS, ServeEnd, ShiftSpec, Wearable, dock_for,
+    dock_until_drained,
+};
 use dockd::transport::LinkAddr;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -333,7 +336,19 @@ async fn a_new_workers_wearable_runs_silent_during_the_baseline_and_the_nuisance
     let (status, body) = dock.api("POST", "/api/v1/settings/baseline", &json!({ "days": 29 }));
     assert_eq!(status, 400, "{body}");
 
-    let wearable = tokio::task::spawn_blocking(|| fleet(1, 7171, shift(2, 10)).remove(0))
+    // A workday of two hours that ended three hours ago, at the firmware's 60 °/s twist alert.
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let earlier = ShiftSpec {
+        segment_ms: 10 * MINUTE_MS,
+        ..ShiftSpec::ending_at(now_ms - 3 * HOUR_MS as i64, 2 * HOUR_MS)
+    };
+    let wearable = tokio::task::spawn_blocking(move || fleet(1, 7171, earlier).remove(0))
         .await
         .unwrap();
     let serial = wearable.serial().to_owned();
@@ -357,34 +372,24 @@ async fn a_new_workers_wearable_runs_silent_during_the_baseline_and_the_nuisance
     // The silent thresholds are confirmed by GET_CONFIG like any others.
     confirmed_thresholds(&dock, &serial);
     // The pulled shift is analysed and its wearable alerts counted.
-    let nuisance = wait_for("the nuisance figures", Duration::from_secs(60), || {
-        let (status, nuisance) = dock.api("GET", "/api/v1/nuisance", &Value::Null);
-        assert_eq!(status, 200, "{nuisance}");
-        (nuisance["site"]["shifts"].as_u64()? > 0).then_some(nuisance)
-    });
-    cancel.cancel();
-    let (wearable, end) = docking.await.unwrap();
-    end.unwrap();
-    assert!(
-        !wearable.config().haptics,
-        "haptics off during the baseline"
-    );
-    assert_eq!(
-        wearable.config().twist_alert,
-        600,
-        "the rest as the site sets it"
-    );
-
+    let nuisance = nuisance_with_shifts(&dock, 1);
     assert_eq!(nuisance["window_days"], 28, "{nuisance}");
     assert_eq!(nuisance["silent_baseline_days"], 3, "{nuisance}");
     let site = &nuisance["site"];
-    assert!(site["alerts"].as_u64().unwrap() > 0, "{site}");
     assert!(site["alerts_per_hour"].as_f64().unwrap() > 0.0, "{site}");
-    for share in ["gait_share", "never_corrected_share"] {
-        let share = site[share].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&share), "{site}");
-    }
-    assert_eq!(site["suggested"].as_array().unwrap().len(), 2, "{site}");
+    assert!(
+        site["gait_share"].as_f64().unwrap() > 0.5,
+        "the emulated walkers' strides set off most alerts: {site}"
+    );
+    let share = site["never_corrected_share"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&share), "{site}");
+    let twist = &site["suggested"][0];
+    assert_eq!(twist["threshold"], "twist_alert_dps", "{site}");
+    let suggested = twist["suggested"].as_f64().unwrap();
+    assert!(
+        suggested > 60.0 && suggested <= 150.0,
+        "above walking, at most the ceiling: {twist}"
+    );
     let row = nuisance["wearables"]
         .as_array()
         .unwrap()
@@ -402,6 +407,48 @@ async fn a_new_workers_wearable_runs_silent_during_the_baseline_and_the_nuisance
         "no badge or name: {page}"
     );
 
+    // One click: the suggestion becomes the site's thresholds and reaches the docked wearable,
+    // still silent.
+    let (status, body) = dock.api("POST", "/api/v1/settings/thresholds/suggested", &json!({}));
+    assert_eq!(status, 200, "{body}");
+    confirmed_thresholds(&dock, &serial);
+    cancel.cancel();
+    let (mut wearable, end) = docking.await.unwrap();
+    end.unwrap();
+    assert!(
+        !wearable.config().haptics,
+        "haptics off during the baseline"
+    );
+    assert_eq!(
+        f64::from(wearable.config().twist_alert),
+        suggested * 10.0,
+        "0.1 °/s on the wire"
+    );
+
+    // The next two hours at the suggested twist alert: strides no longer set it off.
+    let mut wearable = tokio::task::spawn_blocking(move || {
+        wearable.load_shift(shift(2, 10));
+        wearable
+    })
+    .await
+    .unwrap();
+    let addr = LinkAddr::Unix(dock.socket.clone());
+    dock_until_drained(
+        &mut wearable,
+        &addr,
+        &Faults::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let after = nuisance_with_shifts(&dock, 2);
+    let twists = |n: &Value| n["site"]["by_kind"]["twist"].as_u64().unwrap();
+    let (first, second) = (twists(&nuisance), twists(&after) - twists(&nuisance));
+    assert!(
+        second * 4 < first,
+        "twist alerts per two hours: {first} at 60 °/s, {second} at {suggested} °/s"
+    );
+
     // Supervisors and technicians do not see it.
     add_user(&dock.config, "sue", "supervisor", "sue's long password");
     let sue = dock.sign_in("sue", "sue's long password");
@@ -416,10 +463,19 @@ async fn a_new_workers_wearable_runs_silent_during_the_baseline_and_the_nuisance
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert!(
-        audit
-            .iter()
-            .any(|s| s == "set the silent baseline to 3 days"),
-        "{audit:?}"
-    );
+    for change in [
+        "set the silent baseline to 3 days",
+        "apply the suggested wearable alert thresholds",
+    ] {
+        assert!(audit.iter().any(|s| s == change), "{change}: {audit:?}");
+    }
+}
+
+/// Waits until `/api/v1/nuisance` covers `shifts` analysed shifts; its answer.
+fn nuisance_with_shifts(dock: &Dock, shifts: u64) -> Value {
+    wait_for("the nuisance figures", Duration::from_secs(60), || {
+        let (status, nuisance) = dock.api("GET", "/api/v1/nuisance", &Value::Null);
+        assert_eq!(status, 200, "{nuisance}");
+        (nuisance["site"]["shifts"].as_u64()? >= shifts).then_some(nuisance)
+    })
 }

@@ -393,13 +393,13 @@ pub(crate) fn nuisance() -> NuisanceView {
         gait_share: Some(0.75),
         never_corrected_share: Some(0.2),
         gait_min: 240.0,
-        gait_twist_p99_dps: Some(85.0),
+        gait_twist_p999_dps: Some(85.0),
         suggested: vec![
             SuggestedThreshold {
                 threshold: "twist_alert_dps".to_owned(),
                 current: 60.0,
                 suggested: Some(90.0),
-                reason: "Walking here stays under 85 °/s (99 in 100 samples).".to_owned(),
+                reason: "Walking here stays under 85 °/s (999 in 1000 samples).".to_owned(),
             },
             SuggestedThreshold {
                 threshold: "bend_hold_ms".to_owned(),

@@ -403,17 +403,26 @@ impl Reader {
     }
 
     /// Where roster worker `worker` stands in a silent baseline of `days` at `now_ms`
-    /// (`analysis::nuisance::baseline` from their first wear); `Off` without a worker.
+    /// (`analysis::nuisance::baseline` from their first wear); `Off` without a worker, and for an
+    /// opted-out worker (nothing of theirs is ever stored, so a baseline would never end).
     pub fn baseline(
         &self,
         worker: Option<i64>,
         days: u32,
         now_ms: i64,
     ) -> Result<Baseline, StoreError> {
-        match worker {
-            Some(id) if days > 0 => Ok(nuisance::baseline(days, self.first_wear_ms(id)?, now_ms)),
-            _ => Ok(Baseline::Off),
+        let Some(id) = worker.filter(|_| days > 0) else {
+            return Ok(Baseline::Off);
+        };
+        let opted_out: Option<bool> = self.with(|conn| {
+            conn.prepare_cached("SELECT opted_out_ms IS NOT NULL FROM worker WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
+                .optional()
+        })?;
+        if opted_out != Some(false) {
+            return Ok(Baseline::Off);
         }
+        Ok(nuisance::baseline(days, self.first_wear_ms(id)?, now_ms))
     }
 
     /// What the dock must bring wearable `serial` to at this docking, at `now_ms`.

@@ -382,6 +382,17 @@ mod tests {
             store.reader.docking_orders("KW-2", T0).unwrap().config,
             None
         );
+        // An opted-out worker has no baseline: nothing of theirs is stored to end it.
+        store
+            .roster(RosterChange::OptOut {
+                id: worker,
+                opted_out_ms: Some(T0),
+            })
+            .await
+            .unwrap();
+        let opted_out = orders(T0 + DAY);
+        assert_eq!(opted_out.baseline, Baseline::Off);
+        assert_eq!(opted_out.config, None, "the site's thresholds: none set");
         // A malformed baseline is off (the page checks the range: `web_ui::rules`).
         store
             .settings(put(SILENT_BASELINE, r#""a week""#.into()))

@@ -431,7 +431,7 @@ fn figures(totals: &NuisanceTotals, current: &WearableConfig) -> NuisanceFigures
         gait_share: totals.gait_share(),
         never_corrected_share: totals.never_corrected_share(),
         gait_min: totals.gait_s / 60.0,
-        gait_twist_p99_dps: totals.gait_twist_p99().map(|v| f64::from(v) / 10.0),
+        gait_twist_p999_dps: totals.gait_twist_p999().map(|v| f64::from(v) / 10.0),
         suggested: vec![
             SuggestedThreshold {
                 threshold: "twist_alert_dps".to_owned(),

@@ -263,7 +263,7 @@ pub fn openapi_schemas() -> Value {
             "gait_share": nullable(number.clone()),
             "never_corrected_share": nullable(number.clone()),
             "gait_min": number.clone(),
-            "gait_twist_p99_dps": nullable(number.clone()),
+            "gait_twist_p999_dps": nullable(number.clone()),
             "suggested": { "type": "array", "items": reference("AdminSuggestedThreshold") }
         })),
         "AdminAlertCounts": object("Alerts by kind.", json!({

@@ -537,7 +537,7 @@ fn figures_row(out: &mut String, label: &str, figures: &NuisanceFigures, baselin
          <td data-label=\"Alerts per hour\">{per_hour}</td>\
          <td data-label=\"While walking\">{gait}</td>\
          <td data-label=\"Never corrected\">{never}</td>\
-         <td data-label=\"Walking twist p99\">{p99}</td>\
+         <td data-label=\"Walking twist p99.9\">{p999}</td>\
          <td data-label=\"Suggested\">{suggested}</td>\
          <td data-label=\"Silent baseline\">{baseline}</td></tr>",
         label = Escaped(label),
@@ -547,8 +547,8 @@ fn figures_row(out: &mut String, label: &str, figures: &NuisanceFigures, baselin
             .map_or_else(|| "–".to_owned(), |x| format!("{x:.1}")),
         gait = share(figures.gait_share),
         never = share(figures.never_corrected_share),
-        p99 = figures
-            .gait_twist_p99_dps
+        p999 = figures
+            .gait_twist_p999_dps
             .map_or_else(|| "–".to_owned(), |x| format!("{} °/s", decimal(x))),
         suggested = suggested_words(figures),
     );
@@ -567,7 +567,7 @@ fn nuisance_section(out: &mut String, nuisance: &NuisanceView, csrf: &str) {
          <div class=\"table-wrap\"><table class=\"admin-table\">\n<thead><tr>\
          <th scope=\"col\">Where</th><th scope=\"col\">Shifts</th>\
          <th scope=\"col\">Alerts per hour</th><th scope=\"col\">While walking</th>\
-         <th scope=\"col\">Never corrected</th><th scope=\"col\">Walking twist p99</th>\
+         <th scope=\"col\">Never corrected</th><th scope=\"col\">Walking twist p99.9</th>\
          <th scope=\"col\">Suggested</th><th scope=\"col\">Silent baseline</th></tr></thead>\n<tbody>\n",
         days = nuisance.window_days,
     );

@@ -733,7 +733,7 @@ async fn an_admin_sees_the_nuisance_figures_on_settings_and_as_json() {
         "over the last 28 days",
         "<td data-label=\"While walking\">75 %</td>",
         "<td data-label=\"Never corrected\">20 %</td>",
-        "<td data-label=\"Walking twist p99\">85 °/s</td>",
+        "<td data-label=\"Walking twist p99.9\">85 °/s</td>",
         "<td data-label=\"Suggested\">twist 90 °/s</td>",
         "<strong>Twist alert (°/s): 90 (now 60)</strong>. Walking here stays under 85 °/s",
         "<strong>Hold (ms): no suggestion</strong>. Not enough quickly corrected bend alerts",

@@ -139,8 +139,8 @@ pub struct NuisanceFigures {
     pub never_corrected_share: Option<f64>,
     /// Walking measured, minutes.
     pub gait_min: f64,
-    /// 99th percentile of the pelvis's twist speed while walking, °/s.
-    pub gait_twist_p99_dps: Option<f64>,
+    /// 99.9th percentile of the pelvis's twist speed while walking, °/s.
+    pub gait_twist_p999_dps: Option<f64>,
     /// One row per threshold the dock may suggest.
     pub suggested: Vec<SuggestedThreshold>,
 }

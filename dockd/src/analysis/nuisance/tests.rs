@@ -86,20 +86,23 @@ fn a_stored_report_without_nuisance_figures_still_parses() {
 }
 
 #[test]
-fn the_gait_p99_is_the_upper_edge_of_its_bin() {
-    // 99 % of samples at 80 °/s, 1 % at 250 °/s: p99 is in the 80–85 °/s bin.
-    let mut twists = vec![800i16; 99];
+fn the_gait_p99_9_is_the_upper_edge_of_its_bin() {
+    // 999 ‰ of samples at 80 °/s, 1 ‰ at 250 °/s: p99.9 is in the 80–85 °/s bin.
+    let mut twists = vec![800i16; 999];
     twists.push(-2500);
     let totals = gait_totals(600, &twists);
-    assert_eq!(totals.gait_twist_p99(), Some(850));
-    assert_eq!(Histogram::default().percentile_upper(99, 50), None);
+    assert_eq!(totals.gait_twist_p999(), Some(850));
+    // 2 ‰ at 250 °/s: p99.9 is in the 250–255 °/s bin.
+    twists[0] = 2500;
+    assert_eq!(gait_totals(600, &twists).gait_twist_p999(), Some(2550));
+    assert_eq!(Histogram::default().percentile_upper(990, 50), None);
 }
 
 #[test]
 fn the_twist_alert_is_suggested_just_above_walking() {
     let totals = gait_totals(600, &[-300, 500, 820]);
     let s = suggest(&totals, &WearableConfig::default());
-    // p99 in the 80–85 °/s bin → 85 + 5 = 90 °/s.
+    // p99.9 in the 80–85 °/s bin → 85 + 5 = 90 °/s.
     assert_eq!(s.twist_alert.value, Some(900), "{}", s.twist_alert.reason);
     assert!(
         s.twist_alert.reason.contains("85 °/s"),
