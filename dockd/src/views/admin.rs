@@ -594,6 +594,42 @@ mod tests {
         store.close();
     }
 
+    #[tokio::test]
+    async fn the_suggestion_is_refused_without_data_and_the_baseline_is_checked_and_stored() {
+        let store = TestStore::new("admin-nuisance");
+        let admin = SiteAdmin::new(
+            store.reader.clone(),
+            store.writer.clone(),
+            Arc::clone(&store.site),
+            Arc::new(SystemClock),
+        );
+        let view = admin.nuisance();
+        assert_eq!((view.site.shifts, view.site.alerts), (0, 0));
+        assert_eq!(view.site.alerts_per_hour, None);
+        assert!(view.site.suggested.iter().all(|s| s.suggested.is_none()));
+        let refused = admin
+            .change("root", AdminChange::ApplySuggestedThresholds)
+            .await
+            .unwrap_err();
+        assert!(refused.0.contains("not enough data"), "{refused}");
+        assert_eq!(store.reader.thresholds().unwrap(), None, "nothing changed");
+
+        let refused = admin
+            .change("root", AdminChange::SilentBaseline { days: 29 })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.0, web_ui::rules::BASELINE_DAYS_WORDS);
+        let done = admin
+            .change("root", AdminChange::SilentBaseline { days: 2 })
+            .await
+            .unwrap();
+        assert_eq!(done, "set the silent baseline to 2 days");
+        assert_eq!(store.reader.silent_baseline_days().unwrap(), 2);
+        assert_eq!(admin.nuisance().silent_baseline_days, 2);
+        drop(admin);
+        store.close();
+    }
+
     #[test]
     fn thresholds_round_trip_between_the_page_units_and_the_wire() {
         let wire = WearableConfig::default();
