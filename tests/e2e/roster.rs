@@ -370,7 +370,8 @@ async fn a_new_workers_wearable_runs_silent_during_the_baseline_and_the_nuisance
     let cancel = CancellationToken::new();
     let docking = dock_in_background(&dock, wearable, &cancel);
     // The silent thresholds are confirmed by GET_CONFIG like any others.
-    confirmed_thresholds(&dock, &serial);
+    let confirmed = confirmed_thresholds(&dock, &serial);
+    assert_eq!(confirmed["runs"]["haptics"], false, "{confirmed}");
     // The pulled shift is analysed and its wearable alerts counted.
     let nuisance = nuisance_with_shifts(&dock, 1);
     assert_eq!(nuisance["window_days"], 28, "{nuisance}");

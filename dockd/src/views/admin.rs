@@ -92,6 +92,7 @@ impl SiteAdmin {
                     state: status,
                     confirmed_ms: at,
                     problem,
+                    runs: state.and_then(|s| s.confirmed).map(thresholds_view),
                 })
             })
             .collect();

@@ -211,11 +211,12 @@ pub fn openapi_schemas() -> Value {
             "haptics": { "type": "boolean" },
             "rate_hz": { "type": "integer", "minimum": 1, "maximum": 100 }
         })),
-        "AdminThresholdState": object("Whether one wearable runs the current thresholds.", json!({
+        "AdminThresholdState": object("Whether one wearable runs the thresholds ordered for it (the site's; during its worker's silent baseline with haptics off; after it the suggested ones), and what it runs.", json!({
             "serial": string(),
             "state": { "type": "string", "enum": ["confirmed", "pending", "failed"] },
             "confirmed_ms": nullable(integer()),
-            "problem": nullable(string())
+            "problem": nullable(string()),
+            "runs": nullable(reference("AdminThresholds"))
         })),
         "AdminNewUser": {
             "type": "object",

@@ -464,7 +464,12 @@ fn thresholds(out: &mut String, current: &Thresholds, wearables: &[ThresholdStat
         for wearable in wearables {
             let state = match (wearable.state, wearable.confirmed_ms, &wearable.problem) {
                 (ThresholdStatus::Confirmed, Some(at), _) => {
-                    format!("Confirmed at {}", time_element(at, false))
+                    let silent = if wearable.runs.is_some_and(|runs| !runs.haptics) {
+                        ", haptics off"
+                    } else {
+                        ""
+                    };
+                    format!("Confirmed at {}{silent}", time_element(at, false))
                 }
                 (ThresholdStatus::Confirmed, None, _) => "Confirmed".to_owned(),
                 (ThresholdStatus::Pending, _, _) => "Waiting for its next docking".to_owned(),

@@ -738,6 +738,7 @@ async fn an_admin_sees_the_nuisance_figures_on_settings_and_as_json() {
         "<strong>Twist alert (°/s): 90 (now 60)</strong>. Walking here stays under 85 °/s",
         "<strong>Hold (ms): no suggestion</strong>. Not enough quickly corrected bend alerts",
         "Silent until <time datetime=",
+        ", haptics off</td>",
         "<button type=\"submit\">Apply the suggested thresholds</button>",
         "name=\"days\" required min=\"0\" max=\"28\" step=\"1\" inputmode=\"numeric\" value=\"3\"",
     ] {

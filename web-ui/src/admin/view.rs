@@ -92,7 +92,8 @@ pub struct Thresholds {
     pub rate_hz: u8,
 }
 
-/// Whether one wearable runs the current thresholds.
+/// Whether one wearable runs the thresholds ordered for it (the site's, or during its worker's
+/// silent baseline the same with haptics off, after it the suggested ones).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdState {
     pub serial: String,
@@ -102,6 +103,9 @@ pub struct ThresholdState {
     /// When it last confirmed, Unix ms.
     pub confirmed_ms: Option<i64>,
     pub problem: Option<String>,
+    /// What it runs, as its GET_CONFIG last read back (during a silent baseline: haptics off).
+    #[serde(default)]
+    pub runs: Option<Thresholds>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
