@@ -1,8 +1,9 @@
 //! The one rule for each field both the page and the daemon check: a wearable's serial, a badge
-//! tag, a user name, a password, a task name, a display name, a team, the silent baseline's days. It owns those rules and
+//! tag, a user name, a password, a task name, a display name, a team. It owns those rules and
 //! their refusals in plain words as plain functions (the daemon, its config loader and its command
 //! line call them too, since web-ui never depends on dockd); it must never hold a rule the daemon
-//! cannot share, nor put the checked text into a refusal.
+//! cannot share, nor put the checked text into a refusal. The silent baseline's days are one
+//! of those fields too.
 
 /// A wearable's serial is at most 16 bytes (its INFO field).
 pub const SERIAL_MAX: usize = 16;
