@@ -174,13 +174,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_silent_baseline_is_zero_to_28_days() {
-        assert_eq!(silent_baseline_days(0), Ok(0));
-        assert_eq!(silent_baseline_days(28), Ok(28));
-        assert_eq!(silent_baseline_days(29), Err(BASELINE_DAYS_WORDS));
-    }
-
-    #[test]
     fn a_serial_is_one_to_sixteen_printable_ascii_characters_without_spaces() {
         assert!(is_serial("KW-000042"));
         assert!(is_serial(&"K".repeat(16)));
@@ -279,5 +272,12 @@ mod tests {
         assert_eq!(team(&"t".repeat(40)).map(|t| t.is_some()), Ok(true));
         assert_eq!(team(&"t".repeat(41)), Err(TEAM_LONG_WORDS));
         assert_eq!(team("A\rB"), Err(TEAM_CONTROL_WORDS));
+    }
+
+    #[test]
+    fn a_silent_baseline_is_zero_to_28_days() {
+        assert_eq!(silent_baseline_days(0), Ok(0));
+        assert_eq!(silent_baseline_days(28), Ok(28));
+        assert_eq!(silent_baseline_days(29), Err(BASELINE_DAYS_WORDS));
     }
 }
