@@ -96,7 +96,7 @@ async fn pulled_shifts_are_analysed_when_the_dock_is_idle_and_match_the_ground_t
         "deep bends {deep} vs truth {want_deep}"
     );
     for report in &reports {
-        assert_eq!(report["version"], 1);
+        assert_eq!(report["version"], dockd::analysis::ANALYSIS_VERSION);
         let wear = report["wear_s"].as_f64().unwrap();
         assert!((wear - 3.0 * 3600.0).abs() < 120.0, "wear {wear}");
         let zones = &report["iso11226_s"];
