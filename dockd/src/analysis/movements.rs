@@ -40,6 +40,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::gait::{GaitSpan, gait_spans};
+use super::models::{hoogendoorn, vendor};
 use super::{FLEX, HEIGHT, LAT, Run, TWIST};
 
 /// Detector thresholds, set by `[analysis]` in the config. Every default is justified below.
@@ -75,7 +76,8 @@ pub struct Thresholds {
     /// A lateral bend must stay beyond `lateral_deg` this long (design choice, as `bend_min_s`).
     pub lateral_min_s: f32,
     /// A twist turns the trunk by at least this in one direction, in degrees: Hoogendoorn 2000's
-    /// trunk-rotation exposure threshold (≥ 30°, RM §2) and Soter's "twist > 30°" (RM §5).
+    /// trunk-rotation exposure threshold (≥ 30°, RM §2, `models::hoogendoorn::ROTATION_DEG`)
+    /// and Soter's "twist > 30°" (RM §5).
     /// Gait swings the pelvis by ±4–10° only (issue 13's recordings).
     pub twist_deg: f32,
     /// ... and its axial velocity peaks at least this, in °/s: a slower rotation is the wearer
@@ -141,12 +143,12 @@ impl Default for Thresholds {
             static_min_s: 4.0,
             lateral_deg: 10.0,
             lateral_min_s: 0.2,
-            twist_deg: 30.0,
+            twist_deg: hoogendoorn::ROTATION_DEG as f32,
             twist_dps: 30.0,
             twist_deadband_dps: 10.0,
             twist_min_s: 0.15,
             twist_gait_margin_s: 2.0,
-            twist_bent_deg: 50.0,
+            twist_bent_deg: vendor::TWIST_WITH_BEND_DEG as f32,
             reach_deg: 5.0,
             reach_rise_mm: 20.0,
             reach_min_s: 0.3,
