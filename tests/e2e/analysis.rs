@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use dockd::emulator::{Faults, TruthKind, Wearable, dock_until_drained};
+use dockd::emulator::{Faults, ShiftProfile, ShiftSpec, TruthKind, Wearable, dock_until_drained};
 use dockd::transport::LinkAddr;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +39,40 @@ fn truth_bends(wearable: &Wearable) -> (u64, u64) {
         }
     }
     (bends, deep)
+}
+
+/// Trunk twists the generator placed clearly beyond the 30° threshold (35° or more), and all of
+/// its rotations that could count (25° or more).
+fn truth_twists(wearable: &Wearable) -> (u64, u64) {
+    let rotations = wearable
+        .truth()
+        .segments
+        .iter()
+        .flat_map(|segment| &segment.events)
+        .filter(|event| event.kind == TruthKind::Twist);
+    rotations.fold((0, 0), |(clear, all), event| {
+        (
+            clear + u64::from(event.peak >= 3500),
+            all + u64::from(event.peak >= 2500),
+        )
+    })
+}
+
+/// `dockd analyze --json` on `files`: its shifts.
+fn analyze(files: &[std::path::PathBuf]) -> Vec<Value> {
+    let out = Command::new(DOCKD)
+        .arg("analyze")
+        .args(files)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    printed["shifts"].as_array().unwrap().clone()
 }
 
 fn stored_reports(dock: &Dock) -> Vec<Value> {
@@ -96,7 +130,7 @@ async fn pulled_shifts_are_analysed_when_the_dock_is_idle_and_match_the_ground_t
         "deep bends {deep} vs truth {want_deep}"
     );
     for report in &reports {
-        assert_eq!(report["version"], 1);
+        assert_eq!(report["version"], dockd::analysis::ANALYSIS_VERSION);
         let wear = report["wear_s"].as_f64().unwrap();
         assert!((wear - 3.0 * 3600.0).abs() < 120.0, "wear {wear}");
         let zones = &report["iso11226_s"];
@@ -131,20 +165,8 @@ fn dockd_analyze_prints_the_documented_keys_and_the_same_counts_as_the_truth() {
     let wearable = fleet(1, 606, shift(2, 20)).remove(0);
     let files = write_segment_files(&wearable, &dir);
     assert!(files.len() >= 6);
-    let out = Command::new(DOCKD)
-        .arg("analyze")
-        .args(&files)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let shifts = printed["shifts"].as_array().unwrap();
-    assert_eq!(shifts.len(), 1, "{printed}");
+    let shifts = analyze(&files);
+    assert_eq!(shifts.len(), 1, "{shifts:?}");
     let s = &shifts[0];
     assert_eq!(s["worker_tag"], "B-1001");
     for key in [
@@ -210,6 +232,14 @@ fn dockd_analyze_prints_the_documented_keys_and_the_same_counts_as_the_truth() {
         got_lifts.abs_diff(lifts) as f64 <= 0.05 * lifts as f64 + 2.0,
         "lifts {got_lifts} vs truth {lifts}"
     );
+    // Trunk twists (standing, and during lifts) are found although the worker also walked.
+    let (clear_twists, possible_twists) = truth_twists(&wearable);
+    let twists = s["counts"]["twists"].as_u64().unwrap();
+    assert!(clear_twists >= 10, "{clear_twists} twists in the truth");
+    assert!(
+        (clear_twists as f64 * 0.95..=possible_twists as f64 + 2.0).contains(&(twists as f64)),
+        "twists {twists} vs truth {clear_twists}..{possible_twists}"
+    );
 
     // A damaged file is named in a clear error, and nothing is printed as if it were fine.
     let broken = dir.join("broken.kseg");
@@ -221,6 +251,26 @@ fn dockd_analyze_prints_the_documented_keys_and_the_same_counts_as_the_truth() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.kseg"));
+}
+
+#[test]
+fn dockd_analyze_finds_no_twist_and_no_bend_in_a_shift_of_walking_and_jogging() {
+    let dir = TestDir::new("analyze-walking");
+    let walking = ShiftSpec {
+        profile: ShiftProfile::Walking,
+        ..shift(2, 20)
+    };
+    let wearable = fleet(1, 707, walking).remove(0);
+    let walked_h = wearable.truth().movements.walking_ms as f64 / 3_600_000.0;
+    assert!(walked_h > 1.5, "{walked_h} h of gait");
+    let shifts = analyze(&write_segment_files(&wearable, &dir));
+    assert_eq!(shifts.len(), 1, "{shifts:?}");
+    let counts = &shifts[0]["counts"];
+    for key in ["twists", "bends", "deep_bends"] {
+        assert_eq!(counts[key], 0, "{key}: {counts}");
+    }
+    // The wearable's own twist alert (60 °/s) still fires at the strides, as on real gait.
+    assert!(shifts[0]["alerts"]["count"].as_u64().unwrap() > 1000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -708,6 +708,7 @@ mod tests {
             end_ms: peak_ms + 500,
             peak: 50.0,
             deep: false,
+            bent: false,
             lift_style: None,
             height_drop_mm: None,
         }

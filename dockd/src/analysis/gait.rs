@@ -224,6 +224,70 @@ mod tests {
         assert!(!in_gait(&spans, START + 11_000));
     }
 
+    /// The emulator's walks `[start, end)` in wall ms and the gait spans of the same shift.
+    fn emulated(rate_hz: u16, seed: u64) -> (Vec<(i64, i64)>, Vec<GaitSpan>) {
+        use crate::emulator::{ShiftSpec, TruthKind, simulate};
+        let shift = ShiftSpec {
+            rate_hz,
+            ..ShiftSpec::new(START, 90 * 60_000)
+        };
+        let simulated = simulate(shift, seed);
+        let walks = simulated
+            .truth
+            .segments
+            .iter()
+            .flat_map(|segment| segment.events_at_wall())
+            .filter(|(event, _)| event.kind == TruthKind::Walk)
+            .map(|(_, [start, _, end])| (start, end))
+            .collect();
+        let run = Run {
+            start_ms: START,
+            rate_hz,
+            samples: simulated
+                .samples
+                .iter()
+                .map(|s| [s.flex, s.lat, s.twist, s.height])
+                .collect(),
+        };
+        (walks, gait_spans(&run))
+    }
+
+    #[test]
+    fn gait_spans_find_the_emulated_walks_and_nothing_in_standing_work_twists_or_bends() {
+        for rate in [12, 25, 50] {
+            for seed in [1, 2, 3] {
+                let (walks, spans) = emulated(rate, seed);
+                assert!(walks.len() >= 10, "{} walks", walks.len());
+                // Every bout lies inside a walk: none in standing work, twists, bends or lifts.
+                for span in &spans {
+                    assert!(
+                        walks
+                            .iter()
+                            .any(|&(s, e)| s <= span.start_ms && span.end_ms <= e),
+                        "{rate} Hz, seed {seed}: {span:?} outside every walk: {:?}",
+                        walks
+                            .iter()
+                            .filter(|w| (w.0 - span.start_ms).abs() < 300_000)
+                            .collect::<Vec<_>>()
+                    );
+                }
+                // Every walk is covered but for its ramps and its turns (≤ 2 s each, one per
+                // 15–40 s).
+                for &(start, end) in &walks {
+                    let covered: i64 = spans
+                        .iter()
+                        .map(|span| (span.end_ms.min(end) - span.start_ms.max(start)).max(0))
+                        .sum();
+                    let allowance = 2_500 + (end - start) * 2 / 15;
+                    assert!(
+                        end - start - covered <= allowance,
+                        "{rate} Hz, seed {seed}: walk {start}..{end} covered {covered} ms"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn in_gait_is_false_between_before_and_after_the_spans() {
         let spans = [

@@ -518,7 +518,7 @@ pub fn worker_weeks(reports: &[ShiftReport]) -> Vec<WorkerWeek> {
 pub struct WorkerWeekTrend {
     pub week: IsoWeek,
     pub previous: IsoWeek,
-    /// Bends, deep bends, fast twists and lifts per hour, then alerts per day.
+    /// Bends, deep bends, trunk twists and lifts per hour, then alerts per day.
     pub changes: Vec<Change>,
 }
 

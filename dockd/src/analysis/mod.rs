@@ -26,8 +26,10 @@ use serde::{Deserialize, Serialize};
 use crate::worker::WorkerTag;
 
 /// Bumped whenever a change can alter any stored result; results carry the version they were
-/// computed with, and older ones are re-analysed.
-pub const ANALYSIS_VERSION: u32 = 1;
+/// computed with, and older ones are re-analysed. 2: a twist is an ergonomic twist (a rotation
+/// of 30° or more away from gait, `peak` in degrees), and a bend ends only below the standing
+/// level (issue 13).
+pub const ANALYSIS_VERSION: u32 = 2;
 
 /// One sample as the wearable sends it (protocol.md §4): `[flex, lat, twist, height]` in 0.01° of
 /// sagittal flexion (+ forward), 0.01° of lateral bend (+ right), 0.1 °/s of axial angular velocity,

@@ -95,7 +95,7 @@ impl CountKind {
         match self {
             Self::Bends => "bends",
             Self::DeepBends => "deep bends",
-            Self::Twists => "fast twists",
+            Self::Twists => "trunk twists",
             Self::LateralBends => "sideways bends",
             Self::Reaches => "overhead reaches",
             Self::Lifts => "lifts",
@@ -200,9 +200,10 @@ pub struct RiskRules {
     /// Hoogendoorn 2000 exposure level, risk-models.md §2; the time itself is judged by
     /// `hoogendoorn_flexion_high`).
     pub deep_bends: RateLimits,
-    /// Fast axial twists. Default medium 30/h, high 120/h: EN 1005-4's table for twisting ≥ 10°
-    /// (≥ 2/min not acceptable, risk-models.md §2 [C via DELMIA]). The wearable detects twists by
-    /// angular velocity, not angle, so this is a proxy; medium (one every 2 min) is site policy.
+    /// Trunk twists (rotations ≥ `twist_deg`, 30°, away from gait: `movements`). Default medium
+    /// 30/h, high 120/h: EN 1005-4's table for twisting ≥ 10° (≥ 2/min not acceptable,
+    /// risk-models.md §2 [C via DELMIA]); counting only twists of 30° or more keeps the limit
+    /// on the safe side of the standard's 10°. Medium (one every 2 min) is site policy.
     pub twists: RateLimits,
     /// Sideways bends. Default medium 30/h, high 120/h: EN 1005-4, sideways bending ≥ 10° 2 or
     /// more times a minute is not acceptable (risk-models.md §2 [C via DELMIA]); holds while the
@@ -1204,7 +1205,7 @@ pub(crate) mod tests {
                     ..Counts::default()
                 },
                 RiskLevel::Medium,
-                "30 fast twists per hour (medium from 30)",
+                "30 trunk twists per hour (medium from 30)",
             ),
             (
                 Counts {
@@ -1212,7 +1213,7 @@ pub(crate) mod tests {
                     ..Counts::default()
                 },
                 RiskLevel::High,
-                "120 fast twists per hour (high from 120)",
+                "120 trunk twists per hour (high from 120)",
             ),
             (
                 Counts {
@@ -1616,7 +1617,7 @@ pub(crate) mod tests {
             vec![
                 "6 % of wear time at 60° flexion or more (high above 5 %, Hoogendoorn 2000)",
                 "70 deep bends per hour (high from 60)",
-                "60 fast twists per hour (medium from 30)",
+                "60 trunk twists per hour (medium from 30)",
                 "150 bends per hour (medium from 120)",
             ]
         );

@@ -552,6 +552,7 @@ mod tests {
             end_ms: peak_ms + 500,
             peak: 45.0,
             deep: false,
+            bent: false,
             lift_style: None,
             height_drop_mm: None,
         }

@@ -28,6 +28,8 @@ pub use fleet::{
     dock_until_drained,
 };
 pub use serve::{ServeEnd, serve, serve_until_drained};
-pub use shift::{DEFAULT_NOISE_CENTIDEG, HOUR_MS, MINUTE_MS, ShiftSpec, SimulatedShift, simulate};
+pub use shift::{
+    DEFAULT_NOISE_CENTIDEG, HOUR_MS, MINUTE_MS, ShiftProfile, ShiftSpec, SimulatedShift, simulate,
+};
 pub use truth::{GroundTruth, MovementCounts, SegmentTruth, TruthEvent, TruthKind};
 pub use wearable::{BootSpec, MAX_SEGMENTS, Wearable, WearableSpec};

@@ -658,6 +658,8 @@ struct Clean {
     /// A rotation of the truth is under way: its index among the activity's truth rotations
     /// and its own velocity (0.1 °/s, without gait or other rotations).
     burst: Option<(usize, i32)>,
+    /// The worker walks (or jogs): the gait's own axial velocity, 0.1 °/s.
+    gait_twist: Option<i32>,
 }
 
 /// Where one channel of the clean signal went beyond its truth floor during an activity.
@@ -731,6 +733,7 @@ struct ActivityTruth {
     twists: [Span; MAX_TRUTH_BURSTS],
     /// Each truth rotation's velocity summed over its samples so far (0.1 °/s · samples).
     turned: [i64; MAX_TRUTH_BURSTS],
+    walk: Span,
     reach: Span,
     lift: Span,
 }
@@ -907,10 +910,13 @@ impl Simulator {
         let mut twist = 0;
         let mut height = self.pose.height;
         let mut truth_burst = None;
+        let walking = self.walking();
+        let mut gait_twist = None;
         if self.activity_k >= self.gait_start
             && let Some(gait) = self.gait.as_mut()
         {
             let step = gait.next(&mut self.rng);
+            gait_twist = walking.then_some(step.twist);
             flex += step.flex;
             lat += step.lat;
             twist += step.twist;
@@ -933,6 +939,7 @@ impl Simulator {
             lat,
             height,
             burst: truth_burst,
+            gait_twist,
         };
         // Triangular jitter in -255..=255, scaled: at the default amplitude of 32 these are the
         // generator's original `>> 3` and `>> 4`, so default shifts keep their bytes.
@@ -969,6 +976,9 @@ impl Simulator {
             truth.turned[i] += i64::from(v);
             let angle = truth.turned[i].abs() * 10 / i64::from(self.rate);
             truth.twists[i].see(k, i32::try_from(angle).unwrap_or(i32::MAX), clean);
+        }
+        if let Some(v) = clean.gait_twist {
+            truth.walk.see(k, v.abs(), clean);
         }
         if clean.flex < 0 {
             truth.reach.see(k, -clean.flex, clean);
@@ -1031,6 +1041,10 @@ impl Simulator {
                 .range_u32(RESPONSE_WINDOW_MS + 1000, RESPONSE_WINDOW_MS + 6000)
         };
         let recover = self.rng.range_u32(600, 1200);
+        // The carry walk the activity planned is given up with the rest of its plan.
+        if self.activity_k < self.gait_start {
+            self.gait = None;
+        }
         let stand = self.neutral();
         // Then standing still a moment, as after any twist (see `SETTLE_MS`).
         let settle = self.rng.range_u32(SETTLE_MS.0, SETTLE_MS.1);
@@ -1115,6 +1129,7 @@ impl Simulator {
             (Some(TruthKind::Twist), second_twist),
             (Some(TruthKind::Reach), activity_truth.reach),
             (lift, activity_truth.lift),
+            (Some(TruthKind::Walk), activity_truth.walk),
         ];
         for (kind, span) in spans {
             if let Some(event) =

@@ -12,7 +12,9 @@ pub struct MovementCounts {
     pub bends: u64,
     /// Excursions whose peak flexion is above 60° (ISO 11226 "awkward").
     pub deep_bends: u64,
-    /// Axial rotation bursts peaking at 60 °/s or more (gentle turns below 45 °/s are not counted).
+    /// Trunk twists: rotations of the trunk in one direction by 30° or more (Hoogendoorn's and
+    /// Soter's threshold), while standing or bent, never while walking. Gentle turns at work
+    /// (5–20°) and turns while walking or to walk off are not twists.
     pub twists: u64,
     /// Sideways bends peaking at 10° or more (EN 1005-4 "clearly visible").
     pub lateral_bends: u64,
@@ -22,7 +24,7 @@ pub struct MovementCounts {
     pub lifts_squat: u64,
     /// Overhead reaches: trunk extension (negative flexion) with the wearer rising on the toes.
     pub reaches: u64,
-    /// Time spent walking.
+    /// Time spent walking or jogging (gait, ramps included).
     pub walking_ms: u64,
     /// Time spent resting, seated (height about 450 mm below standing for minutes).
     pub resting_ms: u64,
@@ -62,8 +64,9 @@ pub enum TruthKind {
     Flexion,
     /// Sideways bend of 5° or more; the span is the time the clean |lateral bend| stayed ≥ 5°.
     Lateral,
-    /// One axial rotation burst (a turn): the span is the whole burst, `peak` the largest clean
-    /// |axial velocity| in it (walking sway included).
+    /// One rotation of the trunk at work (a twist, or a gentle turn of standing work): the span is
+    /// the whole rotation, `peak` the angle it turned by (clean signal, the rotation alone). Turns
+    /// while walking and to walk off are not truth events.
     Twist,
     /// Trunk extension (negative flexion) of an overhead reach; the span is the time the clean
     /// flexion stayed below 0°, `height_mm` the rise.
@@ -72,6 +75,9 @@ pub enum TruthKind {
     LiftStoop,
     /// A lift bending at the knees (the generator's squat lift: flexion 8..16°).
     LiftSquat,
+    /// A bout of walking or jogging: the span is the gait (its ramps included), `peak` the
+    /// largest clean |axial velocity| in it.
+    Walk,
 }
 
 /// One movement the generator wrote, with its times in ms since the segment's `t = 0` (as the
@@ -86,8 +92,9 @@ pub struct TruthEvent {
     /// Just after the last sample of the span (exclusive).
     pub end_ms: u32,
     /// Clean peak magnitude in the channel's raw units: 0.01° of flexion (`Flexion`), of
-    /// |lateral bend| (`Lateral`) or of extension (`Reach`, positive); 0.1 °/s of |axial
-    /// velocity| (`Twist`); mm of height drop below the activity's starting height (lifts).
+    /// |lateral bend| (`Lateral`), of extension (`Reach`, positive) or of rotation (`Twist`);
+    /// 0.1 °/s of |axial velocity| (`Walk`); mm of height drop below the activity's starting
+    /// height (lifts).
     pub peak: i32,
     /// Largest clean flexion during the span, 0.01° (what tells a stoop from a squat).
     pub flex_peak: i32,

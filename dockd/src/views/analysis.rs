@@ -594,7 +594,7 @@ fn week_trend(trend: groups::WorkerWeekTrend) -> page::WeekTrend {
         groups::Metric::PerHour(CountKind::DeepBends) => {
             ("deep_bends_per_hour", "Deep bends per hour")
         }
-        groups::Metric::PerHour(CountKind::Twists) => ("twists_per_hour", "Fast twists per hour"),
+        groups::Metric::PerHour(CountKind::Twists) => ("twists_per_hour", "Trunk twists per hour"),
         groups::Metric::PerHour(CountKind::Lifts) => ("lifts_per_hour", "Lifts per hour"),
         groups::Metric::AlertsPerDay => ("alerts_per_day", "Alerts per day"),
         other => {

@@ -53,7 +53,7 @@ pub struct Rates {
     pub bends: f64,
     /// Forward bends of 60° or more.
     pub deep_bends: f64,
-    /// Fast twists of the trunk.
+    /// Trunk twists: rotations of 30° or more, not while walking (analysis version 2).
     pub twists: f64,
     /// Sideways bends.
     pub lateral_bends: f64,

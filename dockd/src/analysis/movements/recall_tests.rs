@@ -5,7 +5,7 @@
 //!
 //! **Classifying the truth.** Each truth event carries the clean (noise-free) peak of its
 //! excursion. For each movement type it is a *positive* when clearly beyond the threshold, and
-//! *don't care* when within a margin of it (±2° for angles, ±5 °/s for twists, ±20 mm for a
+//! *don't care* when within a margin of it (±2° for angles, ±5° for a twist's rotation, ±20 mm for a
 //! lift's drop and ±10 mm for a reach's rise, ±0.5 s for the static-posture duration, 5 s
 //! below `lift_max_s` for a lift's duration): there, whether a noisy sensor crosses the threshold
 //! is a coin toss. The generator is not kept away from thresholds; the scorer ignores those
@@ -20,7 +20,9 @@
 use std::fmt::Write as _;
 
 use crate::analysis::{Run, Sample};
-use crate::emulator::{DEFAULT_NOISE_CENTIDEG, ShiftSpec, SimulatedShift, TruthKind, simulate};
+use crate::emulator::{
+    DEFAULT_NOISE_CENTIDEG, ShiftProfile, ShiftSpec, SimulatedShift, TruthKind, simulate,
+};
 
 use super::{LiftStyle, Movement, MovementKind, Thresholds, detect};
 
@@ -140,8 +142,10 @@ fn truth_of(shift: &SimulatedShift, ty: Type, t: &Thresholds) -> Vec<Truth> {
                 (Type::LateralBend, TruthKind::Lateral) => {
                     classify(deg(event.peak), f64::from(t.lateral_deg), 2.0)
                 }
+                // A twist's truth is its rotation angle (the emulator's twists all peak above
+                // `twist_dps`; gait and turns while walking are no truth events).
                 (Type::Twist, TruthKind::Twist) => {
-                    classify(f64::from(event.peak) / 10.0, f64::from(t.twist_dps), 5.0)
+                    classify(deg(event.peak), f64::from(t.twist_deg), 5.0)
                 }
                 (Type::Reach, TruthKind::Reach) => both(
                     classify(deg(event.peak), f64::from(t.reach_deg), 2.0),
@@ -231,15 +235,7 @@ fn score_shift(rate_hz: u16, noise: u16, seed: u64) -> [Score; 8] {
         ..ShiftSpec::new(START, SHIFT_MS)
     };
     let simulated = simulate(shift, seed);
-    let run = Run {
-        start_ms: START,
-        rate_hz,
-        samples: simulated
-            .samples
-            .iter()
-            .map(|s| -> Sample { [s.flex, s.lat, s.twist, s.height] })
-            .collect(),
-    };
+    let run = run_of(&simulated, rate_hz);
     let thresholds = Thresholds::default();
     let movements = detect(&run, &thresholds);
     TYPES.map(|ty| {
@@ -310,6 +306,84 @@ fn detection_matches_the_emulator_truth_at_25_hz() {
 #[test]
 fn detection_matches_the_emulator_truth_at_50_hz() {
     check_rate(50);
+}
+
+/// A simulated shift as one run.
+fn run_of(shift: &SimulatedShift, rate_hz: u16) -> Run {
+    Run {
+        start_ms: START,
+        rate_hz,
+        samples: shift
+            .samples
+            .iter()
+            .map(|s| -> Sample { [s.flex, s.lat, s.twist, s.height] })
+            .collect(),
+    }
+}
+
+/// Twists by the rule of analysis version 1: |axial velocity| ≥ 60 °/s, ending below 45 °/s,
+/// at least 80 ms at or above 60 °/s.
+fn fast_twists_by_the_old_rule(run: &Run) -> usize {
+    let min_len = (0.08 * f32::from(run.rate_hz)).ceil() as usize;
+    let (mut count, mut open, mut start, mut last) = (0, false, 0, 0);
+    for (k, s) in run.samples.iter().enumerate() {
+        let v = i32::from(s[2]).abs();
+        if v >= 600 {
+            if !open {
+                (open, start) = (true, k);
+            }
+            last = k;
+        } else if open && v < 450 {
+            open = false;
+            count += usize::from(last + 1 - start >= min_len);
+        }
+    }
+    count
+}
+
+#[test]
+fn walking_and_jogging_shifts_hold_no_twist_and_no_bend_at_any_rate_or_noise() {
+    let mut table = String::new();
+    for rate_hz in [12, 25, 50] {
+        for noise in NOISES {
+            for seed in SEEDS {
+                let shift = ShiftSpec {
+                    rate_hz,
+                    noise_centideg: noise,
+                    profile: ShiftProfile::Walking,
+                    ..ShiftSpec::new(START, SHIFT_MS)
+                };
+                let simulated = simulate(shift, seed);
+                let walking_h = simulated.truth.movements.walking_ms as f64 / 3_600_000.0;
+                assert!(walking_h > 0.8, "{walking_h} h of gait in 1.5 h");
+                let run = run_of(&simulated, rate_hz);
+                let found = detect(&run, &Thresholds::default());
+                let count = |kind| found.iter().filter(|m| m.kind == kind).count();
+                let old = fast_twists_by_the_old_rule(&run);
+                let _ = writeln!(
+                    table,
+                    "{rate_hz:>3} Hz noise {noise:>2} seed {seed}: {walking_h:.2} h walking, \
+                     {:.0} fast twists/h by the old rule, {} twists and {} bends now",
+                    old as f64 / walking_h,
+                    count(MovementKind::Twist),
+                    count(MovementKind::Bend),
+                );
+                assert!(
+                    old as f64 / walking_h > 1000.0,
+                    "the old rule counted strides"
+                );
+                let unwanted: Vec<_> = found
+                    .iter()
+                    .filter(|m| matches!(m.kind, MovementKind::Twist | MovementKind::Bend))
+                    .collect();
+                assert!(
+                    unwanted.is_empty(),
+                    "{rate_hz} Hz, noise {noise}, seed {seed}: {unwanted:#?}"
+                );
+            }
+        }
+    }
+    println!("{table}");
 }
 
 #[test]
