@@ -38,7 +38,9 @@
 //!   angle): `rotation_flag` is `None`. Heavy lifts need task loads, applied in `tasks`: `None`.
 //! - **LMM factors** (no probability, risk-models.md §1): `lift_rate_per_h` = lifts / wear hours;
 //!   `max_flexion_deg` = largest sample flexion; `avg_twist_dps` = mean of |axial velocity| over
-//!   wear time (the LMM's "average twisting velocity"; the sensor gives the velocity directly);
+//!   wear time outside gait bouts (`super::gait`): the LMM's "average twisting velocity" was
+//!   measured on lifting jobs, and a walking pelvis swings at 40–155 °/s (95th percentiles, issue
+//!   13), so averaging gait in would rate a worker who walks a lot as one who twists fast;
 //!   `max_lateral_dps` = largest |d lat/dt|, where the derivative is that of a 3-sample moving
 //!   average of the lateral angle, i.e. `(lat[k] − lat[k−3]) · rate / 3`, to keep one noisy
 //!   sample from making a peak (±0.1° noise gives ≈ 1.7 °/s at 25 Hz instead of 5 °/s).
@@ -286,7 +288,6 @@ struct Pass {
     conditional: u128,
     not_acceptable: u128,
     at_or_above_60: u128,
-    twist_abs: u128,
     total: u128,
     max_flex: Option<i16>,
     max_lateral_dps: f64,
@@ -319,7 +320,6 @@ impl Pass {
             conditional: 0,
             not_acceptable: 0,
             at_or_above_60: 0,
-            twist_abs: 0,
             total: 0,
             max_flex: None,
             max_lateral_dps: 0.0,
@@ -411,7 +411,7 @@ impl Pass {
 
         let e = self.edges;
         let break_samples = self.break_samples;
-        let (mut acceptable, mut not_acceptable, mut at_60, mut twist) = (0u64, 0u64, 0u64, 0u64);
+        let (mut acceptable, mut not_acceptable, mut at_60) = (0u64, 0u64, 0u64);
         let mut max_flex = self.max_flex.unwrap_or(i16::MIN);
         let (mut hold_n, mut hold_sum, mut hold_out) =
             (self.hold_samples, self.hold_sum, self.hold_out);
@@ -419,7 +419,6 @@ impl Pass {
             let flex = s[FLEX];
             let f = i32::from(flex);
             max_flex = max_flex.max(flex);
-            twist += u64::from(s[TWIST].unsigned_abs());
             at_60 += u64::from(f >= e.at_60);
             if f > e.neutral_max && f <= e.moderate_max {
                 hold_n += 1;
@@ -448,7 +447,6 @@ impl Pass {
         self.acceptable += u128::from(acceptable) * w;
         self.not_acceptable += u128::from(not_acceptable) * w;
         self.at_or_above_60 += u128::from(at_60) * w;
-        self.twist_abs += u128::from(twist) * w;
         self.total += samples.len() as u128 * w;
     }
 }
@@ -466,7 +464,7 @@ fn samples_before(run: &Run, end_ms: i64, from: usize) -> usize {
 }
 
 /// Alert statistics (nearest-rank percentiles, see the module documentation).
-fn alert_stats(shift: &Shift) -> AlertStats {
+fn alert_stats(shift: &Shift, gait: &[gait::GaitSpan]) -> AlertStats {
     let alerts = &shift.alerts;
     let count = u32::try_from(alerts.len()).unwrap_or(u32::MAX);
     let delivered = alerts.iter().filter(|a| a.haptic).count();
@@ -478,7 +476,7 @@ fn alert_stats(shift: &Shift) -> AlertStats {
         median_response_ms: nearest_rank(&responses, 50),
         p90_response_ms: nearest_rank(&responses, 90),
         uncorrected: u32::try_from(alerts.len() - responses.len()).unwrap_or(u32::MAX),
-        nuisance: nuisance::measure(&shift.runs, &gait_spans(&shift.runs), alerts),
+        nuisance: nuisance::measure(&shift.runs, gait, alerts),
     }
 }
 
@@ -511,6 +509,32 @@ fn gait_spans(runs: &[Run]) -> Vec<gait::GaitSpan> {
         from = to;
     }
     spans
+}
+
+/// Mean |axial velocity| in °/s over the samples of `runs` outside `gait` (sorted bouts); 0
+/// when every sample is in gait. Each sample weighs its own duration, so runs at different
+/// rates mix as time.
+fn avg_twist_outside_gait(runs: &[Run], gait: &[gait::GaitSpan]) -> f64 {
+    let (mut turned, mut seconds) = (0.0f64, 0.0f64);
+    for run in runs {
+        let (mut sum, mut n) = (0u64, 0u64);
+        let mut bout = gait.partition_point(|b| b.end_ms <= run.start_ms);
+        for (k, s) in run.samples.iter().enumerate() {
+            let at = run.time_of(k);
+            while gait.get(bout).is_some_and(|b| b.end_ms <= at) {
+                bout += 1;
+            }
+            if gait.get(bout).is_some_and(|b| b.start_ms <= at) {
+                continue;
+            }
+            sum += u64::from(s[TWIST].unsigned_abs());
+            n += 1;
+        }
+        let rate = f64::from(run.rate_hz.max(1));
+        turned += sum as f64 / 10.0 / rate;
+        seconds += n as f64 / rate;
+    }
+    if seconds > 0.0 { turned / seconds } else { 0.0 }
 }
 
 /// The `percent`th percentile of ascending `sorted` by nearest rank: the value at rank
@@ -548,6 +572,7 @@ pub fn measure(
         .map(|tz| shifts::local_hours(&tz, span_start, span_end))
         .unwrap_or_default();
 
+    let gait = gait_spans(&shift.runs);
     let ticks = Ticks::for_runs(&shift.runs);
     let mut pass = Pass::new(ticks);
     let mut hour_ticks = vec![0u128; hours.len()];
@@ -641,14 +666,10 @@ pub fn measure(
                 0.0
             },
             max_flexion_deg: pass.max_flex.map_or(0.0, |f| f64::from(f) / 100.0),
-            avg_twist_dps: if pass.total == 0 {
-                0.0
-            } else {
-                pass.twist_abs as f64 / pass.total as f64 / 10.0
-            },
+            avg_twist_dps: avg_twist_outside_gait(&shift.runs, &gait),
             max_lateral_dps: pass.max_lateral_dps,
         },
-        alerts: alert_stats(shift),
+        alerts: alert_stats(shift, &gait),
     }
 }
 
@@ -982,6 +1003,29 @@ mod tests {
         assert_eq!(m.lmm_factors.max_flexion_deg, 75.0);
         assert_eq!(m.lmm_factors.avg_twist_dps, 20.0);
         assert!(close(m.lmm_factors.max_lateral_dps, 12.5, 1e-12));
+    }
+
+    #[test]
+    fn the_average_twisting_velocity_leaves_out_walking() {
+        // 25 Hz: 10 min of gait (the pelvis swinging at ±60 °/s once per second, ±19° a swing),
+        // then 10 min turning steadily at 30 °/s. With gait in, the mean would be ~34 °/s.
+        let n = 25 * 600;
+        let mut samples: Vec<Sample> = (0..n)
+            .map(|k| {
+                let v = 600.0 * (std::f64::consts::TAU * k as f64 / 25.0).sin();
+                [500, 0, v.round() as i16, 0]
+            })
+            .collect();
+        samples.extend(std::iter::repeat_n([500i16, 0, 300, 0], n));
+        let run = Run {
+            start_ms: T0,
+            rate_hz: 25,
+            samples,
+        };
+        assert_eq!(gait::gait_spans(&run).len(), 1, "the walk is one gait bout");
+        let m = measure_utc(&shift_of(vec![run], vec![]), &[]);
+        let avg = m.lmm_factors.avg_twist_dps;
+        assert!(close(avg, 30.0, 0.05), "{avg} °/s");
     }
 
     #[test]
