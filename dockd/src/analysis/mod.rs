@@ -16,6 +16,7 @@ pub mod movements;
 pub mod risk;
 pub mod shifts;
 pub mod tasks;
+pub mod work_restrictions;
 
 use std::collections::BTreeMap;
 
