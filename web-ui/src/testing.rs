@@ -287,6 +287,7 @@ impl RosterView for FakeRoster {
             }],
             tasks: vec!["Picking".to_owned()],
             teams: Vec::new(),
+            ..Roster::default()
         }
     }
 
