@@ -44,6 +44,7 @@ use crate::{
 };
 use input::{Format, Problem};
 
+pub(crate) use openapi::work_restriction_schema;
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
     Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,

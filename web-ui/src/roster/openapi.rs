@@ -150,6 +150,26 @@ pub fn openapi_paths() -> Value {
     paths
 }
 
+/// A work restriction as the roster and the worker page answer it (one schema, named by each).
+pub(crate) fn work_restriction_schema() -> Value {
+    object(
+        "A work restriction (health-related: admins and supervisors only). Days are the \
+             site's `YYYY-MM-DD`, both in force.",
+        json!({
+            "id": integer(),
+            "worker": integer(),
+            "from_day": string(),
+            "until_day": string(),
+            "no_deep_bends": boolean(),
+            "max_lifts_per_hour": nullable(integer()),
+            "max_bends_per_hour": nullable(integer()),
+            "max_load_kg": nullable(json!({ "type": "number" })),
+            "terms": string(),
+            "in_force": boolean(),
+        }),
+    )
+}
+
 /// The `components.schemas` entries the paths refer to.
 pub fn openapi_schemas() -> Value {
     let name = |max: u32| json!({ "type": "string", "maxLength": max });
@@ -165,22 +185,7 @@ pub fn openapi_schemas() -> Value {
             "today": nullable(string()),
             "work_restrictions_kept_days": integer(),
         })),
-        "WorkRestriction": object(
-            "A work restriction (health-related: admins and supervisors only). Days are the \
-             site's `YYYY-MM-DD`, both in force.",
-            json!({
-                "id": integer(),
-                "worker": integer(),
-                "from_day": string(),
-                "until_day": string(),
-                "no_deep_bends": boolean(),
-                "max_lifts_per_hour": nullable(integer()),
-                "max_bends_per_hour": nullable(integer()),
-                "max_load_kg": nullable(json!({ "type": "number" })),
-                "terms": string(),
-                "in_force": boolean(),
-            }),
-        ),
+        "WorkRestriction": work_restriction_schema(),
         "WorkRestrictionInput": object_with(
             "A work restriction's days and limits: at least one limit; per-hour limits 0–1000, \
              the load 0–100 kg; the end on or after the start.",
