@@ -251,19 +251,6 @@ pub fn check(
     found
 }
 
-/// Everything `report` went beyond of the work restrictions in `in_force` (any of the worker's:
-/// those not in force on the shift's day are skipped).
-pub fn check_all(
-    in_force: &[WorkRestriction],
-    report: &ShiftReport,
-    tasks: &[Task],
-) -> Vec<WorkRestrictionExceeded> {
-    in_force
-        .iter()
-        .flat_map(|work_restriction| check(work_restriction, report, tasks))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,7 +410,10 @@ mod tests {
             no_deep_bends: true,
             ..WorkRestrictionTerms::default()
         });
-        let found = check_all(&[earlier, now], &shift("2025-03-04"), &[]);
+        let found: Vec<_> = [earlier, now]
+            .iter()
+            .flat_map(|w| check(w, &shift("2025-03-04"), &[]))
+            .collect();
         assert_eq!(found.len(), 1);
         assert!(matches!(
             found[0],
