@@ -19,6 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ShiftReport;
+use super::exposure::{Counts, HourMetrics};
 use super::tasks::Task;
 
 /// What a supervisor limits. `None` / `false`: that term does not apply.
@@ -184,6 +185,18 @@ fn kilograms(kg: f64) -> String {
     }
 }
 
+/// The clock hours whose `count` is over `limit`.
+fn hours_over(hours: &[HourMetrics], limit: u32, count: fn(&Counts) -> u32) -> Vec<HourCount> {
+    hours
+        .iter()
+        .map(|h| HourCount {
+            hour_of_day: h.hour_of_day,
+            count: count(&h.counts),
+        })
+        .filter(|h| h.count > limit)
+        .collect()
+}
+
 /// What `report` went beyond of `work_restriction` (empty when within it, or when it was not in
 /// force on the shift's day). `tasks` are the configured tasks, for their loads.
 pub fn check(
@@ -211,26 +224,18 @@ pub fn check(
         });
     }
     if let Some(limit) = terms.max_lifts_per_hour {
-        found.extend(hours.iter().filter(|h| h.counts.lifts > limit).map(|h| {
-            WorkRestrictionExceeded::LiftsInHour {
-                hour: HourCount {
-                    hour_of_day: h.hour_of_day,
-                    count: h.counts.lifts,
-                },
-                limit,
-            }
-        }));
+        found.extend(
+            hours_over(hours, limit, |c| c.lifts)
+                .into_iter()
+                .map(|hour| WorkRestrictionExceeded::LiftsInHour { hour, limit }),
+        );
     }
     if let Some(limit) = terms.max_bends_per_hour {
-        found.extend(hours.iter().filter(|h| h.counts.bends > limit).map(|h| {
-            WorkRestrictionExceeded::BendsInHour {
-                hour: HourCount {
-                    hour_of_day: h.hour_of_day,
-                    count: h.counts.bends,
-                },
-                limit,
-            }
-        }));
+        found.extend(
+            hours_over(hours, limit, |c| c.bends)
+                .into_iter()
+                .map(|hour| WorkRestrictionExceeded::BendsInHour { hour, limit }),
+        );
     }
     if let Some(limit_kg) = terms.max_load_kg {
         for load in report.tasks.tasks.iter().filter(|t| t.lifts > 0) {
@@ -254,7 +259,6 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::exposure::Counts;
     use crate::analysis::risk::tests::{exposure, hour, metrics, report, task};
     use crate::analysis::tasks::TaskExposure;
 

@@ -86,16 +86,7 @@ pub(super) fn apply(
                 "INSERT INTO work_restriction (worker_id, from_day, until_day, no_deep_bends,
                     max_lifts_per_hour, max_bends_per_hour, max_load_kg, recorded_ms, changed_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-                params![
-                    worker,
-                    from_day,
-                    until_day,
-                    terms.no_deep_bends,
-                    terms.max_lifts_per_hour,
-                    terms.max_bends_per_hour,
-                    terms.max_load_kg,
-                    at_ms
-                ],
+                row_values(*worker, from_day, until_day, terms, *at_ms),
             )?;
             Ok(WorkRestrictionDone::Saved(tx.last_insert_rowid()))
         }
@@ -111,16 +102,7 @@ pub(super) fn apply(
                     max_lifts_per_hour = ?5, max_bends_per_hour = ?6, max_load_kg = ?7,
                     changed_ms = ?8
                  WHERE id = ?1",
-                params![
-                    id,
-                    from_day,
-                    until_day,
-                    terms.no_deep_bends,
-                    terms.max_lifts_per_hour,
-                    terms.max_bends_per_hour,
-                    terms.max_load_kg,
-                    at_ms
-                ],
+                row_values(*id, from_day, until_day, terms, *at_ms),
             )?;
             if changed == 0 {
                 return Err(StoreError::NoSuchWorkRestriction);
@@ -169,6 +151,27 @@ pub(super) fn apply(
             Ok(WorkRestrictionDone::Deleted(deleted as u64))
         }
     }
+}
+
+/// The eight values a record or an edit binds, in column order after the key (`?1`: the worker
+/// for a record, the work restriction's id for an edit).
+fn row_values<'a>(
+    key: i64,
+    from_day: &'a str,
+    until_day: &'a str,
+    terms: &'a WorkRestrictionTerms,
+    at_ms: i64,
+) -> impl rusqlite::Params + 'a {
+    (
+        key,
+        from_day,
+        until_day,
+        terms.no_deep_bends,
+        terms.max_lifts_per_hour,
+        terms.max_bends_per_hour,
+        terms.max_load_kg,
+        at_ms,
+    )
 }
 
 /// The earliest last day still kept on site-local `today`: `today − RETENTION_DAYS`.
