@@ -1,7 +1,8 @@
 //! The Roster page's markup: the wearables and workers tables with their forms, the add-a-worker
-//! form, the message box after a change, and the document shell (with the site navigation). Serials come from devices and
-//! names, badges and teams from people: it must never interpolate any text without [`Esc`], never
-//! build an element id from such text, and never emit inline script, style or handlers (CSP).
+//! form, the work restrictions with theirs, the message box after a change, and the document shell
+//! (with the site navigation). Serials come from devices and names, badges and teams from people:
+//! it must never interpolate any text without [`Esc`], never build an element id from such text,
+//! and never emit inline script, style or handlers (CSP).
 
 use std::{borrow::Cow, fmt::Write as _};
 

@@ -1,7 +1,8 @@
 //! The Roster page and its JSON API: which wearable each worker wears, workers' badge tags, local
-//! display names, tasks and teams, and opt-outs. It owns presentation and input checks; the daemon
-//! owns storage (through [`RosterView`]). It must never show a badge tag or a name anywhere but here,
-//! and never serve a user whose role does not see worker data.
+//! display names, tasks and teams, opt-outs, and work restrictions (return-to-work limits). It owns
+//! presentation and input checks; the daemon owns storage (through [`RosterView`]). It must never
+//! show a badge tag or a name anywhere but here, and never serve a user whose role does not see
+//! worker data.
 //!
 //! Every handler checks the role again (the site's guard should already have), reads the daemon
 //! on tokio's blocking pool, awaits its changes, and records changes in the audit trail with
