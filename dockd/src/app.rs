@@ -186,6 +186,15 @@ pub async fn run(
             shutdown.clone(),
         ),
     );
+    tasks.spawn(
+        "work restriction retention",
+        crate::views::roster::sweep_work_restrictions(
+            ctx.writer.clone(),
+            Arc::clone(&site),
+            Arc::clone(&ctx.clock),
+            shutdown.clone(),
+        ),
+    );
     let pulls = TaskTracker::new();
     tasks.spawn(
         "dock",

@@ -370,8 +370,8 @@ async fn changing_a_threshold_and_running_reanalyze_updates_every_stored_report(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_analysis_pages_show_pseudonyms_to_supervisors_and_nothing_to_technicians_or_strangers()
-{
+async fn the_analysis_pages_show_pseudonyms_and_work_restriction_flags_to_supervisors_and_nothing_to_technicians_or_strangers()
+ {
     let dock = Dock::start("analysis-pages");
     add_user(
         &dock.config,
@@ -433,10 +433,110 @@ async fn the_analysis_pages_show_pseudonyms_to_supervisors_and_nothing_to_techni
         },
     );
 
+    // A work restriction the shift goes beyond is flagged on Today and the Worker page (HTML
+    // and JSON); made generous, the same stored report is no longer flagged.
+    let day = overview["day"].as_str().unwrap().to_owned();
+    let (status, done) = dock.api(
+        "POST",
+        &format!("/api/v1/roster/workers/{worker}/work-restrictions"),
+        &serde_json::json!({ "from_day": day, "until_day": day, "max_bends_per_hour": 0 }),
+    );
+    assert_eq!(status, 201, "{done}");
+    let (_, roster) = dock.api("GET", "/api/v1/roster", &Value::Null);
+    let work_restriction = roster["work_restrictions"][0]["id"].as_i64().unwrap();
+    let flags_on_today = || -> Value {
+        let overview: Value =
+            serde_json::from_str(body(&dock.get("/api/v1/analysis/overview"))).unwrap();
+        overview["workers"][0]["work_restrictions_exceeded"].clone()
+    };
+    let flagged = flags_on_today();
+    let what = flagged[0]["what"].as_str().unwrap();
+    assert!(
+        what.contains("bends in the hour") && what.ends_with("(limit 0)"),
+        "{flagged}"
+    );
+    assert!(
+        dock.get("/overview")
+            .contains("Beyond the work restriction:")
+    );
+    let worker_json: Value = serde_json::from_str(body(
+        &dock.get(&format!("/api/v1/analysis/workers/{worker}")),
+    ))
+    .unwrap();
+    assert!(
+        !worker_json["shift"]["work_restrictions_exceeded"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{worker_json}"
+    );
+    assert_eq!(worker_json["work_restrictions"][0]["id"], work_restriction);
+    let worker_page = dock.get(&format!("/workers/{worker}"));
+    assert!(worker_page.contains("Beyond the work restriction:"));
+    assert!(!worker_page.contains("B-1001"));
+    let (status, done) = dock.api(
+        "POST",
+        &format!("/api/v1/roster/work-restrictions/{work_restriction}"),
+        &serde_json::json!({ "from_day": day, "until_day": day, "max_bends_per_hour": 1000 }),
+    );
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(flags_on_today(), serde_json::json!([]));
+    assert!(
+        !dock
+            .get("/overview")
+            .contains("Beyond the work restriction:")
+    );
+    // Hostile input is refused and stores nothing.
+    let (status, _) = dock.api(
+        "POST",
+        &format!("/api/v1/roster/workers/{worker}/work-restrictions"),
+        &serde_json::json!({ "from_day": day, "until_day": "2000-01-01", "no_deep_bends": true }),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(dock.count("SELECT count(*) FROM work_restriction"), 1);
+    // Both changes are audited, without the worker's tag or the limits.
+    wait_for(
+        "the work restriction changes in the audit trail",
+        Duration::from_secs(10),
+        || {
+            let changes = dock.count(
+                "SELECT count(*) FROM audit WHERE action = 'change' \
+                 AND subject LIKE 'work restriction %'",
+            );
+            (changes == 2).then_some(())
+        },
+    );
+
     // A technician sees the dock but no worker data; a stranger is asked to sign in.
     let tech = dock.sign_in("tech", "a long technician password");
     let as_tech = |path: &str| http_request(dock.web, "GET", path, &[("Cookie", &tech)], "");
     assert!(as_tech("/").starts_with("HTTP/1.1 200"));
+    for page in ["/", "/api/v1/status", "/diagnostics"] {
+        let answer = as_tech(page).to_lowercase();
+        assert!(
+            !answer.contains("work restriction") && !answer.contains("work_restriction"),
+            "a technician saw a trace of work restrictions on {page}"
+        );
+    }
+    for path in [
+        format!("/api/v1/roster/workers/{worker}/work-restrictions"),
+        format!("/api/v1/roster/work-restrictions/{work_restriction}"),
+        format!("/api/v1/roster/work-restrictions/{work_restriction}/end"),
+    ] {
+        let answer = http_request(
+            dock.web,
+            "POST",
+            &path,
+            &[("Cookie", &tech), ("Content-Type", "application/json")],
+            r#"{"until_day":"2099-01-01","no_deep_bends":true}"#,
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 403"),
+            "technician reached {path}"
+        );
+    }
+    assert!(as_tech("/api/v1/roster").starts_with("HTTP/1.1 403"));
+    assert_eq!(dock.count("SELECT count(*) FROM work_restriction"), 1);
     for path in [
         "/overview",
         "/tasks",

@@ -1,6 +1,7 @@
 //! House rules checked as a test, after rust-analyzer's `xtask/src/tidy.rs`: every Rust file opens
 //! with a `//!` line; the nevers of ARCHITECTURE.md that a reader can check (no tokio, SQLite or
-//! clock under `link` and `analysis`, no web-ui under `store`); test-only files named as tests;
+//! clock under `link` and `analysis`, no web-ui under `store`, work restrictions named only where
+//! they may go); test-only files named as tests;
 //! every module named in ARCHITECTURE.md; `tests/data` a byte-identical copy of `../shared`. Each
 //! rule is a function over a source tree root, run once on the repository and once on a planted
 //! violation in a temp folder. It reads files only, and writes only in its own temp folders.
@@ -144,6 +145,40 @@ fn impure_code_in_link_and_analysis(root: &Path) -> Vec<String> {
 /// Rule: the store knows nothing of the web page.
 fn web_ui_in_the_store(root: &Path) -> Vec<String> {
     never_names(root, &["dockd/src/store"], &["web_ui"])
+}
+
+/// The daemon's files that may name work restrictions (health-related data that never leaves the
+/// dock): their store file and the writer, schema and error that carry them, the analysis check,
+/// the views that show them, and `app`, which starts their retention sweep. Anything else — an
+/// upload, an export, the console, the status page — naming them is reported.
+const WORK_RESTRICTION_FILES: [&str; 9] = [
+    "dockd/src/store/work_restrictions.rs",
+    "dockd/src/store/writer.rs",
+    "dockd/src/store/schema.rs",
+    "dockd/src/store/mod.rs",
+    "dockd/src/analysis/work_restrictions.rs",
+    "dockd/src/analysis/mod.rs",
+    "dockd/src/views/analysis.rs",
+    "dockd/src/views/roster.rs",
+    "dockd/src/app.rs",
+];
+
+/// Rule: work restrictions never leave the dock: outside [`WORK_RESTRICTION_FILES`], no production
+/// code of the daemon names their types, table or module (`WorkRestriction…`, `work_restriction…`,
+/// in any case).
+fn work_restrictions_named_outside_their_files(root: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in files_under(root, "dockd/src") {
+        let shown_path = shown(root, &file);
+        if is_test_file(&file) || WORK_RESTRICTION_FILES.contains(&shown_path.as_str()) {
+            continue;
+        }
+        let code = production_code(&std::fs::read_to_string(&file).unwrap()).to_lowercase();
+        if code.contains("workrestriction") || code.contains("work_restriction") {
+            found.push(format!("{shown_path} names work restrictions"));
+        }
+    }
+    found
 }
 
 /// Rule: test-only files are named as tests. No `#[path]` (the module tree is the file tree), and a
@@ -368,6 +403,44 @@ fn a_planted_clock_runtime_or_database_under_link_or_analysis_is_reported() {
             "dockd/src/analysis/y.rs names `rusqlite`",
             "dockd/src/analysis/y.rs names `SystemTime`",
             "dockd/src/analysis/z.rs names `Instant::now`",
+        ]
+    );
+}
+
+#[test]
+fn work_restrictions_are_named_only_by_their_store_check_views_and_app() {
+    let found = work_restrictions_named_outside_their_files(&root());
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_planted_upload_of_work_restrictions_is_reported() {
+    let dir = planted(
+        "tidy-work-restrictions",
+        &[
+            (
+                "dockd/src/upload.rs",
+                "//! u\nuse crate::analysis::work_restrictions::WorkRestriction;\n",
+            ),
+            (
+                "dockd/src/cli/status.rs",
+                "//! s\nconst Q: &str = \"SELECT * FROM Work_Restriction\";\n",
+            ),
+            (
+                "dockd/src/views/roster.rs",
+                "//! v\nuse crate::store::work_restrictions::WorkRestrictionChange;\n",
+            ),
+            (
+                "dockd/src/pull/mod.rs",
+                "//! p: never work_restriction in a comment\n#[cfg(test)]\nmod tests {\n    const T: &str = \"work_restriction\";\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        work_restrictions_named_outside_their_files(&planted_root(&dir)),
+        [
+            "dockd/src/cli/status.rs names work restrictions",
+            "dockd/src/upload.rs names work restrictions",
         ]
     );
 }

@@ -824,6 +824,20 @@ mod tests {
             }],
             tasks: vec!["Picking".to_owned()],
             teams: vec!["A".to_owned()],
+            work_restrictions: vec![crate::roster::WorkRestriction {
+                id: 3,
+                worker: 12,
+                from_day: "2025-03-03".to_owned(),
+                until_day: "2025-03-31".to_owned(),
+                no_deep_bends: true,
+                max_lifts_per_hour: Some(10),
+                max_bends_per_hour: None,
+                max_load_kg: Some(12.5),
+                terms: "no deep bends".to_owned(),
+                in_force: true,
+            }],
+            today: Some("2025-03-04".to_owned()),
+            work_restrictions_kept_days: 90,
         }));
         let client = site.signed_in(HOSTILE, Role::Admin);
         let mut pages = pages_for(Role::Admin);

@@ -1,5 +1,6 @@
 //! The one rule for each field both the page and the daemon check: a wearable's serial, a badge
-//! tag, a user name, a password, a task name, a display name, a team. It owns those rules and
+//! tag, a user name, a password, a task name, a display name, a team, a work restriction's limits
+//! and days. It owns those rules and
 //! their refusals in plain words as plain functions (the daemon, its config loader and its command
 //! line call them too, since web-ui never depends on dockd); it must never hold a rule the daemon
 //! cannot share, nor put the checked text into a refusal. The silent baseline's days are one
@@ -52,6 +53,123 @@ pub const TEAM_LONG_WORDS: &str = "The team can be at most 40 characters long.";
 /// Why a team is refused for what it contains.
 pub const TEAM_CONTROL_WORDS: &str =
     "The team cannot contain line breaks, tabs or other control characters.";
+
+/// The highest per-hour limit a work restriction may set (lifts or bends an hour).
+pub const WORK_RESTRICTION_PER_HOUR_MAX: u32 = 1000;
+/// The highest load limit a work restriction may set, kg.
+pub const WORK_RESTRICTION_LOAD_MAX_KG: f64 = 100.0;
+/// Why a work restriction's per-hour limit is refused.
+pub const WORK_RESTRICTION_PER_HOUR_WORDS: &str =
+    "A limit per hour is a whole number from 0 to 1000, or empty for no limit.";
+/// Why a work restriction's load limit is refused.
+pub const WORK_RESTRICTION_LOAD_WORDS: &str = "A load limit is a number of kilograms from 0 to 100 (at most one decimal), or empty for no limit.";
+/// Why a work restriction's day is refused.
+pub const WORK_RESTRICTION_DAY_WORDS: &str =
+    "A day is a date written as year-month-day, for example 2025-03-03.";
+/// Why a work restriction's end is refused.
+pub const WORK_RESTRICTION_UNTIL_WORDS: &str =
+    "A work restriction needs an end date, on or after its start date.";
+/// Why a work restriction that limits nothing is refused.
+pub const WORK_RESTRICTION_TERMS_WORDS: &str =
+    "Choose at least one limit: no deep bends, lifts or bends per hour, or a load.";
+
+/// A work restriction's limit of lifts or bends an hour: 0–1000.
+pub fn work_restriction_per_hour(limit: u32) -> Result<u32, &'static str> {
+    if limit <= WORK_RESTRICTION_PER_HOUR_MAX {
+        Ok(limit)
+    } else {
+        Err(WORK_RESTRICTION_PER_HOUR_WORDS)
+    }
+}
+
+/// A per-hour limit as typed: trimmed, empty is none, else digits through
+/// [`work_restriction_per_hour`].
+pub fn work_restriction_per_hour_text(text: &str) -> Result<Option<u32>, &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.len() > 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(WORK_RESTRICTION_PER_HOUR_WORDS);
+    }
+    let limit = text.parse().map_err(|_| WORK_RESTRICTION_PER_HOUR_WORDS)?;
+    work_restriction_per_hour(limit).map(Some)
+}
+
+/// A work restriction's load limit: 0–100 kg, a finite number with at most one decimal.
+pub fn work_restriction_load_kg(kg: f64) -> Result<f64, &'static str> {
+    let tenths = kg * 10.0;
+    if kg.is_finite()
+        && (0.0..=WORK_RESTRICTION_LOAD_MAX_KG).contains(&kg)
+        && (tenths - tenths.round()).abs() < 1e-9
+    {
+        Ok(kg)
+    } else {
+        Err(WORK_RESTRICTION_LOAD_WORDS)
+    }
+}
+
+/// A load limit as typed: trimmed, empty is none, else a plain decimal through
+/// [`work_restriction_load_kg`] ("12.5"; no signs, exponents or words such as "inf").
+pub fn work_restriction_load_kg_text(text: &str) -> Result<Option<f64>, &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let plain = text.len() <= 6
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.bytes().filter(|b| *b == b'.').count() <= 1;
+    if !plain {
+        return Err(WORK_RESTRICTION_LOAD_WORDS);
+    }
+    let kg = text.parse().map_err(|_| WORK_RESTRICTION_LOAD_WORDS)?;
+    work_restriction_load_kg(kg).map(Some)
+}
+
+/// A work restriction's day: `YYYY-MM-DD`, a real calendar date in the years 2000–2099.
+pub fn work_restriction_day(text: &str) -> Result<&str, &'static str> {
+    let text = text.trim();
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shaped {
+        return Err(WORK_RESTRICTION_DAY_WORDS);
+    }
+    let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    };
+    if (2000..=2099).contains(&year) && (1..=days_in_month).contains(&day) {
+        Ok(text)
+    } else {
+        Err(WORK_RESTRICTION_DAY_WORDS)
+    }
+}
+
+/// A work restriction's span: both days through [`work_restriction_day`], the end on or after
+/// the start (days in this form sort as text).
+pub fn work_restriction_days<'a>(
+    from: &'a str,
+    until: &'a str,
+) -> Result<(&'a str, &'a str), &'static str> {
+    let from = work_restriction_day(from)?;
+    let until = work_restriction_day(until).map_err(|_| WORK_RESTRICTION_UNTIL_WORDS)?;
+    if until < from {
+        return Err(WORK_RESTRICTION_UNTIL_WORDS);
+    }
+    Ok((from, until))
+}
 
 /// A wearable serial exactly as the wearable reports it: 1–16 printable ASCII characters, no
 /// spaces (so it cannot be mistaken for another once trimmed).
@@ -172,6 +290,66 @@ fn is_unsafe(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_work_restrictions_limits_are_bounded_numbers_and_empty_means_no_limit() {
+        assert_eq!(work_restriction_per_hour_text(" 10 "), Ok(Some(10)));
+        assert_eq!(work_restriction_per_hour_text(""), Ok(None));
+        assert_eq!(work_restriction_per_hour_text("0"), Ok(Some(0)));
+        assert_eq!(work_restriction_per_hour_text("1000"), Ok(Some(1000)));
+        for bad in ["1001", "-1", "+3", "1e3", "ten", "3.5", "99999999999"] {
+            assert_eq!(
+                work_restriction_per_hour_text(bad),
+                Err(WORK_RESTRICTION_PER_HOUR_WORDS),
+                "{bad}"
+            );
+        }
+        assert_eq!(work_restriction_load_kg_text("12.5"), Ok(Some(12.5)));
+        assert_eq!(work_restriction_load_kg_text("0"), Ok(Some(0.0)));
+        assert_eq!(work_restriction_load_kg_text(" "), Ok(None));
+        for bad in ["100.5", "-3", "inf", "NaN", "1e2", "12.25", "1.2.3", "."] {
+            assert_eq!(
+                work_restriction_load_kg_text(bad),
+                Err(WORK_RESTRICTION_LOAD_WORDS),
+                "{bad}"
+            );
+        }
+        assert!(work_restriction_load_kg(f64::NAN).is_err());
+        assert!(work_restriction_per_hour(1001).is_err());
+    }
+
+    #[test]
+    fn a_work_restrictions_days_are_real_dates_and_the_end_is_not_before_the_start() {
+        assert_eq!(work_restriction_day("2024-02-29"), Ok("2024-02-29"));
+        for bad in [
+            "2025-02-29",
+            "2025-13-01",
+            "2025-04-31",
+            "2025-4-1",
+            "1999-12-31",
+            "25-03-03",
+            "2025-03-03T00",
+            "",
+        ] {
+            assert_eq!(
+                work_restriction_day(bad),
+                Err(WORK_RESTRICTION_DAY_WORDS),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            work_restriction_days("2025-03-03", "2025-03-03"),
+            Ok(("2025-03-03", "2025-03-03"))
+        );
+        assert_eq!(
+            work_restriction_days("2025-03-03", "2025-03-02"),
+            Err(WORK_RESTRICTION_UNTIL_WORDS)
+        );
+        assert_eq!(
+            work_restriction_days("2025-03-03", ""),
+            Err(WORK_RESTRICTION_UNTIL_WORDS)
+        );
+    }
 
     #[test]
     fn a_serial_is_one_to_sixteen_printable_ascii_characters_without_spaces() {

@@ -288,6 +288,7 @@ impl RosterView for FakeRoster {
             }],
             tasks: vec!["Picking".to_owned()],
             teams: Vec::new(),
+            ..Roster::default()
         }
     }
 

@@ -18,6 +18,7 @@ pub mod nuisance;
 pub mod risk;
 pub mod shifts;
 pub mod tasks;
+pub mod work_restrictions;
 
 use std::collections::BTreeMap;
 

@@ -20,6 +20,7 @@ pub mod segments;
 pub mod settings;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod work_restrictions;
 mod writer;
 
 use std::path::Path;
@@ -64,6 +65,8 @@ pub enum StoreError {
     Roster(#[from] roster::RosterError),
     #[error(transparent)]
     User(#[from] accounts::UserError),
+    #[error("no such work restriction")]
+    NoSuchWorkRestriction,
 }
 
 /// SQLite page size for new databases (see `open_for_writing`).

@@ -229,7 +229,7 @@ pub(super) fn apply(
     }
 }
 
-fn require_worker(tx: &Transaction<'_>, id: i64) -> Result<(), StoreError> {
+pub(super) fn require_worker(tx: &Transaction<'_>, id: i64) -> Result<(), StoreError> {
     let known: Option<i64> = tx
         .query_row("SELECT 1 FROM worker WHERE id = ?1", [id], |row| row.get(0))
         .optional()?;

@@ -292,6 +292,27 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE user ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 8: work restrictions (return-to-work): health-related data, shown to supervisors and
+    // admins only, never uploaded, and deleted for good a set time after their last day
+    // (`store::work_restrictions::RETENTION_DAYS`). Days are site-local `YYYY-MM-DD`, both ends
+    // in force; a limit left NULL (or `no_deep_bends = 0`) does not apply.
+    r#"
+    CREATE TABLE work_restriction (
+        id                  INTEGER PRIMARY KEY,
+        worker_id           INTEGER NOT NULL REFERENCES worker(id),
+        from_day            TEXT NOT NULL,
+        until_day           TEXT NOT NULL,
+        no_deep_bends       INTEGER NOT NULL,
+        max_lifts_per_hour  INTEGER,
+        max_bends_per_hour  INTEGER,
+        max_load_kg         REAL,
+        recorded_ms         INTEGER NOT NULL,
+        changed_ms          INTEGER NOT NULL,
+        CHECK (from_day <= until_day)
+    ) STRICT;
+    CREATE INDEX work_restriction_by_worker ON work_restriction(worker_id, from_day);
+    CREATE INDEX work_restriction_by_until ON work_restriction(until_day);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -19,6 +19,7 @@ use super::segments::{
     self, NewDocking, NewSegment, QuarantinedSegment, RecodedBlock, SegmentKey, StoreOutcome,
 };
 use super::settings::{self, SettingChange};
+use super::work_restrictions::{self, WorkRestrictionChange, WorkRestrictionDone};
 
 /// Commands waiting in the queue; beyond this, pulls wait (backpressure bounds memory).
 const QUEUE: usize = 8;
@@ -51,6 +52,7 @@ enum Command {
     Roster(Box<RosterChange>, Reply<Option<i64>>),
     Settings(Box<SettingChange>, Reply<()>),
     Diag(Vec<DiagRecord>, Reply<()>),
+    WorkRestrictions(Box<WorkRestrictionChange>, Reply<WorkRestrictionDone>),
 }
 
 impl Command {
@@ -145,6 +147,15 @@ impl Writer {
     /// `AddWorker`, otherwise `None`.
     pub async fn roster(&self, change: RosterChange) -> Result<Option<i64>, StoreError> {
         self.ask(|reply| Command::Roster(Box::new(change), reply))
+            .await
+    }
+
+    /// Applies one change to the work restrictions durably (returns after its commit).
+    pub async fn work_restrictions(
+        &self,
+        change: WorkRestrictionChange,
+    ) -> Result<WorkRestrictionDone, StoreError> {
+        self.ask(|reply| Command::WorkRestrictions(Box::new(change), reply))
             .await
     }
 
@@ -271,6 +282,10 @@ enum Done {
     Unit(Reply<()>, Result<(), StoreError>),
     Segment(Reply<StoreOutcome>, Result<StoreOutcome, StoreError>),
     Roster(Reply<Option<i64>>, Result<Option<i64>, StoreError>),
+    WorkRestrictions(
+        Reply<WorkRestrictionDone>,
+        Result<WorkRestrictionDone, StoreError>,
+    ),
 }
 
 impl Done {
@@ -290,6 +305,7 @@ impl Done {
             Done::Unit(reply, result) => drop(reply.send(pick(result, commit))),
             Done::Segment(reply, result) => drop(reply.send(pick(result, commit))),
             Done::Roster(reply, result) => drop(reply.send(pick(result, commit))),
+            Done::WorkRestrictions(reply, result) => drop(reply.send(pick(result, commit))),
         }
     }
 }
@@ -338,6 +354,9 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
             Done::Segment(reply, Err(StoreError::Closed)).send(failed)
         }
         Command::Roster(_, reply) => Done::Roster(reply, Err(StoreError::Closed)).send(failed),
+        Command::WorkRestrictions(_, reply) => {
+            Done::WorkRestrictions(reply, Err(StoreError::Closed)).send(failed)
+        }
     }
 }
 
@@ -416,5 +435,9 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
         Command::Diag(records, reply) => {
             Done::Unit(reply, isolated(tx, |tx| diag::append(tx, &records)))
         }
+        Command::WorkRestrictions(change, reply) => Done::WorkRestrictions(
+            reply,
+            isolated(tx, |tx| work_restrictions::apply(tx, &change)),
+        ),
     }
 }

@@ -16,6 +16,7 @@ use web_ui::analysis::{self as page, AnalysisView};
 
 use crate::analysis::groups::{self, Goal, GroupFigure, Member};
 use crate::analysis::risk::CountKind;
+use crate::analysis::work_restrictions::{self, WorkRestriction};
 use crate::analysis::{Settings, ShiftReport, advice, risk};
 use crate::site::SiteSettings;
 use crate::store::Reader;
@@ -243,7 +244,33 @@ impl StoredAnalysis {
             .unwrap_or_default()
     }
 
-    fn summary(&self, report: &ShiftReport) -> page::ShiftSummary {
+    /// What `report` went beyond of the worker's work restrictions (any of theirs: only those in
+    /// force on the shift's day count), checked now against the tasks' loads in force.
+    fn exceeded(
+        &self,
+        work_restrictions: &[WorkRestriction],
+        report: &ShiftReport,
+    ) -> Vec<page::WorkRestrictionExceeded> {
+        let tasks = &self.settings().tasks;
+        work_restrictions
+            .iter()
+            .flat_map(|work_restriction| {
+                work_restrictions::check(work_restriction, report, tasks)
+                    .into_iter()
+                    .map(|exceeded| page::WorkRestrictionExceeded {
+                        work_restriction: work_restriction.id,
+                        what: exceeded.what(),
+                        when: exceeded.when(),
+                    })
+            })
+            .collect()
+    }
+
+    fn summary(
+        &self,
+        report: &ShiftReport,
+        work_restrictions: &[WorkRestriction],
+    ) -> page::ShiftSummary {
         page::ShiftSummary {
             start_ms: report.start_ms,
             end_ms: report.end_ms,
@@ -254,12 +281,17 @@ impl StoredAnalysis {
             per_hour: rates_from(&report.metrics.counts, report.metrics.wear_s),
             alerts: report.metrics.alerts.count,
             risk_level: level(report.risk_level),
+            work_restrictions_exceeded: self.exceeded(work_restrictions, report),
         }
     }
 
-    fn detail(&self, report: &ShiftReport) -> page::ShiftDetail {
+    fn detail(
+        &self,
+        report: &ShiftReport,
+        work_restrictions: &[WorkRestriction],
+    ) -> page::ShiftDetail {
         page::ShiftDetail {
-            summary: self.summary(report),
+            summary: self.summary(report, work_restrictions),
             zones: zones(report),
             median_response_ms: report.metrics.alerts.median_response_ms,
             uncorrected_alerts: report.metrics.alerts.uncorrected,
@@ -358,6 +390,17 @@ impl StoredAnalysis {
         );
         let mut by_worker: BTreeMap<i64, (Option<WorkerTag>, Vec<ShiftReport>)> = BTreeMap::new();
         let by_tag = self.teams_by_tag();
+        let mut in_force: BTreeMap<i64, Vec<WorkRestriction>> = BTreeMap::new();
+        for work_restriction in self
+            .reader
+            .work_restrictions_between_days(&chosen, &chosen)
+            .unwrap_or_default()
+        {
+            in_force
+                .entry(work_restriction.worker)
+                .or_default()
+                .push(work_restriction);
+        }
         for (worker, tag, report) in rows {
             by_worker
                 .entry(worker)
@@ -368,7 +411,8 @@ impl StoredAnalysis {
         let workers = by_worker
             .into_iter()
             .map(|(worker, (tag, reports))| {
-                self.worker_row(&by_tag, worker, tag.as_ref(), &reports)
+                let work_restrictions = in_force.get(&worker).map_or(&[][..], Vec::as_slice);
+                self.worker_row(&by_tag, worker, tag.as_ref(), &reports, work_restrictions)
             })
             .collect();
         page::Overview {
@@ -405,6 +449,8 @@ impl StoredAnalysis {
                 evidence: a.evidence,
             })
             .collect();
+        let work_restrictions = self.reader.work_restrictions_of(worker).unwrap_or_default();
+        let today = self.local_day(self.clock.now_ms());
         let worker_weeks = groups::worker_weeks(&reports);
         let trend = groups::worker_trend(&worker_weeks).map(week_trend);
         let weeks = week_points(&worker_weeks);
@@ -432,12 +478,19 @@ impl StoredAnalysis {
             worker,
             label: self.label(Some(&tag)),
             team: self.teams_by_tag().of(Some(&tag)),
-            shifts: reports.iter().map(|r| self.summary(r)).collect(),
-            shift: chosen.map(|r| self.detail(r)),
+            shifts: reports
+                .iter()
+                .map(|r| self.summary(r, &work_restrictions))
+                .collect(),
+            shift: chosen.map(|r| self.detail(r, &work_restrictions)),
             weeks,
             trend,
             goal,
             advice,
+            work_restrictions: work_restrictions
+                .iter()
+                .map(|w| super::roster::work_restriction_view(w, &today))
+                .collect(),
         })
     }
 
@@ -516,11 +569,7 @@ fn hour_of(group: &str) -> Option<u8> {
 
 impl StoredAnalysis {
     fn local_day(&self, ms: i64) -> String {
-        let zone =
-            jiff::tz::TimeZone::get(&self.settings().time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        jiff::Timestamp::from_millisecond(ms)
-            .map(|t| t.to_zoned(zone).date().to_string())
-            .unwrap_or_default()
+        super::site_day(&self.settings().time_zone, ms)
     }
 
     fn worker_row(
@@ -529,6 +578,7 @@ impl StoredAnalysis {
         worker: i64,
         tag: Option<&WorkerTag>,
         reports: &[ShiftReport],
+        work_restrictions: &[WorkRestriction],
     ) -> page::WorkerRow {
         let mut counts = crate::analysis::exposure::Counts::default();
         let mut wear_s = 0.0;
@@ -570,6 +620,10 @@ impl StoredAnalysis {
             median_response_ms: medians.get(medians.len().saturating_sub(1) / 2).copied(),
             risk_level: worst.map_or(page::RiskLevel::Low, |r| level(r.risk_level)),
             reasons: worst.map(|r| r.reasons.clone()).unwrap_or_default(),
+            work_restrictions_exceeded: reports
+                .iter()
+                .flat_map(|r| self.exceeded(work_restrictions, r))
+                .collect(),
         }
     }
 }
@@ -802,5 +856,64 @@ mod tests {
         let two = json(&get(&router, &api).await);
         assert_eq!(two["workers"].as_array().map(Vec::len), Some(2), "{two}");
         assert!(get(&router, &page).await.contains("2 workers shown"));
+    }
+
+    #[tokio::test]
+    async fn a_shift_beyond_a_work_restriction_in_force_is_flagged_and_a_change_needs_no_reanalysis()
+     {
+        let site = Site::new("work-restrictions");
+        let router = web_ui::analysis::routes(site.view.clone());
+        site.store_shift(1, "B-1001");
+        site.store_shift(2, "B-1002");
+        let record = |worker: i64, from: &str, until: &str, deep: bool, lifts: Option<u32>| {
+            site.db
+                .execute(
+                    "INSERT INTO work_restriction (worker_id, from_day, until_day, no_deep_bends,
+                        max_lifts_per_hour, recorded_ms, changed_ms) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0)",
+                    params![worker, from, until, deep, lifts],
+                )
+                .unwrap();
+        };
+        // Worker 1: no deep bends while the shift had 40. Worker 2: a generous limit, and a
+        // strict one that ended the day before.
+        record(1, "2025-03-01", "2025-03-31", true, None);
+        record(2, "2025-03-01", "2025-03-31", false, Some(100));
+        record(2, "2025-02-01", "2025-03-03", true, None);
+        let api = format!("/api/v1/analysis/overview?day={DAY}");
+        let overview = json(&get(&router, &api).await);
+        let flags = |overview: &serde_json::Value, worker: i64| {
+            overview["workers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["worker"] == worker)
+                .map(|row| row["work_restrictions_exceeded"].clone())
+                .unwrap()
+        };
+        assert_eq!(
+            flags(&overview, 1)[0]["what"],
+            "40 deep bends (limit: none)"
+        );
+        assert_eq!(flags(&overview, 2), serde_json::json!([]));
+        let page = get(&router, &format!("/overview?day={DAY}")).await;
+        assert!(page.contains("Beyond the work restriction:</strong> 40 deep bends"));
+
+        // (The worker page looks back from the system clock's today, past this 2025 shift; the
+        // shift's flag there is the same check, covered by the end-to-end test.)
+        let worker = json(&get(&router, "/api/v1/analysis/workers/1").await);
+        assert_eq!(worker["work_restrictions"][0]["terms"], "no deep bends");
+        let worker_page = get(&router, "/workers/1").await;
+        assert!(worker_page.contains("<h2 id=\"work-restrictions-h\">Work restrictions</h2>"));
+
+        // Ending it before the shift's day clears the flag on the next request, from the same
+        // stored report.
+        site.db
+            .execute(
+                "UPDATE work_restriction SET until_day = '2025-03-03' WHERE worker_id = 1",
+                [],
+            )
+            .unwrap();
+        let overview = json(&get(&router, &api).await);
+        assert_eq!(flags(&overview, 1), serde_json::json!([]));
     }
 }

@@ -13,6 +13,14 @@ mod settle;
 
 pub(crate) use settle::reload_settings;
 
+/// The site-local day of `ms` in `time_zone` (UTC if the zone is unknown), `YYYY-MM-DD`.
+pub(crate) fn site_day(time_zone: &str, ms: i64) -> String {
+    let zone = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(zone).date().to_string())
+        .unwrap_or_default()
+}
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! Implements `web_ui::roster::RosterView` over the store: wearables and who wears them, workers'
-//! badge tags, display names, tasks, teams and opt-outs. It owns turning roster input into store
-//! changes (through the `Writer`) and refreshing the live settings after them; it must never log
-//! a badge tag or a display name.
+//! badge tags, display names, tasks, teams, opt-outs and work restrictions. It owns turning roster
+//! input into store changes (through the `Writer`), refreshing the live settings after them, and
+//! the periodic retention sweep of work restrictions; it must never log a badge tag, a display
+//! name or a work restriction's terms.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -9,11 +10,14 @@ use std::sync::Arc;
 use web_ui::ViewFuture;
 use web_ui::roster::{
     Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
+    WorkRestrictionInput,
 };
 
+use crate::analysis::work_restrictions::{WorkRestriction, WorkRestrictionTerms};
 use crate::clock::Clock;
 use crate::site::SiteSettings;
 use crate::store::roster::{self, RosterError};
+use crate::store::work_restrictions::{RETENTION_DAYS, WorkRestrictionChange, WorkRestrictionDone};
 use crate::store::{Reader, StoreError, Writer};
 use crate::worker::{Pseudonyms, WorkerTag};
 
@@ -73,12 +77,156 @@ impl SiteRoster {
                 discarded_samples: w.discarded_samples,
             })
             .collect();
+        let today = self.today();
+        let work_restrictions = self
+            .reader
+            .work_restrictions()?
+            .iter()
+            .map(|w| work_restriction_view(w, &today))
+            .collect();
         Ok(Roster {
             wearables,
             workers,
             tasks: settings.tasks.iter().map(|t| t.name.clone()).collect(),
             teams: teams.into_iter().collect(),
+            work_restrictions,
+            today: Some(today),
+            work_restrictions_kept_days: u32::try_from(RETENTION_DAYS).unwrap_or(u32::MAX),
         })
+    }
+
+    /// The site-local day now.
+    fn today(&self) -> String {
+        super::site_day(&self.site.current().time_zone, self.clock.now_ms())
+    }
+
+    /// A work restriction's days and limits through the page's rules again (whoever calls), a
+    /// missing first day being today.
+    fn check_work_restriction(
+        &self,
+        input: WorkRestrictionInput,
+    ) -> Result<(String, String, WorkRestrictionTerms), RosterRefusal> {
+        let refused = |words: &str| RosterRefusal(words.to_owned());
+        let from_day = input.from_day.unwrap_or_else(|| self.today());
+        let (from_day, until_day) =
+            web_ui::rules::work_restriction_days(&from_day, &input.until_day).map_err(refused)?;
+        let per_hour = |limit: Option<u32>| {
+            limit
+                .map(web_ui::rules::work_restriction_per_hour)
+                .transpose()
+                .map_err(refused)
+        };
+        let terms = WorkRestrictionTerms {
+            no_deep_bends: input.no_deep_bends,
+            max_lifts_per_hour: per_hour(input.max_lifts_per_hour)?,
+            max_bends_per_hour: per_hour(input.max_bends_per_hour)?,
+            max_load_kg: input
+                .max_load_kg
+                .map(web_ui::rules::work_restriction_load_kg)
+                .transpose()
+                .map_err(refused)?,
+        };
+        if !terms.limits_anything() {
+            return Err(refused(web_ui::rules::WORK_RESTRICTION_TERMS_WORDS));
+        }
+        Ok((from_day.to_owned(), until_day.to_owned(), terms))
+    }
+
+    async fn commit_work_restriction(
+        &self,
+        change: WorkRestrictionChange,
+    ) -> Result<WorkRestrictionDone, RosterRefusal> {
+        self.writer
+            .work_restrictions(change)
+            .await
+            .map_err(|error| match error {
+                StoreError::NoSuchWorkRestriction => RosterRefusal(
+                    "that work restriction is not on this dock (it may have been deleted)".into(),
+                ),
+                StoreError::Roster(RosterError::NoSuchWorker) => {
+                    RosterRefusal("that worker is not on the roster".into())
+                }
+                other => {
+                    tracing::error!(error = %other, "Could not save a work restriction change.");
+                    RosterRefusal(
+                        "the dock could not save this change (storage problem); try again".into(),
+                    )
+                }
+            })
+    }
+
+    async fn apply_work_restriction(
+        &self,
+        change: RosterChange,
+    ) -> Result<RosterDone, RosterRefusal> {
+        let at_ms = self.clock.now_ms();
+        match change {
+            RosterChange::RecordWorkRestriction {
+                worker,
+                work_restriction,
+            } => {
+                let (from_day, until_day, terms) = self.check_work_restriction(work_restriction)?;
+                let done = self
+                    .commit_work_restriction(WorkRestrictionChange::Record {
+                        worker,
+                        from_day,
+                        until_day,
+                        terms,
+                        at_ms,
+                    })
+                    .await?;
+                let summary = match done {
+                    WorkRestrictionDone::Saved(id) => {
+                        format!("work restriction {id} of worker {worker} recorded")
+                    }
+                    _ => format!("work restriction of worker {worker} recorded"),
+                };
+                Ok(RosterDone {
+                    summary,
+                    worker: Some(worker),
+                })
+            }
+            RosterChange::EditWorkRestriction {
+                id,
+                work_restriction,
+            } => {
+                let (from_day, until_day, terms) = self.check_work_restriction(work_restriction)?;
+                self.commit_work_restriction(WorkRestrictionChange::Edit {
+                    id,
+                    from_day,
+                    until_day,
+                    terms,
+                    at_ms,
+                })
+                .await?;
+                Ok(RosterDone {
+                    summary: format!("work restriction {id} changed"),
+                    worker: None,
+                })
+            }
+            RosterChange::EndWorkRestriction { id } => {
+                // Ended now: no longer in force from today, so yesterday was its last day.
+                let last_day = day_before(&self.today());
+                let done = self
+                    .commit_work_restriction(WorkRestrictionChange::End {
+                        id,
+                        last_day,
+                        at_ms,
+                    })
+                    .await?;
+                let summary = match done {
+                    WorkRestrictionDone::Withdrawn => {
+                        format!("work restriction {id} withdrawn before it started")
+                    }
+                    _ => format!("work restriction {id} ended"),
+                };
+                Ok(RosterDone {
+                    summary,
+                    worker: None,
+                })
+            }
+            other => self.apply(other).await,
+        }
     }
 
     fn check_task(&self, task: Option<&String>) -> Result<(), RosterRefusal> {
@@ -138,6 +286,11 @@ impl SiteRoster {
     async fn apply(&self, change: RosterChange) -> Result<RosterDone, RosterRefusal> {
         let now = self.clock.now_ms();
         match change {
+            RosterChange::RecordWorkRestriction { .. }
+            | RosterChange::EditWorkRestriction { .. }
+            | RosterChange::EndWorkRestriction { .. } => {
+                Box::pin(self.apply_work_restriction(change)).await
+            }
             RosterChange::AssignWearable { serial, worker } => {
                 if !web_ui::rules::is_serial(&serial) {
                     return Err(RosterRefusal(
@@ -244,6 +397,80 @@ impl RosterView for SiteRoster {
     }
 }
 
+/// A stored work restriction as the pages show it, in force or not on site-local `today`.
+pub(super) fn work_restriction_view(
+    work_restriction: &WorkRestriction,
+    today: &str,
+) -> web_ui::roster::WorkRestriction {
+    let terms = &work_restriction.terms;
+    web_ui::roster::WorkRestriction {
+        id: work_restriction.id,
+        worker: work_restriction.worker,
+        from_day: work_restriction.from_day.clone(),
+        until_day: work_restriction.until_day.clone(),
+        no_deep_bends: terms.no_deep_bends,
+        max_lifts_per_hour: terms.max_lifts_per_hour,
+        max_bends_per_hour: terms.max_bends_per_hour,
+        max_load_kg: terms.max_load_kg,
+        terms: terms.words(),
+        in_force: work_restriction.in_force_on(today),
+    }
+}
+
+/// The day before `day` (`YYYY-MM-DD`); `day` itself if it is not a date.
+fn day_before(day: &str) -> String {
+    day.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|date| date.yesterday().ok())
+        .map_or_else(|| day.to_owned(), |date| date.to_string())
+}
+
+/// How often the retention sweep of work restrictions runs.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes for good, once, every work restriction past its retention on the site-local day the
+/// `clock` says it is; returns how many.
+pub async fn sweep_work_restrictions_once(
+    writer: &Writer,
+    site: &SiteSettings,
+    clock: &dyn Clock,
+) -> Result<u64, StoreError> {
+    let today = super::site_day(&site.current().time_zone, clock.now_ms());
+    match writer
+        .work_restrictions(WorkRestrictionChange::Sweep { today })
+        .await?
+    {
+        WorkRestrictionDone::Deleted(count) => Ok(count),
+        _ => Ok(0),
+    }
+}
+
+/// Runs the retention sweep of work restrictions at start and every hour until `shutdown`.
+pub async fn sweep_work_restrictions(
+    writer: Writer,
+    site: Arc<SiteSettings>,
+    clock: Arc<dyn Clock>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match sweep_work_restrictions_once(&writer, &site, clock.as_ref()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(
+                deleted,
+                "Deleted work restrictions past their retention for good."
+            ),
+            Err(StoreError::Closed) => return,
+            Err(error) => {
+                tracing::warn!(error = %error, "The work restriction retention sweep failed; it runs again within the hour.")
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +568,161 @@ mod tests {
         let listed = roster.roster();
         assert_eq!(listed.workers[0].display_name.as_deref(), Some("Ana"));
         assert_eq!(listed.workers[0].team, None);
+        drop(roster);
+        store.close();
+    }
+
+    /// A clock standing still at one instant.
+    struct At(i64);
+
+    impl Clock for At {
+        fn now_ms(&self) -> i64 {
+            self.0
+        }
+    }
+
+    /// 2025-03-04 12:00 UTC.
+    const MARCH_4_NOON: i64 = 1_741_089_600_000;
+
+    fn input(from: Option<&str>, until: &str) -> WorkRestrictionInput {
+        WorkRestrictionInput {
+            from_day: from.map(str::to_owned),
+            until_day: until.to_owned(),
+            no_deep_bends: true,
+            max_lifts_per_hour: Some(10),
+            max_bends_per_hour: None,
+            max_load_kg: None,
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_work_restriction_is_recorded_from_today_listed_ended_and_refused_when_hostile() {
+        let store = TestStore::new("roster-work-restrictions");
+        let roster = SiteRoster::new(
+            store.reader.clone(),
+            store.writer.clone(),
+            Arc::clone(&store.site),
+            Arc::new(Pseudonyms::from_key([7; 32])),
+            Arc::new(At(MARCH_4_NOON)),
+        );
+        let worker = roster
+            .change(RosterChange::AddWorker {
+                badge: "B-0042".to_owned(),
+                display_name: None,
+                task: None,
+                team: None,
+            })
+            .await
+            .unwrap()
+            .worker
+            .unwrap();
+        let done = roster
+            .change(RosterChange::RecordWorkRestriction {
+                worker,
+                work_restriction: input(None, "2025-03-31"),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            done.summary,
+            format!("work restriction 1 of worker {worker} recorded")
+        );
+        let listed = roster.roster();
+        assert_eq!(listed.today.as_deref(), Some("2025-03-04"));
+        assert_eq!(listed.work_restrictions_kept_days, 90);
+        let kept = &listed.work_restrictions[0];
+        assert_eq!(
+            (
+                kept.from_day.as_str(),
+                kept.until_day.as_str(),
+                kept.in_force
+            ),
+            ("2025-03-04", "2025-03-31", true)
+        );
+        assert_eq!(kept.terms, "no deep bends; at most 10 lifts an hour");
+        // The daemon applies the page's rules whoever calls it, and stores nothing refused.
+        for (bad, words) in [
+            (
+                input(Some("2025-03-05"), "2025-03-04"),
+                web_ui::rules::WORK_RESTRICTION_UNTIL_WORDS,
+            ),
+            (
+                WorkRestrictionInput {
+                    max_lifts_per_hour: Some(5000),
+                    ..input(None, "2025-03-31")
+                },
+                web_ui::rules::WORK_RESTRICTION_PER_HOUR_WORDS,
+            ),
+            (
+                WorkRestrictionInput {
+                    no_deep_bends: false,
+                    max_lifts_per_hour: None,
+                    ..input(None, "2025-03-31")
+                },
+                web_ui::rules::WORK_RESTRICTION_TERMS_WORDS,
+            ),
+        ] {
+            let refused = roster
+                .change(RosterChange::RecordWorkRestriction {
+                    worker,
+                    work_restriction: bad,
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(refused.0, words);
+        }
+        assert_eq!(roster.roster().work_restrictions.len(), 1);
+        // Ended now, yesterday was its last day: it started today, so it was never in force and
+        // is withdrawn.
+        let ended = roster
+            .change(RosterChange::EndWorkRestriction { id: kept.id })
+            .await
+            .unwrap();
+        assert_eq!(
+            ended.summary,
+            format!("work restriction {} withdrawn before it started", kept.id)
+        );
+        assert!(roster.roster().work_restrictions.is_empty());
+        drop(roster);
+        store.close();
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_retention_sweep_deletes_work_restrictions_ninety_days_after_their_last_day_by_the_injected_clock()
+     {
+        let store = TestStore::new("roster-work-restriction-sweep");
+        let roster = roster_over(&store);
+        let worker = roster
+            .change(RosterChange::AddWorker {
+                badge: "B-0043".to_owned(),
+                display_name: None,
+                task: None,
+                team: None,
+            })
+            .await
+            .unwrap()
+            .worker
+            .unwrap();
+        roster
+            .change(RosterChange::RecordWorkRestriction {
+                worker,
+                work_restriction: input(Some("2025-01-06"), "2025-01-31"),
+            })
+            .await
+            .unwrap();
+        // 2025-05-01 is the 90th day after 2025-01-31: still kept; deleted the day after.
+        let may_1 = At(MARCH_4_NOON + 58 * 86_400_000);
+        let kept = sweep_work_restrictions_once(&store.writer, &store.site, &may_1)
+            .await
+            .unwrap();
+        assert_eq!(kept, 0);
+        assert_eq!(store.reader.work_restrictions().unwrap().len(), 1);
+        let may_2 = At(MARCH_4_NOON + 59 * 86_400_000);
+        let deleted = sweep_work_restrictions_once(&store.writer, &store.site, &may_2)
+            .await
+            .unwrap();
+        assert_eq!(deleted, 1);
+        assert!(store.reader.work_restrictions().unwrap().is_empty());
         drop(roster);
         store.close();
     }

@@ -206,11 +206,25 @@ fn row(
         median_response_ms: response,
         risk_level: level,
         reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
+        work_restrictions_exceeded: Vec::new(),
     }
 }
 
-/// 2025-03-04: four workers, one with a hostile label and team.
+/// 2025-03-04: four workers, one with a hostile label and team, one (Anna K.) beyond her work
+/// restriction.
 pub(crate) fn overview() -> Overview {
+    let mut overview = four_workers();
+    if let Some(anna) = overview.workers.iter_mut().find(|row| row.worker == 12) {
+        anna.work_restrictions_exceeded = vec![WorkRestrictionExceeded {
+            work_restriction: 5,
+            what: "14 lifts in the hour 10:00–11:00 (limit 10)".to_owned(),
+            when: vec!["10:00–11:00".to_owned()],
+        }];
+    }
+    overview
+}
+
+fn four_workers() -> Overview {
     Overview {
         day: Some("2025-03-04".to_owned()),
         previous_day: Some("2025-03-03".to_owned()),
@@ -282,6 +296,7 @@ fn summary(days_back: i64, level: RiskLevel, bends: f64) -> ShiftSummary {
         per_hour: rates(bends, 8.0, 3.0),
         alerts: 6,
         risk_level: level,
+        work_restrictions_exceeded: Vec::new(),
     }
 }
 
@@ -292,6 +307,15 @@ fn worker_detail(worker: i64, label: &str, team: Option<&str>) -> WorkerDetail {
         summary(1, RiskLevel::Medium, 26.0),
         summary(0, RiskLevel::High, 41.0),
     ];
+    let mut shifts = shifts;
+    // The latest shift went beyond the worker's work restriction.
+    if let Some(last) = shifts.last_mut() {
+        last.work_restrictions_exceeded = vec![WorkRestrictionExceeded {
+            work_restriction: 5,
+            what: "3 deep bends (limit: none)".to_owned(),
+            when: vec!["09:00–10:00 (2)".to_owned(), "<b>14:00</b>".to_owned()],
+        }];
+    }
     let hours = (6u8..14)
         .map(|hour| HourPoint {
             hour_start_ms: LAST_START_MS + i64::from(hour - 6) * 3_600_000,
@@ -394,6 +418,18 @@ fn worker_detail(worker: i64, label: &str, team: Option<&str>) -> WorkerDetail {
                 evidence: "most bends between 10:00 and 12:00".to_owned(),
             },
         ],
+        work_restrictions: vec![crate::roster::WorkRestriction {
+            id: 5,
+            worker,
+            from_day: "2025-03-03".to_owned(),
+            until_day: "2025-03-31".to_owned(),
+            no_deep_bends: true,
+            max_lifts_per_hour: None,
+            max_bends_per_hour: None,
+            max_load_kg: None,
+            terms: "no deep bends".to_owned(),
+            in_force: true,
+        }],
     }
 }
 

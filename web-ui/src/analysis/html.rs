@@ -3,15 +3,42 @@
 //! addresses are the site's (`crate::pages`). They must never let interpolated text open a tag,
 //! an entity or leave a quoted attribute, and never emit inline script, style or handlers (CSP).
 
+use std::fmt::Write as _;
+
 use axum::{http::StatusCode, response::Response};
 
-use super::{STYLE_PATH, view::RiskLevel};
+use super::{
+    STYLE_PATH,
+    view::{RiskLevel, WorkRestrictionExceeded},
+};
 use crate::pages::{Shell, Viewer};
 
 /// Text made safe for HTML: the site's one escaper, under the name this module's markup uses.
 pub(super) use crate::pages::Escaped as Esc;
 /// Addresses with query values: the site's one encoder.
 pub(super) use crate::pages::url;
+
+/// What a shift or day went beyond of a worker's work restrictions, as a list (nothing when
+/// within them): "Beyond the work restriction: 3 deep bends (limit: none) — 09:00–10:00 (2)".
+pub(super) fn work_restrictions_exceeded(out: &mut String, exceeded: &[WorkRestrictionExceeded]) {
+    if exceeded.is_empty() {
+        return;
+    }
+    out.push_str("<ul class=\"an-work-restriction\">");
+    for item in exceeded {
+        let _ = write!(
+            out,
+            "<li><strong>Beyond the work restriction:</strong> {}",
+            Esc(&item.what)
+        );
+        if !item.when.is_empty() {
+            let when: Vec<String> = item.when.iter().map(|w| Esc(w).to_string()).collect();
+            let _ = write!(out, " — {}", when.join(", "));
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ul>");
+}
 
 /// A figure for reading: no decimals from 10, one below; never `-0`.
 pub(super) fn num(x: f64) -> String {

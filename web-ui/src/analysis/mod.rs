@@ -48,7 +48,7 @@ pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
     AdviceView, GoalDay, GoalView, GroupFigures, GroupRow, HourPoint, HourRow, Overview,
     PostureZones, Rates, RiskLevel, ShiftDetail, ShiftSummary, TasksAndHours, TrendRow, Viewer,
-    WeekPoint, WeekTrend, WorkerDetail, WorkerRow,
+    WeekPoint, WeekTrend, WorkRestrictionExceeded, WorkerDetail, WorkerRow,
 };
 
 /// What the analysis pages need from the daemon. Implemented by `dockd` over its stored shift

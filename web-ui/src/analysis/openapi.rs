@@ -110,7 +110,14 @@ pub fn openapi_schemas() -> Value {
             "shifts": integer(), "wear_h": number(), "per_hour": reference("AnalysisRates"),
             "zones": reference("AnalysisZones"), "alerts": integer(),
             "median_response_ms": nullable(integer()), "risk_level": level, "reasons": strings,
+            "work_restrictions_exceeded": array(reference("AnalysisWorkRestrictionExceeded")),
         })),
+        "AnalysisWorkRestriction": crate::roster::work_restriction_schema(),
+        "AnalysisWorkRestrictionExceeded": object(
+            "One term of a work restriction a shift went beyond: what, and when (site-local \
+             clock hours; empty when only the task is known). Supervisors and admins only.",
+            json!({ "work_restriction": integer(), "what": string(), "when": strings }),
+        ),
         "AnalysisWorker": object("One worker.", json!({
             "worker": integer(), "label": string(), "team": nullable(string()),
             "shifts": array(reference("AnalysisShiftSummary")),
@@ -119,11 +126,13 @@ pub fn openapi_schemas() -> Value {
             "trend": nullable(reference("AnalysisTrend")),
             "goal": nullable(reference("AnalysisGoal")),
             "advice": array(reference("AnalysisAdvice")),
+            "work_restrictions": array(reference("AnalysisWorkRestriction")),
         })),
         "AnalysisShiftSummary": object("One shift.", json!({
             "start_ms": integer(), "end_ms": integer(), "local_day": string(),
             "start_time": string(), "end_time": string(), "wear_h": number(),
             "per_hour": reference("AnalysisRates"), "alerts": integer(), "risk_level": level,
+            "work_restrictions_exceeded": array(reference("AnalysisWorkRestrictionExceeded")),
         })),
         "AnalysisShift": object("One shift in detail (the summary's keys and more).", json!({
             "start_ms": integer(), "end_ms": integer(), "local_day": string(),
@@ -132,6 +141,7 @@ pub fn openapi_schemas() -> Value {
             "zones": reference("AnalysisZones"), "median_response_ms": nullable(integer()),
             "uncorrected_alerts": integer(), "reasons": strings,
             "hours": array(reference("AnalysisHour")),
+            "work_restrictions_exceeded": array(reference("AnalysisWorkRestrictionExceeded")),
         })),
         "AnalysisHour": object("One site-local clock hour of a shift.", json!({
             "hour_start_ms": integer(), "hour_of_day": integer(), "wear_s": number(),

@@ -484,6 +484,7 @@ fn worker_row(out: &mut String, row: &WorkerRow) {
         }
         out.push_str("</ul>");
     }
+    super::html::work_restrictions_exceeded(out, &row.work_restrictions_exceeded);
     let _ = writeln!(
         out,
         "</td>\
@@ -668,6 +669,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_day_beyond_a_work_restriction_is_flagged_on_today_and_in_its_json() {
+        let fake = Fake::new();
+        let (status, _, html) = get_as(fake.router(), "/overview", Some(Role::Supervisor)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            html.matches("<ul class=\"an-work-restriction\">").count(),
+            1,
+            "only the worker beyond hers"
+        );
+        assert!(html.contains(
+            "<strong>Beyond the work restriction:</strong> 14 lifts in the hour 10:00–11:00 \
+             (limit 10) — 10:00–11:00"
+        ));
+        let (_, _, body) = get_as(
+            fake.router(),
+            "/api/v1/analysis/overview",
+            Some(Role::Supervisor),
+        )
+        .await;
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let flagged: Vec<i64> = value["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| {
+                !row["work_restrictions_exceeded"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+            })
+            .map(|row| row["worker"].as_i64().unwrap())
+            .collect();
+        assert_eq!(flagged, [12]);
+    }
+
+    #[tokio::test]
     async fn hostile_labels_teams_and_tasks_are_escaped_everywhere() {
         let fake = Fake::new();
         let (_, _, html) = get_as(
@@ -766,6 +803,7 @@ mod tests {
                 "tasks",
                 "team",
                 "wear_h",
+                "work_restrictions_exceeded",
                 "worker",
                 "zones"
             ]

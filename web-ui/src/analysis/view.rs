@@ -113,6 +113,21 @@ pub struct WorkerRow {
     /// The day's highest shift level, with the reasons in words, heaviest first.
     pub risk_level: RiskLevel,
     pub reasons: Vec<String>,
+    /// What the day's shifts went beyond of the worker's work restrictions in force (empty
+    /// within them, or without any).
+    pub work_restrictions_exceeded: Vec<WorkRestrictionExceeded>,
+}
+
+/// One term of a work restriction a shift went beyond, in the daemon's words.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct WorkRestrictionExceeded {
+    /// The work restriction's id (as on the Roster).
+    pub work_restriction: i64,
+    /// What, e.g. "3 deep bends (limit: none)" or "14 lifts in the hour 10:00–11:00 (limit 10)".
+    pub what: String,
+    /// When, as site-local clock hours, e.g. `["09:00–10:00 (2)"]`; empty when only the task
+    /// is known.
+    pub when: Vec<String>,
 }
 
 /// One worker: shifts over time, one shift in detail, trends, goal and advice.
@@ -133,6 +148,8 @@ pub struct WorkerDetail {
     pub goal: Option<GoalView>,
     /// The analysis's recommendations for the chosen shift, heaviest first.
     pub advice: Vec<AdviceView>,
+    /// The worker's work restrictions still kept (current, coming and ended), oldest first.
+    pub work_restrictions: Vec<crate::roster::WorkRestriction>,
 }
 
 /// One shift in the worker's history.
@@ -150,6 +167,8 @@ pub struct ShiftSummary {
     pub per_hour: Rates,
     pub alerts: u32,
     pub risk_level: RiskLevel,
+    /// What the shift went beyond of the worker's work restrictions in force that day.
+    pub work_restrictions_exceeded: Vec<WorkRestrictionExceeded>,
 }
 
 /// One shift in detail.

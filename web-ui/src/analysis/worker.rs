@@ -33,6 +33,7 @@ pub(super) fn page(detail: &WorkerDetail, viewer: Option<Viewer<'_>>) -> Respons
             .map(|team| format!("<p class=\"an-sub\">Team {}</p>", Esc(team)))
             .unwrap_or_default()
     );
+    work_restrictions(&mut out, detail);
     history(&mut out, detail);
     if let Some(shift) = &detail.shift {
         shift_section(&mut out, shift);
@@ -43,6 +44,62 @@ pub(super) fn page(detail: &WorkerDetail, viewer: Option<Viewer<'_>>) -> Respons
     }
     advice(&mut out, &detail.advice);
     document(StatusCode::OK, &detail.label, Nav::Other, viewer, &out)
+}
+
+/// The worker's work restrictions (health-related: this page is for supervisors and admins only)
+/// and which of the listed shifts went beyond them; recorded and changed on the Roster.
+fn work_restrictions(out: &mut String, detail: &WorkerDetail) {
+    if detail.work_restrictions.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section class=\"an-section\" aria-labelledby=\"work-restrictions-h\">\n\
+         <h2 id=\"work-restrictions-h\">Work restrictions</h2>\n<ul class=\"an-reasons\">",
+    );
+    for item in &detail.work_restrictions {
+        let status = if item.in_force {
+            "in force"
+        } else {
+            "not in force today"
+        };
+        let _ = write!(
+            out,
+            "<li>{terms} — from <time datetime=\"{from}\">{from}</time> until \
+             <time datetime=\"{until}\">{until}</time> ({status})</li>",
+            terms = Esc(&item.terms),
+            from = Esc(&item.from_day),
+            until = Esc(&item.until_day),
+        );
+    }
+    out.push_str("</ul>\n");
+    let beyond: Vec<&ShiftSummary> = detail
+        .shifts
+        .iter()
+        .filter(|s| !s.work_restrictions_exceeded.is_empty())
+        .collect();
+    if beyond.is_empty() {
+        out.push_str(
+            "<p class=\"an-note\">No shift listed here went beyond a work restriction.</p>\n",
+        );
+    } else {
+        for shift in beyond.iter().rev() {
+            let _ = write!(
+                out,
+                "<p class=\"an-note\"><a href=\"/workers/{worker}?shift={start}\">{day}, \
+                 {from}–{to}</a></p>",
+                worker = detail.worker,
+                start = shift.start_ms,
+                day = Esc(&shift.local_day),
+                from = Esc(&shift.start_time),
+                to = Esc(&shift.end_time),
+            );
+            super::html::work_restrictions_exceeded(out, &shift.work_restrictions_exceeded);
+        }
+    }
+    out.push_str(
+        "<p class=\"an-note\">Work restrictions are recorded, changed and ended on the \
+         <a href=\"/roster\">Roster</a>.</p>\n</section>\n",
+    );
 }
 
 fn level_colour(level: RiskLevel) -> &'static str {
@@ -163,6 +220,7 @@ fn shift_section(out: &mut String, shift: &ShiftDetail) {
         to = Esc(&s.end_time),
         badge = risk_badge(s.risk_level),
     );
+    super::html::work_restrictions_exceeded(out, &s.work_restrictions_exceeded);
     if !shift.reasons.is_empty() {
         out.push_str("<ul class=\"an-reasons\">");
         for reason in &shift.reasons {
@@ -560,6 +618,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_shift_beyond_a_work_restriction_is_flagged_with_what_and_when_on_the_page_and_in_json()
+     {
+        let fake = Fake::new();
+        let (status, _, html) = get_as(fake.router(), "/workers/12", Some(Role::Supervisor)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("<h2 id=\"work-restrictions-h\">Work restrictions</h2>"));
+        assert!(html.contains(
+            "no deep bends — from <time datetime=\"2025-03-03\">2025-03-03</time> until \
+             <time datetime=\"2025-03-31\">2025-03-31</time> (in force)"
+        ));
+        assert!(html.contains(
+            "<li><strong>Beyond the work restriction:</strong> 3 deep bends (limit: none) — \
+             09:00–10:00 (2), &lt;b&gt;14:00&lt;/b&gt;</li>"
+        ));
+        assert!(!html.contains("<b>14:00</b>"));
+        let (_, _, body) = get_as(
+            fake.router(),
+            "/api/v1/analysis/workers/12",
+            Some(Role::Supervisor),
+        )
+        .await;
+        let value = json(&body);
+        assert_eq!(value["work_restrictions"][0]["terms"], "no deep bends");
+        let flagged = &value["shift"]["work_restrictions_exceeded"][0];
+        assert_eq!(flagged["what"], "3 deep bends (limit: none)");
+        assert_eq!(flagged["when"][0], "09:00–10:00 (2)");
+        assert_eq!(
+            value["shifts"][0]["work_restrictions_exceeded"],
+            serde_json::json!([]),
+            "a shift within it is not flagged"
+        );
+    }
+
+    #[tokio::test]
     async fn the_worker_json_has_stable_keys() {
         let fake = Fake::new();
         let (status, _, body) = get_as(
@@ -573,7 +665,16 @@ mod tests {
         assert_eq!(
             sorted_keys(&value),
             [
-                "advice", "goal", "label", "shift", "shifts", "team", "trend", "weeks", "worker"
+                "advice",
+                "goal",
+                "label",
+                "shift",
+                "shifts",
+                "team",
+                "trend",
+                "weeks",
+                "work_restrictions",
+                "worker"
             ]
         );
         assert_eq!(
@@ -592,6 +693,7 @@ mod tests {
                 "start_time",
                 "uncorrected_alerts",
                 "wear_h",
+                "work_restrictions_exceeded",
                 "zones"
             ]
         );

@@ -1,15 +1,17 @@
 //! The Roster page's markup: the wearables and workers tables with their forms, the add-a-worker
-//! form, the message box after a change, and the document shell (with the site navigation). Serials come from devices and
-//! names, badges and teams from people: it must never interpolate any text without [`Esc`], never
-//! build an element id from such text, and never emit inline script, style or handlers (CSP).
+//! form, the work restrictions with theirs, the message box after a change, and the document shell
+//! (with the site navigation). Serials come from devices and names, badges and teams from people:
+//! it must never interpolate any text without [`Esc`], never build an element id from such text,
+//! and never emit inline script, style or handlers (CSP).
 
 use std::{borrow::Cow, fmt::Write as _};
 
 use axum::{http::StatusCode, response::Response};
 
 use super::{
-    API_WEARABLES, API_WORKERS, OPT_OUT_SUFFIX, PAGE_PATH, Roster, RosterWearable, RosterWorker,
-    STYLE_PATH, input,
+    API_WEARABLES, API_WORKERS, END_SUFFIX, OPT_OUT_SUFFIX, PAGE_PATH, Roster, RosterWearable,
+    RosterWorker, STYLE_PATH, WORK_RESTRICTION_PREFIX, WORK_RESTRICTIONS_SUFFIX, WorkRestriction,
+    input,
 };
 use crate::pages::{self, Shell, Viewer};
 
@@ -124,6 +126,7 @@ pub(super) fn page(
     wearables(&mut body, roster, form);
     workers(&mut body, roster, form);
     add_worker(&mut body, roster, form);
+    work_restrictions(&mut body, roster, form);
     teams_list(&mut body, &roster.teams);
     Shell::new("Roster")
         .own_heading()
@@ -448,6 +451,173 @@ fn add_worker(out: &mut String, roster: &Roster, form: Form<'_>) {
         Some("ro-teams"),
     );
     out.push_str("<button type=\"submit\">Add worker</button></form>\n</section>\n");
+}
+
+/// The work restrictions: each with its limits, days and status, an edit form and "End now",
+/// then the form recording a new one.
+fn work_restrictions(out: &mut String, roster: &Roster, form: Form<'_>) {
+    let _ = writeln!(
+        out,
+        "<section class=\"an-section\" aria-labelledby=\"ro-work-restrictions\">\n\
+         <h2 id=\"ro-work-restrictions\">Work restrictions</h2>\n\
+         <p class=\"an-note\">Limits for a worker returning to work: no deep bends, at most so \
+         many lifts or bends an hour, no lifts in tasks over a load. Every shift that goes beyond a \
+         work restriction in force is flagged on Today and on the worker's page, with what and \
+         when. Work restrictions are health-related: only supervisors and administrators see \
+         them, every view and change is audited, they never leave this dock, and each is deleted \
+         for good {} days after its last day. Dates are the site's days; both ends are in \
+         force. Record no reasons or diagnoses here: the limits are all the dock needs.</p>",
+        roster.work_restrictions_kept_days
+    );
+    if roster.work_restrictions.is_empty() {
+        out.push_str("<p class=\"an-empty\">No work restrictions.</p>\n");
+    } else {
+        out.push_str(
+            "<div class=\"an-table-wrap\">\n<table class=\"an-table ro-table\">\n\
+             <thead><tr><th scope=\"col\">Worker</th><th scope=\"col\">Limits</th>\
+             <th scope=\"col\">From</th><th scope=\"col\">Until</th>\
+             <th scope=\"col\">Status</th><th scope=\"col\">Change</th></tr></thead>\n<tbody>\n",
+        );
+        for (row, work_restriction) in roster.work_restrictions.iter().enumerate() {
+            work_restriction_row(out, roster, work_restriction, row, form);
+        }
+        out.push_str("</tbody>\n</table>\n</div>\n");
+    }
+    if roster.workers.is_empty() {
+        out.push_str("</section>\n");
+        return;
+    }
+    out.push_str("<h3>Record a work restriction</h3>\n");
+    // The worker is in the form's address: one folded form per worker (picking the address
+    // from a list would need script).
+    for (row, worker) in roster.workers.iter().enumerate() {
+        let label = Esc(worker_label(worker));
+        let _ = write!(
+            out,
+            "<details class=\"ro-edit\"><summary>For {label}</summary>"
+        );
+        form.open(
+            out,
+            &format!("{API_WORKERS}/{}{WORK_RESTRICTIONS_SUFFIX}", worker.id),
+            "ro-form",
+        );
+        work_restriction_fields(
+            out,
+            &format!("ro-new-wr-{row}"),
+            None,
+            roster.today.as_deref(),
+        );
+        out.push_str("<button type=\"submit\">Record work restriction</button></form></details>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn work_restriction_row(
+    out: &mut String,
+    roster: &Roster,
+    work_restriction: &WorkRestriction,
+    row: usize,
+    form: Form<'_>,
+) {
+    let worker = match roster
+        .workers
+        .iter()
+        .find(|worker| worker.id == work_restriction.worker)
+    {
+        Some(worker) => Esc(worker_label(worker)).to_string(),
+        None => format!("worker {}", work_restriction.worker),
+    };
+    let today = roster.today.as_deref().unwrap_or("");
+    let status = if work_restriction.in_force {
+        "In force"
+    } else if work_restriction.from_day.as_str() > today {
+        "Not started yet"
+    } else {
+        "Ended"
+    };
+    let _ = write!(
+        out,
+        "<tr><th scope=\"row\">{worker}</th>\
+         <td data-label=\"Limits\">{terms}</td>\
+         <td data-label=\"From\"><time datetime=\"{from}\">{from}</time></td>\
+         <td data-label=\"Until\"><time datetime=\"{until}\">{until}</time></td>\
+         <td data-label=\"Status\">{status}</td>\
+         <td data-label=\"Change\"><details class=\"ro-edit\"><summary>Edit\
+         <span class=\"ro-hidden\"> work restriction {id}</span></summary>",
+        terms = Esc(&work_restriction.terms),
+        from = Esc(&work_restriction.from_day),
+        until = Esc(&work_restriction.until_day),
+        id = work_restriction.id,
+    );
+    let address = format!("{WORK_RESTRICTION_PREFIX}/{}", work_restriction.id);
+    form.open(out, &address, "ro-form");
+    work_restriction_fields(
+        out,
+        &format!("ro-wr-{row}"),
+        Some(work_restriction),
+        roster.today.as_deref(),
+    );
+    out.push_str("<button type=\"submit\">Save</button></form></details>");
+    if status != "Ended" {
+        form.open(out, &format!("{address}{END_SUFFIX}"), "ro-opt-out");
+        let _ = write!(
+            out,
+            "<button type=\"submit\" class=\"ro-secondary\">End now\
+             <span class=\"ro-hidden\"> work restriction {}</span></button></form>",
+            work_restriction.id
+        );
+    }
+    out.push_str("</td></tr>\n");
+}
+
+/// A work restriction's fields, filled from `current` (a new one starts `today`).
+fn work_restriction_fields(
+    out: &mut String,
+    id: &str,
+    current: Option<&WorkRestriction>,
+    today: Option<&str>,
+) {
+    let number = |value: Option<String>| value.unwrap_or_default();
+    let from = current.map_or(today.unwrap_or(""), |c| c.from_day.as_str());
+    let until = current.map_or("", |c| c.until_day.as_str());
+    let checked = if current.is_some_and(|c| c.no_deep_bends) {
+        " checked"
+    } else {
+        ""
+    };
+    let _ = write!(
+        out,
+        "<label for=\"{id}-deep\"><input id=\"{id}-deep\" name=\"no_deep_bends\" \
+         type=\"checkbox\"{checked}> No deep bends</label>\
+         <label for=\"{id}-lifts\">At most … lifts an hour</label>\
+         <input id=\"{id}-lifts\" name=\"max_lifts_per_hour\" type=\"number\" min=\"0\" \
+         max=\"{per_hour_max}\" step=\"1\" value=\"{lifts}\">\
+         <label for=\"{id}-bends\">At most … bends an hour</label>\
+         <input id=\"{id}-bends\" name=\"max_bends_per_hour\" type=\"number\" min=\"0\" \
+         max=\"{per_hour_max}\" step=\"1\" value=\"{bends}\">\
+         <label for=\"{id}-load\">No lifts in tasks over (kg)</label>\
+         <input id=\"{id}-load\" name=\"max_load_kg\" type=\"number\" min=\"0\" \
+         max=\"{load_max}\" step=\"0.1\" value=\"{load}\">\
+         <label for=\"{id}-from\">From</label>\
+         <input id=\"{id}-from\" name=\"from_day\" type=\"date\" value=\"{from}\">\
+         <label for=\"{id}-until\">Until (last day)</label>\
+         <input id=\"{id}-until\" name=\"until_day\" type=\"date\" required value=\"{until}\">",
+        per_hour_max = crate::rules::WORK_RESTRICTION_PER_HOUR_MAX,
+        load_max = crate::rules::WORK_RESTRICTION_LOAD_MAX_KG,
+        lifts = number(
+            current
+                .and_then(|c| c.max_lifts_per_hour)
+                .map(|n| n.to_string())
+        ),
+        bends = number(
+            current
+                .and_then(|c| c.max_bends_per_hour)
+                .map(|n| n.to_string())
+        ),
+        load = number(current.and_then(|c| c.max_load_kg).map(|kg| kg.to_string())),
+        from = Esc(from),
+        until = Esc(until),
+    );
 }
 
 /// The team suggestions every team field offers.

@@ -14,7 +14,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{PAGE_PATH, RosterChange};
+use super::{PAGE_PATH, RosterChange, WorkRestrictionInput};
 use crate::pages::{Failure, FormFields as Fields};
 
 /// The largest request body a change may have (a form or JSON body is a few hundred bytes).
@@ -42,6 +42,8 @@ pub(super) enum Problem {
     Forbidden,
     /// The worker id in the address is not a worker id.
     NoSuchWorker,
+    /// The work restriction id in the address is not one.
+    NoSuchWorkRestriction,
     /// Neither JSON nor a form.
     UnsupportedType,
     /// The body is over [`BODY_LIMIT`] (or could not be read whole).
@@ -71,7 +73,7 @@ pub(super) const OPT_OUT_WORDS: &str =
 /// Every fixed refusal of a field, with the code the page's address carries for it after a
 /// form (`/roster?problem=badge`): an address names a problem, never words, so a link cannot
 /// make the page say what its sender wants.
-pub(super) const PROBLEM_CODES: [(&str, &str); 9] = [
+pub(super) const PROBLEM_CODES: [(&str, &str); 14] = [
     ("badge", BADGE_WORDS),
     ("name-length", NAME_TOO_LONG),
     ("name-characters", NAME_CONTROL),
@@ -81,6 +83,26 @@ pub(super) const PROBLEM_CODES: [(&str, &str); 9] = [
     ("serial", SERIAL_WORDS),
     ("worker", WORKER_WORDS),
     ("opt-out", OPT_OUT_WORDS),
+    (
+        "work-restriction-per-hour",
+        crate::rules::WORK_RESTRICTION_PER_HOUR_WORDS,
+    ),
+    (
+        "work-restriction-load",
+        crate::rules::WORK_RESTRICTION_LOAD_WORDS,
+    ),
+    (
+        "work-restriction-day",
+        crate::rules::WORK_RESTRICTION_DAY_WORDS,
+    ),
+    (
+        "work-restriction-until",
+        crate::rules::WORK_RESTRICTION_UNTIL_WORDS,
+    ),
+    (
+        "work-restriction-terms",
+        crate::rules::WORK_RESTRICTION_TERMS_WORDS,
+    ),
 ];
 
 /// What the page says for a problem code it does not know.
@@ -100,6 +122,11 @@ impl Problem {
                 StatusCode::NOT_FOUND,
                 "Worker not found",
                 "There is no worker at this address.".into(),
+            ),
+            Problem::NoSuchWorkRestriction => (
+                StatusCode::NOT_FOUND,
+                "Work restriction not found",
+                "There is no work restriction at this address.".into(),
             ),
             Problem::UnsupportedType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -318,6 +345,120 @@ pub(super) fn opt_out(id: i64, format: Format, bytes: &[u8]) -> Result<RosterCha
         },
     };
     Ok(RosterChange::OptOut { id, opted_out })
+}
+
+/// A work restriction as JSON: `until_day` required, every other field optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkRestrictionJson {
+    #[serde(default)]
+    from_day: Option<String>,
+    until_day: String,
+    #[serde(default)]
+    no_deep_bends: bool,
+    #[serde(default)]
+    max_lifts_per_hour: Option<u32>,
+    #[serde(default)]
+    max_bends_per_hour: Option<u32>,
+    #[serde(default)]
+    max_load_kg: Option<f64>,
+}
+
+/// Record a work restriction for worker `worker`.
+pub(super) fn record_work_restriction(
+    worker: i64,
+    format: Format,
+    bytes: &[u8],
+) -> Result<RosterChange, Problem> {
+    Ok(RosterChange::RecordWorkRestriction {
+        worker,
+        work_restriction: work_restriction(format, bytes)?,
+    })
+}
+
+/// Replace work restriction `id`'s days and limits.
+pub(super) fn edit_work_restriction(
+    id: i64,
+    format: Format,
+    bytes: &[u8],
+) -> Result<RosterChange, Problem> {
+    Ok(RosterChange::EditWorkRestriction {
+        id,
+        work_restriction: work_restriction(format, bytes)?,
+    })
+}
+
+/// A work restriction's days and limits, from JSON or the page's form (`no_deep_bends=on` when
+/// ticked; empty number fields are no limit; an empty `from_day` is today), each through its
+/// rule in `crate::rules`.
+fn work_restriction(format: Format, bytes: &[u8]) -> Result<WorkRestrictionInput, Problem> {
+    use crate::rules;
+    let body = match format {
+        Format::Json => json::<WorkRestrictionJson>(bytes)?,
+        Format::Form => {
+            let fields = Fields::parse(bytes);
+            let text = |name: &str| fields.get(name).unwrap_or("").to_owned();
+            WorkRestrictionJson {
+                from_day: Some(text("from_day")),
+                until_day: text("until_day"),
+                no_deep_bends: matches!(fields.get("no_deep_bends"), Some("on" | "true")),
+                max_lifts_per_hour: rules::work_restriction_per_hour_text(&text(
+                    "max_lifts_per_hour",
+                ))
+                .map_err(Problem::Invalid)?,
+                max_bends_per_hour: rules::work_restriction_per_hour_text(&text(
+                    "max_bends_per_hour",
+                ))
+                .map_err(Problem::Invalid)?,
+                max_load_kg: rules::work_restriction_load_kg_text(&text("max_load_kg"))
+                    .map_err(Problem::Invalid)?,
+            }
+        }
+    };
+    let per_hour = |limit: Option<u32>| {
+        limit
+            .map(rules::work_restriction_per_hour)
+            .transpose()
+            .map_err(Problem::Invalid)
+    };
+    let max_lifts_per_hour = per_hour(body.max_lifts_per_hour)?;
+    let max_bends_per_hour = per_hour(body.max_bends_per_hour)?;
+    let max_load_kg = body
+        .max_load_kg
+        .map(rules::work_restriction_load_kg)
+        .transpose()
+        .map_err(Problem::Invalid)?;
+    let from_day = body
+        .from_day
+        .filter(|day| !day.trim().is_empty())
+        .map(|day| {
+            rules::work_restriction_day(&day)
+                .map(str::to_owned)
+                .map_err(Problem::Invalid)
+        })
+        .transpose()?;
+    let until_day = match &from_day {
+        Some(from) => rules::work_restriction_days(from, &body.until_day).map(|(_, until)| until),
+        None => rules::work_restriction_day(&body.until_day)
+            .map_err(|_| rules::WORK_RESTRICTION_UNTIL_WORDS),
+    }
+    .map_err(Problem::Invalid)?
+    .to_owned();
+    if !body.no_deep_bends
+        && max_lifts_per_hour.is_none()
+        && max_bends_per_hour.is_none()
+        && max_load_kg.is_none()
+    {
+        return Err(Problem::Invalid(rules::WORK_RESTRICTION_TERMS_WORDS));
+    }
+    Ok(WorkRestrictionInput {
+        from_day,
+        until_day,
+        no_deep_bends: body.no_deep_bends,
+        max_lifts_per_hour,
+        max_bends_per_hour,
+        max_load_kg,
+    })
 }
 
 /// A badge tag: trimmed, 1–16 printable ASCII characters (spaces inside allowed).

@@ -1,7 +1,8 @@
 //! The Roster page and its JSON API: which wearable each worker wears, workers' badge tags, local
-//! display names, tasks and teams, and opt-outs. It owns presentation and input checks; the daemon
-//! owns storage (through [`RosterView`]). It must never show a badge tag or a name anywhere but here,
-//! and never serve a user whose role does not see worker data.
+//! display names, tasks and teams, opt-outs, and work restrictions (return-to-work limits). It owns
+//! presentation and input checks; the daemon owns storage (through [`RosterView`]). It must never
+//! show a badge tag or a name anywhere but here, and never serve a user whose role does not see
+//! worker data.
 //!
 //! Every handler checks the role again (the site's guard should already have), reads the daemon
 //! on tokio's blocking pool, awaits its changes, and records changes in the audit trail with
@@ -44,9 +45,11 @@ use crate::{
 };
 use input::{Format, Problem};
 
+pub(crate) use openapi::work_restriction_schema;
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
     Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
+    WorkRestriction, WorkRestrictionInput,
 };
 
 /// The roster page.
@@ -63,6 +66,14 @@ pub(crate) const API_WORKER: &str = "/api/v1/roster/workers/{id}";
 pub(crate) const API_OPT_OUT: &str = "/api/v1/roster/workers/{id}/opt-out";
 /// What follows a worker's address for opting out.
 const OPT_OUT_SUFFIX: &str = "/opt-out";
+pub(crate) const API_WORK_RESTRICTIONS: &str = "/api/v1/roster/workers/{id}/work-restrictions";
+pub(crate) const API_WORK_RESTRICTION: &str = "/api/v1/roster/work-restrictions/{id}";
+pub(crate) const API_END_WORK_RESTRICTION: &str = "/api/v1/roster/work-restrictions/{id}/end";
+/// What follows a worker's address for recording a work restriction.
+const WORK_RESTRICTIONS_SUFFIX: &str = "/work-restrictions";
+/// Where a work restriction's address starts (its id follows), and what follows it to end it.
+const WORK_RESTRICTION_PREFIX: &str = "/api/v1/roster/work-restrictions";
+const END_SUFFIX: &str = "/end";
 
 /// Every JSON route as (method in lower case, as OpenAPI writes it; path as registered), for the
 /// site's test that `/api/v1/openapi.json` describes exactly the routes served.
@@ -79,6 +90,9 @@ pub(crate) const API_ROUTES: &[(&str, &str)] = &[
     ("post", API_WORKERS),
     ("post", API_WORKER),
     ("post", API_OPT_OUT),
+    ("post", API_WORK_RESTRICTIONS),
+    ("post", API_WORK_RESTRICTION),
+    ("post", API_END_WORK_RESTRICTION),
 ];
 
 #[derive(Clone)]
@@ -96,6 +110,9 @@ struct RosterState {
 /// - `POST /api/v1/roster/workers`: `{badge, display_name?, task?, team?}` → 201
 /// - `POST /api/v1/roster/workers/{id}`: `{display_name?, task?, team?}` (missing clears)
 /// - `POST /api/v1/roster/workers/{id}/opt-out`: `{opted_out: bool}`
+/// - `POST /api/v1/roster/workers/{id}/work-restrictions`: a [`WorkRestrictionInput`] → 201
+/// - `POST /api/v1/roster/work-restrictions/{id}`: a [`WorkRestrictionInput`] (replaces it)
+/// - `POST /api/v1/roster/work-restrictions/{id}/end`: `{}` (ends it early)
 /// - `GET /assets/roster.css`: the page's stylesheet ([`STYLE_PATH`])
 ///
 /// Each POST takes `application/json` (answered with [`RosterDone`] or `{"error": …}`) or the
@@ -113,6 +130,9 @@ pub fn routes(view: Arc<dyn RosterView>, audit: Arc<dyn AuditLog>) -> Router {
         .route(API_WORKERS, post(add_worker))
         .route(API_WORKER, post(edit_worker))
         .route(API_OPT_OUT, post(opt_out))
+        .route(API_WORK_RESTRICTIONS, post(record_work_restriction))
+        .route(API_WORK_RESTRICTION, post(edit_work_restriction))
+        .route(API_END_WORK_RESTRICTION, post(end_work_restriction))
         .route(
             STYLE_PATH,
             get(|| async {
@@ -232,6 +252,64 @@ async fn opt_out(
     submit(&state, &visitor, &headers, body, id, input::opt_out).await
 }
 
+async fn record_work_restriction(
+    State(state): State<RosterState>,
+    visitor: Visitor,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let id = worker_in_address(id);
+    submit(
+        &state,
+        &visitor,
+        &headers,
+        body,
+        id,
+        input::record_work_restriction,
+    )
+    .await
+}
+
+async fn edit_work_restriction(
+    State(state): State<RosterState>,
+    visitor: Visitor,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let id = work_restriction_in_address(id);
+    submit(
+        &state,
+        &visitor,
+        &headers,
+        body,
+        id,
+        input::edit_work_restriction,
+    )
+    .await
+}
+
+async fn end_work_restriction(
+    State(state): State<RosterState>,
+    visitor: Visitor,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let id = work_restriction_in_address(id);
+    submit(&state, &visitor, &headers, body, id, |id, _, _| {
+        Ok(RosterChange::EndWorkRestriction { id })
+    })
+    .await
+}
+
+/// The work restriction id an address names; an address that does not decode names none.
+fn work_restriction_in_address(id: Result<Path<String>, PathRejection>) -> Result<i64, Problem> {
+    id.map_err(|_| Problem::NoSuchWorkRestriction)
+        .and_then(|Path(id)| input::worker_id(&id).map_err(|_| Problem::NoSuchWorkRestriction))
+}
+
 /// The worker id an address names; an address that does not decode names no worker.
 fn worker_in_address(id: Result<Path<String>, PathRejection>) -> Result<i64, Problem> {
     id.map_err(|_| Problem::NoSuchWorker)
@@ -263,7 +341,10 @@ async fn submit<T>(
         let format = format.ok_or(Problem::UnsupportedType)?;
         let bytes = input::read(headers, body).await?;
         let change = to_change(target, format, &bytes)?;
-        let created = matches!(change, RosterChange::AddWorker { .. });
+        let created = matches!(
+            change,
+            RosterChange::AddWorker { .. } | RosterChange::RecordWorkRestriction { .. }
+        );
         let done = state
             .view
             .change(change)

@@ -9,7 +9,10 @@ use crate::api::openapi::{
     answer, array, boolean, integer, nullable, object, object_with, reference, string,
 };
 
-use super::{API_OPT_OUT, API_ROSTER, API_WEARABLES, API_WORKER, API_WORKERS};
+use super::{
+    API_END_WORK_RESTRICTION, API_OPT_OUT, API_ROSTER, API_WEARABLES, API_WORK_RESTRICTION,
+    API_WORK_RESTRICTIONS, API_WORKER, API_WORKERS,
+};
 
 fn error(description: &str) -> Value {
     answer(description, "RosterError")
@@ -17,6 +20,23 @@ fn error(description: &str) -> Value {
 
 /// A change route: its request body (JSON, or the page's form with the `csrf` field), its answers.
 fn change(summary: &str, description: &str, body: &str, success: &str, not_found: bool) -> Value {
+    change_of(
+        summary,
+        description,
+        body,
+        success,
+        not_found.then_some("worker"),
+    )
+}
+
+/// [`change`], with `{id}` naming a `worker` or a `work restriction` when `names` says so.
+fn change_of(
+    summary: &str,
+    description: &str,
+    body: &str,
+    success: &str,
+    names: Option<&str>,
+) -> Value {
     let mut responses = json!({
         "303": { "description": "A form was sent: back to /roster (the confirmation shown once, from the session) or /roster?problem=CODE." },
         "400": error("A field failed its check, the JSON did not fit, or the dock refused the change (in words)."),
@@ -27,11 +47,11 @@ fn change(summary: &str, description: &str, body: &str, success: &str, not_found
     });
     responses[success] = answer("Done.", "RosterDone");
     let mut parameters = Vec::new();
-    if not_found {
-        responses["404"] = error("The address does not name a worker id.");
+    if let Some(names) = names {
+        responses["404"] = error(&format!("The address does not name a {names} id."));
         parameters.push(json!({
             "name": "id", "in": "path", "required": true,
-            "description": "The worker's id (as on the analysis pages).", "schema": integer()
+            "description": format!("The {names}'s id."), "schema": integer()
         }));
     }
     json!({
@@ -104,7 +124,50 @@ pub fn openapi_paths() -> Value {
         "200",
         true,
     );
+    paths[API_WORK_RESTRICTIONS] = change(
+        "Record a work restriction for a worker",
+        "Return-to-work limits (health-related data: admins and supervisors only, audited, never \
+         uploaded). At least one limit; `until_day` is required, `from_day` is today when left \
+         out; days are the site's, both in force. On the form `no_deep_bends` is `on` when ticked.",
+        "WorkRestrictionInput",
+        "201",
+        true,
+    );
+    paths[API_WORK_RESTRICTION] = change_of(
+        "Change a work restriction's days and limits",
+        "Replaces them all, with the same rules as recording one.",
+        "WorkRestrictionInput",
+        "200",
+        Some("work restriction"),
+    );
+    paths[API_END_WORK_RESTRICTION] = change_of(
+        "End a work restriction now",
+        "It is no longer in force from today; one that has not started yet is withdrawn.",
+        "WorkRestrictionEnd",
+        "200",
+        Some("work restriction"),
+    );
     paths
+}
+
+/// A work restriction as the roster and the worker page answer it (one schema, named by each).
+pub(crate) fn work_restriction_schema() -> Value {
+    object(
+        "A work restriction (health-related: admins and supervisors only). Days are the \
+             site's `YYYY-MM-DD`, both in force.",
+        json!({
+            "id": integer(),
+            "worker": integer(),
+            "from_day": string(),
+            "until_day": string(),
+            "no_deep_bends": boolean(),
+            "max_lifts_per_hour": nullable(integer()),
+            "max_bends_per_hour": nullable(integer()),
+            "max_load_kg": nullable(json!({ "type": "number" })),
+            "terms": string(),
+            "in_force": boolean(),
+        }),
+    )
 }
 
 /// The `components.schemas` entries the paths refer to.
@@ -118,7 +181,25 @@ pub fn openapi_schemas() -> Value {
             "workers": array(reference("RosterWorker")),
             "tasks": array(string()),
             "teams": array(string()),
+            "work_restrictions": array(reference("WorkRestriction")),
+            "today": nullable(string()),
+            "work_restrictions_kept_days": integer(),
         })),
+        "WorkRestriction": work_restriction_schema(),
+        "WorkRestrictionInput": object_with(
+            "A work restriction's days and limits: at least one limit; per-hour limits 0–1000, \
+             the load 0–100 kg; the end on or after the start.",
+            &["until_day".to_owned()],
+            json!({
+                "from_day": nullable(string()),
+                "until_day": string(),
+                "no_deep_bends": boolean(),
+                "max_lifts_per_hour": nullable(json!({ "type": "integer", "minimum": 0, "maximum": 1000 })),
+                "max_bends_per_hour": nullable(json!({ "type": "integer", "minimum": 0, "maximum": 1000 })),
+                "max_load_kg": nullable(json!({ "type": "number", "minimum": 0, "maximum": 100 })),
+            }),
+        ),
+        "WorkRestrictionEnd": object_with("Nothing: the address says which.", &[], json!({})),
         "RosterWearable": object("One wearable and who it is assigned to.", json!({
             "serial": string(),
             "worker": nullable(integer()),

@@ -81,6 +81,18 @@ impl FakeRoster {
                 summary: format!("worker {id}: details changed"),
                 worker: Some(id),
             },
+            RosterChange::RecordWorkRestriction { worker, .. } => RosterDone {
+                summary: format!("work restriction 5 of worker {worker} recorded"),
+                worker: Some(worker),
+            },
+            RosterChange::EditWorkRestriction { id, .. } => RosterDone {
+                summary: format!("work restriction {id} changed"),
+                worker: Some(12),
+            },
+            RosterChange::EndWorkRestriction { id } => RosterDone {
+                summary: format!("work restriction {id} ended"),
+                worker: Some(12),
+            },
             RosterChange::OptOut { id, opted_out } => RosterDone {
                 summary: format!(
                     "worker {id} {}",
@@ -115,6 +127,7 @@ const HOSTILE_SERIAL: &str = "<script>alert('serial')</script>";
 const HOSTILE_NAME: &str = "Anna \"K.\" <b>bold</b>";
 const HOSTILE_BADGE: &str = "B<1>&\"'";
 const HOSTILE_TEAM: &str = "\"><img src=x>";
+const HOSTILE_TERMS: &str = "<b>no deep bends</b>";
 
 /// Two wearables (one with a hostile serial), an active worker with hostile name, badge and
 /// team, and an opted-out worker without a name.
@@ -162,6 +175,34 @@ fn roster() -> Roster {
             "<i>Loading</i>".to_owned(),
         ],
         teams: vec!["Night shift".to_owned(), HOSTILE_TEAM.to_owned()],
+        work_restrictions: vec![
+            WorkRestriction {
+                id: 5,
+                worker: 12,
+                from_day: "2025-03-03".to_owned(),
+                until_day: "2025-03-31".to_owned(),
+                no_deep_bends: true,
+                max_lifts_per_hour: Some(10),
+                max_bends_per_hour: None,
+                max_load_kg: Some(12.5),
+                terms: HOSTILE_TERMS.to_owned(),
+                in_force: true,
+            },
+            WorkRestriction {
+                id: 4,
+                worker: 7,
+                from_day: "2025-01-06".to_owned(),
+                until_day: "2025-01-31".to_owned(),
+                no_deep_bends: false,
+                max_lifts_per_hour: None,
+                max_bends_per_hour: Some(20),
+                max_load_kg: None,
+                terms: "at most 20 bends an hour".to_owned(),
+                in_force: false,
+            },
+        ],
+        today: Some("2025-03-04".to_owned()),
+        work_restrictions_kept_days: 90,
     }
 }
 
@@ -335,13 +376,14 @@ async fn every_form_posts_with_the_csrf_token_and_every_field_has_a_label() {
     let fake = Fake::new();
     let html = fake.page().await;
     let forms = html.matches("<form ").count();
-    // Two wearables, two workers with an edit and an opt-out form each, one add form; and the
-    // account bar's sign-out.
-    assert_eq!(forms, 8);
+    // Two wearables, two workers with an edit and an opt-out form each, one add form; two work
+    // restrictions with an edit form each and "End now" for the one in force, a form recording
+    // one per worker; and the account bar's sign-out.
+    assert_eq!(forms, 13);
     assert_eq!(
         html.matches("<form method=\"post\" action=\"/api/v1/roster/")
             .count(),
-        7
+        12
     );
     assert_eq!(
         html.matches("<form class=\"logout\" method=\"post\" action=\"/logout\">")
@@ -381,8 +423,9 @@ async fn every_form_posts_with_the_csrf_token_and_every_field_has_a_label() {
         assert!(labelled.contains(&id), "a control without a label: {id:?}");
         controls += 1;
     }
-    // Two wearable selects, three fields per worker, four in the add form.
-    assert_eq!(controls, 2 + 2 * 3 + 4);
+    // Two wearable selects, three fields per worker, four in the add form, six per work
+    // restriction form (two to edit, one to record per worker).
+    assert_eq!(controls, 2 + 2 * 3 + 4 + 4 * 6);
 }
 
 #[tokio::test]
@@ -924,6 +967,8 @@ async fn every_json_route_is_registered_and_described() {
             r#"{"serial":"WR-0001","worker":null}"#
         } else if *route == API_WORKERS {
             r#"{"badge":"B-1"}"#
+        } else if *route == API_WORK_RESTRICTIONS || *route == API_WORK_RESTRICTION {
+            r#"{"until_day":"2025-03-31","no_deep_bends":true}"#
         } else {
             "{}"
         };
@@ -991,9 +1036,179 @@ async fn the_schemas_name_exactly_the_keys_the_api_answers_and_takes() {
             "/api/v1/roster/workers/12/opt-out",
             json!({ "opted_out": true }),
         ),
+        (
+            "WorkRestrictionInput",
+            "/api/v1/roster/workers/12/work-restrictions",
+            json!({ "from_day": "2025-03-03", "until_day": "2025-03-31", "no_deep_bends": true,
+                    "max_lifts_per_hour": 10, "max_bends_per_hour": 0, "max_load_kg": 12.5 }),
+        ),
+        (
+            "WorkRestrictionEnd",
+            "/api/v1/roster/work-restrictions/5/end",
+            json!({}),
+        ),
     ] {
         check_against_schema(&schemas, &schemas[schema], &body, schema);
         let answer = fake.post(SUPERVISOR, path, JSON, &body.to_string()).await;
         assert!(answer.status.is_success(), "{schema}: {}", answer.body);
     }
+}
+
+#[tokio::test]
+async fn the_page_lists_work_restrictions_escaped_with_their_status_and_retention() {
+    let fake = Fake::new();
+    let html = fake.page().await;
+    assert!(html.contains("<h2 id=\"ro-work-restrictions\">Work restrictions</h2>"));
+    assert!(html.contains("&lt;b&gt;no deep bends&lt;/b&gt;"));
+    assert!(!html.contains(HOSTILE_TERMS));
+    assert!(html.contains("In force"));
+    assert!(html.contains("Ended"));
+    assert!(html.contains("deleted for good 90 days after its last day"));
+    // A new one starts today unless told; an edit form holds the stored values.
+    assert!(html.contains("name=\"from_day\" type=\"date\" value=\"2025-03-04\""));
+    assert!(html.contains(
+        "name=\"max_load_kg\" type=\"number\" min=\"0\" max=\"100\" step=\"0.1\" value=\"12.5\""
+    ));
+    assert!(html.contains("action=\"/api/v1/roster/workers/12/work-restrictions\""));
+    assert!(html.contains("action=\"/api/v1/roster/work-restrictions/5/end\""));
+    assert!(!html.contains("action=\"/api/v1/roster/work-restrictions/4/end\""));
+}
+
+#[tokio::test]
+async fn work_restrictions_reach_the_daemon_as_the_right_change_from_json_and_forms() {
+    let fake = Fake::new();
+    let answer = fake
+        .post(
+            SUPERVISOR,
+            "/api/v1/roster/workers/12/work-restrictions",
+            JSON,
+            r#"{"until_day":"2025-03-31","max_lifts_per_hour":10}"#,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let answer = fake
+        .post(
+            SUPERVISOR,
+            "/api/v1/roster/work-restrictions/5",
+            FORM,
+            "csrf=t&no_deep_bends=on&max_lifts_per_hour=&max_bends_per_hour=20&max_load_kg=12.5\
+             &from_day=2025-03-03&until_day=2025-04-30",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location(), PAGE_PATH);
+    let answer = fake
+        .post(
+            SUPERVISOR,
+            "/api/v1/roster/work-restrictions/5/end",
+            FORM,
+            "csrf=t",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        fake.changes(),
+        [
+            RosterChange::RecordWorkRestriction {
+                worker: 12,
+                work_restriction: WorkRestrictionInput {
+                    from_day: None,
+                    until_day: "2025-03-31".to_owned(),
+                    no_deep_bends: false,
+                    max_lifts_per_hour: Some(10),
+                    max_bends_per_hour: None,
+                    max_load_kg: None,
+                },
+            },
+            RosterChange::EditWorkRestriction {
+                id: 5,
+                work_restriction: WorkRestrictionInput {
+                    from_day: Some("2025-03-03".to_owned()),
+                    until_day: "2025-04-30".to_owned(),
+                    no_deep_bends: true,
+                    max_lifts_per_hour: None,
+                    max_bends_per_hour: Some(20),
+                    max_load_kg: Some(12.5),
+                },
+            },
+            RosterChange::EndWorkRestriction { id: 5 },
+        ]
+    );
+    // Audited as a change, with the daemon's summary: no badge tag, no name, no limits.
+    let audit = fake.audit_entries();
+    assert_eq!(audit.len(), 3);
+    assert!(audit.iter().all(|(_, action, _)| action == "change"));
+    assert_eq!(audit[2].2, "work restriction 5 ended");
+}
+
+#[tokio::test]
+async fn hostile_work_restriction_input_gets_a_clear_4xx_and_stores_nothing() {
+    let fake = Fake::new();
+    let record = "/api/v1/roster/workers/12/work-restrictions";
+    for (body, words) in [
+        (
+            r#"{"until_day":"2025-03-01","from_day":"2025-03-02","no_deep_bends":true}"#,
+            crate::rules::WORK_RESTRICTION_UNTIL_WORDS,
+        ),
+        (
+            r#"{"until_day":"2025-02-30","no_deep_bends":true}"#,
+            crate::rules::WORK_RESTRICTION_UNTIL_WORDS,
+        ),
+        (
+            r#"{"until_day":"2025-03-31","from_day":"yesterday","no_deep_bends":true}"#,
+            crate::rules::WORK_RESTRICTION_DAY_WORDS,
+        ),
+        (
+            r#"{"until_day":"2025-03-31","max_lifts_per_hour":5000}"#,
+            crate::rules::WORK_RESTRICTION_PER_HOUR_WORDS,
+        ),
+        (
+            r#"{"until_day":"2025-03-31","max_load_kg":1000.0}"#,
+            crate::rules::WORK_RESTRICTION_LOAD_WORDS,
+        ),
+        (
+            r#"{"until_day":"2025-03-31"}"#,
+            crate::rules::WORK_RESTRICTION_TERMS_WORDS,
+        ),
+    ] {
+        let answer = fake.post(SUPERVISOR, record, JSON, body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(answer.json()["error"], words, "{body}");
+    }
+    for body in [
+        r#"{"until_day":"2025-03-31","max_lifts_per_hour":-1}"#,
+        r#"{"until_day":"2025-03-31","no_deep_bends":true,"note":"back pain"}"#,
+        r#"{"no_deep_bends":true}"#,
+    ] {
+        let answer = fake.post(SUPERVISOR, record, JSON, body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    // A form's fixed refusal goes back to the page as a code, never as words.
+    let answer = fake
+        .post(
+            SUPERVISOR,
+            record,
+            FORM,
+            "csrf=t&max_load_kg=inf&until_day=2025-03-31",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location(), "/roster?problem=work-restriction-load");
+    for path in [
+        "/api/v1/roster/workers/x/work-restrictions",
+        "/api/v1/roster/work-restrictions/05",
+        "/api/v1/roster/work-restrictions/x/end",
+    ] {
+        let answer = fake
+            .post(
+                SUPERVISOR,
+                path,
+                JSON,
+                r#"{"until_day":"2025-03-31","no_deep_bends":true}"#,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert!(fake.changes().is_empty(), "nothing reached the daemon");
+    assert!(fake.audit_entries().is_empty());
 }

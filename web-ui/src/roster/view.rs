@@ -31,6 +31,48 @@ pub struct Roster {
     pub tasks: Vec<String>,
     /// Team names in use, sorted (a worker's `team` is free text; these are suggestions).
     pub teams: Vec<String>,
+    /// Every work restriction still kept, by worker and first day. Health-related data: only
+    /// roles that see worker data ever get it, and it never leaves the dock.
+    #[serde(default)]
+    pub work_restrictions: Vec<WorkRestriction>,
+    /// The site-local day today, `YYYY-MM-DD` (a new work restriction starts then unless told).
+    #[serde(default)]
+    pub today: Option<String>,
+    /// Days a work restriction is kept after its last day, then deleted for good.
+    #[serde(default)]
+    pub work_restrictions_kept_days: u32,
+}
+
+/// A work restriction (return-to-work limits a supervisor recorded for a worker), as the Roster
+/// and the Worker page show it. Days are site-local `YYYY-MM-DD`, both ends in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkRestriction {
+    pub id: i64,
+    /// The worker's id (as on the analysis pages).
+    pub worker: i64,
+    pub from_day: String,
+    pub until_day: String,
+    pub no_deep_bends: bool,
+    pub max_lifts_per_hour: Option<u32>,
+    pub max_bends_per_hour: Option<u32>,
+    pub max_load_kg: Option<f64>,
+    /// The limits in words, e.g. "no deep bends; at most 10 lifts an hour".
+    pub terms: String,
+    /// Whether it is in force today (site-local).
+    pub in_force: bool,
+}
+
+/// A work restriction as recorded or edited: its days and limits, each through its rule in
+/// `crate::rules` (at least one limit; the end on or after the start).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkRestrictionInput {
+    /// `None`: from today (site-local).
+    pub from_day: Option<String>,
+    pub until_day: String,
+    pub no_deep_bends: bool,
+    pub max_lifts_per_hour: Option<u32>,
+    pub max_bends_per_hour: Option<u32>,
+    pub max_load_kg: Option<f64>,
 }
 
 /// One wearable and who it is assigned to.
@@ -89,6 +131,19 @@ pub enum RosterChange {
     /// Opt a worker out (their data is discarded at ingest from now on, and their stored data is
     /// no longer analysed or shown), or back in.
     OptOut { id: i64, opted_out: bool },
+    /// Record a work restriction for worker `worker`.
+    RecordWorkRestriction {
+        worker: i64,
+        work_restriction: WorkRestrictionInput,
+    },
+    /// Change a work restriction's days and limits.
+    EditWorkRestriction {
+        id: i64,
+        work_restriction: WorkRestrictionInput,
+    },
+    /// End a work restriction early: it is no longer in force from today (one that has not
+    /// started yet is withdrawn).
+    EndWorkRestriction { id: i64 },
 }
 
 /// What a change did, for the page's confirmation and the audit trail.
