@@ -41,23 +41,48 @@ fn one_shift() {
         dockd::analyst::offline_recording(&files, SystemClock.now_ms()).expect("recording");
     let samples: usize = recording.blocks.iter().map(|b| b.samples.len()).sum();
     let settings = Settings::default();
+    // The gait pass (analysis version 2) on the same samples as one run, timed in the same
+    // repetitions as the whole analysis, so its share is a ratio measured side by side.
+    let run = analysis::Run {
+        start_ms: recording.blocks[0].wall_ms.expect("timed samples"),
+        rate_hz: recording.blocks[0].rate_hz,
+        samples: recording
+            .blocks
+            .iter()
+            .flat_map(|b| b.samples.iter().copied())
+            .collect(),
+    };
     let mut times = Vec::new();
+    let mut gait_times = Vec::new();
     let mut shifts = 0;
+    let mut bouts = 0;
     for _ in 0..reps {
         let started = Instant::now();
         let (reports, _) = analysis::analyze(&recording, &settings).expect("analysis");
         times.push(started.elapsed());
         shifts = reports.len();
         std::hint::black_box(reports);
+        let started = Instant::now();
+        let spans = analysis::gait::gait_spans(&run);
+        gait_times.push(started.elapsed());
+        bouts = spans.len();
+        std::hint::black_box(spans);
     }
     times.sort();
+    gait_times.sort();
     let median = times[times.len() / 2];
+    let gait_median = gait_times[gait_times.len() / 2];
     assert!(shifts > 0, "nothing was analysed");
     println!(
         "analysis: one 12 h 25 Hz shift ({samples} samples, {shifts} shift(s)) on one core: median {:.1} ms of {reps} runs (fastest {:.1} ms) = {:.1} M samples/s (target < 50 ms)",
         median.as_secs_f64() * 1e3,
         times[0].as_secs_f64() * 1e3,
         samples as f64 / median.as_secs_f64() / 1e6
+    );
+    println!(
+        "analysis: gait bouts alone on the same samples: median {:.2} ms ({bouts} bouts) = {:.1} % of the whole analysis, measured in the same runs",
+        gait_median.as_secs_f64() * 1e3,
+        100.0 * gait_median.as_secs_f64() / median.as_secs_f64()
     );
 }
 
