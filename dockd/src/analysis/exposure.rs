@@ -451,16 +451,9 @@ impl Pass {
     }
 }
 
-/// How many samples of `run` from index `from` on are taken before `end_ms` (exact in integers:
-/// `time_of(k) < end_ms` ⇔ `k·1000 < (end_ms − start_ms)·rate`).
+/// How many samples of `run` from index `from` on are taken before `end_ms`.
 fn samples_before(run: &Run, end_ms: i64, from: usize) -> usize {
-    let span = (i128::from(end_ms) - i128::from(run.start_ms)) * i128::from(run.rate_hz.max(1));
-    let count = if span <= 0 {
-        0
-    } else {
-        usize::try_from((span + 999) / 1000).unwrap_or(usize::MAX)
-    };
-    count.clamp(from, run.samples.len())
+    run.samples_before(end_ms).max(from)
 }
 
 /// Alert statistics (nearest-rank percentiles, see the module documentation).
@@ -516,19 +509,17 @@ fn gait_spans(runs: &[Run]) -> Vec<gait::GaitSpan> {
 /// rates mix as time.
 fn avg_twist_outside_gait(runs: &[Run], gait: &[gait::GaitSpan]) -> f64 {
     let (mut turned, mut seconds) = (0.0f64, 0.0f64);
+    let abs_sum = |samples: &[Sample]| -> u64 {
+        samples
+            .iter()
+            .map(|s| u64::from(s[TWIST].unsigned_abs()))
+            .sum()
+    };
     for run in runs {
-        let (mut sum, mut n) = (0u64, 0u64);
-        let mut bout = gait.partition_point(|b| b.end_ms <= run.start_ms);
-        for (k, s) in run.samples.iter().enumerate() {
-            let at = run.time_of(k);
-            while gait.get(bout).is_some_and(|b| b.end_ms <= at) {
-                bout += 1;
-            }
-            if gait.get(bout).is_some_and(|b| b.start_ms <= at) {
-                continue;
-            }
-            sum += u64::from(s[TWIST].unsigned_abs());
-            n += 1;
+        let (mut sum, mut n) = (abs_sum(&run.samples), run.samples.len() as u64);
+        for walked in gait::sample_ranges(run, gait) {
+            sum -= abs_sum(&run.samples[walked.clone()]);
+            n -= walked.len() as u64;
         }
         let rate = f64::from(run.rate_hz.max(1));
         turned += sum as f64 / 10.0 / rate;

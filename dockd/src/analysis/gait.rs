@@ -95,6 +95,19 @@ pub fn gait_spans(run: &Run) -> Vec<GaitSpan> {
     out
 }
 
+/// The samples of `run` inside `spans` (sorted, non-overlapping), as index ranges in time order.
+pub fn sample_ranges<'a>(
+    run: &'a Run,
+    spans: &'a [GaitSpan],
+) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+    let first = spans.partition_point(|span| span.end_ms <= run.start_ms);
+    spans[first..]
+        .iter()
+        .take_while(|span| span.start_ms < run.end_ms())
+        .map(|span| run.samples_before(span.start_ms)..run.samples_before(span.end_ms))
+        .filter(|range| !range.is_empty())
+}
+
 /// Whether `wall_ms` falls inside one of `spans` (sorted) — binary search.
 pub fn in_gait(spans: &[GaitSpan], wall_ms: i64) -> bool {
     let after = spans.partition_point(|span| span.start_ms <= wall_ms);

@@ -97,6 +97,19 @@ impl Run {
     pub fn end_ms(&self) -> i64 {
         self.time_of(self.samples.len())
     }
+
+    /// How many samples are taken before `wall_ms` (exact in integers: `time_of(k) < wall_ms` ⇔
+    /// `k·1000 < (wall_ms − start_ms)·rate`), at most all of them.
+    pub fn samples_before(&self, wall_ms: i64) -> usize {
+        let span =
+            (i128::from(wall_ms) - i128::from(self.start_ms)) * i128::from(self.rate_hz.max(1));
+        let count = if span <= 0 {
+            0
+        } else {
+            usize::try_from((span + 999) / 1000).unwrap_or(usize::MAX)
+        };
+        count.min(self.samples.len())
+    }
 }
 
 /// One analysed shift: what the store keeps (with its version), the page and the upload read,

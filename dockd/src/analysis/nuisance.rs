@@ -50,7 +50,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::exposure::AlertStats;
-use super::gait::{GaitSpan, in_gait};
+use super::gait::{GaitSpan, in_gait, sample_ranges};
 use super::{AlertRecord, Run, TWIST};
 use crate::link::WearableConfig;
 
@@ -197,9 +197,9 @@ pub fn measure(runs: &[Run], gait: &[GaitSpan], alerts: &[AlertRecord]) -> Shift
     let mut gait_samples_per_rate: Vec<(u16, u64)> = Vec::new();
     for run in runs {
         let mut count = 0u64;
-        for (k, sample) in run.samples.iter().enumerate() {
-            if in_gait(gait, run.time_of(k)) {
-                count += 1;
+        for walked in sample_ranges(run, gait) {
+            count += walked.len() as u64;
+            for sample in &run.samples[walked] {
                 let velocity = u32::from(sample[TWIST].unsigned_abs());
                 out.gait_twist
                     .add(velocity, GAIT_TWIST_BIN, GAIT_TWIST_BINS);
