@@ -455,7 +455,10 @@ fn thresholds(out: &mut String, current: &Thresholds, wearables: &[ThresholdStat
     );
     out.push_str("<h3>Wearables</h3>\n");
     if wearables.is_empty() {
-        out.push_str("<p>The dock has not seen a wearable yet.</p>\n");
+        out.push_str(
+            "<p>No wearable has been sent thresholds yet: they are sent at a wearable's next \
+             docking once thresholds are saved here or a silent baseline is set.</p>\n",
+        );
     } else {
         out.push_str(
             "<div class=\"table-wrap\"><table class=\"admin-table\">\n<thead><tr>\
