@@ -24,6 +24,7 @@ use crate::diag::{self, DiagQueue};
 use crate::dock::{self, board::Board};
 use crate::pull::PullContext;
 use crate::site::SiteSettings;
+use crate::store::settings::{self, KeyUse, SettingChange};
 use crate::store::{self, Reader, Writer};
 use crate::transport::{Docking, socket, usb};
 use crate::views::BoardView;
@@ -37,6 +38,48 @@ use crate::worker::Pseudonyms;
 /// How long the runtime gives blocking jobs the shutdown deadline stopped waiting for (a writer
 /// join, an analysis chunk) before the process exits without them; for `main`.
 pub const RUNTIME_GRACE: Duration = Duration::from_millis(500);
+
+/// Records the pseudonym key the daemon starts with (its public id and source); a change from the
+/// last one is audited by the store and logged here.
+async fn record_pseudonym_key(
+    reader: &Reader,
+    writer: &Writer,
+    pseudonyms: &Pseudonyms,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let now = KeyUse {
+        key_id: pseudonyms.key_id(),
+        source: pseudonyms.source().as_str().to_owned(),
+        since_ms: now_ms,
+    };
+    let last = reader
+        .pseudonym_keys()
+        .context("cannot read the pseudonym keys used before")?
+        .pop();
+    match (&last, settings::key_change(last.as_ref(), &now)) {
+        (_, None) => tracing::info!(
+            key_id = %now.key_id,
+            source = %now.source,
+            "Pseudonym key in use."
+        ),
+        (None, Some(_)) => tracing::info!(
+            key_id = %now.key_id,
+            source = %now.source,
+            "Pseudonym key in use for the first time."
+        ),
+        (Some(last), Some(_)) => tracing::warn!(
+            from = %last.key_id,
+            from_source = %last.source,
+            to = %now.key_id,
+            to_source = %now.source,
+            "Pseudonym key changed: every worker gets a new pseudonym from now on (audited)."
+        ),
+    }
+    writer
+        .settings(SettingChange::KeyInUse(now))
+        .await
+        .context("cannot record the pseudonym key in use")
+}
 
 /// Runs the daemon until `shutdown` is cancelled.
 pub async fn run(
@@ -58,6 +101,11 @@ pub async fn run(
             .context("cannot read the site settings")??
     };
     let site = Arc::new(site);
+    let pseudonyms = Pseudonyms::load(
+        config.privacy.site_key_file.as_deref(),
+        &config.storage.data_dir,
+    )?;
+    record_pseudonym_key(&reader, &writer, &pseudonyms, clock.now_ms()).await?;
     if let Some(password) = accounts::ensure_first_admin(&reader, &writer, clock.now_ms()).await? {
         announce_first_admin(&password);
     }
@@ -87,8 +135,6 @@ pub async fn run(
         tasks.tracker(),
         &shutdown,
     );
-    let pseudonyms = Pseudonyms::load_or_create(&config.storage.data_dir.join("pseudonym.key"))
-        .context("cannot create the worker pseudonym key in the data folder")?;
     // Its own connection too: pages read reports while the analyst and pulls work.
     let pages = Reader::open(&db_path)?;
     let pseudonyms = Arc::new(pseudonyms);
@@ -124,6 +170,10 @@ pub async fn run(
         gps_configured: config.gps.gpsd.is_some(),
         web: Arc::clone(&web_facts),
         shutdown: shutdown.clone(),
+        pseudonym_key: web_ui::diagnostics::PseudonymKey {
+            source: pseudonyms.source().as_str().to_owned(),
+            key_id: pseudonyms.key_id(),
+        },
     }));
     spawn_console(&config, &dock_diagnostics, &clock, &tasks, &shutdown);
     spawn_web(

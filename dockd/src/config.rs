@@ -24,6 +24,18 @@ pub struct Config {
     pub power: PowerConfig,
     /// `[serial]`: the field technician's console on a serial port; absent: no console.
     pub serial: Option<diagnostics::console::SerialConfig>,
+    pub privacy: PrivacyConfig,
+}
+
+/// `[privacy]`: how workers are kept pseudonymous beyond the roster.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// The site's pseudonym key, provisioned by IT to every dock of a site: a file holding 32
+    /// random bytes as exactly 64 hex characters (`openssl rand -hex 32`). Every dock with the
+    /// same file gives a badge the same pseudonym. Absent: this dock's own `pseudonym.key` in the
+    /// data folder. A missing or malformed file stops the start; it is never replaced.
+    pub site_key_file: Option<PathBuf>,
 }
 
 /// `[gps]`: the dock's position and fix from gpsd (diagnostics only, never joined to worker data).
@@ -321,6 +333,17 @@ impl Config {
         }
         if !(10..=86_400).contains(&self.power.interval_s) {
             return Err("power.interval_s must be 10 to 86400 seconds".to_owned());
+        }
+        if self
+            .privacy
+            .site_key_file
+            .as_ref()
+            .is_some_and(|path| path.as_os_str().is_empty())
+        {
+            return Err(
+                "privacy.site_key_file must name a file (or be left out to use the dock's own key)"
+                    .to_owned(),
+            );
         }
         if self.power.sysfs_root.as_os_str().is_empty() {
             return Err("power.sysfs_root must not be empty".to_owned());
@@ -627,6 +650,20 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("KW-TAG"), "{err}");
+    }
+
+    #[test]
+    fn a_site_key_file_is_read_from_the_privacy_section() {
+        assert_eq!(parse("").unwrap().privacy.site_key_file, None);
+        let config = parse("[privacy]\nsite_key_file = \"/etc/dockd/site.key\"\n").unwrap();
+        assert_eq!(
+            config.privacy.site_key_file,
+            Some(PathBuf::from("/etc/dockd/site.key"))
+        );
+        let err = parse("[privacy]\nsite_key_file = \"\"\n").unwrap_err();
+        assert!(err.contains("privacy.site_key_file"), "{err}");
+        let err = parse("[privacy]\nsite_key = \"00\"\n").unwrap_err();
+        assert!(err.contains("site_key"), "{err}");
     }
 
     #[test]

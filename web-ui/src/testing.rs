@@ -803,6 +803,10 @@ pub(crate) fn diagnostics() -> Diagnostics {
             ],
             web_certificate_sha256: Some("ab".repeat(32)),
             upload: "not configured".to_owned(),
+            pseudonym_key: Some(crate::diagnostics::PseudonymKey {
+                source: "site".to_owned(),
+                key_id: "30870ae091a5b9f9".to_owned(),
+            }),
         },
     }
 }

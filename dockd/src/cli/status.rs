@@ -1,5 +1,5 @@
-//! `dockd status`: what the dock has stored, per wearable, plus the certificate fingerprint, GPS and
-//! dock power, read through a read-only `Reader` (works while the daemon runs). It must never print
+//! `dockd status`: what the dock has stored, per wearable, plus the certificate fingerprint, GPS,
+//! dock power and the pseudonym key in use (its source and public id), read through a read-only `Reader` (works while the daemon runs). It must never print
 //! a badge tag or a display name.
 
 use std::process::ExitCode;
@@ -48,6 +48,22 @@ pub(super) fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
             }
             reading
         });
+    // The key the daemon last started with, as it recorded it (never the key itself).
+    let keys_used = reader.pseudonym_keys()?;
+    let mut ids: Vec<&str> = Vec::new();
+    for used in &keys_used {
+        if !ids.contains(&used.key_id.as_str()) {
+            ids.push(&used.key_id);
+        }
+    }
+    let pseudonym_key = keys_used.last().map(|key| {
+        serde_json::json!({
+            "source": key.source,
+            "key_id": key.key_id,
+            "since_ms": key.since_ms,
+            "key_ids_used": ids,
+        })
+    });
     if json {
         let list: Vec<_> = wearables
             .iter()
@@ -71,6 +87,7 @@ pub(super) fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 "web_certificate_sha256": fingerprint,
                 "gps": gps,
                 "dock_power": dock_power,
+                "pseudonym_key": pseudonym_key,
             })
         );
     } else {
@@ -115,6 +132,21 @@ pub(super) fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         match dock_power.as_ref().and_then(|p| p["summary"].as_str()) {
             Some(summary) => println!("Dock power: {summary}"),
             None => println!("Dock power: no reading yet"),
+        }
+        match keys_used.last() {
+            Some(key) => println!(
+                "Pseudonym key: {}, id {}{}",
+                match key.source.as_str() {
+                    "site" => "the site's key ([privacy] site_key_file)",
+                    _ => "this dock's own key (pseudonym.key in the data folder)",
+                },
+                key.key_id,
+                match ids.len() {
+                    1 => String::new(),
+                    n => format!(" ({n} keys used so far: {})", ids.join(", ")),
+                }
+            ),
+            None => println!("Pseudonym key: not recorded yet (the daemon records it at start)"),
         }
     }
     Ok(ExitCode::SUCCESS)

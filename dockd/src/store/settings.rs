@@ -1,6 +1,7 @@
 //! The store's side of the page's settings (key/value `setting` rows, the alert thresholds among
-//! them) and of what each wearable confirmed of those thresholds. It owns that SQL; it must never
-//! hold anything about a worker.
+//! them), of what each wearable confirmed of those thresholds, and of the pseudonym keys the dock
+//! has run with (their public ids, audited when they change). It owns that SQL; it must never hold
+//! anything about a worker, nor a key's bytes.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -12,6 +13,22 @@ use crate::link::WearableConfig;
 pub const THRESHOLDS: &str = "thresholds";
 /// `setting` key of the silent baseline's length in days (JSON number; absent or 0: off).
 pub const SILENT_BASELINE: &str = "silent_baseline_days";
+
+/// `setting` key of the pseudonym keys the dock has run with (JSON list of [`KeyUse`], oldest
+/// first; the last is the one in use): a later deletion is sent under every one of them.
+pub const PSEUDONYM_KEYS: &str = "pseudonym_keys";
+/// Who the audit trail names for a pseudonym key change: the daemon at its start.
+pub const KEY_CHANGE_AUDITOR: &str = "dockd (start)";
+
+/// A period the dock ran with one pseudonym key, by its public id (never the key).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyUse {
+    pub key_id: String,
+    /// `site` or `dock`.
+    pub source: String,
+    /// When the daemon first started with it, Unix ms.
+    pub since_ms: i64,
+}
 
 /// One change to the page's settings or a wearable's threshold confirmation, applied by
 /// `Writer::settings` in its own savepoint.
@@ -27,6 +44,9 @@ pub enum SettingChange {
         at_ms: i64,
         problem: Option<String>,
     },
+    /// The daemon starts with this pseudonym key: recorded when it differs from the last one, with
+    /// an audit line "pseudonym key changed from … to …" when there was one before.
+    KeyInUse(KeyUse),
 }
 
 /// A wearable's latest threshold confirmation.
@@ -68,10 +88,72 @@ pub(super) fn apply(tx: &Transaction<'_>, change: &SettingChange) -> Result<(), 
             )?;
             Ok(())
         }
+        SettingChange::KeyInUse(key) => {
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM setting WHERE key = ?1",
+                    [PSEUDONYM_KEYS],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let mut used = parse_key_uses(stored.as_deref())?;
+            let Some(change) = key_change(used.last(), key) else {
+                return Ok(());
+            };
+            used.push(key.clone());
+            let value = serde_json::to_string(&used)
+                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+            tx.execute(
+                "INSERT INTO setting (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![PSEUDONYM_KEYS, value],
+            )?;
+            if used.len() > 1 {
+                super::accounts::append_audit(
+                    tx,
+                    &[super::accounts::AuditEntry {
+                        at_ms: key.since_ms,
+                        user: KEY_CHANGE_AUDITOR.to_owned(),
+                        action: "change".to_owned(),
+                        subject: change,
+                    }],
+                )?;
+            }
+            Ok(())
+        }
     }
 }
 
+/// What starting with `now` changes after `last`, in words ("pseudonym key changed from
+/// 0a1b… (dock) to 2c3d… (site)", or "… first used" for the first), or `None` when it is the same
+/// key from the same source.
+pub fn key_change(last: Option<&KeyUse>, now: &KeyUse) -> Option<String> {
+    match last {
+        Some(last) if last.key_id == now.key_id && last.source == now.source => None,
+        Some(last) => Some(format!(
+            "pseudonym key changed from {} ({}) to {} ({})",
+            last.key_id, last.source, now.key_id, now.source
+        )),
+        None => Some(format!(
+            "pseudonym key {} ({}) first used",
+            now.key_id, now.source
+        )),
+    }
+}
+
+fn parse_key_uses(stored: Option<&str>) -> Result<Vec<KeyUse>, StoreError> {
+    stored.map_or(Ok(Vec::new()), |text| {
+        serde_json::from_str(text)
+            .map_err(|error| StoreError::Corrupt(format!("setting {PSEUDONYM_KEYS}: {error}")))
+    })
+}
+
 impl Reader {
+    /// The pseudonym keys the dock has run with, oldest first; the last is the one in use.
+    pub fn pseudonym_keys(&self) -> Result<Vec<KeyUse>, StoreError> {
+        parse_key_uses(self.setting(PSEUDONYM_KEYS)?.as_deref())
+    }
+
     /// The `setting` row `key` (JSON text), if set.
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.with(|conn| {
@@ -185,6 +267,84 @@ mod tests {
     use super::*;
     use crate::store::roster::DockingOrders;
     use crate::store::testing::Scratch;
+
+    fn key(key_id: &str, source: &str, since_ms: i64) -> KeyUse {
+        KeyUse {
+            key_id: key_id.to_owned(),
+            source: source.to_owned(),
+            since_ms,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_changed_pseudonym_key_is_recorded_and_audited_and_every_key_used_is_kept() {
+        let store = Scratch::new("pseudonym-keys");
+        assert_eq!(store.reader.pseudonym_keys().unwrap(), Vec::new());
+        let first = key("0a1b2c3d4e5f6071", "dock", 1_000);
+        store
+            .settings(SettingChange::KeyInUse(first.clone()))
+            .await
+            .unwrap();
+        // The same key again at the next start: nothing new, no audit line.
+        store
+            .settings(SettingChange::KeyInUse(key(
+                "0a1b2c3d4e5f6071",
+                "dock",
+                2_000,
+            )))
+            .await
+            .unwrap();
+        assert_eq!(store.reader.pseudonym_keys().unwrap(), vec![first.clone()]);
+        assert!(store.reader.audit_page(None, 10).unwrap().is_empty());
+
+        let site = key("30870ae091a5b9f9", "site", 3_000);
+        store
+            .settings(SettingChange::KeyInUse(site.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.reader.pseudonym_keys().unwrap(),
+            vec![first.clone(), site.clone()]
+        );
+        let audit = store.reader.audit_page(None, 10).unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(
+            audit[0].subject,
+            "pseudonym key changed from 0a1b2c3d4e5f6071 (dock) to 30870ae091a5b9f9 (site)"
+        );
+        assert_eq!(
+            (
+                audit[0].user.as_str(),
+                audit[0].action.as_str(),
+                audit[0].at_ms
+            ),
+            (KEY_CHANGE_AUDITOR, "change", 3_000)
+        );
+        // Back to the first key: a change again, and its id is listed twice (one per period).
+        store
+            .settings(SettingChange::KeyInUse(key(
+                "0a1b2c3d4e5f6071",
+                "dock",
+                4_000,
+            )))
+            .await
+            .unwrap();
+        assert_eq!(store.reader.pseudonym_keys().unwrap().len(), 3);
+        assert_eq!(store.reader.audit_page(None, 10).unwrap().len(), 2);
+        store.close();
+    }
+
+    #[test]
+    fn a_key_change_is_worded_with_ids_and_sources_only() {
+        let dock = key("0a1b2c3d4e5f6071", "dock", 0);
+        assert_eq!(key_change(Some(&dock), &dock), None);
+        assert_eq!(
+            key_change(None, &dock).as_deref(),
+            Some("pseudonym key 0a1b2c3d4e5f6071 (dock) first used")
+        );
+        // The same id from another source is a change too (a dock key copied to be the site's).
+        assert!(key_change(Some(&dock), &key("0a1b2c3d4e5f6071", "site", 0)).is_some());
+    }
 
     #[tokio::test]
     async fn thresholds_in_the_settings_become_docking_orders_and_a_malformed_value_orders_nothing()

@@ -49,6 +49,7 @@ pub struct DockDiagnostics {
     rules: BatteryRules,
     /// Cancelled by the console's `restart`.
     shutdown: CancellationToken,
+    pseudonym_key: page::PseudonymKey,
 }
 
 /// Everything [`DockDiagnostics::new`] needs.
@@ -63,6 +64,8 @@ pub struct DiagnosticsParts {
     pub gps_configured: bool,
     pub web: Arc<OnceLock<WebFacts>>,
     pub shutdown: CancellationToken,
+    /// The pseudonym key in use, by source and public id (shown to technicians and admins).
+    pub pseudonym_key: page::PseudonymKey,
 }
 
 impl DockDiagnostics {
@@ -80,6 +83,7 @@ impl DockDiagnostics {
             web: parts.web,
             rules: BatteryRules::default(),
             shutdown: parts.shutdown,
+            pseudonym_key: parts.pseudonym_key,
         }
     }
 
@@ -350,6 +354,7 @@ impl page::DiagnosticsView for DockDiagnostics {
                     .collect(),
                 web_certificate_sha256: web.certificate_sha256,
                 upload: "not configured (cloud upload comes in a later release)".to_owned(),
+                pseudonym_key: Some(self.pseudonym_key.clone()),
             },
         }
     }

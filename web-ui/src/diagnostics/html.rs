@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use axum::{http::StatusCode, response::Response};
 
 use super::{
-    Diagnostics, GpsEventLine, GpsPanel, HostPanel, PAGE_PATH, PowerPanel, RANGES, STYLE_PATH,
-    StoragePanel, WearableBattery,
+    Diagnostics, GpsEventLine, GpsPanel, HostPanel, PAGE_PATH, PowerPanel, PseudonymKey, RANGES,
+    STYLE_PATH, StoragePanel, WearableBattery,
     chart::{self, Axis, Bands, Line, Pick, Scale, Side, TimeChart},
 };
 use crate::pages::{Escaped, Shell, Viewer, bytes, time_element};
@@ -807,6 +807,21 @@ fn storage(out: &mut String, storage: &StoragePanel) {
     out.push_str("</dl>\n</section>\n");
 }
 
+/// The pseudonym key in use in words, e.g. "site key (shared by the site's docks), id
+/// `30870ae091a5b9f9`", escaped.
+fn pseudonym_key_words(key: &PseudonymKey) -> String {
+    let source = match key.source.as_str() {
+        "site" => "site key (shared by the site's docks)",
+        "dock" => "this dock's own key (no site key configured)",
+        other => other,
+    };
+    format!(
+        "{}, id <code>{}</code>",
+        Escaped(source),
+        Escaped(&key.key_id)
+    )
+}
+
 /// "3 days, 4 hours", "5 hours, 12 minutes", "12 minutes", "under a minute".
 pub(super) fn uptime_words(seconds: u64) -> String {
     let plural = |n: u64, one: &str| {
@@ -883,6 +898,11 @@ fn host(out: &mut String, host: &HostPanel) {
         ),
     );
     fact(out, "Uploads", &text(&host.upload));
+    fact(
+        out,
+        "Pseudonym key",
+        &or_unknown(host.pseudonym_key.as_ref().map(pseudonym_key_words)),
+    );
     out.push_str("</dl>\n<h3>Network</h3>\n");
     if host.interfaces.is_empty() {
         empty(out, "No network interface with an address.");

@@ -44,8 +44,8 @@ use crate::{
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
     BatteryFlagLine, BatteryPoint, Diagnostics, DiagnosticsView, DockBattery, GpsEventLine,
-    GpsPanel, GpsPoint, HostPanel, Interface, PowerPanel, PowerPoint, StoragePanel, Thermal,
-    WearableBattery,
+    GpsPanel, GpsPoint, HostPanel, Interface, PowerPanel, PowerPoint, PseudonymKey, StoragePanel,
+    Thermal, WearableBattery,
 };
 
 /// The diagnostics page.

@@ -182,7 +182,12 @@ pub fn openapi_schemas() -> Value {
             "uptime_s": nullable(integer()),
             "interfaces": array(reference("DiagnosticsInterface")),
             "web_certificate_sha256": nullable(string()),
-            "upload": string()
+            "upload": string(),
+            "pseudonym_key": nullable(reference("DiagnosticsPseudonymKey"))
+        })),
+        "DiagnosticsPseudonymKey": object("The key pseudonyms are made with, by its public id (never the key).", json!({
+            "source": { "type": "string", "enum": ["site", "dock"] },
+            "key_id": string()
         })),
         "DiagnosticsInterface": object("A network interface and its addresses.", json!({
             "name": string(),

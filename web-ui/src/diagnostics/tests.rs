@@ -277,6 +277,10 @@ async fn the_page_states_every_section_in_words_with_utc_times() {
         "3 days, 4 hours",
         "192.168.1.20/24",
         "not configured",
+        // The pseudonym key by its public id: technicians may see it.
+        "Pseudonym key",
+        "site key (shared by the site",
+        "id <code>30870ae091a5b9f9</code>",
     ] {
         assert!(html.contains(expected), "missing {expected}");
     }

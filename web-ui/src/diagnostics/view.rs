@@ -156,6 +156,18 @@ pub struct HostPanel {
     pub web_certificate_sha256: Option<String>,
     /// The upload queue in words ("not configured" until uploads exist).
     pub upload: String,
+    /// Which key makes the workers' pseudonyms (public: technicians see it too, to check that
+    /// every dock of a site runs with the site's key); `None` before the daemon has one.
+    pub pseudonym_key: Option<PseudonymKey>,
+}
+
+/// The pseudonym key in use, by its public id (never the key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PseudonymKey {
+    /// `site` (`[privacy] site_key_file`, shared by the site's docks) or `dock` (this dock's own).
+    pub source: String,
+    /// The key's public id (16 hex characters).
+    pub key_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
