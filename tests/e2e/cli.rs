@@ -342,3 +342,130 @@ fn dockd_emulate_plays_wearables_over_tcp_against_a_running_dock() {
         assert_eq!(entry["transport"], "emulated");
     }
 }
+
+/// The README's example site key ("Pseudonyms") and its public id.
+pub(crate) const SITE_KEY_HEX: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+pub(crate) const SITE_KEY_ID: &str = "30870ae091a5b9f9";
+
+/// `dockd run` on `config` expected to stop at start: its exit code and what it printed. A daemon
+/// still running after 20 s is killed and fails the test.
+fn start_refused(config: &std::path::Path) -> (Option<i32>, String) {
+    let mut child = Command::new(DOCKD)
+        .args(["run", "--config"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dockd");
+    let status = wait_for("dockd to refuse to start", Duration::from_secs(20), || {
+        child.try_wait().unwrap()
+    });
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (status.code(), text)
+}
+
+#[test]
+fn a_site_key_is_shown_by_status_and_the_page_and_a_malformed_key_stops_the_start_unreplaced() {
+    let keys = TestDir::new("site-key-file");
+    let site_key = keys.join("site.key");
+    // One hex digit short: refused, naming the file and the problem, never the key's digits.
+    std::fs::write(&site_key, format!("{}\n", &SITE_KEY_HEX[..63])).unwrap();
+    let data = keys.join("data");
+    let config = keys.join("dockd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = {data:?}\n[web]\nlisten = \"127.0.0.1:{}\"\ntls = false\n\
+             [privacy]\nsite_key_file = {site_key:?}\n",
+            free_port()
+        ),
+    )
+    .unwrap();
+    let (code, text) = start_refused(&config);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(site_key.to_str().unwrap()) && text.contains("has 63 hex characters, not 64"),
+        "{text}"
+    );
+    assert!(!text.contains(&SITE_KEY_HEX[..20]), "{text}");
+    assert!(!data.join("pseudonym.key").exists(), "no dock key instead");
+    assert_eq!(
+        std::fs::read_to_string(&site_key).unwrap(),
+        format!("{}\n", &SITE_KEY_HEX[..63])
+    );
+
+    // The good file (upper case, a newline at the end): status and the page name the site key.
+    std::fs::write(&site_key, format!("{}\n", SITE_KEY_HEX.to_uppercase())).unwrap();
+    let privacy = format!("[privacy]\nsite_key_file = {site_key:?}\n");
+    let mut dock = Dock::start_with_tables("site-key", &privacy);
+    let status = dock.status_json();
+    assert_eq!(status["pseudonym_key"]["source"], "site", "{status}");
+    assert_eq!(status["pseudonym_key"]["key_id"], SITE_KEY_ID, "{status}");
+    assert_eq!(
+        status["pseudonym_key"]["key_ids_used"],
+        serde_json::json!([SITE_KEY_ID])
+    );
+    let (code, diagnostics) = dock.api("GET", "/api/v1/diagnostics", &serde_json::Value::Null);
+    assert_eq!(code, 200, "{diagnostics}");
+    assert_eq!(
+        diagnostics["host"]["pseudonym_key"],
+        serde_json::json!({ "source": "site", "key_id": SITE_KEY_ID })
+    );
+    let text = Command::new(DOCKD)
+        .args(["status", "--config"])
+        .arg(&dock.config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!("Pseudonym key: the site's key ([privacy] site_key_file), id {SITE_KEY_ID}")),
+        "{text}"
+    );
+    assert!(!dock.dir.join("data").join("pseudonym.key").exists());
+    assert!(!dock.log().contains(&SITE_KEY_HEX[..20]));
+
+    // Without the site key the dock makes its own: a change, audited and logged, both ids kept.
+    assert!(dock.stop().success());
+    let own = std::fs::read_to_string(&dock.config)
+        .unwrap()
+        .replace(&privacy, "");
+    std::fs::write(&dock.config, own).unwrap();
+    dock.restart();
+    let status = dock.status_json();
+    let dock_key_id = status["pseudonym_key"]["key_id"].as_str().unwrap().to_owned();
+    assert_eq!(status["pseudonym_key"]["source"], "dock", "{status}");
+    assert_ne!(dock_key_id, SITE_KEY_ID);
+    assert_eq!(
+        status["pseudonym_key"]["key_ids_used"],
+        serde_json::json!([SITE_KEY_ID, dock_key_id])
+    );
+    let audited = format!("pseudonym key changed from {SITE_KEY_ID} (site) to {dock_key_id} (dock)");
+    assert_eq!(
+        dock.count(&format!(
+            "SELECT count(*) FROM audit WHERE subject = '{audited}' AND user = 'dockd (start)'"
+        )),
+        1
+    );
+    assert!(dock.log().contains("Pseudonym key changed"), "{}", dock.log());
+
+    // A damaged dock key is never replaced: the start stops, the file stays as it was.
+    assert!(dock.stop().success());
+    let dock_key = dock.dir.join("data").join("pseudonym.key");
+    let mut damaged = std::fs::read(&dock_key).unwrap();
+    damaged.pop();
+    std::fs::write(&dock_key, &damaged).unwrap();
+    let (code, text) = start_refused(&dock.config);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(dock_key.to_str().unwrap()) && text.contains("has 31 bytes, not 32"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(&dock_key).unwrap(), damaged);
+}
