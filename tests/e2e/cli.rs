@@ -1,4 +1,5 @@
-//! The command line as a user meets it: config mistakes, `dockd status` before anything ran, and
+//! The command line as a user meets it: config mistakes, a site key file (shown by `dockd status`,
+//! a malformed one refused at start), `dockd status` before anything ran, and
 //! `dockd demo` doing its whole job with no set-up: a clean first screen, and wearables that dock
 //! and re-dock with the day before's shift.
 
@@ -425,7 +426,9 @@ fn a_site_key_is_shown_by_status_and_the_page_and_a_malformed_key_stops_the_star
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
-        text.contains(&format!("Pseudonym key: the site's key ([privacy] site_key_file), id {SITE_KEY_ID}")),
+        text.contains(&format!(
+            "Pseudonym key: the site's key ([privacy] site_key_file), id {SITE_KEY_ID}"
+        )),
         "{text}"
     );
     assert!(!dock.dir.join("data").join("pseudonym.key").exists());
@@ -439,21 +442,29 @@ fn a_site_key_is_shown_by_status_and_the_page_and_a_malformed_key_stops_the_star
     std::fs::write(&dock.config, own).unwrap();
     dock.restart();
     let status = dock.status_json();
-    let dock_key_id = status["pseudonym_key"]["key_id"].as_str().unwrap().to_owned();
+    let dock_key_id = status["pseudonym_key"]["key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(status["pseudonym_key"]["source"], "dock", "{status}");
     assert_ne!(dock_key_id, SITE_KEY_ID);
     assert_eq!(
         status["pseudonym_key"]["key_ids_used"],
         serde_json::json!([SITE_KEY_ID, dock_key_id])
     );
-    let audited = format!("pseudonym key changed from {SITE_KEY_ID} (site) to {dock_key_id} (dock)");
+    let audited =
+        format!("pseudonym key changed from {SITE_KEY_ID} (site) to {dock_key_id} (dock)");
     assert_eq!(
         dock.count(&format!(
             "SELECT count(*) FROM audit WHERE subject = '{audited}' AND user = 'dockd (start)'"
         )),
         1
     );
-    assert!(dock.log().contains("Pseudonym key changed"), "{}", dock.log());
+    assert!(
+        dock.log().contains("Pseudonym key changed"),
+        "{}",
+        dock.log()
+    );
 
     // A damaged dock key is never replaced: the start stops, the file stays as it was.
     assert!(dock.stop().success());

@@ -1,8 +1,8 @@
 //! End-to-end: the roster and the admin settings through the real binary's JSON API, against
 //! emulated wearables — an assignment and new alert thresholds reach a docked wearable and are
 //! confirmed, a new worker's wearable runs silent during the baseline while the nuisance figures
-//! show, an opted-out worker's data is discarded at docking, settings survive a restart, and user
-//! changes take effect on open sessions.
+//! show, an opted-out worker's data is discarded at docking, settings survive a restart, user
+//! changes take effect on open sessions, and docks sharing a site key give a badge one pseudonym.
 
 use std::time::Duration;
 
@@ -479,4 +479,38 @@ fn nuisance_with_shifts(dock: &Dock, shifts: u64) -> Value {
         assert_eq!(status, 200, "{nuisance}");
         (nuisance["site"]["shifts"].as_u64()? >= shifts).then_some(nuisance)
     })
+}
+
+#[test]
+fn two_docks_with_the_same_site_key_give_a_badge_the_same_pseudonym_and_a_dock_of_its_own_another()
+{
+    use crate::cli::{SITE_KEY_HEX, SITE_KEY_ID};
+    let keys = crate::support::TestDir::new("shared-site-key");
+    let site_key = keys.join("site.key");
+    std::fs::write(&site_key, format!("{SITE_KEY_HEX}\n")).unwrap();
+    let privacy = format!("[privacy]\nsite_key_file = {site_key:?}\n");
+    let first = Dock::start_with_tables("site-dock-a", &privacy);
+    let second = Dock::start_with_tables("site-dock-b", &privacy);
+    let alone = Dock::start("own-key-dock");
+    let pseudonym = |dock: &Dock| {
+        let (status, added) = dock.api(
+            "POST",
+            "/api/v1/roster/workers",
+            &json!({ "badge": "B-1001" }),
+        );
+        assert_eq!(status, 201, "{added}");
+        let (_, roster) = dock.api("GET", "/api/v1/roster", &Value::Null);
+        roster["workers"][0]["pseudonym"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // The README's worked example: HMAC-SHA256 of "B-1001" and 10 NULs, its first 6 digits.
+    assert_eq!(pseudonym(&first), "W-58767D");
+    assert_eq!(pseudonym(&second), "W-58767D");
+    assert_ne!(pseudonym(&alone), "W-58767D");
+    for dock in [&first, &second] {
+        assert_eq!(dock.status_json()["pseudonym_key"]["key_id"], SITE_KEY_ID);
+    }
+    assert_eq!(alone.status_json()["pseudonym_key"]["source"], "dock");
 }

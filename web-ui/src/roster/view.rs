@@ -96,7 +96,8 @@ pub struct RosterWorker {
     pub id: i64,
     /// The badge tag as text (what the supervisor reads off the badge).
     pub badge: String,
-    /// The keyed pseudonym every other page and every upload shows instead (e.g. `W-3F9A2C`).
+    /// The short keyed pseudonym every other page shows instead (e.g. `W-3F9A2C`); uploads carry
+    /// the full site pseudonym, never this label.
     pub pseudonym: String,
     /// The name a supervisor typed in; it never leaves the dock.
     pub display_name: Option<String>,
