@@ -391,11 +391,16 @@ fn a_site_key_is_shown_by_status_and_the_page_and_a_malformed_key_stops_the_star
     .unwrap();
     let (code, text) = start_refused(&config);
     assert_eq!(code, Some(1), "{text}");
-    assert!(
-        text.contains(site_key.to_str().unwrap()) && text.contains("has 63 hex characters, not 64"),
-        "{text}"
-    );
-    assert!(!text.contains(&SITE_KEY_HEX[..20]), "{text}");
+    let (ok, checked) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(!ok);
+    for text in [&text, &checked] {
+        assert!(
+            text.contains(site_key.to_str().unwrap())
+                && text.contains("has 63 hex characters, not 64"),
+            "{text}"
+        );
+        assert!(!text.contains(&SITE_KEY_HEX[..20]), "{text}");
+    }
     assert!(!data.join("pseudonym.key").exists(), "no dock key instead");
     assert_eq!(
         std::fs::read_to_string(&site_key).unwrap(),
@@ -404,6 +409,13 @@ fn a_site_key_is_shown_by_status_and_the_page_and_a_malformed_key_stops_the_star
 
     // The good file (upper case, a newline at the end): status and the page name the site key.
     std::fs::write(&site_key, format!("{}\n", SITE_KEY_HEX.to_uppercase())).unwrap();
+    let (ok, checked) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(
+        ok && checked.contains(&format!(
+            "privacy.site_key_file: a site key, id {SITE_KEY_ID}"
+        )),
+        "{checked}"
+    );
     let privacy = format!("[privacy]\nsite_key_file = {site_key:?}\n");
     let mut dock = Dock::start_with_tables("site-key", &privacy);
     let status = dock.status_json();

@@ -150,7 +150,12 @@ pub fn main() -> anyhow::Result<ExitCode> {
             run_daemon(config)
         }
         Command::CheckConfig { config } => {
-            print!("{}", Config::load(&config)?.describe());
+            let config = Config::load(&config)?;
+            print!("{}", config.describe());
+            if let Some(path) = &config.privacy.site_key_file {
+                let key = dockd::worker::Pseudonyms::load_site(path)?;
+                println!("privacy.site_key_file: a site key, id {}", key.key_id());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&Config::load(&config)?, json),
