@@ -61,14 +61,7 @@ pub struct ConfigState {
 /// Applies one change inside the writer's savepoint.
 pub(super) fn apply(tx: &Transaction<'_>, change: &SettingChange) -> Result<(), StoreError> {
     match change {
-        SettingChange::Put { key, value } => {
-            tx.execute(
-                "INSERT INTO setting (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
-            Ok(())
-        }
+        SettingChange::Put { key, value } => put(tx, key, value),
         SettingChange::ConfigConfirmed {
             serial,
             confirmed,
@@ -103,11 +96,7 @@ pub(super) fn apply(tx: &Transaction<'_>, change: &SettingChange) -> Result<(), 
             used.push(key.clone());
             let value = serde_json::to_string(&used)
                 .map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            tx.execute(
-                "INSERT INTO setting (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![PSEUDONYM_KEYS, value],
-            )?;
+            put(tx, PSEUDONYM_KEYS, &value)?;
             if used.len() > 1 {
                 super::accounts::append_audit(
                     tx,
@@ -122,6 +111,16 @@ pub(super) fn apply(tx: &Transaction<'_>, change: &SettingChange) -> Result<(), 
             Ok(())
         }
     }
+}
+
+/// Sets the `setting` row `key` to `value` (JSON text).
+fn put(tx: &Transaction<'_>, key: &str, value: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO setting (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
 }
 
 /// What starting with `now` changes after `last`, in words ("pseudonym key changed from
