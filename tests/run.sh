@@ -39,6 +39,18 @@ for component in rustfmt clippy; do
   fi
 done
 
+# Tools the upload tests run as real servers, built or installed into a cache outside the
+# repository (tests/receivers finds them there): s3s-fs, an S3-compatible server that verifies
+# SigV4 and keeps objects in a folder (0.14.1 is the newest whose rust-version this toolchain
+# meets; tests/receivers/src/s3.rs names the same version), reinstalled only when missing or
+# another version.
+ci_root="$HOME/.cache/dockd-ci"
+S3S_FS_VERSION=0.14.1
+if [ "$("$ci_root/bin/s3s-fs" --version 2>/dev/null)" != "s3s-fs $S3S_FS_VERSION" ]; then
+  say "installing s3s-fs $S3S_FS_VERSION into $ci_root/bin"
+  cargo install --locked --force s3s-fs --version "$S3S_FS_VERSION" --features binary --root "$ci_root"
+fi
+
 # The test data (protocol vectors, GPS recordings) is in tests/data, so a clone needs nothing
 # beside it; when ../shared is there, tests/e2e/tidy.rs checks the copy is byte-identical.
 

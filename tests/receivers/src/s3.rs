@@ -24,6 +24,8 @@ pub enum S3Error {
     Missing(PathBuf),
     #[error("cannot start or talk to s3s-fs: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{path} is {found:?}, not s3s-fs {S3S_FS_VERSION} (tests/run.sh installs it)")]
+    WrongVersion { path: PathBuf, found: String },
     #[error("s3s-fs did not say where it listens within {0:?}")]
     NotListening(Duration),
 }
@@ -62,6 +64,14 @@ impl S3Server {
         let binary = binary();
         if !binary.is_file() {
             return Err(S3Error::Missing(binary));
+        }
+        let version = Command::new(&binary).arg("--version").output()?;
+        let found = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+        if found != format!("s3s-fs {S3S_FS_VERSION}") {
+            return Err(S3Error::WrongVersion {
+                path: binary,
+                found,
+            });
         }
         std::fs::create_dir_all(root)?;
         let mut child = Command::new(&binary)
@@ -130,5 +140,11 @@ mod tests {
             Some("127.0.0.1:40123".parse().unwrap())
         );
         assert_eq!(listening_addr("authentication is enabled"), None);
+    }
+
+    #[test]
+    fn the_test_script_installs_the_version_the_helper_expects() {
+        let script = include_str!("../../run.sh");
+        assert!(script.contains(&format!("S3S_FS_VERSION={S3S_FS_VERSION}\n")));
     }
 }
