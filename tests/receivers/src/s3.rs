@@ -146,5 +146,7 @@ mod tests {
     fn the_test_script_installs_the_version_the_helper_expects() {
         let script = include_str!("../../run.sh");
         assert!(script.contains(&format!("S3S_FS_VERSION={S3S_FS_VERSION}\n")));
+        let duckdb = crate::duckdb::DUCKDB_VERSION;
+        assert!(script.contains(&format!("DUCKDB_VERSION={duckdb}\n")));
     }
 }

@@ -429,3 +429,94 @@ async fn a_put_signed_with_a_wrong_secret_is_refused_with_403_signature_does_not
     assert!(text.contains("SignatureDoesNotMatch"), "{text}");
     assert!(!bucket.join(object).exists());
 }
+
+// ---- DuckDB ----
+
+/// A zstd NDJSON object of shift summaries, each `(key, minutes)`.
+fn summaries(items: &[(&str, u32)]) -> Vec<u8> {
+    let mut ndjson = String::new();
+    for (key, minutes) in items {
+        ndjson.push_str(&format!(
+            "{{\"kind\":\"shift_summary\",\"key\":\"{key}\",\"schema\":1,\"minutes\":{minutes}}}\n"
+        ));
+    }
+    zstd::stream::encode_all(ndjson.as_bytes(), 3).unwrap()
+}
+
+/// Per site and day, with no DISTINCT: the layout alone must make the figures right.
+const PER_SITE_AND_DAY: &str = "SELECT site, CAST(date AS VARCHAR) AS day, count(*) AS shifts, \
+     CAST(sum(minutes) AS INTEGER) AS minutes \
+     FROM read_json_auto('fleet/*/*/*/*.ndjson.zst', hive_partitioning = true) \
+     GROUP BY ALL ORDER BY ALL";
+
+fn figures(rows: &[serde_json::Map<String, serde_json::Value>]) -> Vec<String> {
+    rows.iter()
+        .map(|row| {
+            format!(
+                "{} {} {} {}",
+                row["site"], row["day"], row["shifts"], row["minutes"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn duckdb_reads_hive_partitioned_zstd_ndjson_per_site_and_day() {
+    let dir = temp_dir("duckdb");
+    for (site, day, batch, items) in [
+        ("plant-a", "2026-12-07", "1", vec![("a1", 10), ("a2", 5)]),
+        ("plant-a", "2026-12-08", "2", vec![("a3", 7)]),
+        ("plant-b", "2026-12-07", "3", vec![("b1", 30)]),
+    ] {
+        let folder = dir.join(format!("fleet/site={site}/kind=shift_summary/date={day}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(
+            folder.join(format!("batch-{batch}.ndjson.zst")),
+            summaries(&items),
+        )
+        .unwrap();
+    }
+    let rows = receivers::duckdb::query(&dir, PER_SITE_AND_DAY).unwrap();
+    assert_eq!(
+        figures(&rows),
+        [
+            r#""plant-a" "2026-12-07" 2 15"#,
+            r#""plant-a" "2026-12-08" 1 7"#,
+            r#""plant-b" "2026-12-07" 1 30"#
+        ]
+    );
+}
+
+#[tokio::test]
+async fn objects_put_through_s3s_fs_are_queried_in_place_by_duckdb() {
+    let root = temp_dir("s3-duckdb");
+    let server = S3Server::start(&root, ACCESS_KEY, SECRET_KEY).unwrap();
+    server.create_bucket("fleet").unwrap();
+    let client = reqwest::Client::new();
+    for (object, items) in [
+        (
+            "site=plant-a/kind=shift_summary/date=2026-12-07/batch-1.ndjson.zst",
+            vec![("a1", 10), ("a2", 5)],
+        ),
+        (
+            "site=plant-b/kind=shift_summary/date=2026-12-07/batch-2.ndjson.zst",
+            vec![("b1", 30)],
+        ),
+    ] {
+        let response = client
+            .put(signed_put(&server, SECRET_KEY, object))
+            .body(summaries(&items))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let rows = receivers::duckdb::query(&root, PER_SITE_AND_DAY).unwrap();
+    assert_eq!(
+        figures(&rows),
+        [
+            r#""plant-a" "2026-12-07" 2 15"#,
+            r#""plant-b" "2026-12-07" 1 30"#
+        ]
+    );
+}
