@@ -46,6 +46,19 @@ fn batch(keys: &[&str]) -> Vec<u8> {
     zstd::stream::encode_all(ndjson.as_bytes(), 3).unwrap()
 }
 
+/// Posts a batch of items with these keys; its answer's status.
+async fn send(
+    client: &reqwest::Client,
+    receiver: &HttpsReceiver,
+    idempotency_key: &str,
+    keys: &[&str],
+) -> StatusCode {
+    post(client, receiver, idempotency_key, batch(keys))
+        .await
+        .unwrap()
+        .status()
+}
+
 async fn post(
     client: &reqwest::Client,
     receiver: &HttpsReceiver,
@@ -66,18 +79,18 @@ async fn post(
 async fn every_delivery_is_counted_and_every_item_is_kept_once_by_key() {
     let receiver = receiver("dedup").await;
     let client = client(&receiver);
-    let first = post(&client, &receiver, "batch-1", batch(&["a", "b", "c"]))
-        .await
-        .unwrap();
-    assert_eq!(first.status(), StatusCode::OK);
-    let again = post(&client, &receiver, "batch-1", batch(&["a", "b", "c"]))
-        .await
-        .unwrap();
-    assert_eq!(again.status(), StatusCode::OK);
-    let overlapping = post(&client, &receiver, "batch-2", batch(&["c", "d"]))
-        .await
-        .unwrap();
-    assert_eq!(overlapping.status(), StatusCode::OK);
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a", "b", "c"]).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a", "b", "c"]).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&client, &receiver, "batch-2", &["c", "d"]).await,
+        StatusCode::OK
+    );
 
     let deliveries = receiver.deliveries().unwrap();
     let counts: Vec<_> = deliveries
@@ -127,10 +140,10 @@ async fn a_missing_or_wrong_token_is_refused_with_401_and_consumes_no_fault() {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
-    let faulted = post(&client, &receiver, "batch-1", batch(&["a"]))
-        .await
-        .unwrap();
-    assert_eq!(faulted.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a"]).await,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
     assert!(receiver.items().unwrap().is_empty());
     assert_eq!(receiver.requests(), 3);
 }
@@ -157,16 +170,16 @@ async fn the_next_requests_fail_with_500_then_the_receiver_recovers() {
     let client = client(&receiver);
     receiver.push_fault(Fault::Fail { next: 2 });
     for _ in 0..2 {
-        let response = post(&client, &receiver, "batch-1", batch(&["a"]))
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            send(&client, &receiver, "batch-1", &["a"]).await,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
     assert!(receiver.deliveries().unwrap().is_empty());
-    let response = post(&client, &receiver, "batch-1", batch(&["a"]))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a"]).await,
+        StatusCode::OK
+    );
     assert_eq!(receiver.items().unwrap().len(), 1);
 }
 
@@ -184,10 +197,10 @@ async fn too_many_requests_are_answered_429_with_retry_after() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()["retry-after"], "7");
     assert!(receiver.deliveries().unwrap().is_empty());
-    let response = post(&client, &receiver, "batch-1", batch(&["a"]))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a"]).await,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -203,10 +216,10 @@ async fn a_reset_mid_body_stores_nothing_and_the_next_connection_is_served() {
     let error = post(&client, &receiver, "batch-1", body).await.unwrap_err();
     assert!(!error.is_timeout(), "{error:?}");
     assert!(receiver.deliveries().unwrap().is_empty());
-    let response = post(&client, &receiver, "batch-1", batch(&["a"]))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a"]).await,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -226,10 +239,10 @@ async fn a_stalled_request_is_never_answered_and_the_next_one_is() {
         .unwrap_err();
     assert!(error.is_timeout(), "{error:?}");
     assert!(receiver.deliveries().unwrap().is_empty());
-    let response = post(&client, &receiver, "batch-1", batch(&["a"]))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a"]).await,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -246,10 +259,10 @@ async fn a_dropped_response_stores_the_batch_and_forces_a_duplicate_send() {
     assert!(!stored[0].answered);
     // The sender could not know, so it sends the same batch again: one more raw delivery, no
     // more items.
-    let response = post(&client, &receiver, "batch-1", batch(&["a", "b"]))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a", "b"]).await,
+        StatusCode::OK
+    );
     let deliveries = receiver.deliveries().unwrap();
     assert_eq!(deliveries.len(), 2);
     assert_eq!(deliveries[1].new_items, 0);
@@ -264,15 +277,15 @@ async fn one_rejected_batch_is_refused_with_422_every_time_and_others_pass() {
         idempotency_key: "batch-bad".to_owned(),
     });
     for _ in 0..3 {
-        let response = post(&client, &receiver, "batch-bad", batch(&["x"]))
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            send(&client, &receiver, "batch-bad", &["x"]).await,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
     }
-    let response = post(&client, &receiver, "batch-good", batch(&["a"]))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        send(&client, &receiver, "batch-good", &["a"]).await,
+        StatusCode::OK
+    );
     let keys: Vec<_> = receiver
         .items()
         .unwrap()
@@ -294,10 +307,10 @@ async fn a_body_over_the_limit_is_refused_with_413_until_the_limit_is_lifted() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let small = post(&client, &receiver, "batch-2", batch(&["a"]))
-        .await
-        .unwrap();
-    assert_eq!(small.status(), StatusCode::OK);
+    assert_eq!(
+        send(&client, &receiver, "batch-2", &["a"]).await,
+        StatusCode::OK
+    );
     receiver.push_fault(Fault::Clear);
     let response = post(&client, &receiver, "batch-1", body).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -316,10 +329,10 @@ async fn faults_are_set_over_https_through_the_control_endpoint() {
         .await
         .unwrap();
     assert_eq!(set.status(), StatusCode::NO_CONTENT);
-    let response = post(&client, &receiver, "batch-1", batch(&["a"]))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a"]).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     let unknown = client
         .post(&control)
         .json(&serde_json::json!({"fault": "explode"}))
