@@ -349,9 +349,16 @@ async fn ingest(
         Some(OneShot::Stall) => return std::future::pending().await,
         _ => {}
     }
-    let body = match axum::body::to_bytes(body, HARD_BODY_LIMIT).await {
-        Ok(body) => body,
-        Err(_) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, "The body is too large."),
+    let body = match http_body_util::Limited::new(body, HARD_BODY_LIMIT)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "The body is too large.");
+        }
+        // The sender went away mid-body (killed, reset): nothing was stored.
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "The body ended early."),
     };
     match fault {
         Some(OneShot::Fail) => {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use receivers::{Fault, HttpsReceiver, ReceiverConfig, S3Server};
 use reqwest::StatusCode;
+use rustls::pki_types::pem::PemObject;
 
 const TOKEN: &str = "dock-7-token";
 
@@ -532,4 +533,38 @@ async fn objects_put_through_s3s_fs_are_queried_in_place_by_duckdb() {
             r#""plant-b" "2026-12-07" 1 30"#
         ]
     );
+}
+
+#[tokio::test]
+async fn a_sender_gone_mid_body_gets_400_and_nothing_is_stored() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let receiver = receiver("gone").await;
+    let mut roots = rustls::RootCertStore::empty();
+    let ca =
+        rustls::pki_types::CertificateDer::from_pem_slice(receiver.ca.ca_pem.as_bytes()).unwrap();
+    roots.add(ca).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(receiver.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Idempotency-Key: batch-1\r\nContent-Length: 1000\r\n\r\n{{\"key\":\"a\"}}\n"
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    // The sender stops writing 988 bytes short (as a killed dock would) but still reads.
+    tls.shutdown().await.unwrap();
+    let mut answer = String::new();
+    let _ = tls.read_to_string(&mut answer).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(receiver.deliveries().unwrap().is_empty());
+    assert!(receiver.items().unwrap().is_empty());
 }
