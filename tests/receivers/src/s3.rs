@@ -35,7 +35,8 @@ pub struct S3Server {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:<port>` (path-style requests: `<endpoint>/<bucket>/<key>`).
     pub endpoint: String,
-    /// The folder objects are kept in: `<root>/<bucket>/<key>`.
+    /// The folder objects are kept in: `<root>/<bucket>/<key>`, byte for byte; s3s-fs keeps its
+    /// own metadata beside the buckets (`<root>/.bucket-….json`), so queries glob below a bucket.
     pub root: PathBuf,
     child: Child,
 }
