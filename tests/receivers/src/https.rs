@@ -48,7 +48,7 @@ pub enum ReceiverError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot listen on loopback: {0}")]
+    #[error("cannot listen on loopback or start its runtime: {0}")]
     Listen(std::io::Error),
     #[error("cannot make the test certificates: {0}")]
     Certificate(#[from] rcgen::Error),
@@ -188,11 +188,16 @@ pub struct HttpsReceiver {
     pub db_path: PathBuf,
     shared: Arc<Shared>,
     task: JoinHandle<()>,
+    /// The receiver's own runtime when started from synchronous code.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Drop for HttpsReceiver {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
@@ -229,7 +234,22 @@ impl HttpsReceiver {
             db_path,
             shared,
             task,
+            runtime: None,
         })
+    }
+
+    /// [`HttpsReceiver::start`] for synchronous tests: the receiver runs on a runtime of its own
+    /// (one worker thread), which ends with it.
+    pub fn start_blocking(config: ReceiverConfig) -> Result<Self, ReceiverError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("test-receiver")
+            .enable_all()
+            .build()
+            .map_err(ReceiverError::Listen)?;
+        let mut receiver = runtime.block_on(HttpsReceiver::start(config))?;
+        receiver.runtime = Some(runtime);
+        Ok(receiver)
     }
 
     /// Queues a fault (the same as `POST /control` with it as JSON).

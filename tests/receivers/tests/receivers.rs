@@ -368,6 +368,27 @@ async fn a_batch_with_a_line_without_a_key_is_refused_whole_with_400() {
 }
 
 #[test]
+fn a_receiver_started_from_synchronous_code_serves_a_blocking_client() {
+    let receiver =
+        HttpsReceiver::start_blocking(ReceiverConfig::new(temp_dir("blocking"), TOKEN)).unwrap();
+    let ca = reqwest::Certificate::from_pem(receiver.ca.ca_pem.as_bytes()).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    let response = client
+        .post(&receiver.url)
+        .bearer_auth(TOKEN)
+        .header("Idempotency-Key", "batch-1")
+        .header("Content-Encoding", "zstd")
+        .body(batch(&["a", "b"]))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(receiver.items().unwrap().len(), 2);
+}
+
+#[test]
 fn the_receiver_binary_says_where_it_listens_and_serves_there() {
     use std::io::BufRead;
     let dir = temp_dir("binary");
