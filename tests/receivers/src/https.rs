@@ -54,6 +54,8 @@ pub enum ReceiverError {
     Certificate(#[from] rcgen::Error),
     #[error("cannot set up TLS: {0}")]
     Tls(#[from] rustls::Error),
+    #[error("the ingest path {0:?} must start with `/` and not be `/control`")]
+    IngestPath(String),
     #[error("the receiver's database failed: {0}")]
     Database(#[from] rusqlite::Error),
 }
@@ -205,6 +207,9 @@ impl HttpsReceiver {
     /// Generates the certificates, opens the database and listens on 127.0.0.1; returns once
     /// it accepts connections.
     pub async fn start(config: ReceiverConfig) -> Result<Self, ReceiverError> {
+        if !config.path.starts_with('/') || config.path == "/control" || config.path.contains('{') {
+            return Err(ReceiverError::IngestPath(config.path));
+        }
         let ca = TestCa::generate(&config.dir)?;
         let tls = TlsAcceptor::from(ca.server_config()?);
         let db_path = config.dir.join(DB_FILE);

@@ -120,6 +120,28 @@ async fn every_delivery_is_counted_and_every_item_is_kept_once_by_key() {
 }
 
 #[tokio::test]
+async fn an_ingest_path_that_would_clash_with_the_control_endpoint_is_refused() {
+    for path in ["/control", "ingest", "/{batch}"] {
+        let mut config = ReceiverConfig::new(temp_dir("path"), TOKEN);
+        config.path = path.to_owned();
+        let refused = HttpsReceiver::start(config).await;
+        assert!(
+            matches!(refused, Err(receivers::ReceiverError::IngestPath(_))),
+            "{path}"
+        );
+    }
+    let mut config = ReceiverConfig::new(temp_dir("path-ok"), TOKEN);
+    config.path = "/v1/batches".to_owned();
+    let receiver = HttpsReceiver::start(config).await.unwrap();
+    assert!(receiver.url.ends_with("/v1/batches"));
+    let client = client(&receiver);
+    assert_eq!(
+        send(&client, &receiver, "batch-1", &["a"]).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn a_missing_or_wrong_token_is_refused_with_401_and_consumes_no_fault() {
     let receiver = receiver("token").await;
     let client = client(&receiver);
