@@ -12,9 +12,10 @@ say() { printf '\n== %s\n' "$*"; }
 # umockdev, whose preload library lets the USB tests run the real libusb path with no USB bus,
 # Chromium with its chromedriver for the browser tests of the page (tests/e2e/browser.rs), a real
 # gpsd with gpsfake (gpsd-clients, which brings python3-gps) replaying receiver recordings for the
-# GPS tests, and socat, picocom and tmux to drive the serial console through real ptys.
+# GPS tests, socat, picocom and tmux to drive the serial console through real ptys, and python3-venv
+# for DuckDB's venv (below).
 packages=(pkg-config gcc libusb-1.0-0-dev umockdev libumockdev-dev chromium chromium-driver
-  gpsd gpsd-clients socat picocom tmux)
+  gpsd gpsd-clients socat picocom tmux python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -38,6 +39,27 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
+
+# Tools the upload tests run as real servers, built or installed into a cache outside the
+# repository (tests/receivers finds them there): s3s-fs, an S3-compatible server that verifies
+# SigV4 and keeps objects in a folder (0.14.1 is the newest whose rust-version this toolchain
+# meets; tests/receivers/src/s3.rs names the same version), reinstalled only when missing or
+# another version.
+ci_root="$HOME/.cache/dockd-ci"
+S3S_FS_VERSION=0.14.1
+if [ "$("$ci_root/bin/s3s-fs" --version 2>/dev/null)" != "s3s-fs $S3S_FS_VERSION" ]; then
+  say "installing s3s-fs $S3S_FS_VERSION into $ci_root/bin"
+  cargo install --locked --force s3s-fs --version "$S3S_FS_VERSION" --features binary --root "$ci_root"
+fi
+# DuckDB from PyPI, the engine the fleet test reads the S3 server's folder with (Hive partitions,
+# zstd NDJSON), in a venv of its own (tests/receivers/src/duckdb.rs runs its python).
+DUCKDB_VERSION=2.0.1
+venv="$ci_root/venv"
+if [ "$("$venv/bin/python" -c 'import duckdb; print(duckdb.__version__)' 2>/dev/null)" != "$DUCKDB_VERSION" ]; then
+  say "installing duckdb $DUCKDB_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "duckdb==$DUCKDB_VERSION"
+fi
 
 # The test data (protocol vectors, GPS recordings) is in tests/data, so a clone needs nothing
 # beside it; when ../shared is there, tests/e2e/tidy.rs checks the copy is byte-identical.

@@ -348,6 +348,8 @@ fn every_rust_file_opens_with_a_module_doc_line() {
         "diagnostics/tests",
         "diagnostics/benches",
         "tests/e2e",
+        "tests/receivers/src",
+        "tests/receivers/tests",
     ] {
         files.extend(files_under(&root, dir));
     }
