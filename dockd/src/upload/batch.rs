@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use super::record::{Kind, UNKNOWN_DAY};
+use super::record::{Kind, Record, UNKNOWN_DAY};
 
 /// zstd level of every batch (`zstd -3`).
 pub const ZSTD_LEVEL: i32 = 3;
@@ -41,6 +41,19 @@ pub struct Item {
     pub payload: Vec<u8>,
     /// When it was queued, Unix ms.
     pub created_ms: i64,
+}
+
+impl Item {
+    /// The outbox item of a sealed `record`, queued at `created_ms`.
+    pub fn of(record: &Record, created_ms: i64) -> Result<Item, serde_json::Error> {
+        Ok(Item {
+            key: record.key().to_owned(),
+            kind: record.kind(),
+            day: record.day().to_owned(),
+            payload: record.to_line()?,
+            created_ms,
+        })
+    }
 }
 
 /// Where a batch goes: one kind on one site-local day.

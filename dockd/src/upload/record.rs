@@ -22,6 +22,10 @@
 //! | `evicted` | `evicted:<site>:<dock>:<eviction_no>` |
 //!
 //! `<day>` is the site-local day `YYYY-MM-DD`, or `unknown` for a record without a trustworthy time.
+//!
+//! The contract's nested types (`MovementCounts`, `MovementRates`, `AlertSummary`) and `DockGps`
+//! mirror internal ones (`Counts`, `Rates`, `AlertStats`, `GpsFix`) on purpose: an internal change
+//! must never change what leaves the dock. The `From` impls here are the one mapping.
 
 use serde::{Deserialize, Serialize};
 
@@ -480,31 +484,25 @@ impl Record {
 
     /// The idempotency key as sent.
     pub fn key(&self) -> &str {
-        match self {
-            Record::ShiftSummary(r) => &r.key,
-            Record::Alert(r) => &r.key,
-            Record::TaskAggregate(r) | Record::TeamAggregate(r) => &r.key,
-            Record::WearableDiag(r) => &r.key,
-            Record::DockDiag(r) => &r.key,
-            Record::DockGps(r) => &r.key,
-            Record::RawSamples(r) => &r.key,
-            Record::WorkerDeleted(r) => &r.key,
-            Record::Evicted(r) => &r.key,
-        }
+        self.key_and_day().0
     }
 
     /// The site-local day (`YYYY-MM-DD` or `unknown`): the S3 key's `date=` partition.
     pub fn day(&self) -> &str {
+        self.key_and_day().1
+    }
+
+    fn key_and_day(&self) -> (&str, &str) {
         match self {
-            Record::ShiftSummary(r) => &r.day,
-            Record::Alert(r) => &r.day,
-            Record::TaskAggregate(r) | Record::TeamAggregate(r) => &r.day,
-            Record::WearableDiag(r) => &r.day,
-            Record::DockDiag(r) => &r.day,
-            Record::DockGps(r) => &r.day,
-            Record::RawSamples(r) => &r.day,
-            Record::WorkerDeleted(r) => &r.day,
-            Record::Evicted(r) => &r.day,
+            Record::ShiftSummary(r) => (&r.key, &r.day),
+            Record::Alert(r) => (&r.key, &r.day),
+            Record::TaskAggregate(r) | Record::TeamAggregate(r) => (&r.key, &r.day),
+            Record::WearableDiag(r) => (&r.key, &r.day),
+            Record::DockDiag(r) => (&r.key, &r.day),
+            Record::DockGps(r) => (&r.key, &r.day),
+            Record::RawSamples(r) => (&r.key, &r.day),
+            Record::WorkerDeleted(r) => (&r.key, &r.day),
+            Record::Evicted(r) => (&r.key, &r.day),
         }
     }
 
@@ -529,4 +527,4 @@ impl Record {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,3 +1,5 @@
+//! Tests of `upload::batch`: partitions, limits, age, ids, encoding, and the same bytes for the same members.
+
 use proptest::prelude::*;
 
 use super::*;
@@ -152,6 +154,29 @@ fn a_too_large_batch_splits_into_sorted_halves_and_a_single_record_does_not() {
         (vec!["a".to_owned(), "b".to_owned()], vec!["c".to_owned()])
     );
     assert_eq!(split(&keys[..1]), None);
+}
+
+#[test]
+fn every_kind_of_record_travels_through_a_batch_and_reads_back_the_same() {
+    let records = crate::upload::record::tests::examples();
+    let items: Vec<Item> = records.iter().map(|r| Item::of(r, 0).unwrap()).collect();
+    let due = plan(&items, &Limits::default(), 0, true);
+    let mut back = Vec::new();
+    for batch in &due {
+        let members: Vec<&Item> = items
+            .iter()
+            .filter(|i| batch.keys.contains(&i.key))
+            .collect();
+        assert!(members.iter().all(|i| i.day == batch.partition.day));
+        let plain = zstd::stream::decode_all(&encode(&members).unwrap()[..]).unwrap();
+        for line in plain.split(|c| *c == b'\n').filter(|l| !l.is_empty()) {
+            back.push(serde_json::from_slice::<Record>(line).unwrap());
+        }
+    }
+    back.sort_by(|a, b| a.key().cmp(b.key()));
+    let mut records = records;
+    records.sort_by(|a, b| a.key().cmp(b.key()));
+    assert_eq!(back, records);
 }
 
 fn arb_items() -> impl Strategy<Value = Vec<Item>> {

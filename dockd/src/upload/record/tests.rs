@@ -1,3 +1,5 @@
+//! Tests of `upload::record`: every kind against its JSON Schema (closed both ways), keys, privacy by structure.
+
 use std::path::PathBuf;
 
 use serde_json::Value;

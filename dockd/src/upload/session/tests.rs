@@ -1,3 +1,5 @@
+//! Tests of `upload::session` and `upload::retry`: send, wait, pause, dead letter, split, status, and a week offline.
+
 use proptest::prelude::*;
 
 use super::*;
