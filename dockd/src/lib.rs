@@ -26,6 +26,7 @@ pub mod shutdown;
 pub mod site;
 pub mod store;
 pub mod transport;
+pub mod upload;
 pub mod views;
 pub mod web_tls;
 pub mod worker;
