@@ -59,7 +59,7 @@ use super::models::hoogendoorn::flexion_flag;
 use super::models::iso11226::{
     BACKWARD_BELOW_DEG, MODERATE_MAX_DEG, NEUTRAL_MAX_DEG, Verdict, flexion_verdict, maht_s,
 };
-use super::movements::{LiftStyle, Movement, MovementKind, Thresholds};
+use super::movements::{LiftStyle, Movement, MovementKind};
 use super::shifts::{self, LocalHour, Shift, ShiftRules};
 use super::{FLEX, LAT, Run, Sample, TWIST};
 use super::{gait, nuisance};
@@ -473,37 +473,6 @@ fn alert_stats(shift: &Shift, gait: &[gait::GaitSpan]) -> AlertStats {
     }
 }
 
-/// The gait bouts of every run, in time order. Runs that continue one another (same rate, no
-/// gap) are looked at as one, so a bout across their seam is one bout, as in a single run.
-fn gait_spans(runs: &[Run]) -> Vec<gait::GaitSpan> {
-    let mut spans = Vec::new();
-    let mut from = 0;
-    while from < runs.len() {
-        let mut to = from + 1;
-        while to < runs.len()
-            && runs[to].rate_hz == runs[to - 1].rate_hz
-            && shifts::continues(runs[to - 1].end_ms(), runs[to].start_ms, runs[to].rate_hz)
-        {
-            to += 1;
-        }
-        if to - from == 1 {
-            spans.extend(gait::gait_spans(&runs[from]));
-        } else {
-            let joined = Run {
-                start_ms: runs[from].start_ms,
-                rate_hz: runs[from].rate_hz,
-                samples: runs[from..to]
-                    .iter()
-                    .flat_map(|r| r.samples.iter().copied())
-                    .collect(),
-            };
-            spans.extend(gait::gait_spans(&joined));
-        }
-        from = to;
-    }
-    spans
-}
-
 /// Mean |axial velocity| in °/s over the samples of `runs` outside `gait` (sorted bouts); 0
 /// when every sample is in gait. Each sample weighs its own duration, so runs at different
 /// rates mix as time.
@@ -540,15 +509,15 @@ pub fn nearest_rank(sorted: &[u32], percent: u32) -> Option<u32> {
 }
 
 /// Measures a shift from its runs, its detected movements (all runs, in time order) and alerts;
-/// hours are the site's local clock hours (`rules.time_zone`). `thresholds` is not consulted: the
-/// counts trust the flags the detector set with the same thresholds.
+/// hours are the site's local clock hours (`rules.time_zone`); `gait` is the shift's gait bouts
+/// (`gait::shift_gait_spans`, found once for the detector and here). The counts trust the flags
+/// the detector set.
 pub fn measure(
     shift: &Shift,
     movements: &[Movement],
-    thresholds: &Thresholds,
+    gait: &[gait::GaitSpan],
     rules: &ShiftRules,
 ) -> ShiftMetrics {
-    let _ = thresholds;
     let span_start = shift
         .runs
         .iter()
@@ -563,7 +532,6 @@ pub fn measure(
         .map(|tz| shifts::local_hours(&tz, span_start, span_end))
         .unwrap_or_default();
 
-    let gait = gait_spans(&shift.runs);
     let ticks = Ticks::for_runs(&shift.runs);
     let mut pass = Pass::new(ticks);
     let mut hour_ticks = vec![0u128; hours.len()];
@@ -657,10 +625,10 @@ pub fn measure(
                 0.0
             },
             max_flexion_deg: pass.max_flex.map_or(0.0, |f| f64::from(f) / 100.0),
-            avg_twist_dps: avg_twist_outside_gait(&shift.runs, &gait),
+            avg_twist_dps: avg_twist_outside_gait(&shift.runs, gait),
             max_lateral_dps: pass.max_lateral_dps,
         },
-        alerts: alert_stats(shift, &gait),
+        alerts: alert_stats(shift, gait),
     }
 }
 
@@ -707,7 +675,7 @@ mod tests {
         measure(
             shift,
             movements,
-            &Thresholds::default(),
+            &gait::shift_gait_spans(&shift.runs),
             &ShiftRules::default(),
         )
     }
@@ -923,12 +891,7 @@ mod tests {
             ..ShiftRules::default()
         };
         let spring = run_of(ms("2024-03-30T23:00:00Z"), 5, &[(5.0, 4.0 * 3600.0)]);
-        let m = measure(
-            &shift_of(vec![spring], vec![]),
-            &[],
-            &Thresholds::default(),
-            &berlin,
-        );
+        let m = measure(&shift_of(vec![spring], vec![]), &[], &[], &berlin);
         let hours: Vec<(u8, f64)> = m
             .per_hour
             .iter()
@@ -940,12 +903,7 @@ mod tests {
         );
 
         let fall = run_of(ms("2024-10-26T22:00:00Z"), 5, &[(5.0, 5.0 * 3600.0)]);
-        let m = measure(
-            &shift_of(vec![fall], vec![]),
-            &[],
-            &Thresholds::default(),
-            &berlin,
-        );
+        let m = measure(&shift_of(vec![fall], vec![]), &[], &[], &berlin);
         let hours: Vec<(u8, f64)> = m
             .per_hour
             .iter()
@@ -1156,7 +1114,8 @@ mod tests {
         let rules = ShiftRules::default();
         let split = shifts::split(&recording, &rules).unwrap();
         assert_eq!(split.shifts.len(), 1);
-        let m = measure(&split.shifts[0], &[], &Thresholds::default(), &rules);
+        let shift = &split.shifts[0];
+        let m = measure(shift, &[], &gait::shift_gait_spans(&shift.runs), &rules);
         assert_eq!(m.wear_s, 12.0 * 3600.0);
         assert_eq!(m.per_hour.len(), 12);
     }

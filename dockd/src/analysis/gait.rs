@@ -22,7 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Run, TWIST};
+use super::{Run, TWIST, shifts};
 
 /// Velocity band around zero inside which the direction of a lobe is kept, °/s: 10 °/s is
 /// twice the ±4.8 °/s jitter of the emulator's noisiest sensor and 4× the 2.5 °/s accuracy a
@@ -93,6 +93,38 @@ pub fn gait_spans(run: &Run) -> Vec<GaitSpan> {
     }
     chain.close(min_bout, run, &mut out);
     out
+}
+
+/// The gait bouts of a shift's runs, in time order: runs that continue one another (same rate,
+/// no gap) are looked at as one, so a bout across their seam is one bout, as in a single run.
+/// The analysis finds them once per shift, for the twist detector and for exposure.
+pub fn shift_gait_spans(runs: &[Run]) -> Vec<GaitSpan> {
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while from < runs.len() {
+        let mut to = from + 1;
+        while to < runs.len()
+            && runs[to].rate_hz == runs[to - 1].rate_hz
+            && shifts::continues(runs[to - 1].end_ms(), runs[to].start_ms, runs[to].rate_hz)
+        {
+            to += 1;
+        }
+        if to - from == 1 {
+            spans.extend(gait_spans(&runs[from]));
+        } else {
+            let joined = Run {
+                start_ms: runs[from].start_ms,
+                rate_hz: runs[from].rate_hz,
+                samples: runs[from..to]
+                    .iter()
+                    .flat_map(|r| r.samples.iter().copied())
+                    .collect(),
+            };
+            spans.extend(gait_spans(&joined));
+        }
+        from = to;
+    }
+    spans
 }
 
 /// The samples of `run` inside `spans` (sorted, non-overlapping), as index ranges in time order.

@@ -4,6 +4,7 @@
 //! read a clock, or guess a value it was not given (a load, a time zone, a coefficient).
 //!
 //! Pipeline: [`Recording`] → `shifts::split` → [`shifts::Shift`] (runs of contiguous samples) →
+//! `gait::shift_gait_spans` once per shift →
 //! `movements::detect` per run → `exposure::measure` → `risk::assess`; `groups` aggregates many
 //! shifts (tasks, teams, hours, trends, goals) and `advice` turns the evidence into words.
 //! Result types are serde-serialisable and stable: the web UI and the upload read them.
@@ -258,11 +259,12 @@ pub fn measure(
     let split = shifts::split(recording, &rules)?;
     let mut measured = Vec::with_capacity(split.shifts.len());
     for shift in &split.shifts {
+        let gait = gait::shift_gait_spans(&shift.runs);
         let mut found = Vec::new();
         for run in &shift.runs {
-            found.extend(movements::detect(run, &settings.movements));
+            found.extend(movements::detect_beside(run, &settings.movements, &gait));
         }
-        let mut metrics = exposure::measure(shift, &found, &settings.movements, &rules);
+        let mut metrics = exposure::measure(shift, &found, &gait, &rules);
         let tasks = tasks::assign(shift, &found, &settings.tasks, &rules);
         apply_heavy_lifts(&mut metrics, &tasks, &settings.tasks);
         measured.push(Measured {

@@ -285,13 +285,19 @@ const REANCHOR_UP_S: f32 = 1.0;
 const REANCHOR_DOWN_S: f32 = 5.0;
 
 /// Detects every movement in `run`, in order of `start_ms` (a deep bend is one `Bend` with
-/// `deep`; a stoop lift is usually also a `Bend`).
+/// `deep`; a stoop lift is usually also a `Bend`), finding the run's gait bouts itself.
 pub fn detect(run: &Run, thresholds: &Thresholds) -> Vec<Movement> {
+    detect_beside(run, thresholds, &gait_spans(run))
+}
+
+/// [`detect`] with the gait bouts already found (`gait::shift_gait_spans` of the run's shift,
+/// sorted): the analysis finds them once per shift for the twists and the exposure figures.
+pub fn detect_beside(run: &Run, thresholds: &Thresholds, gait: &[GaitSpan]) -> Vec<Movement> {
     let mut detector = Detector::new(run, thresholds);
     for (k, sample) in run.samples.iter().enumerate() {
         detector.step(k, sample);
     }
-    detector.finish()
+    detector.finish(gait)
 }
 
 /// Degrees (or °/s, or mm) to raw units, saturating; NaN becomes 0.
@@ -741,7 +747,7 @@ impl<'a> Detector<'a> {
 
     /// Closes what is still open at the end of the run (a lift that has not recovered is not
     /// known to be a lift) and sorts the movements by start.
-    fn finish(mut self) -> Vec<Movement> {
+    fn finish(mut self, gait: &[GaitSpan]) -> Vec<Movement> {
         if let Some(e) = self.bend.close() {
             self.bend_done(e);
         }
@@ -754,13 +760,12 @@ impl<'a> Detector<'a> {
         if let Some(candidate) = self.twist.close(self.run.samples.len()) {
             self.twist_done(candidate);
         }
-        let gait = gait_spans(self.run);
         let margin = self.gait_margin_ms;
         let twists = std::mem::take(&mut self.twists);
         self.out.extend(
             twists
                 .into_iter()
-                .filter(|twist| !near_gait(&gait, twist, margin)),
+                .filter(|twist| !near_gait(gait, twist, margin)),
         );
         if let Some(e) = self.reach.close() {
             self.reach_done(e);
