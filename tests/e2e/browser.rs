@@ -43,29 +43,51 @@ struct ChromeDriver {
 }
 
 impl ChromeDriver {
+    /// Starts chromedriver on a free port. The port is picked before chromedriver binds it, so
+    /// another test may take it in between: chromedriver then exits saying so, and it is started
+    /// again on another port (a few times); any other early exit fails with its log.
     fn start(log: &Path) -> Self {
+        for _ in 0..5 {
+            if let Some(driver) = Self::try_start(log) {
+                return driver;
+            }
+        }
+        panic!(
+            "chromedriver could not bind a port five times:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+
+    /// `None` when chromedriver exited because its port was taken.
+    fn try_start(log: &Path) -> Option<Self> {
         use std::os::unix::process::CommandExt;
         let port = free_port();
-        let log = std::fs::File::create(log).unwrap();
+        let log_file = std::fs::File::create(log).unwrap();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
             .process_group(0)
             .spawn()
             .expect(
                 "start chromedriver (Debian package chromium-driver; tests/run.sh installs it)",
             );
         let mut driver = Self { child, port };
-        wait_for("chromedriver to listen", PAGE_LIMIT, || {
+        let listening = wait_for("chromedriver to listen", PAGE_LIMIT, || {
             if let Ok(Some(status)) = driver.child.try_wait() {
-                panic!("chromedriver exited early with {status}");
+                let said = std::fs::read_to_string(log).unwrap_or_default();
+                let port_taken = said.contains("bind()") || said.contains("Address already in use");
+                assert!(
+                    port_taken,
+                    "chromedriver exited early with {status}:\n{said}"
+                );
+                return Some(false);
             }
-            TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+            TcpStream::connect(("127.0.0.1", port)).ok().map(|_| true)
         });
-        driver
+        listening.then_some(driver)
     }
 
     fn url(&self) -> String {
