@@ -135,6 +135,15 @@ impl Session {
         self.retry_at_ms = None;
     }
 
+    /// Batch `id` is gone from the store (delivered before a restart, or dropped by an admin):
+    /// forget it, also if it was in flight.
+    pub fn withdraw(&mut self, id: &str) {
+        if self.in_flight.as_deref() == Some(id) {
+            self.in_flight = None;
+        }
+        self.forget(id);
+    }
+
     /// Why the queue is paused, if it is.
     pub fn paused(&self) -> Option<&str> {
         self.pause.as_ref().map(|p| p.reason.as_str())

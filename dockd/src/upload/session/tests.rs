@@ -317,3 +317,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_batch_withdrawn_while_in_flight_frees_the_queue_for_the_next() {
+    let mut s = two_batches();
+    assert_eq!(s.poll(1000), Action::Send("a".into()));
+    s.withdraw("a");
+    assert_eq!(s.poll(1000), Action::Send("b".into()));
+    assert!(s.ready().iter().all(|r| r.id != "a"));
+}
