@@ -88,6 +88,9 @@ pub enum Fault {
     DropResponse { next: u32 },
     /// The batch with this `Idempotency-Key` is refused with 422 every time (a content refusal).
     Reject { idempotency_key: String },
+    /// The next `next` distinct batches (by `Idempotency-Key`) are refused with 422 every time:
+    /// for a test that cannot know a batch id before it is sent.
+    RejectNext { next: u32 },
     /// Bodies over `bytes` (as sent, compressed) are refused with 413; `null` lifts the limit.
     MaxBodyBytes { bytes: Option<u64> },
     /// Forgets every queued fault, rejection and limit.
@@ -108,6 +111,7 @@ enum OneShot {
 struct Faults {
     queue: VecDeque<OneShot>,
     rejected: HashSet<String>,
+    reject_next: u32,
     max_body_bytes: Option<u64>,
 }
 
@@ -128,6 +132,7 @@ impl Faults {
             Fault::Reject { idempotency_key } => {
                 self.rejected.insert(idempotency_key);
             }
+            Fault::RejectNext { next } => self.reject_next = self.reject_next.saturating_add(next),
             Fault::MaxBodyBytes { bytes } => self.max_body_bytes = bytes,
             Fault::Clear => *self = Faults::default(),
         }
@@ -415,7 +420,15 @@ async fn ingest(
             "The Idempotency-Key header is missing.",
         );
     };
-    if rejected.contains(idempotency_key) {
+    let rejected = {
+        let mut faults = lock(&shared.faults);
+        if faults.reject_next > 0 && !faults.rejected.contains(idempotency_key) {
+            faults.reject_next -= 1;
+            faults.rejected.insert(idempotency_key.to_owned());
+        }
+        faults.rejected.contains(idempotency_key) || rejected.contains(idempotency_key)
+    };
+    if rejected {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Told to refuse this batch's content.",

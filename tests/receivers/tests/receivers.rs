@@ -319,6 +319,29 @@ async fn one_rejected_batch_is_refused_with_422_every_time_and_others_pass() {
 }
 
 #[tokio::test]
+async fn the_next_batch_can_be_rejected_without_knowing_its_id_and_stays_rejected() {
+    let receiver = receiver("reject-next").await;
+    let client = client(&receiver);
+    receiver.push_fault(Fault::RejectNext { next: 1 });
+    for _ in 0..2 {
+        assert_eq!(
+            send(&client, &receiver, "batch-first", &["x"]).await,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    assert_eq!(
+        send(&client, &receiver, "batch-second", &["a"]).await,
+        StatusCode::OK
+    );
+    receiver.push_fault(Fault::Clear);
+    assert_eq!(
+        send(&client, &receiver, "batch-first", &["x"]).await,
+        StatusCode::OK
+    );
+    assert_eq!(receiver.items().unwrap().len(), 2);
+}
+
+#[tokio::test]
 async fn a_body_over_the_limit_is_refused_with_413_until_the_limit_is_lifted() {
     let receiver = receiver("413").await;
     let client = client(&receiver);
