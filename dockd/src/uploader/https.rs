@@ -10,7 +10,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue
 
 use crate::upload::Outcome;
 
-use super::target::{Outgoing, TargetError, answer_body, failure_outcome, retry_after_s};
+use super::target::{Outgoing, TargetError, answer_body, exchange, retry_after_s};
 
 /// The header naming the batch, so a receiver can answer a repeated batch as already stored.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -50,19 +50,16 @@ impl HttpsTarget {
 
     /// Posts the batch; its answer or failure as an [`Outcome`].
     pub async fn send(&self, batch: &Outgoing<'_>) -> Outcome {
-        let sent = self
+        let request = self
             .client
             .post(self.url.clone())
             .header(AUTHORIZATION, self.authorization.clone())
             .header(IDEMPOTENCY_KEY, batch.id)
             .header(CONTENT_ENCODING, "zstd")
-            .header(CONTENT_TYPE, NDJSON)
-            .body(batch.body.to_vec())
-            .send()
-            .await;
-        let response = match sent {
+            .header(CONTENT_TYPE, NDJSON);
+        let response = match exchange(request, batch.body).await {
             Ok(response) => response,
-            Err(error) => return failure_outcome(&error),
+            Err(failed) => return failed,
         };
         let outcome = Outcome::from_status(
             response.status().as_u16(),

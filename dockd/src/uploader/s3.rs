@@ -18,7 +18,7 @@ use rusty_s3::S3Action;
 use crate::upload::Outcome;
 use crate::upload::batch::object_key;
 
-use super::target::{Outgoing, TargetError, answer_body, failure_outcome, retry_after_s};
+use super::target::{Outgoing, TargetError, answer_body, exchange, retry_after_s};
 
 /// How long a presigned `PUT` stays valid: longer than a whole request may take.
 pub const PRESIGNED_FOR: Duration = Duration::from_secs(15 * 60);
@@ -85,16 +85,10 @@ impl S3Target {
             .bucket
             .put_object(Some(&self.credentials), &key)
             .sign(PRESIGNED_FOR);
-        let sent = self
-            .client
-            .put(url)
-            .header(CONTENT_TYPE, OBJECT_TYPE)
-            .body(batch.body.to_vec())
-            .send()
-            .await;
-        let response = match sent {
+        let request = self.client.put(url).header(CONTENT_TYPE, OBJECT_TYPE);
+        let response = match exchange(request, batch.body).await {
             Ok(response) => response,
-            Err(error) => return failure_outcome(&error),
+            Err(failed) => return failed,
         };
         let status = response.status().as_u16();
         let retry_after = retry_after_s(response.headers());

@@ -243,9 +243,21 @@ pub fn proxy_url(configured: Option<&str>, env: impl Fn(&str) -> Option<String>)
     })
 }
 
+/// Sends `request` with the committed bytes as its body: the answer, or what its failure means.
+pub(super) async fn exchange(
+    request: reqwest::RequestBuilder,
+    body: &[u8],
+) -> Result<reqwest::Response, Outcome> {
+    request
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(|error| failure_outcome(&error))
+}
+
 /// What a request that got no answer means: a TLS failure (found in the error's chain), a
 /// timeout, or a lost connection (refused, reset, closed mid-exchange).
-pub(super) fn failure_outcome(error: &reqwest::Error) -> Outcome {
+fn failure_outcome(error: &reqwest::Error) -> Outcome {
     if let Some(why) = tls_failure(error) {
         return Outcome::Tls(why);
     }

@@ -272,7 +272,7 @@ async fn a_certificate_outside_the_trusted_roots_is_a_tls_failure_never_a_delive
 }
 
 #[tokio::test]
-async fn an_https_proxy_carries_the_request_through_a_connect_tunnel() {
+async fn an_https_proxy_carries_the_requests_through_one_kept_alive_connect_tunnel() {
     let dir = temp_dir("proxy");
     let receiver = receiver(&dir).await;
     let proxy = ConnectProxy::start().await.unwrap();
@@ -284,8 +284,10 @@ async fn an_https_proxy_carries_the_request_through_a_connect_tunnel() {
     );
     let target = Target::from_config(&config).unwrap();
     assert_eq!(send(&target, &Batch::of(&["k1"])).await, Outcome::Delivered);
+    // A second batch rides the same kept-alive tunnel: one client per process, one CONNECT.
+    assert_eq!(send(&target, &Batch::of(&["k2"])).await, Outcome::Delivered);
     assert_eq!(proxy.connects(), [receiver.addr.to_string()]);
-    assert_eq!(receiver.items().unwrap().len(), 1);
+    assert_eq!(receiver.items().unwrap().len(), 2);
 }
 
 #[test]
