@@ -456,3 +456,34 @@ fn s3_error_codes_that_concern_every_batch_are_read_before_the_status() {
     );
     assert_eq!(s3_outcome(500, None, ""), Outcome::ServerError(500));
 }
+
+#[test]
+fn a_target_and_its_sends_can_be_shared_across_tasks() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    fn spawnable<F: std::future::Future + Send>(_: &F) {}
+    let dir = temp_dir("shared");
+    let token_file = secret_file(&dir, "token", TOKEN);
+    let config = upload_config(&format!(
+        "[upload]\nurl = \"https://ingest.example\"\nsite = \"plant-a\"\ntoken_file = \"{}\"\n",
+        token_file.display()
+    ));
+    let target = Target::from_config(&config).unwrap();
+    shared(&target);
+    let batch = Batch::of(&["k1"]);
+    let outgoing = batch.outgoing();
+    spawnable(&target.send(&outgoing));
+}
+
+#[test]
+fn retry_after_is_honoured_in_seconds_and_an_http_date_is_left_to_the_backoff() {
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+    let with = |value: &'static str| {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+        super::target::retry_after_s(&headers)
+    };
+    assert_eq!(with("7"), Some(7));
+    assert_eq!(with(" 120 "), Some(120));
+    assert_eq!(with("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+    assert_eq!(super::target::retry_after_s(&HeaderMap::new()), None);
+}
