@@ -25,6 +25,9 @@ pub struct Config {
     /// `[serial]`: the field technician's console on a serial port; absent: no console.
     pub serial: Option<diagnostics::console::SerialConfig>,
     pub privacy: PrivacyConfig,
+    /// `[upload]`: batched cloud upload; absent: nothing is queued and every page says "not
+    /// configured".
+    pub upload: Option<UploadConfig>,
 }
 
 /// `[privacy]`: how workers are kept pseudonymous beyond the roster.
@@ -36,6 +39,331 @@ pub struct PrivacyConfig {
     /// same file gives a badge the same pseudonym. Absent: this dock's own `pseudonym.key` in the
     /// data folder. A missing or malformed file stops the start; it is never replaced.
     pub site_key_file: Option<PathBuf>,
+}
+
+/// `[upload]` (with `[upload.s3]` for an `s3://` url): where batches go and how they are cut. Read
+/// from the file as [`UploadFile`] and checked into this shape, so a section that loads is one the
+/// uploader can use; the secret files are read by `uploader::target::Target::from_config`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "UploadFile")]
+pub struct UploadConfig {
+    /// From `url`.
+    pub target: UploadTarget,
+    /// `site`: names the site in every record's partition and S3 key (required).
+    pub site: String,
+    /// `token_file`: the bearer token (required for an https url, refused for s3).
+    pub token_file: Option<PathBuf>,
+    /// `ca_file`: the only roots trusted for the receiver (PEM); absent: Debian's CA bundle.
+    pub ca_file: Option<PathBuf>,
+    /// `batch_max_items`, `batch_max_bytes`, `batch_max_age_s`.
+    pub limits: crate::upload::Limits,
+    /// `budget_bytes`: the outbox's disk budget (default 1 GiB, at least 16 MiB).
+    pub budget_bytes: u64,
+    /// `raw_samples`: whether raw posture samples are uploaded (default false).
+    pub raw_samples: bool,
+    /// `proxy`: an HTTPS proxy (`http://host:port`); absent: `HTTPS_PROXY`/`https_proxy`.
+    pub proxy: Option<String>,
+}
+
+/// Where batches go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadTarget {
+    /// `url = "https://…"`: each batch is a `POST` to exactly this url.
+    Https { url: String },
+    /// `url = "s3://bucket/prefix"` with `[upload.s3]`: each batch is a `PUT` of one object.
+    S3 {
+        bucket: String,
+        /// Without leading or trailing `/`; empty for none.
+        prefix: String,
+        /// `upload.s3.endpoint`, e.g. `https://s3.eu-central-1.amazonaws.com` (path-style).
+        endpoint: String,
+        region: String,
+        access_key_file: PathBuf,
+        secret_key_file: PathBuf,
+    },
+}
+
+/// The default outbox budget: 1 GiB.
+pub const UPLOAD_BUDGET_DEFAULT: u64 = 1 << 30;
+/// The smallest outbox budget accepted: 16 MiB.
+pub const UPLOAD_BUDGET_MIN: u64 = 16 << 20;
+
+/// `[upload]` as written in the file, before it is checked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadFile {
+    url: Option<String>,
+    site: Option<String>,
+    token_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+    batch_max_items: Option<u64>,
+    batch_max_bytes: Option<u64>,
+    batch_max_age_s: Option<u64>,
+    budget_bytes: Option<u64>,
+    #[serde(default)]
+    raw_samples: bool,
+    proxy: Option<String>,
+    s3: Option<UploadS3File>,
+}
+
+/// `[upload.s3]` as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadS3File {
+    endpoint: Option<String>,
+    region: Option<String>,
+    access_key_file: Option<PathBuf>,
+    secret_key_file: Option<PathBuf>,
+}
+
+impl TryFrom<UploadFile> for UploadConfig {
+    type Error = String;
+
+    fn try_from(file: UploadFile) -> Result<Self, String> {
+        let url = file.url.ok_or(
+            "upload.url is required: \"https://host/path\" or \"s3://bucket/prefix\"".to_owned(),
+        )?;
+        let site = file.site.ok_or(
+            "upload.site is required: the site's name in every key (like \"plant-a\")".to_owned(),
+        )?;
+        if !crate::upload::batch::site_name_is_valid(&site) {
+            return Err(format!(
+                "upload.site = \"{site}\" is not a site name: 1 to 64 of a-z, 0-9, - and _, starting with a letter or digit"
+            ));
+        }
+        let target = upload_target(&url, file.s3)?;
+        match (&target, &file.token_file) {
+            (UploadTarget::Https { .. }, None) => {
+                return Err(
+                    "upload.token_file is required for an https:// url: the file holding this dock's bearer token"
+                        .to_owned(),
+                );
+            }
+            (UploadTarget::Https { .. }, Some(path)) => existing_file("upload.token_file", path)?,
+            (UploadTarget::S3 { .. }, Some(_)) => {
+                return Err(
+                    "upload.token_file is for an https:// url; an s3:// url signs with upload.s3.access_key_file and secret_key_file"
+                        .to_owned(),
+                );
+            }
+            (UploadTarget::S3 { .. }, None) => {}
+        }
+        if let Some(path) = &file.ca_file {
+            existing_file("upload.ca_file", path)?;
+        }
+        let defaults = crate::upload::Limits::default();
+        let positive = |key: &str, value: Option<u64>, default: u64| match value {
+            None => Ok(default),
+            Some(0) => Err(format!("upload.{key} must be at least 1")),
+            Some(n) => Ok(n),
+        };
+        let to_usize = |key: &str, n: u64| {
+            usize::try_from(n).map_err(|_| format!("upload.{key} = {n} is too large"))
+        };
+        let limits = crate::upload::Limits {
+            max_items: to_usize(
+                "batch_max_items",
+                positive(
+                    "batch_max_items",
+                    file.batch_max_items,
+                    defaults.max_items as u64,
+                )?,
+            )?,
+            max_bytes: to_usize(
+                "batch_max_bytes",
+                positive(
+                    "batch_max_bytes",
+                    file.batch_max_bytes,
+                    defaults.max_bytes as u64,
+                )?,
+            )?,
+            max_age_s: positive("batch_max_age_s", file.batch_max_age_s, defaults.max_age_s)?,
+        };
+        let budget_bytes = file.budget_bytes.unwrap_or(UPLOAD_BUDGET_DEFAULT);
+        if budget_bytes < UPLOAD_BUDGET_MIN {
+            return Err(format!(
+                "upload.budget_bytes = {budget_bytes} is below the minimum of {UPLOAD_BUDGET_MIN} (16 MiB)"
+            ));
+        }
+        if let Some(proxy) = &file.proxy {
+            proxy_url_is_valid(proxy).map_err(|why| format!("upload.proxy: {why}"))?;
+        }
+        Ok(UploadConfig {
+            target,
+            site,
+            token_file: file.token_file,
+            ca_file: file.ca_file,
+            limits,
+            budget_bytes,
+            raw_samples: file.raw_samples,
+            proxy: file.proxy,
+        })
+    }
+}
+
+/// The target `url` names, with `[upload.s3]` for an `s3://` url.
+fn upload_target(url: &str, s3: Option<UploadS3File>) -> Result<UploadTarget, String> {
+    if let Some(rest) = url.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if !bucket_name_is_valid(bucket) {
+            return Err(format!(
+                "upload.url = \"{url}\": `{bucket}` is not an S3 bucket name (3 to 63 of a-z, 0-9, . and -)"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|part| part == "." || part == "..")
+            || prefix.contains("//")
+            || prefix
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '\\'))
+        {
+            return Err(format!(
+                "upload.url = \"{url}\": the prefix after the bucket must be plain path segments (no spaces, `?`, `#`, `..` or empty segments)"
+            ));
+        }
+        let s3 = s3.ok_or(
+            "an s3:// upload.url needs [upload.s3] with endpoint, region, access_key_file and secret_key_file"
+                .to_owned(),
+        )?;
+        let missing = |key: &str| format!("upload.s3.{key} is required for an s3:// url");
+        let endpoint = s3.endpoint.ok_or_else(|| missing("endpoint"))?;
+        s3_endpoint_is_valid(&endpoint)
+            .map_err(|why| format!("upload.s3.endpoint = \"{endpoint}\": {why}"))?;
+        let region = s3.region.ok_or_else(|| missing("region"))?;
+        if region.trim().is_empty() || region.trim() != region {
+            return Err("upload.s3.region must name the region (like \"us-east-1\")".to_owned());
+        }
+        let access_key_file = s3
+            .access_key_file
+            .ok_or_else(|| missing("access_key_file"))?;
+        existing_file("upload.s3.access_key_file", &access_key_file)?;
+        let secret_key_file = s3
+            .secret_key_file
+            .ok_or_else(|| missing("secret_key_file"))?;
+        existing_file("upload.s3.secret_key_file", &secret_key_file)?;
+        return Ok(UploadTarget::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            region,
+            access_key_file,
+            secret_key_file,
+        });
+    }
+    if s3.is_some() {
+        return Err(format!(
+            "[upload.s3] is only for an s3:// upload.url, not \"{url}\""
+        ));
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        format!("upload.url = \"{url}\" is not a url ({e}): use \"https://host/path\" or \"s3://bucket/prefix\"")
+    })?;
+    if parsed.scheme() != "https" {
+        return Err(format!(
+            "upload.url = \"{url}\" must be https:// (encryption in transit) or s3://bucket/prefix; plain http is never used"
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("upload.url = \"{url}\" names no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(
+            "upload.url must not carry a user or password; the token goes in upload.token_file"
+                .to_owned(),
+        );
+    }
+    Ok(UploadTarget::Https {
+        url: url.to_owned(),
+    })
+}
+
+/// An S3 endpoint: `https://host[:port]`, or plain `http://` on a loopback host only (a local
+/// test server such as s3s-fs, which serves plain HTTP).
+fn s3_endpoint_is_valid(endpoint: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(endpoint).map_err(|e| format!("not a url ({e})"))?;
+    let Some(host) = parsed.host_str().filter(|host| !host.is_empty()) else {
+        return Err("names no host".to_owned());
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(
+                "must be https:// (encryption in transit); plain http is allowed only on a loopback host"
+                    .to_owned(),
+            );
+        }
+        other => return Err(format!("must be https://, not {other}://")),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("must not carry a user or password (they go in the key files)".to_owned());
+    }
+    if parsed.query().is_some() || !parsed.path().trim_matches('/').is_empty() {
+        return Err(
+            "must be the server alone (https://host[:port]): the bucket comes from upload.url"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// An S3 bucket name as every S3-compatible store accepts it.
+fn bucket_name_is_valid(bucket: &str) -> bool {
+    let bytes = bucket.as_bytes();
+    (3..=63).contains(&bytes.len())
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'.')
+}
+
+/// An HTTPS proxy: `http://host:port` (the tunnel to the receiver is still TLS end to end) or
+/// `https://host:port`.
+pub fn proxy_url_is_valid(proxy: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(proxy)
+        .map_err(|e| format!("`{}` is not a url ({e})", redact_userinfo(proxy)))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "`{}` must be http://host:port or https://host:port",
+            redact_userinfo(proxy)
+        ));
+    }
+    Ok(())
+}
+
+/// A url with its `user:password@` shown as `…@` (proxy credentials never reach a log or page).
+pub fn redact_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let shown = format!("…{}", &rest[at..]);
+            if scheme.is_empty() {
+                shown
+            } else {
+                format!("{scheme}://{shown}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// `key` names a file that exists (read at start by the uploader; never logged).
+fn existing_file(key: &str, path: &Path) -> Result<(), String> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key} = \"{}\" is not a file that exists",
+            path.display()
+        ))
+    }
 }
 
 /// `[gps]`: the dock's position and fix from gpsd (diagnostics only, never joined to worker data).
@@ -243,6 +571,9 @@ impl Config {
         shown.analysis.teams.values_mut().for_each(counted);
         for task in &mut shown.analysis.tasks {
             counted(&mut task.workers);
+        }
+        if let Some(upload) = &mut shown.upload {
+            upload.proxy = upload.proxy.as_deref().map(redact_userinfo);
         }
         let mut text = format!("{shown:#?}\n");
         if let Some(serial) = &self.serial
@@ -664,6 +995,242 @@ mod tests {
         assert!(err.contains("privacy.site_key_file"), "{err}");
         let err = parse("[privacy]\nsite_key = \"00\"\n").unwrap_err();
         assert!(err.contains("site_key"), "{err}");
+    }
+
+    /// A folder with the files `[upload]` names: `token`, `access`, `secret`.
+    fn upload_files(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dockd-config-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in ["token", "access", "secret"] {
+            std::fs::write(dir.join(file), "x\n").unwrap();
+        }
+        dir
+    }
+
+    fn https_section(dir: &Path, extra: &str) -> String {
+        format!(
+            "[upload]\nurl = \"https://ingest.example/v1/batches\"\nsite = \"plant-a\"\ntoken_file = \"{}\"\n{extra}",
+            dir.join("token").display()
+        )
+    }
+
+    fn s3_section(dir: &Path, url: &str, endpoint: &str) -> String {
+        format!(
+            "[upload]\nurl = \"{url}\"\nsite = \"plant-a\"\n[upload.s3]\nendpoint = \"{endpoint}\"\nregion = \"eu-central-1\"\naccess_key_file = \"{}\"\nsecret_key_file = \"{}\"\n",
+            dir.join("access").display(),
+            dir.join("secret").display()
+        )
+    }
+
+    #[test]
+    fn no_upload_section_means_upload_is_not_configured() {
+        assert_eq!(parse("").unwrap().upload, None);
+    }
+
+    #[test]
+    fn an_https_upload_section_is_read_with_its_documented_defaults() {
+        let dir = upload_files("https");
+        let upload = parse(&https_section(&dir, "")).unwrap().upload.unwrap();
+        assert_eq!(
+            upload.target,
+            UploadTarget::Https {
+                url: "https://ingest.example/v1/batches".to_owned()
+            }
+        );
+        assert_eq!(upload.site, "plant-a");
+        assert_eq!(upload.token_file, Some(dir.join("token")));
+        assert_eq!(upload.limits, crate::upload::Limits::default());
+        assert_eq!(upload.budget_bytes, 1 << 30);
+        assert!(!upload.raw_samples);
+        assert_eq!(upload.proxy, None);
+        let upload = parse(&https_section(
+            &dir,
+            "batch_max_items = 10\nbatch_max_bytes = 2048\nbatch_max_age_s = 5\nbudget_bytes = 16777216\nraw_samples = true\nproxy = \"http://proxy.plant:3128\"\n",
+        ))
+        .unwrap()
+        .upload
+        .unwrap();
+        assert_eq!(
+            upload.limits,
+            crate::upload::Limits {
+                max_items: 10,
+                max_bytes: 2048,
+                max_age_s: 5
+            }
+        );
+        assert_eq!(upload.budget_bytes, 16 << 20);
+        assert!(upload.raw_samples);
+        assert_eq!(upload.proxy.as_deref(), Some("http://proxy.plant:3128"));
+    }
+
+    #[test]
+    fn an_s3_upload_section_is_read_with_its_bucket_prefix_and_keys() {
+        let dir = upload_files("s3");
+        let upload = parse(&s3_section(
+            &dir,
+            "s3://fleet-data/docks/v1/",
+            "https://s3.eu-central-1.amazonaws.com/",
+        ))
+        .unwrap()
+        .upload
+        .unwrap();
+        assert_eq!(
+            upload.target,
+            UploadTarget::S3 {
+                bucket: "fleet-data".to_owned(),
+                prefix: "docks/v1".to_owned(),
+                endpoint: "https://s3.eu-central-1.amazonaws.com".to_owned(),
+                region: "eu-central-1".to_owned(),
+                access_key_file: dir.join("access"),
+                secret_key_file: dir.join("secret"),
+            }
+        );
+        let upload = parse(&s3_section(&dir, "s3://fleet", "https://minio.plant:9000"))
+            .unwrap()
+            .upload
+            .unwrap();
+        assert!(matches!(upload.target, UploadTarget::S3 { prefix, .. } if prefix.is_empty()));
+    }
+
+    #[test]
+    fn plain_http_is_refused_for_the_upload_url_and_for_an_s3_endpoint_beyond_loopback() {
+        let dir = upload_files("http");
+        let err = parse(&https_section(&dir, "").replace("https://", "http://")).unwrap_err();
+        assert!(
+            err.contains("upload.url") && err.contains("encryption in transit"),
+            "{err}"
+        );
+        let err = parse(&s3_section(
+            &dir,
+            "s3://fleet",
+            "http://s3.plant.example:9000",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("upload.s3.endpoint") && err.contains("loopback"),
+            "{err}"
+        );
+        // s3s-fs, the tests' S3 server, serves plain HTTP on loopback: allowed there only.
+        for endpoint in [
+            "http://127.0.0.1:9000",
+            "http://localhost:9000",
+            "http://[::1]:9000",
+        ] {
+            parse(&s3_section(&dir, "s3://fleet", endpoint)).unwrap();
+        }
+        let err = parse(&s3_section(&dir, "s3://fleet", "ftp://127.0.0.1")).unwrap_err();
+        assert!(err.contains("upload.s3.endpoint"), "{err}");
+    }
+
+    #[test]
+    fn each_refused_upload_setting_is_named_by_its_key() {
+        let dir = upload_files("refusals");
+        let token = dir.join("token").display().to_string();
+        let refused = |text: &str, key: &str| {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(key), "{key}: {err}");
+        };
+        refused("[upload]\nsite = \"plant-a\"\n", "upload.url");
+        refused(
+            &format!("[upload]\nurl = \"https://a.example\"\ntoken_file = \"{token}\"\n"),
+            "upload.site",
+        );
+        refused(
+            &https_section(&dir, "").replace("plant-a", "Plant A"),
+            "upload.site",
+        );
+        refused(
+            "[upload]\nurl = \"https://a.example\"\nsite = \"plant-a\"\n",
+            "upload.token_file",
+        );
+        refused(
+            &https_section(&dir, "").replace(&token, "/nonexistent/token"),
+            "upload.token_file",
+        );
+        refused(
+            &https_section(&dir, "ca_file = \"/nonexistent/ca.pem\"\n"),
+            "upload.ca_file",
+        );
+        refused(
+            &https_section(&dir, "").replace("https://ingest.example/v1/batches", "ingest"),
+            "upload.url",
+        );
+        refused(
+            &https_section(&dir, "").replace("https://", "https://me:pw@"),
+            "upload.url",
+        );
+        refused(
+            &https_section(&dir, "").replace("https://ingest.example/v1/batches", "s3://Fleet"),
+            "upload.url",
+        );
+        for key in ["batch_max_items", "batch_max_bytes", "batch_max_age_s"] {
+            refused(
+                &https_section(&dir, &format!("{key} = 0\n")),
+                &format!("upload.{key}"),
+            );
+        }
+        refused(
+            &https_section(&dir, "budget_bytes = 16777215\n"),
+            "upload.budget_bytes",
+        );
+        refused(
+            &https_section(&dir, "proxy = \"socks5://p:1080\"\n"),
+            "upload.proxy",
+        );
+        refused(&https_section(&dir, "verify_tls = false\n"), "verify_tls");
+        refused(
+            &format!("{}[upload.s3]\nregion = \"x\"\n", https_section(&dir, "")),
+            "upload.s3",
+        );
+        let s3 = s3_section(&dir, "s3://fleet/p", "https://s3.example");
+        refused(
+            &s3.replace(
+                "[upload.s3]",
+                &format!("token_file = \"{token}\"\n[upload.s3]"),
+            ),
+            "upload.token_file",
+        );
+        refused(
+            "[upload]\nurl = \"s3://fleet\"\nsite = \"plant-a\"\n",
+            "[upload.s3]",
+        );
+        for key in ["endpoint", "region", "access_key_file", "secret_key_file"] {
+            let without: String = s3
+                .lines()
+                .filter(|line| !line.starts_with(&format!("{key} =")))
+                .map(|line| format!("{line}\n"))
+                .collect();
+            refused(&without, &format!("upload.s3.{key}"));
+        }
+        refused(
+            &s3.replace("https://s3.example", "https://s3.example/fleet"),
+            "upload.s3.endpoint",
+        );
+        refused(
+            &s3.replace("s3://fleet/p", "s3://fleet/a/../b"),
+            "upload.url",
+        );
+        refused(&format!("{s3}session_token = \"x\"\n"), "session_token");
+        // A check that needs the whole section still names the file, the line and the key.
+        let err = parse(&https_section(&dir, "budget_bytes = 1\n")).unwrap_err();
+        assert!(
+            err.starts_with("config file /etc/dockd/dockd.toml: ") && err.contains("line 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn check_config_shows_the_upload_section_without_proxy_credentials() {
+        let dir = upload_files("describe");
+        let config = parse(&https_section(
+            &dir,
+            "proxy = \"http://dock7:hunter2@proxy.plant:3128\"\n",
+        ))
+        .unwrap();
+        let text = config.describe();
+        assert!(text.contains("https://ingest.example/v1/batches"), "{text}");
+        assert!(text.contains("http://…@proxy.plant:3128"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 
     #[test]

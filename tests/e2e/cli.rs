@@ -1,4 +1,4 @@
-//! The command line as a user meets it: config mistakes, a site key file (shown by `dockd status`,
+//! The command line as a user meets it: config mistakes, `check-config` with an `[upload]` section (its secrets read, never shown), a site key file (shown by `dockd status`,
 //! a malformed one refused at start), `dockd status` before anything ran, and
 //! `dockd demo` doing its whole job with no set-up: a clean first screen, and wearables that dock
 //! and re-dock with the day before's shift.
@@ -55,6 +55,39 @@ fn a_config_with_a_bad_value_is_refused_naming_the_key() {
         text.contains("analysis.tasks") && text.contains(web_ui::rules::TASK_NAME_WORDS),
         "{text}"
     );
+}
+
+#[test]
+fn check_config_reads_the_upload_secrets_and_shows_the_target_but_never_a_secret() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TestDir::new("checkupload");
+    let config = dir.join("dockd.toml");
+    let token = dir.join("upload.token");
+    std::fs::write(&token, "s3cr3t-dock-token\n").unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let section = format!(
+        "[upload]\nurl = \"https://ingest.example/v1/batches\"\nsite = \"plant-a\"\ntoken_file = {token:?}\n"
+    );
+    std::fs::write(&config, &section).unwrap();
+    let (ok, text) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("upload: HTTPS https://ingest.example/v1/batches"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t"), "{text}");
+    // A token file others may read is used, with a warning naming the key and the file.
+    assert!(
+        text.contains("upload.token_file") && text.contains("can be read by other users"),
+        "{text}"
+    );
+    // An empty token file is refused, naming the key; plain http is refused at all.
+    std::fs::write(&token, "\n").unwrap();
+    let (ok, text) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(!ok && text.contains("upload.token_file"), "{text}");
+    std::fs::write(&config, section.replace("https://", "http://")).unwrap();
+    let (ok, text) = run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(!ok && text.contains("encryption in transit"), "{text}");
 }
 
 #[test]

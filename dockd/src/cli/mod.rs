@@ -156,6 +156,12 @@ pub fn main() -> anyhow::Result<ExitCode> {
                 let key = dockd::worker::Pseudonyms::load_site(path)?;
                 println!("privacy.site_key_file: a site key, id {}", key.key_id());
             }
+            if let Some(upload) = &config.upload {
+                // Reads the token, key and CA files as `run` will (a loose mode is warned of).
+                init_tracing();
+                let target = dockd::uploader::target::Target::from_config(upload)?;
+                println!("upload: {}", target.describe());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&Config::load(&config)?, json),
