@@ -27,6 +27,7 @@ pub mod site;
 pub mod store;
 pub mod transport;
 pub mod upload;
+pub mod uploader;
 pub mod views;
 pub mod web_tls;
 pub mod worker;
