@@ -259,7 +259,8 @@ pub struct Backends {
 /// - admin: Settings, users and the audit trail (`/settings`, `/audit`, `/api/v1/settings…`,
 ///   `/api/v1/users…`, `/api/v1/audit`), only for admins;
 /// - diagnostics: [`diagnostics::routes`] (`/diagnostics`, `/api/v1/diagnostics…`), only for
-///   roles that [`sees_diagnostics`](access::Role::sees_diagnostics) (technicians and admins).
+///   roles that [`sees_diagnostics`](access::Role::sees_diagnostics) (technicians and admins);
+///   its upload forms (`/diagnostics/upload-now`, `/diagnostics/dead-letters/…`) only for admins.
 ///
 /// Others get a 403 (a page, or JSON under `/api/`). Every request but the public routes needs a
 /// session: pages redirect to `/login?next=…`, `/api/…` answers 401. State-changing requests need
@@ -449,7 +450,8 @@ mod tests {
                     .any(|(_, p, g)| *g == group && !p.starts_with("/api/"))
             );
         }
-        // The diagnostics group only reads: a page, its stylesheet and JSON.
+        // The diagnostics group reads (a page, its stylesheet and JSON); its upload forms are
+        // walked with the admin routes.
         let diagnostics: Vec<_> = routes
             .iter()
             .filter(|(_, _, g)| *g == Group::Diagnostics)
