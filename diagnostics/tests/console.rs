@@ -134,10 +134,7 @@ impl ConsoleBackend for FakeDock {
         }]
     }
     fn upload(&self) -> UploadLine {
-        UploadLine {
-            state: "not configured".into(),
-            queued: 0,
-        }
+        UploadLine::default()
     }
     fn log(&self, n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("log line {i:03}")).collect()

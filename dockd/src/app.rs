@@ -174,6 +174,8 @@ pub async fn run(
             source: pseudonyms.source().as_str().to_owned(),
             key_id: pseudonyms.key_id(),
         },
+        // LEAD: the driver's handle (`UploadHandle::channel`) when `[upload]` is configured.
+        upload: crate::uploader::handle::UploadHandle::not_configured(),
     }));
     spawn_console(&config, &dock_diagnostics, &clock, &tasks, &shutdown);
     spawn_web(

@@ -284,6 +284,9 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     assert!(json.contains("\"slots\""), "{json}");
     let log = tech.ask("log 200 --json", PROMPT);
     assert!(log.contains("lines"), "{log}");
+    // No `[upload]`: the console says so in words.
+    let upload = tech.ask("upload", PROMPT);
+    assert!(upload.contains("not configured on this dock"), "{upload}");
     let refused = tech.ask("restart", "PIN");
     assert!(refused.contains("PIN"), "{refused}");
     // The PIN is masked, never echoed.
@@ -309,6 +312,7 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     let json = crate::support::body_of(&response);
     assert_eq!(json["gps"]["mode"], 3, "{response}");
     assert_eq!(json["power"]["summary"], "on battery, 64 %");
+    assert!(json["upload"].is_null(), "no [upload]: {json}");
     assert!(
         json["wearables"]
             .as_array()
@@ -352,6 +356,7 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     let page = http_request(dock.web, "GET", "/diagnostics", &[("Cookie", &tina)], "");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains(&serial));
+    assert!(page.contains("Cloud upload is not configured on this dock."));
 
     // gpsd killed and started again on the same port: the dock reconnects and keeps recording.
     let connected = dock.count("SELECT count(*) FROM gps_event WHERE kind = 'connected'");

@@ -259,7 +259,8 @@ pub struct Backends {
 /// - admin: Settings, users and the audit trail (`/settings`, `/audit`, `/api/v1/settings…`,
 ///   `/api/v1/users…`, `/api/v1/audit`), only for admins;
 /// - diagnostics: [`diagnostics::routes`] (`/diagnostics`, `/api/v1/diagnostics…`), only for
-///   roles that [`sees_diagnostics`](access::Role::sees_diagnostics) (technicians and admins).
+///   roles that [`sees_diagnostics`](access::Role::sees_diagnostics) (technicians and admins);
+///   its upload forms (`/diagnostics/upload-now`, `/diagnostics/dead-letters/…`) only for admins.
 ///
 /// Others get a 403 (a page, or JSON under `/api/`). Every request but the public routes needs a
 /// session: pages redirect to `/login?next=…`, `/api/…` answers 401. State-changing requests need
@@ -405,9 +406,16 @@ mod tests {
         let admin = admin_routes()
             .into_iter()
             .map(|(method, path)| (method, path, Group::Admin));
+        // The diagnostics group's upload forms are for admins only, like the admin group.
         let diagnostics = diagnostics_routes()
             .into_iter()
-            .map(|(method, path)| (method, path, Group::Diagnostics));
+            .map(|(method, path, rule)| {
+                let group = match rule {
+                    crate::diagnostics::Rule::Diagnostics => Group::Diagnostics,
+                    crate::diagnostics::Rule::Admin => Group::Admin,
+                };
+                (method, path, group)
+            });
         let unknown = [
             (Method::GET, "/no/such/page".to_owned(), Group::Unknown),
             (Method::GET, "/api/v1/nothing".to_owned(), Group::Unknown),
@@ -442,7 +450,8 @@ mod tests {
                     .any(|(_, p, g)| *g == group && !p.starts_with("/api/"))
             );
         }
-        // The diagnostics group only reads: a page, its stylesheet and JSON.
+        // The diagnostics group reads (a page, its stylesheet and JSON); its upload forms are
+        // walked with the admin routes.
         let diagnostics: Vec<_> = routes
             .iter()
             .filter(|(_, _, g)| *g == Group::Diagnostics)
@@ -553,7 +562,9 @@ mod tests {
         // Diagnostics were read only for the technician and the admin (each page and API route).
         let reads = diagnostics_routes()
             .iter()
-            .filter(|(_, path)| path != crate::diagnostics::STYLE_PATH)
+            .filter(|(method, path, _)| {
+                method == Method::GET && path != crate::diagnostics::STYLE_PATH
+            })
             .count();
         assert_eq!(site.diagnostics.asked().len(), 2 * reads);
     }
@@ -725,10 +736,14 @@ mod tests {
             .filter(|route| route.verb == Verb::Get && route.access == Access::SignedIn)
             .map(|route| route.path.to_owned())
             .collect();
+        let diagnostics = diagnostics_routes()
+            .into_iter()
+            .map(|(method, path, _)| (method, path))
+            .collect();
         let groups = [
             (role.sees_worker_data(), worker_data_routes()),
             (role == Role::Admin, admin_routes()),
-            (role.sees_diagnostics(), diagnostics_routes()),
+            (role.sees_diagnostics(), diagnostics),
         ];
         for (may, routes) in groups {
             pages.extend(routes.into_iter().filter_map(|(method, path)| {

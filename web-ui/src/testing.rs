@@ -625,6 +625,11 @@ impl AdminView for FakeAdmin {
 pub(crate) struct FakeDiagnostics {
     diagnostics: Mutex<Diagnostics>,
     asked: Mutex<Vec<u32>>,
+    upload: Mutex<Option<crate::diagnostics::UploadView>>,
+    /// Upload requests that reached the daemon: (what, dead letter id, user).
+    upload_requests: Mutex<Vec<(&'static str, String, String)>>,
+    /// The daemon's refusal of every upload request, when set.
+    upload_refusal: Mutex<Option<String>>,
 }
 
 impl Default for FakeDiagnostics {
@@ -632,6 +637,9 @@ impl Default for FakeDiagnostics {
         FakeDiagnostics {
             diagnostics: Mutex::new(diagnostics()),
             asked: Mutex::new(Vec::new()),
+            upload: Mutex::new(Some(upload_view())),
+            upload_requests: Mutex::new(Vec::new()),
+            upload_refusal: Mutex::new(None),
         }
     }
 }
@@ -646,12 +654,62 @@ impl FakeDiagnostics {
     pub(crate) fn asked(&self) -> Vec<u32> {
         self.asked.lock().unwrap().clone()
     }
+
+    /// Sets the upload queue the daemon answers (`None`: not configured).
+    pub(crate) fn set_upload(&self, upload: Option<crate::diagnostics::UploadView>) {
+        *self.upload.lock().unwrap() = upload;
+    }
+
+    /// Makes the daemon refuse every upload request with `words`.
+    pub(crate) fn refuse_uploads(&self, words: &str) {
+        *self.upload_refusal.lock().unwrap() = Some(words.to_owned());
+    }
+
+    /// The upload requests that reached the daemon: ("now" | "retry" | "drop", id, user).
+    pub(crate) fn upload_requests(&self) -> Vec<(&'static str, String, String)> {
+        self.upload_requests.lock().unwrap().clone()
+    }
+
+    fn upload_request(&self, what: &'static str, id: &str, user: &str) -> Result<String, String> {
+        if let Some(refusal) = self.upload_refusal.lock().unwrap().clone() {
+            return Err(refusal);
+        }
+        self.upload_requests
+            .lock()
+            .unwrap()
+            .push((what, id.to_owned(), user.to_owned()));
+        Ok(format!("Done: {what} {id}"))
+    }
 }
 
 impl DiagnosticsView for FakeDiagnostics {
     fn diagnostics(&self, days: u32) -> Diagnostics {
         self.asked.lock().unwrap().push(days);
         self.diagnostics.lock().unwrap().clone()
+    }
+
+    fn upload(&self) -> Option<crate::diagnostics::UploadView> {
+        self.upload.lock().unwrap().clone()
+    }
+
+    fn upload_now<'a>(&'a self, user: &'a str) -> crate::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async move { self.upload_request("now", "", user) })
+    }
+
+    fn retry_dead_letter<'a>(
+        &'a self,
+        id: &'a str,
+        user: &'a str,
+    ) -> crate::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async move { self.upload_request("retry", id, user) })
+    }
+
+    fn drop_dead_letter<'a>(
+        &'a self,
+        id: &'a str,
+        user: &'a str,
+    ) -> crate::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async move { self.upload_request("drop", id, user) })
     }
 }
 
@@ -802,12 +860,35 @@ pub(crate) fn diagnostics() -> Diagnostics {
                 },
             ],
             web_certificate_sha256: Some("ab".repeat(32)),
-            upload: "not configured".to_owned(),
             pseudonym_key: Some(crate::diagnostics::PseudonymKey {
                 source: "site".to_owned(),
                 key_id: "30870ae091a5b9f9".to_owned(),
             }),
         },
+        // The handlers fill it from `DiagnosticsView::upload`.
+        upload: None,
+    }
+}
+
+/// An upload queue to an HTTPS receiver that answered 500 last, with one dead letter.
+pub(crate) fn upload_view() -> crate::diagnostics::UploadView {
+    crate::diagnostics::UploadView {
+        target: "HTTPS https://cloud.example/ingest".to_owned(),
+        queued_items: 1234,
+        queued_bytes: 5_600_000,
+        oldest_ms: Some(1_709_211_909_750 - 26 * 3_600_000),
+        last_success_ms: Some(1_709_211_909_750 - 3_600_000),
+        last_error: Some("The receiver answered 500 Internal Server Error.".to_owned()),
+        paused: None,
+        dead_letters: vec![crate::diagnostics::DeadLetterView {
+            id: "b-7f3a".to_owned(),
+            kind: "alert".to_owned(),
+            day: "2024-02-28".to_owned(),
+            items: 17,
+            bytes: 2048,
+            reason: "The receiver refused the batch's content (422).".to_owned(),
+            parked_ms: Some(1_709_211_909_750 - 7_200_000),
+        }],
     }
 }
 
@@ -860,16 +941,19 @@ pub(crate) fn admin_routes() -> Vec<(Method, String)> {
         .collect()
 }
 
-/// Every route of the diagnostics group (page, API and stylesheet), as (method, a concrete path).
-pub(crate) fn diagnostics_routes() -> Vec<(Method, String)> {
-    [
-        crate::diagnostics::PAGE_PATH,
-        crate::diagnostics::STYLE_PATH,
-    ]
-    .into_iter()
-    .chain(crate::diagnostics::API_ROUTES)
-    .map(|path| (Method::GET, path.to_owned()))
-    .collect()
+/// Every route of the diagnostics group (page, API, stylesheet and the admins' upload forms), as
+/// (method, a concrete path, who may use it).
+pub(crate) fn diagnostics_routes() -> Vec<(Method, String, crate::diagnostics::Rule)> {
+    crate::diagnostics::ROUTES
+        .iter()
+        .map(|route| {
+            let verb = match route.verb {
+                crate::Verb::Get => Method::GET,
+                crate::Verb::Post => Method::POST,
+            };
+            (verb, concrete(route.path), route.rule)
+        })
+        .collect()
 }
 
 /// The whole site (`crate::site` as the daemon builds it) over fakes the test can look into.

@@ -176,13 +176,42 @@ pub struct NetLine {
     pub addresses: Vec<String>,
 }
 
-/// Uploading (`upload`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The cloud upload queue (`upload`). Nothing here names a worker: dead letters appear by batch
+/// id, record kind and day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UploadLine {
-    /// In words: `not configured`, `idle, last upload 10:02`, `uploading 3 of 7`, …
-    pub state: String,
-    /// Items waiting to be uploaded.
+    /// Whether the dock has `[upload]`; without it every other field is empty.
+    pub configured: bool,
+    /// Where batches go, without a secret ("HTTPS https://host/ingest").
+    pub target: Option<String>,
+    /// Items waiting to be uploaded, batched or not.
     pub queued: u64,
+    pub queued_bytes: u64,
+    /// When the oldest queued item was queued, Unix ms.
+    pub oldest_ms: Option<i64>,
+    /// When a batch was last delivered, Unix ms.
+    pub last_success_ms: Option<i64>,
+    /// The last failure, a sentence.
+    pub last_error: Option<String>,
+    /// Why the whole queue is paused, a sentence.
+    pub paused: Option<String>,
+    /// Batches the receiver refused, parked until an admin retries or drops them.
+    pub dead_letters: Vec<DeadLetterLine>,
+}
+
+/// One parked batch (`upload`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetterLine {
+    /// The batch id.
+    pub id: String,
+    /// The record kind (`shift_summary`, `alert`, …).
+    pub kind: String,
+    /// The site-local day, or `unknown`.
+    pub day: String,
+    pub items: u64,
+    pub bytes: u64,
+    /// Why the receiver refused it, a sentence.
+    pub reason: String,
 }
 
 /// One self-test check (`selftest`).

@@ -444,11 +444,67 @@ pub fn network(interfaces: &[NetLine]) -> Vec<String> {
     table.lines()
 }
 
-pub fn upload(upload: &UploadLine) -> Vec<String> {
-    pairs(&[
-        ("upload", upload.state.clone()),
-        ("queued", upload.queued.to_string()),
-    ])
+/// The upload queue in a few lines: whether it runs, the queue, the oldest item's age, the last
+/// success and error, and the dead letters.
+pub fn upload(upload: &UploadLine, now_ms: i64) -> Vec<String> {
+    if !upload.configured {
+        return pairs(&[("upload", "not configured on this dock".into())]);
+    }
+    let state = match &upload.paused {
+        Some(reason) => format!("paused: {}", clean(reason)),
+        None => "running".into(),
+    };
+    let mut items = vec![
+        ("upload", state),
+        (
+            "target",
+            upload
+                .target
+                .as_deref()
+                .map_or_else(|| "not known yet".into(), clean),
+        ),
+        (
+            "queued",
+            format!("{} items, {}", upload.queued, bytes(upload.queued_bytes)),
+        ),
+        (
+            "oldest",
+            upload
+                .oldest_ms
+                .map_or_else(|| "nothing waiting".into(), |ms| when(ms, now_ms)),
+        ),
+        (
+            "last success",
+            upload
+                .last_success_ms
+                .map_or_else(|| "never".into(), |ms| when(ms, now_ms)),
+        ),
+        (
+            "last error",
+            upload
+                .last_error
+                .as_deref()
+                .map_or_else(|| "none".into(), clean),
+        ),
+    ];
+    if upload.dead_letters.is_empty() {
+        items.push(("dead letters", "none".into()));
+    }
+    for (i, dead) in upload.dead_letters.iter().enumerate() {
+        items.push((
+            if i == 0 { "dead letters" } else { "" },
+            format!(
+                "{} {} {}: {} items, {}: {}",
+                clean(&dead.id),
+                clean(&dead.kind),
+                clean(&dead.day),
+                dead.items,
+                bytes(dead.bytes),
+                clean(&dead.reason)
+            ),
+        ));
+    }
+    pairs(&items)
 }
 
 pub fn log(lines: &[String]) -> Vec<String> {
@@ -490,7 +546,7 @@ pub fn selftest(checks: &[CheckLine]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::console::{FlaggedWearable, Temperature, WearableBattery};
+    use crate::console::{DeadLetterLine, FlaggedWearable, Temperature, WearableBattery};
 
     fn slot(slot: u32, serial: Option<&str>, state: &str, soc: Option<u8>) -> SlotLine {
         SlotLine {
@@ -738,6 +794,52 @@ mod tests {
         assert!(!lines[0].chars().any(char::is_control), "{}", lines[0]);
         let back: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(back["serial"], "KW\n1\x1b\x7f\u{9b}");
+    }
+
+    #[test]
+    fn upload_says_when_it_is_not_configured() {
+        let lines = upload(&UploadLine::default(), 0);
+        assert_eq!(lines.len(), 1);
+        assert!(
+            lines[0].contains("not configured on this dock"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn upload_shows_the_queue_its_age_the_last_error_and_the_dead_letters() {
+        let now = 1_700_000_000_000;
+        let line = UploadLine {
+            configured: true,
+            target: Some("S3 s3://bucket/dock at http://127.0.0.1:9000".into()),
+            queued: 42,
+            queued_bytes: 2_000_000,
+            oldest_ms: Some(now - 2 * 3600 * 1000),
+            last_success_ms: None,
+            last_error: Some("The receiver answered 503.\u{1b}[2J".into()),
+            paused: Some("The S3 server refused the dock's signature.".into()),
+            dead_letters: vec![DeadLetterLine {
+                id: "b-7f3a".into(),
+                kind: "alert".into(),
+                day: "2023-11-14".into(),
+                items: 17,
+                bytes: 2048,
+                reason: "Refused (422).".into(),
+            }],
+        };
+        let text = upload(&line, now).join("\n");
+        for expected in [
+            "paused: The S3 server refused the dock's signature.",
+            "S3 s3://bucket/dock at http://127.0.0.1:9000",
+            "42 items, 1.9 MiB",
+            "(2 h ago)",
+            "last success  never",
+            "The receiver answered 503.?[2J",
+            "b-7f3a alert 2023-11-14: 17 items, 2.0 KiB: Refused (422).",
+        ] {
+            assert!(text.contains(expected), "{expected}: {text}");
+        }
+        assert!(!text.contains('\u{1b}'));
     }
 
     #[test]

@@ -257,7 +257,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                     |n| render::network(n),
                 )
             }
-            Command::Upload => self.query(json, |b| b.upload(), render::upload).await?,
+            Command::Upload => {
+                self.query(json, |b| b.upload(), |u| render::upload(u, now_ms))
+                    .await?
+            }
             Command::Log(n) => {
                 let answer = self.call(move |b| b.log(n)).await?;
                 answer_lines(answer, json, |l| keyed("lines", l), |l| render::log(l))

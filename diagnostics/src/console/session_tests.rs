@@ -80,10 +80,7 @@ impl ConsoleBackend for FakeDock {
         vec![]
     }
     fn upload(&self) -> UploadLine {
-        UploadLine {
-            state: "not configured".into(),
-            queued: 0,
-        }
+        UploadLine::default()
     }
     fn log(&self, n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("log line {i:03}")).collect()

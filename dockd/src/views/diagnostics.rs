@@ -1,8 +1,9 @@
 //! Implements the dock's diagnostics for the technician: `web_ui::diagnostics::DiagnosticsView`
 //! (the Diagnostics page) and `diagnostics::console::ConsoleBackend` (the serial console), over the
 //! diagnostics tables, the wearables' battery readings, the live GPS and power state, the board and
-//! the host. It owns turning those into the two view types; it must never read or hand out
-//! anything about a worker (wearables appear by serial, with device figures only: battery
+//! the host, and the cloud upload queue (through the driver's [`UploadHandle`]: its state, "upload
+//! now" and the dead letters' retry and drop). It owns turning those into the two view types; it
+//! must never read or hand out anything about a worker (wearables appear by serial, with device figures only: battery
 //! readings taken at dockings, never the wearable's own readings during wear nor any sample or
 //! alert count).
 
@@ -20,6 +21,7 @@ use crate::clock::Clock;
 use crate::diag::DiagLive;
 use crate::dock::board::{Board, Phase};
 use crate::store::Reader;
+use crate::uploader::handle::{UploadError, UploadHandle, UploadLive};
 
 const DAY_MS: i64 = 86_400_000;
 /// Battery flags judge this window of readings.
@@ -50,6 +52,7 @@ pub struct DockDiagnostics {
     /// Cancelled by the console's `restart`.
     shutdown: CancellationToken,
     pseudonym_key: page::PseudonymKey,
+    upload: UploadHandle,
 }
 
 /// Everything [`DockDiagnostics::new`] needs.
@@ -66,6 +69,8 @@ pub struct DiagnosticsParts {
     pub shutdown: CancellationToken,
     /// The pseudonym key in use, by source and public id (shown to technicians and admins).
     pub pseudonym_key: page::PseudonymKey,
+    /// The upload driver's handle (`UploadHandle::not_configured()` without `[upload]`).
+    pub upload: UploadHandle,
 }
 
 impl DockDiagnostics {
@@ -84,7 +89,13 @@ impl DockDiagnostics {
             rules: BatteryRules::default(),
             shutdown: parts.shutdown,
             pseudonym_key: parts.pseudonym_key,
+            upload: parts.upload,
         }
+    }
+
+    /// The upload queue as the driver last published it; `None` without `[upload]`.
+    fn upload_live(&self) -> Option<UploadLive> {
+        self.upload.status()
     }
 
     fn version() -> String {
@@ -187,8 +198,9 @@ fn flag_kind(flag: &BatteryFlag) -> String {
         .unwrap_or_default()
 }
 
-impl page::DiagnosticsView for DockDiagnostics {
-    fn diagnostics(&self, days: u32) -> page::Diagnostics {
+impl DockDiagnostics {
+    /// Everything the Diagnostics page shows, with histories over the last `days` days.
+    fn page(&self, days: u32) -> page::Diagnostics {
         let now = self.clock.now_ms();
         let since = now - i64::from(days.max(1)) * DAY_MS;
         let gps = self.gps_now();
@@ -353,9 +365,9 @@ impl page::DiagnosticsView for DockDiagnostics {
                     })
                     .collect(),
                 web_certificate_sha256: web.certificate_sha256,
-                upload: "not configured (cloud upload comes in a later release)".to_owned(),
                 pseudonym_key: Some(self.pseudonym_key.clone()),
             },
+            upload: self.upload_live().map(|live| upload_view(&live)),
         }
     }
 }
@@ -521,10 +533,8 @@ impl ConsoleBackend for DockDiagnostics {
     }
 
     fn upload(&self) -> console::UploadLine {
-        console::UploadLine {
-            state: "not configured (cloud upload comes in a later release)".to_owned(),
-            queued: 0,
-        }
+        self.upload_live()
+            .map_or_else(console::UploadLine::default, |live| upload_line(&live))
     }
 
     fn log(&self, n: usize) -> Vec<String> {
@@ -593,7 +603,11 @@ impl ConsoleBackend for DockDiagnostics {
     }
 
     fn upload_now(&self) -> Result<String, String> {
-        Err("uploads are not configured on this dock yet".to_owned())
+        self.upload
+            .upload_now()
+            .map_err(|error| error.to_string())?;
+        tracing::info!("Upload now asked for on the serial console.");
+        Ok(UPLOAD_STARTED.to_owned())
     }
 
     fn restart(&self) -> Result<String, String> {
@@ -608,9 +622,186 @@ impl ConsoleBackend for DockDiagnostics {
     }
 }
 
+/// What "upload now" answers.
+const UPLOAD_STARTED: &str = "upload started: the dock sends what is queued now";
+
+/// The upload queue for the page.
+fn upload_view(live: &UploadLive) -> page::UploadView {
+    page::UploadView {
+        target: live.target.clone(),
+        queued_items: live.status.queued_items,
+        queued_bytes: live.status.queued_bytes,
+        oldest_ms: live.status.oldest_ms,
+        last_success_ms: live.status.last_success_ms,
+        last_error: live.status.last_error.clone(),
+        paused: live.paused.clone(),
+        dead_letters: live
+            .dead
+            .iter()
+            .map(|dead| page::DeadLetterView {
+                id: dead.id.clone(),
+                kind: dead.kind.name().to_owned(),
+                day: dead.day.clone(),
+                items: dead.items,
+                bytes: dead.bytes,
+                reason: dead.reason.clone(),
+                parked_ms: dead.parked_ms,
+            })
+            .collect(),
+    }
+}
+
+/// The upload queue for the console (the page's figures, in the console's shape).
+fn upload_line(live: &UploadLive) -> console::UploadLine {
+    let view = upload_view(live);
+    console::UploadLine {
+        configured: true,
+        target: Some(view.target).filter(|target| !target.is_empty()),
+        queued: view.queued_items,
+        queued_bytes: view.queued_bytes,
+        oldest_ms: view.oldest_ms,
+        last_success_ms: view.last_success_ms,
+        last_error: view.last_error,
+        paused: view.paused,
+        dead_letters: view
+            .dead_letters
+            .into_iter()
+            .map(|dead| console::DeadLetterLine {
+                id: dead.id,
+                kind: dead.kind,
+                day: dead.day,
+                items: dead.items,
+                bytes: dead.bytes,
+                reason: dead.reason,
+            })
+            .collect(),
+    }
+}
+
+/// An upload refusal as the page shows it: a sentence.
+fn sentence(error: &UploadError) -> String {
+    let words = error.to_string();
+    let mut chars = words.chars();
+    chars.next().map_or_else(String::new, |first| {
+        format!("{}{}.", first.to_uppercase(), chars.as_str())
+    })
+}
+
+impl page::DiagnosticsView for DockDiagnostics {
+    fn diagnostics(&self, days: u32) -> page::Diagnostics {
+        self.page(days)
+    }
+
+    fn upload(&self) -> Option<page::UploadView> {
+        self.upload_live().map(|live| upload_view(&live))
+    }
+
+    fn upload_now<'a>(&'a self, _user: &'a str) -> web_ui::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            self.upload.upload_now().map_err(|error| sentence(&error))?;
+            tracing::info!("Upload now asked for on the Diagnostics page.");
+            Ok("Upload started: the dock sends what is queued now.".to_owned())
+        })
+    }
+
+    fn retry_dead_letter<'a>(
+        &'a self,
+        id: &'a str,
+        user: &'a str,
+    ) -> web_ui::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            self.upload
+                .retry_dead(id, user)
+                .await
+                .map_err(|error| sentence(&error))?;
+            tracing::info!(
+                batch = id,
+                "A dead letter was put back in the upload queue."
+            );
+            Ok(format!("Dead letter {id} is back in the upload queue."))
+        })
+    }
+
+    fn drop_dead_letter<'a>(
+        &'a self,
+        id: &'a str,
+        user: &'a str,
+    ) -> web_ui::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            self.upload
+                .drop_dead(id, user)
+                .await
+                .map_err(|error| sentence(&error))?;
+            tracing::warn!(batch = id, "A dead letter was dropped with its items.");
+            Ok(format!("Dead letter {id} was dropped with its items."))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn live() -> UploadLive {
+        UploadLive {
+            target: "S3 s3://fleet/docks at http://127.0.0.1:9000".to_owned(),
+            status: crate::upload::UploadStatus {
+                queued_items: 5,
+                queued_bytes: 700,
+                oldest_ms: Some(1_000),
+                last_success_ms: Some(2_000),
+                last_error: Some("The S3 server refused the dock's signature.".to_owned()),
+                dead_letters: 1,
+            },
+            paused: Some("The S3 server refused the dock's signature.".to_owned()),
+            dead: vec![crate::uploader::handle::DeadLetter {
+                id: "b-1".to_owned(),
+                kind: crate::upload::Kind::ShiftSummary,
+                day: "unknown".to_owned(),
+                items: 2,
+                bytes: 300,
+                reason: "Refused (400).".to_owned(),
+                parked_ms: Some(3_000),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_page_and_the_console_show_the_queue_the_driver_published() {
+        let view = upload_view(&live());
+        assert_eq!(view.queued_items, 5);
+        assert_eq!(view.paused, live().paused);
+        assert_eq!(view.dead_letters[0].kind, "shift_summary");
+        assert_eq!(view.dead_letters[0].day, "unknown");
+        let line = upload_line(&live());
+        assert!(line.configured);
+        assert_eq!(line.queued_bytes, 700);
+        assert_eq!(line.last_error, live().status.last_error);
+        assert_eq!(line.dead_letters[0].id, "b-1");
+        // Before the driver's first publication there is no target to name.
+        let mut early = live();
+        early.target = String::new();
+        assert_eq!(upload_line(&early).target, None);
+    }
+
+    #[test]
+    fn an_upload_refusal_reads_as_a_sentence() {
+        assert_eq!(
+            sentence(&UploadError::NotConfigured),
+            "Cloud upload is not configured on this dock."
+        );
+    }
+
+    #[tokio::test]
+    async fn without_upload_the_handle_refuses_upload_now_in_words() {
+        let handle = UploadHandle::not_configured();
+        assert_eq!(handle.status(), None);
+        let refused = handle.upload_now().unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "cloud upload is not configured on this dock"
+        );
+    }
 
     #[test]
     fn gps_events_read_as_words() {

@@ -1,6 +1,6 @@
 //! The diagnostics page's markup: the range links, the GPS, Dock power, Wearable batteries,
-//! Storage and Dock sections with their charts, in the site's shell (with the site's and this
-//! page's stylesheets). Serials, zone names, problems and event texts
+//! Storage, Uploads and Dock sections with their charts, in the site's shell (with the site's and
+//! this page's stylesheets); the upload forms only for admins. Serials, zone names, problems and event texts
 //! come from devices and the daemon: it must never interpolate any text without [`Escaped`],
 //! never build an element id from such text, never emit inline script, style or handlers (CSP),
 //! and never draw a chart with nothing in it (it says so in words instead).
@@ -10,11 +10,15 @@ use std::fmt::Write as _;
 use axum::{http::StatusCode, response::Response};
 
 use super::{
-    Diagnostics, GpsEventLine, GpsPanel, HostPanel, PAGE_PATH, PowerPanel, PseudonymKey, RANGES,
-    STYLE_PATH, StoragePanel, WearableBattery,
+    DROP_PATH, DeadLetterView, Diagnostics, GpsEventLine, GpsPanel, HostPanel, PAGE_PATH,
+    PowerPanel, PseudonymKey, RANGES, RETRY_PATH, STYLE_PATH, StoragePanel, UPLOAD_NOW_PATH,
+    UploadView, WearableBattery,
     chart::{self, Axis, Bands, Line, Pick, Scale, Side, TimeChart},
 };
-use crate::pages::{Escaped, Shell, Viewer, bytes, time_element};
+use crate::{
+    access::Role,
+    pages::{Escaped, Shell, Viewer, bytes, percent_encode, time_element},
+};
 
 const DAY_MS: i64 = 86_400_000;
 /// Readings further apart than this are not joined by a chart line.
@@ -31,6 +35,8 @@ pub(super) struct Asked<'a> {
     pub(super) days: u32,
     /// The wearable whose battery chart to show (`?wearable=SERIAL`).
     pub(super) wearable: Option<&'a str>,
+    /// What an upload form left in the session for this view (shown once).
+    pub(super) notice: Option<&'a str>,
 }
 
 impl Asked<'_> {
@@ -83,13 +89,14 @@ pub(super) fn page(diag: &Diagnostics, viewer: Option<Viewer<'_>>, asked: &Asked
         "<nav class=\"toc\" aria-label=\"Sections\"><ul>\
          <li><a href=\"#dg-gps\">GPS</a></li><li><a href=\"#dg-power\">Dock power</a></li>\
          <li><a href=\"#dg-wearables\">Wearable batteries</a></li>\
-         <li><a href=\"#dg-storage\">Storage</a></li><li><a href=\"#dg-dock\">Dock</a></li>\
-         </ul></nav>\n",
+         <li><a href=\"#dg-storage\">Storage</a></li><li><a href=\"#dg-upload\">Uploads</a></li>\
+         <li><a href=\"#dg-dock\">Dock</a></li></ul></nav>\n",
     );
     gps(&mut out, diag, asked);
     power(&mut out, diag, asked);
     wearables(&mut out, diag, asked);
     storage(&mut out, &diag.storage);
+    uploads(&mut out, diag, viewer, asked.notice);
     host(&mut out, &diag.host);
     Shell::new("Diagnostics")
         .current(PAGE_PATH)
@@ -807,6 +814,160 @@ fn storage(out: &mut String, storage: &StoragePanel) {
     out.push_str("</dl>\n</section>\n");
 }
 
+/// The Uploads section: the queue in words, the dead letters, and for admins the forms.
+fn uploads(out: &mut String, diag: &Diagnostics, viewer: Option<Viewer<'_>>, notice: Option<&str>) {
+    open_section(out, "dg-upload", "Uploads");
+    if let Some(text) = notice.filter(|text| !text.trim().is_empty()) {
+        let _ = writeln!(
+            out,
+            "<p class=\"notice\" role=\"status\" data-kind=\"done\">{}</p>",
+            Escaped(text)
+        );
+    }
+    let Some(upload) = &diag.upload else {
+        empty(out, "Cloud upload is not configured on this dock.");
+        out.push_str(
+            "<p class=\"hint\">To send the dock's records to the company's cloud, set \
+             <code>url</code> and <code>site</code> in the <code>[upload]</code> part of the \
+             dock's configuration file and restart the dock.</p>\n</section>\n",
+        );
+        return;
+    };
+    // The forms are for admins; a technician sees the state only.
+    let csrf = viewer
+        .filter(|viewer| viewer.user.role == Role::Admin)
+        .map(|viewer| viewer.csrf);
+    if let Some(reason) = upload.paused.as_deref() {
+        problems(out, &[&format!("Uploads are paused: {reason}")]);
+    }
+    out.push_str("<dl class=\"dg-facts\">");
+    let target = if upload.target.trim().is_empty() {
+        "not known yet".to_owned()
+    } else {
+        format!("<code>{}</code>", Escaped(&upload.target))
+    };
+    fact(out, "Sends to", &target);
+    fact(
+        out,
+        "Queued",
+        &format!(
+            "{} ({})",
+            if upload.queued_items == 1 {
+                "1 item".to_owned()
+            } else {
+                format!("{} items", upload.queued_items)
+            },
+            bytes(upload.queued_bytes)
+        ),
+    );
+    fact(
+        out,
+        "Oldest item",
+        &upload.oldest_ms.map_or_else(
+            || "nothing is waiting".to_owned(),
+            |at| {
+                let age = u64::try_from(diag.now_ms.saturating_sub(at) / 1000).unwrap_or(0);
+                format!("{} old ({})", uptime_words(age), time_element(at, false))
+            },
+        ),
+    );
+    fact(
+        out,
+        "Last success",
+        &upload
+            .last_success_ms
+            .map_or_else(|| "never".to_owned(), |at| time_element(at, false)),
+    );
+    fact(
+        out,
+        "Last error",
+        &upload
+            .last_error
+            .as_deref()
+            .map_or_else(|| "none".to_owned(), |error| Escaped(error).to_string()),
+    );
+    fact(
+        out,
+        "Paused",
+        &upload.paused.as_deref().map_or_else(
+            || "no".to_owned(),
+            |reason| format!("<strong>yes:</strong> {}", Escaped(reason)),
+        ),
+    );
+    out.push_str("</dl>\n");
+    if let Some(csrf) = csrf {
+        form_open(out, UPLOAD_NOW_PATH, csrf);
+        out.push_str("<button type=\"submit\">Upload now</button></form>\n");
+    }
+    dead_letters(out, upload, csrf);
+    out.push_str("</section>\n");
+}
+
+/// `<form method="post">` to `action` with the hidden `csrf` field.
+fn form_open(out: &mut String, action: &str, csrf: &str) {
+    let _ = write!(
+        out,
+        "<form class=\"dg-form\" method=\"post\" action=\"{}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        Escaped(action),
+        Escaped(csrf)
+    );
+}
+
+/// The parked batches, with Retry and Drop for admins (`csrf` given).
+fn dead_letters(out: &mut String, upload: &UploadView, csrf: Option<&str>) {
+    out.push_str("<h3>Dead letters</h3>\n");
+    if upload.dead_letters.is_empty() {
+        empty(out, "No dead letters: the receiver has refused no batch.");
+        return;
+    }
+    out.push_str(
+        "<p class=\"hint\">Batches the receiver refused for their content. They wait here, \
+         without holding up the rest, until an admin retries or drops them.</p>\n\
+         <div class=\"table-wrap\"><table class=\"admin-table dg-table dg-dead\">\n\
+         <thead><tr><th scope=\"col\">Kind</th><th scope=\"col\">Day</th>\
+         <th scope=\"col\">Items</th><th scope=\"col\">Size</th>\
+         <th scope=\"col\">Reason</th><th scope=\"col\">Parked</th>",
+    );
+    if csrf.is_some() {
+        out.push_str("<th scope=\"col\">Action</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for dead in &upload.dead_letters {
+        dead_letter_row(out, dead, csrf);
+    }
+    out.push_str("</tbody>\n</table></div>\n");
+}
+
+fn dead_letter_row(out: &mut String, dead: &DeadLetterView, csrf: Option<&str>) {
+    let _ = write!(
+        out,
+        "<tr><th scope=\"row\" data-label=\"Kind\">{}</th><td data-label=\"Day\">{}</td>\
+         <td data-label=\"Items\">{}</td><td data-label=\"Size\">{}</td>\
+         <td data-label=\"Reason\">{}</td><td data-label=\"Parked\">{}</td>",
+        Escaped(&dead.kind),
+        Escaped(&dead.day),
+        dead.items,
+        bytes(dead.bytes),
+        Escaped(&dead.reason),
+        dead.parked_ms
+            .map_or_else(|| UNKNOWN.to_owned(), |at| time_element(at, false)),
+    );
+    if let Some(csrf) = csrf {
+        let id = percent_encode(&dead.id);
+        out.push_str("<td data-label=\"Action\">");
+        form_open(out, &RETRY_PATH.replace("{id}", &id), csrf);
+        out.push_str("<button type=\"submit\">Retry</button></form>");
+        form_open(out, &DROP_PATH.replace("{id}", &id), csrf);
+        out.push_str(
+            "<label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required> \
+             Delete its items for good</label> <button type=\"submit\">Drop</button></form>",
+        );
+        out.push_str("</td>");
+    }
+    out.push_str("</tr>\n");
+}
+
 /// The pseudonym key in use in words, e.g. "site key (shared by the site's docks), id
 /// `30870ae091a5b9f9`", escaped.
 fn pseudonym_key_words(key: &PseudonymKey) -> String {
@@ -897,7 +1058,6 @@ fn host(out: &mut String, host: &HostPanel) {
             },
         ),
     );
-    fact(out, "Uploads", &text(&host.upload));
     fact(
         out,
         "Pseudonym key",

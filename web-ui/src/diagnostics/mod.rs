@@ -5,7 +5,9 @@
 //!
 //! Every handler checks the role again (the site's guard, `auth::require_diagnostics`, should
 //! already have), validates `days` before asking the daemon, and reads the daemon on tokio's
-//! blocking pool. Every answer is `Cache-Control: no-store`.
+//! blocking pool. Every answer is `Cache-Control: no-store`. The upload forms ("Upload now",
+//! retry or drop a dead letter) are for admins only: their rows in [`ROUTES`] say so, and the
+//! router puts `auth::require_admin` on them.
 //!
 //! # Layout
 //! - `view`: the [`DiagnosticsView`] trait and the view types (also the JSON shapes).
@@ -26,26 +28,30 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::{RawQuery, State},
+    body::{Body, to_bytes},
+    extract::{Path, RawQuery, State},
     http::{
         HeaderValue, StatusCode,
         header::{CACHE_CONTROL, CONTENT_TYPE},
     },
+    middleware,
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{MethodFilter, MethodRouter, on},
 };
 use serde::Serialize;
 
 use crate::{
-    access::CurrentUser,
-    pages::{Back, Failure, Visitor, blocking},
+    Verb,
+    access::{CurrentUser, Role},
+    auth::see_other,
+    pages::{Back, Failure, FormFields, Visitor, blocking},
 };
 
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
-    BatteryFlagLine, BatteryPoint, Diagnostics, DiagnosticsView, DockBattery, GpsEventLine,
-    GpsPanel, GpsPoint, HostPanel, Interface, PowerPanel, PowerPoint, PseudonymKey, StoragePanel,
-    Thermal, WearableBattery,
+    BatteryFlagLine, BatteryPoint, DeadLetterView, Diagnostics, DiagnosticsView, DockBattery,
+    GpsEventLine, GpsPanel, GpsPoint, HostPanel, Interface, PowerPanel, PowerPoint, PseudonymKey,
+    StoragePanel, Thermal, UploadView, WearableBattery,
 };
 
 /// The diagnostics page.
@@ -63,6 +69,101 @@ pub(crate) const API_WEARABLES: &str = "/api/v1/diagnostics/wearables";
 #[cfg(test)]
 pub(crate) const API_ROUTES: [&str; 4] = [API_ALL, API_GPS, API_POWER, API_WEARABLES];
 
+/// The upload forms (admins only; each answers 303 back to the page's Uploads section).
+pub(crate) const UPLOAD_NOW_PATH: &str = "/diagnostics/upload-now";
+pub(crate) const RETRY_PATH: &str = "/diagnostics/dead-letters/{id}/retry";
+pub(crate) const DROP_PATH: &str = "/diagnostics/dead-letters/{id}/drop";
+/// Where the upload forms send the browser back to.
+const UPLOAD_SECTION: &str = "/diagnostics#dg-upload";
+/// The longest form body the upload forms take (a CSRF token and a checkbox).
+const MAX_FORM_BYTES: usize = 4096;
+
+/// Who may use a diagnostics route, beyond the group's guard (technicians and admins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// Anyone the group's guard lets in.
+    Diagnostics,
+    /// Admins only (`auth::require_admin` on the route).
+    Admin,
+}
+
+/// One row of [`ROUTES`].
+pub(crate) struct Route {
+    pub(crate) verb: Verb,
+    pub(crate) path: &'static str,
+    pub(crate) rule: Rule,
+    handler: fn(MethodFilter) -> MethodRouter<Arc<dyn DiagnosticsView>>,
+}
+
+/// Every diagnostics route, its method and who may use it: the router is built from this table
+/// alone, and the site's tests walk it.
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        verb: Verb::Get,
+        path: PAGE_PATH,
+        rule: Rule::Diagnostics,
+        handler: |verb| on(verb, page),
+    },
+    Route {
+        verb: Verb::Get,
+        path: API_ALL,
+        rule: Rule::Diagnostics,
+        handler: |verb| on(verb, all_json),
+    },
+    Route {
+        verb: Verb::Get,
+        path: API_GPS,
+        rule: Rule::Diagnostics,
+        handler: |verb| on(verb, gps_json),
+    },
+    Route {
+        verb: Verb::Get,
+        path: API_POWER,
+        rule: Rule::Diagnostics,
+        handler: |verb| on(verb, power_json),
+    },
+    Route {
+        verb: Verb::Get,
+        path: API_WEARABLES,
+        rule: Rule::Diagnostics,
+        handler: |verb| on(verb, wearables_json),
+    },
+    Route {
+        verb: Verb::Get,
+        path: STYLE_PATH,
+        rule: Rule::Diagnostics,
+        handler: |verb| {
+            on(verb, || async {
+                (
+                    [(CONTENT_TYPE, "text/css; charset=utf-8")],
+                    include_str!("style.css"),
+                )
+            })
+        },
+    },
+    // "Upload now" (form with the `csrf` field).
+    Route {
+        verb: Verb::Post,
+        path: UPLOAD_NOW_PATH,
+        rule: Rule::Admin,
+        handler: |verb| on(verb, upload_now),
+    },
+    // A dead letter back in the queue.
+    Route {
+        verb: Verb::Post,
+        path: RETRY_PATH,
+        rule: Rule::Admin,
+        handler: |verb| on(verb, retry_dead_letter),
+    },
+    // A dead letter dropped: the form's `confirm` checkbox must be ticked.
+    Route {
+        verb: Verb::Post,
+        path: DROP_PATH,
+        rule: Rule::Admin,
+        handler: |verb| on(verb, drop_dead_letter),
+    },
+];
+
 /// How many days of history the page and API show unless asked otherwise.
 pub const DEFAULT_DAYS: u32 = 7;
 /// The longest history anyone may ask for, in days.
@@ -78,27 +179,27 @@ const RANGES: [u32; 3] = [7, 30, 90];
 /// - `GET /api/v1/diagnostics/gps`, `/power`, `/wearables` (`?days=N`): `{gps, gps_history,
 ///   gps_events}`, `{power, power_history}`, `{wearables}`
 /// - `GET /assets/diagnostics.css`: the page's stylesheet ([`STYLE_PATH`])
+/// - `POST /diagnostics/upload-now`, `/diagnostics/dead-letters/{id}/retry`,
+///   `/diagnostics/dead-letters/{id}/drop` (form with `csrf`; drop also with `confirm`): admins
+///   only; 303 back to the page with the daemon's answer left in the session for its next view
 ///
 /// A `days` that is not a whole number from 1 to 90 is a 400 in words. The state is applied, so
 /// the router merges into the site's. Mount it behind sign-in and `auth::require_diagnostics`,
 /// which insert [`CurrentUser`]; without a technician or admin every route but the stylesheet
-/// answers 403.
+/// answers 403, and the upload forms answer 403 to anyone but an admin.
 pub fn routes(view: Arc<dyn DiagnosticsView>) -> Router {
-    Router::new()
-        .route(PAGE_PATH, get(page))
-        .route(API_ALL, get(all_json))
-        .route(API_GPS, get(gps_json))
-        .route(API_POWER, get(power_json))
-        .route(API_WEARABLES, get(wearables_json))
-        .route(
-            STYLE_PATH,
-            get(|| async {
-                (
-                    [(CONTENT_TYPE, "text/css; charset=utf-8")],
-                    include_str!("style.css"),
-                )
-            }),
-        )
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, route| {
+            let handler = (route.handler)(route.verb.filter());
+            match route.rule {
+                Rule::Diagnostics => router.route(route.path, handler),
+                Rule::Admin => router.route(
+                    route.path,
+                    handler.route_layer(middleware::from_fn(crate::auth::require_admin)),
+                ),
+            }
+        })
         .with_state(view)
 }
 
@@ -144,6 +245,20 @@ fn allowed(visitor: &Visitor) -> Result<&CurrentUser, Failure> {
     }
 }
 
+/// The signed-in user, if an admin (the upload forms).
+fn admin(visitor: &Visitor) -> Result<&CurrentUser, Failure> {
+    match visitor.user() {
+        Some(user) if user.role == Role::Admin => Ok(user),
+        _ => Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "Only for admins",
+            "Only an admin can start an upload or retry or drop a dead letter. A technician \
+             sees the upload state on this page.",
+        )
+        .back(RANGE_LINK)),
+    }
+}
+
 /// The query's `days` (the first one; [`DEFAULT_DAYS`] when there is none): digits only, 1 to
 /// [`MAX_DAYS`].
 fn days(query: Option<&str>) -> Result<u32, Failure> {
@@ -165,12 +280,16 @@ fn param(query: Option<&str>, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// The daemon's diagnostics over `days`, on the blocking pool.
+/// The daemon's diagnostics over `days` with its upload queue, on the blocking pool.
 async fn load(view: &Arc<dyn DiagnosticsView>, days: u32) -> Result<Diagnostics, Failure> {
     let view = Arc::clone(view);
-    blocking(move || view.diagnostics(days))
-        .await
-        .ok_or_else(unavailable)
+    blocking(move || {
+        let mut diagnostics = view.diagnostics(days);
+        diagnostics.upload = view.upload();
+        diagnostics
+    })
+    .await
+    .ok_or_else(unavailable)
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -195,9 +314,11 @@ async fn page(
     match answer.await {
         Ok((days, diagnostics)) => {
             let wearable = param(query.as_deref(), "wearable");
+            let notice = visitor.take_notice(PAGE_PATH);
             let asked = html::Asked {
                 days,
                 wearable: wearable.as_deref(),
+                notice: notice.as_deref(),
             };
             html::page(&diagnostics, visitor.viewer(), &asked)
         }
@@ -298,4 +419,106 @@ async fn wearables_json(
         .into_response()
     })
     .await
+}
+
+/// What an upload form asked the daemon to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UploadRequest {
+    Now,
+    Retry,
+    Drop,
+}
+
+/// A dead letter's id as its address names it (a batch id: letters, digits, `-` and `_`).
+fn dead_letter_id(id: &str) -> Result<&str, Failure> {
+    let fits = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if fits {
+        Ok(id)
+    } else {
+        Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "No such dead letter",
+            "There is no dead letter at this address.",
+        )
+        .back((UPLOAD_SECTION, "Back to the uploads")))
+    }
+}
+
+/// One upload form: admin (403), address (404), body and confirmation (400), then the daemon,
+/// awaited (409 with its refusal in words, or done: 303 back to the page's Uploads section with
+/// its answer left for the page's next view).
+async fn upload_form(
+    view: &Arc<dyn DiagnosticsView>,
+    visitor: &Visitor,
+    request: UploadRequest,
+    id: Option<&str>,
+    body: Body,
+) -> Response {
+    let answer = async {
+        let user = admin(visitor)?.name.clone();
+        let id = id.map(dead_letter_id).transpose()?.unwrap_or_default();
+        let bytes = to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
+            Failure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Form too large",
+                "The form sent more than an upload form holds.",
+            )
+            .back((UPLOAD_SECTION, "Back to the uploads"))
+        })?;
+        if request == UploadRequest::Drop && FormFields::parse(&bytes).text("confirm").is_none() {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "Not dropped",
+                "Dropping a dead letter deletes its items for good: tick the box that says so \
+                 to drop it.",
+            )
+            .back((UPLOAD_SECTION, "Back to the uploads")));
+        }
+        let done = match request {
+            UploadRequest::Now => view.upload_now(&user).await,
+            UploadRequest::Retry => view.retry_dead_letter(id, &user).await,
+            UploadRequest::Drop => view.drop_dead_letter(id, &user).await,
+        };
+        done.map_err(|refusal| {
+            Failure::new(StatusCode::CONFLICT, "Not done", refusal)
+                .back((UPLOAD_SECTION, "Back to the uploads"))
+        })
+    };
+    match answer.await {
+        Ok(summary) => {
+            visitor.leave_notice(PAGE_PATH, summary);
+            see_other(UPLOAD_SECTION)
+        }
+        Err(failure) => no_store(failure.on_page(visitor).into_response()),
+    }
+}
+
+async fn upload_now(
+    State(view): State<Arc<dyn DiagnosticsView>>,
+    visitor: Visitor,
+    body: Body,
+) -> Response {
+    upload_form(&view, &visitor, UploadRequest::Now, None, body).await
+}
+
+async fn retry_dead_letter(
+    State(view): State<Arc<dyn DiagnosticsView>>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    upload_form(&view, &visitor, UploadRequest::Retry, Some(&id), body).await
+}
+
+async fn drop_dead_letter(
+    State(view): State<Arc<dyn DiagnosticsView>>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    upload_form(&view, &visitor, UploadRequest::Drop, Some(&id), body).await
 }

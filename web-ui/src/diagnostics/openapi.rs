@@ -43,7 +43,7 @@ pub fn openapi_paths() -> Value {
     for (path, summary, schema) in [
         (
             API_ALL,
-            "Everything the diagnostics page shows: GPS, dock power, wearable batteries, storage, the dock itself.",
+            "Everything the diagnostics page shows: GPS, dock power, wearable batteries, storage, the dock itself, cloud uploads.",
             "Diagnostics",
         ),
         (
@@ -83,7 +83,27 @@ pub fn openapi_schemas() -> Value {
             "power_history": array(reference("DiagnosticsPowerPoint")),
             "wearables": array(reference("DiagnosticsWearable")),
             "storage": reference("DiagnosticsStorage"),
-            "host": reference("DiagnosticsHost")
+            "host": reference("DiagnosticsHost"),
+            "upload": nullable(reference("DiagnosticsUpload"))
+        })),
+        "DiagnosticsUpload": object("The cloud upload queue (null when the dock has no [upload]: not configured).", json!({
+            "target": { "type": "string", "description": "Where batches go, without a secret." },
+            "queued_items": integer(),
+            "queued_bytes": integer(),
+            "oldest_ms": nullable(integer()),
+            "last_success_ms": nullable(integer()),
+            "last_error": { "oneOf": [{ "type": "string", "description": "The last failure, a sentence." }, { "type": "null" }] },
+            "paused": { "oneOf": [{ "type": "string", "description": "Why the whole queue is paused, a sentence." }, { "type": "null" }] },
+            "dead_letters": array(reference("DiagnosticsDeadLetter"))
+        })),
+        "DiagnosticsDeadLetter": object("A batch the receiver refused, parked until an admin retries or drops it.", json!({
+            "id": { "type": "string", "description": "The batch id." },
+            "kind": { "type": "string", "description": "The record kind, e.g. shift_summary, alert, dock_diag." },
+            "day": { "type": "string", "description": "The site-local day, or unknown." },
+            "items": integer(),
+            "bytes": integer(),
+            "reason": string(),
+            "parked_ms": nullable(integer())
         })),
         "DiagnosticsGpsPart": object("The GPS part.", json!({
             "gps": reference("DiagnosticsGps"),
@@ -182,7 +202,6 @@ pub fn openapi_schemas() -> Value {
             "uptime_s": nullable(integer()),
             "interfaces": array(reference("DiagnosticsInterface")),
             "web_certificate_sha256": nullable(string()),
-            "upload": string(),
             "pseudonym_key": nullable(reference("DiagnosticsPseudonymKey"))
         })),
         "DiagnosticsPseudonymKey": object("The key pseudonyms are made with, by its public id (never the key).", json!({

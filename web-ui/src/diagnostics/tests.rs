@@ -99,7 +99,8 @@ async fn each_part_carries_exactly_its_keys_with_the_same_figures_as_the_whole()
             "power_history",
             "wearables",
             "storage",
-            "host"
+            "host",
+            "upload"
         ])
     );
     for (route, parts) in [
@@ -276,7 +277,9 @@ async fn the_page_states_every_section_in_words_with_utc_times() {
         "Dock A",
         "3 days, 4 hours",
         "192.168.1.20/24",
-        "not configured",
+        // Uploads.
+        "<a href=\"#dg-upload\">Uploads</a>",
+        "1234 items",
         // The pseudonym key by its public id: technicians may see it.
         "Pseudonym key",
         "site key (shared by the site",
@@ -302,8 +305,11 @@ async fn the_page_states_every_section_in_words_with_utc_times() {
     assert!(html.contains("<a href=\"/diagnostics?days=30\">30 days</a>"));
     assert!(html.contains("<a href=\"/diagnostics?days=90\">90 days</a>"));
     assert!(html.contains("cover the last 7 days; every time is UTC"));
-    // No map or anything else from the internet.
-    assert!(!html.contains("http://") && !html.contains("https://"));
+    // No map or anything else from the internet (the upload target is text, never a link).
+    for outside in ["src=\"http", "href=\"http", "url(http", "action=\"http"] {
+        assert!(!html.contains(outside), "{outside}");
+    }
+    assert!(html.contains("<code>HTTPS https://cloud.example/ingest</code>"));
 }
 
 #[tokio::test]
@@ -363,9 +369,23 @@ async fn hostile_text_from_devices_and_the_address_is_escaped() {
         d.host.interfaces[0].name = script.to_owned();
         d.host.interfaces[0].addresses = vec![image.to_owned()];
         d.host.web_certificate_sha256 = Some(script.to_owned());
-        d.host.upload = image.to_owned();
         d.host.version = script.to_owned();
     });
+    site.diagnostics.set_upload(Some(UploadView {
+        target: script.to_owned(),
+        last_error: Some(image.to_owned()),
+        paused: Some(script.to_owned()),
+        dead_letters: vec![DeadLetterView {
+            id: "b-1".to_owned(),
+            kind: script.to_owned(),
+            day: image.to_owned(),
+            items: 1,
+            bytes: 10,
+            reason: image.to_owned(),
+            parked_ms: None,
+        }],
+        ..crate::testing::upload_view()
+    }));
     for path in [
         "/diagnostics".to_owned(),
         format!(
@@ -531,6 +551,30 @@ impl DiagnosticsView for Broken {
     fn diagnostics(&self, _days: u32) -> Diagnostics {
         panic!("the database is gone");
     }
+
+    fn upload(&self) -> Option<UploadView> {
+        None
+    }
+
+    fn upload_now<'a>(&'a self, _user: &'a str) -> crate::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async { Err("the database is gone".to_owned()) })
+    }
+
+    fn retry_dead_letter<'a>(
+        &'a self,
+        _id: &'a str,
+        _user: &'a str,
+    ) -> crate::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async { Err("the database is gone".to_owned()) })
+    }
+
+    fn drop_dead_letter<'a>(
+        &'a self,
+        _id: &'a str,
+        _user: &'a str,
+    ) -> crate::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async { Err("the database is gone".to_owned()) })
+    }
 }
 
 fn as_user(path: &str, role: Option<Role>) -> Request<Body> {
@@ -599,4 +643,211 @@ async fn the_openapi_schemas_name_exactly_the_keys_every_route_answers_with() {
         assert!(document["paths"][route]["get"].is_object(), "{route}");
     }
     assert!(!schemas.to_string().to_ascii_lowercase().contains("worker"));
+}
+
+/// The Uploads section of the page as `role` sees it.
+async fn uploads_section(site: &TestSite, role: Role) -> String {
+    let (status, html) = page_as(site, role, PAGE_PATH).await;
+    assert_eq!(status, StatusCode::OK);
+    let start = html.find("id=\"dg-upload\"").expect("an Uploads section");
+    let end = html[start..].find("</section>").unwrap();
+    html[start..start + end].to_owned()
+}
+
+/// A url-encoded form POST to `path` with the session's CSRF token and `fields`.
+async fn post_form(client: &Client, path: &str, fields: &str) -> axum::response::Response {
+    let body = if fields.is_empty() {
+        format!("csrf={}", client.csrf())
+    } else {
+        format!("csrf={}&{fields}", client.csrf())
+    };
+    client
+        .send(
+            client
+                .builder(axum::http::Method::POST, path)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn without_upload_configured_the_section_says_so_in_words() {
+    let site = TestSite::new(false);
+    site.diagnostics.set_upload(None);
+    for role in [Role::Technician, Role::Admin] {
+        let section = uploads_section(&site, role).await;
+        assert!(
+            section.contains("Cloud upload is not configured on this dock."),
+            "{section}"
+        );
+        assert!(!section.contains("<form"), "{section}");
+    }
+    let body = body_json(get(signed_in(&site, Role::Admin), API_ALL).await).await;
+    assert_eq!(body["upload"], Value::Null);
+    assert!(body["host"].get("upload").is_none());
+}
+
+#[tokio::test]
+async fn the_uploads_section_shows_the_queue_the_last_error_and_the_dead_letters() {
+    let site = TestSite::new(false);
+    let section = uploads_section(&site, Role::Technician).await;
+    for expected in [
+        "<h2 id=\"dg-upload-h\">Uploads</h2>",
+        "<code>HTTPS https://cloud.example/ingest</code>",
+        "1234 items (",
+        // Queued 26 hours before the page was read.
+        "1 day, 2 hours old",
+        "<dt>Last success</dt><dd><time",
+        "The receiver answered 500 Internal Server Error.",
+        "<dt>Paused</dt><dd>no</dd>",
+        "<h3>Dead letters</h3>",
+        "<th scope=\"row\" data-label=\"Kind\">alert</th>",
+        "2024-02-28",
+        "<td data-label=\"Items\">17</td>",
+        "The receiver refused the batch&#39;s content (422).",
+    ] {
+        assert!(section.contains(expected), "{expected}: {section}");
+    }
+    // Paused: said in a warning box and in the facts.
+    site.diagnostics.set_upload(Some(UploadView {
+        paused: Some("The receiver refused the dock's token (401).".to_owned()),
+        dead_letters: Vec::new(),
+        oldest_ms: None,
+        last_success_ms: None,
+        ..crate::testing::upload_view()
+    }));
+    let section = uploads_section(&site, Role::Technician).await;
+    for expected in [
+        "Uploads are paused: The receiver refused the dock&#39;s token (401).",
+        "<dt>Paused</dt><dd><strong>yes:</strong>",
+        "<dt>Oldest item</dt><dd>nothing is waiting</dd>",
+        "<dt>Last success</dt><dd>never</dd>",
+        "No dead letters",
+    ] {
+        assert!(section.contains(expected), "{expected}: {section}");
+    }
+    // The JSON carries the same figures.
+    site.diagnostics
+        .set_upload(Some(crate::testing::upload_view()));
+    let body = body_json(get(signed_in(&site, Role::Technician), API_ALL).await).await;
+    assert_eq!(body["upload"]["queued_items"], 1234);
+    assert_eq!(body["upload"]["dead_letters"][0]["id"], "b-7f3a");
+}
+
+#[tokio::test]
+async fn an_admin_gets_the_upload_forms_and_a_technician_sees_no_button() {
+    let site = TestSite::new(false);
+    let admin = signed_in(&site, Role::Admin);
+    let section = uploads_section(&site, Role::Admin).await;
+    let csrf_field = "<input type=\"hidden\" name=\"csrf\" value=\"";
+    assert!(
+        section.contains("action=\"/diagnostics/upload-now\""),
+        "{section}"
+    );
+    assert!(section.contains(">Upload now</button>"));
+    assert!(section.contains("action=\"/diagnostics/dead-letters/b-7f3a/retry\""));
+    assert!(section.contains("action=\"/diagnostics/dead-letters/b-7f3a/drop\""));
+    // Dropping asks for confirmation in the form itself (works without script).
+    assert!(section.contains("name=\"confirm\" value=\"yes\" required"));
+    assert_eq!(section.matches(csrf_field).count(), 3);
+    assert!(!admin.csrf().is_empty());
+    let section = uploads_section(&site, Role::Technician).await;
+    assert!(!section.contains("<form"), "{section}");
+    assert!(!section.contains("<button"), "{section}");
+    assert!(
+        section.contains("1234 items"),
+        "the technician sees the state"
+    );
+}
+
+#[tokio::test]
+async fn a_technician_is_refused_on_every_upload_form_and_nothing_reaches_the_daemon() {
+    let site = TestSite::new(false);
+    let technician = signed_in(&site, Role::Technician);
+    for path in [
+        "/diagnostics/upload-now",
+        "/diagnostics/dead-letters/b-7f3a/retry",
+        "/diagnostics/dead-letters/b-7f3a/drop",
+    ] {
+        let response = post_form(&technician, path, "confirm=yes").await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let supervisor = signed_in(&site, Role::Supervisor);
+    let response = post_form(&supervisor, "/diagnostics/upload-now", "").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(site.diagnostics.upload_requests().is_empty());
+    // The handlers refuse on their own too, without the site's guards.
+    let router = routes(site.diagnostics.clone());
+    let mut request = as_user("/diagnostics/upload-now", Some(Role::Technician));
+    *request.method_mut() = axum::http::Method::POST;
+    let response = send(router, request).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(site.diagnostics.upload_requests().is_empty());
+}
+
+#[tokio::test]
+async fn an_admins_upload_forms_reach_the_daemon_and_the_page_says_what_was_done_once() {
+    let site = TestSite::new(false);
+    let admin = site.signed_in("ada", Role::Admin);
+    let response = post_form(&admin, "/diagnostics/upload-now", "").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/diagnostics#dg-upload");
+    let response = post_form(&admin, "/diagnostics/dead-letters/b-7f3a/retry", "").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // The notice left by the last form is shown on the next view, once.
+    let html = body_text(get(admin.clone(), PAGE_PATH).await).await;
+    assert!(html.contains("Done: retry b-7f3a"), "{html}");
+    let html = body_text(get(admin.clone(), PAGE_PATH).await).await;
+    assert!(!html.contains("Done: retry b-7f3a"));
+    // Dropping without the box ticked is refused in words and reaches nobody.
+    let response = post_form(&admin, "/diagnostics/dead-letters/b-7f3a/drop", "").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(response).await.contains("tick the box"));
+    let response = post_form(
+        &admin,
+        "/diagnostics/dead-letters/b-7f3a/drop",
+        "confirm=yes",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // An id that is no batch id is a 404 and reaches nobody.
+    let response = post_form(&admin, "/diagnostics/dead-letters/a%20b/retry", "").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        site.diagnostics.upload_requests(),
+        [
+            ("now", String::new(), "ada".to_owned()),
+            ("retry", "b-7f3a".to_owned(), "ada".to_owned()),
+            ("drop", "b-7f3a".to_owned(), "ada".to_owned()),
+        ]
+    );
+    // The daemon's refusal is shown in its words.
+    site.diagnostics
+        .refuse_uploads("cloud upload is not configured on this dock");
+    let response = post_form(&admin, "/diagnostics/upload-now", "").await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(
+        body_text(response)
+            .await
+            .contains("cloud upload is not configured on this dock")
+    );
+}
+
+#[tokio::test]
+async fn the_upload_forms_need_the_sessions_csrf_token() {
+    let site = TestSite::new(false);
+    let admin = signed_in(&site, Role::Admin);
+    let response = admin
+        .send(
+            admin
+                .builder(axum::http::Method::POST, "/diagnostics/upload-now")
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("csrf=wrong"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(site.diagnostics.upload_requests().is_empty());
 }

@@ -4,11 +4,31 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the diagnostics page needs from the daemon. Blocking (SQLite): handlers call it on tokio's
-/// blocking pool.
+use crate::ViewFuture;
+
+/// What the diagnostics page needs from the daemon. The reads are blocking (SQLite): handlers
+/// call them on tokio's blocking pool. The upload requests are awaited (they go through the
+/// daemon's store writer); each answers a sentence saying what was done, or why not.
 pub trait DiagnosticsView: Send + Sync + 'static {
-    /// Everything the page shows, with histories over the last `days` days.
+    /// Everything the page shows, with histories over the last `days` days (its `upload` is
+    /// filled by the handlers from [`DiagnosticsView::upload`]).
     fn diagnostics(&self, days: u32) -> Diagnostics;
+    /// The cloud upload queue; `None` when the dock has no `[upload]`.
+    fn upload(&self) -> Option<UploadView>;
+    /// Sends what is queued now (an admin asked).
+    fn upload_now<'a>(&'a self, user: &'a str) -> ViewFuture<'a, Result<String, String>>;
+    /// Puts dead letter `id` back in the queue (audited as `user`).
+    fn retry_dead_letter<'a>(
+        &'a self,
+        id: &'a str,
+        user: &'a str,
+    ) -> ViewFuture<'a, Result<String, String>>;
+    /// Drops dead letter `id` and its items (audited as `user`).
+    fn drop_dead_letter<'a>(
+        &'a self,
+        id: &'a str,
+        user: &'a str,
+    ) -> ViewFuture<'a, Result<String, String>>;
 }
 
 /// The whole diagnostics page.
@@ -28,6 +48,46 @@ pub struct Diagnostics {
     pub wearables: Vec<WearableBattery>,
     pub storage: StoragePanel,
     pub host: HostPanel,
+    /// The cloud upload queue; `null` when the dock has no `[upload]` ("not configured").
+    pub upload: Option<UploadView>,
+}
+
+/// The cloud upload queue (the same figures as `dockd status --json` `"upload"`, with the
+/// target and the dead letters listed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UploadView {
+    /// Where batches go, without a secret ("HTTPS https://host/ingest").
+    pub target: String,
+    /// Items not yet delivered, batched or not.
+    pub queued_items: u64,
+    pub queued_bytes: u64,
+    /// When the oldest queued item was queued (Unix ms).
+    pub oldest_ms: Option<i64>,
+    /// When a batch was last delivered (Unix ms).
+    pub last_success_ms: Option<i64>,
+    /// The last failure, a sentence; `null` after a success.
+    pub last_error: Option<String>,
+    /// Why the whole queue is paused, a sentence; `null` while it runs.
+    pub paused: Option<String>,
+    /// Batches the receiver refused, parked until an admin retries or drops them.
+    pub dead_letters: Vec<DeadLetterView>,
+}
+
+/// One parked batch, by batch id, record kind and day (never anything about a worker).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetterView {
+    pub id: String,
+    /// The record kind (`shift_summary`, `alert`, `dock_diag`, …).
+    pub kind: String,
+    /// The site-local day (`unknown` without a trustworthy time).
+    pub day: String,
+    pub items: u64,
+    /// The compressed batch's bytes.
+    pub bytes: u64,
+    /// Why the receiver refused it, a sentence.
+    pub reason: String,
+    /// When it was parked (Unix ms).
+    pub parked_ms: Option<i64>,
 }
 
 /// The GPS as it is now.
@@ -154,8 +214,6 @@ pub struct HostPanel {
     pub uptime_s: Option<u64>,
     pub interfaces: Vec<Interface>,
     pub web_certificate_sha256: Option<String>,
-    /// The upload queue in words ("not configured" until uploads exist).
-    pub upload: String,
     /// Which key makes the workers' pseudonyms (public: technicians see it too, to check that
     /// every dock of a site runs with the site's key); `None` before the daemon has one.
     pub pseudonym_key: Option<PseudonymKey>,
