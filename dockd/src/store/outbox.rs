@@ -630,6 +630,14 @@ fn kind_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Kind> {
     })
 }
 
+/// The partition in columns `index` (kind) and `index + 1` (day).
+fn partition_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Partition> {
+    Ok(Partition {
+        kind: kind_at(row, index)?,
+        day: row.get(index + 1)?,
+    })
+}
+
 fn count_at(row: &Row<'_>, index: usize) -> rusqlite::Result<u64> {
     Ok(u64::try_from(row.get::<_, i64>(index)?).unwrap_or(0))
 }
@@ -657,10 +665,7 @@ impl Reader {
             )?;
             let rows = query.query_map([], |r| {
                 Ok(PartitionQueue {
-                    partition: Partition {
-                        kind: kind_at(r, 0)?,
-                        day: r.get(1)?,
-                    },
+                    partition: partition_at(r, 0)?,
                     items: count_at(r, 2)?,
                     bytes: count_at(r, 3)?,
                     oldest_ms: r.get(4)?,
@@ -711,10 +716,7 @@ impl Reader {
                 let state: String = r.get(6)?;
                 Ok(BatchRow {
                     id: r.get(0)?,
-                    partition: Partition {
-                        kind: kind_at(r, 1)?,
-                        day: r.get(2)?,
-                    },
+                    partition: partition_at(r, 1)?,
                     items: count_at(r, 3)?,
                     bytes: count_at(r, 4)?,
                     oldest_ms: r.get(5)?,

@@ -1,3 +1,5 @@
+//! Tests of `store::outbox`: queueing in the origin's transaction, de-duplication by key and digest, committed batches across a restart, the disk budget's order and records, dead letters and their audit lines.
+
 use super::*;
 use crate::store::diag::DiagRecord;
 use crate::store::reports::ReportBatch;
@@ -52,6 +54,30 @@ async fn configured(name: &str, budget_bytes: u64) -> Scratch {
         .unwrap();
     store
 }
+
+/// Queues `items` as items with no other origin.
+async fn queue(store: &Scratch, items: Vec<Item>) {
+    store
+        .writer
+        .outbox(OutboxChange::Queue(items))
+        .await
+        .unwrap();
+}
+
+/// Parks batch `id` as a dead letter refused for its content.
+async fn park(store: &Scratch, id: &str) {
+    store
+        .writer
+        .outbox(OutboxChange::Park {
+            id: id.to_owned(),
+            reason: REFUSED.into(),
+            at_ms: 5,
+        })
+        .await
+        .unwrap();
+}
+
+const REFUSED: &str = "The receiver refused this batch's content (422).";
 
 /// Plans and commits every queued partition as batches (flush), as the driver does.
 async fn commit_all(store: &Scratch) -> Vec<Planned> {
@@ -172,16 +198,7 @@ async fn items_handed_with_a_docking_end_and_diagnostics_are_queued_with_them() 
 #[tokio::test]
 async fn nothing_is_queued_without_an_upload_section() {
     let store = Scratch::new("outbox-unconfigured");
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![item(
-            Kind::Alert,
-            "alert:a",
-            1,
-            80,
-        )]))
-        .await
-        .unwrap();
+    queue(&store, vec![item(Kind::Alert, "alert:a", 1, 80)]).await;
     store
         .writer
         .diag(vec![DiagRecord::Upload(item(
@@ -207,11 +224,7 @@ async fn a_committed_batch_keeps_its_members_and_bytes_across_a_reopen() {
         item(Kind::Alert, "alert:b", 2, 90),
         item(Kind::Alert, "alert:a", 1, 120),
     ];
-    store
-        .writer
-        .outbox(OutboxChange::Queue(queued.clone()))
-        .await
-        .unwrap();
+    queue(&store, queued.clone()).await;
     let planned = commit_all(&store).await;
     assert_eq!(planned.len(), 1);
     let id = planned[0].id.clone();
@@ -255,23 +268,10 @@ async fn a_committed_batch_keeps_its_members_and_bytes_across_a_reopen() {
 async fn a_batch_whose_members_are_not_queued_or_changed_is_refused() {
     let store = configured("outbox-refused", 1 << 30).await;
     let a = item(Kind::Alert, "alert:a", 1, 100);
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![a.clone()]))
-        .await
-        .unwrap();
+    queue(&store, vec![a.clone()]).await;
     let planned = batch::plan(std::slice::from_ref(&a), &Default::default(), 0, true);
     // A newer revision replaced the member after planning: the id no longer matches.
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![item(
-            Kind::Alert,
-            "alert:a",
-            2,
-            140,
-        )]))
-        .await
-        .unwrap();
+    queue(&store, vec![item(Kind::Alert, "alert:a", 2, 140)]).await;
     let refused = store
         .writer
         .outbox(OutboxChange::CommitBatches(vec![NewBatch {
@@ -322,11 +322,7 @@ async fn identical_content_under_the_same_key_is_not_queued_twice() {
         .await
         .unwrap();
     // A re-analysis producing the same content after delivery sends nothing.
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![first.clone()]))
-        .await
-        .unwrap();
+    queue(&store, vec![first.clone()]).await;
     let status = store.reader.upload_status().unwrap();
     assert_eq!((status.queued_items, status.last_success_ms), (0, Some(50)));
     let revisions = store.reader.upload_revisions(&["shift:a".into()]).unwrap();
@@ -341,23 +337,11 @@ async fn identical_content_under_the_same_key_is_not_queued_twice() {
 #[tokio::test]
 async fn an_unbatched_item_is_replaced_by_its_newer_revision() {
     let store = configured("outbox-revision", 1 << 30).await;
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![summary("shift:a", 1, "low")]))
-        .await
-        .unwrap();
+    queue(&store, vec![summary("shift:a", 1, "low")]).await;
     let planned = commit_all(&store).await;
     // In flight: a newer revision queues beside the committed batch, which stays as it is.
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![summary("shift:a", 2, "medium")]))
-        .await
-        .unwrap();
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![summary("shift:a", 3, "high")]))
-        .await
-        .unwrap();
+    queue(&store, vec![summary("shift:a", 2, "medium")]).await;
+    queue(&store, vec![summary("shift:a", 3, "high")]).await;
     let partition = &planned[0].partition;
     let pending = store.reader.outbox_pending(partition, 10, 1 << 20).unwrap();
     assert_eq!(pending, [summary("shift:a", 3, "high")]);
@@ -389,11 +373,7 @@ async fn the_budget_evicts_raw_samples_before_summaries_and_records_it() {
         ));
         first.push(item(Kind::RawSamples, &format!("raw:{n}"), 100 + n, 1000));
     }
-    store
-        .writer
-        .outbox(OutboxChange::Queue(first))
-        .await
-        .unwrap();
+    queue(&store, first).await;
     assert!(
         store.reader.outbox_evictions().unwrap().is_empty(),
         "within budget"
@@ -401,11 +381,7 @@ async fn the_budget_evicts_raw_samples_before_summaries_and_records_it() {
     let more: Vec<Item> = (0..4)
         .map(|n| item(Kind::Alert, &format!("alert:{n}"), 200 + n, 1000))
         .collect();
-    store
-        .writer
-        .outbox(OutboxChange::Queue(more))
-        .await
-        .unwrap();
+    queue(&store, more).await;
 
     let evictions = store.reader.outbox_evictions().unwrap();
     assert_eq!(evictions.len(), 1);
@@ -455,11 +431,7 @@ async fn the_budget_evicts_raw_samples_before_summaries_and_records_it() {
     let burst: Vec<Item> = (0..4)
         .map(|n| item(Kind::DockGps, &format!("gps:{n}"), 300 + n, 1000))
         .collect();
-    store
-        .writer
-        .outbox(OutboxChange::Queue(burst))
-        .await
-        .unwrap();
+    queue(&store, burst).await;
     let kinds: Vec<(Kind, u64)> = store
         .reader
         .outbox_evictions()
@@ -488,11 +460,7 @@ async fn worker_deleted_records_are_never_evicted() {
         .map(|n| item(Kind::WorkerDeleted, &format!("worker_deleted:{n}"), n, 1000))
         .collect();
     queued.push(item(Kind::ShiftSummary, "shift:a", 0, 1000));
-    store
-        .writer
-        .outbox(OutboxChange::Queue(queued))
-        .await
-        .unwrap();
+    queue(&store, queued).await;
     let left: Vec<(Kind, u64)> = store
         .reader
         .outbox_partitions()
@@ -511,28 +479,20 @@ async fn worker_deleted_records_are_never_evicted() {
 #[tokio::test]
 async fn a_ready_batch_is_evicted_whole_but_a_dead_letter_never() {
     let store = configured("outbox-batches-evicted", 1 << 30).await;
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![
+    queue(
+        &store,
+        vec![
             item(Kind::Alert, "alert:a", 1, 1000),
             item(Kind::DockDiag, "dock_diag:a", 1, 1000),
-        ]))
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     let planned = commit_all(&store).await;
     let dead = planned
         .iter()
         .find(|p| p.partition.kind == Kind::DockDiag)
         .unwrap();
-    store
-        .writer
-        .outbox(OutboxChange::Park {
-            id: dead.id.clone(),
-            reason: "The receiver refused this batch's content (422).".into(),
-            at_ms: 5,
-        })
-        .await
-        .unwrap();
+    park(&store, &dead.id).await;
     let dead_body = store.reader.outbox_batch_body(&dead.id).unwrap().unwrap();
     // A budget the dead letter alone fills: the new alert goes, then the ready alert batch.
     store
@@ -540,16 +500,7 @@ async fn a_ready_batch_is_evicted_whole_but_a_dead_letter_never() {
         .set_outbox(Some(policy(dead_body.len() as u64 + 10)))
         .await
         .unwrap();
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![item(
-            Kind::Alert,
-            "alert:n",
-            10,
-            1000,
-        )]))
-        .await
-        .unwrap();
+    queue(&store, vec![item(Kind::Alert, "alert:n", 10, 1000)]).await;
     let batches = store.reader.outbox_batches().unwrap();
     assert_eq!(batches.len(), 1, "the ready alert batch went: {batches:?}");
     assert_eq!(
@@ -568,14 +519,14 @@ async fn a_ready_batch_is_evicted_whole_but_a_dead_letter_never() {
 #[tokio::test]
 async fn retrying_a_dead_letter_is_audited() {
     let store = configured("outbox-dead", 1 << 30).await;
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![
+    queue(
+        &store,
+        vec![
             item(Kind::Alert, "alert:a", 1, 100),
             item(Kind::DockDiag, "dock_diag:a", 1, 100),
-        ]))
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     let planned = commit_all(&store).await;
     let (alert, diag) = (planned[0].id.clone(), planned[1].id.clone());
 
@@ -605,22 +556,11 @@ async fn retrying_a_dead_letter_is_audited() {
     );
 
     for id in [&alert, &diag] {
-        store
-            .writer
-            .outbox(OutboxChange::Park {
-                id: id.clone(),
-                reason: "The receiver refused this batch's content (422).".into(),
-                at_ms: 5,
-            })
-            .await
-            .unwrap();
+        park(&store, id).await;
     }
     let status = store.reader.upload_status().unwrap();
     assert_eq!(status.dead_letters, 2);
-    assert_eq!(
-        status.last_error.as_deref(),
-        Some("The receiver refused this batch's content (422).")
-    );
+    assert_eq!(status.last_error.as_deref(), Some(REFUSED));
     store
         .writer
         .outbox(OutboxChange::RetryDead {
@@ -674,11 +614,7 @@ async fn a_split_batch_is_replaced_by_its_halves() {
     let queued: Vec<Item> = (0..3)
         .map(|n| item(Kind::Alert, &format!("alert:{n}"), n, 100))
         .collect();
-    store
-        .writer
-        .outbox(OutboxChange::Queue(queued.clone()))
-        .await
-        .unwrap();
+    queue(&store, queued.clone()).await;
     let planned = commit_all(&store).await;
     let (left, right) = batch::split(&planned[0].keys).unwrap();
     let halves: Vec<NewBatch> = [left, right]
@@ -726,16 +662,7 @@ async fn a_split_batch_is_replaced_by_its_halves() {
 #[tokio::test]
 async fn a_failure_and_a_pause_persist_until_a_delivery_clears_them() {
     let store = configured("outbox-failure", 1 << 30).await;
-    store
-        .writer
-        .outbox(OutboxChange::Queue(vec![item(
-            Kind::Alert,
-            "alert:a",
-            1,
-            100,
-        )]))
-        .await
-        .unwrap();
+    queue(&store, vec![item(Kind::Alert, "alert:a", 1, 100)]).await;
     let planned = commit_all(&store).await;
     store
         .writer
