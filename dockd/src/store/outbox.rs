@@ -324,14 +324,24 @@ fn queue_one(tx: &Transaction<'_>, item: &Item) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The bytes the budget counts, summed over covering indexes (payloads are never read).
+const USED_BYTES: &str =
+    "SELECT (SELECT coalesce(sum(bytes), 0) FROM outbox_item INDEXED BY outbox_item_by_batch
+             WHERE batch_id IS NULL)
+          + (SELECT coalesce(sum(body_bytes), 0) FROM outbox_batch INDEXED BY outbox_batch_by_state)";
+
+/// The upload status's figures, over covering indexes.
+const STATUS: &str = "SELECT (SELECT count(*) FROM outbox_item INDEXED BY outbox_item_by_age),
+            (SELECT coalesce(sum(bytes), 0) FROM outbox_item INDEXED BY outbox_item_by_age),
+            (SELECT min(created_ms) FROM outbox_item INDEXED BY outbox_item_by_age),
+            s.last_success_ms, s.last_error,
+            (SELECT count(*) FROM outbox_batch INDEXED BY outbox_batch_by_state
+             WHERE state = 'dead')
+     FROM upload_state s WHERE s.id = 1";
+
 /// Bytes the budget counts: unbatched payloads plus every batch body.
 fn used_bytes(tx: &Transaction<'_>) -> Result<u64, StoreError> {
-    let used: i64 = tx.query_row(
-        "SELECT (SELECT coalesce(sum(bytes), 0) FROM outbox_item WHERE batch_id IS NULL)
-              + (SELECT coalesce(sum(body_bytes), 0) FROM outbox_batch)",
-        [],
-        |r| r.get(0),
-    )?;
+    let used: i64 = tx.prepare_cached(USED_BYTES)?.query_row([], |r| r.get(0))?;
     Ok(u64::try_from(used).unwrap_or(0))
 }
 
@@ -757,23 +767,16 @@ impl Reader {
     /// the last success and error, the dead letters.
     pub fn upload_status(&self) -> Result<UploadStatus, StoreError> {
         self.with(|conn| {
-            conn.query_row(
-                "SELECT (SELECT count(*) FROM outbox_item), (SELECT coalesce(sum(bytes), 0) FROM outbox_item),
-                        (SELECT min(created_ms) FROM outbox_item), s.last_success_ms, s.last_error,
-                        (SELECT count(*) FROM outbox_batch WHERE state = 'dead')
-                 FROM upload_state s WHERE s.id = 1",
-                [],
-                |r| {
-                    Ok(UploadStatus {
-                        queued_items: count_at(r, 0)?,
-                        queued_bytes: count_at(r, 1)?,
-                        oldest_ms: r.get(2)?,
-                        last_success_ms: r.get(3)?,
-                        last_error: r.get(4)?,
-                        dead_letters: count_at(r, 5)?,
-                    })
-                },
-            )
+            conn.prepare_cached(STATUS)?.query_row([], |r| {
+                Ok(UploadStatus {
+                    queued_items: count_at(r, 0)?,
+                    queued_bytes: count_at(r, 1)?,
+                    oldest_ms: r.get(2)?,
+                    last_success_ms: r.get(3)?,
+                    last_error: r.get(4)?,
+                    dead_letters: count_at(r, 5)?,
+                })
+            })
         })
     }
 

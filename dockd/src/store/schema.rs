@@ -333,7 +333,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         reason          TEXT,                    -- dead: why the receiver refused it
         parked_ms       INTEGER
     ) STRICT;
-    CREATE INDEX outbox_batch_by_state ON outbox_batch(state, oldest_ms);
+    -- Covering for the budget's sum of bodies and the eviction of a kind's oldest ready batch.
+    CREATE INDEX outbox_batch_by_state ON outbox_batch(state, kind, oldest_ms, id, body_bytes);
 
     CREATE TABLE outbox_item (
         id              INTEGER PRIMARY KEY,
@@ -348,7 +349,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX outbox_item_unbatched_key ON outbox_item(key) WHERE batch_id IS NULL;
     CREATE INDEX outbox_item_unbatched ON outbox_item(kind, day, created_ms, key)
         WHERE batch_id IS NULL;
-    CREATE INDEX outbox_item_by_batch ON outbox_item(batch_id);
+    -- Both carry `bytes`: the budget and the status sum it without reading a payload.
+    CREATE INDEX outbox_item_by_batch ON outbox_item(batch_id, bytes, created_ms);
+    CREATE INDEX outbox_item_by_age ON outbox_item(created_ms, bytes);
 
     CREATE TABLE upload_revision (
         key             TEXT PRIMARY KEY,

@@ -700,3 +700,24 @@ async fn a_failure_and_a_pause_persist_until_a_delivery_clears_them() {
     );
     store.close();
 }
+
+#[tokio::test]
+async fn the_budget_and_the_status_are_summed_without_reading_a_payload() {
+    let store = configured("outbox-covering", 1 << 30).await;
+    for sql in [USED_BYTES, STATUS] {
+        let plan: Vec<String> = store
+            .reader
+            .with(|conn| {
+                let mut query = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let rows = query.query_map([], |r| r.get::<_, String>(3))?;
+                rows.collect()
+            })
+            .unwrap();
+        let reads: Vec<&String> = plan.iter().filter(|l| l.contains("outbox_")).collect();
+        assert!(!reads.is_empty(), "{plan:?}");
+        for line in reads {
+            assert!(line.contains("COVERING INDEX"), "{line} in {plan:?}");
+        }
+    }
+    store.close();
+}
