@@ -363,7 +363,10 @@ impl Loss {
     }
 }
 
-/// Evicts in [`EVICTION_ORDER`] until the outbox is within budget, and records each kind evicted.
+/// Evicts in [`EVICTION_ORDER`] until the outbox is within budget, and records each kind evicted
+/// at `at_ms`: the newest `created_ms` among the items this transaction queued (the producers'
+/// injected clock; the writer reads none). An evicted key keeps its `upload_revision`, so only
+/// changed content under it is queued again.
 fn hold_budget(tx: &Transaction<'_>, policy: &OutboxPolicy, at_ms: i64) -> Result<(), StoreError> {
     let mut used = used_bytes(tx)?;
     if used <= policy.budget_bytes {
