@@ -213,6 +213,7 @@ async fn analyse_span(
                 hi_ms: 0,
                 last_segment_id: Some(item.last_segment_id),
                 reports: Vec::new(),
+                outbox: Vec::new(),
             })
             .await?;
         return Ok(0);
@@ -246,6 +247,7 @@ async fn analyse_span(
             hi_ms: hi,
             last_segment_id: Some(item.last_segment_id),
             reports,
+            outbox: Vec::new(),
         })
     })
     .await?;

@@ -137,7 +137,12 @@ pub async fn run_docking(ctx: PullContext, docking: Docking, slot: u32, cancel: 
     }
     if let Some(id) = pull.docking_id {
         let ended = pull.ctx.clock.now_ms();
-        if let Err(error) = pull.ctx.writer.end_docking(id, ended, outcome_text).await {
+        if let Err(error) = pull
+            .ctx
+            .writer
+            .end_docking(id, ended, outcome_text, Vec::new())
+            .await
+        {
             tracing::warn!(slot, error = %error, "Could not record the end of a docking.");
         }
     }

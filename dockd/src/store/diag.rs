@@ -18,6 +18,8 @@ pub enum DiagRecord {
         detail: String,
     },
     DockPower(PowerRow),
+    /// A record for upload (dock diagnostics, dock GPS), queued in the same transaction.
+    Upload(crate::upload::Item),
 }
 
 /// One dock power sample.
@@ -83,9 +85,19 @@ pub(super) fn append(tx: &Transaction<'_>, records: &[DiagRecord]) -> Result<(),
                     p.reading
                 ])?;
             }
+            // Queued by the writer through `store::outbox` (see [`uploads`]).
+            DiagRecord::Upload(_) => {}
         }
     }
     Ok(())
+}
+
+/// The upload items among `records`, for the outbox in the same transaction.
+pub(super) fn uploads(records: &[DiagRecord]) -> impl Iterator<Item = &crate::upload::Item> {
+    records.iter().filter_map(|record| match record {
+        DiagRecord::Upload(item) => Some(item),
+        _ => None,
+    })
 }
 
 fn fix_from_row(row: &Row<'_>) -> rusqlite::Result<GpsFix> {

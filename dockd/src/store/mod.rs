@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod compaction;
 pub mod data_folder;
 pub mod diag;
+pub mod outbox;
 pub mod queue;
 mod reader;
 pub mod reports;
@@ -28,6 +29,10 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 pub use accounts::{AuditEntry, AuditRow, NewUser, User};
+pub use outbox::{
+    BatchRow, BatchState, EvictionRow, NewBatch, OutboxChange, OutboxPolicy, PartitionQueue,
+    Revision,
+};
 pub use reader::Reader;
 pub use segments::{
     AlertRow, BlockRow, DiagRow, EventKind, EventRow, NewDocking, NewSegment, QuarantinedSegment,
@@ -65,6 +70,8 @@ pub enum StoreError {
     Roster(#[from] roster::RosterError),
     #[error(transparent)]
     User(#[from] accounts::UserError),
+    #[error(transparent)]
+    Outbox(#[from] outbox::OutboxError),
     #[error("no such work restriction")]
     NoSuchWorkRestriction,
 }

@@ -47,6 +47,9 @@ pub struct ReportBatch {
     /// Progress to record once these reports are in (`None`: leave it as it is).
     pub last_segment_id: Option<i64>,
     pub reports: Vec<NewShiftReport>,
+    /// Upload items made from these reports (shift summaries, alerts, aggregates), queued in the
+    /// same transaction.
+    pub outbox: Vec<crate::upload::Item>,
 }
 
 /// A stored shift report as the page and the analysis read it back.

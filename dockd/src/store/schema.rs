@@ -8,7 +8,8 @@
 //! goes with it (`ON DELETE CASCADE`, for retention and per-worker deletion later). Samples live in
 //! blocks (see `samples`); events are rows. Worker tags are kept once, in `worker`, and referenced
 //! by id, so pseudonymisation and deletion touch one table. Dock diagnostics (GPS, dock power) will
-//! get tables of their own that reference nothing here.
+//! get tables of their own that reference nothing here. The upload outbox (migration 9) holds
+//! records as they leave the dock, never a row of the tables above.
 
 use rusqlite::Connection;
 
@@ -313,6 +314,72 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX work_restriction_by_worker ON work_restriction(worker_id, from_day);
     CREATE INDEX work_restriction_by_until ON work_restriction(until_day);
     "#,
+    // 9: the upload outbox (issue 14). Items are queued in the transaction that stored their
+    // origin; a batch's membership and body are committed before its first send and never change.
+    // `upload_revision` remembers what was last queued under each key (identical content is not
+    // queued again); `upload_state` is one row of figures; `outbox_eviction` what the disk budget
+    // evicted. Nothing here holds a badge tag or a display name (records never carry them).
+    r#"
+    CREATE TABLE outbox_batch (
+        id              TEXT PRIMARY KEY,        -- upload::batch::batch_id of its members
+        kind            TEXT NOT NULL,
+        day             TEXT NOT NULL,
+        items           INTEGER NOT NULL,
+        body            BLOB NOT NULL,           -- the zstd NDJSON sent on every attempt
+        body_bytes      INTEGER NOT NULL,
+        oldest_ms       INTEGER NOT NULL,
+        committed_ms    INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('ready', 'dead')),
+        reason          TEXT,                    -- dead: why the receiver refused it
+        parked_ms       INTEGER
+    ) STRICT;
+    -- Covering for the budget's sum of bodies and the eviction of a kind's oldest ready batch.
+    CREATE INDEX outbox_batch_by_state ON outbox_batch(state, kind, oldest_ms, id, body_bytes);
+
+    CREATE TABLE outbox_item (
+        id              INTEGER PRIMARY KEY,
+        key             TEXT NOT NULL,           -- the record's idempotency key
+        kind            TEXT NOT NULL,
+        day             TEXT NOT NULL,           -- site-local YYYY-MM-DD or unknown
+        payload         BLOB NOT NULL,           -- the record's NDJSON line
+        bytes           INTEGER NOT NULL,
+        created_ms      INTEGER NOT NULL,
+        batch_id        TEXT REFERENCES outbox_batch(id)  -- NULL: not yet in a batch
+    ) STRICT;
+    CREATE UNIQUE INDEX outbox_item_unbatched_key ON outbox_item(key) WHERE batch_id IS NULL;
+    CREATE INDEX outbox_item_unbatched ON outbox_item(kind, day, created_ms, key)
+        WHERE batch_id IS NULL;
+    -- Both carry `bytes`: the budget and the status sum it without reading a payload.
+    CREATE INDEX outbox_item_by_batch ON outbox_item(batch_id, bytes, created_ms);
+    CREATE INDEX outbox_item_by_age ON outbox_item(created_ms, bytes);
+
+    CREATE TABLE upload_revision (
+        key             TEXT PRIMARY KEY,
+        revision        INTEGER NOT NULL,
+        digest          TEXT NOT NULL            -- SHA-256 hex of the payload last queued
+    ) STRICT;
+
+    CREATE TABLE upload_state (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        last_success_ms INTEGER,
+        last_error      TEXT,
+        paused          TEXT,
+        evictions       INTEGER NOT NULL DEFAULT 0,
+        delivered_batches INTEGER NOT NULL DEFAULT 0,
+        delivered_items INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    INSERT INTO upload_state (id) VALUES (1);
+
+    CREATE TABLE outbox_eviction (
+        eviction_no     INTEGER PRIMARY KEY,
+        at_ms           INTEGER NOT NULL,
+        kind            TEXT NOT NULL,
+        items           INTEGER NOT NULL,
+        bytes           INTEGER NOT NULL,
+        first_created_ms INTEGER NOT NULL,
+        last_created_ms INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -486,6 +553,55 @@ mod tests {
             !columns.iter().any(|c| c == "body"),
             "no column holds a record's bytes: {columns:?}"
         );
+    }
+
+    #[test]
+    fn a_version_8_database_gains_an_empty_outbox_keeping_its_rows() {
+        let mut conn = database_at(8);
+        conn.execute_batch(
+            "INSERT INTO worker (id, tag) VALUES (7, x'42');
+             INSERT INTO work_restriction (worker_id, from_day, until_day, no_deep_bends,
+                recorded_ms, changed_ms) VALUES (7, '2026-01-01', '2026-01-31', 1, 5, 5);",
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+
+        let kept: (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT samples FROM segment WHERE id = 3),
+                        (SELECT count(*) FROM work_restriction)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (1500, 1));
+        let empty: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM outbox_item) + (SELECT count(*) FROM outbox_batch)
+                    + (SELECT count(*) FROM upload_revision) + (SELECT count(*) FROM outbox_eviction)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(empty, 0);
+        let state: (Option<i64>, Option<String>, i64) = conn
+            .query_row(
+                "SELECT last_success_ms, last_error, evictions FROM upload_state",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(state, (None, None, 0), "one state row, nothing yet");
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM outbox_item WHERE batch_id IS NULL AND kind = 'alert'
+                    AND day = '2026-01-01' ORDER BY created_ms, key",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("outbox_item_unbatched"), "{plan}");
     }
 
     #[test]

@@ -81,6 +81,25 @@ impl Scratch {
             .unwrap()
     }
 
+    /// The same database after its writer is stopped and a new one started (a restart).
+    pub fn reopen(self) -> Self {
+        drop((self.writer, self.reader));
+        self.thread.join();
+        let (writer, thread) = Writer::spawn(
+            open_for_writing(&self.path).unwrap(),
+            open_for_writing(&self.path).unwrap(),
+        )
+        .unwrap();
+        let reader = Reader::open(&self.path).unwrap();
+        Self {
+            writer,
+            reader,
+            thread,
+            dir: self.dir,
+            path: self.path,
+        }
+    }
+
     pub fn close(self) {
         drop((self.writer, self.reader));
         self.thread.join();

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::StoreError;
 use super::accounts::{self, AuditEntry, NewUser, UserChange};
 use super::diag::{self, DiagRecord};
+use super::outbox::{self, OutboxChange, OutboxPolicy};
 use super::reports::{self, ReportBatch};
 use super::roster::{self, RosterChange};
 use super::segments::{
@@ -20,6 +21,7 @@ use super::segments::{
 };
 use super::settings::{self, SettingChange};
 use super::work_restrictions::{self, WorkRestrictionChange, WorkRestrictionDone};
+use crate::upload::Item;
 
 /// Commands waiting in the queue; beyond this, pulls wait (backpressure bounds memory).
 const QUEUE: usize = 8;
@@ -35,6 +37,7 @@ enum Command {
         docking_id: i64,
         undocked_ms: i64,
         outcome: String,
+        outbox: Vec<Item>,
         reply: Reply<()>,
     },
     StoreSegment(Box<NewSegment>, Reply<StoreOutcome>),
@@ -53,6 +56,8 @@ enum Command {
     Settings(Box<SettingChange>, Reply<()>),
     Diag(Vec<DiagRecord>, Reply<()>),
     WorkRestrictions(Box<WorkRestrictionChange>, Reply<WorkRestrictionDone>),
+    SetOutbox(Option<Box<OutboxPolicy>>, Reply<()>),
+    Outbox(Box<OutboxChange>, Reply<()>),
 }
 
 impl Command {
@@ -61,7 +66,15 @@ impl Command {
             Command::StoreSegment(segment, _) => segment.weight(),
             Command::Quarantine(q, _) => q.bytes.len(),
             Command::Recode(blocks, _) => blocks.iter().map(|b| b.data.len()).sum(),
-            Command::ReplaceReports(batch, _) => batch.reports.iter().map(|r| r.report.len()).sum(),
+            Command::ReplaceReports(batch, _) => {
+                batch.reports.iter().map(|r| r.report.len()).sum::<usize>()
+                    + batch.outbox.iter().map(|i| i.payload.len()).sum::<usize>()
+            }
+            Command::Outbox(change, _) => match change.as_ref() {
+                OutboxChange::Queue(items) => items.iter().map(|i| i.payload.len()).sum(),
+                OutboxChange::CommitBatches(batches) => batches.iter().map(|b| b.body.len()).sum(),
+                _ => 256,
+            },
             _ => 256,
         }
     }
@@ -177,19 +190,36 @@ impl Writer {
             .await
     }
 
+    /// Records the end of a docking, queueing `outbox` (the wearable's diagnostics at docking) for
+    /// upload in the same transaction.
     pub async fn end_docking(
         &self,
         docking_id: i64,
         undocked_ms: i64,
         outcome: String,
+        outbox: Vec<Item>,
     ) -> Result<(), StoreError> {
         self.ask(|reply| Command::EndDocking {
             docking_id,
             undocked_ms,
             outcome,
+            outbox,
             reply,
         })
         .await
+    }
+
+    /// Sets the upload outbox's policy, once at start; `None` (no `[upload]` section): every item
+    /// handed to the store is dropped and nothing is queued.
+    pub async fn set_outbox(&self, policy: Option<OutboxPolicy>) -> Result<(), StoreError> {
+        self.ask(|reply| Command::SetOutbox(policy.map(Box::new), reply))
+            .await
+    }
+
+    /// Applies one change to the upload outbox durably (returns after its commit).
+    pub async fn outbox(&self, change: OutboxChange) -> Result<(), StoreError> {
+        self.ask(|reply| Command::Outbox(Box::new(change), reply))
+            .await
     }
 
     /// Stores a segment and everything parsed from it. `Ok` means durably committed: only then may
@@ -253,6 +283,8 @@ fn run(
     mut commands: mpsc::Receiver<Command>,
     checkpoint: std::sync::mpsc::SyncSender<()>,
 ) {
+    // The upload outbox's policy: `None` until `set_outbox` says otherwise (nothing is queued).
+    let mut policy: Option<OutboxPolicy> = None;
     while let Some(first) = commands.blocking_recv() {
         let mut batch = vec![first];
         let mut bytes = batch[0].weight();
@@ -265,7 +297,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        apply_batch(&mut conn, batch);
+        apply_batch(&mut conn, &mut policy, batch);
         // Full means a checkpoint is already pending; either way one will run.
         let _ = checkpoint.try_send(());
     }
@@ -311,7 +343,7 @@ impl Done {
 }
 
 /// Applies a batch in one transaction.
-fn apply_batch(conn: &mut Connection, batch: Vec<Command>) {
+fn apply_batch(conn: &mut Connection, policy: &mut Option<OutboxPolicy>, batch: Vec<Command>) {
     let tx = match conn.transaction() {
         Ok(tx) => tx,
         Err(error) => {
@@ -324,7 +356,7 @@ fn apply_batch(conn: &mut Connection, batch: Vec<Command>) {
     };
     let mut done = Vec::with_capacity(batch.len());
     for command in batch {
-        done.push(apply_isolated(&tx, command));
+        done.push(apply_isolated(&tx, policy, command));
     }
     let commit = tx.commit().map_err(|e| e.to_string());
     if let Err(message) = &commit {
@@ -349,7 +381,9 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
         | Command::User(_, reply)
         | Command::Settings(_, reply)
         | Command::Audit(_, reply)
-        | Command::Diag(_, reply) => Done::Unit(reply, Err(StoreError::Closed)).send(failed),
+        | Command::Diag(_, reply)
+        | Command::SetOutbox(_, reply)
+        | Command::Outbox(_, reply) => Done::Unit(reply, Err(StoreError::Closed)).send(failed),
         Command::StoreSegment(_, reply) => {
             Done::Segment(reply, Err(StoreError::Closed)).send(failed)
         }
@@ -361,7 +395,11 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
 }
 
 /// Runs one command inside a savepoint: on error its partial writes roll back, the batch goes on.
-fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
+fn apply_isolated(
+    tx: &Transaction<'_>,
+    policy: &mut Option<OutboxPolicy>,
+    command: Command,
+) -> Done {
     fn isolated<T>(
         tx: &Transaction<'_>,
         work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
@@ -387,11 +425,13 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
             docking_id,
             undocked_ms,
             outcome,
+            outbox,
             reply,
         } => Done::Unit(
             reply,
             isolated(tx, |tx| {
-                segments::end_docking(tx, docking_id, undocked_ms, &outcome)
+                segments::end_docking(tx, docking_id, undocked_ms, &outcome)?;
+                outbox::queue(tx, policy.as_ref(), &outbox)
             }),
         ),
         Command::StoreSegment(segment, reply) => Done::Segment(
@@ -414,7 +454,10 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
         }
         Command::ReplaceReports(batch, reply) => Done::Unit(
             reply,
-            isolated(tx, |tx| reports::replace_reports(tx, &batch)),
+            isolated(tx, |tx| {
+                reports::replace_reports(tx, &batch)?;
+                outbox::queue(tx, policy.as_ref(), &batch.outbox)
+            }),
         ),
         Command::Roster(change, reply) => {
             Done::Roster(reply, isolated(tx, |tx| roster::apply(tx, &change)))
@@ -432,12 +475,24 @@ fn apply_isolated(tx: &Transaction<'_>, command: Command) -> Done {
             reply,
             isolated(tx, |tx| accounts::append_audit(tx, &entries)),
         ),
-        Command::Diag(records, reply) => {
-            Done::Unit(reply, isolated(tx, |tx| diag::append(tx, &records)))
-        }
+        Command::Diag(records, reply) => Done::Unit(
+            reply,
+            isolated(tx, |tx| {
+                diag::append(tx, &records)?;
+                outbox::queue(tx, policy.as_ref(), diag::uploads(&records))
+            }),
+        ),
         Command::WorkRestrictions(change, reply) => Done::WorkRestrictions(
             reply,
             isolated(tx, |tx| work_restrictions::apply(tx, &change)),
+        ),
+        Command::SetOutbox(new, reply) => {
+            *policy = new.map(|p| *p);
+            Done::Unit(reply, Ok(()))
+        }
+        Command::Outbox(change, reply) => Done::Unit(
+            reply,
+            isolated(tx, |tx| outbox::apply(tx, policy.as_ref(), &change)),
         ),
     }
 }
