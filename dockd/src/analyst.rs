@@ -3,7 +3,12 @@
 //! version or settings changed it re-analyses everything; `dockd reanalyze` and `dockd analyze`
 //! call the same functions. It owns *when* and *over what span* analysis runs; it must never
 //! compute a metric itself (that is `analysis`) nor write except through the store's `Writer`.
+//!
+//! With `[upload]`, every batch of reports it stores carries the upload items built from them
+//! (`upload::produce`: shift summaries, alerts, the touched days' task and team aggregates), queued
+//! in the same transaction.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 use crate::analysis::{self, Measured, Recording, Settings, ShiftReport, risk};
 use crate::store::reports::{Backlog, NewShiftReport, ReportBatch};
 use crate::store::{Reader, StoreError, Writer};
+use crate::upload::produce::{self, Producer, Pseudonym};
+use crate::worker::WorkerTag;
 
 /// How long the dock must be free of pulls before analysis starts (pulls come first).
 const QUIET: Duration = Duration::from_secs(2);
@@ -51,6 +58,7 @@ pub async fn run(
     reader: Reader,
     writer: Writer,
     site: Arc<crate::site::SiteSettings>,
+    producer: Option<Arc<Producer>>,
     cpu: Arc<Semaphore>,
     mut busy: watch::Receiver<bool>,
     cancel: CancellationToken,
@@ -81,8 +89,16 @@ pub async fn run(
                     tracing::info!(
                         "Analysis settings or version changed: re-analysing stored data in the background."
                     );
-                    if let Err(error) =
-                        reanalyze_all(&reader, &writer, &settings, 1, &cancel, |_| {}).await
+                    if let Err(error) = reanalyze_all(
+                        &reader,
+                        &writer,
+                        &settings,
+                        producer.as_ref(),
+                        1,
+                        &cancel,
+                        |_| {},
+                    )
+                    .await
                     {
                         tracing::warn!(error = %error, "Re-analysis stopped; it resumes at the next start.");
                     }
@@ -91,7 +107,7 @@ pub async fn run(
                 Err(error) => tracing::warn!(error = %error, "Cannot check stored reports."),
             }
         }
-        match analyse_backlog(&reader, &writer, &settings, &cancel).await {
+        match analyse_backlog(&reader, &writer, &settings, producer.as_ref(), &cancel).await {
             Ok(0) => {}
             Ok(shifts) => tracing::info!(shifts, "Analysed new data."),
             Err(error) => tracing::warn!(error = %error, "Analysis failed; retrying later."),
@@ -142,6 +158,7 @@ pub async fn analyse_backlog(
     reader: &Reader,
     writer: &Writer,
     settings: &Arc<Settings>,
+    producer: Option<&Arc<Producer>>,
     cancel: &CancellationToken,
 ) -> Result<usize, AnalystError> {
     let backlog = {
@@ -153,7 +170,7 @@ pub async fn analyse_backlog(
         if cancel.is_cancelled() {
             break;
         }
-        shifts += analyse_span(reader, writer, settings, item).await?;
+        shifts += analyse_span(reader, writer, settings, producer, item).await?;
     }
     Ok(shifts)
 }
@@ -164,6 +181,7 @@ pub async fn reanalyze_all(
     reader: &Reader,
     writer: &Writer,
     settings: &Arc<Settings>,
+    producer: Option<&Arc<Producer>>,
     parallel: usize,
     cancel: &CancellationToken,
     mut progress: impl FnMut(Progress),
@@ -183,7 +201,10 @@ pub async fn reanalyze_all(
         while running.len() < parallel.max(1) && !cancel.is_cancelled() {
             let Some(item) = queue.next() else { break };
             let (reader, writer, settings) = (reader.clone(), writer.clone(), Arc::clone(settings));
-            running.spawn(async move { analyse_span(&reader, &writer, &settings, item).await });
+            let producer = producer.cloned();
+            running.spawn(async move {
+                analyse_span(&reader, &writer, &settings, producer.as_ref(), item).await
+            });
         }
         let Some(finished) = running.join_next().await else {
             break;
@@ -201,6 +222,7 @@ async fn analyse_span(
     reader: &Reader,
     writer: &Writer,
     settings: &Arc<Settings>,
+    producer: Option<&Arc<Producer>>,
     item: Backlog,
 ) -> Result<usize, AnalystError> {
     let gap_ms = i64::from(settings.max_gap_s) * 1000;
@@ -213,11 +235,13 @@ async fn analyse_span(
                 hi_ms: 0,
                 last_segment_id: Some(item.last_segment_id),
                 reports: Vec::new(),
+                outbox: Vec::new(),
             })
             .await?;
         return Ok(0);
     };
     let (reader2, settings2) = (reader.clone(), Arc::clone(settings));
+    let producer = producer.cloned();
     let batch = blocking(move || {
         let (lo, hi) = reader2.report_extent(item.wearable_id, lo - gap_ms, hi + gap_ms)?;
         let site = site_baseline(&reader2, hi)?;
@@ -240,12 +264,25 @@ async fn analyse_span(
         if let Some(error) = failure {
             return Err(error.into());
         }
+        let outbox = match &producer {
+            Some(producer) => {
+                let span = Span {
+                    wearable_id: item.wearable_id,
+                    serial: &item.serial,
+                    lo_ms: lo,
+                    hi_ms: hi,
+                };
+                outbox_of(&reader2, producer, &settings2, &span, &reports)?
+            }
+            None => Vec::new(),
+        };
         Ok(ReportBatch {
             wearable_id: item.wearable_id,
             lo_ms: lo,
             hi_ms: hi,
             last_segment_id: Some(item.last_segment_id),
-            reports,
+            reports: reports.into_iter().map(|(stored, _)| stored).collect(),
+            outbox,
         })
     })
     .await?;
@@ -254,14 +291,15 @@ async fn analyse_span(
     Ok(shifts)
 }
 
+/// The report of `measured`, as stored and as analysed.
 fn stored(
     measured: &Measured,
     site: &risk::SiteBaseline,
     settings: &Settings,
     fingerprint: &str,
-) -> NewShiftReport {
+) -> (NewShiftReport, ShiftReport) {
     let report = analysis::report(measured, site, settings);
-    NewShiftReport {
+    let stored = NewShiftReport {
         worker: measured.worker,
         start_ms: report.start_ms,
         end_ms: report.end_ms,
@@ -270,7 +308,147 @@ fn stored(
         version: report.version,
         settings: fingerprint.to_owned(),
         report: serde_json::to_string(&report).unwrap_or_default(),
+    };
+    (stored, report)
+}
+
+/// The wearable and span whose reports a batch replaces.
+struct Span<'a> {
+    wearable_id: i64,
+    serial: &'a str,
+    lo_ms: i64,
+    hi_ms: i64,
+}
+
+/// The upload items of a batch of reports replacing `span` (module docs of `upload::produce`):
+/// each roster worker's shift summary and alerts, and the task and team aggregates of every
+/// site-local day the span touches, each under the revision rule.
+fn outbox_of(
+    reader: &Reader,
+    producer: &Producer,
+    settings: &Settings,
+    span: &Span<'_>,
+    reports: &[(NewShiftReport, ShiftReport)],
+) -> Result<Vec<crate::upload::Item>, AnalystError> {
+    let tz = analysis::shifts::time_zone(&settings.shift_rules())?;
+    let origin = &producer.origin;
+    // Roster workers who have not opted out, by tag: only they are uploaded.
+    let roster: HashMap<WorkerTag, i64> = reader
+        .workers()?
+        .into_iter()
+        .filter(|w| w.opted_out_ms.is_none())
+        .map(|w| (w.tag, w.id))
+        .collect();
+    let alerts = reader.placed_alerts(span.wearable_id, span.lo_ms, span.hi_ms)?;
+    let mut candidates = Vec::new();
+    for (stored, report) in reports {
+        let Some(tag) = stored.worker.filter(|t| roster.contains_key(t)) else {
+            continue;
+        };
+        let who = Pseudonym::of(&producer.keys, &tag);
+        candidates.push(produce::shift_summary(origin, span.serial, &who, report, 1));
+        let of_shift = alerts.iter().filter(|a| {
+            a.alert.worker == Some(tag)
+                && a.alert
+                    .wall_ms
+                    .is_some_and(|t| t >= report.start_ms && t < report.end_ms)
+        });
+        for placed in of_shift {
+            let place = produce::AlertPlace {
+                segment_no: placed.segment_no,
+                index: placed.index,
+            };
+            candidates.push(produce::alert(
+                origin,
+                span.serial,
+                &who,
+                place,
+                &tz,
+                &placed.alert,
+            ));
+        }
     }
+    let replaced = Replaced {
+        span,
+        reports,
+        roster: &roster,
+    };
+    candidates.extend(day_aggregates(reader, producer, settings, &tz, &replaced)?);
+    let keys: Vec<String> = candidates.iter().map(|r| r.key().to_owned()).collect();
+    let priors = reader
+        .upload_revisions(&keys)?
+        .into_iter()
+        .map(|(key, r)| {
+            let prior = produce::Prior {
+                revision: r.revision,
+                digest: r.digest,
+            };
+            (key, prior)
+        })
+        .collect();
+    Ok(produce::queue(
+        candidates,
+        &priors,
+        producer.clock.now_ms(),
+    )?)
+}
+
+/// A batch's new reports and the span they replace, with the roster they are named by.
+struct Replaced<'a> {
+    span: &'a Span<'a>,
+    reports: &'a [(NewShiftReport, ShiftReport)],
+    roster: &'a HashMap<WorkerTag, i64>,
+}
+
+/// The task and team aggregates of the site-local days of `reports` and of the reports they
+/// replace: the stored reports of those days, less the replaced ones, plus the new ones.
+fn day_aggregates(
+    reader: &Reader,
+    producer: &Producer,
+    settings: &Settings,
+    tz: &jiff::tz::TimeZone,
+    replaced: &Replaced<'_>,
+) -> Result<Vec<crate::upload::Record>, AnalystError> {
+    let Replaced {
+        span,
+        reports,
+        roster,
+    } = replaced;
+    let (Some(from), Some(to)) = (
+        analysis::shifts::local_day(tz, span.lo_ms),
+        analysis::shifts::local_day(tz, span.hi_ms),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let teams = settings.teams_by_tag();
+    let team_of = |tag: Option<&WorkerTag>| tag.and_then(|t| teams.get(t).cloned());
+    let mut rows: Vec<(i64, Option<String>, ShiftReport)> = Vec::new();
+    for stored in reader.day_reports(&from, &to)? {
+        let replaced = stored.wearable_id == span.wearable_id
+            && stored.start_ms < span.hi_ms
+            && stored.end_ms > span.lo_ms;
+        if replaced {
+            continue;
+        }
+        let report: ShiftReport = serde_json::from_str(&stored.report)?;
+        rows.push((stored.worker_id, team_of(stored.tag.as_ref()), report));
+    }
+    for (stored, report) in reports.iter() {
+        let Some((tag, id)) = stored
+            .worker
+            .and_then(|t| roster.get(&t).map(|id| (t, *id)))
+        else {
+            continue;
+        };
+        rows.push((id, team_of(Some(&tag)), report.clone()));
+    }
+    let days = produce::members_by_day(&rows);
+    Ok(days
+        .iter()
+        .flat_map(|(day, members)| {
+            produce::group_aggregates(&producer.origin, day, members, settings.min_group_workers)
+        })
+        .collect())
 }
 
 /// The stored name of a risk level (the `risk_level` column).

@@ -101,10 +101,17 @@ pub async fn run(
             .context("cannot read the site settings")??
     };
     let site = Arc::new(site);
-    let pseudonyms = Pseudonyms::load(
+    let pseudonyms = Arc::new(Pseudonyms::load(
         config.privacy.site_key_file.as_deref(),
         &config.storage.data_dir,
-    )?;
+    )?);
+    let producer = crate::upload::produce::Producer::from_config(
+        config.upload.as_ref(),
+        &config.dock.name,
+        Arc::clone(&pseudonyms),
+        Arc::clone(&clock),
+        Arc::clone(&site),
+    );
     record_pseudonym_key(&reader, &writer, &pseudonyms, clock.now_ms()).await?;
     if let Some(password) = accounts::ensure_first_admin(&reader, &writer, clock.now_ms()).await? {
         announce_first_admin(&password);
@@ -126,7 +133,8 @@ pub async fn run(
     let (audit, audit_forwarder) =
         DockAudit::spawn(writer.clone(), Arc::clone(&clock), shutdown.clone());
     tasks.spawn("audit forwarder", audit_forwarder);
-    let (diag_queue, diag_forwarder) = DiagQueue::spawn(writer.clone(), shutdown.clone());
+    let (diag_queue, diag_forwarder) =
+        DiagQueue::spawn(writer.clone(), producer.clone(), shutdown.clone());
     tasks.spawn("diagnostics forwarder", diag_forwarder);
     let diag_live = diag::spawn(
         &config,
@@ -137,7 +145,6 @@ pub async fn run(
     );
     // Its own connection too: pages read reports while the analyst and pulls work.
     let pages = Reader::open(&db_path)?;
-    let pseudonyms = Arc::new(pseudonyms);
     let analysis_view = StoredAnalysis::new(
         pages,
         Reader::open(&db_path)?,
@@ -214,6 +221,7 @@ pub async fn run(
         in_flight: Arc::new(tokio::sync::Semaphore::new(
             crate::pull::IN_FLIGHT_KIB as usize,
         )),
+        producer: producer.clone(),
     };
     tasks.spawn(
         "compaction",
@@ -231,6 +239,7 @@ pub async fn run(
             ctx.reader.clone(),
             ctx.writer.clone(),
             Arc::clone(&site),
+            producer,
             Arc::clone(&ctx.cpu),
             ctx.board.busy(),
             shutdown.clone(),

@@ -25,6 +25,19 @@ pub struct Config {
     /// `[serial]`: the field technician's console on a serial port; absent: no console.
     pub serial: Option<diagnostics::console::SerialConfig>,
     pub privacy: PrivacyConfig,
+    /// `[upload]`; absent: nothing is queued for upload. (Stub of part B's `UploadConfig`: only
+    /// what the producers read.)
+    pub upload: Option<UploadConfig>,
+}
+
+/// `[upload]` (stub of part B's type: the fields the producers read).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct UploadConfig {
+    /// The site's name in every record and S3 key.
+    pub site: String,
+    /// Whether raw posture samples are uploaded too.
+    pub raw_samples: bool,
 }
 
 /// `[privacy]`: how workers are kept pseudonymous beyond the roster.

@@ -18,6 +18,8 @@ pub enum DiagRecord {
         detail: String,
     },
     DockPower(PowerRow),
+    /// An upload item (dock diagnostics, dock GPS), queued with the batch.
+    Upload(crate::upload::Item),
 }
 
 /// One dock power sample.
@@ -70,6 +72,8 @@ pub(super) fn append(tx: &Transaction<'_>, records: &[DiagRecord]) -> Result<(),
                 )?
                 .execute(params![at_ms, kind, detail])?;
             }
+            // Stub until part A queues it in the outbox.
+            DiagRecord::Upload(_) => {}
             DiagRecord::DockPower(p) => {
                 tx.prepare_cached(
                     "INSERT INTO dock_power (at_ms, mains_online, battery_pct, max_temp_c, reading)

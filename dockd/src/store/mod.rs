@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod compaction;
 pub mod data_folder;
 pub mod diag;
+pub mod outbox;
 pub mod queue;
 mod reader;
 pub mod reports;

@@ -47,6 +47,8 @@ pub struct ReportBatch {
     /// Progress to record once these reports are in (`None`: leave it as it is).
     pub last_segment_id: Option<i64>,
     pub reports: Vec<NewShiftReport>,
+    /// Upload items produced from these reports, queued in the same transaction.
+    pub outbox: Vec<crate::upload::Item>,
 }
 
 /// A stored shift report as the page and the analysis read it back.
@@ -443,6 +445,89 @@ fn worker_report(row: &rusqlite::Row<'_>) -> rusqlite::Result<WorkerReport> {
         tag: tag.and_then(tag_from_column),
         report: row.get(2)?,
     })
+}
+
+/// A stored alert with where it was logged, for upload (`upload::produce::alert`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedAlert {
+    pub segment_no: u32,
+    /// Its place among its segment's alerts, from 0.
+    pub index: u32,
+    pub alert: AlertRecord,
+}
+
+/// A worker's stored shift report with where it came from, for the upload's day aggregates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayReport {
+    pub wearable_id: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub worker_id: i64,
+    pub tag: Option<WorkerTag>,
+    pub report: String,
+}
+
+impl Reader {
+    /// A wearable's alerts with a wall time in `[lo_ms, hi_ms)`, each with its segment and its
+    /// place there, by time.
+    pub fn placed_alerts(
+        &self,
+        wearable_id: i64,
+        lo_ms: i64,
+        hi_ms: i64,
+    ) -> Result<Vec<PlacedAlert>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT s.segment_no,
+                    (SELECT COUNT(*) FROM alert b WHERE b.segment_id = a.segment_id AND b.id < a.id),
+                    a.wall_ms, a.kind, a.peak, a.duration_ms, a.response_ms, a.haptic, wk.tag
+                 FROM alert a JOIN segment s ON s.id = a.segment_id
+                 LEFT JOIN worker wk ON wk.id = a.worker_id
+                 WHERE s.wearable_id = ?1 AND a.wall_ms >= ?2 AND a.wall_ms < ?3
+                 ORDER BY a.wall_ms, a.id",
+            )?;
+            let rows = query.query_map(params![wearable_id, lo_ms, hi_ms], |row| {
+                let tag: Option<Vec<u8>> = row.get(8)?;
+                Ok(PlacedAlert {
+                    segment_no: row.get(0)?,
+                    index: row.get(1)?,
+                    alert: AlertRecord {
+                        wall_ms: row.get(2)?,
+                        kind: row.get(3)?,
+                        peak: row.get(4)?,
+                        duration_ms: row.get(5)?,
+                        response_ms: row.get(6)?,
+                        haptic: row.get(7)?,
+                        worker: tag.and_then(tag_from_column),
+                    },
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Workers' reports on site-local days `[from_day, to_day]`, with their wearable and span.
+    pub fn day_reports(&self, from_day: &str, to_day: &str) -> Result<Vec<DayReport>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT r.wearable_id, r.start_ms, r.end_ms, r.worker_id, w.tag, r.report
+                 FROM shift_report r JOIN worker w ON w.id = r.worker_id
+                 WHERE r.local_day >= ?1 AND r.local_day <= ?2 ORDER BY r.start_ms",
+            )?;
+            let rows = query.query_map(params![from_day, to_day], |row| {
+                let tag: Option<Vec<u8>> = row.get(4)?;
+                Ok(DayReport {
+                    wearable_id: row.get(0)?,
+                    start_ms: row.get(1)?,
+                    end_ms: row.get(2)?,
+                    worker_id: row.get(3)?,
+                    tag: tag.and_then(tag_from_column),
+                    report: row.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
 }
 
 /// One shift's alert figures for the nuisance view: the wearable's serial, its wear and its

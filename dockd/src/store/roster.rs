@@ -658,6 +658,7 @@ mod tests {
                 hi_ms: 1,
                 last_segment_id: Some(5),
                 reports: vec![report("B-1"), report("B-2")],
+                outbox: Vec::new(),
             })
             .await
             .unwrap();

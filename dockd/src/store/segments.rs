@@ -796,6 +796,7 @@ mod tests {
                 hi_ms: 3_000,
                 last_segment_id: Some(1),
                 reports: vec![report("B-OUT"), report("B-IN")],
+                outbox: Vec::new(),
             })
             .await
             .unwrap();

@@ -509,6 +509,7 @@ mod tests {
                 hi_ms: T0 + 3_600_000,
                 last_segment_id: None,
                 reports: vec![walking_report("B-1", T0)],
+                outbox: Vec::new(),
             })
             .await
             .unwrap();

@@ -182,7 +182,10 @@ impl Writer {
         docking_id: i64,
         undocked_ms: i64,
         outcome: String,
+        outbox: Vec<crate::upload::Item>,
     ) -> Result<(), StoreError> {
+        // Stub until part A queues it in the outbox.
+        drop(outbox);
         self.ask(|reply| Command::EndDocking {
             docking_id,
             undocked_ms,

@@ -30,16 +30,19 @@
 //! day's figures are queued again.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
 
+use super::Item;
 use super::record::{
     self, Alert, AlertSummary, DockDiag, DockGps, GroupAggregate, MovementCounts, MovementRates,
     RawSamples, Record, ShiftSummary, UNKNOWN_DAY, WearableDiag,
 };
 use crate::analysis::groups::{self, GroupFigure, GroupRules, Member, Viewer};
-use crate::analysis::{AlertRecord, FLEX, HEIGHT, LAT, Sample, Settings, ShiftReport, TWIST};
+use crate::analysis::{AlertRecord, FLEX, HEIGHT, LAT, Sample, ShiftReport, TWIST};
+use crate::clock::Clock;
 use crate::worker::{Pseudonyms, WorkerTag};
 
 /// The dock's GPS fixes leave it at most this often (a fix is stored every few seconds).
@@ -85,6 +88,53 @@ pub struct Prior {
     pub digest: String,
 }
 
+/// What the producers need; present only when `[upload]` is configured (`None` everywhere else:
+/// nothing is produced). The wiring reads `clock` for the items' queueing time and `site` for
+/// the site-local day of the dock's own records.
+#[derive(Clone)]
+pub struct Producer {
+    pub origin: Origin,
+    pub keys: Arc<Pseudonyms>,
+    /// `[upload] raw_samples`.
+    pub raw_samples: bool,
+    pub clock: Arc<dyn Clock>,
+    pub site: Arc<crate::site::SiteSettings>,
+}
+
+impl Producer {
+    /// The producer for `[upload]` (`None` without it); `dock` is `[dock] name`.
+    pub fn from_config(
+        upload: Option<&crate::config::UploadConfig>,
+        dock: &str,
+        keys: Arc<Pseudonyms>,
+        clock: Arc<dyn Clock>,
+        site: Arc<crate::site::SiteSettings>,
+    ) -> Option<Arc<Producer>> {
+        let upload = upload?;
+        Some(Arc::new(Producer {
+            origin: Origin {
+                site: upload.site.clone(),
+                dock: dock.to_owned(),
+            },
+            keys,
+            raw_samples: upload.raw_samples,
+            clock,
+            site,
+        }))
+    }
+
+    /// The site's time zone in force (UTC if the settings name none the tz database knows: the
+    /// settings page refuses such a zone, so this is a last resort, never a guess).
+    pub fn time_zone(&self) -> TimeZone {
+        TimeZone::get(&self.site.current().time_zone).unwrap_or(TimeZone::UTC)
+    }
+
+    /// `record` as an outbox item queued now.
+    pub fn item(&self, record: &Record) -> Result<Item, serde_json::Error> {
+        Item::of(record, self.clock.now_ms())
+    }
+}
+
 /// SHA-256 hex of a record's NDJSON line: what the outbox compares to tell a new revision.
 pub fn line_digest(line: &[u8]) -> String {
     hex::encode(Sha256::digest(line))
@@ -104,6 +154,34 @@ pub fn revise(
         return Ok(None);
     }
     Ok(Some(build(prior.revision.saturating_add(1))))
+}
+
+/// `record` under `revision` (only shift summaries carry one; other kinds are unchanged).
+pub fn with_revision(record: Record, revision: u32) -> Record {
+    match record {
+        Record::ShiftSummary(mut s) => {
+            s.revision = revision;
+            Record::ShiftSummary(s)
+        }
+        other => other,
+    }
+}
+
+/// The items to queue from `candidates` (sealed records), each under the revision rule against
+/// what was last queued under its key (`priors`), queued at `created_ms`.
+pub fn queue(
+    candidates: Vec<Record>,
+    priors: &HashMap<String, Prior>,
+    created_ms: i64,
+) -> Result<Vec<Item>, serde_json::Error> {
+    let mut items = Vec::new();
+    for record in candidates {
+        let prior = priors.get(record.key());
+        if let Some(record) = revise(prior, |rev| with_revision(record.clone(), rev))? {
+            items.push(Item::of(&record, created_ms)?);
+        }
+    }
+    Ok(items)
 }
 
 /// The site-local day of `wall_ms` (`YYYY-MM-DD`), or `unknown` without a trustworthy time.
@@ -227,17 +305,6 @@ pub fn group_aggregates(
         )
         .map(Record::sealed)
         .collect()
-}
-
-/// The team of each badge in `[analysis] teams` (a badge listed twice: its first team by name).
-pub fn teams_by_tag(settings: &Settings) -> HashMap<WorkerTag, String> {
-    let mut teams = HashMap::new();
-    for (team, badges) in &settings.teams {
-        for tag in badges.iter().filter_map(|b| WorkerTag::from_ascii(b)) {
-            teams.entry(tag).or_insert_with(|| team.clone());
-        }
-    }
-    teams
 }
 
 /// Members of the shifts of each day, for [`group_aggregates`]: `(worker id, team, report)`.
