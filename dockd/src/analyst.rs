@@ -541,3 +541,222 @@ pub fn offline_recording(
     recording.alerts.sort_by_key(|a| a.wall_ms);
     Ok((recording, unknown))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::risk::tests::{deep, exposure, metrics, report};
+    use crate::store::roster::RosterChange;
+    use crate::store::segments::{AlertRow, NewSegment, SegmentKey};
+    use crate::store::testing::Scratch;
+    use crate::upload::{Kind, Record};
+    use crate::worker::Pseudonyms;
+    use serde_json::Value;
+
+    const DAY: &str = "2025-03-03";
+    /// 2025-03-03 08:00 UTC.
+    const START: i64 = 1_740_988_800_000;
+
+    fn tag(text: &str) -> WorkerTag {
+        WorkerTag::from_ascii(text).unwrap()
+    }
+
+    fn producer() -> Producer {
+        Producer {
+            origin: produce::Origin {
+                site: "plant-7".into(),
+                dock: "dock-a".into(),
+            },
+            keys: Arc::new(Pseudonyms::from_key([7; 32])),
+            raw_samples: false,
+            clock: Arc::new(crate::clock::SystemClock),
+            site: Arc::new(crate::site::SiteSettings::fixed(Settings::default())),
+        }
+    }
+
+    fn alert_at(worker: &str, wall_ms: i64) -> AlertRow {
+        AlertRow {
+            worker: Some(tag(worker)),
+            t_ms: 10,
+            wall_ms: Some(wall_ms),
+            kind: 1,
+            peak: 5000,
+            duration_ms: 1200,
+            response_ms: None,
+            haptic: true,
+        }
+    }
+
+    /// A shift of `worker` (`None`: no worker) over the first 8 hours of [`DAY`].
+    fn shift(worker: Option<&str>) -> (NewShiftReport, ShiftReport) {
+        let mut analysed = report(DAY, metrics(8.0, deep(40)), exposure(Vec::new(), None));
+        analysed.start_ms = START;
+        analysed.end_ms = START + 8 * 3_600_000;
+        let stored = NewShiftReport {
+            worker: worker.map(tag),
+            start_ms: analysed.start_ms,
+            end_ms: analysed.end_ms,
+            local_day: DAY.into(),
+            risk_level: level_name(analysed.risk_level).into(),
+            version: analysed.version,
+            settings: "s".into(),
+            report: serde_json::to_string(&analysed).unwrap(),
+        };
+        (stored, analysed)
+    }
+
+    /// A store where "B-IN" and "B-OUT" (opted out) each raised two alerts during the shift
+    /// and one after it, on wearable "KW-1"; returns the wearable's id.
+    async fn store_with_alerts(store: &Scratch) -> i64 {
+        let docking = store.docking("KW-1", START + 9 * 3_600_000).await;
+        let alerts = ["B-IN", "B-OUT", "B-IN", "B-OUT", "B-IN", "B-OUT"]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let at = if i < 4 {
+                    START + 60_000 * i as i64
+                } else {
+                    START + 9 * 3_600_000
+                };
+                alert_at(w, at)
+            })
+            .collect();
+        let segment = NewSegment {
+            key: SegmentKey {
+                serial: "KW-1".into(),
+                segment_no: 4,
+                size: 100,
+                crc: 7,
+            },
+            docking_id: docking,
+            rate_hz: 25,
+            alerts,
+            ..NewSegment::default()
+        };
+        store.writer.store_segment(segment).await.unwrap();
+        let out = store
+            .reader
+            .workers()
+            .unwrap()
+            .into_iter()
+            .find(|w| w.tag == tag("B-OUT"))
+            .unwrap()
+            .id;
+        store
+            .roster(RosterChange::OptOut {
+                id: out,
+                opted_out_ms: Some(START),
+            })
+            .await
+            .unwrap();
+        store.number("SELECT id FROM wearable")
+    }
+
+    fn span(wearable_id: i64) -> Span<'static> {
+        Span {
+            wearable_id,
+            serial: "KW-1",
+            lo_ms: START - 3_600_000,
+            hi_ms: START + 10 * 3_600_000,
+        }
+    }
+
+    fn records(items: &[crate::upload::Item]) -> Vec<Record> {
+        items
+            .iter()
+            .map(|i| serde_json::from_slice(&i.payload).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_stored_report_batch_carries_the_summary_and_alerts_of_its_roster_worker_only() {
+        let store = Scratch::new("analyst-outbox");
+        let wearable = store_with_alerts(&store).await;
+        let producer = producer();
+        let reports = vec![shift(Some("B-IN")), shift(Some("B-OUT")), shift(None)];
+        let items = outbox_of(
+            &store.reader,
+            &producer,
+            &Settings::default(),
+            &span(wearable),
+            &reports,
+        )
+        .unwrap();
+        let records = records(&items);
+        let kinds: Vec<Kind> = records.iter().map(Record::kind).collect();
+        assert_eq!(kinds, [Kind::ShiftSummary, Kind::Alert, Kind::Alert]);
+        let pseudonym = producer.keys.hash(&tag("B-IN"));
+        for record in &records {
+            let value = serde_json::to_value(record).unwrap();
+            assert_eq!(value["worker"], pseudonym.as_str());
+            assert_eq!(value["wearable"], "KW-1");
+        }
+        let keys: Vec<&str> = records.iter().map(Record::key).collect();
+        assert_eq!(
+            keys,
+            [
+                &format!("shift:plant-7:KW-1:{START}") as &str,
+                "alert:plant-7:KW-1:4:0",
+                "alert:plant-7:KW-1:4:2",
+            ]
+        );
+        let text =
+            String::from_utf8(items.iter().flat_map(|i| i.payload.clone()).collect()).unwrap();
+        assert!(!text.contains("B-IN") && !text.contains("B-OUT"));
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn a_stored_report_batch_carries_the_days_aggregates_once_five_workers_worked() {
+        let store = Scratch::new("analyst-outbox-aggregates");
+        let wearable = store_with_alerts(&store).await;
+        let producer = producer();
+        let badges = ["B-1", "B-2", "B-3", "B-4", "B-5"];
+        for badge in badges {
+            store
+                .roster(RosterChange::AddWorker {
+                    tag: tag(badge),
+                    display_name: None,
+                    task: None,
+                    team: None,
+                })
+                .await
+                .unwrap();
+        }
+        let four: Vec<_> = badges[..4].iter().map(|b| shift(Some(b))).collect();
+        let items = outbox_of(
+            &store.reader,
+            &producer,
+            &Settings::default(),
+            &span(wearable),
+            &four,
+        )
+        .unwrap();
+        assert!(
+            !records(&items)
+                .iter()
+                .any(|r| r.kind() == Kind::TaskAggregate),
+            "four workers: no aggregate"
+        );
+        let five: Vec<_> = badges.iter().map(|b| shift(Some(b))).collect();
+        let items = outbox_of(
+            &store.reader,
+            &producer,
+            &Settings::default(),
+            &span(wearable),
+            &five,
+        )
+        .unwrap();
+        let aggregates: Vec<Value> = records(&items)
+            .iter()
+            .filter(|r| matches!(r.kind(), Kind::TaskAggregate | Kind::TeamAggregate))
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect();
+        assert_eq!(aggregates.len(), 2, "{aggregates:?}");
+        for a in &aggregates {
+            assert_eq!(a["workers"], 5);
+            assert_eq!(a["day"], DAY);
+        }
+        store.close();
+    }
+}
