@@ -368,6 +368,9 @@ fn outbox_of(
             ));
         }
     }
+    if producer.raw_samples {
+        candidates.extend(raw_samples(reader, producer, &tz, span, reports, &roster)?);
+    }
     let replaced = Replaced {
         span,
         reports,
@@ -391,6 +394,48 @@ fn outbox_of(
         &priors,
         producer.clock.now_ms(),
     )?)
+}
+
+/// With `[upload] raw_samples`: one record per stored sample block of the batch's shifts, named by
+/// the worker's pseudonym when a roster worker (not opted out) wore it.
+fn raw_samples(
+    reader: &Reader,
+    producer: &Producer,
+    tz: &jiff::tz::TimeZone,
+    span: &Span<'_>,
+    reports: &[(NewShiftReport, ShiftReport)],
+    roster: &HashMap<WorkerTag, i64>,
+) -> Result<Vec<crate::upload::Record>, AnalystError> {
+    let mut records = Vec::new();
+    for (stored, report) in reports {
+        let who = match stored.worker {
+            Some(tag) if roster.contains_key(&tag) => Some(Pseudonym::of(&producer.keys, &tag)),
+            // A worker who opted out: never uploaded.
+            Some(_) => continue,
+            None => None,
+        };
+        for placed in reader.placed_blocks(span.wearable_id, report.start_ms, report.end_ms)? {
+            let block = &placed.block_data;
+            if block.worker != stored.worker {
+                continue;
+            }
+            let place = produce::BlockPlace {
+                segment_no: placed.segment_no,
+                block: placed.block,
+                start_ms: block.wall_ms,
+                rate_hz: block.rate_hz,
+            };
+            records.push(produce::raw_samples(
+                &producer.origin,
+                span.serial,
+                who.as_ref(),
+                place,
+                tz,
+                &block.samples,
+            ));
+        }
+    }
+    Ok(records)
 }
 
 /// A batch's new reports and the span they replace, with the roster they are named by.
@@ -547,7 +592,7 @@ mod tests {
     use super::*;
     use crate::analysis::risk::tests::{deep, exposure, metrics, report};
     use crate::store::roster::RosterChange;
-    use crate::store::segments::{AlertRow, NewSegment, SegmentKey};
+    use crate::store::segments::{AlertRow, BlockRow, NewSegment, SegmentKey};
     use crate::store::testing::Scratch;
     use crate::upload::{Kind, Record};
     use crate::worker::Pseudonyms;
@@ -584,6 +629,18 @@ mod tests {
             duration_ms: 1200,
             response_ms: None,
             haptic: true,
+        }
+    }
+
+    fn block(worker: &str, t_ms: u32, wall_ms: i64) -> BlockRow {
+        BlockRow {
+            worker: Some(tag(worker)),
+            t_ms,
+            wall_ms: Some(wall_ms),
+            rate_hz: 25,
+            count: 100,
+            codec: 0,
+            data: vec![0; 800],
         }
     }
 
@@ -630,6 +687,12 @@ mod tests {
             },
             docking_id: docking,
             rate_hz: 25,
+            samples: 300,
+            blocks: vec![
+                block("B-IN", 0, START),
+                block("B-OUT", 4_000, START + 4_000),
+                block("B-IN", 8_000, START + 8_000),
+            ],
             alerts,
             ..NewSegment::default()
         };
@@ -756,6 +819,36 @@ mod tests {
         for a in &aggregates {
             assert_eq!(a["workers"], 5);
             assert_eq!(a["day"], DAY);
+        }
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn raw_samples_leave_only_when_configured_and_never_for_an_opted_out_worker() {
+        let store = Scratch::new("analyst-outbox-raw");
+        let wearable = store_with_alerts(&store).await;
+        let mut producer = producer();
+        producer.raw_samples = true;
+        let reports = vec![shift(Some("B-IN")), shift(Some("B-OUT"))];
+        let items = outbox_of(
+            &store.reader,
+            &producer,
+            &Settings::default(),
+            &span(wearable),
+            &reports,
+        )
+        .unwrap();
+        let raw: Vec<Value> = records(&items)
+            .iter()
+            .filter(|r| r.kind() == Kind::RawSamples)
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect();
+        let blocks: Vec<u64> = raw.iter().map(|r| r["block"].as_u64().unwrap()).collect();
+        assert_eq!(blocks, [0, 2], "B-IN's two blocks, not B-OUT's");
+        let pseudonym = producer.keys.hash(&tag("B-IN"));
+        for r in &raw {
+            assert_eq!(r["worker"], pseudonym.as_str());
+            assert_eq!(r["flex"].as_array().unwrap().len(), 100);
         }
         store.close();
     }

@@ -284,3 +284,89 @@ fn power_row(at_ms: i64, reading: &diagnostics::power::DockPower) -> PowerRow {
         reading: serde_json::to_string(reading).unwrap_or_default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn producer() -> Arc<Producer> {
+        Arc::new(Producer {
+            origin: produce::Origin {
+                site: "plant-7".into(),
+                dock: "dock-a".into(),
+            },
+            keys: Arc::new(crate::worker::Pseudonyms::from_key([7; 32])),
+            raw_samples: false,
+            clock: Arc::new(crate::clock::SystemClock),
+            site: Arc::new(crate::site::SiteSettings::fixed(
+                crate::analysis::Settings::default(),
+            )),
+        })
+    }
+
+    fn fix(at_ms: i64) -> GpsFix {
+        GpsFix {
+            at_ms,
+            gps_time_ms: None,
+            mode: 3,
+            lat: Some(52.52),
+            lon: Some(13.4),
+            alt_m: None,
+            satellites_used: Some(7),
+            satellites_seen: None,
+            hdop: None,
+            eph: None,
+        }
+    }
+
+    fn queue(upload: Option<Arc<Producer>>) -> (DiagQueue, mpsc::Receiver<DiagRecord>) {
+        let (queue, records) = mpsc::channel(QUEUE);
+        let upload = upload.map(|p| (p, LastFix::default()));
+        (DiagQueue { queue, upload }, records)
+    }
+
+    fn drain(records: &mut mpsc::Receiver<DiagRecord>) -> (usize, Vec<crate::upload::Item>) {
+        let (mut fixes, mut uploads) = (0, Vec::new());
+        while let Ok(record) = records.try_recv() {
+            match record {
+                DiagRecord::GpsFix(_) => fixes += 1,
+                DiagRecord::Upload(item) => uploads.push(item),
+                _ => {}
+            }
+        }
+        (fixes, uploads)
+    }
+
+    #[test]
+    fn every_fix_is_stored_and_one_per_ten_minutes_is_queued_for_upload_as_dock_gps() {
+        let (queue, mut records) = queue(Some(producer()));
+        let t0 = 1_772_460_300_000;
+        for k in 0..21 {
+            // A fix every 30 s for 10 minutes.
+            queue.record_fix(fix(t0 + k * 30_000));
+        }
+        let (fixes, uploads) = drain(&mut records);
+        assert_eq!(fixes, 21);
+        let at: Vec<String> = uploads.iter().map(|i| i.key.clone()).collect();
+        assert_eq!(
+            at,
+            [
+                format!("dock_gps:plant-7:dock-a:{t0}"),
+                format!("dock_gps:plant-7:dock-a:{}", t0 + 600_000),
+            ]
+        );
+        assert!(
+            uploads
+                .iter()
+                .all(|i| i.kind == crate::upload::Kind::DockGps)
+        );
+    }
+
+    #[test]
+    fn without_upload_no_fix_is_queued_for_upload() {
+        let (queue, mut records) = queue(None);
+        queue.record_fix(fix(1_772_460_300_000));
+        let (fixes, uploads) = drain(&mut records);
+        assert_eq!((fixes, uploads.len()), (1, 0));
+    }
+}

@@ -456,6 +456,16 @@ pub struct PlacedAlert {
     pub alert: AlertRecord,
 }
 
+/// A stored sample block with where it was logged, decoded, for upload
+/// (`upload::produce::raw_samples`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedBlock {
+    pub segment_no: u32,
+    /// Its place among its segment's blocks (by segment time), from 0.
+    pub block: u32,
+    pub block_data: TimedBlock,
+}
+
 /// A worker's stored shift report with where it came from, for the upload's day aggregates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayReport {
@@ -504,6 +514,60 @@ impl Reader {
             })?;
             rows.collect()
         })
+    }
+
+    /// A wearable's sample blocks starting in `[lo_ms, hi_ms)`, decoded, each with its segment and
+    /// its place there, by time. Only for `[upload] raw_samples`: it decodes everything it loads.
+    pub fn placed_blocks(
+        &self,
+        wearable_id: i64,
+        lo_ms: i64,
+        hi_ms: i64,
+    ) -> Result<Vec<PlacedBlock>, StoreError> {
+        type Row = (u32, u32, i64, u16, u32, u8, Vec<u8>, Option<Vec<u8>>);
+        let rows: Vec<Row> = self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT s.segment_no,
+                    (SELECT COUNT(*) FROM sample_block o WHERE o.segment_id = b.segment_id
+                        AND (o.t_ms < b.t_ms OR (o.t_ms = b.t_ms AND o.id < b.id))),
+                    b.wall_ms, b.rate_hz, b.count, b.codec, b.data, wk.tag
+                 FROM sample_block b JOIN segment s ON s.id = b.segment_id
+                 LEFT JOIN worker wk ON wk.id = b.worker_id
+                 WHERE s.wearable_id = ?1 AND b.wall_ms >= ?2 AND b.wall_ms < ?3
+                 ORDER BY b.wall_ms, b.id",
+            )?;
+            let rows = query.query_map(params![wearable_id, lo_ms, hi_ms], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                ))
+            })?;
+            rows.collect()
+        })?;
+        rows.into_iter()
+            .map(
+                |(segment_no, block, wall_ms, rate_hz, count, codec, data, tag)| {
+                    let samples = samples::decode(codec, &data, count as usize)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok(PlacedBlock {
+                        segment_no,
+                        block,
+                        block_data: TimedBlock {
+                            worker: tag.and_then(tag_from_column),
+                            wall_ms: Some(wall_ms),
+                            rate_hz,
+                            samples,
+                        },
+                    })
+                },
+            )
+            .collect()
     }
 
     /// Workers' reports on site-local days `[from_day, to_day]`, with their wearable and span.
