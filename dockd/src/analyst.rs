@@ -724,6 +724,23 @@ mod tests {
         }
     }
 
+    /// The outbox of a batch of `reports` replacing [`span`] of `wearable`.
+    fn batch_outbox(
+        store: &Scratch,
+        producer: &Producer,
+        wearable: i64,
+        reports: &[(NewShiftReport, ShiftReport)],
+    ) -> Vec<crate::upload::Item> {
+        outbox_of(
+            &store.reader,
+            producer,
+            &Settings::default(),
+            &span(wearable),
+            reports,
+        )
+        .unwrap()
+    }
+
     fn records(items: &[crate::upload::Item]) -> Vec<Record> {
         items
             .iter()
@@ -737,14 +754,7 @@ mod tests {
         let wearable = store_with_alerts(&store).await;
         let producer = producer();
         let reports = vec![shift(Some("B-IN")), shift(Some("B-OUT")), shift(None)];
-        let items = outbox_of(
-            &store.reader,
-            &producer,
-            &Settings::default(),
-            &span(wearable),
-            &reports,
-        )
-        .unwrap();
+        let items = batch_outbox(&store, &producer, wearable, &reports);
         let records = records(&items);
         let kinds: Vec<Kind> = records.iter().map(Record::kind).collect();
         assert_eq!(kinds, [Kind::ShiftSummary, Kind::Alert, Kind::Alert]);
@@ -787,14 +797,7 @@ mod tests {
                 .unwrap();
         }
         let four: Vec<_> = badges[..4].iter().map(|b| shift(Some(b))).collect();
-        let items = outbox_of(
-            &store.reader,
-            &producer,
-            &Settings::default(),
-            &span(wearable),
-            &four,
-        )
-        .unwrap();
+        let items = batch_outbox(&store, &producer, wearable, &four);
         assert!(
             !records(&items)
                 .iter()
@@ -802,14 +805,7 @@ mod tests {
             "four workers: no aggregate"
         );
         let five: Vec<_> = badges.iter().map(|b| shift(Some(b))).collect();
-        let items = outbox_of(
-            &store.reader,
-            &producer,
-            &Settings::default(),
-            &span(wearable),
-            &five,
-        )
-        .unwrap();
+        let items = batch_outbox(&store, &producer, wearable, &five);
         let aggregates: Vec<Value> = records(&items)
             .iter()
             .filter(|r| matches!(r.kind(), Kind::TaskAggregate | Kind::TeamAggregate))
@@ -830,14 +826,7 @@ mod tests {
         let mut producer = producer();
         producer.raw_samples = true;
         let reports = vec![shift(Some("B-IN")), shift(Some("B-OUT"))];
-        let items = outbox_of(
-            &store.reader,
-            &producer,
-            &Settings::default(),
-            &span(wearable),
-            &reports,
-        )
-        .unwrap();
+        let items = batch_outbox(&store, &producer, wearable, &reports);
         let raw: Vec<Value> = records(&items)
             .iter()
             .filter(|r| r.kind() == Kind::RawSamples)

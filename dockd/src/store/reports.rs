@@ -248,18 +248,7 @@ fn load_chunk(
          WHERE s.wearable_id = ?1 AND a.wall_ms >= ?2 AND a.wall_ms < ?3
          ORDER BY a.wall_ms, a.id",
     )?;
-    let rows = alerts.query_map(params![wearable_id, from, until], |row| {
-        let tag: Option<Vec<u8>> = row.get(6)?;
-        Ok(AlertRecord {
-            wall_ms: row.get(0)?,
-            kind: row.get(1)?,
-            peak: row.get(2)?,
-            duration_ms: row.get(3)?,
-            response_ms: row.get(4)?,
-            haptic: row.get(5)?,
-            worker: tag.and_then(tag_from_column),
-        })
-    })?;
+    let rows = alerts.query_map(params![wearable_id, from, until], alert_record)?;
     recording.alerts = rows.collect::<rusqlite::Result<_>>()?;
     let mut dockings = conn.prepare_cached(
         "SELECT docked_ms FROM docking WHERE wearable_id = ?1 AND docked_ms >= ?2 AND docked_ms < ?3
@@ -268,6 +257,20 @@ fn load_chunk(
     let rows = dockings.query_map(params![wearable_id, from, until], |row| row.get(0))?;
     recording.dockings_ms = rows.collect::<rusqlite::Result<_>>()?;
     Ok(Ok((recording, next)))
+}
+
+/// An alert from columns 0–6: `wall_ms, kind, peak, duration_ms, response_ms, haptic, tag`.
+fn alert_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
+    let tag: Option<Vec<u8>> = row.get(6)?;
+    Ok(AlertRecord {
+        wall_ms: row.get(0)?,
+        kind: row.get(1)?,
+        peak: row.get(2)?,
+        duration_ms: row.get(3)?,
+        response_ms: row.get(4)?,
+        haptic: row.get(5)?,
+        worker: tag.and_then(tag_from_column),
+    })
 }
 
 /// Applies a [`ReportBatch`] inside the writer's transaction.
@@ -488,28 +491,19 @@ impl Reader {
     ) -> Result<Vec<PlacedAlert>, StoreError> {
         self.with(|conn| {
             let mut query = conn.prepare_cached(
-                "SELECT s.segment_no,
-                    (SELECT COUNT(*) FROM alert b WHERE b.segment_id = a.segment_id AND b.id < a.id),
-                    a.wall_ms, a.kind, a.peak, a.duration_ms, a.response_ms, a.haptic, wk.tag
+                "SELECT a.wall_ms, a.kind, a.peak, a.duration_ms, a.response_ms, a.haptic, wk.tag,
+                    s.segment_no,
+                    (SELECT COUNT(*) FROM alert b WHERE b.segment_id = a.segment_id AND b.id < a.id)
                  FROM alert a JOIN segment s ON s.id = a.segment_id
                  LEFT JOIN worker wk ON wk.id = a.worker_id
                  WHERE s.wearable_id = ?1 AND a.wall_ms >= ?2 AND a.wall_ms < ?3
                  ORDER BY a.wall_ms, a.id",
             )?;
             let rows = query.query_map(params![wearable_id, lo_ms, hi_ms], |row| {
-                let tag: Option<Vec<u8>> = row.get(8)?;
                 Ok(PlacedAlert {
-                    segment_no: row.get(0)?,
-                    index: row.get(1)?,
-                    alert: AlertRecord {
-                        wall_ms: row.get(2)?,
-                        kind: row.get(3)?,
-                        peak: row.get(4)?,
-                        duration_ms: row.get(5)?,
-                        response_ms: row.get(6)?,
-                        haptic: row.get(7)?,
-                        worker: tag.and_then(tag_from_column),
-                    },
+                    segment_no: row.get(7)?,
+                    index: row.get(8)?,
+                    alert: alert_record(row)?,
                 })
             })?;
             rows.collect()
