@@ -15,8 +15,9 @@
 //!   **Shifts without a roster worker are not uploaded**: there is no pseudonym to name them by.
 //!   An alert is the shift's when its worker wore the shift and its wall time falls in it; alerts
 //!   without a trustworthy time belong to no shift and are not uploaded. An alert's `index` (and
-//!   a raw block's `block`) is its place among its segment's stored rows, stable because stored
-//!   alerts and blocks are never deleted or merged (an opt-out deletes reports, not them).
+//!   a raw block's `block`) is its place among its segment's stored rows: stable because no code
+//!   deletes or merges stored alerts or blocks (an opt-out deletes reports, compaction recodes in
+//!   place). A later per-worker deletion must store these places first, or keys would shift.
 //!   Opted-out workers are never uploaded: the store keeps no report of theirs and the analyst
 //!   skips them.
 //! - **The pull** (`pull/mod.rs`), at the end of a docking: a [`wearable_diag`] from the docking's
