@@ -425,3 +425,32 @@ fn days_group_members_by_the_reports_local_day() {
     let sizes: Vec<(&str, usize)> = days.iter().map(|(d, m)| (*d, m.len())).collect();
     assert_eq!(sizes, [("2026-03-02", 2), ("2026-03-03", 1)]);
 }
+
+#[test]
+fn queueing_skips_what_was_queued_unchanged_and_raises_the_revision_of_what_changed() {
+    let summary = shift_summary(&origin(), "WR-00042", &who(), &a_shift(), 1);
+    let gps = dock_gps(&origin(), &berlin(), &fix());
+    let first = queue(vec![summary.clone(), gps.clone()], &HashMap::new(), 5).unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(first.iter().all(|i| i.created_ms == 5));
+    let priors: HashMap<String, Prior> = first
+        .iter()
+        .map(|i| {
+            let prior = Prior {
+                revision: 1,
+                digest: line_digest(&i.payload),
+            };
+            (i.key.clone(), prior)
+        })
+        .collect();
+    assert!(queue(vec![summary, gps], &priors, 6).unwrap().is_empty());
+    let mut changed = a_shift();
+    changed.metrics.wear_s += 60.0;
+    let again = shift_summary(&origin(), "WR-00042", &who(), &changed, 1);
+    let items = queue(vec![again], &priors, 7).unwrap();
+    let back: Record = serde_json::from_slice(&items[0].payload).unwrap();
+    let Record::ShiftSummary(s) = back else {
+        panic!("a shift summary")
+    };
+    assert_eq!(s.revision, 2);
+}
