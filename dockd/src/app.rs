@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::shutdown::{self, Tasks};
+use crate::uploader::UploadHandle;
 
 use crate::accounts::{self, DockAccounts, DockAudit};
 use crate::clock::Clock;
@@ -101,10 +102,37 @@ pub async fn run(
             .context("cannot read the site settings")??
     };
     let site = Arc::new(site);
-    let pseudonyms = Pseudonyms::load(
+    let pseudonyms = Arc::new(Pseudonyms::load(
         config.privacy.site_key_file.as_deref(),
         &config.storage.data_dir,
-    )?;
+    )?);
+    let producer = crate::upload::produce::Producer::from_config(
+        config.upload.as_ref(),
+        &config.dock.name,
+        Arc::clone(&pseudonyms),
+        Arc::clone(&clock),
+        Arc::clone(&site),
+    );
+    writer
+        .set_outbox(crate::uploader::outbox_policy(&config, &site))
+        .await?;
+    let (upload, upload_driver) = match &config.upload {
+        Some(upload) => {
+            let target = crate::uploader::target::Target::from_config(upload)
+                .context("cannot set up cloud upload")?;
+            let (handle, publisher) =
+                UploadHandle::channel(Some(writer.clone()), Arc::clone(&clock));
+            let driver = crate::uploader::Driver::new(
+                Reader::open(&db_path)?,
+                writer.clone(),
+                target,
+                upload.limits,
+                Arc::clone(&clock),
+            )?;
+            (handle, Some((driver, publisher)))
+        }
+        None => (UploadHandle::not_configured(), None),
+    };
     record_pseudonym_key(&reader, &writer, &pseudonyms, clock.now_ms()).await?;
     if let Some(password) = accounts::ensure_first_admin(&reader, &writer, clock.now_ms()).await? {
         announce_first_admin(&password);
@@ -126,8 +154,12 @@ pub async fn run(
     let (audit, audit_forwarder) =
         DockAudit::spawn(writer.clone(), Arc::clone(&clock), shutdown.clone());
     tasks.spawn("audit forwarder", audit_forwarder);
-    let (diag_queue, diag_forwarder) = DiagQueue::spawn(writer.clone(), shutdown.clone());
+    let (diag_queue, diag_forwarder) =
+        DiagQueue::spawn(writer.clone(), producer.clone(), shutdown.clone());
     tasks.spawn("diagnostics forwarder", diag_forwarder);
+    if let Some((driver, publisher)) = upload_driver {
+        tasks.spawn("upload driver", driver.run(publisher, shutdown.clone()));
+    }
     let diag_live = diag::spawn(
         &config,
         &diag_queue,
@@ -137,7 +169,6 @@ pub async fn run(
     );
     // Its own connection too: pages read reports while the analyst and pulls work.
     let pages = Reader::open(&db_path)?;
-    let pseudonyms = Arc::new(pseudonyms);
     let analysis_view = StoredAnalysis::new(
         pages,
         Reader::open(&db_path)?,
@@ -174,8 +205,7 @@ pub async fn run(
             source: pseudonyms.source().as_str().to_owned(),
             key_id: pseudonyms.key_id(),
         },
-        // LEAD: the driver's handle (`UploadHandle::channel`) when `[upload]` is configured.
-        upload: crate::uploader::handle::UploadHandle::not_configured(),
+        upload,
     }));
     spawn_console(&config, &dock_diagnostics, &clock, &tasks, &shutdown);
     spawn_web(
@@ -216,6 +246,7 @@ pub async fn run(
         in_flight: Arc::new(tokio::sync::Semaphore::new(
             crate::pull::IN_FLIGHT_KIB as usize,
         )),
+        producer: producer.clone(),
     };
     tasks.spawn(
         "compaction",
@@ -233,6 +264,7 @@ pub async fn run(
             ctx.reader.clone(),
             ctx.writer.clone(),
             Arc::clone(&site),
+            producer,
             Arc::clone(&ctx.cpu),
             ctx.board.busy(),
             shutdown.clone(),

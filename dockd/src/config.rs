@@ -83,6 +83,28 @@ pub enum UploadTarget {
     },
 }
 
+impl UploadTarget {
+    /// Where batches go, in words for status and logs (no secret: files are named, never read).
+    pub fn describe(&self) -> String {
+        match self {
+            UploadTarget::Https { url } => format!("HTTPS {url}"),
+            UploadTarget::S3 {
+                bucket,
+                prefix,
+                endpoint,
+                ..
+            } => {
+                let mut place = format!("s3://{bucket}");
+                if !prefix.is_empty() {
+                    place.push('/');
+                    place.push_str(prefix);
+                }
+                format!("S3 {place} at {endpoint}")
+            }
+        }
+    }
+}
+
 /// The default outbox budget: 1 GiB.
 pub const UPLOAD_BUDGET_DEFAULT: u64 = 1 << 30;
 /// The smallest outbox budget accepted: 16 MiB.

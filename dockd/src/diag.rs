@@ -3,6 +3,11 @@
 //! page. It owns when they run and how their records reach the store; it must never touch worker
 //! or wearable data, nor block a task that records (records are queued, and dropped with an error
 //! line if the store cannot keep up).
+//!
+//! With `[upload]`, they also queue the dock's own records for upload (`upload::produce`): a
+//! `dock_diag` once per site-local clock hour from the latest power reading and the data folder's
+//! figures, and a `dock_gps` for a stored fix at most once per 10 minutes, each in the same
+//! writer batch as the record it came from.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +21,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Writer;
 use crate::store::diag::{DiagRecord, PowerRow};
+use crate::upload::produce::{self, Producer};
 
 /// Records waiting for the writer; GPS and power produce a few a minute.
 const QUEUE: usize = 256;
@@ -25,13 +31,19 @@ const BATCH: usize = 64;
 #[derive(Clone)]
 pub struct DiagQueue {
     queue: mpsc::Sender<DiagRecord>,
+    /// With `[upload]`: the producer, and when a GPS fix was last queued for upload.
+    upload: Option<(Arc<Producer>, LastFix)>,
 }
+
+/// When a GPS fix was last queued for upload, shared by the queue's clones.
+type LastFix = Arc<std::sync::Mutex<Option<i64>>>;
 
 impl DiagQueue {
     /// The queue, and the task that forwards it to `writer` until `shutdown` (then it stores what
     /// is queued and ends).
     pub fn spawn(
         writer: Writer,
+        producer: Option<Arc<Producer>>,
         shutdown: CancellationToken,
     ) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (queue, records) = mpsc::channel(QUEUE);
@@ -45,7 +57,39 @@ impl DiagQueue {
                 async move { writer.diag(batch).await }
             },
         );
-        (Self { queue }, forwarder)
+        let upload = producer.map(|p| (p, Arc::default()));
+        (Self { queue, upload }, forwarder)
+    }
+
+    /// Queues `record` for upload (nothing without `[upload]`).
+    fn push_upload(&self, producer: &Producer, record: &crate::upload::Record) {
+        match producer.item(record) {
+            Ok(item) => self.push(DiagRecord::Upload(item)),
+            Err(error) => {
+                tracing::warn!(error = %error, "A dock record cannot be queued for upload.");
+            }
+        }
+    }
+
+    /// The GPS fix for upload, if one is due (at most one per [`produce::GPS_EVERY_MS`]).
+    fn upload_fix(&self, fix: &GpsFix) {
+        let Some((producer, last)) = &self.upload else {
+            return;
+        };
+        let due = match last.lock() {
+            Ok(mut last) => {
+                let due = produce::gps_due(*last, fix.at_ms);
+                if due {
+                    *last = Some(fix.at_ms);
+                }
+                due
+            }
+            Err(_) => false,
+        };
+        if due {
+            let record = produce::dock_gps(&producer.origin, &producer.time_zone(), fix);
+            self.push_upload(producer, &record);
+        }
     }
 
     fn push(&self, record: DiagRecord) {
@@ -61,6 +105,7 @@ impl DiagQueue {
 
 impl GpsSink for DiagQueue {
     fn record_fix(&self, fix: GpsFix) {
+        self.upload_fix(&fix);
         self.push(DiagRecord::GpsFix(fix));
     }
 
@@ -117,6 +162,10 @@ pub fn spawn(
     }
     let (power_tx, power) = watch::channel(None);
     tasks.spawn(power_task(
+        DockFiles {
+            data_dir: config.storage.data_dir.clone(),
+            database: config.database_path(),
+        },
         config.power.sysfs_root.clone(),
         Duration::from_secs(config.power.interval_s),
         queue.clone(),
@@ -131,6 +180,7 @@ pub fn spawn(
 /// sample, and publishes the latest reading. A change of mains or of the summary is stored at
 /// once at the next reading even between samples.
 async fn power_task(
+    files: DockFiles,
     sysfs_root: std::path::PathBuf,
     every: Duration,
     queue: DiagQueue,
@@ -141,6 +191,7 @@ async fn power_task(
     // Read often enough to notice mains going away within a minute; store every `every`.
     let look = every.min(Duration::from_secs(30));
     let mut last_stored: Option<(i64, String)> = None;
+    let mut hourly = produce::Hourly::default();
     loop {
         let root = sysfs_root.clone();
         match tokio::task::spawn_blocking(move || diagnostics::power::read_power(&root)).await {
@@ -160,6 +211,19 @@ async fn power_task(
                     queue.push(DiagRecord::DockPower(power_row(now, &reading)));
                     last_stored = Some((now, reading.summary.clone()));
                 }
+                if let Some((producer, _)) = &queue.upload
+                    && hourly.due(&producer.time_zone(), now)
+                {
+                    let figures = dock_figures(&files, now, &reading).await;
+                    let record = produce::dock_diag(
+                        &producer.origin,
+                        now,
+                        &producer.time_zone(),
+                        env!("CARGO_PKG_VERSION"),
+                        &figures,
+                    );
+                    queue.push_upload(producer, &record);
+                }
                 live.send_replace(Some(reading));
             }
             // A reading that panicked: the next look tries again.
@@ -169,6 +233,39 @@ async fn power_task(
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(look) => {}
         }
+    }
+}
+
+/// Where the dock keeps its data, for the disk figures of a `dock_diag`.
+struct DockFiles {
+    data_dir: std::path::PathBuf,
+    database: std::path::PathBuf,
+}
+
+/// The dock's figures at `at_ms`: the power reading's, the data folder's file system and the
+/// database's size (read off the runtime).
+async fn dock_figures(
+    files: &DockFiles,
+    at_ms: i64,
+    reading: &diagnostics::power::DockPower,
+) -> produce::DockFigures {
+    let row = power_row(at_ms, reading);
+    let (dir, db) = (files.data_dir.clone(), files.database.clone());
+    let disk = tokio::task::spawn_blocking(move || {
+        (
+            diagnostics::host::disk_usage(&dir),
+            diagnostics::host::database_bytes(&db),
+        )
+    })
+    .await
+    .unwrap_or((None, None));
+    produce::DockFigures {
+        mains_online: row.mains_online,
+        battery_pct: row.battery_pct,
+        max_temp_c: row.max_temp_c,
+        disk_total_bytes: disk.0.as_ref().map(|d| d.total_bytes),
+        disk_available_bytes: disk.0.as_ref().map(|d| d.available_bytes),
+        database_bytes: disk.1,
     }
 }
 
@@ -185,5 +282,91 @@ fn power_row(at_ms: i64, reading: &diagnostics::power::DockPower) -> PowerRow {
                 Some(hottest.map_or(t, |h| h.max(t)))
             }),
         reading: serde_json::to_string(reading).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn producer() -> Arc<Producer> {
+        Arc::new(Producer {
+            origin: produce::Origin {
+                site: "plant-7".into(),
+                dock: "dock-a".into(),
+            },
+            keys: Arc::new(crate::worker::Pseudonyms::from_key([7; 32])),
+            raw_samples: false,
+            clock: Arc::new(crate::clock::SystemClock),
+            site: Arc::new(crate::site::SiteSettings::fixed(
+                crate::analysis::Settings::default(),
+            )),
+        })
+    }
+
+    fn fix(at_ms: i64) -> GpsFix {
+        GpsFix {
+            at_ms,
+            gps_time_ms: None,
+            mode: 3,
+            lat: Some(52.52),
+            lon: Some(13.4),
+            alt_m: None,
+            satellites_used: Some(7),
+            satellites_seen: None,
+            hdop: None,
+            eph: None,
+        }
+    }
+
+    fn queue(upload: Option<Arc<Producer>>) -> (DiagQueue, mpsc::Receiver<DiagRecord>) {
+        let (queue, records) = mpsc::channel(QUEUE);
+        let upload = upload.map(|p| (p, LastFix::default()));
+        (DiagQueue { queue, upload }, records)
+    }
+
+    fn drain(records: &mut mpsc::Receiver<DiagRecord>) -> (usize, Vec<crate::upload::Item>) {
+        let (mut fixes, mut uploads) = (0, Vec::new());
+        while let Ok(record) = records.try_recv() {
+            match record {
+                DiagRecord::GpsFix(_) => fixes += 1,
+                DiagRecord::Upload(item) => uploads.push(item),
+                _ => {}
+            }
+        }
+        (fixes, uploads)
+    }
+
+    #[test]
+    fn every_fix_is_stored_and_one_per_ten_minutes_is_queued_for_upload_as_dock_gps() {
+        let (queue, mut records) = queue(Some(producer()));
+        let t0 = 1_772_460_300_000;
+        for k in 0..21 {
+            // A fix every 30 s for 10 minutes.
+            queue.record_fix(fix(t0 + k * 30_000));
+        }
+        let (fixes, uploads) = drain(&mut records);
+        assert_eq!(fixes, 21);
+        let at: Vec<String> = uploads.iter().map(|i| i.key.clone()).collect();
+        assert_eq!(
+            at,
+            [
+                format!("dock_gps:plant-7:dock-a:{t0}"),
+                format!("dock_gps:plant-7:dock-a:{}", t0 + 600_000),
+            ]
+        );
+        assert!(
+            uploads
+                .iter()
+                .all(|i| i.kind == crate::upload::Kind::DockGps)
+        );
+    }
+
+    #[test]
+    fn without_upload_no_fix_is_queued_for_upload() {
+        let (queue, mut records) = queue(None);
+        queue.record_fix(fix(1_772_460_300_000));
+        let (fixes, uploads) = drain(&mut records);
+        assert_eq!((fixes, uploads.len()), (1, 0));
     }
 }

@@ -165,6 +165,17 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The team of each badge listed in `teams` (a badge listed twice: its first team by name).
+    pub fn teams_by_tag(&self) -> std::collections::HashMap<WorkerTag, String> {
+        let mut teams = std::collections::HashMap::new();
+        for (team, badges) in &self.teams {
+            for tag in badges.iter().filter_map(|b| WorkerTag::from_ascii(b)) {
+                teams.entry(tag).or_insert_with(|| team.clone());
+            }
+        }
+        teams
+    }
+
     pub fn shift_rules(&self) -> shifts::ShiftRules {
         shifts::ShiftRules {
             max_gap_s: self.max_gap_s,

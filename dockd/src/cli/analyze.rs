@@ -92,11 +92,35 @@ pub(super) fn reanalyze(config: Config) -> anyhow::Result<ExitCode> {
         let (writer, thread) = dockd::store::Writer::spawn(conn, spare)?;
         let reader = Reader::open(&db_path)?;
         // The settings in force: the file's, overlaid by what was changed on the page.
-        let settings = dockd::site::SiteSettings::load(config.analysis.clone(), &reader)?.current();
+        let site = std::sync::Arc::new(dockd::site::SiteSettings::load(
+            config.analysis.clone(),
+            &reader,
+        )?);
+        let settings = site.current();
+        writer
+            .set_outbox(dockd::uploader::outbox_policy(&config, &site))
+            .await?;
+        // With `[upload]`, re-analysed shifts are queued again under a higher revision.
+        let producer = dockd::upload::produce::Producer::from_config(
+            config.upload.as_ref(),
+            &config.dock.name,
+            std::sync::Arc::new(dockd::worker::Pseudonyms::load(
+                config.privacy.site_key_file.as_deref(),
+                &config.storage.data_dir,
+            )?),
+            std::sync::Arc::new(dockd::clock::SystemClock),
+            site,
+        );
         let started = std::time::Instant::now();
         let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let done =
-            dockd::analyst::reanalyze_all(&reader, &writer, &settings, parallel, &shutdown, |p| {
+        let done = dockd::analyst::reanalyze_all(
+            &reader,
+            &writer,
+            &settings,
+            producer.as_ref(),
+            parallel,
+            &shutdown,
+            |p| {
                 let width = 30;
                 let filled = (p.wearables_done * width)
                     .checked_div(p.wearables_total)
@@ -111,8 +135,9 @@ pub(super) fn reanalyze(config: Config) -> anyhow::Result<ExitCode> {
                     started.elapsed().as_secs_f64()
                 );
                 let _ = std::io::stderr().flush();
-            })
-            .await?;
+            },
+        )
+        .await?;
         eprintln!();
         drop(writer);
         tokio::task::spawn_blocking(move || thread.join()).await?;

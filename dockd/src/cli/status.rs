@@ -1,5 +1,5 @@
 //! `dockd status`: what the dock has stored, per wearable, plus the certificate fingerprint, GPS,
-//! dock power and the pseudonym key in use (its source and public id), read through a read-only `Reader` (works while the daemon runs). It must never print
+//! dock power, the pseudonym key in use (its source and public id) and the upload queue, read through a read-only `Reader` (works while the daemon runs). It must never print
 //! a badge tag or a display name.
 
 use std::process::ExitCode;
@@ -64,7 +64,17 @@ pub(super) fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
             "key_ids_used": ids,
         })
     });
+    // The upload queue as the daemon last recorded it (the driver persists its last error).
+    let upload_status = reader.upload_status()?;
+    let upload_paused = reader.upload_paused()?;
+    let upload_target = config.upload.as_ref().map(|u| u.target.describe());
     if json {
+        let mut upload = serde_json::to_value(&upload_status)?;
+        if let Some(object) = upload.as_object_mut() {
+            object.insert("configured".to_owned(), upload_target.is_some().into());
+            object.insert("target".to_owned(), upload_target.clone().into());
+            object.insert("paused".to_owned(), upload_paused.clone().into());
+        }
         let list: Vec<_> = wearables
             .iter()
             .map(|w| {
@@ -88,6 +98,7 @@ pub(super) fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 "gps": gps,
                 "dock_power": dock_power,
                 "pseudonym_key": pseudonym_key,
+                "upload": upload,
             })
         );
     } else {
@@ -147,6 +158,27 @@ pub(super) fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 }
             ),
             None => println!("Pseudonym key: not recorded yet (the daemon records it at start)"),
+        }
+        match &upload_target {
+            None => println!("Cloud upload: not configured (no [upload] section)"),
+            Some(target) => {
+                let s = &upload_status;
+                println!(
+                    "Cloud upload: {target}; {} items ({} bytes) queued, {} dead letters{}",
+                    s.queued_items,
+                    s.queued_bytes,
+                    s.dead_letters,
+                    s.last_success_ms
+                        .map_or(", nothing delivered yet".to_owned(), |ms| format!(
+                            ", last success at {ms} (Unix ms)"
+                        ))
+                );
+                if let Some(reason) = &upload_paused {
+                    println!("Cloud upload is paused: {reason}");
+                } else if let Some(error) = &s.last_error {
+                    println!("Cloud upload's last error: {error}");
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

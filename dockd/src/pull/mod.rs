@@ -49,6 +49,8 @@ pub struct PullContext {
     /// KiB of segment bytes that may be held between READ and commit, across all pulls: bounds the
     /// daemon's memory however many wearables dock at once.
     pub in_flight: Arc<Semaphore>,
+    /// With `[upload]`: a docking's end queues the wearable's diagnostics for upload.
+    pub producer: Option<Arc<crate::upload::produce::Producer>>,
 }
 
 /// The default for [`PullContext::in_flight`], in KiB.
@@ -104,6 +106,8 @@ pub async fn run_docking(ctx: PullContext, docking: Docking, slot: u32, cancel: 
         serial: String::new(),
         wearable_worker: None,
         config_recorded: None,
+        docked: None,
+        faults: Arc::default(),
     };
     let outcome = tokio::select! {
         _ = cancel.cancelled() => None,
@@ -137,10 +141,11 @@ pub async fn run_docking(ctx: PullContext, docking: Docking, slot: u32, cancel: 
     }
     if let Some(id) = pull.docking_id {
         let ended = pull.ctx.clock.now_ms();
+        let outbox = pull.wearable_diag();
         if let Err(error) = pull
             .ctx
             .writer
-            .end_docking(id, ended, outcome_text, Vec::new())
+            .end_docking(id, ended, outcome_text, outbox)
             .await
         {
             tracing::warn!(slot, error = %error, "Could not record the end of a docking.");
@@ -160,6 +165,10 @@ struct Pull {
     /// The thresholds this docking last recorded for the wearable, and what it recorded, so a
     /// refresh writes only when something changed.
     config_recorded: Option<RecordedConfig>,
+    /// The INFO this docking began with and when (the dock's clock): the wearable's diagnostics.
+    docked: Option<(Info, i64)>,
+    /// Distinct DIAG codes of the segments pulled in this docking (filled by their store jobs).
+    faults: Arc<std::sync::Mutex<std::collections::BTreeSet<u16>>>,
 }
 
 /// A threshold push as recorded in the store (`SettingChange::ConfigConfirmed`).
@@ -177,6 +186,29 @@ impl RecordedConfig {
 }
 
 impl Pull {
+    /// The wearable's diagnostics for upload at the end of this docking (none without
+    /// `[upload]`, or before its INFO was recorded): battery, firmware and the DIAG codes of the
+    /// segments pulled, never who wore it.
+    fn wearable_diag(&self) -> Vec<crate::upload::Item> {
+        let (Some(producer), Some((info, docked_ms))) = (&self.ctx.producer, &self.docked) else {
+            return Vec::new();
+        };
+        let faults: Vec<u16> = match self.faults.lock() {
+            Ok(faults) => faults.iter().copied().collect(),
+            Err(_) => Vec::new(),
+        };
+        let tz = producer.time_zone();
+        let record =
+            crate::upload::produce::wearable_diag(&producer.origin, info, *docked_ms, &tz, faults);
+        match producer.item(&record) {
+            Ok(item) => vec![item],
+            Err(error) => {
+                tracing::warn!(serial = %self.serial, error = %error, "The wearable's diagnostics cannot be queued for upload.");
+                Vec::new()
+            }
+        }
+    }
+
     /// Pulls, brings the wearable to its docking orders, then keeps it company while it charges;
     /// returns when it leaves.
     async fn run(
@@ -225,6 +257,7 @@ impl Pull {
             .begin_docking(new_docking(&info, self.slot, transport, port, dock_wall_ms))
             .await?;
         self.docking_id = Some(docking_id);
+        self.docked = Some((info.clone(), dock_wall_ms));
         self.ctx
             .board
             .add_totals(&self.serial, |t| t.last_docked_ms = Some(dock_wall_ms));
@@ -371,6 +404,7 @@ impl Pull {
                     key,
                     docking_id,
                     docking: *docking,
+                    faults: Arc::clone(&self.faults),
                 };
                 Ok(Some(InFlight {
                     entry: *entry,
@@ -649,6 +683,7 @@ struct StoreJob {
     key: SegmentKey,
     docking_id: i64,
     docking: DockingClock,
+    faults: Arc<std::sync::Mutex<std::collections::BTreeSet<u16>>>,
 }
 
 impl StoreJob {
@@ -665,12 +700,16 @@ impl StoreJob {
             key,
             docking_id,
             docking,
+            faults,
         } = self;
         let serial = key.serial.clone();
         let segment = key.segment_no;
         match prepare(&ctx, key.clone(), bytes, checksum_ok, docking_id, docking).await {
             Ok(mut rows) => {
                 rows.stored_ms = ctx.clock.now_ms();
+                if let Ok(mut faults) = faults.lock() {
+                    faults.extend(rows.diags.iter().map(|d| d.code));
+                }
                 let (samples, alerts) = (rows.samples, rows.alerts.len() as u64);
                 if ctx.writer.store_segment(rows).await? == StoreOutcome::Stored {
                     ctx.board.add_totals(&serial, |t| {
@@ -814,6 +853,7 @@ mod tests {
                 refresh,
                 cpu: Arc::new(Semaphore::new(1)),
                 in_flight: Arc::new(Semaphore::new(IN_FLIGHT_KIB as usize)),
+                producer: None,
             };
             Self { ctx, thread, dir }
         }

@@ -249,18 +249,7 @@ fn load_chunk(
          WHERE s.wearable_id = ?1 AND a.wall_ms >= ?2 AND a.wall_ms < ?3
          ORDER BY a.wall_ms, a.id",
     )?;
-    let rows = alerts.query_map(params![wearable_id, from, until], |row| {
-        let tag: Option<Vec<u8>> = row.get(6)?;
-        Ok(AlertRecord {
-            wall_ms: row.get(0)?,
-            kind: row.get(1)?,
-            peak: row.get(2)?,
-            duration_ms: row.get(3)?,
-            response_ms: row.get(4)?,
-            haptic: row.get(5)?,
-            worker: tag.and_then(tag_from_column),
-        })
-    })?;
+    let rows = alerts.query_map(params![wearable_id, from, until], alert_record)?;
     recording.alerts = rows.collect::<rusqlite::Result<_>>()?;
     let mut dockings = conn.prepare_cached(
         "SELECT docked_ms FROM docking WHERE wearable_id = ?1 AND docked_ms >= ?2 AND docked_ms < ?3
@@ -269,6 +258,20 @@ fn load_chunk(
     let rows = dockings.query_map(params![wearable_id, from, until], |row| row.get(0))?;
     recording.dockings_ms = rows.collect::<rusqlite::Result<_>>()?;
     Ok(Ok((recording, next)))
+}
+
+/// An alert from columns 0–6: `wall_ms, kind, peak, duration_ms, response_ms, haptic, tag`.
+fn alert_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
+    let tag: Option<Vec<u8>> = row.get(6)?;
+    Ok(AlertRecord {
+        wall_ms: row.get(0)?,
+        kind: row.get(1)?,
+        peak: row.get(2)?,
+        duration_ms: row.get(3)?,
+        response_ms: row.get(4)?,
+        haptic: row.get(5)?,
+        worker: tag.and_then(tag_from_column),
+    })
 }
 
 /// Applies a [`ReportBatch`] inside the writer's transaction.
@@ -446,6 +449,144 @@ fn worker_report(row: &rusqlite::Row<'_>) -> rusqlite::Result<WorkerReport> {
         tag: tag.and_then(tag_from_column),
         report: row.get(2)?,
     })
+}
+
+/// A stored alert with where it was logged, for upload (`upload::produce::alert`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedAlert {
+    pub segment_no: u32,
+    /// Its place among its segment's alerts, from 0.
+    pub index: u32,
+    pub alert: AlertRecord,
+}
+
+/// A stored sample block with where it was logged, decoded, for upload
+/// (`upload::produce::raw_samples`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedBlock {
+    pub segment_no: u32,
+    /// Its place among its segment's blocks (by segment time), from 0.
+    pub block: u32,
+    pub block_data: TimedBlock,
+}
+
+/// A worker's stored shift report with where it came from, for the upload's day aggregates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayReport {
+    pub wearable_id: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub worker_id: i64,
+    pub tag: Option<WorkerTag>,
+    pub report: String,
+}
+
+impl Reader {
+    /// A wearable's alerts with a wall time in `[lo_ms, hi_ms)`, each with its segment and its
+    /// place there, by time.
+    pub fn placed_alerts(
+        &self,
+        wearable_id: i64,
+        lo_ms: i64,
+        hi_ms: i64,
+    ) -> Result<Vec<PlacedAlert>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT a.wall_ms, a.kind, a.peak, a.duration_ms, a.response_ms, a.haptic, wk.tag,
+                    s.segment_no,
+                    (SELECT COUNT(*) FROM alert b WHERE b.segment_id = a.segment_id AND b.id < a.id)
+                 FROM alert a JOIN segment s ON s.id = a.segment_id
+                 LEFT JOIN worker wk ON wk.id = a.worker_id
+                 WHERE s.wearable_id = ?1 AND a.wall_ms >= ?2 AND a.wall_ms < ?3
+                 ORDER BY a.wall_ms, a.id",
+            )?;
+            let rows = query.query_map(params![wearable_id, lo_ms, hi_ms], |row| {
+                Ok(PlacedAlert {
+                    segment_no: row.get(7)?,
+                    index: row.get(8)?,
+                    alert: alert_record(row)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// A wearable's sample blocks starting in `[lo_ms, hi_ms)`, decoded, each with its segment and
+    /// its place there, by time. Only for `[upload] raw_samples`: it decodes everything it loads.
+    pub fn placed_blocks(
+        &self,
+        wearable_id: i64,
+        lo_ms: i64,
+        hi_ms: i64,
+    ) -> Result<Vec<PlacedBlock>, StoreError> {
+        type Row = (u32, u32, i64, u16, u32, u8, Vec<u8>, Option<Vec<u8>>);
+        let rows: Vec<Row> = self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT s.segment_no,
+                    (SELECT COUNT(*) FROM sample_block o WHERE o.segment_id = b.segment_id
+                        AND (o.t_ms < b.t_ms OR (o.t_ms = b.t_ms AND o.id < b.id))),
+                    b.wall_ms, b.rate_hz, b.count, b.codec, b.data, wk.tag
+                 FROM sample_block b JOIN segment s ON s.id = b.segment_id
+                 LEFT JOIN worker wk ON wk.id = b.worker_id
+                 WHERE s.wearable_id = ?1 AND b.wall_ms >= ?2 AND b.wall_ms < ?3
+                 ORDER BY b.wall_ms, b.id",
+            )?;
+            let rows = query.query_map(params![wearable_id, lo_ms, hi_ms], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                ))
+            })?;
+            rows.collect()
+        })?;
+        rows.into_iter()
+            .map(
+                |(segment_no, block, wall_ms, rate_hz, count, codec, data, tag)| {
+                    let samples = samples::decode(codec, &data, count as usize)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok(PlacedBlock {
+                        segment_no,
+                        block,
+                        block_data: TimedBlock {
+                            worker: tag.and_then(tag_from_column),
+                            wall_ms: Some(wall_ms),
+                            rate_hz,
+                            samples,
+                        },
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Workers' reports on site-local days `[from_day, to_day]`, with their wearable and span.
+    pub fn day_reports(&self, from_day: &str, to_day: &str) -> Result<Vec<DayReport>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT r.wearable_id, r.start_ms, r.end_ms, r.worker_id, w.tag, r.report
+                 FROM shift_report r JOIN worker w ON w.id = r.worker_id
+                 WHERE r.local_day >= ?1 AND r.local_day <= ?2 ORDER BY r.start_ms",
+            )?;
+            let rows = query.query_map(params![from_day, to_day], |row| {
+                let tag: Option<Vec<u8>> = row.get(4)?;
+                Ok(DayReport {
+                    wearable_id: row.get(0)?,
+                    start_ms: row.get(1)?,
+                    end_ms: row.get(2)?,
+                    worker_id: row.get(3)?,
+                    tag: tag.and_then(tag_from_column),
+                    report: row.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
 }
 
 /// One shift's alert figures for the nuisance view: the wearable's serial, its wear and its

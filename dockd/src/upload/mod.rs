@@ -26,6 +26,7 @@
 //!   last error, dead letters: the shape of `dockd status --json` `"upload"`.
 
 pub mod batch;
+pub mod produce;
 pub mod record;
 pub mod retry;
 pub mod session;

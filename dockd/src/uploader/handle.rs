@@ -13,9 +13,7 @@ use crate::clock::Clock;
 use crate::store::{StoreError, Writer};
 use crate::upload::{Kind, UploadStatus};
 
-// LEAD: delete this import and the `outbox_stub` module below once part A's `Writer::outbox` and
-// `OutboxChange` are merged, and import `OutboxChange` from the store instead.
-use outbox_stub::OutboxChange;
+use crate::store::OutboxChange;
 
 /// The upload queue as the driver last published it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +42,20 @@ pub struct DeadLetter {
     pub reason: String,
     /// When it was parked (Unix ms).
     pub parked_ms: Option<i64>,
+}
+
+impl From<crate::store::BatchRow> for DeadLetter {
+    fn from(batch: crate::store::BatchRow) -> Self {
+        DeadLetter {
+            id: batch.id,
+            kind: batch.partition.kind,
+            day: batch.partition.day,
+            items: batch.items,
+            bytes: batch.bytes,
+            reason: batch.reason.unwrap_or_default(),
+            parked_ms: batch.parked_ms,
+        }
+    }
 }
 
 /// Why a surface's request was not taken.
@@ -185,36 +197,6 @@ impl UploadPublisher {
     /// while the driver was busy is kept for the next wait).
     pub async fn now_requested(&self) {
         self.wake.notified().await;
-    }
-}
-
-/// LEAD: a stand-in for part A's `OutboxChange` and `Writer::outbox`, so this part compiles on its
-/// own; delete it when part A is merged (its real API has the same names).
-mod outbox_stub {
-    use crate::store::{StoreError, Writer};
-
-    #[allow(
-        dead_code,
-        reason = "stand-in for part A's OutboxChange; the lead deletes it"
-    )]
-    pub enum OutboxChange {
-        RetryDead {
-            id: String,
-            user: String,
-            at_ms: i64,
-        },
-        DropDead {
-            id: String,
-            user: String,
-            at_ms: i64,
-        },
-    }
-
-    impl Writer {
-        /// Stand-in: part A's applies the change in one audited transaction.
-        pub async fn outbox(&self, _change: OutboxChange) -> Result<(), StoreError> {
-            Ok(())
-        }
     }
 }
 

@@ -131,13 +131,7 @@ impl StoredAnalysis {
     /// Each badge's team in the settings in force (the first team, by name, that lists it), so
     /// a page looks a worker's team up instead of parsing every team's badges for every row.
     fn teams_by_tag(&self) -> Teams {
-        let mut teams = HashMap::new();
-        for (team, badges) in &self.settings().teams {
-            for tag in badges.iter().filter_map(|b| WorkerTag::from_ascii(b)) {
-                teams.entry(tag).or_insert_with(|| team.clone());
-            }
-        }
-        Teams(teams)
+        Teams(self.settings().teams_by_tag())
     }
 
     fn parsed(rows: Vec<WorkerReport>) -> Vec<(i64, Option<WorkerTag>, ShiftReport)> {

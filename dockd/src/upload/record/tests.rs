@@ -185,12 +185,12 @@ fn schema_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/upload-schema")
 }
 
-fn schema_of(kind: Kind) -> Value {
+pub(crate) fn schema_of(kind: Kind) -> Value {
     let path = schema_dir().join(format!("{}.json", kind.name()));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-fn errors(schema: &Value, instance: &Value) -> Vec<String> {
+pub(crate) fn errors(schema: &Value, instance: &Value) -> Vec<String> {
     let validator = jsonschema::validator_for(schema).unwrap();
     validator
         .iter_errors(instance)
