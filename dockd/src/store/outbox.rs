@@ -842,4 +842,4 @@ impl Reader {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

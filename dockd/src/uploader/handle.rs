@@ -278,14 +278,25 @@ mod tests {
 
     #[tokio::test]
     async fn a_dead_letter_change_goes_through_the_writer_and_wakes_the_driver() {
-        let scratch = Scratch::new("upload-handle");
+        use crate::store::outbox::tests as outbox;
+        let scratch = outbox::configured("upload-handle", 1 << 30).await;
+        outbox::queue(
+            &scratch,
+            vec![outbox::item(Kind::DockDiag, "dock_diag:a", 1, 100)],
+        )
+        .await;
+        let id = outbox::commit_all(&scratch).await[0].id.clone();
+        outbox::park(&scratch, &id).await;
         let (handle, publisher) =
             UploadHandle::channel(Some(scratch.writer.clone()), Arc::new(SystemClock));
-        publisher.publish(live_with_dead("b1"));
-        handle.retry_dead("b1", "ada").await.unwrap();
+        publisher.publish(live_with_dead(&id));
+        handle.retry_dead(&id, "ada").await.unwrap();
         assert!(woken(&publisher).await);
-        handle.drop_dead("b1", "ada").await.unwrap();
+        assert_eq!(scratch.reader.upload_status().unwrap().dead_letters, 0);
+        outbox::park(&scratch, &id).await;
+        handle.drop_dead(&id, "ada").await.unwrap();
         assert!(woken(&publisher).await);
+        assert_eq!(scratch.reader.upload_status().unwrap().queued_items, 0);
         drop(handle);
         scratch.close();
     }

@@ -7,7 +7,7 @@ use crate::store::testing::Scratch;
 use crate::upload::batch;
 use crate::upload::record::Kind;
 
-fn policy(budget_bytes: u64) -> OutboxPolicy {
+pub(crate) fn policy(budget_bytes: u64) -> OutboxPolicy {
     OutboxPolicy {
         site: "plant-7".into(),
         dock: "dock-1".into(),
@@ -17,7 +17,7 @@ fn policy(budget_bytes: u64) -> OutboxPolicy {
 }
 
 /// A queued item of `kind` under `key`, its payload `size` bytes of JSON.
-fn item(kind: Kind, key: &str, created_ms: i64, size: usize) -> Item {
+pub(crate) fn item(kind: Kind, key: &str, created_ms: i64, size: usize) -> Item {
     let head = format!(
         "{{\"kind\":\"{}\",\"key\":\"{key}\",\"pad\":\"",
         kind.name()
@@ -45,7 +45,7 @@ fn summary(key: &str, revision: u32, risk: &str) -> Item {
     }
 }
 
-async fn configured(name: &str, budget_bytes: u64) -> Scratch {
+pub(crate) async fn configured(name: &str, budget_bytes: u64) -> Scratch {
     let store = Scratch::new(name);
     store
         .writer
@@ -56,7 +56,7 @@ async fn configured(name: &str, budget_bytes: u64) -> Scratch {
 }
 
 /// Queues `items` as items with no other origin.
-async fn queue(store: &Scratch, items: Vec<Item>) {
+pub(crate) async fn queue(store: &Scratch, items: Vec<Item>) {
     store
         .writer
         .outbox(OutboxChange::Queue(items))
@@ -65,7 +65,7 @@ async fn queue(store: &Scratch, items: Vec<Item>) {
 }
 
 /// Parks batch `id` as a dead letter refused for its content.
-async fn park(store: &Scratch, id: &str) {
+pub(crate) async fn park(store: &Scratch, id: &str) {
     store
         .writer
         .outbox(OutboxChange::Park {
@@ -80,7 +80,7 @@ async fn park(store: &Scratch, id: &str) {
 const REFUSED: &str = "The receiver refused this batch's content (422).";
 
 /// Plans and commits every queued partition as batches (flush), as the driver does.
-async fn commit_all(store: &Scratch) -> Vec<Planned> {
+pub(crate) async fn commit_all(store: &Scratch) -> Vec<Planned> {
     let mut planned = Vec::new();
     for queue in store.reader.outbox_partitions().unwrap() {
         let items = store
