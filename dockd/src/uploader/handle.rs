@@ -206,7 +206,6 @@ mod tests {
 
     use super::*;
     use crate::clock::SystemClock;
-    use crate::store::testing::Scratch;
 
     fn live_with_dead(id: &str) -> UploadLive {
         UploadLive {
