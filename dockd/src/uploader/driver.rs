@@ -46,6 +46,15 @@ pub struct Driver {
     /// The last error and pause as the store holds them (written only when they change).
     persisted: (Option<String>, Option<String>),
     flush: bool,
+    /// The failure being logged, so an outage of a week logs one WARN, not one per attempt.
+    failing: Option<Failing>,
+}
+
+/// A run of failed attempts.
+struct Failing {
+    /// The last failure, as logged.
+    last: String,
+    attempts: u64,
 }
 
 impl Driver {
@@ -68,6 +77,7 @@ impl Driver {
             limits,
             clock,
             flush: false,
+            failing: None,
         })
     }
 
@@ -268,15 +278,48 @@ impl Driver {
                     batch.partition.kind.name(),
                     body.len()
                 );
+                if let Some(failures) = self.failing.take() {
+                    tracing::info!(
+                        "Uploads go through again after {} failed attempts.",
+                        failures.attempts
+                    );
+                }
             }
             Verdict::Retry { id, at_ms } => {
-                tracing::warn!(
-                    "Upload of batch {id} failed ({outcome}); retrying in {} ms.",
-                    at_ms.saturating_sub(now)
-                );
+                // One WARN when a failure starts or changes; the repeats of an outage are DEBUG.
+                let text = outcome.to_string();
+                match &mut self.failing {
+                    Some(failing) if failing.last == text => {
+                        failing.attempts += 1;
+                        tracing::debug!(
+                            "Upload of batch {id} failed again ({text}); retrying in {} ms.",
+                            at_ms.saturating_sub(now)
+                        );
+                    }
+                    _ => {
+                        let attempts = self.failing.as_ref().map_or(0, |f| f.attempts) + 1;
+                        tracing::warn!(
+                            "Upload of batch {id} failed: {text} Retrying until it goes through; nothing is dropped."
+                        );
+                        self.failing = Some(Failing {
+                            last: text,
+                            attempts,
+                        });
+                    }
+                }
             }
             Verdict::Pause { reason } => {
-                tracing::warn!("Uploads are paused: {reason}");
+                let repeat = self.failing.as_ref().is_some_and(|f| f.last == reason);
+                if repeat {
+                    tracing::debug!("Uploads are still paused: {reason}");
+                } else {
+                    tracing::warn!("Uploads are paused: {reason}");
+                }
+                let attempts = self.failing.as_ref().map_or(0, |f| f.attempts) + 1;
+                self.failing = Some(Failing {
+                    last: reason,
+                    attempts,
+                });
             }
             Verdict::DeadLetter { id, reason } => {
                 tracing::warn!(
