@@ -16,7 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Measured, Recording, Settings, ShiftReport, risk};
-use crate::store::reports::{Backlog, NewShiftReport, ReportBatch};
+use crate::store::reports::{Backlog, NewShiftReport, ReportBatch, UploadPseudonym};
 use crate::store::{Reader, StoreError, Writer};
 use crate::upload::produce::{self, Producer, Pseudonym};
 use crate::worker::WorkerTag;
@@ -236,6 +236,7 @@ async fn analyse_span(
                 last_segment_id: Some(item.last_segment_id),
                 reports: Vec::new(),
                 outbox: Vec::new(),
+                pseudonyms: Vec::new(),
             })
             .await?;
         return Ok(0);
@@ -264,7 +265,7 @@ async fn analyse_span(
         if let Some(error) = failure {
             return Err(error.into());
         }
-        let outbox = match &producer {
+        let (outbox, pseudonyms) = match &producer {
             Some(producer) => {
                 let span = Span {
                     wearable_id: item.wearable_id,
@@ -274,7 +275,7 @@ async fn analyse_span(
                 };
                 outbox_of(&reader2, producer, &settings2, &span, &reports)?
             }
-            None => Vec::new(),
+            None => (Vec::new(), Vec::new()),
         };
         Ok(ReportBatch {
             wearable_id: item.wearable_id,
@@ -283,6 +284,7 @@ async fn analyse_span(
             last_segment_id: Some(item.last_segment_id),
             reports: reports.into_iter().map(|(stored, _)| stored).collect(),
             outbox,
+            pseudonyms,
         })
     })
     .await?;
@@ -329,7 +331,7 @@ fn outbox_of(
     settings: &Settings,
     span: &Span<'_>,
     reports: &[(NewShiftReport, ShiftReport)],
-) -> Result<Vec<crate::upload::Item>, AnalystError> {
+) -> Result<(Vec<crate::upload::Item>, Vec<UploadPseudonym>), AnalystError> {
     let tz = analysis::shifts::time_zone(&settings.shift_rules())?;
     let origin = &producer.origin;
     // Roster workers who have not opted out, by tag: only they are uploaded.
@@ -341,11 +343,19 @@ fn outbox_of(
         .collect();
     let alerts = reader.placed_alerts(span.wearable_id, span.lo_ms, span.hi_ms)?;
     let mut candidates = Vec::new();
+    let mut named: Vec<UploadPseudonym> = Vec::new();
     for (stored, report) in reports {
         let Some(tag) = stored.worker.filter(|t| roster.contains_key(t)) else {
             continue;
         };
         let who = Pseudonym::of(&producer.keys, &tag);
+        if !named.iter().any(|n| n.worker == tag) {
+            named.push(UploadPseudonym {
+                worker: tag,
+                key_id: who.key_id.clone(),
+                pseudonym: who.worker.clone(),
+            });
+        }
         candidates.push(produce::shift_summary(origin, span.serial, &who, report, 1));
         let of_shift = alerts.iter().filter(|a| {
             a.alert.worker == Some(tag)
@@ -389,11 +399,8 @@ fn outbox_of(
             (key, prior)
         })
         .collect();
-    Ok(produce::queue(
-        candidates,
-        &priors,
-        producer.clock.now_ms(),
-    )?)
+    let items = produce::queue(candidates, &priors, producer.clock.now_ms())?;
+    Ok((items, named))
 }
 
 /// With `[upload] raw_samples`: one record per stored sample block of the batch's shifts, named by
@@ -739,6 +746,7 @@ mod tests {
             reports,
         )
         .unwrap()
+        .0
     }
 
     fn records(items: &[crate::upload::Item]) -> Vec<Record> {

@@ -280,6 +280,67 @@ pub(super) fn queue<'a>(
     }
 }
 
+/// Queues a report batch's items: records the pseudonyms they name workers by (per key id), and
+/// drops the items naming a worker who opted out, checked here, inside the transaction that
+/// stores the reports (an opt-out landing after the analyst read the roster still wins).
+pub(super) fn queue_reports(
+    tx: &Transaction<'_>,
+    policy: Option<&OutboxPolicy>,
+    batch: &super::reports::ReportBatch,
+) -> Result<(), StoreError> {
+    if policy.is_none() {
+        return Ok(());
+    }
+    let mut workers = HashMap::new();
+    let mut opted_out: Vec<String> = Vec::new();
+    for named in &batch.pseudonyms {
+        let Some(worker) = super::roster::known_worker(tx, &mut workers, Some(named.worker))?
+        else {
+            continue;
+        };
+        if worker.opted_out {
+            opted_out.push(format!("\"worker\":\"{}\"", named.pseudonym));
+            continue;
+        }
+        tx.prepare_cached(
+            "INSERT INTO upload_pseudonym (worker_id, key_id, pseudonym) VALUES (?1, ?2, ?3)
+             ON CONFLICT (worker_id, key_id) DO NOTHING",
+        )?
+        .execute(params![worker.id, named.key_id, named.pseudonym])?;
+    }
+    let names_opted_out = |item: &&Item| {
+        opted_out.iter().any(|needle| {
+            item.payload
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+        })
+    };
+    queue(
+        tx,
+        policy,
+        batch.outbox.iter().filter(|item| !names_opted_out(item)),
+    )
+}
+
+/// A worker opted out: their items not yet in a batch leave the outbox (in the opt-out's
+/// transaction). Items already committed in a batch travel as committed (a batch's bytes never
+/// change); deleting what was uploaded is the privacy issue's "worker deleted" record.
+pub(super) fn drop_worker_items(tx: &Transaction<'_>, worker_id: i64) -> Result<usize, StoreError> {
+    let mut dropped = 0;
+    let pseudonyms: Vec<String> = tx
+        .prepare_cached("SELECT pseudonym FROM upload_pseudonym WHERE worker_id = ?1")?
+        .query_map([worker_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for pseudonym in pseudonyms {
+        dropped += tx
+            .prepare_cached(
+                "DELETE FROM outbox_item WHERE batch_id IS NULL AND instr(payload, ?1) > 0",
+            )?
+            .execute([format!("\"worker\":\"{pseudonym}\"").into_bytes()])?;
+    }
+    Ok(dropped)
+}
+
 fn digest(payload: &[u8]) -> String {
     hex::encode(Sha256::digest(payload))
 }
@@ -789,6 +850,21 @@ impl Reader {
             conn.query_row("SELECT paused FROM upload_state WHERE id = 1", [], |r| {
                 r.get(0)
             })
+        })
+    }
+
+    /// Every (key id, pseudonym) worker `worker_id` was uploaded under, by key id: where a later
+    /// deletion must be sent.
+    pub fn upload_pseudonyms_of(
+        &self,
+        worker_id: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT key_id, pseudonym FROM upload_pseudonym WHERE worker_id = ?1 ORDER BY key_id",
+            )?;
+            let rows = query.query_map([worker_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
         })
     }
 

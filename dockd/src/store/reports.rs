@@ -50,6 +50,18 @@ pub struct ReportBatch {
     /// Upload items made from these reports (shift summaries, alerts, aggregates), queued in the
     /// same transaction.
     pub outbox: Vec<crate::upload::Item>,
+    /// The pseudonyms the outbox names workers by: kept per key id (a later deletion is sent
+    /// under each), and an opted-out worker's items are dropped inside the transaction.
+    pub pseudonyms: Vec<UploadPseudonym>,
+}
+
+/// A worker as the upload names them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadPseudonym {
+    pub worker: WorkerTag,
+    pub key_id: String,
+    /// The full site pseudonym (64 hex).
+    pub pseudonym: String,
 }
 
 /// A stored shift report as the page and the analysis read it back.

@@ -188,6 +188,7 @@ pub(super) fn apply(
                 params![id, at_ms],
             )?;
             tx.execute("DELETE FROM shift_report WHERE worker_id = ?1", [id])?;
+            super::outbox::drop_worker_items(tx, *id)?;
             Ok(None)
         }
         RosterChange::OptOut {
@@ -659,6 +660,7 @@ mod tests {
                 last_segment_id: Some(5),
                 reports: vec![report("B-1"), report("B-2")],
                 outbox: Vec::new(),
+                pseudonyms: Vec::new(),
             })
             .await
             .unwrap();

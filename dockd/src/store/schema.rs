@@ -370,6 +370,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO upload_state (id) VALUES (1);
 
+    -- Every pseudonym a worker was uploaded under, per key id: a later deletion is sent under
+    -- each (the key itself is never stored). Deleted with the worker.
+    CREATE TABLE upload_pseudonym (
+        worker_id       INTEGER NOT NULL REFERENCES worker(id),
+        key_id          TEXT NOT NULL,
+        pseudonym       TEXT NOT NULL,           -- the full site pseudonym, 64 hex
+        PRIMARY KEY (worker_id, key_id)
+    ) STRICT, WITHOUT ROWID;
+
     CREATE TABLE outbox_eviction (
         eviction_no     INTEGER PRIMARY KEY,
         at_ms           INTEGER NOT NULL,

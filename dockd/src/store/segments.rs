@@ -797,6 +797,7 @@ mod tests {
                 last_segment_id: Some(1),
                 reports: vec![report("B-OUT"), report("B-IN")],
                 outbox: Vec::new(),
+                pseudonyms: Vec::new(),
             })
             .await
             .unwrap();

@@ -510,6 +510,7 @@ mod tests {
                 last_segment_id: None,
                 reports: vec![walking_report("B-1", T0)],
                 outbox: Vec::new(),
+                pseudonyms: Vec::new(),
             })
             .await
             .unwrap();

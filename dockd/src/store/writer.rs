@@ -456,7 +456,7 @@ fn apply_isolated(
             reply,
             isolated(tx, |tx| {
                 reports::replace_reports(tx, &batch)?;
-                outbox::queue(tx, policy.as_ref(), &batch.outbox)
+                outbox::queue_reports(tx, policy.as_ref(), &batch)
             }),
         ),
         Command::Roster(change, reply) => {

@@ -130,6 +130,7 @@ async fn an_item_queued_with_a_shift_report_rolls_back_with_it() {
             last_segment_id: Some(1),
             reports: Vec::new(),
             outbox: vec![summary("shift:a", 1, "low")],
+            pseudonyms: Vec::new(),
         })
         .await;
     assert!(failed.is_err(), "no such wearable: the write fails");
@@ -153,6 +154,7 @@ async fn an_item_queued_with_a_shift_report_rolls_back_with_it() {
             last_segment_id: None,
             reports: Vec::new(),
             outbox: vec![summary("shift:a", 1, "low")],
+            pseudonyms: Vec::new(),
         })
         .await
         .unwrap();
@@ -719,5 +721,98 @@ async fn the_budget_and_the_status_are_summed_without_reading_a_payload() {
             assert!(line.contains("COVERING INDEX"), "{line} in {plan:?}");
         }
     }
+    store.close();
+}
+
+/// A report batch naming worker `badge` by `pseudonym`, with one summary item of theirs.
+fn named_batch(wearable: i64, badge: &str, pseudonym: &str, key: &str) -> ReportBatch {
+    let mut item = summary(key, 1, "low");
+    item.payload = format!(
+        "{{\"kind\":\"shift_summary\",\"key\":\"{key}\",\"worker\":\"{pseudonym}\",\"revision\":1}}"
+    )
+    .into_bytes();
+    ReportBatch {
+        wearable_id: wearable,
+        lo_ms: 0,
+        hi_ms: 10,
+        last_segment_id: None,
+        reports: Vec::new(),
+        outbox: vec![item],
+        pseudonyms: vec![crate::store::reports::UploadPseudonym {
+            worker: crate::worker::WorkerTag::from_ascii(badge).unwrap(),
+            key_id: "0123456789abcdef".into(),
+            pseudonym: pseudonym.into(),
+        }],
+    }
+}
+
+#[tokio::test]
+async fn the_pseudonyms_a_worker_was_uploaded_under_are_kept_per_key_id() {
+    let store = configured("outbox-pseudonyms", 1 << 30).await;
+    store.docking("KW-1", 5).await;
+    let wearable = store.number("SELECT id FROM wearable WHERE serial = 'KW-1'");
+    let p = "a".repeat(64);
+    store
+        .writer
+        .replace_reports(named_batch(wearable, "B-7", &p, "shift:a"))
+        .await
+        .unwrap();
+    let worker = store.number("SELECT id FROM worker");
+    assert_eq!(
+        store.reader.upload_pseudonyms_of(worker).unwrap(),
+        [("0123456789abcdef".to_owned(), p)]
+    );
+    store.close();
+}
+
+#[tokio::test]
+async fn an_opted_out_workers_items_are_dropped_inside_the_storing_transaction_and_at_opt_out() {
+    use crate::store::roster::RosterChange;
+    let store = configured("outbox-opt-out", 1 << 30).await;
+    store.docking("KW-1", 5).await;
+    let wearable = store.number("SELECT id FROM wearable WHERE serial = 'KW-1'");
+    let (anna, ben) = ("a".repeat(64), "b".repeat(64));
+    store
+        .writer
+        .replace_reports(named_batch(wearable, "B-1", &anna, "shift:anna"))
+        .await
+        .unwrap();
+    store
+        .writer
+        .replace_reports(named_batch(wearable, "B-2", &ben, "shift:ben"))
+        .await
+        .unwrap();
+    assert_eq!(store.reader.upload_status().unwrap().queued_items, 2);
+    // Anna opts out: her queued item leaves the outbox with the opt-out.
+    let anna_id = store.number("SELECT min(id) FROM worker");
+    store
+        .roster(RosterChange::OptOut {
+            id: anna_id,
+            opted_out_ms: Some(50),
+        })
+        .await
+        .unwrap();
+    let queued: Vec<String> = store
+        .reader
+        .outbox_partitions()
+        .unwrap()
+        .iter()
+        .flat_map(|q| {
+            store
+                .reader
+                .outbox_pending(&q.partition, 100, 1 << 20)
+                .unwrap()
+        })
+        .map(|i| i.key)
+        .collect();
+    assert_eq!(queued, ["shift:ben"]);
+    // An analyst that read the roster before the opt-out still hands her items: dropped inside
+    // the storing transaction.
+    store
+        .writer
+        .replace_reports(named_batch(wearable, "B-1", &anna, "shift:anna-2"))
+        .await
+        .unwrap();
+    assert_eq!(store.reader.upload_status().unwrap().queued_items, 1);
     store.close();
 }
