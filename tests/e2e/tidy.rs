@@ -142,6 +142,29 @@ fn impure_code_in_link_and_analysis(root: &Path) -> Vec<String> {
     )
 }
 
+/// Rule: the upload's pure core does no I/O and reads no clock; nothing the upload builds or sends
+/// reads a badge tag's text or the page's `W-…` label; and no upload code names a way to accept an
+/// invalid certificate.
+fn upload_rules_broken(root: &Path) -> Vec<String> {
+    let mut found = never_names(
+        root,
+        &["dockd/src/upload"],
+        &["tokio", "rusqlite", "reqwest", "SystemTime", "Instant::now"],
+    );
+    found.extend(never_names(
+        root,
+        &["dockd/src/upload", "dockd/src/uploader"],
+        &[
+            "badge_text",
+            "label",
+            "danger_accept_invalid_certs",
+            "danger_accept_invalid_hostnames",
+            "dangerous",
+        ],
+    ));
+    found
+}
+
 /// Rule: the store knows nothing of the web page.
 fn web_ui_in_the_store(root: &Path) -> Vec<String> {
     never_names(root, &["dockd/src/store"], &["web_ui"])
@@ -443,6 +466,45 @@ fn a_planted_upload_of_work_restrictions_is_reported() {
         [
             "dockd/src/cli/status.rs names work restrictions",
             "dockd/src/upload.rs names work restrictions",
+        ]
+    );
+}
+
+#[test]
+fn the_upload_core_is_pure_names_no_tag_or_label_and_never_skips_a_certificate_check() {
+    let found = upload_rules_broken(&root());
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_planted_label_clock_or_certificate_bypass_in_the_upload_is_reported() {
+    let dir = planted(
+        "tidy-upload",
+        &[
+            (
+                "dockd/src/upload/produce.rs",
+                "//! p\nfn f(k: &Pseudonyms, t: &WorkerTag) -> String { k.label(t) }\n",
+            ),
+            (
+                "dockd/src/upload/batch.rs",
+                "//! b\nfn now() { let _ = std::time::SystemTime::now(); }\n",
+            ),
+            (
+                "dockd/src/uploader/https.rs",
+                "//! h\nfn c(b: reqwest::ClientBuilder) { b.danger_accept_invalid_certs(true); }\n",
+            ),
+            (
+                "dockd/src/uploader/s3.rs",
+                "//! s: a label in a comment is fine\n#[cfg(test)]\nmod tests {\n    const L: &str = \"label\";\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        upload_rules_broken(&planted_root(&dir)),
+        [
+            "dockd/src/upload/batch.rs names `SystemTime`",
+            "dockd/src/upload/produce.rs names `label`",
+            "dockd/src/uploader/https.rs names `danger_accept_invalid_certs`",
         ]
     );
 }
