@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use dockd::emulator::{Faults, FleetSpec, Wearable, dock_until_drained};
 use dockd::transport::LinkAddr;
-use receivers::{Fault, HttpsReceiver, ReceiverConfig};
+use receivers::{Fault, HttpsReceiver, ReceiverConfig, S3Server};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -425,5 +425,262 @@ async fn a_dock_without_an_upload_section_queues_nothing_and_says_not_configured
     assert!(
         page.contains("not configured") || page.contains("Not configured"),
         "{page}"
+    );
+}
+
+/// Every object file below `dir`, as paths relative to `root`.
+fn objects_below(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            objects_below(root, &path, out);
+        } else {
+            out.push(
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+}
+
+/// Whether `path` (below the bucket) is `<prefix>/site=<site>/kind=<kind>/date=<YYYY-MM-DD or
+/// unknown>/batch-<id>.ndjson.zst`.
+fn is_hive_object_key(path: &str, prefix: &str, site: &str) -> bool {
+    let Some(rest) = path.strip_prefix(&format!("{prefix}/site={site}/kind=")) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let [kind, date, file] = parts.as_slice() else {
+        return false;
+    };
+    let date_ok = date.strip_prefix("date=").is_some_and(|d| {
+        d == "unknown"
+            || (d.len() == 10
+                && d.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                }))
+    });
+    !kind.is_empty()
+        && date_ok
+        && file
+            .strip_prefix("batch-")
+            .and_then(|f| f.strip_suffix(".ndjson.zst"))
+            .is_some_and(|id| !id.is_empty())
+}
+
+/// The S3 server (failing with a clear message when `s3s-fs` is not installed) with a bucket,
+/// and the `[upload]` tables of a dock signing with `secret` (the server's is `SECRET`).
+const ACCESS: &str = "dockaccess";
+const SECRET: &str = "docksecret0123456789";
+const BUCKET: &str = "fleet";
+const PREFIX: &str = "docks/v1";
+
+fn s3_tables(dir: &TestDir, server: &S3Server, name: &str, site: &str, secret: &str) -> String {
+    let access_file = dir.join(&format!("{name}.access"));
+    let secret_file = dir.join(&format!("{name}.secret"));
+    std::fs::write(&access_file, format!("{ACCESS}\n")).unwrap();
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    format!(
+        "[upload]\nurl = \"s3://{BUCKET}/{PREFIX}\"\nsite = \"{site}\"\n{SMALL_BATCHES}\
+         [upload.s3]\nendpoint = \"{}\"\nregion = \"us-east-1\"\naccess_key_file = {access_file:?}\nsecret_key_file = {secret_file:?}\n",
+        server.endpoint
+    )
+}
+
+fn start_s3(dir: &TestDir) -> S3Server {
+    let server = S3Server::start(&dir.join("s3"), ACCESS, SECRET).unwrap_or_else(|e| {
+        panic!(
+            "the S3 tests need s3s-fs at {} (tests/run.sh installs it): {e}",
+            receivers::s3::binary().display()
+        )
+    });
+    server.create_bucket(BUCKET).unwrap();
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_objects_are_hive_partitioned_and_duckdb_answers_the_docks_own_figures() {
+    let dir = TestDir::new("upload-s3");
+    let server = start_s3(&dir);
+    let dock = Dock::start_with_tables(
+        "upload-s3-dock",
+        &s3_tables(&dir, &server, "good", "plant-b", SECRET),
+    );
+    let ada = wear_and_dock(&dock, &ADA, 7401, 1).await;
+    let bea = wear_and_dock(&dock, &BEA, 7402, 2).await;
+    wait_for("the S3 queue to drain", DRAIN, || {
+        let upload = upload_status(&dock);
+        (upload["queued_items"] == 0 && upload["last_success_ms"].is_i64()).then_some(())
+    });
+    assert_eq!(upload_status(&dock)["dead_letters"], 0);
+
+    // Objects land at deterministic Hive-style keys.
+    let bucket = server.root.join(BUCKET);
+    let mut objects = Vec::new();
+    objects_below(&bucket, &bucket, &mut objects);
+    assert!(!objects.is_empty());
+    for object in &objects {
+        assert!(
+            is_hive_object_key(object, PREFIX, "plant-b"),
+            "{object} is not {PREFIX}/site=plant-b/kind=…/date=…/batch-<id>.ndjson.zst"
+        );
+    }
+    assert!(
+        objects.iter().any(|o| o.contains("/kind=shift_summary/")),
+        "{objects:?}"
+    );
+    // Everything in them is private and valid.
+    let mut raw = Vec::new();
+    for object in &objects {
+        raw.extend(
+            zstd::stream::decode_all(&std::fs::read(bucket.join(object)).unwrap()[..]).unwrap(),
+        );
+    }
+    let records: Vec<Value> = String::from_utf8(raw.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_private(&records, &raw, &[&ADA, &BEA], &[ada, bea]);
+
+    // DuckDB reads the folder in place: per site and day, the latest revision of each shift.
+    let query = format!(
+        "SELECT site, CAST(date AS VARCHAR) AS day, count(*) AS shifts, CAST(sum(bends) AS BIGINT) AS bends \
+         FROM (SELECT site, date, key, arg_max(counts.bends, revision) AS bends \
+               FROM read_json_auto('{BUCKET}/{PREFIX}/*/kind=shift_summary/*/*.ndjson.zst', hive_partitioning = true) \
+               GROUP BY site, date, key) \
+         GROUP BY ALL ORDER BY ALL"
+    );
+    let rows = receivers::duckdb::query(&server.root, &query).unwrap_or_else(|e| {
+        panic!(
+            "DuckDB (the venv at {}, tests/run.sh installs it) failed: {e}",
+            receivers::duckdb::python().display()
+        )
+    });
+    let fleet: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} {} {} {}", r["site"], r["day"], r["shifts"], r["bends"]))
+        .collect();
+    let mut own = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    let db = dock.db();
+    let mut reports = db.prepare("SELECT report FROM shift_report").unwrap();
+    for report in reports
+        .query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+    {
+        let report: Value = serde_json::from_str(&report.unwrap()).unwrap();
+        let day = report["local_day"].as_str().unwrap().to_owned();
+        let entry = own.entry(day).or_default();
+        entry.0 += 1;
+        entry.1 += report["counts"]["bends"].as_u64().unwrap();
+    }
+    let dock_figures: Vec<String> = own
+        .iter()
+        .map(|(day, (shifts, bends))| format!("\"plant-b\" \"{day}\" {shifts} {bends}"))
+        .collect();
+    assert_eq!(
+        fleet, dock_figures,
+        "DuckDB over the bucket = the dock's own figures"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_s3_secret_pauses_the_queue_visibly_and_a_fixed_one_drains_it() {
+    let dir = TestDir::new("upload-s3-secret");
+    let server = start_s3(&dir);
+    let mut dock = Dock::start_with_tables(
+        "upload-s3-wrong",
+        &s3_tables(&dir, &server, "wrong", "plant-c", "not-the-secret"),
+    );
+    wear_and_dock(&dock, &ADA, 7501, 1).await;
+    let upload = wait_for("the queue to pause", DRAIN, || {
+        let upload = upload_status(&dock);
+        upload["paused"].is_string().then_some(upload)
+    });
+    for said in [&upload["paused"], &upload["last_error"]] {
+        let sentence = said.as_str().unwrap_or_else(|| panic!("{upload}"));
+        assert!(
+            sentence.ends_with('.') && sentence.chars().next().unwrap().is_uppercase(),
+            "a sentence: {sentence:?}"
+        );
+    }
+    let queued = upload["queued_items"].as_u64().unwrap();
+    assert!(queued > 0, "nothing is lost: {upload}");
+    let page = uploads_section(&dock);
+    assert!(page.contains("Uploads are paused"), "{page}");
+    let bucket = server.root.join(BUCKET);
+    let mut objects = Vec::new();
+    objects_below(&bucket, &bucket, &mut objects);
+    assert!(
+        objects.is_empty(),
+        "a refused signature stores nothing: {objects:?}"
+    );
+
+    // IT fixes the secret file; after a restart the backlog drains, all of it.
+    std::fs::write(dir.join("wrong.secret"), format!("{SECRET}\n")).unwrap();
+    dock.stop();
+    dock.restart();
+    wait_for("the backlog to drain", DRAIN, || {
+        let upload = upload_status(&dock);
+        (upload["queued_items"] == 0 && upload["paused"].is_null()).then_some(())
+    });
+    objects_below(&bucket, &bucket, &mut objects);
+    let mut keys = std::collections::BTreeSet::new();
+    for object in &objects {
+        let raw =
+            zstd::stream::decode_all(&std::fs::read(bucket.join(object)).unwrap()[..]).unwrap();
+        for line in String::from_utf8(raw).unwrap().lines() {
+            let record: Value = serde_json::from_str(line).unwrap();
+            keys.insert(record["key"].as_str().unwrap().to_owned());
+        }
+    }
+    let queued: std::collections::BTreeSet<String> = queued_keys(&dock).into_iter().collect();
+    assert_eq!(keys, queued, "every queued key is in the bucket");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_docks_sharing_a_site_key_upload_one_pseudonym_for_a_badge_and_a_dock_of_its_own_another()
+ {
+    use crate::cli::SITE_KEY_HEX;
+    let dir = TestDir::new("upload-site-key");
+    let site_key = dir.join("site.key");
+    std::fs::write(&site_key, format!("{SITE_KEY_HEX}\n")).unwrap();
+    let mut pseudonyms = Vec::new();
+    for (name, shared_key, seed) in [("a", true, 7601), ("b", true, 7602), ("own", false, 7603)] {
+        let receiver_dir = TestDir::new(&format!("upload-site-key-receiver-{name}"));
+        std::fs::create_dir_all(receiver_dir.join("receiver")).unwrap();
+        let (receiver, mut tables) = https_receiver(&receiver_dir, "plant-d").await;
+        if shared_key {
+            tables.push_str(&format!("[privacy]\nsite_key_file = {site_key:?}\n"));
+        }
+        let dock = Dock::start_with_tables(&format!("upload-site-key-{name}"), &tables);
+        let label = wear_and_dock(&dock, &ADA, seed, 1).await;
+        let worker = wait_for("the shift summary at the receiver", DRAIN, || {
+            receiver
+                .items()
+                .unwrap()
+                .into_iter()
+                .find(|i| i.kind.as_deref() == Some("shift_summary"))
+                .and_then(|i| i.json["worker"].as_str().map(str::to_owned))
+        });
+        let records: Vec<Value> = receiver
+            .items()
+            .unwrap()
+            .into_iter()
+            .map(|i| i.json)
+            .collect();
+        assert_private(&records, &receiver_bytes(&receiver), &[&ADA], &[label]);
+        pseudonyms.push(worker);
+    }
+    assert_eq!(pseudonyms[0], pseudonyms[1], "one pseudonym per site");
+    assert_ne!(
+        pseudonyms[0], pseudonyms[2],
+        "a dock of its own keys its own"
     );
 }
