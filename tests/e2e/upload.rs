@@ -39,6 +39,25 @@ const DRAIN: Duration = Duration::from_secs(60);
 /// The `[upload]` keys every test dock shares: small batches, sent a second after they open.
 const SMALL_BATCHES: &str = "batch_max_items = 5\nbatch_max_age_s = 1\n";
 
+/// Writes a secret file as IT would: readable by the dock's user alone.
+fn write_secret(path: &Path, secret: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("{secret}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// No badge tag or display name of `workers` in the dock's log.
+fn assert_log_private(dock: &Dock, workers: &[&Worker]) {
+    let log = dock.log();
+    for worker in workers {
+        assert!(
+            !log.contains(worker.badge) && !log.contains(worker.name),
+            "{} or its name in the log:\n{log}",
+            worker.badge
+        );
+    }
+}
+
 /// Adds `worker` to the dock's roster and assigns `serial` to them; the worker's `W-…` label.
 fn assign(dock: &Dock, worker: &Worker, serial: &str) -> String {
     let (status, added) = dock.api(
@@ -311,7 +330,7 @@ async fn https_receiver(dir: &TestDir, site: &str) -> (HttpsReceiver, String) {
         .unwrap()
         .unwrap();
     let token_file = dir.join("token");
-    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    write_secret(&token_file, token);
     let table = format!(
         "[upload]\nurl = \"{}\"\nsite = \"{site}\"\ntoken_file = {token_file:?}\nca_file = {:?}\n{SMALL_BATCHES}",
         receiver.url, receiver.ca.ca_pem_path
@@ -375,10 +394,17 @@ async fn every_queued_item_reaches_the_https_receiver_exactly_once_through_its_f
         answer.starts_with("HTTP/1.1 303") || answer.starts_with("HTTP/1.1 200"),
         "{answer}"
     );
-    wait_for("the retried dead letter to be delivered", DRAIN, || {
+    let upload = wait_for("the retried dead letter to be delivered", DRAIN, || {
         let upload = upload_status(&dock);
-        (upload["dead_letters"] == 0 && upload["queued_items"] == 0).then_some(())
+        (upload["dead_letters"] == 0 && upload["queued_items"] == 0).then_some(upload)
     });
+    assert!(
+        upload["last_error"].is_null(),
+        "a delivery clears the error: {upload}"
+    );
+    assert!(upload["oldest_ms"].is_null(), "nothing waits: {upload}");
+    assert!(upload["last_success_ms"].is_i64(), "{upload}");
+    assert_log_private(&dock, &[&ADA, &BEA]);
     let retried = dock.count(&format!(
         "SELECT COUNT(*) FROM audit WHERE user = '{TEST_USER}' AND subject LIKE 'upload dead letter %: retried'"
     ));
@@ -484,8 +510,8 @@ const PREFIX: &str = "docks/v1";
 fn s3_tables(dir: &TestDir, server: &S3Server, name: &str, site: &str, secret: &str) -> String {
     let access_file = dir.join(&format!("{name}.access"));
     let secret_file = dir.join(&format!("{name}.secret"));
-    std::fs::write(&access_file, format!("{ACCESS}\n")).unwrap();
-    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    write_secret(&access_file, ACCESS);
+    write_secret(&secret_file, secret);
     format!(
         "[upload]\nurl = \"s3://{BUCKET}/{PREFIX}\"\nsite = \"{site}\"\n{SMALL_BATCHES}\
          [upload.s3]\nendpoint = \"{}\"\nregion = \"us-east-1\"\naccess_key_file = {access_file:?}\nsecret_key_file = {secret_file:?}\n",
@@ -548,6 +574,7 @@ async fn s3_objects_are_hive_partitioned_and_duckdb_answers_the_docks_own_figure
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_private(&records, &raw, &[&ADA, &BEA], &[ada, bea]);
+    assert_log_private(&dock, &[&ADA, &BEA]);
 
     // DuckDB reads the folder in place: per site and day, the latest revision of each shift.
     let query = format!(
@@ -623,13 +650,18 @@ async fn a_wrong_s3_secret_pauses_the_queue_visibly_and_a_fixed_one_drains_it() 
     );
 
     // IT fixes the secret file; after a restart the backlog drains, all of it.
-    std::fs::write(dir.join("wrong.secret"), format!("{SECRET}\n")).unwrap();
+    write_secret(&dir.join("wrong.secret"), SECRET);
     dock.stop();
     dock.restart();
-    wait_for("the backlog to drain", DRAIN, || {
+    let upload = wait_for("the backlog to drain", DRAIN, || {
         let upload = upload_status(&dock);
-        (upload["queued_items"] == 0 && upload["paused"].is_null()).then_some(())
+        (upload["queued_items"] == 0 && upload["paused"].is_null()).then_some(upload)
     });
+    assert!(
+        upload["last_error"].is_null(),
+        "a delivery clears the error: {upload}"
+    );
+    assert_log_private(&dock, &[&ADA]);
     objects_below(&bucket, &bucket, &mut objects);
     let mut keys = std::collections::BTreeSet::new();
     for object in &objects {
