@@ -471,6 +471,33 @@ fn objects_below(root: &Path, dir: &Path, out: &mut Vec<String>) {
     }
 }
 
+/// What a bucket holds: its object keys, every object decompressed and joined, its records.
+struct BucketContents {
+    objects: Vec<String>,
+    raw: Vec<u8>,
+    records: Vec<Value>,
+}
+
+fn read_bucket(bucket: &Path) -> BucketContents {
+    let mut objects = Vec::new();
+    objects_below(bucket, bucket, &mut objects);
+    let mut raw = Vec::new();
+    for object in &objects {
+        let body = std::fs::read(bucket.join(object)).unwrap();
+        raw.extend(zstd::stream::decode_all(&body[..]).unwrap());
+    }
+    let records = String::from_utf8(raw.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    BucketContents {
+        objects,
+        raw,
+        records,
+    }
+}
+
 /// Whether `path` (below the bucket) is `<prefix>/site=<site>/kind=<kind>/date=<YYYY-MM-DD or
 /// unknown>/batch-<id>.ndjson.zst`.
 fn is_hive_object_key(path: &str, prefix: &str, site: &str) -> bool {
@@ -547,11 +574,10 @@ async fn s3_objects_are_hive_partitioned_and_duckdb_answers_the_docks_own_figure
     assert_eq!(upload_status(&dock)["dead_letters"], 0);
 
     // Objects land at deterministic Hive-style keys.
-    let bucket = server.root.join(BUCKET);
-    let mut objects = Vec::new();
-    objects_below(&bucket, &bucket, &mut objects);
+    let bucket = read_bucket(&server.root.join(BUCKET));
+    let objects = &bucket.objects;
     assert!(!objects.is_empty());
-    for object in &objects {
+    for object in objects {
         assert!(
             is_hive_object_key(object, PREFIX, "plant-b"),
             "{object} is not {PREFIX}/site=plant-b/kind=…/date=…/batch-<id>.ndjson.zst"
@@ -562,18 +588,7 @@ async fn s3_objects_are_hive_partitioned_and_duckdb_answers_the_docks_own_figure
         "{objects:?}"
     );
     // Everything in them is private and valid.
-    let mut raw = Vec::new();
-    for object in &objects {
-        raw.extend(
-            zstd::stream::decode_all(&std::fs::read(bucket.join(object)).unwrap()[..]).unwrap(),
-        );
-    }
-    let records: Vec<Value> = String::from_utf8(raw.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_private(&records, &raw, &[&ADA, &BEA], &[ada, bea]);
+    assert_private(&bucket.records, &bucket.raw, &[&ADA, &BEA], &[ada, bea]);
     assert_log_private(&dock, &[&ADA, &BEA]);
 
     // DuckDB reads the folder in place: per site and day, the latest revision of each shift.
@@ -625,7 +640,7 @@ async fn a_wrong_s3_secret_pauses_the_queue_visibly_and_a_fixed_one_drains_it() 
         "upload-s3-wrong",
         &s3_tables(&dir, &server, "wrong", "plant-c", "not-the-secret"),
     );
-    wear_and_dock(&dock, &ADA, 7501, 1).await;
+    let label = wear_and_dock(&dock, &ADA, 7501, 1).await;
     let upload = wait_for("the queue to pause", DRAIN, || {
         let upload = upload_status(&dock);
         upload["paused"].is_string().then_some(upload)
@@ -642,11 +657,10 @@ async fn a_wrong_s3_secret_pauses_the_queue_visibly_and_a_fixed_one_drains_it() 
     let page = uploads_section(&dock);
     assert!(page.contains("Uploads are paused"), "{page}");
     let bucket = server.root.join(BUCKET);
-    let mut objects = Vec::new();
-    objects_below(&bucket, &bucket, &mut objects);
+    let refused = read_bucket(&bucket).objects;
     assert!(
-        objects.is_empty(),
-        "a refused signature stores nothing: {objects:?}"
+        refused.is_empty(),
+        "a refused signature stores nothing: {refused:?}"
     );
 
     // IT fixes the secret file; after a restart the backlog drains, all of it.
@@ -662,16 +676,13 @@ async fn a_wrong_s3_secret_pauses_the_queue_visibly_and_a_fixed_one_drains_it() 
         "a delivery clears the error: {upload}"
     );
     assert_log_private(&dock, &[&ADA]);
-    objects_below(&bucket, &bucket, &mut objects);
-    let mut keys = std::collections::BTreeSet::new();
-    for object in &objects {
-        let raw =
-            zstd::stream::decode_all(&std::fs::read(bucket.join(object)).unwrap()[..]).unwrap();
-        for line in String::from_utf8(raw).unwrap().lines() {
-            let record: Value = serde_json::from_str(line).unwrap();
-            keys.insert(record["key"].as_str().unwrap().to_owned());
-        }
-    }
+    let drained = read_bucket(&bucket);
+    let keys: std::collections::BTreeSet<String> = drained
+        .records
+        .iter()
+        .map(|r| r["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_private(&drained.records, &drained.raw, &[&ADA], &[label]);
     let queued: std::collections::BTreeSet<String> = queued_keys(&dock).into_iter().collect();
     assert_eq!(keys, queued, "every queued key is in the bucket");
 }
