@@ -441,6 +441,27 @@ impl Dock {
         (status, body_of(&response))
     }
 
+    /// A form POST (`application/x-www-form-urlencoded`, `body` already encoded) as the
+    /// signed-in test user of [`Dock::get`], as the page's own forms send it.
+    pub fn post_form(&self, path: &str, body: &str) -> String {
+        let cookie = {
+            let mut session = self.session.lock().unwrap();
+            session
+                .get_or_insert_with(|| self.sign_in(TEST_USER, TEST_PASSWORD))
+                .clone()
+        };
+        http_request(
+            self.web,
+            "POST",
+            path,
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body,
+        )
+    }
+
     /// A GET without a session.
     pub fn get_anonymous(&self, path: &str) -> String {
         http_get(self.web, path)

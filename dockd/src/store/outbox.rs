@@ -828,10 +828,11 @@ impl Reader {
     }
 
     /// The upload status as the store knows it: every item not yet delivered (batched or not),
-    /// the last success and error, the dead letters.
+    /// the last success and error, the dead letters. While a dead letter waits, the last error is
+    /// never "none": after a later delivery cleared it, it is the newest refusal's reason.
     pub fn upload_status(&self) -> Result<UploadStatus, StoreError> {
         self.with(|conn| {
-            conn.prepare_cached(STATUS)?.query_row([], |r| {
+            let mut status = conn.prepare_cached(STATUS)?.query_row([], |r| {
                 Ok(UploadStatus {
                     queued_items: count_at(r, 0)?,
                     queued_bytes: count_at(r, 1)?,
@@ -840,7 +841,16 @@ impl Reader {
                     last_error: r.get(4)?,
                     dead_letters: count_at(r, 5)?,
                 })
-            })
+            })?;
+            if status.last_error.is_none() && status.dead_letters > 0 {
+                status.last_error = conn
+                    .prepare_cached(
+                        "SELECT reason FROM outbox_batch WHERE state = 'dead'
+                         ORDER BY parked_ms DESC LIMIT 1",
+                    )?
+                    .query_row([], |r| r.get(0))?;
+            }
+            Ok(status)
         })
     }
 

@@ -124,6 +124,10 @@ impl Driver {
         status.queued_bytes = stored.queued_bytes;
         status.oldest_ms = stored.oldest_ms;
         status.dead_letters = stored.dead_letters;
+        // A waiting dead letter's refusal outlives later deliveries (the store says so).
+        if status.last_error.is_none() {
+            status.last_error = stored.last_error;
+        }
         let dead = self
             .reader
             .outbox_batches()?

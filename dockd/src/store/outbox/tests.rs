@@ -518,19 +518,56 @@ async fn a_ready_batch_is_evicted_whole_but_a_dead_letter_never() {
     store.close();
 }
 
-#[tokio::test]
-async fn retrying_a_dead_letter_is_audited() {
-    let store = configured("outbox-dead", 1 << 30).await;
+/// Queues an alert and a dock diagnostics item and commits each as its own batch: their ids.
+async fn alert_and_diag_batches(store: &Scratch) -> (String, String) {
     queue(
-        &store,
+        store,
         vec![
             item(Kind::Alert, "alert:a", 1, 100),
             item(Kind::DockDiag, "dock_diag:a", 1, 100),
         ],
     )
     .await;
-    let planned = commit_all(&store).await;
-    let (alert, diag) = (planned[0].id.clone(), planned[1].id.clone());
+    let planned = commit_all(store).await;
+    (planned[0].id.clone(), planned[1].id.clone())
+}
+
+#[tokio::test]
+async fn a_delivery_after_a_dead_letter_leaves_the_refusal_as_the_last_error_until_it_is_gone() {
+    let store = configured("outbox-dead-error", 1 << 30).await;
+    let (alert, diag) = alert_and_diag_batches(&store).await;
+    park(&store, &alert).await;
+    // Another batch goes through, and the driver persists its (now clear) session error.
+    for change in [
+        OutboxChange::Delivered { id: diag, at_ms: 6 },
+        OutboxChange::Failure {
+            error: None,
+            paused: None,
+        },
+    ] {
+        store.writer.outbox(change).await.unwrap();
+    }
+    let status = store.reader.upload_status().unwrap();
+    assert_eq!(status.dead_letters, 1);
+    assert_eq!(status.last_error.as_deref(), Some(REFUSED));
+
+    store
+        .writer
+        .outbox(OutboxChange::DropDead {
+            id: alert,
+            user: "anna".into(),
+            at_ms: 7,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.reader.upload_status().unwrap().last_error, None);
+    store.close();
+}
+
+#[tokio::test]
+async fn retrying_a_dead_letter_is_audited() {
+    let store = configured("outbox-dead", 1 << 30).await;
+    let (alert, diag) = alert_and_diag_batches(&store).await;
 
     let not_dead = store
         .writer
