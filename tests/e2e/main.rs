@@ -15,4 +15,5 @@ mod roster;
 mod spine;
 mod support;
 mod tidy;
+mod upload_crash;
 mod usb;
