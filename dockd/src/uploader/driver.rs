@@ -364,7 +364,3 @@ fn until(now: i64, at_ms: i64) -> Duration {
     let ms = u64::try_from(at_ms.saturating_sub(now)).unwrap_or(0);
     Duration::from_millis(ms).min(LOOK_AGAIN)
 }
-
-#[cfg(test)]
-#[path = "driver_tests.rs"]
-mod tests;
