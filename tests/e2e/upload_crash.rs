@@ -35,17 +35,20 @@ fn tier() -> (u64, usize, u64) {
     }
 }
 
-/// The keys the dock queued (its `upload_revision` table) with the revision last queued.
-fn queued_revisions(dock: &Dock) -> BTreeMap<String, i64> {
+/// The (text, number) rows of `sql` on the dock's database.
+fn text_and_number<C: FromIterator<(String, i64)>>(dock: &Dock, sql: &str) -> C {
     let db = dock.db();
-    let mut statement = db
-        .prepare("SELECT key, revision FROM upload_revision")
-        .unwrap();
+    let mut statement = db.prepare(sql).unwrap();
     statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect()
+}
+
+/// The keys the dock queued (its `upload_revision` table) with the revision last queued.
+fn queued_revisions(dock: &Dock) -> BTreeMap<String, i64> {
+    text_and_number(dock, "SELECT key, revision FROM upload_revision")
 }
 
 /// Items still waiting in the dock's outbox (batched or not).
@@ -120,17 +123,10 @@ fn killing_dockd_at_random_moments_while_uploading_loses_nothing_and_repeats_at_
         queued_revisions(&dock).len(),
         "nothing delivered yet"
     );
-    let kinds: Vec<(String, i64)> = {
-        let db = dock.db();
-        let mut statement = db
-            .prepare("SELECT kind, count(*) FROM outbox_item GROUP BY kind ORDER BY kind")
-            .unwrap();
-        statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let kinds: Vec<(String, i64)> = text_and_number(
+        &dock,
+        "SELECT kind, count(*) FROM outbox_item GROUP BY kind ORDER BY kind",
+    );
     println!("by kind: {kinds:?}");
 
     // Back up, healthy but slow to answer: a batch is often stored before the dock hears so.
