@@ -16,4 +16,5 @@ mod spine;
 mod support;
 mod tidy;
 mod upload;
+mod upload_crash;
 mod usb;

@@ -17,15 +17,15 @@ use crate::support::Dock;
 
 /// A small deterministic generator for fault positions; the seed is printed so a failure can be
 /// replayed.
-struct Chaos(u64);
+pub(crate) struct Chaos(u64);
 
 impl Chaos {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         println!("chaos seed {seed}");
         Self(seed)
     }
 
-    fn below(&mut self, bound: u64) -> u64 {
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

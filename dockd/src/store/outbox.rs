@@ -13,7 +13,8 @@
 //!
 //! **Disk budget.** Unbatched payload bytes plus every batch body (ready or dead) stay within
 //! `budget_bytes`: each queueing transaction evicts, in [`EVICTION_ORDER`], oldest first, unbatched
-//! items of a kind and then whole ready batches of it, until within budget (new items included).
+//! items of a kind and then whole ready batches of it, until within budget (new items included,
+//! and room left for the eviction records it queues).
 //! Each kind evicted is recorded in `outbox_eviction`, logged as a warning and queued as an
 //! `evicted` record, which is always kept.
 
@@ -386,7 +387,7 @@ fn queue_one(tx: &Transaction<'_>, item: &Item) -> Result<(), StoreError> {
 }
 
 /// The bytes the budget counts, summed over covering indexes (payloads are never read).
-const USED_BYTES: &str =
+pub(crate) const USED_BYTES: &str =
     "SELECT (SELECT coalesce(sum(bytes), 0) FROM outbox_item INDEXED BY outbox_item_by_batch
              WHERE batch_id IS NULL)
           + (SELECT coalesce(sum(body_bytes), 0) FROM outbox_batch INDEXED BY outbox_batch_by_state)";
@@ -433,11 +434,16 @@ fn hold_budget(tx: &Transaction<'_>, policy: &OutboxPolicy, at_ms: i64) -> Resul
     if used <= policy.budget_bytes {
         return Ok(());
     }
+    // Each kind evicted queues an eviction record: evict enough to leave room for them.
+    let room = evicted_record_room(policy)?;
+    let within = |kinds: usize| policy.budget_bytes.saturating_sub(room * kinds as u64);
     let mut losses: Vec<(Kind, Loss)> = Vec::new();
     for kind in EVICTION_ORDER {
-        if used <= policy.budget_bytes {
+        if used <= within(losses.len()) {
             break;
         }
+        // What may stay once this kind loses items (and so adds a record of its own).
+        let target = within(losses.len() + 1);
         let mut loss = Loss::default();
         // Unbatched items first, oldest first.
         let victims: Vec<(i64, i64, i64)> = {
@@ -449,7 +455,7 @@ fn hold_budget(tx: &Transaction<'_>, policy: &OutboxPolicy, at_ms: i64) -> Resul
             let mut victims = Vec::new();
             let mut freed = 0u64;
             for row in rows {
-                if used.saturating_sub(freed) <= policy.budget_bytes {
+                if used.saturating_sub(freed) <= target {
                     break;
                 }
                 let (id, bytes, created_ms): (i64, i64, i64) = row?;
@@ -466,7 +472,7 @@ fn hold_budget(tx: &Transaction<'_>, policy: &OutboxPolicy, at_ms: i64) -> Resul
             loss.add(1, bytes, created_ms, created_ms);
         }
         // Then whole ready batches of the kind, oldest first (never a dead letter).
-        while used > policy.budget_bytes {
+        while used > target {
             let oldest: Option<(String, i64)> = tx
                 .prepare_cached(
                     "SELECT id, body_bytes FROM outbox_batch WHERE state = 'ready' AND kind = ?1
@@ -498,7 +504,7 @@ fn hold_budget(tx: &Transaction<'_>, policy: &OutboxPolicy, at_ms: i64) -> Resul
             losses.push((kind, loss));
         }
     }
-    if used > policy.budget_bytes {
+    if used > within(losses.len()) {
         tracing::warn!(
             used_bytes = used,
             budget_bytes = policy.budget_bytes,
@@ -509,6 +515,29 @@ fn hold_budget(tx: &Transaction<'_>, policy: &OutboxPolicy, at_ms: i64) -> Resul
         record_eviction(tx, policy, at_ms, kind, &loss)?;
     }
     Ok(())
+}
+
+/// The most bytes one `evicted` record of this dock can take in the outbox (every number at its
+/// widest), so an eviction leaves room for the records it queues.
+fn evicted_record_room(policy: &OutboxPolicy) -> Result<u64, StoreError> {
+    let widest = Record::Evicted(Evicted {
+        key: String::new(),
+        schema: 0,
+        site: policy.site.clone(),
+        dock: policy.dock.clone(),
+        eviction_no: u64::MAX,
+        day: "9999-12-31".to_owned(),
+        at_ms: i64::MIN,
+        // The longest name among the kinds that can be evicted.
+        evicted_kind: Kind::TaskAggregate,
+        items: u64::MAX,
+        bytes: u64::MAX,
+        first_created_ms: i64::MIN,
+        last_created_ms: i64::MIN,
+    })
+    .sealed();
+    let item = Item::of(&widest, i64::MIN).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(item.payload.len() as u64)
 }
 
 /// Records one kind's eviction: a row, a warning and an `evicted` record queued for upload.

@@ -32,4 +32,6 @@ pub fn outbox_policy(
 }
 
 #[cfg(test)]
+mod driver_tests;
+#[cfg(test)]
 mod tests;

@@ -12,11 +12,11 @@ use crate::config::{Config, UploadConfig};
 use crate::upload::batch::{batch_id, encode, object_key};
 use crate::upload::{Item, Kind, Outcome, Partition};
 
-const TOKEN: &str = "dock-7-token";
+pub(super) const TOKEN: &str = "dock-7-token";
 const ACCESS_KEY: &str = "dock7access";
 const SECRET_KEY: &str = "dock7secret-0123456789";
 
-fn temp_dir(name: &str) -> PathBuf {
+pub(super) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("dockd-uploader-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -41,7 +41,12 @@ fn upload_config(toml: &str) -> UploadConfig {
 }
 
 /// `[upload]` for the HTTPS receiver, trusting its CA, with this token.
-fn https_config(receiver: &HttpsReceiver, dir: &Path, token: &str, extra: &str) -> UploadConfig {
+pub(super) fn https_config(
+    receiver: &HttpsReceiver,
+    dir: &Path,
+    token: &str,
+    extra: &str,
+) -> UploadConfig {
     let token_file = secret_file(dir, "token", &format!("{token}\n"));
     upload_config(&format!(
         "[upload]\nurl = \"{}\"\nsite = \"plant-a\"\ntoken_file = \"{}\"\nca_file = \"{}\"\n{extra}",
@@ -51,7 +56,7 @@ fn https_config(receiver: &HttpsReceiver, dir: &Path, token: &str, extra: &str) 
     ))
 }
 
-async fn receiver(dir: &Path) -> HttpsReceiver {
+pub(super) async fn receiver(dir: &Path) -> HttpsReceiver {
     HttpsReceiver::start(ReceiverConfig::new(dir.join("receiver"), TOKEN))
         .await
         .unwrap()

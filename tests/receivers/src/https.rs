@@ -93,6 +93,9 @@ pub enum Fault {
     RejectNext { next: u32 },
     /// Bodies over `bytes` (as sent, compressed) are refused with 413; `null` lifts the limit.
     MaxBodyBytes { bytes: Option<u64> },
+    /// Every stored batch is answered `ms` late (a slow but healthy receiver: the window in
+    /// which a batch is stored but its sender does not know yet); `0` answers at once.
+    Slow { ms: u64 },
     /// Forgets every queued fault, rejection and limit.
     Clear,
 }
@@ -113,6 +116,7 @@ struct Faults {
     rejected: HashSet<String>,
     reject_next: u32,
     max_body_bytes: Option<u64>,
+    answer_delay_ms: u64,
 }
 
 impl Faults {
@@ -134,6 +138,7 @@ impl Faults {
             }
             Fault::RejectNext { next } => self.reject_next = self.reject_next.saturating_add(next),
             Fault::MaxBodyBytes { bytes } => self.max_body_bytes = bytes,
+            Fault::Slow { ms } => self.answer_delay_ms = ms,
             Fault::Clear => *self = Faults::default(),
         }
     }
@@ -458,7 +463,7 @@ async fn ingest(
     let stored = store::store(
         &mut lock(&shared.database),
         idempotency_key,
-        body.len(),
+        &body,
         &lines,
         unix_ms(),
         answered,
@@ -473,6 +478,10 @@ async fn ingest(
     if !answered {
         end.end(false);
         return std::future::pending().await;
+    }
+    let delay_ms = lock(&shared.faults).answer_delay_ms;
+    if delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
     }
     Json(serde_json::json!({ "items": lines.len(), "new_items": new_items })).into_response()
 }

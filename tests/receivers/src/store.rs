@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS delivery (
     id INTEGER PRIMARY KEY,
     idempotency_key TEXT NOT NULL,
     body_bytes INTEGER NOT NULL,
+    -- SHA-256 of the body as sent (hex): every retry of a batch must send identical bytes.
+    body_sha256 TEXT NOT NULL,
     items INTEGER NOT NULL,
     new_items INTEGER NOT NULL,
     received_ms INTEGER NOT NULL,
@@ -38,6 +40,8 @@ pub struct Delivery {
     pub idempotency_key: String,
     /// The body as sent (compressed when it was).
     pub body_bytes: u64,
+    /// SHA-256 of the body as sent, hex.
+    pub body_sha256: String,
     /// Lines in the batch.
     pub items: u64,
     /// Lines whose key the receiver had not seen before.
@@ -102,18 +106,20 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
 pub fn store(
     connection: &mut Connection,
     idempotency_key: &str,
-    body_bytes: usize,
+    body: &[u8],
     lines: &[Line],
     received_ms: i64,
     answered: bool,
 ) -> rusqlite::Result<u64> {
     let transaction = connection.transaction()?;
     transaction.execute(
-        "INSERT INTO delivery (idempotency_key, body_bytes, items, new_items, received_ms, answered)
-         VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+        "INSERT INTO delivery (idempotency_key, body_bytes, body_sha256, items, new_items,
+                               received_ms, answered)
+         VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
         params![
             idempotency_key,
-            body_bytes as i64,
+            body.len() as i64,
+            sha256_hex(body),
             lines.len() as i64,
             received_ms,
             answered
@@ -138,9 +144,19 @@ pub fn store(
     Ok(new_items)
 }
 
+/// The SHA-256 of `bytes` as lowercase hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub fn deliveries(connection: &Connection) -> rusqlite::Result<Vec<Delivery>> {
     let mut statement = connection.prepare(
-        "SELECT id, idempotency_key, body_bytes, items, new_items, received_ms, answered
+        "SELECT id, idempotency_key, body_bytes, body_sha256, items, new_items, received_ms,
+                answered
          FROM delivery ORDER BY id",
     )?;
     let rows = statement.query_map([], |row| {
@@ -148,10 +164,11 @@ pub fn deliveries(connection: &Connection) -> rusqlite::Result<Vec<Delivery>> {
             id: row.get(0)?,
             idempotency_key: row.get(1)?,
             body_bytes: row.get::<_, i64>(2)? as u64,
-            items: row.get::<_, i64>(3)? as u64,
-            new_items: row.get::<_, i64>(4)? as u64,
-            received_ms: row.get(5)?,
-            answered: row.get(6)?,
+            body_sha256: row.get(3)?,
+            items: row.get::<_, i64>(4)? as u64,
+            new_items: row.get::<_, i64>(5)? as u64,
+            received_ms: row.get(6)?,
+            answered: row.get(7)?,
         })
     })?;
     rows.collect()

@@ -634,3 +634,57 @@ async fn a_sender_gone_mid_body_gets_400_and_nothing_is_stored() {
     assert!(receiver.deliveries().unwrap().is_empty());
     assert!(receiver.items().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_slow_receiver_stores_a_batch_before_it_answers_and_every_delivery_keeps_its_body_hash() {
+    use sha2::Digest;
+    let receiver = receiver("slow").await;
+    let client = client(&receiver);
+    receiver.push_fault(Fault::Slow { ms: 400 });
+    let body = batch(&["a", "b"]);
+    let sending = tokio::spawn({
+        let (client, url, body) = (client.clone(), receiver.url.clone(), body.clone());
+        async move {
+            client
+                .post(&url)
+                .bearer_auth(TOKEN)
+                .header("Idempotency-Key", "batch-1")
+                .header("Content-Encoding", "zstd")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    // Stored while the sender still waits for the answer: the window a kill falls into.
+    let started = std::time::Instant::now();
+    while receiver.deliveries().unwrap().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never stored");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!sending.is_finished(), "answered only after the delay");
+    assert_eq!(sending.await.unwrap(), StatusCode::OK);
+
+    receiver.push_fault(Fault::Slow { ms: 0 });
+    assert_eq!(
+        post(&client, &receiver, "batch-1", body.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&client, &receiver, "batch-2", &["c"]).await,
+        StatusCode::OK
+    );
+    let hash: String = sha2::Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let deliveries = receiver.deliveries().unwrap();
+    assert_eq!(deliveries.len(), 3);
+    assert_eq!(deliveries[0].body_sha256, hash);
+    assert_eq!(deliveries[1].body_sha256, hash, "the same bytes again");
+    assert_ne!(deliveries[2].body_sha256, hash);
+}
