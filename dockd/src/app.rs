@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::shutdown::{self, Tasks};
+use crate::upload::Kind;
 use crate::uploader::UploadHandle;
 
 use crate::accounts::{self, DockAccounts, DockAudit};
@@ -154,8 +155,19 @@ pub async fn run(
     let (audit, audit_forwarder) =
         DockAudit::spawn(writer.clone(), Arc::clone(&clock), shutdown.clone());
     tasks.spawn("audit forwarder", audit_forwarder);
+    let seeds = match &producer {
+        Some(p) => diag::UploadSeeds {
+            last_gps_ms: reader.last_queued_at(Kind::DockGps, &p.origin.site, &p.origin.dock)?,
+            last_dock_diag_ms: reader.last_queued_at(
+                Kind::DockDiag,
+                &p.origin.site,
+                &p.origin.dock,
+            )?,
+        },
+        None => diag::UploadSeeds::default(),
+    };
     let (diag_queue, diag_forwarder) =
-        DiagQueue::spawn(writer.clone(), producer.clone(), shutdown.clone());
+        DiagQueue::spawn(writer.clone(), producer.clone(), seeds, shutdown.clone());
     tasks.spawn("diagnostics forwarder", diag_forwarder);
     if let Some((driver, publisher)) = upload_driver {
         tasks.spawn("upload driver", driver.run(publisher, shutdown.clone()));

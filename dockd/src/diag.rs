@@ -33,6 +33,17 @@ pub struct DiagQueue {
     queue: mpsc::Sender<DiagRecord>,
     /// With `[upload]`: the producer, and when a GPS fix was last queued for upload.
     upload: Option<(Arc<Producer>, LastFix)>,
+    /// When a `dock_diag` was last queued, as the store recorded it (the hourly rule holds across
+    /// restarts: a crash-looping dock does not queue one per start).
+    last_dock_diag_ms: Option<i64>,
+}
+
+/// When the dock last queued its own records for upload, read from the store at start
+/// (`Reader::last_queued_at`), so their cadences hold across restarts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UploadSeeds {
+    pub last_gps_ms: Option<i64>,
+    pub last_dock_diag_ms: Option<i64>,
 }
 
 /// When a GPS fix was last queued for upload, shared by the queue's clones.
@@ -44,6 +55,7 @@ impl DiagQueue {
     pub fn spawn(
         writer: Writer,
         producer: Option<Arc<Producer>>,
+        seeds: UploadSeeds,
         shutdown: CancellationToken,
     ) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (queue, records) = mpsc::channel(QUEUE);
@@ -57,8 +69,15 @@ impl DiagQueue {
                 async move { writer.diag(batch).await }
             },
         );
-        let upload = producer.map(|p| (p, Arc::default()));
-        (Self { queue, upload }, forwarder)
+        let upload = producer.map(|p| (p, Arc::new(std::sync::Mutex::new(seeds.last_gps_ms))));
+        (
+            Self {
+                queue,
+                upload,
+                last_dock_diag_ms: seeds.last_dock_diag_ms,
+            },
+            forwarder,
+        )
     }
 
     /// Queues `record` for upload (nothing without `[upload]`).
@@ -191,7 +210,10 @@ async fn power_task(
     // Read often enough to notice mains going away within a minute; store every `every`.
     let look = every.min(Duration::from_secs(30));
     let mut last_stored: Option<(i64, String)> = None;
-    let mut hourly = produce::Hourly::default();
+    let mut hourly = match (&queue.upload, queue.last_dock_diag_ms) {
+        (Some((producer, _)), Some(at_ms)) => produce::Hourly::after(&producer.time_zone(), at_ms),
+        _ => produce::Hourly::default(),
+    };
     loop {
         let root = sysfs_root.clone();
         match tokio::task::spawn_blocking(move || diagnostics::power::read_power(&root)).await {
@@ -320,9 +342,22 @@ mod tests {
     }
 
     fn queue(upload: Option<Arc<Producer>>) -> (DiagQueue, mpsc::Receiver<DiagRecord>) {
+        seeded(upload, None)
+    }
+
+    /// A queue as after a restart whose store says a fix was last queued at `last_gps_ms`.
+    fn seeded(
+        upload: Option<Arc<Producer>>,
+        last_gps_ms: Option<i64>,
+    ) -> (DiagQueue, mpsc::Receiver<DiagRecord>) {
         let (queue, records) = mpsc::channel(QUEUE);
-        let upload = upload.map(|p| (p, LastFix::default()));
-        (DiagQueue { queue, upload }, records)
+        let upload = upload.map(|p| (p, Arc::new(std::sync::Mutex::new(last_gps_ms))));
+        let queue = DiagQueue {
+            queue,
+            upload,
+            last_dock_diag_ms: None,
+        };
+        (queue, records)
     }
 
     fn drain(records: &mut mpsc::Receiver<DiagRecord>) -> (usize, Vec<crate::upload::Item>) {
@@ -360,6 +395,18 @@ mod tests {
                 .iter()
                 .all(|i| i.kind == crate::upload::Kind::DockGps)
         );
+    }
+
+    #[test]
+    fn after_a_restart_the_ten_minutes_count_from_the_fix_the_store_last_queued() {
+        let t0 = 1_772_460_300_000;
+        let (queue, mut records) = seeded(Some(producer()), Some(t0));
+        queue.record_fix(fix(t0 + 60_000));
+        queue.record_fix(fix(t0 + 600_000));
+        let (fixes, uploads) = drain(&mut records);
+        assert_eq!(fixes, 2);
+        let at: Vec<String> = uploads.iter().map(|i| i.key.clone()).collect();
+        assert_eq!(at, [format!("dock_gps:plant-7:dock-a:{}", t0 + 600_000)]);
     }
 
     #[test]

@@ -907,6 +907,33 @@ impl Reader {
         })
     }
 
+    /// The newest time among the keys queued so far that read `<kind>:<site>:<dock>:<Unix ms>`
+    /// (`dock_diag`, `dock_gps`; kept after delivery in `upload_revision`), so the dock's own
+    /// cadences hold across restarts.
+    pub fn last_queued_at(
+        &self,
+        kind: Kind,
+        site: &str,
+        dock: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let prefix = format!("{}:{site}:{dock}:", kind.name());
+        // Every key starting with the prefix sorts in [prefix, prefix with its last ':' as ';').
+        let end = format!("{};", &prefix[..prefix.len() - 1]);
+        self.with(|conn| {
+            let mut query = conn
+                .prepare_cached("SELECT key FROM upload_revision WHERE key >= ?1 AND key < ?2")?;
+            let keys = query.query_map(params![prefix, end], |r| r.get::<_, String>(0))?;
+            let mut newest = None;
+            for key in keys {
+                let at = key?
+                    .strip_prefix(&prefix)
+                    .and_then(|ms| ms.parse::<i64>().ok());
+                newest = newest.max(at);
+            }
+            Ok(newest)
+        })
+    }
+
     /// What was last queued under each of `keys` that has been queued.
     pub fn upload_revisions(
         &self,

@@ -475,6 +475,13 @@ pub struct Hourly {
 }
 
 impl Hourly {
+    /// The rule after a record was made at `at_ms` (read back from the store at start).
+    pub fn after(tz: &TimeZone, at_ms: i64) -> Self {
+        Self {
+            last: local_hour(tz, at_ms),
+        }
+    }
+
     /// True (and remembered) when `at_ms` falls in another site-local clock hour than the last
     /// record's.
     pub fn due(&mut self, tz: &TimeZone, at_ms: i64) -> bool {

@@ -853,3 +853,46 @@ async fn an_opted_out_workers_items_are_dropped_inside_the_storing_transaction_a
     assert_eq!(store.reader.upload_status().unwrap().queued_items, 1);
     store.close();
 }
+
+#[tokio::test]
+async fn the_last_dock_record_time_is_read_back_after_its_delivery() {
+    let store = configured("outbox-last-queued", 1 << 30).await;
+    let key = |at: i64| format!("dock_diag:plant-7:dock-1:{at}");
+    queue(
+        &store,
+        vec![
+            item(Kind::DockDiag, &key(3_600_000), 1, 100),
+            item(Kind::DockDiag, &key(7_200_000), 2, 100),
+            item(Kind::DockGps, "dock_gps:plant-7:dock-1:9999999", 3, 100),
+            item(Kind::DockDiag, "dock_diag:plant-7:dock-10:99999999", 4, 100),
+        ],
+    )
+    .await;
+    for planned in commit_all(&store).await {
+        store
+            .writer
+            .outbox(OutboxChange::Delivered {
+                id: planned.id,
+                at_ms: 10,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.reader.upload_status().unwrap().queued_items, 0);
+    let last = |kind| {
+        store
+            .reader
+            .last_queued_at(kind, "plant-7", "dock-1")
+            .unwrap()
+    };
+    assert_eq!(last(Kind::DockDiag), Some(7_200_000));
+    assert_eq!(last(Kind::DockGps), Some(9_999_999));
+    assert_eq!(
+        store
+            .reader
+            .last_queued_at(Kind::DockDiag, "plant-7", "dock-2")
+            .unwrap(),
+        None
+    );
+    store.close();
+}

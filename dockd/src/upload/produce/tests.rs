@@ -378,6 +378,16 @@ fn dock_diagnostics_are_due_once_per_site_local_clock_hour() {
 }
 
 #[test]
+fn after_a_restart_the_hour_of_the_last_stored_record_is_not_due_again() {
+    let tz = berlin();
+    // 2026-03-02 10:59:59 in Berlin: the last record before the restart was made at 10:30.
+    let before = 1_772_445_599_000;
+    let mut hourly = Hourly::after(&tz, before - 1_800_000);
+    assert!(!hourly.due(&tz, before));
+    assert!(hourly.due(&tz, before + 1000));
+}
+
+#[test]
 fn gps_fixes_leave_at_most_once_per_ten_minutes() {
     assert!(gps_due(None, 0));
     assert!(!gps_due(Some(0), GPS_EVERY_MS - 1));
