@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dockd::analysis::{self, Settings};
-use dockd::clock::{Clock, SystemClock};
+use dockd::clock::SystemClock;
 use dockd::config::{Config, UploadConfig};
 use dockd::store::outbox::OutboxChange;
 use dockd::store::{OutboxPolicy, Reader, Writer, open_for_writing};
@@ -50,7 +50,7 @@ use tokio_util::sync::CancellationToken;
 
 mod shared;
 
-use shared::{cpu_seconds, env_or};
+use shared::{cpu_seconds, env_or, status_mb};
 
 const DAY_MS: i64 = 86_400_000;
 const SITE: &str = "plant-a";
@@ -192,12 +192,7 @@ fn analysed_fleet(count: usize, hours: u64) -> Vec<Worn> {
         .into_iter()
         .enumerate()
         .map(|(i, wearable)| {
-            let files: Vec<(String, Vec<u8>)> = wearable
-                .closed_segment_bytes()
-                .map(|(id, bytes)| (format!("segment-{id}"), bytes.to_vec()))
-                .collect();
-            let (recording, _) =
-                dockd::analyst::offline_recording(&files, SystemClock.now_ms()).expect("recording");
+            let recording = shared::recording(&wearable);
             let (reports, _) = analysis::analyze(&recording, &settings).expect("analysis");
             let tag = WorkerTag::from_ascii(&format!("B-{}", 1001 + i)).expect("badge");
             Worn {
@@ -417,7 +412,7 @@ fn drain(
         // SAFETY: `malloc_trim` only releases free heap memory; it takes no pointer.
         #[allow(unsafe_code)]
         let _ = unsafe { libc::malloc_trim(0) };
-        let rss_before = rss_mb("VmRSS:");
+        let rss_before = status_mb("self", "VmRSS:");
         reset_peak_rss();
         let cpu_before = cpu_seconds("self") - thread_cpu_seconds(RECEIVER_THREADS);
         let started = Instant::now();
@@ -439,7 +434,7 @@ fn drain(
         Figures {
             secs,
             cpu_s,
-            rss_mb: (rss_mb("VmHWM:"), rss_before),
+            rss_mb: (status_mb("self", "VmHWM:"), rss_before),
             ..Figures::default()
         }
     });
@@ -709,16 +704,6 @@ fn thread_cpu_seconds(name: &str) -> f64 {
         })
         .map(|t| cpu_seconds(&format!("self/task/{}", t.file_name().to_string_lossy())))
         .sum()
-}
-
-/// This process's `VmRSS:` or `VmHWM:` in MB.
-fn rss_mb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// Resets VmHWM to the current RSS (Linux ≥ 4.0), so the next reading is the drain's peak.
