@@ -33,12 +33,7 @@ fn main() {
 fn one_shift() {
     let reps = env_or("REPS", 11).max(1);
     let wearable = shared::fleet(1, 12, 77).remove(0);
-    let files: Vec<(String, Vec<u8>)> = wearable
-        .closed_segment_bytes()
-        .map(|(id, bytes)| (format!("segment-{id}"), bytes.to_vec()))
-        .collect();
-    let (recording, _) =
-        dockd::analyst::offline_recording(&files, SystemClock.now_ms()).expect("recording");
+    let recording = shared::recording(&wearable);
     let samples: usize = recording.blocks.iter().map(|b| b.samples.len()).sum();
     let settings = Settings::default();
     // The gait pass (analysis version 2) on the same samples as one run, timed in the same

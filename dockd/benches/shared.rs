@@ -27,6 +27,17 @@ pub fn fleet(count: usize, hours: u64, seed: u64) -> Vec<Wearable> {
     })
 }
 
+/// What the dock would make of `wearable`'s closed segments (as `dockd analyze` reads files).
+pub fn recording(wearable: &Wearable) -> dockd::analysis::Recording {
+    let files: Vec<(String, Vec<u8>)> = wearable
+        .closed_segment_bytes()
+        .map(|(id, bytes)| (format!("segment-{id}"), bytes.to_vec()))
+        .collect();
+    dockd::analyst::offline_recording(&files, SystemClock.now_ms())
+        .expect("recording")
+        .0
+}
+
 /// Segment bytes the fleet holds: what a pull moves.
 pub fn segment_bytes(wearables: &[Wearable]) -> u64 {
     wearables
@@ -45,10 +56,15 @@ pub fn env_or(name: &str, default: u64) -> u64 {
 
 /// Peak resident set size of a process, from /proc (kB → MB).
 pub fn peak_rss_mb(pid: u32) -> f64 {
+    status_mb(&pid.to_string(), "VmHWM:")
+}
+
+/// A memory figure of a process (`pid` or `self`) from /proc/<pid>/status, e.g. `VmRSS:` (kB → MB).
+pub fn status_mb(pid: &str, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
