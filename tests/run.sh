@@ -12,10 +12,11 @@ say() { printf '\n== %s\n' "$*"; }
 # umockdev, whose preload library lets the USB tests run the real libusb path with no USB bus,
 # Chromium with its chromedriver for the browser tests of the page (tests/e2e/browser.rs), a real
 # gpsd with gpsfake (gpsd-clients, which brings python3-gps) replaying receiver recordings for the
-# GPS tests, socat, picocom and tmux to drive the serial console through real ptys, and python3-venv
-# for DuckDB's venv (below).
+# GPS tests, socat, picocom and tmux to drive the serial console through real ptys, python3-venv
+# for DuckDB's venv (below), and curl and zstd, which the upload benchmark measures dockd against
+# (`cargo bench -p dockd --bench upload`; its sends and `zstd -3` are the yardsticks).
 packages=(pkg-config gcc libusb-1.0-0-dev umockdev libumockdev-dev chromium chromium-driver
-  gpsd gpsd-clients socat picocom tmux python3-venv)
+  gpsd gpsd-clients socat picocom tmux python3-venv curl zstd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -401,6 +401,17 @@ const STATUS: &str = "SELECT (SELECT count(*) FROM outbox_item INDEXED BY outbox
              WHERE state = 'dead')
      FROM upload_state s WHERE s.id = 1";
 
+/// The unbatched queue's figures per partition, over a covering index (read before every few
+/// sends: a scan of the table would read every payload's page).
+pub(crate) const PARTITIONS: &str = "SELECT kind, day, count(*), sum(bytes), min(created_ms)
+     FROM outbox_item INDEXED BY outbox_item_unbatched
+     WHERE batch_id IS NULL GROUP BY kind, day ORDER BY kind, day";
+
+/// A batch's members, found by key (SQLite's own choice scanned every unbatched item instead).
+pub(crate) const BATCH_MEMBERS: &str =
+    "UPDATE outbox_item INDEXED BY outbox_item_unbatched_key SET batch_id = ?1
+     WHERE key IN (SELECT value FROM json_each(?2)) AND batch_id IS NULL";
+
 /// Bytes the budget counts: unbatched payloads plus every batch body.
 fn used_bytes(tx: &Transaction<'_>) -> Result<u64, StoreError> {
     let used: i64 = tx.prepare_cached(USED_BYTES)?.query_row([], |r| r.get(0))?;
@@ -617,64 +628,75 @@ fn commit_batch(
     if exists {
         return Err(refuse("a batch with this id is already committed".into()));
     }
-    let mut members = Vec::with_capacity(planned.keys.len());
-    for key in &planned.keys {
-        let member = tx
-            .prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM outbox_item WHERE key = ?1 AND batch_id IS NULL"
-            ))?
-            .query_row([key], item_from_row)
-            .optional()?;
-        match member {
-            Some((id, item)) => members.push((id, item)),
-            None => {
-                return Err(refuse(format!(
-                    "its member {key} is not queued outside a batch"
-                )));
+    // The members' content is checked through each key's digest, which `upload_revision` keeps
+    // for the item queued last under it, the one outside a batch (payloads are never re-read).
+    let keys = serde_json::to_string(&planned.keys)
+        .map_err(|e| refuse(format!("its keys could not be listed: {e}")))?;
+    let mut members: Vec<(String, String, i64)> = Vec::with_capacity(planned.keys.len());
+    {
+        let mut query = tx.prepare_cached(
+            "SELECT k.value, r.digest, i.created_ms
+             FROM json_each(?1) k
+             LEFT JOIN upload_revision r ON r.key = k.value
+             LEFT JOIN outbox_item i ON i.key = k.value AND i.batch_id IS NULL
+                AND i.kind = ?2 AND i.day = ?3
+             ORDER BY k.value",
+        )?;
+        let rows = query.query_map(
+            params![keys, planned.partition.kind.name(), planned.partition.day],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            },
+        )?;
+        for row in rows {
+            match row? {
+                (key, Some(digest), Some(created_ms)) => members.push((key, digest, created_ms)),
+                (key, ..) => {
+                    return Err(refuse(format!(
+                        "its member {key} is not queued outside a batch as one of its kind and day"
+                    )));
+                }
             }
         }
     }
-    if members
-        .iter()
-        .any(|(_, i)| i.kind != planned.partition.kind || i.day != planned.partition.day)
-    {
-        return Err(refuse("a member is not of its kind and day".into()));
+    if members.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(refuse("a member is listed twice".into()));
     }
-    let refs: Vec<&Item> = members.iter().map(|(_, i)| i).collect();
-    if crate::upload::batch::batch_id(&refs) != planned.id {
+    let id = crate::upload::batch::batch_id_of_digests(
+        members
+            .iter()
+            .map(|(key, digest, _)| (key.as_str(), digest.as_str())),
+    );
+    if id != planned.id {
         return Err(refuse(
             "its members' content does not give its id (changed since it was planned)".into(),
         ));
     }
-    let oldest_ms = refs.iter().map(|i| i.created_ms).min().unwrap_or(0);
+    let oldest_ms = members.iter().map(|m| m.2).min().unwrap_or(0);
     tx.prepare_cached(
-        "INSERT INTO outbox_batch (id, kind, day, items, body, body_bytes, oldest_ms, committed_ms,
-            state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'ready')",
+        "INSERT INTO outbox_batch (id, kind, day, items, body_bytes, oldest_ms, committed_ms,
+            state, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'ready', ?8)",
     )?
     .execute(params![
         planned.id,
         planned.partition.kind.name(),
         planned.partition.day,
         i64::try_from(members.len()).unwrap_or(i64::MAX),
-        batch.body,
         i64::try_from(batch.body.len()).unwrap_or(i64::MAX),
         oldest_ms,
-        committed_ms.unwrap_or(oldest_ms.max(planned.oldest_ms))
+        committed_ms.unwrap_or(oldest_ms.max(planned.oldest_ms)),
+        batch.body
     ])?;
     // One statement for every member: SQLite journals each page a statement changes (the
     // foreign key and the unique index make every statement journalled), so a statement per
     // member copied 64 KiB pages thousands of times per batch and bounded the upload's speed.
-    let ids = members
-        .iter()
-        .map(|(id, _)| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
     let batched = tx
-        .prepare_cached(
-            "UPDATE outbox_item SET batch_id = ?1
-             WHERE id IN (SELECT value FROM json_each(?2)) AND batch_id IS NULL",
-        )?
-        .execute(params![planned.id, format!("[{ids}]")])?;
+        .prepare_cached(BATCH_MEMBERS)?
+        .execute(params![planned.id, keys])?;
     if batched != members.len() {
         return Err(refuse(format!(
             "{batched} of its {} members could be batched",
@@ -777,20 +799,33 @@ fn item_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Item)> {
 impl Reader {
     /// Unbatched items by partition, in (kind, day) order.
     pub fn outbox_partitions(&self) -> Result<Vec<PartitionQueue>, StoreError> {
+        self.outbox_partitions_until(|_| false)
+    }
+
+    /// Unbatched items by partition, in (kind, day) order, up to and including the first for
+    /// which `enough` answers true: the rest of the queue's index is not read.
+    pub fn outbox_partitions_until(
+        &self,
+        mut enough: impl FnMut(&PartitionQueue) -> bool,
+    ) -> Result<Vec<PartitionQueue>, StoreError> {
         self.with(|conn| {
-            let mut query = conn.prepare_cached(
-                "SELECT kind, day, count(*), sum(bytes), min(created_ms) FROM outbox_item
-                 WHERE batch_id IS NULL GROUP BY kind, day ORDER BY kind, day",
-            )?;
-            let rows = query.query_map([], |r| {
-                Ok(PartitionQueue {
+            let mut query = conn.prepare_cached(PARTITIONS)?;
+            let mut rows = query.query([])?;
+            let mut partitions = Vec::new();
+            while let Some(r) = rows.next()? {
+                let queue = PartitionQueue {
                     partition: partition_at(r, 0)?,
                     items: count_at(r, 2)?,
                     bytes: count_at(r, 3)?,
                     oldest_ms: r.get(4)?,
-                })
-            })?;
-            rows.collect()
+                };
+                let stop = enough(&queue);
+                partitions.push(queue);
+                if stop {
+                    break;
+                }
+            }
+            Ok(partitions)
         })
     }
 

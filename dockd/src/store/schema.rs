@@ -325,13 +325,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         kind            TEXT NOT NULL,
         day             TEXT NOT NULL,
         items           INTEGER NOT NULL,
-        body            BLOB NOT NULL,           -- the zstd NDJSON sent on every attempt
         body_bytes      INTEGER NOT NULL,
         oldest_ms       INTEGER NOT NULL,
         committed_ms    INTEGER NOT NULL,
         state           TEXT NOT NULL CHECK (state IN ('ready', 'dead')),
         reason          TEXT,                    -- dead: why the receiver refused it
-        parked_ms       INTEGER
+        parked_ms       INTEGER,
+        -- Last, so reading the other columns never walks the body's overflow pages.
+        body            BLOB NOT NULL            -- the zstd NDJSON sent on every attempt
     ) STRICT;
     -- Covering for the budget's sum of bodies and the eviction of a kind's oldest ready batch.
     CREATE INDEX outbox_batch_by_state ON outbox_batch(state, kind, oldest_ms, id, body_bytes);
@@ -347,7 +348,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         batch_id        TEXT REFERENCES outbox_batch(id)  -- NULL: not yet in a batch
     ) STRICT;
     CREATE UNIQUE INDEX outbox_item_unbatched_key ON outbox_item(key) WHERE batch_id IS NULL;
-    CREATE INDEX outbox_item_unbatched ON outbox_item(kind, day, created_ms, key)
+    -- Covering for the partitions' figures (count, bytes, oldest) and their oldest-first order
+    -- (`batch_id`, always NULL here, lets SQLite check the condition without the table).
+    CREATE INDEX outbox_item_unbatched ON outbox_item(kind, day, created_ms, key, bytes, batch_id)
         WHERE batch_id IS NULL;
     -- Both carry `bytes`: the budget and the status sum it without reading a payload.
     CREATE INDEX outbox_item_by_batch ON outbox_item(batch_id, bytes, created_ms);

@@ -163,11 +163,26 @@ fn sorted<'a>(members: &[&'a Item]) -> Vec<&'a Item> {
 
 /// The batch id of these members (see the module docs).
 pub fn batch_id(members: &[&Item]) -> String {
+    let digests: Vec<(&str, String)> = sorted(members)
+        .into_iter()
+        .map(|item| {
+            (
+                item.key.as_str(),
+                hex::encode(Sha256::digest(&item.payload)),
+            )
+        })
+        .collect();
+    batch_id_of_digests(digests.iter().map(|(key, digest)| (*key, digest.as_str())))
+}
+
+/// The batch id of members given as (key, SHA-256 hex of the NDJSON line), in key order: what
+/// the store checks a batch against without reading a payload (it keeps each key's digest).
+pub fn batch_id_of_digests<'a>(members: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut hash = Sha256::new();
-    for item in sorted(members) {
-        hash.update(item.key.as_bytes());
+    for (key, digest) in members {
+        hash.update(key.as_bytes());
         hash.update(b"\t");
-        hash.update(hex::encode(Sha256::digest(&item.payload)).as_bytes());
+        hash.update(digest.as_bytes());
         hash.update(b"\n");
     }
     let mut id = hex::encode(hash.finalize());

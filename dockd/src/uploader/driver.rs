@@ -5,9 +5,11 @@
 //! the loop's timing and its wake-ups; it must never decide a retry, a pause or a batch's members
 //! itself (that is `upload`), nor write except through the store's `Writer`.
 //!
-//! One batch is in flight at a time. A send cut short by shutdown (or a kill) leaves the batch
-//! committed: the next start sends the same bytes under the same id again, so a receiver that got
-//! it the first time sees one repeated batch, never a different one.
+//! One batch is in flight at a time. While it travels, the next batches are formed (at most
+//! [`READY_AHEAD`] committed ahead), so a drain is paced by the network rather than by forming.
+//! A send cut short by shutdown (or a kill) leaves the batch committed: the next start sends the
+//! same bytes under the same id again, so a receiver that got it the first time sees one repeated
+//! batch, never a different one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +19,10 @@ use tokio_util::sync::CancellationToken;
 use super::handle::{UploadLive, UploadPublisher};
 use super::target::{Outgoing, Target};
 use crate::clock::Clock;
-use crate::store::outbox::{BatchState, NewBatch, OutboxChange};
+use crate::store::outbox::{BatchRow, BatchState, NewBatch, OutboxChange, PartitionQueue};
 use crate::store::{Reader, StoreError, Writer};
 use crate::upload::batch::{self, Limits};
+use crate::upload::retry::Outcome;
 use crate::upload::{Action, Item, QueueFigures, Ready, Session, Verdict};
 
 /// How long the driver sleeps at most before looking at the store and the clock again: new items,
@@ -27,6 +30,11 @@ use crate::upload::{Action, Item, QueueFigures, Ready, Session, Verdict};
 const LOOK_AGAIN: Duration = Duration::from_secs(1);
 /// Committed batches kept ahead of the sends: a backlog is not doubled on disk as batch bodies.
 const READY_AHEAD: usize = 4;
+/// New batches are formed when this many or fewer are ready, [`READY_AHEAD`] at a time, so the
+/// queue's figures are read once per few sends, not before every one.
+const REFILL_AT: usize = 1;
+/// Queued NDJSON bytes read at once to form batches (with the default 4 MiB batches: two).
+const FORM_READ_BYTES: usize = 8 << 20;
 
 /// Why the driver stopped.
 #[derive(Debug, thiserror::Error)]
@@ -172,70 +180,33 @@ impl Driver {
         Ok(wait)
     }
 
-    /// Commits the due batches of every partition, at most [`READY_AHEAD`] ready at once, and
-    /// offers every ready batch to the session (again after a restart: committed batches are sent
-    /// before anything new).
+    /// Offers every ready batch to the session (again after a restart, or after an admin's retry:
+    /// committed batches are sent before anything new); when at most [`REFILL_AT`] are left,
+    /// forms more first.
     async fn form_batches(&mut self, now: i64) -> Result<(), DriverError> {
-        let mut ready = self.ready_batches()?;
-        if ready.len() < READY_AHEAD {
-            for queue in self.reader.outbox_partitions()? {
-                if ready.len() >= READY_AHEAD {
-                    break;
-                }
-                let pending = self.reader.outbox_pending(
-                    &queue.partition,
-                    self.limits.max_items,
-                    self.limits.max_bytes,
-                )?;
-                // `pending` is at most one batch's worth: a partition is due when the store holds
-                // more than that, or its oldest item is old enough, or an upload was asked for.
-                let full = queue.items > pending.len() as u64;
-                let planned = batch::plan(&pending, &self.limits, now, self.flush || full);
-                let mut batches = Vec::new();
-                for plan in planned.into_iter().take(READY_AHEAD - ready.len()) {
-                    let members: Vec<&Item> = pending
-                        .iter()
-                        .filter(|i| plan.keys.binary_search(&i.key).is_ok())
-                        .collect();
-                    match batch::encode(&members) {
-                        Ok(body) => batches.push(NewBatch {
-                            planned: plan,
-                            body,
-                        }),
-                        Err(error) => {
-                            tracing::error!("A batch could not be compressed: {error}.");
-                        }
-                    }
-                }
-                if !batches.is_empty() {
-                    let count = batches.len();
-                    self.writer
-                        .outbox(OutboxChange::CommitBatches(batches))
-                        .await?;
-                    ready = self.ready_batches()?;
-                    tracing::debug!("Committed {count} upload batches.");
-                }
-            }
-        }
-        for batch in ready {
-            self.session.offer(batch);
+        self.offer_ready()?;
+        if self.session.ready().len() <= REFILL_AT {
+            form(&self.reader, &self.writer, &self.limits, now, self.flush).await?;
+            self.offer_ready()?;
         }
         Ok(())
     }
 
-    fn ready_batches(&self) -> Result<Vec<Ready>, StoreError> {
-        Ok(self
+    fn offer_ready(&mut self) -> Result<(), StoreError> {
+        for batch in self
             .reader
             .outbox_batches()?
             .into_iter()
             .filter(|b| b.state == BatchState::Ready)
-            .map(|b| Ready {
-                id: b.id,
-                items: b.items,
-                bytes: b.bytes,
-                oldest_ms: b.oldest_ms,
-            })
-            .collect())
+        {
+            self.session.offer(Ready {
+                id: batch.id,
+                items: batch.items,
+                bytes: batch.bytes,
+                oldest_ms: batch.oldest_ms,
+            });
+        }
+        Ok(())
     }
 
     /// Sends batch `id`'s committed bytes and applies the verdict.
@@ -256,16 +227,51 @@ impl Driver {
             body: &body,
             items: batch.items,
         };
-        let outcome = tokio::select! {
-            outcome = self.target.send(&outgoing) => outcome,
-            () = cancel.cancelled() => {
-                self.session.withdraw(id);
-                return Ok(());
+        // While the bytes travel, the next batches are formed (compressed and committed) when
+        // few are left, so a drain is paced by the network, not by forming.
+        let refill = self.session.ready().len() <= REFILL_AT + 1;
+        let started_ms = self.clock.now_ms();
+        let sending = async {
+            tokio::select! {
+                outcome = self.target.send(&outgoing) => Some(outcome),
+                () = cancel.cancelled() => None,
             }
         };
+        let forming = async {
+            if refill {
+                form(
+                    &self.reader,
+                    &self.writer,
+                    &self.limits,
+                    started_ms,
+                    self.flush,
+                )
+                .await
+            } else {
+                Ok(())
+            }
+        };
+        let (outcome, formed) = tokio::join!(sending, forming);
+        let Some(outcome) = outcome else {
+            self.session.withdraw(id);
+            return formed;
+        };
+        // The outcome is applied even when forming failed: a delivery is never left uncommitted.
+        let applied = self.apply(id, &batch, body.len(), &outcome).await;
+        formed.and(applied)
+    }
+
+    /// Applies the session's verdict on `outcome` of batch `id` to the store.
+    async fn apply(
+        &mut self,
+        id: &str,
+        batch: &BatchRow,
+        body_len: usize,
+        outcome: &Outcome,
+    ) -> Result<(), DriverError> {
         let now = self.clock.now_ms();
         let mut random = || getrandom::u64().unwrap_or(0);
-        let Ok(verdict) = self.session.on_outcome(now, id, &outcome, &mut random) else {
+        let Ok(verdict) = self.session.on_outcome(now, id, outcome, &mut random) else {
             return Ok(());
         };
         match verdict {
@@ -280,7 +286,7 @@ impl Driver {
                     "Uploaded batch {id}: {} items of {} in {} bytes.",
                     batch.items,
                     batch.partition.kind.name(),
-                    body.len()
+                    body_len
                 );
                 if let Some(failures) = self.failing.take() {
                     tracing::info!(
@@ -404,6 +410,114 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// Commits due batches until [`READY_AHEAD`] are ready (the store's ready batches count, the one
+/// in flight included). Whether a partition is due is decided from the store's figures, so the
+/// queue's payloads are read only for batches that are formed; compression runs on a blocking
+/// thread.
+async fn form(
+    reader: &Reader,
+    writer: &Writer,
+    limits: &Limits,
+    now: i64,
+    flush: bool,
+) -> Result<(), DriverError> {
+    let ready = reader
+        .outbox_batches()?
+        .iter()
+        .filter(|b| b.state == BatchState::Ready)
+        .count();
+    let max_age_ms = i64::try_from(limits.max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    if ready >= READY_AHEAD {
+        return Ok(());
+    }
+    let due = |queue: &PartitionQueue| {
+        // NDJSON bytes: each payload and its newline.
+        let bytes = queue.bytes.saturating_add(queue.items);
+        let full = queue.items >= limits.max_items as u64 || bytes >= limits.max_bytes as u64;
+        flush || full || now.saturating_sub(queue.oldest_ms) >= max_age_ms
+    };
+    // The figures are read only as far as the partitions due can fill the batches wanted.
+    let mut room = (READY_AHEAD - ready) as u64;
+    let partitions = reader.outbox_partitions_until(|queue| {
+        if due(queue) {
+            let by_items = queue.items.div_ceil(limits.max_items.max(1) as u64);
+            let by_bytes = queue
+                .bytes
+                .saturating_add(queue.items)
+                .div_ceil(limits.max_bytes.max(1) as u64);
+            room = room.saturating_sub(by_items.max(by_bytes).max(1));
+        }
+        room == 0
+    })?;
+    let mut plans = Vec::new();
+    let mut items: Vec<Item> = Vec::new();
+    for queue in partitions {
+        if ready + plans.len() >= READY_AHEAD {
+            break;
+        }
+        if !due(&queue) {
+            continue;
+        }
+        // Up to the batches still wanted, in one read of the oldest items, at most
+        // [`FORM_READ_BYTES`] of them (the daemon's memory, with batches of raw samples).
+        let wanted = READY_AHEAD - ready - plans.len();
+        let read = wanted.min((FORM_READ_BYTES / limits.max_bytes.max(1)).max(1));
+        let pending = reader.outbox_pending(
+            &queue.partition,
+            limits.max_items.saturating_mul(read),
+            limits.max_bytes.saturating_mul(read),
+        )?;
+        // The store holds more than was read: the last batch cut from it may be short of its
+        // continuation, so it waits for the next read unless it is the only one.
+        let more = queue.items > pending.len() as u64;
+        let mut planned = batch::plan(&pending, limits, now, flush || more);
+        if more && planned.len() > 1 {
+            planned.pop();
+        }
+        plans.extend(planned.into_iter().take(wanted));
+        items.extend(pending);
+    }
+    if plans.is_empty() {
+        return Ok(());
+    }
+    let encoded = tokio::task::spawn_blocking(move || {
+        let mut batches = Vec::with_capacity(plans.len());
+        for plan in plans {
+            let members: Vec<&Item> = items
+                .iter()
+                .filter(|i| {
+                    i.kind == plan.partition.kind
+                        && i.day == plan.partition.day
+                        && plan.keys.binary_search(&i.key).is_ok()
+                })
+                .collect();
+            match batch::encode(&members) {
+                Ok(body) => batches.push(NewBatch {
+                    planned: plan,
+                    body,
+                }),
+                Err(error) => tracing::error!("A batch could not be compressed: {error}."),
+            }
+        }
+        batches
+    })
+    .await;
+    let batches = match encoded {
+        Ok(batches) => batches,
+        Err(error) => {
+            tracing::error!("Forming upload batches stopped: {error}.");
+            return Ok(());
+        }
+    };
+    if batches.is_empty() {
+        return Ok(());
+    }
+    let count = batches.len();
+    writer.outbox(OutboxChange::CommitBatches(batches)).await?;
+    tracing::debug!("Committed {count} upload batches.");
+    Ok(())
 }
 
 /// The wait until `at_ms`, at most [`LOOK_AGAIN`] (the clock is injected and may jump).

@@ -741,9 +741,9 @@ async fn a_failure_and_a_pause_persist_until_a_delivery_clears_them() {
 }
 
 #[tokio::test]
-async fn the_budget_and_the_status_are_summed_without_reading_a_payload() {
+async fn the_budget_the_status_and_the_partitions_are_summed_without_reading_a_payload() {
     let store = configured("outbox-covering", 1 << 30).await;
-    for sql in [USED_BYTES, STATUS] {
+    for sql in [USED_BYTES, STATUS, PARTITIONS] {
         let plan: Vec<String> = store
             .reader
             .with(|conn| {
@@ -758,6 +758,26 @@ async fn the_budget_and_the_status_are_summed_without_reading_a_payload() {
             assert!(line.contains("COVERING INDEX"), "{line} in {plan:?}");
         }
     }
+    store.close();
+}
+
+#[tokio::test]
+async fn a_batch_finds_its_members_by_key_without_scanning_the_queue() {
+    let store = configured("outbox-members", 1 << 30).await;
+    let plan: Vec<String> = store
+        .reader
+        .with(|conn| {
+            let mut query = conn.prepare(&format!("EXPLAIN QUERY PLAN {BATCH_MEMBERS}"))?;
+            let rows = query.query_map(["b", "[]"], |r| r.get::<_, String>(3))?;
+            rows.collect()
+        })
+        .unwrap();
+    let items: Vec<&String> = plan.iter().filter(|l| l.contains("outbox_item")).collect();
+    assert_eq!(items.len(), 1, "{plan:?}");
+    assert!(
+        items[0].contains("SEARCH") && items[0].contains("outbox_item_unbatched_key (key=?)"),
+        "{plan:?}"
+    );
     store.close();
 }
 
