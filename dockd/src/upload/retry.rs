@@ -63,7 +63,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The outcome of an HTTP answer with status `status` (and `Retry-After`, seconds, if sent).
+    /// The outcome of an HTTP answer with status `status` (and its `Retry-After` in seconds).
     /// S3 error codes that override the status (a signature or skew error) are the I/O edge's.
     pub fn from_status(status: u16, retry_after_s: Option<u64>) -> Outcome {
         match status {

@@ -1,7 +1,8 @@
 //! The HTTPS edge: each batch is a `POST` to exactly `[upload] url` with `Authorization: Bearer
 //! <token>`, `Idempotency-Key: <batch id>`, `Content-Encoding: zstd` and `Content-Type:
 //! application/x-ndjson`, the body the committed bytes; the answer is read as an `Outcome`
-//! (`Outcome::from_status` with `Retry-After`). It owns that request; it must never change the
+//! (`Outcome::from_status` with `Retry-After`; a refusal with a `Date` far from the dock's clock
+//! is a clock skew). It owns that request; it must never change the
 //! bytes, never send over plain http and never log or show the token.
 
 use std::path::Path;
@@ -10,7 +11,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue
 
 use crate::upload::Outcome;
 
-use super::target::{Outgoing, TargetError, answer_body, exchange, retry_after_s};
+use super::target::{Outgoing, TargetError, answer_body, clock_skewed, exchange, retry_after_s};
 
 /// The header naming the batch, so a receiver can answer a repeated batch as already stored.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -61,10 +62,15 @@ impl HttpsTarget {
             Ok(response) => response,
             Err(failed) => return failed,
         };
-        let outcome = Outcome::from_status(
+        let mut outcome = Outcome::from_status(
             response.status().as_u16(),
             retry_after_s(response.headers()),
         );
+        // A refusal from a receiver whose clock is far from the dock's: the dock's clock is the
+        // likelier cause (a token checked against a time window), and the fix to name.
+        if matches!(outcome, Outcome::AuthRefused(_)) && clock_skewed(response.headers()) {
+            outcome = Outcome::ClockSkew;
+        }
         // Read to the end so the kept-alive connection serves the next batch.
         let _ = answer_body(response).await;
         outcome

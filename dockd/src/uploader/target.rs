@@ -325,13 +325,49 @@ pub(super) async fn answer_body(mut response: reqwest::Response) -> Option<Vec<u
     }
 }
 
-/// A `Retry-After` given in seconds (an HTTP date is not honoured: the backoff applies).
+/// A `Retry-After` in seconds: given as seconds, or as an HTTP date counted from the answer's own
+/// `Date` (both the receiver's clock, so a dock whose clock is off still waits what was asked), or
+/// from the dock's clock when the answer has no `Date`. A date in the past is no wait.
 pub(super) fn retry_after_s(headers: &reqwest::header::HeaderMap) -> Option<u64> {
-    headers
+    let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse()
+        .trim();
+    if let Ok(seconds) = value.parse() {
+        return Some(seconds);
+    }
+    let at = http_date(value)?;
+    let from = headers
+        .get(reqwest::header::DATE)
+        .and_then(|d| d.to_str().ok())
+        .and_then(http_date)
+        .unwrap_or_else(jiff::Timestamp::now);
+    let seconds = at.as_second().saturating_sub(from.as_second());
+    Some(u64::try_from(seconds).unwrap_or(0))
+}
+
+/// How far the receiver's `Date` may be from the dock's clock before a refusal is read as the
+/// dock's clock being wrong (S3's own limit).
+pub(super) const CLOCK_SKEW_MAX_S: i64 = 15 * 60;
+
+/// Whether the answer's `Date` is more than [`CLOCK_SKEW_MAX_S`] from the dock's clock.
+pub(super) fn clock_skewed(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::DATE)
+        .and_then(|d| d.to_str().ok())
+        .and_then(http_date)
+        .is_some_and(|date| {
+            date.as_second()
+                .saturating_sub(jiff::Timestamp::now().as_second())
+                .abs()
+                > CLOCK_SKEW_MAX_S
+        })
+}
+
+/// An HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`).
+fn http_date(value: &str) -> Option<jiff::Timestamp> {
+    jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(value.trim())
         .ok()
 }

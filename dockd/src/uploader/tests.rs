@@ -480,15 +480,60 @@ fn a_target_and_its_sends_can_be_shared_across_tasks() {
 }
 
 #[test]
-fn retry_after_is_honoured_in_seconds_and_an_http_date_is_left_to_the_backoff() {
-    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
-    let with = |value: &'static str| {
+fn retry_after_is_honoured_in_seconds_and_as_an_http_date_counted_from_the_answers_date() {
+    use reqwest::header::{DATE, HeaderMap, HeaderValue, RETRY_AFTER};
+    let with = |value: &'static str, date: Option<&'static str>| {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+        if let Some(date) = date {
+            headers.insert(DATE, HeaderValue::from_static(date));
+        }
         super::target::retry_after_s(&headers)
     };
-    assert_eq!(with("7"), Some(7));
-    assert_eq!(with(" 120 "), Some(120));
-    assert_eq!(with("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+    assert_eq!(with("7", None), Some(7));
+    assert_eq!(with(" 120 ", None), Some(120));
+    // The receiver's own clock on both sides: 90 s, whatever the dock's clock says.
+    assert_eq!(
+        with(
+            "Wed, 21 Oct 2026 07:29:30 GMT",
+            Some("Wed, 21 Oct 2026 07:28:00 GMT")
+        ),
+        Some(90)
+    );
+    // Already past: no wait beyond the backoff.
+    assert_eq!(
+        with(
+            "Wed, 21 Oct 2026 07:27:00 GMT",
+            Some("Wed, 21 Oct 2026 07:28:00 GMT")
+        ),
+        Some(0)
+    );
+    // No `Date`: counted from the dock's clock (a date long past here).
+    assert_eq!(with("Wed, 21 Oct 2015 07:28:00 GMT", None), Some(0));
+    assert_eq!(with("soon", None), None);
     assert_eq!(super::target::retry_after_s(&HeaderMap::new()), None);
+}
+
+#[test]
+fn a_date_far_from_the_docks_clock_is_a_clock_skew_and_a_near_one_is_not() {
+    use reqwest::header::{DATE, HeaderMap, HeaderValue};
+    let skewed = |offset_s: i64| {
+        let at = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(offset_s))
+            .unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            DATE,
+            HeaderValue::from_str(
+                &jiff::fmt::rfc2822::to_string(&at.to_zoned(jiff::tz::TimeZone::UTC)).unwrap(),
+            )
+            .unwrap(),
+        );
+        super::target::clock_skewed(&headers)
+    };
+    assert!(!skewed(0));
+    assert!(!skewed(-600));
+    assert!(skewed(3600));
+    assert!(skewed(-2 * 86_400));
+    assert!(!super::target::clock_skewed(&HeaderMap::new()));
 }
