@@ -1,12 +1,13 @@
 //! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
-//! `user add`, `analyze`, `reanalyze`. It owns argument parsing, tracing set-up and the signal →
+//! `user add`, `analyze`, `reanalyze`, `privacy verify`. It owns argument parsing, tracing set-up and the signal →
 //! `CancellationToken` bridge; it must never contain daemon logic (that lives in the library, where
 //! tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+ `reanalyze`),
-//! `user`.
+//! `user`, `privacy`.
 
 mod analyze;
 mod demo;
 mod emulate;
+mod privacy;
 mod status;
 mod user;
 
@@ -25,6 +26,7 @@ use web_ui::access::Role;
 use analyze::{analyze, reanalyze};
 use demo::demo;
 use emulate::{EmulateArgs, emulate};
+use privacy::privacy_verify;
 use status::status;
 use user::user_add;
 
@@ -93,6 +95,9 @@ enum Command {
     /// Manage who may sign in to the dock's page.
     #[command(subcommand)]
     User(UserCommand),
+    /// The privacy controls' checks.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
     /// Print what the dock has stored, per wearable (works while the daemon runs).
     Status {
         #[arg(long, short, value_name = "FILE")]
@@ -100,6 +105,16 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrivacyCommand {
+    /// Check the audit trail's hash chain: an entry changed, removed, reordered or added outside
+    /// dockd is named; exits 1 unless the chain is intact (works while the daemon runs).
+    Verify {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
     },
 }
 
@@ -165,6 +180,9 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&Config::load(&config)?, json),
+        Command::Privacy(PrivacyCommand::Verify { config }) => {
+            privacy_verify(&Config::load(&config)?)
+        }
         Command::User(UserCommand::Add {
             name,
             role,

@@ -189,6 +189,9 @@ pub(super) fn append_audit(tx: &Transaction<'_>, entries: &[AuditEntry]) -> Resu
     for e in entries {
         insert.execute(params![e.at_ms, e.user, e.action, e.subject])?;
     }
+    if !entries.is_empty() {
+        super::audit_chain::link_written(tx, tx.last_insert_rowid())?;
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! only after that acknowledgement.
 
 pub mod accounts;
+pub mod audit_chain;
 pub mod compaction;
 pub mod data_folder;
 pub mod diag;
@@ -99,6 +100,9 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
     schema::migrate(&mut conn)?;
+    let tx = conn.transaction()?;
+    audit_chain::backfill(&tx)?;
+    tx.commit()?;
     Ok(conn)
 }
 

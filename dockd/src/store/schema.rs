@@ -392,6 +392,30 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         last_created_ms INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 10: the audit trail made tamper-evident (issue 15). Each entry's link is the SHA-256 of the
+    // previous link and the entry (`store::audit_chain`), written in the entry's transaction; the
+    // entries before this migration are linked once, at the next open for writing, up to
+    // `backfill_until`: an entry added later without a link was added outside dockd.
+    r#"
+    CREATE TABLE audit_link (
+        audit_id        INTEGER PRIMARY KEY,     -- audit(id); not a foreign key, so a removed
+                                                 -- entry leaves its link behind as evidence
+        hash            TEXT NOT NULL            -- SHA-256 hex of (previous link, this entry)
+    ) STRICT;
+    CREATE TRIGGER audit_link_no_update BEFORE UPDATE ON audit_link
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit chain is append-only');
+    END;
+    CREATE TRIGGER audit_link_no_delete BEFORE DELETE ON audit_link
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit chain is append-only');
+    END;
+    CREATE TABLE audit_chain_state (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        backfill_until  INTEGER NOT NULL         -- entries up to this id predate the chain
+    ) STRICT;
+    INSERT INTO audit_chain_state (id, backfill_until) SELECT 1, coalesce(max(id), 0) FROM audit;
+    "#,
 ];
 
 /// The schema version this build writes.

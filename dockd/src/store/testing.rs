@@ -81,6 +81,15 @@ impl Scratch {
             .unwrap()
     }
 
+    /// Raw SQL on a writable connection of its own, as someone with the file would run it
+    /// (triggers can be dropped first).
+    pub fn tamper(&self, sql: &str) {
+        rusqlite::Connection::open(&self.path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+    }
+
     /// The same database after its writer is stopped and a new one started (a restart).
     pub fn reopen(self) -> Self {
         drop((self.writer, self.reader));

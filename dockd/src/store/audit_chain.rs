@@ -1,0 +1,219 @@
+//! The audit trail's hash chain: each entry's link is the SHA-256 of the previous link and the
+//! entry, written in the entry's own transaction, and its verification. It owns `audit_link` and
+//! `audit_chain_state`; it must never link an entry it did not write itself (beyond the one-time
+//! backfill of entries older than the chain), nor change or remove a link.
+//!
+//! **Link** of entry `e` after link `p` (64 hex; the first entry's `p` is [`GENESIS`]):
+//! `hex(SHA-256(p ‖ "\n" ‖ JSON [id, at_ms, user, action, subject]))`, the JSON as serde_json
+//! writes it (no spaces). Anyone holding a copy of the trail can recompute it.
+//!
+//! **What it detects locally**: an entry changed, removed from the middle, reordered, or added
+//! outside dockd (no link). A cut-off tail or a consistently rewritten chain needs a copy of the
+//! head kept elsewhere (an anchor), which comes with the upload of anchors.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use sha2::{Digest, Sha256};
+
+use super::{Reader, StoreError};
+
+/// The link before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The link of entry (`id`, `at_ms`, `user`, `action`, `subject`) after link `previous`.
+pub fn link(
+    previous: &str,
+    id: i64,
+    at_ms: i64,
+    user: &str,
+    action: &str,
+    subject: &str,
+) -> String {
+    // A tuple of plain values always serialises.
+    let entry = serde_json::to_string(&(id, at_ms, user, action, subject)).unwrap_or_default();
+    let mut hash = Sha256::new();
+    hash.update(previous.as_bytes());
+    hash.update(b"\n");
+    hash.update(entry.as_bytes());
+    hex::encode(hash.finalize())
+}
+
+/// Links the audit entries written since the last link, in id order, up to and including `until`
+/// (the entries this transaction wrote, or the entries older than the chain).
+fn link_through(tx: &Transaction<'_>, until: i64) -> Result<(), StoreError> {
+    let (mut previous, after): (String, i64) = tx
+        .query_row(
+            "SELECT hash, audit_id FROM audit_link ORDER BY audit_id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or_else(|| (GENESIS.to_owned(), 0));
+    let mut entries = tx.prepare_cached(
+        "SELECT id, at_ms, user, action, subject FROM audit WHERE id > ?1 AND id <= ?2 ORDER BY id",
+    )?;
+    let rows = entries.query_map(params![after, until], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut insert =
+        tx.prepare_cached("INSERT INTO audit_link (audit_id, hash) VALUES (?1, ?2)")?;
+    for row in rows {
+        let (id, at_ms, user, action, subject) = row?;
+        previous = link(&previous, id, at_ms, &user, &action, &subject);
+        insert.execute(params![id, previous])?;
+    }
+    Ok(())
+}
+
+/// Links the entries older than the chain (once, after the migration that made it).
+pub(super) fn backfill(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let until: i64 = tx.query_row(
+        "SELECT backfill_until FROM audit_chain_state WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let linked: i64 = tx.query_row(
+        "SELECT coalesce(max(audit_id), 0) FROM audit_link",
+        [],
+        |r| r.get(0),
+    )?;
+    if linked < until {
+        link_through(tx, until)?;
+    }
+    Ok(())
+}
+
+/// Links the entries this transaction just wrote, the newest being `newest_id`.
+pub(super) fn link_written(tx: &Transaction<'_>, newest_id: i64) -> Result<(), StoreError> {
+    backfill(tx)?;
+    link_through(tx, newest_id)
+}
+
+/// What verifying the chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Audit entries read.
+    pub entries: u64,
+    /// The last entry's id and link, when every entry is linked up to it.
+    pub head: Option<(i64, String)>,
+    /// The first break found, if any.
+    pub problem: Option<ChainProblem>,
+}
+
+impl ChainReport {
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// The first break in the chain, by entry id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainProblem {
+    #[error(
+        "audit entry {0} does not match its link: it was changed, or entries were reordered or replaced"
+    )]
+    Changed(i64),
+    #[error("audit entries {first} to {last} were removed (the entries around them remain)")]
+    Removed { first: i64, last: i64 },
+    #[error("audit entry {0} has no link: it was added outside dockd")]
+    Unlinked(i64),
+    #[error("audit entry {0} was removed from the end (its link remains)")]
+    RemovedAtEnd(i64),
+    #[error("the audit trail is not chained yet: start dockd once to link it")]
+    NotChained,
+}
+
+impl Reader {
+    /// Walks the whole audit trail and its links and reports the first break.
+    pub fn audit_chain(&self) -> Result<ChainReport, StoreError> {
+        self.with(|conn| {
+            let chained: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_link')",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut report = ChainReport {
+                entries: 0,
+                head: None,
+                problem: None,
+            };
+            if !chained {
+                report.entries = conn.query_row("SELECT count(*) FROM audit", [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64;
+                report.problem = Some(ChainProblem::NotChained);
+                return Ok(report);
+            }
+            // Every entry with its link, and every link without its entry, in id order.
+            let mut query = conn.prepare(
+                "SELECT a.id, a.at_ms, a.user, a.action, a.subject, l.hash FROM audit a
+                     LEFT JOIN audit_link l ON l.audit_id = a.id
+                 UNION ALL
+                 SELECT l.audit_id, NULL, NULL, NULL, NULL, l.hash FROM audit_link l
+                     WHERE NOT EXISTS (SELECT 1 FROM audit a WHERE a.id = l.audit_id)
+                 ORDER BY 1",
+            )?;
+            let mut rows = query.query([])?;
+            let mut previous = (0i64, GENESIS.to_owned());
+            let mut pending_orphan: Option<i64> = None;
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(0)?;
+                let stored: Option<String> = row.get(5)?;
+                let at_ms: Option<i64> = row.get(1)?;
+                let Some(at_ms) = at_ms else {
+                    // A link whose entry is gone: removed, unless another entry follows (then
+                    // the gap is reported where the chain goes on).
+                    pending_orphan.get_or_insert(id);
+                    continue;
+                };
+                report.entries += 1;
+                if report.problem.is_some() {
+                    continue;
+                }
+                if let Some(first) = pending_orphan.take() {
+                    report.problem = Some(ChainProblem::Removed {
+                        first,
+                        last: id - 1,
+                    });
+                    continue;
+                }
+                let Some(stored) = stored else {
+                    report.problem = Some(ChainProblem::Unlinked(id));
+                    continue;
+                };
+                let (user, action, subject): (String, String, String) =
+                    (row.get(2)?, row.get(3)?, row.get(4)?);
+                let expected = link(&previous.1, id, at_ms, &user, &action, &subject);
+                if stored != expected {
+                    report.problem = Some(if id > previous.0 + 1 {
+                        ChainProblem::Removed {
+                            first: previous.0 + 1,
+                            last: id - 1,
+                        }
+                    } else {
+                        ChainProblem::Changed(id)
+                    });
+                    continue;
+                }
+                previous = (id, stored);
+            }
+            if report.problem.is_none()
+                && let Some(id) = pending_orphan
+            {
+                report.problem = Some(ChainProblem::RemovedAtEnd(id));
+            }
+            if report.problem.is_none() && previous.0 > 0 {
+                report.head = Some(previous);
+            }
+            Ok(report)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! The audit chain's tests: an intact trail verifies, each kind of tampering is found at its
+//! entry, and entries older than the chain are linked once.
+
+use super::*;
+use crate::store::testing::Scratch;
+use crate::store::{AuditEntry, open_for_writing, schema};
+
+fn entry(n: i64) -> AuditEntry {
+    AuditEntry {
+        at_ms: 1_000 + n,
+        user: "anna".into(),
+        action: "change".into(),
+        subject: format!("roster entry {n}"),
+    }
+}
+
+/// Appends entries `numbers` through the writer and waits until they are committed (audit lines
+/// are queued, not awaited).
+async fn audit(store: &Scratch, numbers: std::ops::RangeInclusive<i64>) {
+    let last = *numbers.end();
+    store
+        .writer
+        .audit(numbers.map(entry).collect())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.number("SELECT count(*) FROM audit_link") < last {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "entry {last} not committed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// A store whose trail holds entries 1–5, written in two batches.
+async fn five_entries(name: &str) -> Scratch {
+    let store = Scratch::new(name);
+    audit(&store, 1..=2).await;
+    audit(&store, 3..=5).await;
+    store
+}
+
+const UNGUARDED: &str = "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;
+     DROP TRIGGER audit_link_no_update; DROP TRIGGER audit_link_no_delete;";
+
+#[tokio::test]
+async fn an_intact_trail_verifies_and_its_head_is_the_last_entrys_link() {
+    let store = five_entries("chain-intact").await;
+    let report = store.reader.audit_chain().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.entries, 5);
+    // The documented link, recomputed by hand from the genesis.
+    let mut expected = GENESIS.to_owned();
+    for n in 1..=5 {
+        let e = entry(n);
+        expected = link(&expected, n, e.at_ms, &e.user, &e.action, &e.subject);
+    }
+    assert_eq!(report.head, Some((5, expected)));
+    store.close();
+}
+
+#[tokio::test]
+async fn each_kind_of_tampering_is_found_at_its_entry() {
+    let cases: [(&str, &str, ChainProblem); 7] = [
+        (
+            "edited",
+            "UPDATE audit SET subject = 'nothing to see' WHERE id = 3",
+            ChainProblem::Changed(3),
+        ),
+        (
+            "swapped",
+            "UPDATE audit SET subject = CASE id WHEN 2 THEN 'roster entry 3' ELSE 'roster entry 2' END
+             WHERE id IN (2, 3)",
+            ChainProblem::Changed(2),
+        ),
+        (
+            "removed",
+            "DELETE FROM audit WHERE id = 3",
+            ChainProblem::Removed { first: 3, last: 3 },
+        ),
+        (
+            "removed-with-link",
+            "DELETE FROM audit WHERE id IN (2, 3); DELETE FROM audit_link WHERE audit_id IN (2, 3)",
+            ChainProblem::Removed { first: 2, last: 3 },
+        ),
+        (
+            "added",
+            "INSERT INTO audit (at_ms, user, action, subject) VALUES (9, 'mallory', 'view', 'x')",
+            ChainProblem::Unlinked(6),
+        ),
+        (
+            "last-removed",
+            "DELETE FROM audit WHERE id = 5",
+            ChainProblem::RemovedAtEnd(5),
+        ),
+        (
+            "link-edited",
+            "UPDATE audit_link SET hash = replace(hash, substr(hash, 1, 1), 'f') WHERE audit_id = 4",
+            ChainProblem::Changed(4),
+        ),
+    ];
+    for (name, sql, problem) in cases {
+        let store = five_entries(&format!("chain-{name}")).await;
+        store.tamper(&format!("{UNGUARDED} {sql}"));
+        let report = store.reader.audit_chain().unwrap();
+        assert_eq!(report.problem, Some(problem), "{name}: {report:?}");
+        assert_eq!(report.head, None, "{name}");
+        store.close();
+    }
+}
+
+#[tokio::test]
+async fn an_entry_added_by_dockd_after_tampering_does_not_hide_it() {
+    let store = five_entries("chain-later").await;
+    store.tamper(&format!(
+        "{UNGUARDED} UPDATE audit SET user = 'bert' WHERE id = 2"
+    ));
+    store.writer.audit(vec![entry(6)]).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.number("SELECT count(*) FROM audit") < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "entry 6 not committed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let report = store.reader.audit_chain().unwrap();
+    assert_eq!(report.problem, Some(ChainProblem::Changed(2)));
+    assert_eq!(report.entries, 6);
+    store.close();
+}
+
+#[test]
+fn entries_older_than_the_chain_are_linked_once_at_the_next_open() {
+    let dir = std::env::temp_dir().join(format!("dockd-chain-backfill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dockd.db");
+    // A database as the release before the chain left it: schema 9 and three entries.
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &schema::MIGRATIONS[..9] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 9).unwrap();
+        for n in 1..=3 {
+            let e = entry(n);
+            tx.execute(
+                "INSERT INTO audit (at_ms, user, action, subject) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![e.at_ms, e.user, e.action, e.subject],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let before = Reader::open(&path).unwrap().audit_chain().unwrap();
+    assert_eq!(before.problem, Some(ChainProblem::NotChained));
+    assert_eq!(before.entries, 3);
+
+    drop(open_for_writing(&path).unwrap());
+    let after = Reader::open(&path).unwrap().audit_chain().unwrap();
+    assert!(after.is_intact(), "{after:?}");
+    assert_eq!(after.head.as_ref().map(|h| h.0), Some(3));
+    // Opening again links nothing new; an entry added outside dockd stays unlinked.
+    drop(open_for_writing(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO audit (at_ms, user, action, subject) VALUES (9, 'mallory', 'view', 'x')",
+            [],
+        )
+        .unwrap();
+    drop(open_for_writing(&path).unwrap());
+    let tampered = Reader::open(&path).unwrap().audit_chain().unwrap();
+    assert_eq!(tampered.problem, Some(ChainProblem::Unlinked(4)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
