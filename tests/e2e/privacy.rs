@@ -36,6 +36,10 @@ fn privacy_verify_finds_the_trail_intact_and_names_the_entry_rewritten_behind_do
     let (ok, text) = verify(&dock);
     assert!(ok, "{text}");
     assert!(text.contains("The audit trail is intact"), "{text}");
+    assert!(
+        text.contains("It agrees with every anchor taken of it (1)"),
+        "{text}"
+    );
 
     // While it runs, and after: someone with the file drops the guard and rewrites who signed in.
     let second: i64 =

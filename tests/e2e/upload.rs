@@ -417,7 +417,8 @@ async fn every_queued_item_reaches_the_https_receiver_exactly_once_through_its_f
     assert_eq!(received, keys, "every queued key at the receiver");
     let kinds: std::collections::BTreeSet<&str> =
         items.iter().filter_map(|i| i.kind.as_deref()).collect();
-    for kind in ["shift_summary", "alert", "wearable_diag"] {
+    // The sign-ins of this test are audited: the chain's head is anchored and uploaded too.
+    for kind in ["shift_summary", "alert", "wearable_diag", "audit_anchor"] {
         assert!(kinds.contains(kind), "{kind} among {kinds:?}");
     }
     // The raw deliveries: the dropped batch twice under one Idempotency-Key, no other repeat.

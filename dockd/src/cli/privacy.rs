@@ -17,6 +17,13 @@ pub(super) fn privacy_verify(config: &Config) -> anyhow::Result<ExitCode> {
                 report.entries,
                 &link[..16]
             );
+            match report.last_anchor {
+                Some(anchored) => println!(
+                    "It agrees with every anchor taken of it ({}); the newest covers entry {anchored}.",
+                    report.anchors
+                ),
+                None => println!("No anchor has been taken yet."),
+            }
             Ok(ExitCode::SUCCESS)
         }
         (None, None) => {

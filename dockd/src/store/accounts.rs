@@ -182,17 +182,22 @@ fn keeping_an_admin(
     Ok(())
 }
 
-pub(super) fn append_audit(tx: &Transaction<'_>, entries: &[AuditEntry]) -> Result<(), StoreError> {
+/// Appends `entries` to the trail, each linked into the chain; the chain's anchor, if this
+/// append took one (`store::audit_chain`).
+pub(super) fn append_audit(
+    tx: &Transaction<'_>,
+    entries: &[AuditEntry],
+) -> Result<Option<super::audit_chain::Anchor>, StoreError> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO audit (at_ms, user, action, subject) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for e in entries {
         insert.execute(params![e.at_ms, e.user, e.action, e.subject])?;
     }
-    if !entries.is_empty() {
-        super::audit_chain::link_written(tx, tx.last_insert_rowid())?;
+    match entries.iter().map(|e| e.at_ms).max() {
+        Some(newest_ms) => super::audit_chain::link_written(tx, tx.last_insert_rowid(), newest_ms),
+        None => Ok(None),
     }
-    Ok(())
 }
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {

@@ -7,14 +7,27 @@
 //! `hex(SHA-256(p ‖ "\n" ‖ JSON [id, at_ms, user, action, subject]))`, the JSON as serde_json
 //! writes it (no spaces). Anyone holding a copy of the trail can recompute it.
 //!
-//! **What it detects locally**: an entry changed, removed from the middle, reordered, or added
-//! outside dockd (no link). A cut-off tail or a consistently rewritten chain needs a copy of the
-//! head kept elsewhere (an anchor), which comes with the upload of anchors.
+//! **What it detects**: an entry changed, removed from the middle, reordered, or added outside
+//! dockd (no link), from the chain alone; a cut-off tail or a consistently rewritten chain against
+//! the **anchors**: the head (last id and link) taken at most every [`ANCHOR_EVERY_MS`] when entries
+//! are written, kept in `audit_anchor` and uploaded as `audit_anchor` records, so a rewrite that
+//! also removes the dock's anchors still disagrees with the cloud's copy.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{Reader, StoreError};
+
+/// How often the chain's head is anchored at most (when entries are written).
+pub const ANCHOR_EVERY_MS: i64 = 3_600_000;
+
+/// An anchor just taken: the head at `audit_id`, at `at_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub audit_id: i64,
+    pub at_ms: i64,
+    pub link: String,
+}
 
 /// The link before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -88,10 +101,36 @@ pub(super) fn backfill(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Links the entries this transaction just wrote, the newest being `newest_id`.
-pub(super) fn link_written(tx: &Transaction<'_>, newest_id: i64) -> Result<(), StoreError> {
+/// Links the entries this transaction just wrote, the newest being `newest_id` written at
+/// `newest_ms`, and anchors the head when the last anchor is [`ANCHOR_EVERY_MS`] old (or there is
+/// none): the anchor taken, if one was.
+pub(super) fn link_written(
+    tx: &Transaction<'_>,
+    newest_id: i64,
+    newest_ms: i64,
+) -> Result<Option<Anchor>, StoreError> {
     backfill(tx)?;
-    link_through(tx, newest_id)
+    link_through(tx, newest_id)?;
+    let last: Option<i64> =
+        tx.query_row("SELECT max(at_ms) FROM audit_anchor", [], |r| r.get(0))?;
+    if last.is_some_and(|at| newest_ms.saturating_sub(at) < ANCHOR_EVERY_MS) {
+        return Ok(None);
+    }
+    let link: String = tx.query_row(
+        "SELECT hash FROM audit_link WHERE audit_id = ?1",
+        [newest_id],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO audit_anchor (audit_id, at_ms, link) VALUES (?1, ?2, ?3)
+         ON CONFLICT (audit_id) DO NOTHING",
+        params![newest_id, newest_ms, link],
+    )?;
+    Ok(Some(Anchor {
+        audit_id: newest_id,
+        at_ms: newest_ms,
+        link,
+    }))
 }
 
 /// What verifying the chain found.
@@ -103,6 +142,9 @@ pub struct ChainReport {
     pub head: Option<(i64, String)>,
     /// The first break found, if any.
     pub problem: Option<ChainProblem>,
+    /// Anchors checked, and the newest one's entry id.
+    pub anchors: u64,
+    pub last_anchor: Option<i64>,
 }
 
 impl ChainReport {
@@ -124,6 +166,14 @@ pub enum ChainProblem {
     Unlinked(i64),
     #[error("audit entry {0} was removed from the end (its link remains)")]
     RemovedAtEnd(i64),
+    #[error(
+        "the audit trail ends at entry {last}, but an anchor taken earlier covers entry {anchored}: entries were cut off the end"
+    )]
+    CutOff { anchored: i64, last: i64 },
+    #[error(
+        "audit entry {0} no longer has the link anchored for it: the chain was rewritten from there on"
+    )]
+    Rewritten(i64),
     #[error("the audit trail is not chained yet: start dockd once to link it")]
     NotChained,
 }
@@ -141,6 +191,8 @@ impl Reader {
                 entries: 0,
                 head: None,
                 problem: None,
+                anchors: 0,
+                last_anchor: None,
             };
             if !chained {
                 report.entries = conn.query_row("SELECT count(*) FROM audit", [], |r| {
@@ -149,6 +201,12 @@ impl Reader {
                 report.problem = Some(ChainProblem::NotChained);
                 return Ok(report);
             }
+            let anchors: std::collections::BTreeMap<i64, String> = conn
+                .prepare("SELECT audit_id, link FROM audit_anchor")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            report.anchors = anchors.len() as u64;
+            report.last_anchor = anchors.last_key_value().map(|(id, _)| *id);
             // Every entry with its link, and every link without its entry, in id order.
             let mut query = conn.prepare(
                 "SELECT a.id, a.at_ms, a.user, a.action, a.subject, l.hash FROM audit a
@@ -200,12 +258,25 @@ impl Reader {
                     });
                     continue;
                 }
+                if anchors.get(&id).is_some_and(|anchored| *anchored != stored) {
+                    report.problem = Some(ChainProblem::Rewritten(id));
+                    continue;
+                }
                 previous = (id, stored);
             }
             if report.problem.is_none()
                 && let Some(id) = pending_orphan
             {
                 report.problem = Some(ChainProblem::RemovedAtEnd(id));
+            }
+            if report.problem.is_none()
+                && let Some((&anchored, _)) = anchors.last_key_value()
+                && anchored > previous.0
+            {
+                report.problem = Some(ChainProblem::CutOff {
+                    anchored,
+                    last: previous.0,
+                });
             }
             if report.problem.is_none() && previous.0 > 0 {
                 report.head = Some(previous);

@@ -25,10 +25,10 @@ use sha2::{Digest, Sha256};
 
 use super::accounts::{self, AuditEntry};
 use super::{Reader, StoreError};
-use crate::upload::record::{Evicted, Kind, Record};
+use crate::upload::record::{AuditAnchor, Evicted, Kind, Record};
 use crate::upload::{Item, Partition, Planned, UploadStatus};
 
-/// What the disk budget evicts first to last; `worker_deleted` and `evicted` never.
+/// What the disk budget evicts first to last; `worker_deleted`, `evicted` and `audit_anchor` never.
 pub const EVICTION_ORDER: [Kind; 8] = [
     Kind::RawSamples,
     Kind::DockGps,
@@ -755,7 +755,47 @@ fn audit(tx: &Transaction<'_>, user: &str, at_ms: i64, subject: String) -> Resul
             action: AUDIT_ACTION.to_owned(),
             subject,
         }],
-    )
+    )?;
+    Ok(())
+}
+
+/// The audit chain's anchors not queued yet, queued as `audit_anchor` records (the newest few:
+/// an anchor is taken at most hourly, and each covers the whole chain before it).
+pub(super) fn queue_audit_anchors(
+    tx: &Transaction<'_>,
+    policy: Option<&OutboxPolicy>,
+) -> Result<(), StoreError> {
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    let anchors: Vec<(i64, i64, String)> = tx
+        .prepare_cached(
+            "SELECT audit_id, at_ms, link FROM audit_anchor ORDER BY audit_id DESC LIMIT 8",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut items = Vec::new();
+    for (audit_id, at_ms, link) in anchors {
+        let record = Record::AuditAnchor(AuditAnchor {
+            key: String::new(),
+            schema: 0,
+            site: policy.site.clone(),
+            dock: policy.dock.clone(),
+            day: crate::analysis::shifts::local_day(&policy.time_zone, at_ms)
+                .unwrap_or_else(|| crate::upload::record::UNKNOWN_DAY.to_owned()),
+            at_ms,
+            audit_id,
+            link,
+        })
+        .sealed();
+        let queued: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM upload_revision WHERE key = ?1)")?
+            .query_row([record.key()], |r| r.get(0))?;
+        if !queued {
+            items.push(Item::of(&record, at_ms).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+    }
+    queue(tx, Some(policy), items.iter())
 }
 
 const ITEM_COLUMNS: &str = "id, key, kind, day, payload, created_ms";

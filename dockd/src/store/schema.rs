@@ -415,6 +415,22 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         backfill_until  INTEGER NOT NULL         -- entries up to this id predate the chain
     ) STRICT;
     INSERT INTO audit_chain_state (id, backfill_until) SELECT 1, coalesce(max(id), 0) FROM audit;
+    -- The chain's head as it was at a moment, taken at most hourly when entries are written (and
+    -- uploaded as `audit_anchor` with [upload]): a cut-off tail or a rewritten chain no longer
+    -- reaches or matches it.
+    CREATE TABLE audit_anchor (
+        audit_id        INTEGER PRIMARY KEY,     -- the last entry covered
+        at_ms           INTEGER NOT NULL,
+        link            TEXT NOT NULL            -- its link
+    ) STRICT;
+    CREATE TRIGGER audit_anchor_no_update BEFORE UPDATE ON audit_anchor
+    BEGIN
+        SELECT RAISE(ABORT, 'audit anchors are append-only');
+    END;
+    CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
+    BEGIN
+        SELECT RAISE(ABORT, 'audit anchors are append-only');
+    END;
     "#,
 ];
 

@@ -473,7 +473,10 @@ fn apply_isolated(
         }
         Command::Audit(entries, reply) => Done::Unit(
             reply,
-            isolated(tx, |tx| accounts::append_audit(tx, &entries)),
+            isolated(tx, |tx| {
+                accounts::append_audit(tx, &entries)?;
+                outbox::queue_audit_anchors(tx, policy.as_ref())
+            }),
         ),
         Command::Diag(records, reply) => Done::Unit(
             reply,

@@ -20,6 +20,7 @@
 //! | `raw_samples` | `raw:<site>:<wearable serial>:<segment_no>:<block index in segment>` |
 //! | `worker_deleted` | `worker_deleted:<site>:<key_id>:<worker>` |
 //! | `evicted` | `evicted:<site>:<dock>:<eviction_no>` |
+//! | `audit_anchor` | `audit_anchor:<site>:<dock>:<audit_id>` |
 //!
 //! `<day>` is the site-local day `YYYY-MM-DD`, or `unknown` for a record without a trustworthy time.
 //!
@@ -63,6 +64,7 @@ pub enum Record {
     RawSamples(RawSamples),
     WorkerDeleted(WorkerDeleted),
     Evicted(Evicted),
+    AuditAnchor(AuditAnchor),
 }
 
 /// The record kinds, as `"kind"` spells them; also the outbox's and the S3 key's `kind`.
@@ -79,11 +81,12 @@ pub enum Kind {
     RawSamples,
     WorkerDeleted,
     Evicted,
+    AuditAnchor,
 }
 
 impl Kind {
     /// Every kind, in the contract's order.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::ShiftSummary,
         Kind::Alert,
         Kind::TaskAggregate,
@@ -94,6 +97,7 @@ impl Kind {
         Kind::RawSamples,
         Kind::WorkerDeleted,
         Kind::Evicted,
+        Kind::AuditAnchor,
     ];
 
     /// The kind as `"kind"` and the S3 partition spell it.
@@ -109,6 +113,7 @@ impl Kind {
             Kind::RawSamples => "raw_samples",
             Kind::WorkerDeleted => "worker_deleted",
             Kind::Evicted => "evicted",
+            Kind::AuditAnchor => "audit_anchor",
         }
     }
 
@@ -429,6 +434,24 @@ pub struct Evicted {
     pub last_created_ms: i64,
 }
 
+/// The head of the dock's audit chain (`store::audit_chain`) at a moment: the cloud's copy lets a
+/// cut-off tail or a rewritten chain on the dock be found. It carries no entry, only its link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditAnchor {
+    pub key: String,
+    pub schema: u32,
+    pub site: String,
+    pub dock: String,
+    pub day: String,
+    /// When the anchor was taken, Unix ms.
+    pub at_ms: i64,
+    /// The last audit entry it covers (the key's origin).
+    pub audit_id: i64,
+    /// The chain's link at that entry, 64 hex digits.
+    pub link: String,
+}
+
 impl Record {
     pub fn kind(&self) -> Kind {
         match self {
@@ -442,6 +465,7 @@ impl Record {
             Record::RawSamples(_) => Kind::RawSamples,
             Record::WorkerDeleted(_) => Kind::WorkerDeleted,
             Record::Evicted(_) => Kind::Evicted,
+            Record::AuditAnchor(_) => Kind::AuditAnchor,
         }
     }
 
@@ -469,6 +493,9 @@ impl Record {
                 format!("worker_deleted:{}:{}:{}", r.site, r.key_id, r.worker)
             }
             Record::Evicted(r) => format!("evicted:{}:{}:{}", r.site, r.dock, r.eviction_no),
+            Record::AuditAnchor(r) => {
+                format!("audit_anchor:{}:{}:{}", r.site, r.dock, r.audit_id)
+            }
         }
     }
 
@@ -503,6 +530,7 @@ impl Record {
             Record::RawSamples(r) => (&r.key, &r.day),
             Record::WorkerDeleted(r) => (&r.key, &r.day),
             Record::Evicted(r) => (&r.key, &r.day),
+            Record::AuditAnchor(r) => (&r.key, &r.day),
         }
     }
 
@@ -517,6 +545,7 @@ impl Record {
             Record::RawSamples(r) => (&mut r.key, &mut r.schema),
             Record::WorkerDeleted(r) => (&mut r.key, &mut r.schema),
             Record::Evicted(r) => (&mut r.key, &mut r.schema),
+            Record::AuditAnchor(r) => (&mut r.key, &mut r.schema),
         }
     }
 

@@ -177,3 +177,94 @@ fn entries_older_than_the_chain_are_linked_once_at_the_next_open() {
     assert_eq!(tampered.problem, Some(ChainProblem::Unlinked(4)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Entries 1–5 written an anchor period apart in two batches (1–2, 3–5): anchors at 2 and 5.
+async fn anchored_entries(name: &str) -> Scratch {
+    let store = Scratch::new(name);
+    for batch in [1..=2, 3..=5] {
+        let last = *batch.end();
+        let entries = batch
+            .map(|n| AuditEntry {
+                at_ms: n * ANCHOR_EVERY_MS,
+                ..entry(n)
+            })
+            .collect();
+        store.writer.audit(entries).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while store.number("SELECT count(*) FROM audit_link") < last {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "entry {last} not committed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    store
+}
+
+#[tokio::test]
+async fn the_head_is_anchored_at_most_once_an_hour_when_entries_are_written() {
+    let store = five_entries("chain-anchor-hourly").await;
+    // Entries 1–5 within a second: one anchor, taken with the first batch.
+    assert_eq!(store.number("SELECT count(*) FROM audit_anchor"), 1);
+    assert_eq!(store.number("SELECT audit_id FROM audit_anchor"), 2);
+    store.close();
+    let store = anchored_entries("chain-anchor-two").await;
+    assert_eq!(
+        store.number("SELECT group_concat(audit_id) = '2,5' FROM audit_anchor"),
+        1
+    );
+    assert!(store.reader.audit_chain().unwrap().is_intact());
+    store.close();
+}
+
+#[tokio::test]
+async fn a_cut_off_tail_and_a_consistently_rewritten_chain_are_found_against_the_anchors() {
+    // The last two entries and their links removed: the chain alone is consistent.
+    let store = anchored_entries("chain-cut").await;
+    store.tamper(&format!(
+        "{UNGUARDED} DELETE FROM audit WHERE id > 3; DELETE FROM audit_link WHERE audit_id > 3;"
+    ));
+    let report = store.reader.audit_chain().unwrap();
+    assert_eq!(
+        report.problem,
+        Some(ChainProblem::CutOff {
+            anchored: 5,
+            last: 3
+        }),
+        "{report:?}"
+    );
+    store.close();
+
+    // Entry 2 rewritten and every link after it recomputed, as someone who knows the rule would.
+    let store = anchored_entries("chain-rewritten").await;
+    let mut sql = format!("{UNGUARDED} UPDATE audit SET subject = 'nothing to see' WHERE id = 2;");
+    let mut previous = GENESIS.to_owned();
+    for n in 1..=5 {
+        let e = entry(n);
+        let subject = if n == 2 {
+            "nothing to see".to_owned()
+        } else {
+            e.subject
+        };
+        previous = link(
+            &previous,
+            n,
+            n * ANCHOR_EVERY_MS,
+            &e.user,
+            &e.action,
+            &subject,
+        );
+        sql.push_str(&format!(
+            "UPDATE audit_link SET hash = '{previous}' WHERE audit_id = {n};"
+        ));
+    }
+    store.tamper(&sql);
+    let report = store.reader.audit_chain().unwrap();
+    assert_eq!(
+        report.problem,
+        Some(ChainProblem::Rewritten(2)),
+        "{report:?}"
+    );
+    store.close();
+}

@@ -916,3 +916,66 @@ async fn the_last_dock_record_time_is_read_back_after_its_delivery() {
     );
     store.close();
 }
+
+#[tokio::test]
+async fn an_audit_line_that_anchors_the_chain_queues_the_anchor_once() {
+    let store = configured("outbox-anchor", 1 << 30).await;
+    for at_ms in [5_000, 6_000] {
+        store
+            .writer
+            .audit(vec![AuditEntry {
+                at_ms,
+                user: "anna".into(),
+                action: "view".into(),
+                subject: "audit trail".into(),
+            }])
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.number("SELECT count(*) FROM audit") < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "audit lines not committed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // One anchor (the second line came within the hour), queued once, naming the head it took.
+    let anchors: Vec<(String, Vec<u8>)> = store
+        .reader
+        .with(|conn| {
+            let mut query =
+                conn.prepare("SELECT key, payload FROM outbox_item WHERE kind = 'audit_anchor'")?;
+            let rows = query.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+        .unwrap();
+    assert_eq!(anchors.len(), 1);
+    let record: serde_json::Value = serde_json::from_slice(&anchors[0].1).unwrap();
+    assert_eq!(
+        anchors[0].0,
+        format!(
+            "audit_anchor:{}:{}:1",
+            record["site"].as_str().unwrap(),
+            record["dock"].as_str().unwrap()
+        )
+    );
+    assert_eq!(record["audit_id"], 1);
+    let link: String = store
+        .reader
+        .with(|conn| {
+            conn.query_row("SELECT hash FROM audit_link WHERE audit_id = 1", [], |r| {
+                r.get(0)
+            })
+        })
+        .unwrap();
+    assert_eq!(record["link"], link.as_str());
+    assert!(
+        crate::upload::record::tests::errors(
+            &crate::upload::record::tests::schema_of(Kind::AuditAnchor),
+            &record
+        )
+        .is_empty()
+    );
+    store.close();
+}

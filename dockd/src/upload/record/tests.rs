@@ -175,6 +175,16 @@ pub(crate) fn examples() -> Vec<Record> {
             first_created_ms: 1_772_431_200_000,
             last_created_ms: 1_772_460_000_000,
         }),
+        Record::AuditAnchor(AuditAnchor {
+            key: String::new(),
+            schema: 0,
+            site: "plant-7".into(),
+            dock: "dock-a".into(),
+            day: "2026-03-05".into(),
+            at_ms: 1_772_700_100_000,
+            audit_id: 42,
+            link: "ab".repeat(32),
+        }),
     ]
     .into_iter()
     .map(Record::sealed)
@@ -319,6 +329,7 @@ fn keys_follow_the_documented_formats() {
             "raw:plant-7:WR-00042:17:0",
             &format!("worker_deleted:plant-7:site-2026-01:{PSEUDONYM}"),
             "evicted:plant-7:dock-a:1",
+            "audit_anchor:plant-7:dock-a:42",
         ]
     );
 }
