@@ -20,6 +20,7 @@ pub mod emulator;
 pub mod ingest;
 pub mod link;
 pub mod logbook;
+pub mod privacy;
 pub mod pull;
 pub mod role;
 pub mod shutdown;

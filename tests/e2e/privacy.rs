@@ -66,3 +66,75 @@ fn privacy_verify_finds_the_trail_intact_and_names_the_entry_rewritten_behind_do
         "{text}"
     );
 }
+
+#[test]
+fn privacy_report_lists_every_table_the_running_dock_keeps_with_its_class_retention_and_destination()
+ {
+    let dock = Dock::start("privacy-report");
+    dock.sign_in(TEST_USER, TEST_PASSWORD);
+    let out = Command::new(DOCKD)
+        .args(["privacy", "report", "--json", "--config"])
+        .arg(&dock.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["encryption_at_rest"], false);
+    assert!(report["last_purge_ms"].is_null());
+    assert_eq!(report["audit_chain_ok"], true, "{report}");
+    assert_eq!(report["upload_configured"], false);
+    assert_eq!(report["unclassified_tables"], serde_json::json!([]));
+    let rows = report["inventory"].as_array().unwrap();
+    // Every table of the dock's own database, as SQLite lists it, is in the inventory.
+    let tables: Vec<String> = {
+        let db = dock.db();
+        let mut query = db
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .unwrap();
+        query
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    for table in &tables {
+        let row = rows
+            .iter()
+            .find(|r| r["table"] == table.as_str())
+            .unwrap_or_else(|| panic!("{table} is not in the inventory"));
+        for key in [
+            "holds",
+            "class",
+            "retention",
+            "leaves_dock",
+            "record_kinds",
+            "columns",
+        ] {
+            assert!(!row[key].is_null(), "{table} has no {key}");
+        }
+        // Without [upload] nothing leaves the dock.
+        assert_eq!(row["leaves_dock"], false, "{table}");
+    }
+    let worker = rows.iter().find(|r| r["table"] == "worker").unwrap();
+    assert_eq!(worker["columns"]["tag"], "direct_identifier");
+    assert_eq!(worker["class"], "worker_identity");
+
+    let text = Command::new(DOCKD)
+        .args(["privacy", "report", "--config"])
+        .arg(&dock.config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Encryption at rest: off."), "{text}");
+    assert!(
+        text.contains("Upload: not configured; nothing leaves the dock."),
+        "{text}"
+    );
+    assert!(text.contains("sample_block"), "{text}");
+}

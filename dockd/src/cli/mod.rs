@@ -1,5 +1,5 @@
 //! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
-//! `user add`, `analyze`, `reanalyze`, `privacy verify`. It owns argument parsing, tracing set-up and the signal →
+//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`. It owns argument parsing, tracing set-up and the signal →
 //! `CancellationToken` bridge; it must never contain daemon logic (that lives in the library, where
 //! tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+ `reanalyze`),
 //! `user`, `privacy`.
@@ -26,7 +26,7 @@ use web_ui::access::Role;
 use analyze::{analyze, reanalyze};
 use demo::demo;
 use emulate::{EmulateArgs, emulate};
-use privacy::privacy_verify;
+use privacy::{privacy_report, privacy_verify};
 use status::status;
 use user::user_add;
 
@@ -116,6 +116,15 @@ enum PrivacyCommand {
         #[arg(long, short, value_name = "FILE")]
         config: PathBuf,
     },
+    /// The data inventory: every table the dock keeps, what it holds, its class, how long it is
+    /// kept and whether it leaves the dock (and as what), with the controls' state.
+    Report {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -182,6 +191,9 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Status { config, json } => status(&Config::load(&config)?, json),
         Command::Privacy(PrivacyCommand::Verify { config }) => {
             privacy_verify(&Config::load(&config)?)
+        }
+        Command::Privacy(PrivacyCommand::Report { config, json }) => {
+            privacy_report(&Config::load(&config)?, json)
         }
         Command::User(UserCommand::Add {
             name,

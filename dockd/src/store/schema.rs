@@ -437,6 +437,33 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const VERSION: usize = MIGRATIONS.len();
 
+impl super::Reader {
+    /// Every table of the live database with its columns in order (`sqlite_%` tables left out):
+    /// what the data inventory is checked against.
+    pub fn schema_columns(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, Vec<String>>, super::StoreError> {
+        self.with(|conn| {
+            let tables: Vec<String> = conn
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut schema = std::collections::BTreeMap::new();
+            for table in tables {
+                let columns: Vec<String> = conn
+                    .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
+                    .query_map([&table], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                schema.insert(table, columns);
+            }
+            Ok(schema)
+        })
+    }
+}
+
 /// Why the schema could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
