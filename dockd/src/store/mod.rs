@@ -11,6 +11,8 @@ pub mod audit_chain;
 pub mod compaction;
 pub mod data_folder;
 pub mod diag;
+#[cfg(test)]
+mod erasure_tests;
 pub mod outbox;
 pub mod queue;
 mod reader;
@@ -92,6 +94,10 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     // Only takes effect on a new file. Sample blocks are multi-kilobyte blobs: large pages keep them
     // off long overflow chains and cut the write calls per committed byte.
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+    // Deleted content is really gone: SQLite overwrites it with zeros on every page it frees or
+    // rewrites, and (auto_vacuum = INCREMENTAL, below) freed pages go back to the file system.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    incremental_auto_vacuum(&conn)?;
     // WAL lets the page and `dockd status` read while a pull commits. FULL: with WAL + NORMAL a
     // committed transaction can roll back after a power loss, and a wearable may already have erased
     // what that transaction held.
@@ -104,6 +110,32 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     audit_chain::backfill(&tx)?;
     tx.commit()?;
     Ok(conn)
+}
+
+/// `auto_vacuum = INCREMENTAL`, so `PRAGMA incremental_vacuum` can give freed pages back. Only a
+/// new file takes it directly; a database made before is converted once with a `VACUUM` (a
+/// complete rewrite in one transaction: a power cut leaves the old file or the new one). A
+/// conversion that fails (a full disk) leaves the database as it was and is tried at the next
+/// open.
+fn incremental_auto_vacuum(conn: &Connection) -> Result<(), StoreError> {
+    const INCREMENTAL: i64 = 2;
+    let mode: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+    if mode == INCREMENTAL {
+        return Ok(());
+    }
+    conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    if tables > 0 {
+        tracing::info!(
+            "Converting the database once so deleted data can be given back to the disk (VACUUM)."
+        );
+        if let Err(error) = conn.execute_batch("VACUUM") {
+            tracing::warn!(
+                "The database could not be converted ({error}); it is used as it is and tried again at the next start."
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Opens the database read-only (for the page, `dockd status` and pull look-ups).

@@ -81,6 +81,11 @@ impl Scratch {
             .unwrap()
     }
 
+    /// The database file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Raw SQL on a writable connection of its own, as someone with the file would run it
     /// (triggers can be dropped first).
     pub fn tamper(&self, sql: &str) {

@@ -61,6 +61,13 @@ enum Command {
 }
 
 impl Command {
+    /// Whether the command may erase or overwrite personal data (a worker's name, their reports
+    /// at an opt-out, a work restriction): its commit is followed by reclaiming freed pages and a
+    /// WAL truncation.
+    fn erases(&self) -> bool {
+        matches!(self, Command::Roster(..) | Command::WorkRestrictions(..))
+    }
+
     fn weight(&self) -> usize {
         match self {
             Command::StoreSegment(segment, _) => segment.weight(),
@@ -278,6 +285,27 @@ impl Writer {
     }
 }
 
+/// After a commit that erased personal data: freed pages (zeroed by `secure_delete`) go back to
+/// the file system, and the WAL, where the erased content's old page images still are, is
+/// checkpointed and truncated. Done by the writer itself (the only writer, so nothing waits on
+/// it but readers' snapshots); `false` when a reader kept the WAL from being truncated.
+fn reclaim(conn: &Connection) -> bool {
+    if let Err(error) = conn.execute_batch("PRAGMA incremental_vacuum") {
+        tracing::warn!(error = %error, "Giving freed pages back failed; it is tried again.");
+        return false;
+    }
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(error) => {
+            tracing::warn!(error = %error, "Truncating the WAL after an erase failed; it is tried again.");
+            false
+        }
+    }
+}
+
 fn run(
     mut conn: Connection,
     mut commands: mpsc::Receiver<Command>,
@@ -285,6 +313,8 @@ fn run(
 ) {
     // The upload outbox's policy: `None` until `set_outbox` says otherwise (nothing is queued).
     let mut policy: Option<OutboxPolicy> = None;
+    // An erasing commit whose reclaim has not finished yet (retried after the next batch).
+    let mut erased = false;
     while let Some(first) = commands.blocking_recv() {
         let mut batch = vec![first];
         let mut bytes = batch[0].weight();
@@ -297,7 +327,11 @@ fn run(
                 Err(_) => break,
             }
         }
+        erased |= batch.iter().any(Command::erases);
         apply_batch(&mut conn, &mut policy, batch);
+        if erased {
+            erased = !reclaim(&conn);
+        }
         // Full means a checkpoint is already pending; either way one will run.
         let _ = checkpoint.try_send(());
     }

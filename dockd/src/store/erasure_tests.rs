@@ -1,0 +1,110 @@
+//! Erased means gone: a worker's overwritten name leaves no byte in the database file or its WAL
+//! (secure_delete, incremental vacuum, a truncating checkpoint after the commit), and databases
+//! give freed pages back (auto_vacuum, converted once for an old file).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::roster::RosterChange;
+use super::testing::Scratch;
+use super::{Reader, open_for_writing, schema};
+use crate::worker::WorkerTag;
+
+/// Whether `marker` is anywhere in the database file or its WAL (every page, free ones too).
+fn on_disk(db: &Path, marker: &str) -> bool {
+    let wal = db.with_extension("db-wal");
+    [db, wal.as_path()].iter().any(|file| {
+        std::fs::read(file)
+            .is_ok_and(|bytes| bytes.windows(marker.len()).any(|w| w == marker.as_bytes()))
+    })
+}
+
+#[tokio::test]
+async fn a_changed_display_name_leaves_no_byte_in_the_database_or_its_wal() {
+    const OLD: &str = "MARKER-Q7ZX-OLD-NAME";
+    let store = Scratch::new("erasure-name");
+    let id = store
+        .roster(RosterChange::AddWorker {
+            tag: WorkerTag::from_ascii("B-1001").unwrap(),
+            display_name: Some(OLD.into()),
+            task: None,
+            team: None,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let db = store.path().to_owned();
+    // The scan must see the name while it is stored (read again while a checkpoint moves it from
+    // the WAL into the file between the two reads).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !on_disk(&db, OLD) {
+        assert!(
+            Instant::now() < deadline,
+            "the stored name is not found by the scan"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    store
+        .roster(RosterChange::EditWorker {
+            id,
+            display_name: Some("Someone else".into()),
+            task: None,
+            team: None,
+        })
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while on_disk(&db, OLD) {
+        assert!(
+            Instant::now() < deadline,
+            "the old name is still in the database file or its WAL"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(on_disk(&db, "Someone else"));
+    store.close();
+}
+
+#[test]
+fn a_new_database_gives_freed_pages_back_and_an_old_one_is_converted_once() {
+    let dir = std::env::temp_dir().join(format!("dockd-erasure-vacuum-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let auto_vacuum = |path: &Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+            .unwrap()
+    };
+    let new = dir.join("new.db");
+    drop(open_for_writing(&new).unwrap());
+    assert_eq!(auto_vacuum(&new), 2, "INCREMENTAL from the start");
+
+    // A database as releases before this one made it: no auto_vacuum, one worker stored.
+    let old = dir.join("old.db");
+    {
+        let mut conn = rusqlite::Connection::open(&old).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in schema::MIGRATIONS {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", schema::VERSION as i64)
+            .unwrap();
+        tx.execute(
+            "INSERT INTO worker (tag, display_name) VALUES (x'01', 'Ada')",
+            [],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    assert_eq!(auto_vacuum(&old), 0);
+    drop(open_for_writing(&old).unwrap());
+    assert_eq!(auto_vacuum(&old), 2, "converted at the first open");
+    let name: String = Reader::open(&old)
+        .unwrap()
+        .with(|conn| conn.query_row("SELECT display_name FROM worker", [], |r| r.get(0)))
+        .unwrap();
+    assert_eq!(name, "Ada", "nothing lost by the conversion");
+    let _ = std::fs::remove_dir_all(&dir);
+}
