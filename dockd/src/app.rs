@@ -283,6 +283,16 @@ pub async fn run(
         ),
     );
     tasks.spawn(
+        "retention purge",
+        crate::privacy::run_purges(
+            ctx.writer.clone(),
+            config.privacy.clone(),
+            Arc::clone(&site),
+            Arc::clone(&ctx.clock),
+            shutdown.clone(),
+        ),
+    );
+    tasks.spawn(
         "work restriction retention",
         crate::views::roster::sweep_work_restrictions(
             ctx.writer.clone(),

@@ -31,7 +31,7 @@ pub struct Config {
 }
 
 /// `[privacy]`: how workers are kept pseudonymous beyond the roster.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct PrivacyConfig {
     /// The site's pseudonym key, provisioned by IT to every dock of a site: a file holding 32
@@ -39,6 +39,56 @@ pub struct PrivacyConfig {
     /// same file gives a badge the same pseudonym. Absent: this dock's own `pseudonym.key` in the
     /// data folder. A missing or malformed file stops the start; it is never replaced.
     pub site_key_file: Option<PathBuf>,
+    /// `purge_at`: the site-local time of the daily retention purge, `"HH:MM"` (24 h).
+    pub purge_at: String,
+    /// `[privacy.retention_days]`: how long each class is kept, in days.
+    pub retention_days: RetentionDays,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            site_key_file: None,
+            purge_at: "03:30".to_owned(),
+            retention_days: RetentionDays::default(),
+        }
+    }
+}
+
+impl PrivacyConfig {
+    /// `purge_at` as (hour, minute), if it is a valid `HH:MM`.
+    pub fn purge_time(&self) -> Option<(i8, i8)> {
+        let (h, m) = self.purge_at.split_once(':')?;
+        if h.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
+        ((0..24).contains(&h) && (0..60).contains(&m)).then_some((h, m))
+    }
+}
+
+/// `[privacy.retention_days]`: days each class is kept before the daily purge deletes it for good.
+/// The classes the purge knows so far; the others (samples, alerts and events, shift reports,
+/// audit, outbox) are kept until deleted, as `dockd privacy report` says.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionDays {
+    /// The dock's GPS fixes and receiver events (default 30).
+    pub gps: u32,
+    /// The dock's power and temperature samples (default 90).
+    pub dock_power: u32,
+    /// Quarantined segments' bytes, after they were last seen (default 30).
+    pub raw_segments: u32,
+}
+
+impl Default for RetentionDays {
+    fn default() -> Self {
+        Self {
+            gps: 30,
+            dock_power: 90,
+            raw_segments: 30,
+        }
+    }
 }
 
 /// `[upload]` (with `[upload.s3]` for an `s3://` url): where batches go and how they are cut. Read
@@ -697,6 +747,24 @@ impl Config {
                 "privacy.site_key_file must name a file (or be left out to use the dock's own key)"
                     .to_owned(),
             );
+        }
+        if self.privacy.purge_time().is_none() {
+            return Err(format!(
+                "privacy.purge_at = {:?} is not a time of day: write HH:MM (24 h), e.g. \"03:30\"",
+                self.privacy.purge_at
+            ));
+        }
+        let days = self.privacy.retention_days;
+        for (key, value) in [
+            ("gps", days.gps),
+            ("dock_power", days.dock_power),
+            ("raw_segments", days.raw_segments),
+        ] {
+            if !(1..=36_500).contains(&value) {
+                return Err(format!(
+                    "privacy.retention_days.{key} must be 1 to 36500 days (it is {value})"
+                ));
+            }
         }
         if self.power.sysfs_root.as_os_str().is_empty() {
             return Err("power.sysfs_root must not be empty".to_owned());

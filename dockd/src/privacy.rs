@@ -63,6 +63,11 @@ pub enum Retention {
     UntilUploaded,
     /// Deleted `days` after a date the table names.
     Days { days: i64, after: &'static str },
+    /// `[privacy.retention_days] <key>` days after `after` (shown resolved, as `Days`).
+    Configured {
+        key: &'static str,
+        after: &'static str,
+    },
     /// One row, overwritten.
     Current,
 }
@@ -320,7 +325,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "quarantine",
         holds: "damaged segments' bytes, kept for support (they may hold a worker's samples)",
         class: DataClass::WorkerActivity,
-        retention: Retention::UntilDeleted,
+        retention: Retention::Configured {
+            key: "raw_segments",
+            after: "last_seen_ms",
+        },
         leaves_as: &[],
         columns: &[
             ("id", Reference),
@@ -369,7 +377,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "gps_fix",
         holds: "the dock's own GPS fixes (diagnostics only; never joined with worker data)",
         class: DataClass::DockDiagnostics,
-        retention: Retention::UntilDeleted,
+        retention: Retention::Configured {
+            key: "gps",
+            after: "at_ms",
+        },
         leaves_as: &[Kind::DockGps],
         columns: &[
             ("id", Reference),
@@ -389,7 +400,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "gps_event",
         holds: "the dock's GPS receiver events (connected, lost, errors)",
         class: DataClass::DockDiagnostics,
-        retention: Retention::UntilDeleted,
+        retention: Retention::Configured {
+            key: "gps",
+            after: "at_ms",
+        },
         leaves_as: &[],
         columns: &[
             ("id", Reference),
@@ -402,7 +416,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "dock_power",
         holds: "the dock's power and temperature samples",
         class: DataClass::DockDiagnostics,
-        retention: Retention::UntilDeleted,
+        retention: Retention::Configured {
+            key: "dock_power",
+            after: "at_ms",
+        },
         leaves_as: &[Kind::DockDiag],
         columns: &[
             ("id", Reference),
@@ -577,8 +594,12 @@ pub struct InventoryRow {
     pub columns: std::collections::BTreeMap<&'static str, ColumnClass>,
 }
 
-/// The inventory under a config: what leaves depends on `[upload]` and its `raw_samples`.
-pub fn inventory(upload: Option<&crate::config::UploadConfig>) -> Vec<InventoryRow> {
+/// The inventory under a config: what leaves depends on `[upload]` and its `raw_samples`, how
+/// long the purged classes stay on `[privacy.retention_days]`.
+pub fn inventory(
+    upload: Option<&crate::config::UploadConfig>,
+    days: &crate::config::RetentionDays,
+) -> Vec<InventoryRow> {
     INVENTORY
         .iter()
         .map(|e| {
@@ -595,7 +616,13 @@ pub fn inventory(upload: Option<&crate::config::UploadConfig>) -> Vec<InventoryR
                 table: e.table,
                 holds: e.holds,
                 class: e.class,
-                retention: e.retention,
+                retention: match e.retention {
+                    Retention::Configured { key, after } => Retention::Days {
+                        days: i64::from(configured_days(days, key)),
+                        after,
+                    },
+                    other => other,
+                },
                 leaves_dock: !record_kinds.is_empty(),
                 record_kinds,
                 columns: e.columns.iter().copied().collect(),
@@ -614,7 +641,7 @@ pub struct Report {
     /// Where the pseudonym key is: `site` (`[privacy] site_key_file`) or `dock` (the data folder).
     pub pseudonym_key_source: &'static str,
     pub pseudonym_key_file: String,
-    /// When data was last purged by retention, Unix ms (no purge exists yet: null).
+    /// When the retention purge last ran, Unix ms (null: never).
     pub last_purge_ms: Option<i64>,
     pub audit_chain_ok: bool,
     /// The audit chain's state as a sentence.
@@ -661,13 +688,143 @@ pub fn report(
         encryption_at_rest: false,
         pseudonym_key_source: source,
         pseudonym_key_file: file,
-        last_purge_ms: None,
+        last_purge_ms: reader.last_purge_ms()?,
         audit_chain_ok: chain.is_intact(),
         audit_chain,
         upload_configured: config.upload.is_some(),
-        inventory: inventory(config.upload.as_ref()),
+        inventory: inventory(config.upload.as_ref(), &config.privacy.retention_days),
         unclassified_tables,
     })
+}
+
+/// The days `[privacy.retention_days] <key>` keeps.
+fn configured_days(days: &crate::config::RetentionDays, key: &str) -> u32 {
+    match key {
+        "gps" => days.gps,
+        "dock_power" => days.dock_power,
+        _ => days.raw_segments,
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// What a purge at `now_ms` deletes under `[privacy.retention_days]`.
+pub fn cutoffs(days: &crate::config::RetentionDays, now_ms: i64) -> crate::store::purge::Cutoffs {
+    let before = |days: u32| now_ms.saturating_sub(i64::from(days).saturating_mul(DAY_MS));
+    crate::store::purge::Cutoffs {
+        at_ms: now_ms,
+        gps_before_ms: before(days.gps),
+        dock_power_before_ms: before(days.dock_power),
+        quarantine_before_ms: before(days.raw_segments),
+    }
+}
+
+/// The next `purge_at` (hour, minute) in `zone` strictly after `now_ms`, Unix ms. A time a clock
+/// change skips is taken as the time just after the change (jiff's "compatible" rule).
+pub fn next_purge_ms(at: (i8, i8), zone: &jiff::tz::TimeZone, now_ms: i64) -> Option<i64> {
+    let now = jiff::Timestamp::from_millisecond(now_ms)
+        .ok()?
+        .to_zoned(zone.clone());
+    let mut day = now.date();
+    for _ in 0..3 {
+        let candidate = day
+            .at(at.0, at.1, 0, 0)
+            .to_zoned(zone.clone())
+            .ok()?
+            .timestamp()
+            .as_millisecond();
+        if candidate > now_ms {
+            return Some(candidate);
+        }
+        day = day.tomorrow().ok()?;
+    }
+    None
+}
+
+/// Runs the retention purge now: what went, logged in a sentence.
+pub async fn purge_now(
+    writer: &crate::store::Writer,
+    days: &crate::config::RetentionDays,
+    now_ms: i64,
+) -> Result<crate::store::purge::Purged, crate::store::StoreError> {
+    let purged = writer.purge(cutoffs(days, now_ms)).await?;
+    tracing::info!(
+        "Retention purge: {} GPS fixes, {} GPS events, {} dock power samples and {} quarantined segments deleted for good.",
+        purged.gps_fixes,
+        purged.gps_events,
+        purged.dock_power,
+        purged.quarantined_segments
+    );
+    Ok(purged)
+}
+
+/// `dockd purge --now`: the purge on a writer of its own (as `dockd user add`), audited as the
+/// command line's.
+pub async fn purge_database(
+    db_path: &std::path::Path,
+    days: &crate::config::RetentionDays,
+    now_ms: i64,
+) -> Result<crate::store::purge::Purged, crate::store::StoreError> {
+    let conn = crate::store::open_for_writing(db_path)?;
+    let spare = crate::store::open_for_writing(db_path)?;
+    let (writer, thread) = crate::store::Writer::spawn(conn, spare)?;
+    let purged = purge_now(&writer, days, now_ms).await;
+    if let Ok(purged) = &purged {
+        writer
+            .audit(vec![crate::store::AuditEntry {
+                at_ms: now_ms,
+                user: "dockd purge".to_owned(),
+                action: "delete".to_owned(),
+                subject: format!("retention purge: {} rows", purged.total()),
+            }])
+            .await?;
+    }
+    drop(writer);
+    if tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .is_err()
+    {
+        tracing::error!("The store writer did not stop cleanly.");
+    }
+    purged
+}
+
+/// Purges every day at `[privacy] purge_at` site time (the site's zone as the settings hold it
+/// then) until `shutdown`, reading the injected clock at most a minute apart, so a clock step is
+/// followed.
+pub async fn run_purges(
+    writer: crate::store::Writer,
+    privacy: crate::config::PrivacyConfig,
+    site: std::sync::Arc<crate::site::SiteSettings>,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let Some(at) = privacy.purge_time() else {
+        return;
+    };
+    loop {
+        let now = clock.now_ms();
+        let zone =
+            jiff::tz::TimeZone::get(&site.current().time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let Some(next) = next_purge_ms(at, &zone, now) else {
+            return;
+        };
+        loop {
+            let wait = next.saturating_sub(clock.now_ms());
+            if wait <= 0 {
+                break;
+            }
+            let step =
+                std::time::Duration::from_millis(u64::try_from(wait.min(60_000)).unwrap_or(0));
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(step) => {}
+            }
+        }
+        if let Err(error) = purge_now(&writer, &privacy.retention_days, clock.now_ms()).await {
+            tracing::error!("The retention purge failed ({error}); it runs again tomorrow.");
+        }
+    }
 }
 
 /// The entry of `table`, if the inventory has one.

@@ -138,3 +138,103 @@ fn privacy_report_lists_every_table_the_running_dock_keeps_with_its_class_retent
     );
     assert!(text.contains("sample_block"), "{text}");
 }
+
+#[test]
+fn purge_now_deletes_what_is_past_its_retention_for_good_and_says_so_everywhere() {
+    let mut dock = Dock::start_with_tables(
+        "privacy-purge",
+        "[privacy.retention_days]\ngps = 7\ndock_power = 7\nraw_segments = 7",
+    );
+    dock.stop();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let day = 86_400_000i64;
+    rusqlite::Connection::open(dock.database())
+        .unwrap()
+        .execute_batch(&format!(
+            "INSERT INTO gps_fix (at_ms, mode, lat, lon) VALUES ({old}, 3, 52.52, 13.40), ({new}, 3, 52.52, 13.40);
+             INSERT INTO dock_power (at_ms, reading) VALUES ({old}, '{{}}'), ({new}, '{{}}');",
+            old = now_ms - 8 * day,
+            new = now_ms - 6 * day,
+        ))
+        .unwrap();
+    let out = Command::new(DOCKD)
+        .args(["purge", "--now", "--config"])
+        .arg(&dock.config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Purged for good: 1 GPS fixes, 0 GPS events, 1 dock power samples, 0 quarantined segments."),
+        "{text}"
+    );
+    // The dock's own rows of its run are recent and stay too: count the planted ones.
+    for table in ["gps_fix", "dock_power"] {
+        assert_eq!(
+            dock.count(&format!(
+                "SELECT count(*) FROM {table} WHERE at_ms = {}",
+                now_ms - 8 * day
+            )),
+            0,
+            "{table}: the 8-day-old row is gone"
+        );
+        assert_eq!(
+            dock.count(&format!(
+                "SELECT count(*) FROM {table} WHERE at_ms = {}",
+                now_ms - 6 * day
+            )),
+            1,
+            "{table}: the 6-day-old row stays"
+        );
+    }
+    assert_eq!(
+        dock.count("SELECT count(*) FROM audit WHERE user = 'dockd purge' AND action = 'delete'"),
+        1
+    );
+    let report = Command::new(DOCKD)
+        .args(["privacy", "report", "--json", "--config"])
+        .arg(&dock.config)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert!(
+        report["last_purge_ms"].as_i64().unwrap() >= now_ms,
+        "{report}"
+    );
+    assert_eq!(report["audit_chain_ok"], true, "{report}");
+    let gps = report["inventory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["table"] == "gps_fix")
+        .unwrap();
+    assert_eq!(gps["retention"]["days"], 7, "{gps}");
+    // A wrong value is refused with the key named.
+    let bad = dock.config.with_file_name("bad.toml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&dock.config)
+            .unwrap()
+            .replace("gps = 7", "gps = 0"),
+    )
+    .unwrap();
+    let refused = Command::new(DOCKD)
+        .args(["purge", "--now", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("privacy.retention_days.gps must be 1 to 36500 days"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

@@ -1,5 +1,5 @@
 //! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
-//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`. It owns argument parsing, tracing set-up and the signal →
+//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`. It owns argument parsing, tracing set-up and the signal →
 //! `CancellationToken` bridge; it must never contain daemon logic (that lives in the library, where
 //! tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+ `reanalyze`),
 //! `user`, `privacy`.
@@ -98,6 +98,15 @@ enum Command {
     /// The privacy controls' checks.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// Delete for good what is past its retention (`[privacy.retention_days]`); the daemon does
+    /// it daily at `[privacy] purge_at`.
+    Purge {
+        /// Now, rather than at `purge_at` (the only mode: the daily purge is the daemon's).
+        #[arg(long, required = true)]
+        now: bool,
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Print what the dock has stored, per wearable (works while the daemon runs).
     Status {
         #[arg(long, short, value_name = "FILE")]
@@ -192,6 +201,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Privacy(PrivacyCommand::Verify { config }) => {
             privacy_verify(&Config::load(&config)?)
         }
+        Command::Purge { now: _, config } => privacy::purge(&Config::load(&config)?),
         Command::Privacy(PrivacyCommand::Report { config, json }) => {
             privacy_report(&Config::load(&config)?, json)
         }

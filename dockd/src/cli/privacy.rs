@@ -41,6 +41,22 @@ pub(super) fn privacy_verify(config: &Config) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `dockd purge --now`: deletes for good what is past its retention, now.
+pub(super) fn purge(config: &Config) -> anyhow::Result<ExitCode> {
+    use dockd::clock::Clock;
+    let now = dockd::clock::SystemClock.now_ms();
+    let purged = super::runtime()?.block_on(dockd::privacy::purge_database(
+        &config.database_path(),
+        &config.privacy.retention_days,
+        now,
+    ))?;
+    println!(
+        "Purged for good: {} GPS fixes, {} GPS events, {} dock power samples, {} quarantined segments.",
+        purged.gps_fixes, purged.gps_events, purged.dock_power, purged.quarantined_segments
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Prints the data inventory under this config and the controls' state (`--json`: the documented
 /// keys).
 pub(super) fn privacy_report(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
@@ -111,6 +127,7 @@ fn retention(rule: &dockd::privacy::Retention) -> String {
         Retention::Kept => "kept".to_owned(),
         Retention::UntilUploaded => "until uploaded".to_owned(),
         Retention::Days { days, after } => format!("{days} d after {after}"),
+        Retention::Configured { key, .. } => format!("retention_days.{key}"),
         Retention::Current => "current only".to_owned(),
     }
 }

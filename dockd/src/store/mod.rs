@@ -14,6 +14,7 @@ pub mod diag;
 #[cfg(test)]
 mod erasure_tests;
 pub mod outbox;
+pub mod purge;
 pub mod queue;
 mod reader;
 pub mod reports;

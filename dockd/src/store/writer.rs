@@ -58,6 +58,7 @@ enum Command {
     WorkRestrictions(Box<WorkRestrictionChange>, Reply<WorkRestrictionDone>),
     SetOutbox(Option<Box<OutboxPolicy>>, Reply<()>),
     Outbox(Box<OutboxChange>, Reply<()>),
+    Purge(super::purge::Cutoffs, Reply<super::purge::Purged>),
 }
 
 impl Command {
@@ -65,7 +66,10 @@ impl Command {
     /// at an opt-out, a work restriction): its commit is followed by reclaiming freed pages and a
     /// WAL truncation.
     fn erases(&self) -> bool {
-        matches!(self, Command::Roster(..) | Command::WorkRestrictions(..))
+        matches!(
+            self,
+            Command::Roster(..) | Command::WorkRestrictions(..) | Command::Purge(..)
+        )
     }
 
     fn weight(&self) -> usize {
@@ -177,6 +181,15 @@ impl Writer {
     ) -> Result<WorkRestrictionDone, StoreError> {
         self.ask(|reply| Command::WorkRestrictions(Box::new(change), reply))
             .await
+    }
+
+    /// Deletes for good what is older than `cutoffs` (returns after its commit, with what went);
+    /// the freed pages and the WAL are reclaimed right after.
+    pub async fn purge(
+        &self,
+        cutoffs: super::purge::Cutoffs,
+    ) -> Result<super::purge::Purged, StoreError> {
+        self.ask(|reply| Command::Purge(cutoffs, reply)).await
     }
 
     /// Applies one settings change or threshold confirmation durably (returns after its commit).
@@ -352,6 +365,10 @@ enum Done {
         Reply<WorkRestrictionDone>,
         Result<WorkRestrictionDone, StoreError>,
     ),
+    Purge(
+        Reply<super::purge::Purged>,
+        Result<super::purge::Purged, StoreError>,
+    ),
 }
 
 impl Done {
@@ -372,6 +389,7 @@ impl Done {
             Done::Segment(reply, result) => drop(reply.send(pick(result, commit))),
             Done::Roster(reply, result) => drop(reply.send(pick(result, commit))),
             Done::WorkRestrictions(reply, result) => drop(reply.send(pick(result, commit))),
+            Done::Purge(reply, result) => drop(reply.send(pick(result, commit))),
         }
     }
 }
@@ -425,6 +443,7 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
         Command::WorkRestrictions(_, reply) => {
             Done::WorkRestrictions(reply, Err(StoreError::Closed)).send(failed)
         }
+        Command::Purge(_, reply) => Done::Purge(reply, Err(StoreError::Closed)).send(failed),
     }
 }
 
@@ -523,6 +542,9 @@ fn apply_isolated(
             reply,
             isolated(tx, |tx| work_restrictions::apply(tx, &change)),
         ),
+        Command::Purge(cutoffs, reply) => {
+            Done::Purge(reply, isolated(tx, |tx| super::purge::purge(tx, &cutoffs)))
+        }
         Command::SetOutbox(new, reply) => {
             *policy = new.map(|p| *p);
             Done::Unit(reply, Ok(()))
