@@ -65,6 +65,14 @@ fn privacy_verify_finds_the_trail_intact_and_names_the_entry_rewritten_behind_do
         !ok && text.contains(&format!("audit entry {second}")),
         "{text}"
     );
+    // The admin's audit page says so too.
+    let page = dock.get("/audit");
+    assert!(
+        page.contains(&format!(
+            "<strong>Tamper check failed:</strong> audit entry {second} does not match its link"
+        )),
+        "{page}"
+    );
 }
 
 #[test]

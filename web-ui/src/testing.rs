@@ -309,6 +309,8 @@ pub(crate) struct FakeAdmin {
     settings: Mutex<SettingsView>,
     nuisance: Mutex<NuisanceView>,
     lines: Mutex<Vec<AuditLine>>,
+    /// The chain state the newest page carries (a test may break it).
+    pub(crate) chain: Mutex<crate::admin::AuditChain>,
     debug: Mutex<Vec<String>>,
     asked: Mutex<Vec<(Option<i64>, u32)>>,
 }
@@ -379,6 +381,10 @@ impl Default for FakeAdmin {
             }),
             nuisance: Mutex::new(nuisance()),
             lines: Mutex::new(lines),
+            chain: Mutex::new(crate::admin::AuditChain {
+                intact: true,
+                finding: "Intact: 250 entries linked up to entry 250.".to_owned(),
+            }),
             debug: Mutex::new(Vec::new()),
             asked: Mutex::new(Vec::new()),
         }
@@ -617,6 +623,7 @@ impl AdminView for FakeAdmin {
         AuditPage {
             older: entries.last().filter(|_| more).map(|line| line.id),
             entries,
+            chain: before.is_none().then(|| self.chain.lock().unwrap().clone()),
         }
     }
 }

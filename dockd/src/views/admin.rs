@@ -536,7 +536,13 @@ impl AdminView for SiteAdmin {
                 let older = (rows.len() == limit as usize)
                     .then(|| rows.last().map(|r| r.id))
                     .flatten();
+                // The whole chain is checked with the newest page only (older pages are paging).
+                let chain = before
+                    .is_none()
+                    .then(|| audit_chain(&self.reader))
+                    .flatten();
                 AuditPage {
+                    chain,
                     entries: rows
                         .into_iter()
                         .map(|r| AuditLine {
@@ -554,6 +560,27 @@ impl AdminView for SiteAdmin {
                 tracing::error!(error = %error, "Cannot read the audit trail.");
                 AuditPage::default()
             }
+        }
+    }
+}
+
+/// The audit chain's state for the audit page, as `dockd privacy verify` finds it.
+fn audit_chain(reader: &crate::store::Reader) -> Option<web_ui::admin::AuditChain> {
+    match reader.audit_chain() {
+        Ok(report) => Some(web_ui::admin::AuditChain {
+            intact: report.is_intact(),
+            finding: match (&report.problem, &report.head) {
+                (Some(problem), _) => format!("{problem}."),
+                (None, Some((id, _))) => format!(
+                    "every one of the {} entries is linked to the one before, up to entry {id}, and the {} anchors taken of it agree.",
+                    report.entries, report.anchors
+                ),
+                (None, None) => "the trail is empty.".to_owned(),
+            },
+        }),
+        Err(error) => {
+            tracing::error!(error = %error, "Cannot check the audit chain.");
+            None
         }
     }
 }

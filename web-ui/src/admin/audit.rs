@@ -16,6 +16,18 @@ pub(super) fn page(page: &AuditPage, paged: bool, viewer: Viewer<'_>) -> Respons
         "<p class=\"lead\">Every sign-in, view of a worker's data and change of a setting, \
          newest first. Lines cannot be changed or deleted; times are in UTC.</p>\n",
     );
+    if let Some(chain) = &page.chain {
+        let (kind, title) = if chain.intact {
+            ("done", "Tamper check passed:")
+        } else {
+            ("problem", "Tamper check failed:")
+        };
+        let _ = writeln!(
+            out,
+            "<div class=\"notice\" role=\"status\" data-kind=\"{kind}\"><p><strong>{title}</strong> {}</p></div>",
+            Escaped(&chain.finding)
+        );
+    }
     if page.entries.is_empty() {
         out.push_str(if paged {
             "<p>There are no older lines.</p>\n"

@@ -40,9 +40,9 @@ use input::{Problem, Sent};
 
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
-    AdminChange, AdminRefusal, AdminView, AlertCounts, AuditLine, AuditPage, BaselineState,
-    NuisanceFigures, NuisanceView, SettingsView, SiteSettings, SuggestedThreshold, TaskRow,
-    ThresholdState, ThresholdStatus, Thresholds, UserRow, WearableNuisance,
+    AdminChange, AdminRefusal, AdminView, AlertCounts, AuditChain, AuditLine, AuditPage,
+    BaselineState, NuisanceFigures, NuisanceView, SettingsView, SiteSettings, SuggestedThreshold,
+    TaskRow, ThresholdState, ThresholdStatus, Thresholds, UserRow, WearableNuisance,
 };
 
 /// The Settings page (every form on it posts to the JSON routes below).

@@ -241,7 +241,11 @@ pub fn openapi_schemas() -> Value {
         },
         "AuditPage": object("One page of the audit trail, newest first.", json!({
             "entries": { "type": "array", "items": reference("AuditLine") },
-            "older": nullable(integer())
+            "older": nullable(integer()),
+            "chain": nullable(reference("AuditChain"))
+        })),
+        "AuditChain": object("The hash chain over the whole trail, checked when the newest page is read.", json!({
+            "intact": { "type": "boolean" }, "finding": string()
         })),
         "AuditLine": object("One line of the audit trail.", json!({
             "id": integer(), "at_ms": integer(), "user": string(), "action": string(), "subject": string()

@@ -551,6 +551,40 @@ async fn the_audit_trail_pages_newest_first_and_viewing_it_is_recorded() {
 }
 
 #[tokio::test]
+async fn the_newest_audit_page_says_whether_the_tamper_check_passed_and_where_it_failed() {
+    let site = TestSite::new(false);
+    let ada = admin(&site);
+    let html = body_text(get(ada.clone(), "/audit").await).await;
+    assert!(
+        html.contains(
+            "data-kind=\"done\"><p><strong>Tamper check passed:</strong> Intact: 250 entries"
+        ),
+        "{html}"
+    );
+    // Older pages do not repeat the whole-trail check.
+    let html = body_text(get(ada.clone(), "/audit?before=51").await).await;
+    assert!(!html.contains("Tamper check"), "{html}");
+
+    *site.admin.chain.lock().unwrap() = crate::admin::AuditChain {
+        intact: false,
+        finding: "audit entry 17 does not match its link <b>.".to_owned(),
+    };
+    let html = body_text(get(ada.clone(), "/audit").await).await;
+    assert!(
+        html.contains("data-kind=\"problem\"><p><strong>Tamper check failed:</strong> audit entry 17 does not match its link &lt;b&gt;."),
+        "{html}"
+    );
+    let page = body_json(get(ada, "/api/v1/audit").await).await;
+    assert_eq!(page["chain"]["intact"], false);
+    assert!(
+        page["chain"]["finding"]
+            .as_str()
+            .unwrap()
+            .contains("audit entry 17")
+    );
+}
+
+#[tokio::test]
 async fn the_settings_json_is_the_daemons_view() {
     let site = TestSite::new(false);
     let response = get(admin(&site), "/api/v1/settings").await;

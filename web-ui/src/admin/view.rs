@@ -289,6 +289,17 @@ pub struct AuditPage {
     pub entries: Vec<AuditLine>,
     /// Pass as `before` for the next (older) page; `None` at the end.
     pub older: Option<i64>,
+    /// The hash chain's state, checked over the whole trail when the newest page is read
+    /// (`None` on older pages, or when it could not be read).
+    pub chain: Option<AuditChain>,
+}
+
+/// What checking the audit trail's hash chain found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditChain {
+    pub intact: bool,
+    /// What was found, as a sentence (where it breaks, or how far it is linked).
+    pub finding: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
