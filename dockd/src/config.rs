@@ -68,8 +68,8 @@ impl PrivacyConfig {
 }
 
 /// `[privacy.retention_days]`: days each class is kept before the daily purge deletes it for good.
-/// The classes the purge knows so far; the others (samples, alerts and events, shift reports,
-/// audit, outbox) are kept until deleted, as `dockd privacy report` says.
+/// The classes the purge knows so far; the others (audit, outbox) are kept until deleted, as
+/// `dockd privacy report` says.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionDays {
@@ -79,6 +79,14 @@ pub struct RetentionDays {
     pub dock_power: u32,
     /// Quarantined segments' bytes, after they were last seen (default 30).
     pub raw_segments: u32,
+    /// Posture and height samples, whole shifts at a time (default 90): a shift report whose
+    /// samples are purged is kept, no longer re-analysable.
+    pub samples: u32,
+    /// Alerts and wearable events (default 365).
+    pub alerts_events: u32,
+    /// Shift reports, after their shift ended (default 730); at least `samples` and
+    /// `alerts_events`, or a re-analysis would bring purged reports back.
+    pub shift_reports: u32,
 }
 
 impl Default for RetentionDays {
@@ -87,6 +95,9 @@ impl Default for RetentionDays {
             gps: 30,
             dock_power: 90,
             raw_segments: 30,
+            samples: 90,
+            alerts_events: 365,
+            shift_reports: 730,
         }
     }
 }
@@ -759,12 +770,21 @@ impl Config {
             ("gps", days.gps),
             ("dock_power", days.dock_power),
             ("raw_segments", days.raw_segments),
+            ("samples", days.samples),
+            ("alerts_events", days.alerts_events),
+            ("shift_reports", days.shift_reports),
         ] {
             if !(1..=36_500).contains(&value) {
                 return Err(format!(
                     "privacy.retention_days.{key} must be 1 to 36500 days (it is {value})"
                 ));
             }
+        }
+        if days.shift_reports < days.samples.max(days.alerts_events) {
+            return Err(format!(
+                "privacy.retention_days.shift_reports ({}) must be at least samples ({}) and alerts_events ({}): a report kept shorter than its data would be made again by a re-analysis",
+                days.shift_reports, days.samples, days.alerts_events
+            ));
         }
         if self.power.sysfs_root.as_os_str().is_empty() {
             return Err("power.sysfs_root must not be empty".to_owned());
@@ -1071,6 +1091,36 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("KW-TAG"), "{err}");
+    }
+
+    #[test]
+    fn retention_days_and_purge_at_are_checked_with_the_key_named() {
+        let days = parse("").unwrap().privacy.retention_days;
+        assert_eq!(
+            (days.samples, days.alerts_events, days.shift_reports),
+            (90, 365, 730)
+        );
+        let err = parse("[privacy.retention_days]\nsamples = 0\n").unwrap_err();
+        assert!(
+            err.contains("privacy.retention_days.samples must be 1 to 36500"),
+            "{err}"
+        );
+        let err = parse("[privacy.retention_days]\nsamples = 800\n").unwrap_err();
+        assert!(
+            err.contains("shift_reports (730) must be at least samples (800)"),
+            "{err}"
+        );
+        let err = parse("[privacy.retention_days]\naudit = 5\n").unwrap_err();
+        assert!(err.contains("audit"), "{err}");
+        let err = parse("[privacy]\npurge_at = \"25:00\"\n").unwrap_err();
+        assert!(err.contains("privacy.purge_at"), "{err}");
+        assert_eq!(
+            parse("[privacy]\npurge_at = \"00:05\"\n")
+                .unwrap()
+                .privacy
+                .purge_time(),
+            Some((0, 5))
+        );
     }
 
     #[test]

@@ -134,7 +134,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "sample_block",
         holds: "trunk posture and height samples as worn, in compressed blocks",
         class: DataClass::WorkerActivity,
-        retention: Retention::UntilDeleted,
+        retention: Retention::Configured {
+            key: "samples",
+            after: "wall_ms",
+        },
         leaves_as: &[Kind::RawSamples],
         columns: &[
             ("id", Reference),
@@ -152,7 +155,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "alert",
         holds: "the wearable's risky-movement alerts and the worker's response",
         class: DataClass::WorkerActivity,
-        retention: Retention::UntilDeleted,
+        retention: Retention::Configured {
+            key: "alerts_events",
+            after: "wall_ms",
+        },
         leaves_as: &[Kind::Alert],
         columns: &[
             ("id", Reference),
@@ -171,7 +177,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "event",
         holds: "wearable log events during wear (button, worn, records of unknown types by size only)",
         class: DataClass::WorkerActivity,
-        retention: Retention::UntilDeleted,
+        retention: Retention::Configured {
+            key: "alerts_events",
+            after: "wall_ms",
+        },
         leaves_as: &[],
         columns: &[
             ("id", Reference),
@@ -202,7 +211,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "shift_report",
         holds: "the risk analysis of each worker-shift (figures, level, reasons)",
         class: DataClass::WorkerActivity,
-        retention: Retention::UntilDeleted,
+        retention: Retention::Configured {
+            key: "shift_reports",
+            after: "end_ms",
+        },
         leaves_as: &[Kind::ShiftSummary, Kind::TaskAggregate, Kind::TeamAggregate],
         columns: &[
             ("id", Reference),
@@ -215,6 +227,7 @@ pub const INVENTORY: &[TableEntry] = &[
             ("version", Bookkeeping),
             ("settings", Bookkeeping),
             ("report", WorkerData),
+            ("reanalysable", Bookkeeping),
         ],
     },
     TableEntry {
@@ -702,6 +715,9 @@ fn configured_days(days: &crate::config::RetentionDays, key: &str) -> u32 {
     match key {
         "gps" => days.gps,
         "dock_power" => days.dock_power,
+        "samples" => days.samples,
+        "alerts_events" => days.alerts_events,
+        "shift_reports" => days.shift_reports,
         _ => days.raw_segments,
     }
 }
@@ -716,6 +732,9 @@ pub fn cutoffs(days: &crate::config::RetentionDays, now_ms: i64) -> crate::store
         gps_before_ms: before(days.gps),
         dock_power_before_ms: before(days.dock_power),
         quarantine_before_ms: before(days.raw_segments),
+        samples_before_ms: before(days.samples),
+        alerts_before_ms: before(days.alerts_events),
+        reports_before_ms: before(days.shift_reports),
     }
 }
 
@@ -749,7 +768,12 @@ pub async fn purge_now(
 ) -> Result<crate::store::purge::Purged, crate::store::StoreError> {
     let purged = writer.purge(cutoffs(days, now_ms)).await?;
     tracing::info!(
-        "Retention purge: {} GPS fixes, {} GPS events, {} dock power samples and {} quarantined segments deleted for good.",
+        "Retention purge: {} sample blocks, {} alerts, {} events, {} shift reports ({} more kept, no longer re-analysable), {} GPS fixes, {} GPS events, {} dock power samples and {} quarantined segments deleted for good.",
+        purged.sample_blocks,
+        purged.alerts,
+        purged.events,
+        purged.shift_reports,
+        purged.reports_frozen,
         purged.gps_fixes,
         purged.gps_events,
         purged.dock_power,

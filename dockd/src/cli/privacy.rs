@@ -51,9 +51,22 @@ pub(super) fn purge(config: &Config) -> anyhow::Result<ExitCode> {
         now,
     ))?;
     println!(
-        "Purged for good: {} GPS fixes, {} GPS events, {} dock power samples, {} quarantined segments.",
-        purged.gps_fixes, purged.gps_events, purged.dock_power, purged.quarantined_segments
+        "Purged for good: {} sample blocks, {} alerts, {} events, {} shift reports, {} GPS fixes, {} GPS events, {} dock power samples, {} quarantined segments.",
+        purged.sample_blocks,
+        purged.alerts,
+        purged.events,
+        purged.shift_reports,
+        purged.gps_fixes,
+        purged.gps_events,
+        purged.dock_power,
+        purged.quarantined_segments
     );
+    if purged.reports_frozen > 0 {
+        println!(
+            "{} shift reports whose samples or alerts are gone are kept as they are and can no longer be re-analysed.",
+            purged.reports_frozen
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

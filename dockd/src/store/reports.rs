@@ -132,7 +132,7 @@ impl Reader {
         self.with(|conn| {
             conn.query_row(
                 "SELECT min(start_ms), max(end_ms) FROM shift_report
-                 WHERE wearable_id = ?1 AND start_ms < ?3 AND end_ms > ?2",
+                 WHERE wearable_id = ?1 AND start_ms < ?3 AND end_ms > ?2 AND reanalysable = 1",
                 params![wearable_id, lo, hi],
                 |row| {
                     let a: Option<i64> = row.get(0)?;
@@ -197,7 +197,8 @@ impl Reader {
     pub fn reports_outdated(&self, version: u32, settings: &str) -> Result<bool, StoreError> {
         self.with(|conn| {
             conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM shift_report WHERE version != ?1 OR settings != ?2)",
+                "SELECT EXISTS (SELECT 1 FROM shift_report
+                 WHERE reanalysable = 1 AND (version != ?1 OR settings != ?2))",
                 params![version, settings],
                 |row| row.get(0),
             )
@@ -294,14 +295,28 @@ pub(super) fn replace_reports(
 ) -> Result<(), StoreError> {
     let mut workers = HashMap::new();
     tx.execute(
-        "DELETE FROM shift_report WHERE wearable_id = ?1 AND start_ms < ?3 AND end_ms > ?2",
+        "DELETE FROM shift_report WHERE wearable_id = ?1 AND start_ms < ?3 AND end_ms > ?2
+            AND reanalysable = 1",
         params![batch.wearable_id, batch.lo_ms, batch.hi_ms],
+    )?;
+    // A report the purge froze (its samples or alerts are gone) stays as it is; nothing computed
+    // from what remains may overlap it.
+    let mut frozen = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM shift_report WHERE wearable_id = ?1 AND reanalysable = 0
+            AND start_ms < ?3 AND end_ms > ?2)",
     )?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO shift_report (wearable_id, worker_id, start_ms, end_ms, local_day, risk_level,
             version, settings, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for r in &batch.reports {
+        let overlaps_frozen: bool = frozen
+            .query_row(params![batch.wearable_id, r.start_ms, r.end_ms], |row| {
+                row.get(0)
+            })?;
+        if overlaps_frozen {
+            continue;
+        }
         let worker = roster::known_worker(tx, &mut workers, r.worker)?;
         if worker.is_some_and(|w| w.opted_out) {
             continue;

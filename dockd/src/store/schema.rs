@@ -432,6 +432,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'audit anchors are append-only');
     END;
     "#,
+    // 11: retention of worker data (issue 15). A shift report whose samples or alerts the purge
+    // deleted is kept as it is and can no longer be re-analysed: a re-analysis neither replaces
+    // it nor counts it as outdated.
+    r#"
+    ALTER TABLE shift_report ADD COLUMN reanalysable INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];
 
 /// The schema version this build writes.
