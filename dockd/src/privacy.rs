@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use crate::upload::record::Kind;
 
+pub mod export;
+
 /// What a table is about, for the people it concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -811,6 +813,45 @@ pub async fn purge_database(
         tracing::error!("The store writer did not stop cleanly.");
     }
     purged
+}
+
+/// `dockd worker export`: the export of the worker with badge `tag` into `out`, then its audit
+/// line (by the worker's id, never their tag or name) through a writer of its own.
+pub async fn export_audited(
+    db_path: &std::path::Path,
+    tag: &crate::worker::WorkerTag,
+    out: &std::path::Path,
+    now_ms: i64,
+) -> Result<export::ExportSummary, export::ExportError> {
+    let reader = crate::store::Reader::open(db_path)?;
+    let (tag, out_path) = (*tag, out.to_owned());
+    let summary =
+        tokio::task::spawn_blocking(move || export::export_worker(&reader, &tag, &out_path))
+            .await
+            .map_err(|e| export::ExportError::Block(e.to_string()))??;
+    let conn = crate::store::open_for_writing(db_path)?;
+    let spare = crate::store::open_for_writing(db_path)?;
+    let (writer, thread) = crate::store::Writer::spawn(conn, spare)?;
+    let audited = writer
+        .audit(vec![crate::store::AuditEntry {
+            at_ms: now_ms,
+            user: "dockd worker export".to_owned(),
+            action: "export".to_owned(),
+            subject: format!(
+                "worker {}: their data exported ({} shift reports, {} samples)",
+                summary.worker_id, summary.shift_reports, summary.samples
+            ),
+        }])
+        .await;
+    drop(writer);
+    if tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .is_err()
+    {
+        tracing::error!("The store writer did not stop cleanly.");
+    }
+    audited?;
+    Ok(summary)
 }
 
 /// Purges every day at `[privacy] purge_at` site time (the site's zone as the settings hold it

@@ -246,3 +246,139 @@ fn purge_now_deletes_what_is_past_its_retention_for_good_and_says_so_everywhere(
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_readable_only_by_the_asker()
+ {
+    use std::io::{BufRead as _, Write as _};
+    use std::os::unix::fs::PermissionsExt as _;
+    // The badge the emulated wearable's shift was worn under (its fleet's first worker).
+    const EXPORTED: crate::upload::Worker = crate::upload::Worker {
+        badge: "B-1001",
+        name: "Eve Exporttest",
+    };
+    let dock = Dock::start("privacy-export");
+    crate::upload::wear_and_dock(&dock, &EXPORTED, 31, 1).await;
+    let id = dock.count("SELECT id FROM worker WHERE display_name = 'Eve Exporttest'");
+    let out = dock.config.with_file_name("export-eve");
+    let mut child = Command::new(DOCKD)
+        .args(["worker", "export", "--config"])
+        .arg(&dock.config)
+        .arg("--out")
+        .arg(&out)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", EXPORTED.badge).as_bytes())
+        .unwrap();
+    let done = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(done.status.success(), "{said}");
+    assert!(
+        !said.contains(EXPORTED.badge) && !said.contains(EXPORTED.name),
+        "{said}"
+    );
+
+    // Only the asker can read it.
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for file in [
+        "person.json",
+        "roster.json",
+        "work_restrictions.json",
+        "shift_reports.json",
+        "alerts.json",
+        "audit.json",
+        "samples.csv.zst",
+    ] {
+        let mode = std::fs::metadata(out.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    let json = |file: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out.join(file)).unwrap()).unwrap()
+    };
+    assert_eq!(json("person.json")["badge_tag"], EXPORTED.badge);
+    assert_eq!(json("person.json")["display_name"], EXPORTED.name);
+    assert_eq!(json("shift_reports.json").as_array().unwrap().len(), 1);
+    assert_eq!(
+        json("alerts.json").as_array().unwrap().len() as i64,
+        dock.count(&format!(
+            "SELECT count(*) FROM alert WHERE worker_id = {id}"
+        ))
+    );
+    assert!(json("audit.json").as_array().unwrap().iter().any(|line| {
+        line["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("worker {id} "))
+    }));
+
+    // Every stored sample, in order, equal to the stored blocks decoded.
+    let csv = zstd::stream::Decoder::new(std::fs::File::open(out.join("samples.csv.zst")).unwrap())
+        .unwrap();
+    let lines: Vec<String> = std::io::BufReader::new(csv)
+        .lines()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(lines[0], dockd::privacy::export::SAMPLES_HEADER);
+    let stored = dock.count(&format!(
+        "SELECT coalesce(sum(count), 0) FROM sample_block WHERE worker_id = {id}"
+    ));
+    assert!(stored > 10_000, "an hour's worth: {stored}");
+    assert_eq!(lines.len() as i64 - 1, stored);
+    let (codec, count, data): (u8, i64, Vec<u8>) = dock
+        .db()
+        .query_row(
+            &format!(
+                "SELECT codec, count, data FROM sample_block WHERE worker_id = {id}
+                 ORDER BY coalesce(wall_ms, 0), id LIMIT 1"
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let first = dockd::store::samples::decode(codec, &data, count as usize).unwrap();
+    for (line, sample) in lines[1..].iter().zip(&first) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let values: Vec<i16> = fields[2..].iter().map(|f| f.parse().unwrap()).collect();
+        assert_eq!(values, sample.to_vec(), "{line}");
+    }
+
+    // The export is audited by the worker's id, never by their tag or name.
+    let audited = dock.count(&format!(
+        "SELECT count(*) FROM audit WHERE action = 'export' AND subject LIKE 'worker {id}: %'"
+    ));
+    assert_eq!(audited, 1);
+    assert_eq!(
+        dock.count(&format!(
+            "SELECT count(*) FROM audit WHERE instr(subject, '{}') > 0 OR instr(subject, '{}') > 0",
+            EXPORTED.badge, EXPORTED.name
+        )),
+        0
+    );
+    // A second export into the same folder is refused, nothing overwritten.
+    let again = Command::new(DOCKD)
+        .args(["worker", "export", "--config"])
+        .arg(&dock.config)
+        .arg("--out")
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}

@@ -19,9 +19,9 @@ use crate::spine::shift;
 use crate::support::{Dock, TEST_USER, TestDir, wait_for};
 
 /// A roster worker: badge tag and display name (neither may ever leave the dock).
-struct Worker {
-    badge: &'static str,
-    name: &'static str,
+pub(crate) struct Worker {
+    pub(crate) badge: &'static str,
+    pub(crate) name: &'static str,
 }
 
 const ADA: Worker = Worker {
@@ -87,7 +87,7 @@ fn assign(dock: &Dock, worker: &Worker, serial: &str) -> String {
 /// One wearable (from `seed`) worn by `worker` for a one-hour shift that just ended, docked at
 /// `dock` until drained; waits until its shift report is stored (`reports` in all). The worker's
 /// `W-…` label.
-async fn wear_and_dock(dock: &Dock, worker: &Worker, seed: u64, reports: i64) -> String {
+pub(crate) async fn wear_and_dock(dock: &Dock, worker: &Worker, seed: u64, reports: i64) -> String {
     let mut wearable: Wearable = tokio::task::spawn_blocking(move || {
         let spec = FleetSpec {
             count: 1,

@@ -1,8 +1,8 @@
 //! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
-//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`. It owns argument parsing, tracing set-up and the signal →
+//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export`. It owns argument parsing, tracing set-up and the signal →
 //! `CancellationToken` bridge; it must never contain daemon logic (that lives in the library, where
 //! tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+ `reanalyze`),
-//! `user`, `privacy`.
+//! `user`, `privacy` (+ `purge`), `worker`.
 
 mod analyze;
 mod demo;
@@ -10,6 +10,7 @@ mod emulate;
 mod privacy;
 mod status;
 mod user;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ use emulate::{EmulateArgs, emulate};
 use privacy::{privacy_report, privacy_verify};
 use status::status;
 use user::user_add;
+use worker::worker_export;
 
 #[derive(Parser)]
 #[command(
@@ -98,6 +100,9 @@ enum Command {
     /// The privacy controls' checks.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// A worker's rights over their data.
+    #[command(subcommand)]
+    Worker(WorkerCommand),
     /// Delete for good what is past its retention (`[privacy.retention_days]`); the daemon does
     /// it daily at `[privacy] purge_at`.
     Purge {
@@ -114,6 +119,20 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkerCommand {
+    /// Export everything the dock holds about one worker into a new folder only you can read:
+    /// JSON for the person, roster, work restrictions, shift reports, alerts and the audit lines
+    /// about them, their samples as zstd CSV. The badge tag is read from standard input.
+    Export {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+        /// The folder to create (it must not exist).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -202,6 +221,9 @@ pub fn main() -> anyhow::Result<ExitCode> {
             privacy_verify(&Config::load(&config)?)
         }
         Command::Purge { now: _, config } => privacy::purge(&Config::load(&config)?),
+        Command::Worker(WorkerCommand::Export { config, out }) => {
+            worker_export(&Config::load(&config)?, &out)
+        }
         Command::Privacy(PrivacyCommand::Report { config, json }) => {
             privacy_report(&Config::load(&config)?, json)
         }

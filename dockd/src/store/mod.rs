@@ -13,6 +13,7 @@ pub mod data_folder;
 pub mod diag;
 #[cfg(test)]
 mod erasure_tests;
+pub mod export;
 pub mod outbox;
 pub mod purge;
 pub mod queue;
