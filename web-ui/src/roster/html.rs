@@ -256,9 +256,11 @@ fn workers(out: &mut String, roster: &Roster, form: Form<'_>) {
         "<section class=\"an-section\" aria-labelledby=\"ro-workers\">\n\
          <h2 id=\"ro-workers\">Workers</h2>\n\
          <p class=\"an-note\" id=\"ro-opt-out-help\">Opting a worker out means the dock stops \
-         keeping their data: whatever a wearable records for them is thrown away when it docks, \
-         and what was stored before is no longer analysed or shown. Opting them back in keeps \
-         new data again; data thrown away in between cannot be brought back.</p>\n",
+         keeping their data: whatever a wearable records for them is thrown away when it docks. \
+         Their shift reports are deleted; the samples and alerts stored before are no longer \
+         analysed or shown, but they are not deleted: they stay on the dock until the retention \
+         purge removes them (their age is set in the dock's configuration). Opting them back in keeps new data again; data thrown away in between \
+         cannot be brought back.</p>\n",
     );
     if roster.workers.is_empty() {
         out.push_str(

@@ -118,8 +118,9 @@ pub fn openapi_paths() -> Value {
     );
     paths[API_OPT_OUT] = change(
         "Opt a worker out, or back in",
-        "Opted out: data from their wearable is discarded at docking, and their stored data is \
-         no longer analysed or shown.",
+        "Opted out: data from their wearable is discarded at docking and their shift reports are \
+         deleted; the samples and alerts stored before are no longer analysed or shown, and stay on \
+         the dock (not deleted) until the retention purge removes them.",
         "RosterOptOut",
         "200",
         true,

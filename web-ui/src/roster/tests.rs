@@ -1212,3 +1212,16 @@ async fn hostile_work_restriction_input_gets_a_clear_4xx_and_stores_nothing() {
     assert!(fake.changes().is_empty(), "nothing reached the daemon");
     assert!(fake.audit_entries().is_empty());
 }
+
+#[tokio::test]
+async fn the_roster_says_what_opting_out_does_to_data_stored_before() {
+    let html = Fake::new().page().await;
+    assert!(
+        html.contains(
+            "Their shift reports are deleted; the samples and alerts stored before are no longer \
+             analysed or shown, but they are not deleted: they stay on the dock until the \
+             retention purge removes them"
+        ),
+        "{html}"
+    );
+}

@@ -130,7 +130,8 @@ pub enum RosterChange {
         team: Option<String>,
     },
     /// Opt a worker out (their data is discarded at ingest from now on, and their stored data is
-    /// no longer analysed or shown), or back in.
+    /// no longer analysed or shown: reports deleted, samples and alerts kept until the retention
+    /// purge), or back in.
     OptOut { id: i64, opted_out: bool },
     /// Record a work restriction for worker `worker`.
     RecordWorkRestriction {
