@@ -344,7 +344,7 @@ pub async fn put_user_in(db_path: &std::path::Path, user: NewUser) -> Result<(),
     with_own_writer(db_path, |writer| async move { writer.put_user(user).await }).await
 }
 
-/// Runs `work` against a writer of its own on the database at `db_path`, then stops the writer.
+/// Runs `work` against a writer of its own (`store::with_own_writer`).
 async fn with_own_writer<F>(
     db_path: &std::path::Path,
     work: impl FnOnce(Writer) -> F,
@@ -352,17 +352,7 @@ async fn with_own_writer<F>(
 where
     F: Future<Output = Result<(), StoreError>>,
 {
-    let conn = crate::store::open_for_writing(db_path)?;
-    let spare = crate::store::open_for_writing(db_path)?;
-    let (writer, thread) = Writer::spawn(conn, spare)?;
-    let result = work(writer).await;
-    if tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .is_err()
-    {
-        tracing::error!("The store writer did not stop cleanly.");
-    }
-    Ok(result?)
+    Ok(crate::store::with_own_writer(db_path, work).await?)
 }
 
 #[cfg(test)]

@@ -89,6 +89,27 @@ pub struct RetentionDays {
     pub shift_reports: u32,
 }
 
+impl RetentionDays {
+    /// Every class by its key in `[privacy.retention_days]`.
+    pub fn by_key(&self) -> [(&'static str, u32); 6] {
+        [
+            ("gps", self.gps),
+            ("dock_power", self.dock_power),
+            ("raw_segments", self.raw_segments),
+            ("samples", self.samples),
+            ("alerts_events", self.alerts_events),
+            ("shift_reports", self.shift_reports),
+        ]
+    }
+
+    /// The days of the class `key`, if there is such a class.
+    pub fn days(&self, key: &str) -> Option<u32> {
+        self.by_key()
+            .into_iter()
+            .find_map(|(k, days)| (k == key).then_some(days))
+    }
+}
+
 impl Default for RetentionDays {
     fn default() -> Self {
         Self {
@@ -766,14 +787,7 @@ impl Config {
             ));
         }
         let days = self.privacy.retention_days;
-        for (key, value) in [
-            ("gps", days.gps),
-            ("dock_power", days.dock_power),
-            ("raw_segments", days.raw_segments),
-            ("samples", days.samples),
-            ("alerts_events", days.alerts_events),
-            ("shift_reports", days.shift_reports),
-        ] {
+        for (key, value) in days.by_key() {
             if !(1..=36_500).contains(&value) {
                 return Err(format!(
                     "privacy.retention_days.{key} must be 1 to 36500 days (it is {value})"

@@ -632,9 +632,12 @@ pub fn inventory(
                 holds: e.holds,
                 class: e.class,
                 retention: match e.retention {
-                    Retention::Configured { key, after } => Retention::Days {
-                        days: i64::from(configured_days(days, key)),
-                        after,
+                    Retention::Configured { key, after } => match days.days(key) {
+                        Some(days) => Retention::Days {
+                            days: i64::from(days),
+                            after,
+                        },
+                        None => e.retention,
                     },
                     other => other,
                 },
@@ -674,14 +677,6 @@ pub fn report(
     reader: &crate::store::Reader,
 ) -> Result<Report, crate::store::StoreError> {
     let chain = reader.audit_chain()?;
-    let audit_chain = match (&chain.problem, &chain.head) {
-        (Some(problem), _) => format!("{problem}."),
-        (None, Some((id, _))) => format!(
-            "Intact: {} entries linked up to entry {id}; {} anchors agree.",
-            chain.entries, chain.anchors
-        ),
-        (None, None) => "Empty: nothing to verify yet.".to_owned(),
-    };
     let (source, file) = match &config.privacy.site_key_file {
         Some(path) => ("site", path.display().to_string()),
         None => (
@@ -705,23 +700,11 @@ pub fn report(
         pseudonym_key_file: file,
         last_purge_ms: reader.last_purge_ms()?,
         audit_chain_ok: chain.is_intact(),
-        audit_chain,
+        audit_chain: chain.finding(),
         upload_configured: config.upload.is_some(),
         inventory: inventory(config.upload.as_ref(), &config.privacy.retention_days),
         unclassified_tables,
     })
-}
-
-/// The days `[privacy.retention_days] <key>` keeps.
-fn configured_days(days: &crate::config::RetentionDays, key: &str) -> u32 {
-    match key {
-        "gps" => days.gps,
-        "dock_power" => days.dock_power,
-        "samples" => days.samples,
-        "alerts_events" => days.alerts_events,
-        "shift_reports" => days.shift_reports,
-        _ => days.raw_segments,
-    }
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -770,16 +753,8 @@ pub async fn purge_now(
 ) -> Result<crate::store::purge::Purged, crate::store::StoreError> {
     let purged = writer.purge(cutoffs(days, now_ms)).await?;
     tracing::info!(
-        "Retention purge: {} sample blocks, {} alerts, {} events, {} shift reports ({} more kept, no longer re-analysable), {} GPS fixes, {} GPS events, {} dock power samples and {} quarantined segments deleted for good.",
-        purged.sample_blocks,
-        purged.alerts,
-        purged.events,
-        purged.shift_reports,
-        purged.reports_frozen,
-        purged.gps_fixes,
-        purged.gps_events,
-        purged.dock_power,
-        purged.quarantined_segments
+        "Retention purge: {purged} deleted for good; {} more shift reports kept, no longer re-analysable.",
+        purged.reports_frozen
     );
     Ok(purged)
 }
@@ -791,11 +766,8 @@ pub async fn purge_database(
     days: &crate::config::RetentionDays,
     now_ms: i64,
 ) -> Result<crate::store::purge::Purged, crate::store::StoreError> {
-    let conn = crate::store::open_for_writing(db_path)?;
-    let spare = crate::store::open_for_writing(db_path)?;
-    let (writer, thread) = crate::store::Writer::spawn(conn, spare)?;
-    let purged = purge_now(&writer, days, now_ms).await;
-    if let Ok(purged) = &purged {
+    crate::store::with_own_writer(db_path, |writer| async move {
+        let purged = purge_now(&writer, days, now_ms).await?;
         writer
             .audit(vec![crate::store::AuditEntry {
                 at_ms: now_ms,
@@ -804,15 +776,9 @@ pub async fn purge_database(
                 subject: format!("retention purge: {} rows", purged.total()),
             }])
             .await?;
-    }
-    drop(writer);
-    if tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .is_err()
-    {
-        tracing::error!("The store writer did not stop cleanly.");
-    }
-    purged
+        Ok(purged)
+    })
+    .await
 }
 
 /// `dockd worker export`: the export of the worker with badge `tag` into `out`, then its audit
@@ -829,28 +795,20 @@ pub async fn export_audited(
         tokio::task::spawn_blocking(move || export::export_worker(&reader, &tag, &out_path))
             .await
             .map_err(|e| export::ExportError::Block(e.to_string()))??;
-    let conn = crate::store::open_for_writing(db_path)?;
-    let spare = crate::store::open_for_writing(db_path)?;
-    let (writer, thread) = crate::store::Writer::spawn(conn, spare)?;
-    let audited = writer
-        .audit(vec![crate::store::AuditEntry {
-            at_ms: now_ms,
-            user: "dockd worker export".to_owned(),
-            action: "export".to_owned(),
-            subject: format!(
-                "worker {}: their data exported ({} shift reports, {} samples)",
-                summary.worker_id, summary.shift_reports, summary.samples
-            ),
-        }])
-        .await;
-    drop(writer);
-    if tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .is_err()
-    {
-        tracing::error!("The store writer did not stop cleanly.");
-    }
-    audited?;
+    let line = crate::store::AuditEntry {
+        at_ms: now_ms,
+        user: "dockd worker export".to_owned(),
+        action: "export".to_owned(),
+        subject: format!(
+            "worker {}: their data exported ({} shift reports, {} samples)",
+            summary.worker_id, summary.shift_reports, summary.samples
+        ),
+    };
+    crate::store::with_own_writer(
+        db_path,
+        |writer| async move { writer.audit(vec![line]).await },
+    )
+    .await?;
     Ok(summary)
 }
 

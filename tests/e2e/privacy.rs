@@ -9,11 +9,7 @@ use crate::support::{DOCKD, Dock, TEST_PASSWORD, TEST_USER, wait_for};
 
 /// `dockd privacy verify` as an auditor runs it: whether it succeeded, and what it printed.
 fn verify(dock: &Dock) -> (bool, String) {
-    let out = Command::new(DOCKD)
-        .args(["privacy", "verify", "--config"])
-        .arg(&dock.config)
-        .output()
-        .unwrap();
+    let out = dock.run_command(&["privacy", "verify"]);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -80,11 +76,7 @@ fn privacy_report_lists_every_table_the_running_dock_keeps_with_its_class_retent
  {
     let dock = Dock::start("privacy-report");
     dock.sign_in(TEST_USER, TEST_PASSWORD);
-    let out = Command::new(DOCKD)
-        .args(["privacy", "report", "--json", "--config"])
-        .arg(&dock.config)
-        .output()
-        .unwrap();
+    let out = dock.run_command(&["privacy", "report", "--json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -133,11 +125,7 @@ fn privacy_report_lists_every_table_the_running_dock_keeps_with_its_class_retent
     assert_eq!(worker["columns"]["tag"], "direct_identifier");
     assert_eq!(worker["class"], "worker_identity");
 
-    let text = Command::new(DOCKD)
-        .args(["privacy", "report", "--config"])
-        .arg(&dock.config)
-        .output()
-        .unwrap();
+    let text = dock.run_command(&["privacy", "report"]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("Encryption at rest: off."), "{text}");
     assert!(
@@ -168,11 +156,7 @@ fn purge_now_deletes_what_is_past_its_retention_for_good_and_says_so_everywhere(
             new = now_ms - 6 * day,
         ))
         .unwrap();
-    let out = Command::new(DOCKD)
-        .args(["purge", "--now", "--config"])
-        .arg(&dock.config)
-        .output()
-        .unwrap();
+    let out = dock.run_command(&["purge", "--now"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -206,11 +190,7 @@ fn purge_now_deletes_what_is_past_its_retention_for_good_and_says_so_everywhere(
         dock.count("SELECT count(*) FROM audit WHERE user = 'dockd purge' AND action = 'delete'"),
         1
     );
-    let report = Command::new(DOCKD)
-        .args(["privacy", "report", "--json", "--config"])
-        .arg(&dock.config)
-        .output()
-        .unwrap();
+    let report = dock.run_command(&["privacy", "report", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
     assert!(
         report["last_purge_ms"].as_i64().unwrap() >= now_ms,
@@ -372,13 +352,6 @@ async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_rea
         0
     );
     // A second export into the same folder is refused, nothing overwritten.
-    let again = Command::new(DOCKD)
-        .args(["worker", "export", "--config"])
-        .arg(&dock.config)
-        .arg("--out")
-        .arg(&out)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let again = dock.run_command(&["worker", "export", "--out", out.to_str().unwrap()]);
     assert!(!again.status.success());
 }

@@ -339,13 +339,21 @@ impl Dock {
         self.db().query_row(sql, [], |row| row.get(0)).unwrap()
     }
 
+    /// `dockd <args> --config <this dock's config>` as a user would run it, with nothing on
+    /// standard input.
+    pub fn run_command(&self, args: &[&str]) -> std::process::Output {
+        Command::new(DOCKD)
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
     /// `dockd status --json` as a user would run it.
     pub fn status_json(&self) -> serde_json::Value {
-        let out = Command::new(DOCKD)
-            .args(["status", "--json", "--config"])
-            .arg(&self.config)
-            .output()
-            .unwrap();
+        let out = self.run_command(&["status", "--json"]);
         assert!(
             out.status.success(),
             "dockd status failed: {}",

@@ -50,17 +50,7 @@ pub(super) fn purge(config: &Config) -> anyhow::Result<ExitCode> {
         &config.privacy.retention_days,
         now,
     ))?;
-    println!(
-        "Purged for good: {} sample blocks, {} alerts, {} events, {} shift reports, {} GPS fixes, {} GPS events, {} dock power samples, {} quarantined segments.",
-        purged.sample_blocks,
-        purged.alerts,
-        purged.events,
-        purged.shift_reports,
-        purged.gps_fixes,
-        purged.gps_events,
-        purged.dock_power,
-        purged.quarantined_segments
-    );
+    println!("Purged for good: {purged}.");
     if purged.reports_frozen > 0 {
         println!(
             "{} shift reports whose samples or alerts are gone are kept as they are and can no longer be re-analysed.",

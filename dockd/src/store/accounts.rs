@@ -182,12 +182,8 @@ fn keeping_an_admin(
     Ok(())
 }
 
-/// Appends `entries` to the trail, each linked into the chain; the chain's anchor, if this
-/// append took one (`store::audit_chain`).
-pub(super) fn append_audit(
-    tx: &Transaction<'_>,
-    entries: &[AuditEntry],
-) -> Result<Option<super::audit_chain::Anchor>, StoreError> {
+/// Appends `entries` to the trail, each linked into the chain (`store::audit_chain`).
+pub(super) fn append_audit(tx: &Transaction<'_>, entries: &[AuditEntry]) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO audit (at_ms, user, action, subject) VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -196,7 +192,7 @@ pub(super) fn append_audit(
     }
     match entries.iter().map(|e| e.at_ms).max() {
         Some(newest_ms) => super::audit_chain::link_written(tx, tx.last_insert_rowid(), newest_ms),
-        None => Ok(None),
+        None => Ok(()),
     }
 }
 

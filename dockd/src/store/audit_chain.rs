@@ -21,14 +21,6 @@ use super::{Reader, StoreError};
 /// How often the chain's head is anchored at most (when entries are written).
 pub const ANCHOR_EVERY_MS: i64 = 3_600_000;
 
-/// An anchor just taken: the head at `audit_id`, at `at_ms`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Anchor {
-    pub audit_id: i64,
-    pub at_ms: i64,
-    pub link: String,
-}
-
 /// The link before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -103,18 +95,18 @@ pub(super) fn backfill(tx: &Transaction<'_>) -> Result<(), StoreError> {
 
 /// Links the entries this transaction just wrote, the newest being `newest_id` written at
 /// `newest_ms`, and anchors the head when the last anchor is [`ANCHOR_EVERY_MS`] old (or there is
-/// none): the anchor taken, if one was.
+/// none). The anchors are queued for upload by `outbox::queue_audit_anchors`.
 pub(super) fn link_written(
     tx: &Transaction<'_>,
     newest_id: i64,
     newest_ms: i64,
-) -> Result<Option<Anchor>, StoreError> {
+) -> Result<(), StoreError> {
     backfill(tx)?;
     link_through(tx, newest_id)?;
     let last: Option<i64> =
         tx.query_row("SELECT max(at_ms) FROM audit_anchor", [], |r| r.get(0))?;
     if last.is_some_and(|at| newest_ms.saturating_sub(at) < ANCHOR_EVERY_MS) {
-        return Ok(None);
+        return Ok(());
     }
     let link: String = tx.query_row(
         "SELECT hash FROM audit_link WHERE audit_id = ?1",
@@ -126,11 +118,7 @@ pub(super) fn link_written(
          ON CONFLICT (audit_id) DO NOTHING",
         params![newest_id, newest_ms, link],
     )?;
-    Ok(Some(Anchor {
-        audit_id: newest_id,
-        at_ms: newest_ms,
-        link,
-    }))
+    Ok(())
 }
 
 /// What verifying the chain found.
@@ -150,6 +138,18 @@ pub struct ChainReport {
 impl ChainReport {
     pub fn is_intact(&self) -> bool {
         self.problem.is_none()
+    }
+
+    /// What the check found, as a sentence for the page and `dockd privacy report`.
+    pub fn finding(&self) -> String {
+        match (&self.problem, &self.head) {
+            (Some(problem), _) => format!("{problem}."),
+            (None, Some((id, _))) => format!(
+                "every one of the {} entries is linked to the one before, up to entry {id}, and the {} anchors taken of it agree.",
+                self.entries, self.anchors
+            ),
+            (None, None) => "the trail is empty.".to_owned(),
+        }
     }
 }
 

@@ -43,7 +43,7 @@ pub use segments::{
     AlertRow, BlockRow, DiagRow, EventKind, EventRow, NewDocking, NewSegment, QuarantinedSegment,
     RawBlock, RecodedBlock, SegmentKey, SegmentState, StoreOutcome, WearableTotals,
 };
-pub use writer::{Writer, WriterThread};
+pub use writer::{Writer, WriterThread, with_own_writer};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]

@@ -47,6 +47,24 @@ pub struct Purged {
     pub quarantined_segments: u64,
 }
 
+/// What went, in words: `3 sample blocks, 0 alerts, …, 1 quarantined segments`.
+impl std::fmt::Display for Purged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} sample blocks, {} alerts, {} events, {} shift reports, {} GPS fixes, {} GPS events, {} dock power samples, {} quarantined segments",
+            self.sample_blocks,
+            self.alerts,
+            self.events,
+            self.shift_reports,
+            self.gps_fixes,
+            self.gps_events,
+            self.dock_power,
+            self.quarantined_segments
+        )
+    }
+}
+
 impl Purged {
     /// Rows deleted (frozen reports are kept, so not counted).
     pub fn total(&self) -> u64 {

@@ -81,6 +81,19 @@ impl Scratch {
             .unwrap()
     }
 
+    /// Waits (10 s at most) until `sql` counts at least `at_least`: audit lines are queued, not
+    /// awaited, so a test waits for their commit.
+    pub async fn wait_for_count(&self, sql: &str, at_least: i64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.number(sql) < at_least {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "`{sql}` stayed below {at_least}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// The database file.
     pub fn path(&self) -> &std::path::Path {
         &self.path

@@ -131,6 +131,29 @@ fn checkpointer(conn: Connection, wake: std::sync::mpsc::Receiver<()>) {
     }
 }
 
+/// Runs `work` against a writer of its own on the database at `db_path` (the command line's
+/// changes: `dockd user add`, `purge --now`, an export's audit line; the daemon may be running),
+/// then stops that writer once `work` has dropped it.
+pub async fn with_own_writer<T, F>(
+    db_path: &std::path::Path,
+    work: impl FnOnce(Writer) -> F,
+) -> Result<T, StoreError>
+where
+    F: Future<Output = Result<T, StoreError>>,
+{
+    let conn = super::open_for_writing(db_path)?;
+    let spare = super::open_for_writing(db_path)?;
+    let (writer, thread) = Writer::spawn(conn, spare)?;
+    let result = work(writer).await;
+    if tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .is_err()
+    {
+        tracing::error!("The store writer did not stop cleanly.");
+    }
+    result
+}
+
 impl Writer {
     /// Starts the writer thread on an open, migrated connection, and a checkpointer on `spare`, a
     /// second connection to the same file.

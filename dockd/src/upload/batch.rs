@@ -108,7 +108,6 @@ pub fn plan(queued: &[Item], limits: &Limits, now_ms: i64, flush: bool) -> Vec<P
             .push(item);
     }
     let max_items = limits.max_items.max(1);
-    let max_age_ms = i64::try_from(limits.max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX);
     let mut due = Vec::new();
     for (partition, mut items) in partitions {
         items.sort_by(|a, b| (a.created_ms, &a.key).cmp(&(b.created_ms, &b.key)));
@@ -128,13 +127,43 @@ pub fn plan(queued: &[Item], limits: &Limits, now_ms: i64, flush: bool) -> Vec<P
         if chunk.is_empty() {
             continue;
         }
-        let full = chunk.len() >= max_items || bytes >= limits.max_bytes;
         let oldest = chunk.iter().map(|i| i.created_ms).min().unwrap_or(now_ms);
-        if flush || full || now_ms.saturating_sub(oldest) >= max_age_ms {
+        if is_due(
+            chunk.len() as u64,
+            bytes as u64,
+            oldest,
+            limits,
+            now_ms,
+            flush,
+        ) {
             due.push(planned(&partition, &chunk));
         }
     }
     due
+}
+
+/// Whether queued items of one partition — `items` of them, `ndjson_bytes` with their newlines,
+/// the oldest queued at `oldest_ms` — make a batch that is due at `now_ms`: full, old enough, or
+/// flushed (the rule of the module docs, also applied to the store's figures before any payload
+/// is read).
+pub fn is_due(
+    items: u64,
+    ndjson_bytes: u64,
+    oldest_ms: i64,
+    limits: &Limits,
+    now_ms: i64,
+    flush: bool,
+) -> bool {
+    let max_age_ms = i64::try_from(limits.max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let full = items >= limits.max_items.max(1) as u64 || ndjson_bytes >= limits.max_bytes as u64;
+    flush || full || now_ms.saturating_sub(oldest_ms) >= max_age_ms
+}
+
+/// How many batches at most `items` queued items of `ndjson_bytes` make (at least one).
+pub fn batches_for(items: u64, ndjson_bytes: u64, limits: &Limits) -> u64 {
+    let by_items = items.div_ceil(limits.max_items.max(1) as u64);
+    let by_bytes = ndjson_bytes.div_ceil(limits.max_bytes.max(1) as u64);
+    by_items.max(by_bytes).max(1)
 }
 
 /// An item's share of a batch: its line and newline.

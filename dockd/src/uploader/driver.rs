@@ -428,26 +428,26 @@ async fn form(
         .iter()
         .filter(|b| b.state == BatchState::Ready)
         .count();
-    let max_age_ms = i64::try_from(limits.max_age_s.saturating_mul(1000)).unwrap_or(i64::MAX);
     if ready >= READY_AHEAD {
         return Ok(());
     }
+    // NDJSON bytes: each payload and its newline.
+    let ndjson = |queue: &PartitionQueue| queue.bytes.saturating_add(queue.items);
     let due = |queue: &PartitionQueue| {
-        // NDJSON bytes: each payload and its newline.
-        let bytes = queue.bytes.saturating_add(queue.items);
-        let full = queue.items >= limits.max_items as u64 || bytes >= limits.max_bytes as u64;
-        flush || full || now.saturating_sub(queue.oldest_ms) >= max_age_ms
+        batch::is_due(
+            queue.items,
+            ndjson(queue),
+            queue.oldest_ms,
+            limits,
+            now,
+            flush,
+        )
     };
     // The figures are read only as far as the partitions due can fill the batches wanted.
     let mut room = (READY_AHEAD - ready) as u64;
     let partitions = reader.outbox_partitions_until(|queue| {
         if due(queue) {
-            let by_items = queue.items.div_ceil(limits.max_items.max(1) as u64);
-            let by_bytes = queue
-                .bytes
-                .saturating_add(queue.items)
-                .div_ceil(limits.max_bytes.max(1) as u64);
-            room = room.saturating_sub(by_items.max(by_bytes).max(1));
+            room = room.saturating_sub(batch::batches_for(queue.items, ndjson(queue), limits));
         }
         room == 0
     })?;

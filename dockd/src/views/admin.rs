@@ -569,14 +569,7 @@ fn audit_chain(reader: &crate::store::Reader) -> Option<web_ui::admin::AuditChai
     match reader.audit_chain() {
         Ok(report) => Some(web_ui::admin::AuditChain {
             intact: report.is_intact(),
-            finding: match (&report.problem, &report.head) {
-                (Some(problem), _) => format!("{problem}."),
-                (None, Some((id, _))) => format!(
-                    "every one of the {} entries is linked to the one before, up to entry {id}, and the {} anchors taken of it agree.",
-                    report.entries, report.anchors
-                ),
-                (None, None) => "the trail is empty.".to_owned(),
-            },
+            finding: report.finding(),
         }),
         Err(error) => {
             tracing::error!(error = %error, "Cannot check the audit chain.");

@@ -23,14 +23,9 @@ async fn audit(store: &Scratch, numbers: std::ops::RangeInclusive<i64>) {
         .audit(numbers.map(entry).collect())
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while store.number("SELECT count(*) FROM audit_link") < last {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "entry {last} not committed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    store
+        .wait_for_count("SELECT count(*) FROM audit_link", last)
+        .await;
 }
 
 /// A store whose trail holds entries 1–5, written in two batches.
@@ -117,14 +112,7 @@ async fn an_entry_added_by_dockd_after_tampering_does_not_hide_it() {
         "{UNGUARDED} UPDATE audit SET user = 'bert' WHERE id = 2"
     ));
     store.writer.audit(vec![entry(6)]).await.unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while store.number("SELECT count(*) FROM audit") < 6 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "entry 6 not committed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    store.wait_for_count("SELECT count(*) FROM audit", 6).await;
     let report = store.reader.audit_chain().unwrap();
     assert_eq!(report.problem, Some(ChainProblem::Changed(2)));
     assert_eq!(report.entries, 6);
@@ -190,14 +178,9 @@ async fn anchored_entries(name: &str) -> Scratch {
             })
             .collect();
         store.writer.audit(entries).await.unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while store.number("SELECT count(*) FROM audit_link") < last {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "entry {last} not committed"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        store
+            .wait_for_count("SELECT count(*) FROM audit_link", last)
+            .await;
     }
     store
 }

@@ -932,14 +932,7 @@ async fn an_audit_line_that_anchors_the_chain_queues_the_anchor_once() {
             .await
             .unwrap();
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while store.number("SELECT count(*) FROM audit") < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "audit lines not committed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    store.wait_for_count("SELECT count(*) FROM audit", 2).await;
     // One anchor (the second line came within the hour), queued once, naming the head it took.
     let anchors: Vec<(String, Vec<u8>)> = store
         .reader

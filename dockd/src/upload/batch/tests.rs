@@ -249,3 +249,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_partition_is_due_from_its_figures_alone_by_the_same_rule_as_its_plan() {
+    let limits = Limits {
+        max_items: 10,
+        max_bytes: 1000,
+        max_age_s: 60,
+    };
+    // Young and small: waits; full by items or bytes, old enough, or flushed: due.
+    assert!(!is_due(3, 300, 100_000, &limits, 130_000, false));
+    assert!(is_due(10, 300, 100_000, &limits, 130_000, false));
+    assert!(is_due(3, 1000, 100_000, &limits, 130_000, false));
+    assert!(is_due(3, 300, 100_000, &limits, 160_000, false));
+    assert!(is_due(3, 300, 100_000, &limits, 130_000, true));
+    assert_eq!(batches_for(25, 300, &limits), 3);
+    assert_eq!(batches_for(5, 2500, &limits), 3);
+    assert_eq!(batches_for(0, 0, &limits), 1);
+}
