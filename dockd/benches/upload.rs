@@ -282,15 +282,24 @@ fn raw_items(origin: &Origin, worn: &[Worn], day: i64, days: i64) -> Vec<Item> {
     items
 }
 
+/// The (encrypted, as shipped) database in `folder`, its key beside the folder.
+fn store_of(folder: &Path) -> dockd::store::Database {
+    dockd::store::Database::prepare(
+        &folder.join("dockd.db"),
+        &folder.with_extension("database-key"),
+    )
+    .expect("database key")
+}
+
 /// A store in `folder` with the outbox policy of a configured dock.
 fn open_store(folder: &Path) -> (Writer, dockd::store::WriterThread, Reader) {
-    let path = folder.join("dockd.db");
+    let db = store_of(folder);
     let (writer, thread) = Writer::spawn(
-        open_for_writing(&path).expect("open the store"),
-        open_for_writing(&path).expect("open the store"),
+        open_for_writing(&db).expect("open the store"),
+        open_for_writing(&db).expect("open the store"),
     )
     .expect("writer");
-    let reader = Reader::open(&path).expect("reader");
+    let reader = Reader::open(&db).expect("reader");
     (writer, thread, reader)
 }
 
@@ -400,7 +409,7 @@ fn drain(
             .await
             .expect("outbox policy");
         let mut driver = Driver::new(
-            Reader::open(&folder.join("dockd.db")).expect("reader"),
+            Reader::open(&store_of(folder)).expect("reader"),
             writer.clone(),
             target,
             Limits::default(),

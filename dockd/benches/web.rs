@@ -33,7 +33,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -167,9 +167,12 @@ fn main() {
     let churn = {
         let stop = Arc::new(AtomicBool::new(false));
         let committer = {
-            let (stop, path) = (Arc::clone(&stop), config.database_path());
+            let (stop, db) = (
+                Arc::clone(&stop),
+                config.existing_database().expect("database key"),
+            );
             std::thread::spawn(move || {
-                let conn = dockd::store::open_for_writing(&path).expect("open database");
+                let conn = dockd::store::open_for_writing(&db).expect("open database");
                 let mut commits = 0u32;
                 while !stop.load(AtomicOrdering::Relaxed) {
                     touch(&conn);
@@ -393,7 +396,8 @@ fn generate(config: &Config, workers: usize, days: i64) -> History {
         .collect();
     let full_day = *weekdays.last().expect("at least one weekday");
 
-    let mut conn = dockd::store::open_for_writing(&config.database_path()).expect("open database");
+    let mut conn = dockd::store::open_for_writing(&config.database().expect("database key"))
+        .expect("open database");
     let tx = conn.transaction().unwrap();
     let mut reports = 0;
     let mut json_bytes = 0;
@@ -905,7 +909,8 @@ fn after_commits(
     cookie: &str,
     rounds: usize,
 ) -> Fresh {
-    let conn = dockd::store::open_for_writing(&config.database_path()).expect("open database");
+    let conn = dockd::store::open_for_writing(&config.database().expect("database key"))
+        .expect("open database");
     let timed = |commit: bool| -> Vec<f64> {
         let mut times: Vec<f64> = (0..rounds)
             .map(|_| {
@@ -1032,19 +1037,19 @@ fn ms(value: f64) -> String {
 /// Times the steps of one overview in this process, over the same database (read-only), as the
 /// daemon's `StoredAnalysis` runs them: median of several runs each.
 fn breakdown(config: &Config, day: &str) {
-    let path: PathBuf = config.database_path();
-    let reader = dockd::store::Reader::open(&path).expect("reader");
+    let db = config.existing_database().expect("database key");
+    let reader = dockd::store::Reader::open(&db).expect("reader");
     let pseudonyms = Arc::new(
         dockd::worker::Pseudonyms::load_or_create(&config.storage.data_dir.join("pseudonym.key"))
             .expect("pseudonym key"),
     );
     let site = Arc::new(dockd::site::SiteSettings::fixed(config.analysis.clone()));
     let views = {
-        let (path, site, pseudonyms) = (path.clone(), Arc::clone(&site), Arc::clone(&pseudonyms));
+        let (db, site, pseudonyms) = (db.clone(), Arc::clone(&site), Arc::clone(&pseudonyms));
         move || {
             dockd::views::analysis::StoredAnalysis::new(
-                dockd::store::Reader::open(&path).expect("reader"),
-                dockd::store::Reader::open(&path).expect("probe reader"),
+                dockd::store::Reader::open(&db).expect("reader"),
+                dockd::store::Reader::open(&db).expect("probe reader"),
                 Arc::clone(&site),
                 Arc::clone(&pseudonyms),
                 Arc::new(SystemClock),

@@ -314,7 +314,7 @@ pub const COMMAND_LINE: &str = "dockd user add";
 /// generation moves on, and the daemon checks it on every request); a disabled user stays
 /// disabled unless `enable`. The change is recorded in the audit trail.
 pub async fn user_add(
-    db_path: &std::path::Path,
+    db: &crate::store::Database,
     user: NewUser,
     enable: bool,
 ) -> Result<(), AccountError> {
@@ -325,7 +325,7 @@ pub async fn user_add(
         if enable { ", enabled" } else { "" }
     );
     let at_ms = user.created_ms;
-    with_own_writer(db_path, |writer| async move {
+    with_own_writer(db, |writer| async move {
         writer.put_user(NewUser { enable, ..user }).await?;
         let line = AuditEntry {
             at_ms,
@@ -340,19 +340,19 @@ pub async fn user_add(
 
 /// Creates or replaces one user in the database at `db_path` through a writer of its own (for
 /// the demo; the daemon may be running).
-pub async fn put_user_in(db_path: &std::path::Path, user: NewUser) -> Result<(), AccountError> {
-    with_own_writer(db_path, |writer| async move { writer.put_user(user).await }).await
+pub async fn put_user_in(db: &crate::store::Database, user: NewUser) -> Result<(), AccountError> {
+    with_own_writer(db, |writer| async move { writer.put_user(user).await }).await
 }
 
 /// Runs `work` against a writer of its own (`store::with_own_writer`).
 async fn with_own_writer<F>(
-    db_path: &std::path::Path,
+    db: &crate::store::Database,
     work: impl FnOnce(Writer) -> F,
 ) -> Result<(), AccountError>
 where
     F: Future<Output = Result<(), StoreError>>,
 {
-    Ok(crate::store::with_own_writer(db_path, work).await?)
+    Ok(crate::store::with_own_writer(db, work).await?)
 }
 
 #[cfg(test)]
@@ -433,8 +433,12 @@ mod tests {
     async fn a_stored_user_signs_in_with_the_right_password_only() {
         let (dir, db) = temp_db("verify");
         let user = new_user("anna", Role::Supervisor, "a long pass phrase", 7).unwrap();
-        put_user_in(&db, user).await.unwrap();
-        let accounts = DockAccounts::new(Reader::open(&db).unwrap()).unwrap();
+        put_user_in(&crate::store::Database::for_tests(&db), user)
+            .await
+            .unwrap();
+        let accounts =
+            DockAccounts::new(Reader::open(&crate::store::Database::for_tests(&db)).unwrap())
+                .unwrap();
         assert_eq!(
             accounts.verify("anna", "a long pass phrase"),
             Some(CurrentUser {
@@ -452,13 +456,15 @@ mod tests {
     async fn a_disabled_user_is_refused_even_with_the_right_password() {
         let (dir, db) = temp_db("disabled");
         let (writer, thread) = Writer::spawn(
-            crate::store::open_for_writing(&db).unwrap(),
-            crate::store::open_for_writing(&db).unwrap(),
+            crate::store::open_for_writing(&crate::store::Database::for_tests(&db)).unwrap(),
+            crate::store::open_for_writing(&crate::store::Database::for_tests(&db)).unwrap(),
         )
         .unwrap();
         let user = new_user("anna", Role::Supervisor, "a long pass phrase", 7).unwrap();
         writer.put_user(user).await.unwrap();
-        let accounts = DockAccounts::new(Reader::open(&db).unwrap()).unwrap();
+        let accounts =
+            DockAccounts::new(Reader::open(&crate::store::Database::for_tests(&db)).unwrap())
+                .unwrap();
         assert!(accounts.verify("anna", "a long pass phrase").is_some());
 
         let disable = |disabled| crate::store::accounts::UserChange::SetDisabled {
@@ -479,8 +485,12 @@ mod tests {
         let (dir, db) = temp_db("timing");
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let user = new_user("anna", Role::Admin, "a long pass phrase", 7).unwrap();
-        runtime.block_on(put_user_in(&db, user)).unwrap();
-        let accounts = DockAccounts::new(Reader::open(&db).unwrap()).unwrap();
+        runtime
+            .block_on(put_user_in(&crate::store::Database::for_tests(&db), user))
+            .unwrap();
+        let accounts =
+            DockAccounts::new(Reader::open(&crate::store::Database::for_tests(&db)).unwrap())
+                .unwrap();
         let time = |name: &str| {
             let start = std::time::Instant::now();
             for _ in 0..3 {
@@ -500,10 +510,11 @@ mod tests {
     #[tokio::test]
     async fn a_new_dock_gets_one_admin_with_a_one_time_password_and_only_once() {
         let (dir, db) = temp_db("first");
-        let conn = crate::store::open_for_writing(&db).unwrap();
-        let spare = crate::store::open_for_writing(&db).unwrap();
+        let conn = crate::store::open_for_writing(&crate::store::Database::for_tests(&db)).unwrap();
+        let spare =
+            crate::store::open_for_writing(&crate::store::Database::for_tests(&db)).unwrap();
         let (writer, thread) = Writer::spawn(conn, spare).unwrap();
-        let reader = Reader::open(&db).unwrap();
+        let reader = Reader::open(&crate::store::Database::for_tests(&db)).unwrap();
         let password = ensure_first_admin(&reader, &writer, 5)
             .await
             .unwrap()
@@ -524,8 +535,9 @@ mod tests {
     #[tokio::test]
     async fn a_full_audit_queue_makes_the_recorder_wait_and_loses_no_line() {
         let (dir, db) = temp_db("backpressure");
-        let conn = crate::store::open_for_writing(&db).unwrap();
-        let spare = crate::store::open_for_writing(&db).unwrap();
+        let conn = crate::store::open_for_writing(&crate::store::Database::for_tests(&db)).unwrap();
+        let spare =
+            crate::store::open_for_writing(&crate::store::Database::for_tests(&db)).unwrap();
         let (writer, thread) = Writer::spawn(conn, spare).unwrap();
         let shutdown = CancellationToken::new();
         let (audit, forwarder) = DockAudit::spawn(writer, Arc::new(FixedClock), shutdown.clone());
@@ -544,7 +556,7 @@ mod tests {
         shutdown.cancel();
         forwarder.await.unwrap();
         thread.join();
-        let stored: i64 = rusqlite::Connection::open(&db)
+        let stored: i64 = crate::store::open_for_reading(&crate::store::Database::for_tests(&db))
             .unwrap()
             .query_row("SELECT count(*) FROM audit", [], |row| row.get(0))
             .unwrap();
@@ -555,8 +567,9 @@ mod tests {
     #[tokio::test]
     async fn audit_lines_are_queued_and_stored_with_the_clock_s_time() {
         let (dir, db) = temp_db("audit");
-        let conn = crate::store::open_for_writing(&db).unwrap();
-        let spare = crate::store::open_for_writing(&db).unwrap();
+        let conn = crate::store::open_for_writing(&crate::store::Database::for_tests(&db)).unwrap();
+        let spare =
+            crate::store::open_for_writing(&crate::store::Database::for_tests(&db)).unwrap();
         let (writer, thread) = Writer::spawn(conn, spare).unwrap();
         let shutdown = CancellationToken::new();
         let (audit, forwarder) = DockAudit::spawn(writer, Arc::new(FixedClock), shutdown.clone());
@@ -566,7 +579,10 @@ mod tests {
         shutdown.cancel();
         forwarder.await.unwrap();
         thread.join();
-        let rows = Reader::open(&db).unwrap().audit_page(None, 10).unwrap();
+        let rows = Reader::open(&crate::store::Database::for_tests(&db))
+            .unwrap()
+            .audit_page(None, 10)
+            .unwrap();
         let seen: Vec<_> = rows
             .iter()
             .map(|r| {

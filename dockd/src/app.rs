@@ -83,19 +83,50 @@ async fn record_pseudonym_key(
         .context("cannot record the pseudonym key in use")
 }
 
-/// Runs the daemon until `shutdown` is cancelled.
+/// Runs the daemon until `shutdown` is cancelled. While the database cannot be opened with its
+/// key the dock runs locked ([`crate::locked`]) and starts for real once the key opens it.
 pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let db_path = config.database_path();
-    let conn = store::open_for_writing(&db_path)
-        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
-    let spare = store::open_for_writing(&db_path)?;
+    loop {
+        let opened = config.database().and_then(|db| {
+            let conn = store::open_for_writing(&db)?;
+            let spare = store::open_for_writing(&db)?;
+            Ok((db, conn, spare))
+        });
+        match opened {
+            Ok((db, conn, spare)) => {
+                return run_open(config, db, (conn, spare), clock, shutdown).await;
+            }
+            Err(store::StoreError::Locked(locked)) => {
+                match crate::locked::run(&config, &locked, &clock, &shutdown).await? {
+                    crate::locked::Outcome::Stopped => return Ok(()),
+                    crate::locked::Outcome::Unlocked => {}
+                }
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error)
+                    .context(format!("cannot open the database {}", db_path.display())));
+            }
+        }
+    }
+}
+
+/// The daemon over its open database.
+async fn run_open(
+    config: Config,
+    db: store::Database,
+    (conn, spare): (rusqlite::Connection, rusqlite::Connection),
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let db_path = config.database_path();
     let (writer, writer_thread) =
         Writer::spawn(conn, spare).context("cannot start the store writer")?;
-    let reader = Reader::open(&db_path)?;
+    let reader = Reader::open(&db)?;
     let site = {
         let (base, reader) = (config.analysis.clone(), reader.clone());
         tokio::task::spawn_blocking(move || SiteSettings::load(base, &reader))
@@ -124,7 +155,7 @@ pub async fn run(
             let (handle, publisher) =
                 UploadHandle::channel(Some(writer.clone()), Arc::clone(&clock));
             let driver = crate::uploader::Driver::new(
-                Reader::open(&db_path)?,
+                Reader::open(&db)?,
                 writer.clone(),
                 target,
                 upload.limits,
@@ -139,7 +170,7 @@ pub async fn run(
         announce_first_admin(&password);
     }
     // Its own connection: sign-ins do not queue behind pulls' look-ups.
-    let sign_in = Reader::open(&db_path)?;
+    let sign_in = Reader::open(&db)?;
     let dock_accounts = tokio::task::spawn_blocking(move || DockAccounts::new(sign_in))
         .await
         .context("cannot prepare sign-in checks")??;
@@ -180,30 +211,30 @@ pub async fn run(
         &shutdown,
     );
     // Its own connection too: pages read reports while the analyst and pulls work.
-    let pages = Reader::open(&db_path)?;
+    let pages = Reader::open(&db)?;
     let analysis_view = StoredAnalysis::new(
         pages,
-        Reader::open(&db_path)?,
+        Reader::open(&db)?,
         Arc::clone(&site),
         Arc::clone(&pseudonyms),
         Arc::clone(&clock),
     );
     let roster = SiteRoster::new(
-        Reader::open(&db_path)?,
+        Reader::open(&db)?,
         writer.clone(),
         Arc::clone(&site),
         Arc::clone(&pseudonyms),
         Arc::clone(&clock),
     );
     let admin = SiteAdmin::new(
-        Reader::open(&db_path)?,
+        Reader::open(&db)?,
         writer.clone(),
         Arc::clone(&site),
         Arc::clone(&clock),
     );
     let web_facts = Arc::new(std::sync::OnceLock::new());
     let dock_diagnostics = Arc::new(DockDiagnostics::new(DiagnosticsParts {
-        reader: Reader::open(&db_path)?,
+        reader: Reader::open(&db)?,
         live: diag_live,
         board: Arc::clone(&board),
         clock: Arc::clone(&clock),
@@ -479,12 +510,52 @@ fn announce_first_admin(password: &str) {
     );
 }
 
+/// The page's listening socket, TLS and options, before any route exists: the real site and the
+/// locked dock's are served over the same.
+pub(crate) struct Listening {
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) options: web_ui::WebOptions,
+    /// Its address and certificate, for the console and the page.
+    pub(crate) facts: WebFacts,
+}
+
+impl Listening {
+    /// Serves `router` as the task "web server" until `shutdown`.
+    pub(crate) fn serve(self, router: axum::Router, tasks: &Tasks, shutdown: &CancellationToken) {
+        tasks.spawn(
+            "web server",
+            web_tls::serve(self.listener, router, self.tls, shutdown.clone()),
+        );
+    }
+}
+
 async fn spawn_web(
     config: &Config,
     tasks: &Tasks,
     web: Web,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
+    let listening = listen_web(config).await?;
+    let _ = web.facts.set(listening.facts.clone());
+    let router = web_ui::site(
+        web_ui::Backends {
+            dock: Arc::new(web.view),
+            accounts: web.accounts,
+            audit: web.audit,
+            analysis: web.analysis,
+            roster: web.roster,
+            admin: web.admin,
+            diagnostics: web.diagnostics,
+        },
+        listening.options.clone(),
+    );
+    listening.serve(router, tasks, shutdown);
+    Ok(())
+}
+
+/// Binds the page's address and sets up HTTPS (`[web]`).
+pub(crate) async fn listen_web(config: &Config) -> anyhow::Result<Listening> {
     let addr = config.web.listen;
     anyhow::ensure!(
         config.web.tls || addr.ip().is_loopback(),
@@ -530,29 +601,18 @@ async fn spawn_web(
     tracing::info!(url = %url, "Web page ready.");
     let certificate_sha256 =
         web_tls::certificate_path(config).and_then(|path| web_tls::file_fingerprint(&path).ok());
-    let _ = web.facts.set(WebFacts {
+    let facts = WebFacts {
         url,
         certificate_sha256,
-    });
-    let router = web_ui::site(
-        web_ui::Backends {
-            dock: Arc::new(web.view),
-            accounts: web.accounts,
-            audit: web.audit,
-            analysis: web.analysis,
-            roster: web.roster,
-            admin: web.admin,
-            diagnostics: web.diagnostics,
-        },
-        web_ui::WebOptions {
+    };
+    Ok(Listening {
+        listener,
+        options: web_ui::WebOptions {
             secure_cookies: tls.is_some(),
             server_names,
             port: bound.port(),
         },
-    );
-    tasks.spawn(
-        "web server",
-        web_tls::serve(listener, router, tls, shutdown.clone()),
-    );
-    Ok(())
+        tls,
+        facts,
+    })
 }

@@ -39,6 +39,11 @@ pub struct PrivacyConfig {
     /// same file gives a badge the same pseudonym. Absent: this dock's own `pseudonym.key` in the
     /// data folder. A missing or malformed file stops the start; it is never replaced.
     pub site_key_file: Option<PathBuf>,
+    /// The database's encryption key: a file holding 32 random bytes as 64 hex characters, 0600,
+    /// kept outside the data folder (a copy of the folder alone cannot be read). Created at the
+    /// first start when missing; never made again for a database already encrypted. Absent: a
+    /// file beside the data folder, `<data_dir>.database-key`.
+    pub database_key_file: Option<PathBuf>,
     /// `purge_at`: the site-local time of the daily retention purge, `"HH:MM"` (24 h).
     pub purge_at: String,
     /// `[privacy.retention_days]`: how long each class is kept, in days.
@@ -49,6 +54,7 @@ impl Default for PrivacyConfig {
     fn default() -> Self {
         Self {
             site_key_file: None,
+            database_key_file: None,
             purge_at: "03:30".to_owned(),
             retention_days: RetentionDays::default(),
         }
@@ -780,6 +786,21 @@ impl Config {
                     .to_owned(),
             );
         }
+        if let Some(path) = &self.privacy.database_key_file {
+            if path.as_os_str().is_empty() {
+                return Err(
+                    "privacy.database_key_file must name a file (or be left out for <data_dir>.database-key)"
+                        .to_owned(),
+                );
+            }
+            if path.starts_with(&self.storage.data_dir) {
+                return Err(format!(
+                    "privacy.database_key_file = {:?} is inside the data folder {:?}: keep the key outside it, so a copy of the folder cannot be read",
+                    path.display().to_string(),
+                    self.storage.data_dir.display().to_string()
+                ));
+            }
+        }
         if self.privacy.purge_time().is_none() {
             return Err(format!(
                 "privacy.purge_at = {:?} is not a time of day: write HH:MM (24 h), e.g. \"03:30\"",
@@ -838,6 +859,32 @@ impl Config {
     /// The database file inside the data folder.
     pub fn database_path(&self) -> PathBuf {
         self.storage.data_dir.join("dockd.db")
+    }
+
+    /// The database key file: `[privacy] database_key_file`, else `<data_dir>.database-key`
+    /// beside the data folder.
+    pub fn database_key_path(&self) -> PathBuf {
+        match &self.privacy.database_key_file {
+            Some(path) => path.clone(),
+            None => {
+                let folder = &self.storage.data_dir;
+                let name = folder
+                    .file_name()
+                    .map_or_else(|| "dockd".into(), |n| n.to_string_lossy().into_owned());
+                folder.with_file_name(format!("{name}.database-key"))
+            }
+        }
+    }
+
+    /// The daemon's database: its key is created when missing and the database not yet
+    /// encrypted (see [`crate::store::Database::prepare`]).
+    pub fn database(&self) -> Result<crate::store::Database, crate::store::StoreError> {
+        crate::store::Database::prepare(&self.database_path(), &self.database_key_path())
+    }
+
+    /// The database for a command run beside (or instead of) the daemon: never makes a key.
+    pub fn existing_database(&self) -> Result<crate::store::Database, crate::store::StoreError> {
+        crate::store::Database::existing(&self.database_path(), &self.database_key_path())
     }
 }
 

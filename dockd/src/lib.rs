@@ -19,6 +19,7 @@ pub mod dock;
 pub mod emulator;
 pub mod ingest;
 pub mod link;
+pub mod locked;
 pub mod logbook;
 pub mod privacy;
 pub mod pull;

@@ -762,11 +762,11 @@ pub async fn purge_now(
 /// `dockd purge --now`: the purge on a writer of its own (as `dockd user add`), audited as the
 /// command line's.
 pub async fn purge_database(
-    db_path: &std::path::Path,
+    db: &crate::store::Database,
     days: &crate::config::RetentionDays,
     now_ms: i64,
 ) -> Result<crate::store::purge::Purged, crate::store::StoreError> {
-    crate::store::with_own_writer(db_path, |writer| async move {
+    crate::store::with_own_writer(db, |writer| async move {
         let purged = purge_now(&writer, days, now_ms).await?;
         writer
             .audit(vec![crate::store::AuditEntry {
@@ -784,12 +784,12 @@ pub async fn purge_database(
 /// `dockd worker export`: the export of the worker with badge `tag` into `out`, then its audit
 /// line (by the worker's id, never their tag or name) through a writer of its own.
 pub async fn export_audited(
-    db_path: &std::path::Path,
+    db: &crate::store::Database,
     tag: &crate::worker::WorkerTag,
     out: &std::path::Path,
     now_ms: i64,
 ) -> Result<export::ExportSummary, export::ExportError> {
-    let reader = crate::store::Reader::open(db_path)?;
+    let reader = crate::store::Reader::open(db)?;
     let (tag, out_path) = (*tag, out.to_owned());
     let summary =
         tokio::task::spawn_blocking(move || export::export_worker(&reader, &tag, &out_path))
@@ -804,11 +804,8 @@ pub async fn export_audited(
             summary.worker_id, summary.shift_reports, summary.samples
         ),
     };
-    crate::store::with_own_writer(
-        db_path,
-        |writer| async move { writer.audit(vec![line]).await },
-    )
-    .await?;
+    crate::store::with_own_writer(db, |writer| async move { writer.audit(vec![line]).await })
+        .await?;
     Ok(summary)
 }
 

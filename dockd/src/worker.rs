@@ -170,29 +170,12 @@ impl Pseudonyms {
             path: path.to_owned(),
             source,
         })?;
-        let malformed = |problem: String| PseudonymKeyError::SiteMalformed {
-            path: path.to_owned(),
-            problem,
-        };
-        let end = text
-            .iter()
-            .rposition(|b| !b.is_ascii_whitespace())
-            .map_or(0, |i| i + 1);
-        let hex_text = text.get(..end).unwrap_or_default();
-        if let Some(at) = hex_text.iter().position(|b| !b.is_ascii_hexdigit()) {
-            return Err(malformed(format!(
-                "has a character that is not a hex digit at position {}",
-                at + 1
-            )));
-        }
-        if hex_text.len() != 64 {
-            return Err(malformed(format!(
-                "has {} hex characters, not 64",
-                hex_text.len()
-            )));
-        }
-        let mut key = [0u8; 32];
-        hex::decode_to_slice(hex_text, &mut key).map_err(|_| malformed("is not hex".to_owned()))?;
+        let key = crate::store::key::parse_hex_key(&text).map_err(|problem| {
+            PseudonymKeyError::SiteMalformed {
+                path: path.to_owned(),
+                problem,
+            }
+        })?;
         Ok(Self::with_source(key, KeySource::Site))
     }
 

@@ -152,11 +152,7 @@ fn a_new_dock_prints_a_one_time_admin_password_once_and_stores_only_its_hash() {
         .to_owned();
     assert!(password.len() >= 20, "{password}");
 
-    let db = rusqlite::Connection::open_with_flags(
-        data(&dock, "dockd.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+    let db = dock.db();
     let (role, hash): (String, String) = db
         .query_row(
             "SELECT role, password_hash FROM user WHERE name = 'admin'",
@@ -218,11 +214,7 @@ fn dockd_user_add_stores_an_argon2id_hash_and_that_user_can_sign_in_over_https()
     );
     assert!(!printed.contains(password), "{printed}");
 
-    let db = rusqlite::Connection::open_with_flags(
-        data(&dock, "dockd.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+    let db = dock.db();
     db.busy_timeout(Duration::from_secs(10)).unwrap();
     let (role, hash, disabled): (String, String, i64) = db
         .query_row(

@@ -258,11 +258,13 @@ fn the_demo_docks_emulated_wearables_stores_their_logs_and_serves_the_page() {
     assert!(get("/").contains("KW-000001"));
     // The wearable leaves although the dock refreshes it every 5 s, and comes back with the same
     // hours of the day before: the demo fills a history.
-    let db = rusqlite::Connection::open_with_flags(
-        dir.join("data").join("dockd.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    // The demo keeps its database key beside its data folder.
+    let store = dockd::store::Database::existing(
+        &dir.join("data").join("dockd.db"),
+        &dir.join("data.database-key"),
     )
     .unwrap();
+    let db = dockd::store::open_for_reading(&store).unwrap();
     db.busy_timeout(Duration::from_secs(10)).unwrap();
     let shift_starts = wait_for(
         "a second docking of KW-000001 with stored segments",

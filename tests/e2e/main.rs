@@ -11,6 +11,7 @@ mod analysis;
 mod browser;
 mod cli;
 mod diagnostics;
+mod encryption;
 mod privacy;
 mod roster;
 mod spine;

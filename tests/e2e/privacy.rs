@@ -41,7 +41,8 @@ fn privacy_verify_finds_the_trail_intact_and_names_the_entry_rewritten_behind_do
     let second: i64 =
         dock.count("SELECT id FROM audit WHERE action = 'login' ORDER BY id LIMIT 1 OFFSET 1");
     dock.stop();
-    rusqlite::Connection::open(dock.database())
+    dock.store()
+        .connect(rusqlite::OpenFlags::default())
         .unwrap()
         .execute_batch(&format!(
             "DROP TRIGGER audit_no_update; UPDATE audit SET user = 'nobody' WHERE id = {second};"
@@ -147,7 +148,8 @@ fn purge_now_deletes_what_is_past_its_retention_for_good_and_says_so_everywhere(
         .unwrap()
         .as_millis() as i64;
     let day = 86_400_000i64;
-    rusqlite::Connection::open(dock.database())
+    dock.store()
+        .connect(rusqlite::OpenFlags::default())
         .unwrap()
         .execute_batch(&format!(
             "INSERT INTO gps_fix (at_ms, mode, lat, lon) VALUES ({old}, 3, 52.52, 13.40), ({new}, 3, 52.52, 13.40);

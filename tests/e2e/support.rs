@@ -198,6 +198,32 @@ impl Dock {
 
     /// Starts the daemon (again) on the same folder and waits until it accepts wearables.
     pub fn restart(&mut self) {
+        self.spawn();
+        let socket = self.socket.clone();
+        let web = self.web;
+        wait_for("dockd to accept wearables", Duration::from_secs(20), || {
+            self.assert_alive();
+            // The socket file appears once it is bound and listening; connecting to it would dock.
+            (socket.exists() && TcpStream::connect(web).is_ok()).then_some(())
+        });
+    }
+
+    /// Starts the daemon (again) expecting it to come up locked: waits until its page answers.
+    pub fn restart_locked(&mut self) {
+        self.spawn();
+        let web = self.web;
+        wait_for("the locked dock's page", Duration::from_secs(20), || {
+            self.assert_alive();
+            TcpStream::connect(web).is_ok().then_some(())
+        });
+    }
+
+    /// Whether the daemon accepts emulated wearables (its socket file exists).
+    pub fn accepts_wearables(&self) -> bool {
+        self.socket.exists()
+    }
+
+    fn spawn(&mut self) {
         // Sessions live in the daemon's memory: a restart ends them.
         *self.session.lock().unwrap() = None;
         *self.api_session.lock().unwrap() = None;
@@ -217,13 +243,6 @@ impl Dock {
             .spawn()
             .expect("start dockd");
         self.child = Some(child);
-        let socket = self.socket.clone();
-        let web = self.web;
-        wait_for("dockd to accept wearables", Duration::from_secs(20), || {
-            self.assert_alive();
-            // The socket file appears once it is bound and listening; connecting to it would dock.
-            (socket.exists() && TcpStream::connect(web).is_ok()).then_some(())
-        });
     }
 
     fn assert_alive(&mut self) {
@@ -323,13 +342,21 @@ impl Dock {
         }
     }
 
-    /// A read-only connection to the daemon's database, as another program would open it.
+    /// The database's encryption key file (the default: beside the data folder).
+    pub fn database_key(&self) -> PathBuf {
+        self.dir.join("data.database-key")
+    }
+
+    /// The daemon's database and its key, as another program holding the key file would open it.
+    pub fn store(&self) -> dockd::store::Database {
+        dockd::store::Database::existing(&self.database(), &self.database_key())
+            .expect("the database key")
+    }
+
+    /// A read-only connection to the daemon's database, as another program holding the key
+    /// would open it.
     pub fn db(&self) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open_with_flags(
-            self.database(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open dockd.db");
+        let conn = dockd::store::open_for_reading(&self.store()).expect("open dockd.db");
         conn.busy_timeout(Duration::from_secs(10)).unwrap();
         conn
     }

@@ -36,11 +36,13 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every `.rs` file under `root/dir`, or none if the folder is absent.
+/// Every `.rs` file under `root/dir` (or that file itself), or none if it is absent.
 fn files_under(root: &Path, dir: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let dir = root.join(dir);
-    if dir.exists() {
+    if dir.is_file() {
+        files.push(dir);
+    } else if dir.exists() {
         rust_files(&dir, &mut files);
     }
     files
@@ -511,6 +513,45 @@ fn a_planted_label_clock_or_certificate_bypass_in_the_upload_is_reported() {
             "dockd/src/upload/produce.rs names `label`",
             "dockd/src/uploader/https.rs names `danger_accept_invalid_certs`",
         ]
+    );
+}
+
+/// Rule: a locked dock (`dockd::locked`) never writes, pulls or starts a transport.
+fn locked_dock_reaches_for_wearables_or_the_writer(root: &Path) -> Vec<String> {
+    never_names(
+        root,
+        &["dockd/src/locked.rs"],
+        &[
+            "open_for_writing",
+            "Writer",
+            "usb",
+            "pull",
+            "spawn_transports",
+            "Database::prepare",
+        ],
+    )
+}
+
+#[test]
+fn a_locked_dock_never_names_the_writer_a_transport_or_a_pull() {
+    let found = locked_dock_reaches_for_wearables_or_the_writer(&root());
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_planted_pull_in_the_locked_dock_is_reported() {
+    let dir = planted(
+        "tidy-locked",
+        &[(
+            "dockd/src/locked.rs",
+            "//! l
+fn f(c: &Config) { let _ = crate::dock::run(c); }
+",
+        )],
+    );
+    assert_eq!(
+        locked_dock_reaches_for_wearables_or_the_writer(&planted_root(&dir)),
+        ["dockd/src/locked.rs names `dock`"]
     );
 }
 

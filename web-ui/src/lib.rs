@@ -45,7 +45,9 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use axum::{
     Router,
     extract::FromRef,
+    http::StatusCode,
     middleware,
+    response::IntoResponse,
     routing::{MethodFilter, MethodRouter, on},
 };
 
@@ -352,6 +354,47 @@ fn build(view: SharedView, auth: Arc<auth::Auth>, groups: Groups) -> Router {
         // Around the fallbacks too: an unknown address does not tell a visitor it is unknown.
         .layer(middleware::from_fn_with_state(auth, auth::authenticate));
     router.layer(middleware::from_fn_with_state(https, security::headers))
+}
+
+/// The site while the dock is locked (its database cannot be opened, see `dockd`'s store key):
+/// every address answers 503 with `reason`, a sentence saying why and what to do; `/api/…`
+/// answers it as JSON. Nothing else is served: no sign-in (the accounts are in the locked
+/// database), no data. The stylesheet is served so the page reads like the dock's others.
+pub fn locked_site(reason: String, options: &WebOptions) -> Router {
+    let reason = Arc::new(reason);
+    let answer = move |uri: axum::http::Uri| {
+        let reason = Arc::clone(&reason);
+        async move {
+            let retry = [(axum::http::header::RETRY_AFTER, "30")];
+            if uri.path().starts_with("/api/") {
+                let body = serde_json::json!({ "error": format!("The dock is locked: {reason}") });
+                (StatusCode::SERVICE_UNAVAILABLE, retry, axum::Json(body)).into_response()
+            } else {
+                let mut page = pages::message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The dock is locked",
+                    &format!(
+                        "The dock is running but cannot open its stored data: {reason}. Wearables left in it keep their logs; nothing is pulled or erased until this is fixed. The dock checks again every 30 seconds."
+                    ),
+                );
+                page.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("30"),
+                );
+                page
+            }
+        }
+    };
+    Router::new()
+        .route(
+            assets::STYLE_CSS,
+            assets::route(Verb::Get.filter(), assets::STYLE_CSS),
+        )
+        .fallback(answer)
+        .layer(middleware::from_fn_with_state(
+            security::Https(options.secure_cookies),
+            security::headers,
+        ))
 }
 
 #[cfg(test)]

@@ -87,10 +87,11 @@ pub(super) fn reanalyze(config: Config) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let shutdown = CancellationToken::new();
         cancel_on_signals(shutdown.clone())?;
-        let conn = dockd::store::open_for_writing(&db_path)?;
-        let spare = dockd::store::open_for_writing(&db_path)?;
+        let db = config.existing_database()?;
+        let conn = dockd::store::open_for_writing(&db)?;
+        let spare = dockd::store::open_for_writing(&db)?;
         let (writer, thread) = dockd::store::Writer::spawn(conn, spare)?;
-        let reader = Reader::open(&db_path)?;
+        let reader = Reader::open(&db)?;
         // The settings in force: the file's, overlaid by what was changed on the page.
         let site = std::sync::Arc::new(dockd::site::SiteSettings::load(
             config.analysis.clone(),

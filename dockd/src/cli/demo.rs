@@ -58,7 +58,7 @@ pub(super) fn demo(
             })
             .await??
         };
-        dockd::accounts::put_user_in(&config.database_path(), demo_user).await?;
+        dockd::accounts::put_user_in(&config.database()?, demo_user).await?;
         let stale = socket_inode(&socket);
         let mut daemon = tokio::spawn(dockd::app::run(
             config,

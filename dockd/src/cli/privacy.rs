@@ -9,7 +9,7 @@ use dockd::store::Reader;
 
 /// Prints the chain's state; exits 1 when it is broken or not chained yet.
 pub(super) fn privacy_verify(config: &Config) -> anyhow::Result<ExitCode> {
-    let reader = Reader::open(&config.database_path())?;
+    let reader = Reader::open(&config.existing_database()?)?;
     let report = reader.audit_chain()?;
     match (&report.problem, &report.head) {
         (None, Some((id, link))) => {
@@ -46,7 +46,7 @@ pub(super) fn purge(config: &Config) -> anyhow::Result<ExitCode> {
     use dockd::clock::Clock;
     let now = dockd::clock::SystemClock.now_ms();
     let purged = super::runtime()?.block_on(dockd::privacy::purge_database(
-        &config.database_path(),
+        &config.existing_database()?,
         &config.privacy.retention_days,
         now,
     ))?;
@@ -63,7 +63,7 @@ pub(super) fn purge(config: &Config) -> anyhow::Result<ExitCode> {
 /// Prints the data inventory under this config and the controls' state (`--json`: the documented
 /// keys).
 pub(super) fn privacy_report(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
-    let reader = Reader::open(&config.database_path())?;
+    let reader = Reader::open(&config.existing_database()?)?;
     let report = dockd::privacy::report(config, &reader)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -24,7 +24,7 @@ fn certificate_fingerprint(config: &Config) -> Option<String> {
 }
 
 pub(super) fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
-    let reader = Reader::open(&config.database_path())?;
+    let reader = Reader::open(&config.existing_database()?)?;
     let wearables = reader.wearable_totals()?;
     let fingerprint = certificate_fingerprint(config);
     // The dock's own diagnostics, from their own tables (never joined with the wearables').

@@ -30,7 +30,8 @@ pub(super) fn user_add(
     );
     let user = dockd::accounts::new_user(name, role, password, SystemClock.now_ms())?;
     let db_path = config.database_path();
-    runtime()?.block_on(dockd::accounts::user_add(&db_path, user, enable))?;
+    // Before the first start too (to set the first admin): the key is made here if it must be.
+    runtime()?.block_on(dockd::accounts::user_add(&config.database()?, user, enable))?;
     println!(
         "User `{name}` ({}) saved in {}.",
         role.as_str(),

@@ -31,7 +31,7 @@ fn tag_from_stdin(command: &str) -> anyhow::Result<WorkerTag> {
 pub(super) fn worker_export(config: &Config, out: &Path) -> anyhow::Result<ExitCode> {
     let tag = tag_from_stdin(&format!("export --out {}", out.display()))?;
     let summary = runtime()?.block_on(dockd::privacy::export_audited(
-        &config.database_path(),
+        &config.existing_database()?,
         &tag,
         out,
         SystemClock.now_ms(),

@@ -839,13 +839,13 @@ mod tests {
             let _ = std::fs::remove_dir_all(&dir);
             let path = dir.join("dockd.db");
             let (writer, thread) = Writer::spawn(
-                open_for_writing(&path).unwrap(),
-                open_for_writing(&path).unwrap(),
+                open_for_writing(&crate::store::Database::for_tests(&path)).unwrap(),
+                open_for_writing(&crate::store::Database::for_tests(&path)).unwrap(),
             )
             .unwrap();
             let ctx = PullContext {
                 writer,
-                reader: Reader::open(&path).unwrap(),
+                reader: Reader::open(&crate::store::Database::for_tests(&path)).unwrap(),
                 board: Arc::new(Board::default()),
                 clock: Arc::new(SystemClock),
                 request_timeout: Duration::from_secs(2),

@@ -407,7 +407,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dockd-accounts-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("dockd.db");
-        let mut conn = crate::store::open_for_writing(&path).unwrap();
+        let mut conn =
+            crate::store::open_for_writing(&crate::store::Database::for_tests(&path)).unwrap();
         let tx = conn.transaction().unwrap();
         put_user(&tx, &user("bert", Role::Supervisor, "h1")).unwrap();
         put_user(&tx, &user("anna", Role::Admin, "h2")).unwrap();
@@ -422,7 +423,7 @@ mod tests {
         append_audit(&tx, &entries).unwrap();
         tx.commit().unwrap();
 
-        let reader = Reader::open(&path).unwrap();
+        let reader = Reader::open(&crate::store::Database::for_tests(&path)).unwrap();
         let anna = reader.user("anna").unwrap().unwrap();
         assert_eq!((anna.role, anna.disabled), (Role::Admin, false));
         assert!(reader.user("nobody").unwrap().is_none());

@@ -180,7 +180,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("dockd-folder-new-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let db = root.join("data").join("dockd.db");
-        let conn = crate::store::open_for_writing(&db).unwrap();
+        let conn = crate::store::open_for_writing(&crate::store::Database::for_tests(&db)).unwrap();
         conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
             .unwrap();
         assert_eq!(mode(&root.join("data")), FOLDER_MODE);

@@ -289,7 +289,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("dockd.sqlite");
-        let mut conn = crate::store::open_for_writing(&path).unwrap();
+        let mut conn =
+            crate::store::open_for_writing(&crate::store::Database::for_tests(&path)).unwrap();
         let tx = conn.transaction().unwrap();
         let power = PowerRow {
             at_ms: 5,
@@ -313,7 +314,7 @@ mod tests {
         )
         .unwrap();
         tx.commit().unwrap();
-        let reader = Reader::open(&path).unwrap();
+        let reader = Reader::open(&crate::store::Database::for_tests(&path)).unwrap();
         assert_eq!(reader.gps_fixes(0, 10).unwrap(), [fix(1, 1), fix(2, 3)]);
         assert_eq!(reader.gps_fixes(0, 1).unwrap(), [fix(2, 3)], "the newest");
         assert_eq!(reader.gps_fixes(2, 10).unwrap().len(), 1);

@@ -1,21 +1,22 @@
-//! Erased means gone: a worker's overwritten name leaves no byte in the database file or its WAL
-//! (secure_delete, incremental vacuum, a truncating checkpoint after the commit), and databases
-//! give freed pages back (auto_vacuum, converted once for an old file).
+//! Erased means gone: a worker's overwritten name leaves no byte in the database file or its WAL,
+//! even decrypted with the key (secure_delete, incremental vacuum, a truncating checkpoint after
+//! the commit), and databases give freed pages back (auto_vacuum, converted once for an old file).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::roster::RosterChange;
 use super::testing::Scratch;
-use super::{Reader, open_for_writing, schema};
+use super::{Database, Reader, open_for_reading, open_for_writing, schema};
 use crate::worker::WorkerTag;
 
-/// Whether `marker` is anywhere in the database file or its WAL (every page, free ones too).
-fn on_disk(db: &Path, marker: &str) -> bool {
+/// Whether `marker` is anywhere in the database file or its WAL, in the clear or in any page
+/// decrypted with the key (every page, free ones and old WAL frames too).
+fn on_disk(store: &Scratch, marker: &str) -> bool {
+    let db = store.path();
     let wal = db.with_extension("db-wal");
+    let found = |bytes: &[u8]| bytes.windows(marker.len()).any(|w| w == marker.as_bytes());
     [db, wal.as_path()].iter().any(|file| {
-        std::fs::read(file)
-            .is_ok_and(|bytes| bytes.windows(marker.len()).any(|w| w == marker.as_bytes()))
+        std::fs::read(file).is_ok_and(|bytes| found(&bytes)) || found(&store.decrypted(file))
     })
 }
 
@@ -33,11 +34,10 @@ async fn a_changed_display_name_leaves_no_byte_in_the_database_or_its_wal() {
         .await
         .unwrap()
         .unwrap();
-    let db = store.path().to_owned();
     // The scan must see the name while it is stored (read again while a checkpoint moves it from
     // the WAL into the file between the two reads).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !on_disk(&db, OLD) {
+    while !on_disk(&store, OLD) {
         assert!(
             Instant::now() < deadline,
             "the stored name is not found by the scan"
@@ -55,14 +55,14 @@ async fn a_changed_display_name_leaves_no_byte_in_the_database_or_its_wal() {
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while on_disk(&db, OLD) {
+    while on_disk(&store, OLD) {
         assert!(
             Instant::now() < deadline,
             "the old name is still in the database file or its WAL"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(on_disk(&db, "Someone else"));
+    assert!(on_disk(&store, "Someone else"));
     store.close();
 }
 
@@ -71,13 +71,13 @@ fn a_new_database_gives_freed_pages_back_and_an_old_one_is_converted_once() {
     let dir = std::env::temp_dir().join(format!("dockd-erasure-vacuum-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let auto_vacuum = |path: &Path| -> i64 {
-        rusqlite::Connection::open(path)
+    let auto_vacuum = |db: &Database| -> i64 {
+        open_for_reading(db)
             .unwrap()
             .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
             .unwrap()
     };
-    let new = dir.join("new.db");
+    let new = Database::for_tests(&dir.join("new.db"));
     drop(open_for_writing(&new).unwrap());
     assert_eq!(auto_vacuum(&new), 2, "INCREMENTAL from the start");
 
@@ -98,7 +98,9 @@ fn a_new_database_gives_freed_pages_back_and_an_old_one_is_converted_once() {
         .unwrap();
         tx.commit().unwrap();
     }
-    assert_eq!(auto_vacuum(&old), 0);
+    assert_eq!(auto_vacuum(&Database::plaintext(&old)), 0);
+    // Its first open encrypts it and converts it.
+    let old = Database::for_tests(&old);
     drop(open_for_writing(&old).unwrap());
     assert_eq!(auto_vacuum(&old), 2, "converted at the first open");
     let name: String = Reader::open(&old)

@@ -14,6 +14,7 @@ pub mod diag;
 #[cfg(test)]
 mod erasure_tests;
 pub mod export;
+pub mod key;
 pub mod outbox;
 pub mod purge;
 pub mod queue;
@@ -29,11 +30,10 @@ pub(crate) mod testing;
 pub mod work_restrictions;
 mod writer;
 
-use std::path::Path;
-
 use rusqlite::{Connection, OpenFlags};
 
 pub use accounts::{AuditEntry, AuditRow, NewUser, User};
+pub use key::{Database, DatabaseKey, Locked};
 pub use outbox::{
     BatchRow, BatchState, EvictionRow, NewBatch, OutboxChange, OutboxPolicy, PartitionQueue,
     Revision,
@@ -79,21 +79,28 @@ pub enum StoreError {
     Outbox(#[from] outbox::OutboxError),
     #[error("no such work restriction")]
     NoSuchWorkRestriction,
+    #[error("the dock is locked: {0}")]
+    Locked(#[from] key::Locked),
 }
 
 /// SQLite page size for new databases (see `open_for_writing`).
 const PAGE_SIZE: i64 = 65536;
 
 /// Opens (creating if needed) the database for writing and brings its schema up to date. The data
-/// folder is made private first (see [`data_folder`]), and a new database file starts 0600.
-pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
+/// folder is made private first (see [`data_folder`]), and a new database file starts 0600. A
+/// plaintext database meets its key here: it is encrypted in place first (see
+/// [`Database::encrypt_in_place`]).
+pub fn open_for_writing(db: &Database) -> Result<Connection, StoreError> {
+    let path = db.path();
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         data_folder::prepare(dir)?;
     }
     data_folder::create_private_file(path)?;
-    let mut conn = Connection::open(path)?;
+    db.encrypt_in_place()?;
+    let mut conn = db.connect(OpenFlags::default())?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    // Only takes effect on a new file. Sample blocks are multi-kilobyte blobs: large pages keep them
+    // Only takes effect on a new file (an encrypted one takes SQLCipher's `cipher_page_size`,
+    // set on every connection). Sample blocks are multi-kilobyte blobs: large pages keep them
     // off long overflow chains and cut the write calls per committed byte.
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     // Deleted content is really gone: SQLite overwrites it with zeros on every page it frees or
@@ -141,14 +148,11 @@ fn incremental_auto_vacuum(conn: &Connection) -> Result<(), StoreError> {
 }
 
 /// Opens the database read-only (for the page, `dockd status` and pull look-ups).
-pub fn open_for_reading(path: &Path) -> Result<Connection, StoreError> {
-    if !path.exists() {
-        return Err(StoreError::Missing(path.display().to_string()));
+pub fn open_for_reading(db: &Database) -> Result<Connection, StoreError> {
+    if !db.path().exists() {
+        return Err(StoreError::Missing(db.path().display().to_string()));
     }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = db.connect(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(conn)
 }

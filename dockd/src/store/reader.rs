@@ -1,12 +1,11 @@
 //! Read-side queries over the store for pulls, the status page and `dockd status`. It owns a read-only
 //! connection and must never write: every method takes `&self` over a `SQLITE_OPEN_READ_ONLY` handle.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use super::{StoreError, open_for_reading};
+use super::{Database, StoreError, open_for_reading};
 
 /// A shareable read-only handle. Queries are short and indexed; callers on the async runtime run
 /// them through `spawn_blocking`.
@@ -16,9 +15,9 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub fn open(db: &Database) -> Result<Self, StoreError> {
         Ok(Self {
-            conn: Arc::new(Mutex::new(open_for_reading(path)?)),
+            conn: Arc::new(Mutex::new(open_for_reading(db)?)),
         })
     }
 

@@ -24,11 +24,11 @@ impl Scratch {
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("dockd.db");
         let (writer, thread) = Writer::spawn(
-            open_for_writing(&path).unwrap(),
-            open_for_writing(&path).unwrap(),
+            open_for_writing(&crate::store::Database::for_tests(&path)).unwrap(),
+            open_for_writing(&crate::store::Database::for_tests(&path)).unwrap(),
         )
         .unwrap();
-        let reader = Reader::open(&path).unwrap();
+        let reader = Reader::open(&crate::store::Database::for_tests(&path)).unwrap();
         Self {
             writer,
             reader,
@@ -75,7 +75,7 @@ impl Scratch {
 
     /// One integer from raw SQL, read on a connection of its own.
     pub fn number(&self, sql: &str) -> i64 {
-        open_for_reading(&self.path)
+        open_for_reading(&crate::store::Database::for_tests(&self.path))
             .unwrap()
             .query_row(sql, [], |row| row.get(0))
             .unwrap()
@@ -99,13 +99,27 @@ impl Scratch {
         &self.path
     }
 
-    /// Raw SQL on a writable connection of its own, as someone with the file would run it
-    /// (triggers can be dropped first).
+    /// Raw SQL on a writable connection of its own, as someone with the file and its key would
+    /// run it (triggers can be dropped first).
     pub fn tamper(&self, sql: &str) {
-        rusqlite::Connection::open(&self.path)
+        self.db()
+            .connect(rusqlite::OpenFlags::default())
             .unwrap()
             .execute_batch(sql)
             .unwrap();
+    }
+
+    /// The database and its key.
+    pub fn db(&self) -> super::Database {
+        super::Database::for_tests(&self.path)
+    }
+
+    /// `file` (the database or its WAL) with every page decrypted by the key (see
+    /// [`super::key::decrypt_every_page`]).
+    pub fn decrypted(&self, file: &std::path::Path) -> Vec<u8> {
+        let key_file = std::path::PathBuf::from(format!("{}.test-key", self.path.display()));
+        let key = super::DatabaseKey::from_file(&key_file).unwrap().unwrap();
+        super::key::decrypt_every_page(file, &key).unwrap()
     }
 
     /// The same database after its writer is stopped and a new one started (a restart).
@@ -113,11 +127,11 @@ impl Scratch {
         drop((self.writer, self.reader));
         self.thread.join();
         let (writer, thread) = Writer::spawn(
-            open_for_writing(&self.path).unwrap(),
-            open_for_writing(&self.path).unwrap(),
+            open_for_writing(&crate::store::Database::for_tests(&self.path)).unwrap(),
+            open_for_writing(&crate::store::Database::for_tests(&self.path)).unwrap(),
         )
         .unwrap();
-        let reader = Reader::open(&self.path).unwrap();
+        let reader = Reader::open(&crate::store::Database::for_tests(&self.path)).unwrap();
         Self {
             writer,
             reader,

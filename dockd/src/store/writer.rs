@@ -131,18 +131,18 @@ fn checkpointer(conn: Connection, wake: std::sync::mpsc::Receiver<()>) {
     }
 }
 
-/// Runs `work` against a writer of its own on the database at `db_path` (the command line's
+/// Runs `work` against a writer of its own on the database `db` (the command line's
 /// changes: `dockd user add`, `purge --now`, an export's audit line; the daemon may be running),
 /// then stops that writer once `work` has dropped it.
 pub async fn with_own_writer<T, F>(
-    db_path: &std::path::Path,
+    db: &super::Database,
     work: impl FnOnce(Writer) -> F,
 ) -> Result<T, StoreError>
 where
     F: Future<Output = Result<T, StoreError>>,
 {
-    let conn = super::open_for_writing(db_path)?;
-    let spare = super::open_for_writing(db_path)?;
+    let conn = super::open_for_writing(db)?;
+    let spare = super::open_for_writing(db)?;
     let (writer, thread) = Writer::spawn(conn, spare)?;
     let result = work(writer).await;
     if tokio::task::spawn_blocking(move || thread.join())

@@ -704,12 +704,13 @@ mod tests {
             ));
             let _ = std::fs::remove_dir_all(&dir);
             let path = dir.join("dockd.db");
-            let db = crate::store::open_for_writing(&path).unwrap();
-            let reader = Reader::open(&path).unwrap();
+            let db =
+                crate::store::open_for_writing(&crate::store::Database::for_tests(&path)).unwrap();
+            let reader = Reader::open(&crate::store::Database::for_tests(&path)).unwrap();
             let settings = Arc::new(SiteSettings::load(Settings::default(), &reader).unwrap());
             let view = Arc::new(StoredAnalysis::new(
                 reader.clone(),
-                Reader::open(&path).unwrap(),
+                Reader::open(&crate::store::Database::for_tests(&path)).unwrap(),
                 Arc::clone(&settings),
                 Arc::new(Pseudonyms::from_key([7; 32])),
                 Arc::new(crate::clock::SystemClock),

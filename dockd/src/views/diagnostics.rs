@@ -611,15 +611,20 @@ impl ConsoleBackend for DockDiagnostics {
     }
 
     fn restart(&self) -> Result<String, String> {
-        let shutdown = self.shutdown.clone();
-        tracing::warn!("Restart asked for on the serial console: stopping cleanly.");
-        // After the console has written its answer.
-        std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(500));
-            shutdown.cancel();
-        });
-        Ok("dockd stops cleanly now; systemd starts it again within seconds".to_owned())
+        Ok(restart_cleanly(&self.shutdown))
     }
+}
+
+/// The console's `restart`: stops the daemon cleanly half a second from now (after the console
+/// has written its answer); systemd starts it again. Returns the answer.
+pub fn restart_cleanly(shutdown: &CancellationToken) -> String {
+    let shutdown = shutdown.clone();
+    tracing::warn!("Restart asked for on the serial console: stopping cleanly.");
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        shutdown.cancel();
+    });
+    "dockd stops cleanly now; systemd starts it again within seconds".to_owned()
 }
 
 /// What "upload now" answers.

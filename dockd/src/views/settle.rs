@@ -40,11 +40,11 @@ impl TestStore {
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("dockd.db");
         let (writer, thread) = crate::store::Writer::spawn(
-            open_for_writing(&path).unwrap(),
-            open_for_writing(&path).unwrap(),
+            open_for_writing(&crate::store::Database::for_tests(&path)).unwrap(),
+            open_for_writing(&crate::store::Database::for_tests(&path)).unwrap(),
         )
         .unwrap();
-        let reader = Reader::open(&path).unwrap();
+        let reader = Reader::open(&crate::store::Database::for_tests(&path)).unwrap();
         let settings = crate::analysis::Settings::default();
         let site = Arc::new(SiteSettings::load(settings, &reader).unwrap());
         Self {

@@ -143,25 +143,28 @@ fn entries_older_than_the_chain_are_linked_once_at_the_next_open() {
         }
         tx.commit().unwrap();
     }
-    let before = Reader::open(&path).unwrap().audit_chain().unwrap();
+    let plain = crate::store::Database::plaintext(&path);
+    let before = Reader::open(&plain).unwrap().audit_chain().unwrap();
     assert_eq!(before.problem, Some(ChainProblem::NotChained));
     assert_eq!(before.entries, 3);
 
-    drop(open_for_writing(&path).unwrap());
-    let after = Reader::open(&path).unwrap().audit_chain().unwrap();
+    // The first open encrypts it too.
+    let db = crate::store::Database::for_tests(&path);
+    drop(open_for_writing(&db).unwrap());
+    let after = Reader::open(&db).unwrap().audit_chain().unwrap();
     assert!(after.is_intact(), "{after:?}");
     assert_eq!(after.head.as_ref().map(|h| h.0), Some(3));
     // Opening again links nothing new; an entry added outside dockd stays unlinked.
-    drop(open_for_writing(&path).unwrap());
-    rusqlite::Connection::open(&path)
+    drop(open_for_writing(&db).unwrap());
+    db.connect(rusqlite::OpenFlags::default())
         .unwrap()
         .execute(
             "INSERT INTO audit (at_ms, user, action, subject) VALUES (9, 'mallory', 'view', 'x')",
             [],
         )
         .unwrap();
-    drop(open_for_writing(&path).unwrap());
-    let tampered = Reader::open(&path).unwrap().audit_chain().unwrap();
+    drop(open_for_writing(&db).unwrap());
+    let tampered = Reader::open(&db).unwrap().audit_chain().unwrap();
     assert_eq!(tampered.problem, Some(ChainProblem::Unlinked(4)));
     let _ = std::fs::remove_dir_all(&dir);
 }
