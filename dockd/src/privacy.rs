@@ -653,9 +653,13 @@ pub fn inventory(
 /// with the state of the controls.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// Whether the database is encrypted at rest (not yet: SQLCipher comes with issue 15's
-    /// encryption part).
+    /// Whether the database file is encrypted at rest, read from the file itself (not plaintext
+    /// SQLite) and opened with its key.
     pub encryption_at_rest: bool,
+    /// How: `SQLCipher <version>: AES-256-CBC pages with HMAC-SHA512, raw 256-bit key`.
+    pub encryption: String,
+    /// The database key file (`[privacy] database_key_file`); the key itself is never shown.
+    pub database_key_file: String,
     /// Where the pseudonym key is: `site` (`[privacy] site_key_file`) or `dock` (the data folder).
     pub pseudonym_key_source: &'static str,
     pub pseudonym_key_file: String,
@@ -694,8 +698,18 @@ pub fn report(
         .into_keys()
         .filter(|table| entry(table).is_none())
         .collect();
+    let encrypted_file = crate::store::key::file_state(&config.database_path())
+        .is_ok_and(|state| state == crate::store::key::FileState::Encrypted);
+    let cipher = reader.cipher_version()?;
     Ok(Report {
-        encryption_at_rest: false,
+        encryption_at_rest: encrypted_file && cipher.is_some(),
+        encryption: match cipher {
+            Some(version) => format!(
+                "SQLCipher {version}: every page of the database and its WAL AES-256-CBC encrypted and HMAC-SHA512 authenticated, raw 256-bit key"
+            ),
+            None => "none".to_owned(),
+        },
+        database_key_file: config.database_key_path().display().to_string(),
         pseudonym_key_source: source,
         pseudonym_key_file: file,
         last_purge_ms: reader.last_purge_ms()?,

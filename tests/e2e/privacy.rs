@@ -84,7 +84,18 @@ fn privacy_report_lists_every_table_the_running_dock_keeps_with_its_class_retent
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["encryption_at_rest"], false);
+    assert_eq!(report["encryption_at_rest"], true, "{report}");
+    assert!(
+        report["encryption"]
+            .as_str()
+            .unwrap()
+            .starts_with("SQLCipher 4."),
+        "{report}"
+    );
+    assert_eq!(
+        report["database_key_file"],
+        dock.database_key().display().to_string()
+    );
     assert!(report["last_purge_ms"].is_null());
     assert_eq!(report["audit_chain_ok"], true, "{report}");
     assert_eq!(report["upload_configured"], false);
@@ -128,7 +139,10 @@ fn privacy_report_lists_every_table_the_running_dock_keeps_with_its_class_retent
 
     let text = dock.run_command(&["privacy", "report"]);
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("Encryption at rest: off."), "{text}");
+    assert!(
+        text.contains("Encryption at rest: on (SQLCipher 4."),
+        "{text}"
+    );
     assert!(
         text.contains("Upload: not configured; nothing leaves the dock."),
         "{text}"

@@ -69,14 +69,15 @@ pub(super) fn privacy_report(config: &Config, json: bool) -> anyhow::Result<Exit
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "Encryption at rest: {}.",
-        if report.encryption_at_rest {
-            "on"
-        } else {
-            "off"
-        }
-    );
+    if report.encryption_at_rest {
+        println!("Encryption at rest: on ({}).", report.encryption);
+        println!(
+            "Database key: {} (kept outside the data folder; never shown).",
+            report.database_key_file
+        );
+    } else {
+        println!("Encryption at rest: off.");
+    }
     println!(
         "Pseudonym key: the {}'s, {}.",
         report.pseudonym_key_source, report.pseudonym_key_file

@@ -21,6 +21,15 @@ impl Reader {
         })
     }
 
+    /// The SQLCipher version this build encrypts with (`None`: a build without it).
+    pub fn cipher_version(&self) -> Result<Option<String>, StoreError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row("PRAGMA cipher_version", [], |r| r.get(0))
+                .ok())
+        })
+    }
+
     pub(super) fn with<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
