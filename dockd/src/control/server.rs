@@ -249,7 +249,11 @@ struct Gate {
 }
 
 /// The peer's credentials from the kernel, with its supplementary groups from `/proc` (none if
-/// they cannot be read: then only its uid and primary group count).
+/// they cannot be read — `ProtectProc=invisible` hides other users' processes — and then only its
+/// uid and primary group count). They are read just after the connection was accepted: a peer
+/// that exited at once and whose pid was reused would be judged by another process's groups (a
+/// limit of `/proc`; `SO_PEERGROUPS` has none, but would need unsafe code here). Its uid and
+/// primary group come from the kernel's record of the connection either way.
 fn credentials(stream: &UnixStream) -> std::io::Result<Peer> {
     let cred = stream.peer_cred()?;
     let groups = cred
