@@ -73,38 +73,36 @@ pub enum AskError {
 pub async fn ask(config: &Config, command: Command, now_ms: i64) -> Result<Answer, AskError> {
     let path = config.control_socket();
     let shown = path.display().to_string();
-    let connected = UnixStream::connect(&path).await;
-    match connected.as_ref().map_err(|error| (kind_of(error), error)) {
-        Ok(_) => {}
-        Err((Reached::NoDaemon, error)) => {
-            let database = config.database_path();
-            tracing::debug!(
-                socket = %shown,
-                database = %database.display(),
-                "No daemon listens on the control socket ({error}): opening the database directly."
-            );
-            let result = run_here(config, command, &database, now_ms).await?;
-            return Ok(Answer {
-                result,
-                route: Route::Database,
-            });
+    let stream = match UnixStream::connect(&path).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            return match kind_of(&error) {
+                Reached::NoDaemon => {
+                    let database = config.database_path();
+                    tracing::debug!(
+                        socket = %shown,
+                        database = %database.display(),
+                        "No daemon listens on the control socket ({error}): opening the database directly."
+                    );
+                    Ok(Answer {
+                        result: run_here(config, command, &database, now_ms).await?,
+                        route: Route::Database,
+                    })
+                }
+                Reached::Stopping => Err(AskError::NoAnswer {
+                    path: shown,
+                    reason: error.to_string(),
+                }),
+                Reached::Unknown => Err(AskError::Unreachable {
+                    path: shown,
+                    source: error,
+                }),
+            };
         }
-        Err((Reached::Stopping, error)) => {
-            return Err(AskError::NoAnswer {
-                path: shown,
-                reason: error.to_string(),
-            });
-        }
-        Err((Reached::Unknown, _)) => {}
-    }
-    let stream = connected.map_err(|source| AskError::Unreachable {
-        path: shown.clone(),
-        source,
-    })?;
+    };
     tracing::debug!(socket = %shown, "Asking the running daemon through its control socket.");
-    let result = exchange(stream, &command, &shown).await?;
     Ok(Answer {
-        result,
+        result: exchange(stream, &command, &shown).await?,
         route: Route::ControlSocket,
     })
 }

@@ -163,19 +163,15 @@ async fn read<F>(store: &Store<'_>, query: F) -> Result<Value, CommandError>
 where
     F: FnOnce(&Reader) -> Result<Value, CommandError> + Send + 'static,
 {
-    let reader = match store {
-        Store::Daemon { reader, .. } => Some((*reader).clone()),
-        Store::Database { .. } => None,
-    };
-    let path = match store {
-        Store::Database { path } => Some(path.to_path_buf()),
-        Store::Daemon { .. } => None,
+    // The daemon's reader, or the database's path to open one on the blocking thread.
+    let source = match store {
+        Store::Daemon { reader, .. } => Ok((*reader).clone()),
+        Store::Database { path } => Err(path.to_path_buf()),
     };
     tokio::task::spawn_blocking(move || {
-        let reader = match (reader, path) {
-            (Some(reader), _) => reader,
-            (None, Some(path)) => Reader::open(&path)?,
-            (None, None) => return Err(CommandError::Stopped("no store".to_owned())),
+        let reader = match source {
+            Ok(reader) => reader,
+            Err(path) => Reader::open(&path)?,
         };
         query(&reader)
     })
