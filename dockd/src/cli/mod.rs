@@ -1,9 +1,10 @@
 //! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
-//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export`. It owns argument parsing, tracing set-up, the environment (`RUNTIME_DIRECTORY`) and the signal →
-//! `CancellationToken` bridge; it must never contain daemon logic (that lives in the library, where
-//! tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+ `reanalyze`),
-//! `user`, `privacy` (+ `purge`), `worker`; those that a running daemon answers go through
-//! [`ask`].
+//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export`.
+//! It owns argument parsing, tracing set-up, the environment (`RUNTIME_DIRECTORY`) and the signal
+//! → `CancellationToken` bridge; it must never contain daemon logic (that lives in the library,
+//! where tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+
+//! `reanalyze`), `user`, `privacy` (+ `purge`), `worker`; those a running daemon answers go
+//! through [`ask`].
 
 mod analyze;
 mod demo;
