@@ -309,33 +309,33 @@ pub async fn ensure_first_admin(
 /// Who the audit trail names for changes made with `dockd user add`.
 pub const COMMAND_LINE: &str = "dockd user add";
 
-/// `dockd user add`: creates the user, or gives an existing one this role and password, through
-/// a writer of its own (the daemon may be running). A changed user's sessions end at once (their
-/// generation moves on, and the daemon checks it on every request); a disabled user stays
-/// disabled unless `enable`. The change is recorded in the audit trail.
+/// `dockd user add`: creates the user, or gives an existing one this role and password, on
+/// `writer` — the daemon's, asked through its control socket, or one of the command's own when no
+/// daemon runs (`control::commands`). A changed user's sessions end at once (their generation
+/// moves on, and the daemon checks it on every request); a disabled user stays disabled unless
+/// `enable`. The change is recorded in the audit trail, `route` appended to its subject (how the
+/// command reached the store; empty when it opened the database itself).
 pub async fn user_add(
-    db: &crate::store::Database,
+    writer: &Writer,
     user: NewUser,
     enable: bool,
-) -> Result<(), AccountError> {
+    route: &str,
+) -> Result<(), StoreError> {
     let subject = format!(
-        "user {}: role {}, password set{}",
+        "user {}: role {}, password set{}{route}",
         user.name,
         user.role.as_str(),
         if enable { ", enabled" } else { "" }
     );
     let at_ms = user.created_ms;
-    with_own_writer(db, |writer| async move {
-        writer.put_user(NewUser { enable, ..user }).await?;
-        let line = AuditEntry {
-            at_ms,
-            user: COMMAND_LINE.to_owned(),
-            action: "change".to_owned(),
-            subject,
-        };
-        writer.audit(vec![line]).await
-    })
-    .await
+    writer.put_user(NewUser { enable, ..user }).await?;
+    let line = AuditEntry {
+        at_ms,
+        user: COMMAND_LINE.to_owned(),
+        action: "change".to_owned(),
+        subject,
+    };
+    writer.audit(vec![line]).await
 }
 
 /// Creates or replaces one user in the database at `db_path` through a writer of its own (for

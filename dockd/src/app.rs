@@ -1,5 +1,5 @@
-//! Wires the daemon together: store, accounts, dock, transports and web page, started under one
-//! `CancellationToken` and stopped in order. It owns start-up and shutdown order; it must never
+//! Wires the daemon together: control socket, store, accounts, dock, transports and web page,
+//! started under one `CancellationToken` and stopped in order. It owns start-up and shutdown order; it must never
 //! handle signals, read the environment or pick exit codes — `main` does, and passes the edges in.
 //!
 //! Shutdown order, within `shutdown::BUDGET`: stop accepting (transports, web) → pulls stop at
@@ -90,6 +90,9 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // First, before the database is touched: a daemon already answering on this control socket
+    // (or the data folder's link to it) stops this start.
+    let control = crate::control::server::listen(&config).await?;
     let db_path = config.database_path();
     loop {
         let opened = config.database().and_then(|db| {
@@ -332,6 +335,18 @@ async fn run_open(
             shutdown.clone(),
         ),
     );
+    tasks.spawn(
+        "control socket",
+        control.serve(
+            crate::control::server::Daemon {
+                reader: Reader::open(&db_path)?,
+                writer: ctx.writer.clone(),
+                config: Arc::new(config.clone()),
+                clock: Arc::clone(&ctx.clock),
+            },
+            shutdown.clone(),
+        ),
+    );
     let pulls = TaskTracker::new();
     tasks.spawn(
         "dock",
@@ -348,6 +363,9 @@ async fn run_open(
     shutdown.cancelled().await;
     tracing::info!("Shutting down.");
     stop(tasks, pulls, writer_thread).await;
+    // Only now, with the store closed, does the socket go: until here a command waited for this
+    // daemon instead of opening the database beside it.
+    drop(control);
     tracing::info!("Stopped.");
     Ok(())
 }

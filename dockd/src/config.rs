@@ -28,6 +28,36 @@ pub struct Config {
     /// `[upload]`: batched cloud upload; absent: nothing is queued and every page says "not
     /// configured".
     pub upload: Option<UploadConfig>,
+    /// `[control]`: the daemon's control socket, which `dockd status`, `user add`, `privacy` and
+    /// `purge --now` ask before they would open the database themselves.
+    pub control: ControlConfig,
+}
+
+/// `[control]`: where the daemon's control socket is and who may use it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlConfig {
+    /// The socket's path (absolute). Absent: `control.sock` in the folder systemd names in
+    /// `RUNTIME_DIRECTORY` (`RuntimeDirectory=` in the unit), else in the data folder. `main`
+    /// resolves it ([`Config::with_runtime_directory`]); the commands read the same file.
+    pub socket: Option<PathBuf>,
+    /// Members of this group may use the socket, besides root and the daemon's own user; a group
+    /// that does not exist on the machine lets only those two in.
+    pub group: String,
+}
+
+/// The control socket's file name, in the runtime folder or the data folder.
+pub const CONTROL_SOCKET_NAME: &str = "control.sock";
+/// The longest path a Unix socket can have (`sun_path` is 108 bytes with its closing NUL).
+pub const MAX_SOCKET_PATH: usize = 107;
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            socket: None,
+            group: "dockd".to_owned(),
+        }
+    }
 }
 
 /// `[privacy]`: how workers are kept pseudonymous beyond the roster.
@@ -835,6 +865,7 @@ impl Config {
                 serial.baud
             ));
         }
+        self.validate_control()?;
         let mut numbers = BTreeSet::new();
         for (port, &slot) in &self.usb.slots {
             if !PortPath::is_well_formed(port) {
@@ -852,6 +883,43 @@ impl Config {
                     "usb.slots: slot {slot} is given to more than one port (\"{port}\" and another)"
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// `[control]`: an absolute socket path a Unix socket can have, and a group name.
+    fn validate_control(&self) -> Result<(), String> {
+        if let Some(socket) = &self.control.socket {
+            if !socket.is_absolute() {
+                return Err(format!(
+                    "control.socket = {socket:?} must be an absolute path (the daemon and the commands run from different folders), e.g. \"/run/dockd/control.sock\""
+                ));
+            }
+            if socket.file_name().is_none() {
+                return Err(format!(
+                    "control.socket = {socket:?} must name a socket file, not a folder"
+                ));
+            }
+        }
+        let socket = self.control_socket();
+        let length = socket.as_os_str().len();
+        if length > MAX_SOCKET_PATH {
+            return Err(format!(
+                "control.socket: {} is {length} bytes long, and a Unix socket's path may have at most {MAX_SOCKET_PATH}: set [control] socket to a shorter path",
+                socket.display()
+            ));
+        }
+        let group = &self.control.group;
+        if group.is_empty()
+            || group.len() > 32
+            || group.starts_with('-')
+            || !group
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return Err(format!(
+                "control.group = {group:?} is not a group name: 1 to 32 letters, digits, `_`, `-` or `.`, not starting with `-` (default \"dockd\")"
+            ));
         }
         Ok(())
     }
@@ -885,6 +953,32 @@ impl Config {
     /// The database for a command run beside (or instead of) the daemon: never makes a key.
     pub fn existing_database(&self) -> Result<crate::store::Database, crate::store::StoreError> {
         crate::store::Database::existing(&self.database_path(), &self.database_key_path())
+    }
+
+    /// The control socket: `[control] socket`, else `control.sock` in the data folder (`main`
+    /// first puts systemd's runtime folder in, see [`Config::with_runtime_directory`]).
+    pub fn control_socket(&self) -> PathBuf {
+        self.control
+            .socket
+            .clone()
+            .unwrap_or_else(|| self.data_folder_control_socket())
+    }
+
+    /// `control.sock` in the data folder: the socket itself when it lives there, else a link to
+    /// it, so a command run without systemd's environment still finds the daemon.
+    pub fn data_folder_control_socket(&self) -> PathBuf {
+        self.storage.data_dir.join(CONTROL_SOCKET_NAME)
+    }
+
+    /// With `[control] socket` unset, puts the socket in `runtime_directory` (the first folder of
+    /// systemd's `RUNTIME_DIRECTORY`, which `main` reads); a configured path stays.
+    pub fn with_runtime_directory(mut self, runtime_directory: Option<&Path>) -> Self {
+        if self.control.socket.is_none()
+            && let Some(folder) = runtime_directory.filter(|f| !f.as_os_str().is_empty())
+        {
+            self.control.socket = Some(folder.join(CONTROL_SOCKET_NAME));
+        }
+        self
     }
 }
 
@@ -989,6 +1083,62 @@ mod tests {
         assert_eq!(config.database_path(), PathBuf::from("/srv/dock/dockd.db"));
         assert_eq!(config.usb.rescan_s, 2);
         assert_eq!(config.usb.slots.get("1-1.2"), Some(&2));
+    }
+
+    #[test]
+    fn the_control_socket_is_in_the_data_folder_unless_systemd_or_the_file_says_otherwise() {
+        let config = parse("[storage]\ndata_dir = \"/srv/dock\"\n").unwrap();
+        assert_eq!(config.control.group, "dockd");
+        assert_eq!(
+            config.control_socket(),
+            PathBuf::from("/srv/dock/control.sock")
+        );
+        let under_systemd = config
+            .clone()
+            .with_runtime_directory(Some(Path::new("/run/dockd")));
+        assert_eq!(
+            under_systemd.control_socket(),
+            PathBuf::from("/run/dockd/control.sock")
+        );
+        assert_eq!(
+            under_systemd.data_folder_control_socket(),
+            PathBuf::from("/srv/dock/control.sock")
+        );
+        let configured =
+            parse("[control]\nsocket = \"/run/dock-7/ctl.sock\"\ngroup = \"dock-admins\"\n")
+                .unwrap()
+                .with_runtime_directory(Some(Path::new("/run/dockd")));
+        assert_eq!(
+            configured.control_socket(),
+            PathBuf::from("/run/dock-7/ctl.sock")
+        );
+        assert_eq!(configured.control.group, "dock-admins");
+    }
+
+    #[test]
+    fn a_relative_or_overlong_control_socket_and_a_malformed_group_are_refused_with_the_key_named()
+    {
+        let err = parse("[control]\nsocket = \"control.sock\"\n").unwrap_err();
+        assert!(
+            err.contains("control.socket") && err.contains("absolute"),
+            "{err}"
+        );
+        let long = format!("/run/{}/control.sock", "d".repeat(120));
+        let err = parse(&format!("[control]\nsocket = {long:?}\n")).unwrap_err();
+        assert!(
+            err.contains("control.socket") && err.contains("at most 107"),
+            "{err}"
+        );
+        let deep = format!("[storage]\ndata_dir = \"/srv/{}\"\n", "d".repeat(100));
+        let err = parse(&deep).unwrap_err();
+        assert!(err.contains("[control] socket"), "{err}");
+        for group in ["", "dock admins", "-x", "wheel:x", &"g".repeat(33)] {
+            let err = parse(&format!("[control]\ngroup = {group:?}\n")).unwrap_err();
+            assert!(err.contains("control.group"), "{group:?}: {err}");
+        }
+        assert!(parse("[control]\ngroup = \"dockd_ops-2.site\"\n").is_ok());
+        let err = parse("[control]\nsockett = \"/x\"\n").unwrap_err();
+        assert!(err.contains("sockett"), "{err}");
     }
 
     #[test]

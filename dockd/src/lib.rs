@@ -14,6 +14,7 @@ pub mod analyst;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod diag;
 pub mod dock;
 pub mod emulator;

@@ -773,26 +773,26 @@ pub async fn purge_now(
     Ok(purged)
 }
 
-/// `dockd purge --now`: the purge on a writer of its own (as `dockd user add`), audited as the
-/// command line's.
-pub async fn purge_database(
-    db: &crate::store::Database,
+/// `dockd purge --now`: the purge on `writer` — the daemon's, asked through its control socket,
+/// or one of the command's own when no daemon runs (`control::commands`) — audited as the command
+/// line's, `route` appended to the audit line's subject (empty when it opened the database
+/// itself).
+pub async fn purge_audited(
+    writer: &crate::store::Writer,
     days: &crate::config::RetentionDays,
     now_ms: i64,
+    route: &str,
 ) -> Result<crate::store::purge::Purged, crate::store::StoreError> {
-    crate::store::with_own_writer(db, |writer| async move {
-        let purged = purge_now(&writer, days, now_ms).await?;
-        writer
-            .audit(vec![crate::store::AuditEntry {
-                at_ms: now_ms,
-                user: "dockd purge".to_owned(),
-                action: "delete".to_owned(),
-                subject: format!("retention purge: {} rows", purged.total()),
-            }])
-            .await?;
-        Ok(purged)
-    })
-    .await
+    let purged = purge_now(writer, days, now_ms).await?;
+    writer
+        .audit(vec![crate::store::AuditEntry {
+            at_ms: now_ms,
+            user: "dockd purge".to_owned(),
+            action: "delete".to_owned(),
+            subject: format!("retention purge: {} rows{route}", purged.total()),
+        }])
+        .await?;
+    Ok(purged)
 }
 
 /// `dockd worker export`: the export of the worker with badge `tag` into `out`, then its audit

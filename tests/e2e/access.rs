@@ -6,12 +6,11 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use sha2::Digest;
 
-use crate::support::{DOCKD, Dock, wait_for};
+use crate::support::{Dock, output_with_stdin, wait_for};
 
 /// A file in the dock's data folder.
 fn data(dock: &Dock, file: &str) -> PathBuf {
@@ -34,22 +33,7 @@ fn url(dock: &Dock, path: &str) -> String {
 
 /// Runs a `dockd` command against the dock's config with `stdin` piped in.
 fn dockd(dock: &Dock, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = Command::new(DOCKD)
-        .args(args)
-        .arg("--config")
-        .arg(&dock.config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    output_with_stdin(dock.command(args), stdin)
 }
 
 /// SHA-256 of the first certificate in a PEM file, as dockd prints it (`AB:CD:…`).

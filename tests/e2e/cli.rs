@@ -386,7 +386,7 @@ pub(crate) const SITE_KEY_ID: &str = "30870ae091a5b9f9";
 
 /// `dockd run` on `config` expected to stop at start: its exit code and what it printed. A daemon
 /// still running after 20 s is killed and fails the test.
-fn start_refused(config: &std::path::Path) -> (Option<i32>, String) {
+pub(crate) fn start_refused(config: &std::path::Path) -> (Option<i32>, String) {
     let mut child = Command::new(DOCKD)
         .args(["run", "--config"])
         .arg(config)

@@ -10,6 +10,7 @@ mod access;
 mod analysis;
 mod browser;
 mod cli;
+mod control;
 mod diagnostics;
 mod encryption;
 mod privacy;

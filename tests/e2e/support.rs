@@ -111,9 +111,22 @@ pub const TEST_PASSWORD: &str = "correct horse battery staple";
 
 /// Adds a user with `dockd user add`, the password on stdin.
 pub fn add_user(config: &std::path::Path, name: &str, role: &str, password: &str) {
-    let mut child = Command::new(DOCKD)
+    let mut command = Command::new(DOCKD);
+    command
         .args(["user", "add", name, "--role", role, "--config"])
         .arg(config)
+        .env_remove("RUNTIME_DIRECTORY");
+    let out = output_with_stdin(command, &format!("{password}\n"));
+    assert!(
+        out.status.success(),
+        "dockd user add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `command` to its end with `stdin` piped in; its output.
+pub fn output_with_stdin(mut command: Command, stdin: &str) -> std::process::Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -123,14 +136,9 @@ pub fn add_user(config: &std::path::Path, name: &str, role: &str, password: &str
         .stdin
         .take()
         .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
+        .write_all(stdin.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "dockd user add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    child.wait_with_output().unwrap()
 }
 
 impl Dock {
@@ -237,6 +245,8 @@ impl Dock {
             .args(["run", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "dockd=debug,info")
+            // Its control socket in the data folder, where this test's commands look.
+            .env_remove("RUNTIME_DIRECTORY")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -322,7 +332,9 @@ impl Dock {
     }
 
     /// Asserts the data folder is the dock's alone: folders 0700, files 0600, and that it holds
-    /// `expected` (among others).
+    /// `expected` (among others). The running daemon's control socket is 0660 by design (its
+    /// group may connect where the socket lives elsewhere; here the 0700 folder keeps others
+    /// out), which `control.rs` checks.
     pub fn assert_data_folder_private(&self, expected: &[&str]) {
         let modes = self.data_folder_modes();
         for name in expected {
@@ -333,6 +345,9 @@ impl Dock {
         }
         let data = self.dir.join("data");
         for (name, mode) in &modes {
+            if name == "./control.sock" {
+                continue;
+            }
             let is_dir = data.join(name).is_dir();
             let want = if is_dir { 0o700 } else { 0o600 };
             assert_eq!(
@@ -369,13 +384,32 @@ impl Dock {
     /// `dockd <args> --config <this dock's config>` as a user would run it, with nothing on
     /// standard input.
     pub fn run_command(&self, args: &[&str]) -> std::process::Output {
-        Command::new(DOCKD)
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// `dockd <args> --config <this dock's config>`, to be given its input and environment.
+    /// Without systemd's `RUNTIME_DIRECTORY`, so it looks for the control socket where this
+    /// dock's daemon makes it.
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.command_via(&[], args)
+    }
+
+    /// Like [`Dock::command`], started through `wrapper` (e.g. `setpriv --reuid=65534 …`).
+    pub fn command_via(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(DOCKD);
+                command
+            }
+            None => Command::new(DOCKD),
+        };
+        command
             .args(args)
             .arg("--config")
             .arg(&self.config)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .env_remove("RUNTIME_DIRECTORY");
+        command
     }
 
     /// `dockd status --json` as a user would run it.

@@ -1,8 +1,10 @@
 //! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
-//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export`. It owns argument parsing, tracing set-up and the signal →
-//! `CancellationToken` bridge; it must never contain daemon logic (that lives in the library, where
-//! tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+ `reanalyze`),
-//! `user`, `privacy` (+ `purge`), `worker`.
+//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export`.
+//! It owns argument parsing, tracing set-up, the environment (`RUNTIME_DIRECTORY`) and the signal
+//! → `CancellationToken` bridge; it must never contain daemon logic (that lives in the library,
+//! where tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+
+//! `reanalyze`), `user`, `privacy` (+ `purge`), `worker`; those a running daemon answers go
+//! through [`ask`].
 
 mod analyze;
 mod demo;
@@ -20,6 +22,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use dockd::clock::SystemClock;
 use dockd::config::Config;
+use dockd::control::protocol::Command as ControlCommand;
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
 use web_ui::access::Role;
@@ -197,12 +200,12 @@ pub fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run { config } => {
-            let config = Config::load(&config)?;
+            let config = load_config(&config)?;
             init_tracing();
             run_daemon(config)
         }
         Command::CheckConfig { config } => {
-            let config = Config::load(&config)?;
+            let config = load_config(&config)?;
             print!("{}", config.describe());
             if let Some(path) = &config.privacy.site_key_file {
                 let key = dockd::worker::Pseudonyms::load_site(path)?;
@@ -216,36 +219,36 @@ pub fn main() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { config, json } => status(&Config::load(&config)?, json),
+        Command::Status { config, json } => status(&load_config(&config)?, json),
         Command::Privacy(PrivacyCommand::Verify { config }) => {
-            privacy_verify(&Config::load(&config)?)
+            privacy_verify(&load_config(&config)?)
         }
-        Command::Purge { now: _, config } => privacy::purge(&Config::load(&config)?),
+        Command::Purge { now: _, config } => privacy::purge(&load_config(&config)?),
         Command::Worker(WorkerCommand::Export { config, out }) => {
-            worker_export(&Config::load(&config)?, &out)
+            worker_export(&load_config(&config)?, &out)
         }
         Command::Privacy(PrivacyCommand::Report { config, json }) => {
-            privacy_report(&Config::load(&config)?, json)
+            privacy_report(&load_config(&config)?, json)
         }
         Command::User(UserCommand::Add {
             name,
             role,
             enable,
             config,
-        }) => user_add(&Config::load(&config)?, &name, role.into(), enable),
+        }) => user_add(&load_config(&config)?, &name, role.into(), enable),
         Command::Analyze {
             files,
             config,
             json,
         } => {
             let settings = match config {
-                Some(path) => Config::load(&path)?.analysis,
+                Some(path) => load_config(&path)?.analysis,
                 None => dockd::analysis::Settings::default(),
             };
             analyze(&files, &settings, json)
         }
         Command::Reanalyze { config } => {
-            let config = Config::load(&config)?;
+            let config = load_config(&config)?;
             init_tracing();
             reanalyze(config)
         }
@@ -264,6 +267,39 @@ pub fn main() -> anyhow::Result<ExitCode> {
             emulate(args)
         }
     }
+}
+
+/// Reads the config file, with the control socket in systemd's runtime folder when it gave one
+/// (`RUNTIME_DIRECTORY`, its first folder) and `[control] socket` is not set.
+fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    let runtime = std::env::var_os("RUNTIME_DIRECTORY").and_then(|folders| {
+        std::env::split_paths(&folders).find(|folder| !folder.as_os_str().is_empty())
+    });
+    Ok(Config::load(path)?.with_runtime_directory(runtime.as_deref()))
+}
+
+/// Runs `command` on the running daemon through its control socket, or on the database when no
+/// daemon listens (`dockd::control::client::ask`, the one place that chooses); which way it
+/// went is on stderr's debug log (`RUST_LOG=debug`), and warnings are shown.
+fn ask(config: &Config, command: ControlCommand) -> anyhow::Result<serde_json::Value> {
+    use dockd::clock::Clock;
+    init_command_tracing();
+    let now_ms = SystemClock.now_ms();
+    let answer = runtime()?.block_on(dockd::control::client::ask(config, command, now_ms))?;
+    Ok(answer.result)
+}
+
+/// Logs of a short command to stderr: warnings and errors unless `RUST_LOG` says otherwise,
+/// without times.
+fn init_command_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
 }
 
 /// Logs to stderr (under systemd, JOURNAL_STREAM set, without timestamps or colours, since the

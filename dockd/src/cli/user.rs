@@ -1,14 +1,14 @@
-//! `dockd user add`: creates or replaces a page user from a password on stdin; it must never print
-//! or log the password.
+//! `dockd user add`: creates or replaces a page user from a password on stdin, asked of the
+//! running daemon through its control socket, or saved in the database when none runs; it must
+//! never print or log the password.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dockd::clock::{Clock, SystemClock};
 use dockd::config::Config;
+use dockd::control::commands::UserSaved;
+use dockd::control::protocol::{Command, Password};
 use web_ui::access::Role;
-
-use super::runtime;
 
 /// `dockd user add`: the password comes from stdin's first line, so it is never in the shell's
 /// history or the process list; nothing secret is printed.
@@ -28,14 +28,16 @@ pub(super) fn user_add(
         "no password on standard input: pipe it in, e.g. `dockd user add {name} --role {} --config FILE < password.txt`",
         role.as_str()
     );
-    let user = dockd::accounts::new_user(name, role, password, SystemClock.now_ms())?;
-    let db_path = config.database_path();
-    // Before the first start too (to set the first admin): the key is made here if it must be.
-    runtime()?.block_on(dockd::accounts::user_add(&config.database()?, user, enable))?;
+    let command = Command::UserAdd {
+        name: name.to_owned(),
+        role: role.as_str().to_owned(),
+        password: Password::new(password),
+        enable,
+    };
+    let saved: UserSaved = serde_json::from_value(super::ask(config, command)?)?;
     println!(
-        "User `{name}` ({}) saved in {}.",
-        role.as_str(),
-        db_path.display()
+        "User `{}` ({}) saved in {}.",
+        saved.name, saved.role, saved.database
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -33,7 +33,7 @@ pub struct Cutoffs {
 }
 
 /// What one purge deleted, per class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Purged {
     pub sample_blocks: u64,
     pub alerts: u64,
