@@ -6,6 +6,9 @@
 //! printed as a ratio of it. A benchmark, not a test: it asserts only that everything arrived, and
 //! leaves judging the figures to the reader.
 //!
+//! Every round runs twice back to back: as shipped (encrypted at rest) and with
+//! `encrypt_database = false`; the cost of encryption is printed as their ratio.
+//!
 //! Run: `cargo bench -p dockd --bench ingest` (WEARABLES and SHIFT_HOURS override the defaults).
 //! The emulated wearables run in this process on the same 2 cores, so the figure is conservative.
 
@@ -76,16 +79,22 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("bench dir");
     let socket = dir.join("wearables.sock");
-    let config = dir.join("dockd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n[web]\nlisten = \"127.0.0.1:0\"\ntls = false\n",
-            dir.join("data"),
-            socket
-        ),
-    )
-    .expect("write config");
+    // The dock as shipped (encrypted at rest), and the same with `encrypt_database = false`, run
+    // back to back in every round so their ratio compares like with like.
+    let config_for = |encrypt: bool| {
+        let config = dir.join(format!("dockd-encrypt-{encrypt}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[storage]\ndata_dir = {:?}\n[link]\nemulator_socket = {:?}\n[web]\nlisten = \"127.0.0.1:0\"\ntls = false\n[privacy]\nencrypt_database = {encrypt}\n",
+                dir.join("data"),
+                socket
+            ),
+        )
+        .expect("write config");
+        config
+    };
+    let (config, plain_config) = (config_for(true), config_for(false));
 
     eprintln!("generating {count} wearables × {hours} h at 25 Hz …");
     let started = Instant::now();
@@ -100,8 +109,26 @@ fn main() {
 
     let rounds = env_or("ROUNDS", 5).max(1);
     let mut results = Vec::new();
+    let mut plain_secs = Vec::new();
     for round in 1..=rounds {
+        // Alternate which goes first, so neither always meets a warmer disk.
+        let plain_first = round % 2 == 0;
+        let plain = |plain_secs: &mut Vec<f64>| {
+            let r = run_round(&dir, &plain_config, &socket, wearables.clone(), count);
+            eprintln!(
+                "round {round}, encryption off: {:.2} s, {:.1} MB/s",
+                r.secs,
+                bytes as f64 / 1e6 / r.secs
+            );
+            plain_secs.push(r.secs);
+        };
+        if plain_first {
+            plain(&mut plain_secs);
+        }
         let result = run_round(&dir, &config, &socket, wearables.clone(), count);
+        if !plain_first {
+            plain(&mut plain_secs);
+        }
         eprintln!(
             "round {round}: {:.2} s, {:.1} MB/s; durable-write ceiling {:.1} MB/s (ratio {:.2}); peak RSS {:.1} MB",
             result.secs,
@@ -113,6 +140,21 @@ fn main() {
         results.push(result);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let mut cost: Vec<f64> = results
+        .iter()
+        .zip(&plain_secs)
+        .map(|(enc, plain)| enc.secs / plain - 1.0)
+        .collect();
+    let per_round = cost
+        .iter()
+        .map(|c| format!("{:+.0} %", c * 100.0))
+        .collect::<Vec<_>>()
+        .join(", ");
+    cost.sort_by(f64::total_cmp);
+    println!(
+        "ingest: encryption at rest costs {:+.0} % wall time (median of {rounds} rounds, each encrypted and unencrypted back to back: {per_round}); goal ≤ +25 %",
+        cost[cost.len() / 2] * 100.0
+    );
     results.sort_by(|a, b| a.secs.total_cmp(&b.secs));
     let r = &results[results.len() / 2];
     let mb = bytes as f64 / 1e6;
@@ -262,9 +304,9 @@ fn run_round(
 
     // Compaction compresses the blocks once the dock is quiet; time it until none is left raw.
     let db_path = dir.join("data").join("dockd.db");
-    let db =
-        rusqlite::Connection::open_with_flags(&db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open the database");
+    let store = dockd::store::Database::unencrypted(&db_path, &dir.join("data.database-key"))
+        .expect("the database key");
+    let db = dockd::store::open_for_reading(&store).expect("open the database");
     db.busy_timeout(Duration::from_secs(10))
         .expect("busy timeout");
     let raw_blocks = || -> i64 {

@@ -23,6 +23,11 @@
 //! once more while the bench commits a harmless UPDATE every `CHURN_MS` behind the daemon's back
 //! (as pulls, the analyst or audit lines would).
 //!
+//! Encryption at rest is measured side by side: the history is written unencrypted
+//! (`encrypt_database = false`) and the overview page measured on it (loaded, one client, after
+//! commits); then the shipped config's start encrypts the same database in place and everything
+//! is measured again, and the two are printed next to each other.
+//!
 //! Run: `cargo bench -p dockd --bench web` (needs `wrk`: `apt-get install wrk`). WORKERS, DAYS,
 //! DURATION_S (per wrk run), CONNECTIONS and THREADS override the defaults (200, 365, 10, 50, 2);
 //! KEEP=1 keeps the data folder for a closer look.
@@ -92,10 +97,16 @@ fn main() {
     let config_text = config_text(&dir.join("data"), web, workers);
     std::fs::write(&config_path, &config_text).expect("write config");
     let config = Config::parse(&config_text, &config_path).expect("the bench's config parses");
+    // The same dock with `encrypt_database = false`: the history is written plaintext, measured
+    // so, then encrypted in place by the shipped config's first start and measured again.
+    let plain_path = dir.join("dockd-unencrypted.toml");
+    let plain_text = format!("{config_text}[privacy]\nencrypt_database = false\n");
+    std::fs::write(&plain_path, &plain_text).expect("write config");
+    let plain_config = Config::parse(&plain_text, &plain_path).expect("the bench's config parses");
 
     // 1. A year of history, straight into the database.
     let started = Instant::now();
-    let history = generate(&config, workers, days);
+    let history = generate(&plain_config, workers, days);
     let db_mb = std::fs::metadata(config.database_path())
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(f64::NAN);
@@ -106,15 +117,46 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    // 2. The real daemon on that folder, and a signed-in session.
-    add_user(&config_path);
-    let mut dockd = Daemon::start(&config_path, &dir, web);
-    let cookie = sign_in(web);
+    // 2a. Encryption off: the daemon on the plaintext database, the overview page loaded, one
+    // client at a time, and right after commits.
+    add_user(&plain_path);
     let day = history.full_day.clone();
-
-    // 3. What the overview page and its JSON API serve for a day on which every worker worked.
     let client = reqwest::blocking::Client::new();
     let page_path = format!("/overview?day={day}");
+    let unencrypted = {
+        let mut dockd = Daemon::start(&plain_path, &dir, web);
+        let load = Load {
+            seconds,
+            connections,
+            threads,
+            cookie: sign_in(web),
+        };
+        let url = format!("http://{web}{page_path}");
+        let loaded = load.run(&url);
+        let single = Load {
+            connections: 1,
+            threads: 1,
+            seconds: seconds.min(5),
+            ..load.clone()
+        }
+        .run(&url);
+        let fresh = after_commits(&plain_config, &client, web, &page_path, &load.cookie, 25);
+        dockd.stop();
+        (loaded, single, fresh)
+    };
+
+    // 2. The real daemon as shipped on that folder (its first start encrypts the database in
+    // place), and a signed-in session.
+    let encrypting = Instant::now();
+    let mut dockd = Daemon::start(&config_path, &dir, web);
+    let encrypting = encrypting.elapsed();
+    assert_eq!(
+        dockd::store::key::file_state(&config.database_path()).expect("database"),
+        dockd::store::key::FileState::Encrypted
+    );
+    let cookie = sign_in(web);
+
+    // 3. What the overview page and its JSON API serve for a day on which every worker worked.
     let api_path = format!("/api/v1/analysis/overview?day={day}");
     let page = capture(&client, web, &page_path, &cookie);
     let api = capture(&client, web, &api_path, &cookie);
@@ -282,6 +324,34 @@ fn main() {
             println!("web: {name}: wrk reported {}", r.problems.join("; "));
         }
     }
+    let (plain_loaded, plain_single, plain_fresh) = &unencrypted;
+    println!(
+        "web: encryption at rest, side by side on the same database (unencrypted first, then encrypted in place by the shipped config's start, which took {:.1} s for {db_mb:.0} MB including the daemon's start):",
+        encrypting.as_secs_f64()
+    );
+    println!("| overview page | unencrypted | encrypted |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| loaded (wrk -c{connections}): requests/s, p99 | {:.0}, {} | {:.0}, {} |",
+        plain_loaded.requests_per_s,
+        ms(plain_loaded.p99_ms),
+        dock_page.requests_per_s,
+        ms(dock_page.p99_ms)
+    );
+    println!(
+        "| one client: p50, p99 | {}, {} | {}, {} |",
+        ms(plain_single.p50_ms),
+        ms(plain_single.p99_ms),
+        ms(dock_page_1.p50_ms),
+        ms(dock_page_1.p99_ms)
+    );
+    println!(
+        "| right after a commit (rebuilt), median, max | {}, {} | {}, {} |",
+        ms(plain_fresh.after_commit_ms.0),
+        ms(plain_fresh.after_commit_ms.1),
+        ms(fresh.after_commit_ms.0),
+        ms(fresh.after_commit_ms.1)
+    );
     let share = dock_page.requests_per_s / static_page.requests_per_s * 100.0;
     let met = dock_page.p99_ms < 50.0 && share >= 25.0;
     println!(

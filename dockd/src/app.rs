@@ -102,10 +102,10 @@ pub async fn run(
         });
         match opened {
             Ok((db, conn, spare)) => {
-                return run_open(config, db, (conn, spare), clock, shutdown).await;
+                return run_open(config, db, (conn, spare), control, clock, shutdown).await;
             }
             Err(store::StoreError::Locked(locked)) => {
-                match crate::locked::run(&config, &locked, &clock, &shutdown).await? {
+                match crate::locked::run(&config, &locked, &control, &clock, &shutdown).await? {
                     crate::locked::Outcome::Stopped => return Ok(()),
                     crate::locked::Outcome::Unlocked => {}
                 }
@@ -123,10 +123,16 @@ async fn run_open(
     config: Config,
     db: store::Database,
     (conn, spare): (rusqlite::Connection, rusqlite::Connection),
+    control: crate::control::server::ControlSocket,
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let db_path = config.database_path();
+    if !db.is_encrypted() {
+        tracing::warn!(
+            "The database is NOT encrypted at rest (privacy.encrypt_database = false): only the disk's own encryption protects it."
+        );
+    }
     let (writer, writer_thread) =
         Writer::spawn(conn, spare).context("cannot start the store writer")?;
     let reader = Reader::open(&db)?;
@@ -338,12 +344,12 @@ async fn run_open(
     tasks.spawn(
         "control socket",
         control.serve(
-            crate::control::server::Daemon {
-                reader: Reader::open(&db_path)?,
+            crate::control::server::Backend::Daemon(crate::control::server::Daemon {
+                reader: Reader::open(&db)?,
                 writer: ctx.writer.clone(),
                 config: Arc::new(config.clone()),
                 clock: Arc::clone(&ctx.clock),
-            },
+            }),
             shutdown.clone(),
         ),
     );

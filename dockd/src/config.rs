@@ -74,6 +74,10 @@ pub struct PrivacyConfig {
     /// first start when missing; never made again for a database already encrypted. Absent: a
     /// file beside the data folder, `<data_dir>.database-key`.
     pub database_key_file: Option<PathBuf>,
+    /// `encrypt_database` (default true): whether a new or plaintext database is encrypted. False
+    /// only where the disk itself is encrypted (LUKS) and the double cost is not wanted; it never
+    /// decrypts a database already encrypted (that one keeps opening with its key).
+    pub encrypt_database: bool,
     /// `purge_at`: the site-local time of the daily retention purge, `"HH:MM"` (24 h).
     pub purge_at: String,
     /// `[privacy.retention_days]`: how long each class is kept, in days.
@@ -85,6 +89,7 @@ impl Default for PrivacyConfig {
         Self {
             site_key_file: None,
             database_key_file: None,
+            encrypt_database: true,
             purge_at: "03:30".to_owned(),
             retention_days: RetentionDays::default(),
         }
@@ -947,12 +952,22 @@ impl Config {
     /// The daemon's database: its key is created when missing and the database not yet
     /// encrypted (see [`crate::store::Database::prepare`]).
     pub fn database(&self) -> Result<crate::store::Database, crate::store::StoreError> {
-        crate::store::Database::prepare(&self.database_path(), &self.database_key_path())
+        let (path, key_file) = (self.database_path(), self.database_key_path());
+        if self.privacy.encrypt_database {
+            crate::store::Database::prepare(&path, &key_file)
+        } else {
+            crate::store::Database::unencrypted(&path, &key_file)
+        }
     }
 
     /// The database for a command run beside (or instead of) the daemon: never makes a key.
     pub fn existing_database(&self) -> Result<crate::store::Database, crate::store::StoreError> {
-        crate::store::Database::existing(&self.database_path(), &self.database_key_path())
+        let (path, key_file) = (self.database_path(), self.database_key_path());
+        if self.privacy.encrypt_database {
+            crate::store::Database::existing(&path, &key_file)
+        } else {
+            crate::store::Database::unencrypted(&path, &key_file)
+        }
     }
 
     /// The control socket: `[control] socket`, else `control.sock` in the data folder (`main`

@@ -33,6 +33,7 @@ pub enum Outcome {
 pub async fn run(
     config: &Config,
     locked: &Locked,
+    control: &crate::control::server::ControlSocket,
     clock: &Arc<dyn Clock>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Outcome> {
@@ -48,6 +49,13 @@ pub async fn run(
     let _ = facts.set(listening.facts.clone());
     let router = web_ui::locked_site(reason.clone(), &listening.options);
     listening.serve(router, &tasks, &stop);
+    tasks.spawn(
+        "control socket",
+        control.serve(
+            crate::control::server::Backend::Locked(reason.clone()),
+            stop.clone(),
+        ),
+    );
     let backend = Arc::new(LockedConsole {
         dock_name: config.dock.name.clone(),
         reason,

@@ -393,4 +393,180 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     assert!(dock.count("SELECT count(*) FROM gps_fix WHERE mode = 3") > 0);
     assert!(dock.count("SELECT count(*) FROM gps_event WHERE kind = 'connected'") > 0);
     assert!(dock.count("SELECT count(*) FROM dock_power") > 0);
+
+    // With a fix stored and a worker's wearable docked: no API route, `dockd status`, worker
+    // export or upload record kind puts the dock's position next to a worker or a wearable.
+    no_position_next_to_a_person_or_wearable(&dock, &serial, &badge);
+}
+
+/// A position's fields.
+const POSITION: [&str; 6] = ["lat", "lon", "latitude", "longitude", "alt_m", "altitude"];
+/// Fields that name a worker or a wearable.
+const IDENTIFYING: [&str; 7] = [
+    "worker",
+    "worker_id",
+    "pseudonym",
+    "badge",
+    "display_name",
+    "serial",
+    "wearable",
+];
+
+/// Problems in `value` (at `path`): a record naming a worker or wearable with a position anywhere
+/// in it, or a record holding a position with a worker or wearable anywhere in it.
+fn position_next_to_identity(value: &Value, path: &str, problems: &mut Vec<String>) {
+    fn holds_any(value: &Value, keys: &[&str]) -> bool {
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| keys.contains(&k.as_str()) || holds_any(v, keys)),
+            Value::Array(items) => items.iter().any(|v| holds_any(v, keys)),
+            _ => false,
+        }
+    }
+    match value {
+        Value::Object(map) => {
+            let names = map.keys().any(|k| IDENTIFYING.contains(&k.as_str()));
+            let places = map.keys().any(|k| POSITION.contains(&k.as_str()));
+            if names && holds_any(value, &POSITION) {
+                problems.push(format!(
+                    "{path}: names a worker or wearable next to a position"
+                ));
+            }
+            if places && holds_any(value, &IDENTIFYING) {
+                problems.push(format!("{path}: a position next to a worker or wearable"));
+            }
+            for (k, v) in map {
+                position_next_to_identity(v, &format!("{path}.{k}"), problems);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                position_next_to_identity(v, &format!("{path}[{i}]"), problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn no_position_next_to_a_person_or_wearable(dock: &Dock, serial: &str, badge: &str) {
+    let mut problems = Vec::new();
+    let mut positions_seen = 0;
+    // Every GET route the API describes, its parameters filled with this dock's wearable and
+    // worker, read as an admin (who sees the most).
+    let (status, openapi) = dock.api("GET", "/api/v1/openapi.json", &Value::Null);
+    assert_eq!(status, 200, "{openapi}");
+    let worker_id = dock.count("SELECT coalesce(min(id), 1) FROM worker");
+    let today = jiff::Timestamp::now().to_string()[..10].to_owned();
+    let mut answered = 0;
+    for (path, item) in openapi["paths"].as_object().unwrap() {
+        // A live event stream never ends; it carries the status page's changes, read below
+        // through `/api/v1/status`.
+        if item.get("get").is_none() || item.to_string().contains("text/event-stream") {
+            continue;
+        }
+        let concrete = path
+            .replace("{serial}", serial)
+            .replace("{id}", &worker_id.to_string())
+            .replace("{worker}", &worker_id.to_string())
+            .replace("{day}", &today);
+        let concrete = if concrete.contains('{') {
+            concrete
+                .split('/')
+                .map(|part| if part.starts_with('{') { "1" } else { part })
+                .collect::<Vec<_>>()
+                .join("/")
+        } else {
+            concrete
+        };
+        let (status, body) = dock.api("GET", &concrete, &Value::Null);
+        if status == 200 {
+            answered += 1;
+            positions_seen += usize::from(body.to_string().contains("\"lat\""));
+            position_next_to_identity(&body, &concrete, &mut problems);
+        }
+    }
+    assert!(answered >= 10, "only {answered} API routes answered");
+    assert!(positions_seen > 0, "some route shows the dock's position");
+    // `dockd status --json`.
+    let status = dock.status_json();
+    position_next_to_identity(&status, "dockd status", &mut problems);
+    // A worker's export: no position at all.
+    let out_dir = dock.dir.join("gps-sweep-export");
+    let mut child = std::process::Command::new(crate::support::DOCKD)
+        .args(["worker", "export", "--config"])
+        .arg(&dock.config)
+        .arg("--out")
+        .arg(&out_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{badge}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for entry in std::fs::read_dir(&out_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = if path.extension().is_some_and(|e| e == "zst") {
+            String::from_utf8(zstd::decode_all(bytes.as_slice()).unwrap()).unwrap()
+        } else {
+            String::from_utf8(bytes).unwrap()
+        };
+        for field in POSITION {
+            assert!(
+                !text.contains(&format!("\"{field}\""))
+                    && !text
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .split(',')
+                        .any(|c| c == field),
+                "{} has a position field {field}",
+                path.display()
+            );
+        }
+    }
+    // Upload: only the dock's GPS record kind has a position, and it names nobody.
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/upload-schema");
+    for entry in std::fs::read_dir(&schemas).unwrap() {
+        let path = entry.unwrap().path();
+        let schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let mut keys = Vec::new();
+        fn properties(v: &Value, out: &mut Vec<String>) {
+            if let Value::Object(map) = v {
+                if let Some(Value::Object(props)) = map.get("properties") {
+                    out.extend(props.keys().cloned());
+                }
+                map.values().for_each(|v| properties(v, out));
+            } else if let Value::Array(items) = v {
+                items.iter().for_each(|v| properties(v, out));
+            }
+        }
+        properties(&schema, &mut keys);
+        let places = keys.iter().any(|k| POSITION.contains(&k.as_str()));
+        let names = keys.iter().any(|k| IDENTIFYING.contains(&k.as_str()));
+        assert!(
+            !(places && names),
+            "{} carries a position and a worker or wearable",
+            path.display()
+        );
+        if places {
+            assert!(
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("dock_gps"),
+                "{} carries a position",
+                path.display()
+            );
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }

@@ -3,7 +3,6 @@
 //! runs the same command on the database itself. It owns that one choice; it must never open the
 //! database when a daemon answers or refuses, nor print (the caller renders the answer).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -216,21 +215,16 @@ mod tests {
     #[tokio::test]
     async fn a_command_connected_to_a_stopping_daemon_gets_no_answer_rather_than_the_database() {
         let scratch = Scratch::new("control-stopping");
-        let mut config = Config::default();
-        config.storage.data_dir = scratch
-            .path()
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let config = scratch.config();
         let control = server::listen(&config).await.unwrap();
         let shutdown = tokio_util::sync::CancellationToken::new();
         let served = tokio::spawn(control.serve(
-            server::Daemon {
+            server::Backend::Daemon(server::Daemon {
                 reader: scratch.reader.clone(),
                 writer: scratch.writer.clone(),
                 config: Arc::new(config.clone()),
                 clock: Arc::new(crate::clock::SystemClock),
-            },
+            }),
             shutdown.clone(),
         ));
         shutdown.cancel();

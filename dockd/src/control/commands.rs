@@ -5,7 +5,6 @@
 //! among them) and the audit of their changes; it must never touch the socket, print, or log a
 //! password.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -292,14 +291,7 @@ mod tests {
     use crate::store::testing::Scratch;
 
     fn config_for(scratch: &Scratch) -> Arc<Config> {
-        let mut config = Config::default();
-        config.storage.data_dir = scratch
-            .path()
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        config.web.tls = false;
-        Arc::new(config)
+        Arc::new(scratch.config())
     }
 
     fn user_add(name: &str, role: &str, password: &str) -> Command {

@@ -181,6 +181,13 @@ async fn claim(path: &Path) -> Result<(), ControlError> {
     }
 }
 
+/// What answers on the socket: the daemon's store, or a locked dock's reason.
+pub enum Backend {
+    Daemon(Daemon),
+    /// The dock is locked ([`crate::locked`]): every command is answered with why.
+    Locked(String),
+}
+
 /// What the commands run on inside the daemon.
 pub struct Daemon {
     pub reader: Reader,
@@ -199,7 +206,7 @@ impl ControlSocket {
     /// listener itself stays open (see [`ControlSocket`]).
     pub fn serve(
         &self,
-        daemon: Daemon,
+        daemon: Backend,
         shutdown: CancellationToken,
     ) -> impl Future<Output = ()> + Send + 'static {
         let listener = Arc::clone(&self.listener);
@@ -245,7 +252,7 @@ impl ControlSocket {
 struct Gate {
     allowed: Allowed,
     group: String,
-    daemon: Daemon,
+    daemon: Backend,
 }
 
 /// The peer's credentials from the kernel, with its supplementary groups from `/proc` (none if
@@ -333,12 +340,21 @@ async fn connection(stream: UnixStream, gate: Arc<Gate>, shutdown: CancellationT
 
 /// Runs one request; logs the command and the peer's uid (a change at INFO, a reading at
 /// DEBUG), never its content.
-async fn answer(item: Incoming, daemon: &Daemon, uid: u32) -> Response {
+async fn answer(item: Incoming, backend: &Backend, uid: u32) -> Response {
     let command = match item {
         Incoming::Request(command) => command,
         Incoming::Invalid(failure) => {
             tracing::debug!(uid, kind = ?failure.kind, "Control socket: answered a line that is not a request.");
             return Response::failure(failure);
+        }
+    };
+    let daemon = match backend {
+        Backend::Daemon(daemon) => daemon,
+        Backend::Locked(reason) => {
+            return Response::failure(Failure::new(
+                FailureKind::Failed,
+                format!("the dock is locked: {reason}"),
+            ));
         }
     };
     let name = command.name();
@@ -417,14 +433,7 @@ mod tests {
     use tokio::io::{AsyncBufReadExt, BufReader};
 
     fn config_for(scratch: &Scratch) -> Config {
-        let mut config = Config::default();
-        config.storage.data_dir = scratch
-            .path()
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        config.web.tls = false;
-        config
+        scratch.config()
     }
 
     fn daemon(scratch: &Scratch, config: &Config) -> Daemon {
@@ -457,7 +466,9 @@ mod tests {
             "0660: the group may connect"
         );
         let shutdown = CancellationToken::new();
-        let served = tokio::spawn(control.serve(daemon(&scratch, &config), shutdown.clone()));
+        let served = tokio::spawn(
+            control.serve(Backend::Daemon(daemon(&scratch, &config)), shutdown.clone()),
+        );
 
         let stream = UnixStream::connect(&path).await.unwrap();
         let (reading, mut writing) = stream.into_split();
@@ -544,7 +555,9 @@ mod tests {
         let link = config.data_folder_control_socket();
         assert_eq!(std::fs::read_link(&link).unwrap(), socket);
         let shutdown = CancellationToken::new();
-        let served = tokio::spawn(control.serve(daemon(&scratch, &config), shutdown.clone()));
+        let served = tokio::spawn(
+            control.serve(Backend::Daemon(daemon(&scratch, &config)), shutdown.clone()),
+        );
         // A command run from a shell (no RUNTIME_DIRECTORY) reads the data folder's path.
         let from_a_shell = config_for(&scratch);
         let answer = client::ask(&from_a_shell, Command::Status, 1)
@@ -579,7 +592,9 @@ mod tests {
         assert_eq!(answer.route, Route::Database);
         let control = listen(&config).await.unwrap();
         let shutdown = CancellationToken::new();
-        let served = tokio::spawn(control.serve(daemon(&scratch, &config), shutdown.clone()));
+        let served = tokio::spawn(
+            control.serve(Backend::Daemon(daemon(&scratch, &config)), shutdown.clone()),
+        );
         let asked = client::ask(&config, Command::Status, 1).await.unwrap();
         assert_eq!(asked.route, Route::ControlSocket);
         assert_eq!(asked.result, answer.result, "the same document either way");

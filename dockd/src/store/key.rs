@@ -268,6 +268,19 @@ impl Database {
         })
     }
 
+    /// The database with `[privacy] encrypt_database = false`: plaintext, unless the file is
+    /// already encrypted, which keeps opening with its key (never made here).
+    pub fn unencrypted(path: &Path, key_file: &Path) -> Result<Self, StoreError> {
+        let state = file_state(path).map_err(|e| StoreError::DataDir {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        if state == FileState::Encrypted {
+            return Self::load(path, key_file, false);
+        }
+        Ok(Self::plaintext(path))
+    }
+
     /// An encrypted database under a key held in memory (tests, benchmarks).
     pub fn with_key(path: &Path, key: DatabaseKey) -> Self {
         Self {

@@ -109,6 +109,18 @@ impl Scratch {
             .unwrap();
     }
 
+    /// A dock config over this store: its data folder and key file, plain HTTP.
+    pub fn config(&self) -> crate::config::Config {
+        let mut config = crate::config::Config::default();
+        config.storage.data_dir = self.dir.clone();
+        config.privacy.database_key_file = Some(std::path::PathBuf::from(format!(
+            "{}.test-key",
+            self.path.display()
+        )));
+        config.web.tls = false;
+        config
+    }
+
     /// The database and its key.
     pub fn db(&self) -> super::Database {
         super::Database::for_tests(&self.path)
