@@ -812,6 +812,30 @@ pub async fn export_audited(
     Ok(summary)
 }
 
+/// `dockd worker delete`: deletes worker `id` and everything about them for good through a writer
+/// of its own, audited by their id in the deletion's transaction (`keys`: the pseudonym key in
+/// force, for their tombstone; `upload`: the outbox's policy, for their `worker_deleted` records).
+pub async fn delete_worker(
+    db_path: &std::path::Path,
+    id: i64,
+    keys: std::sync::Arc<crate::worker::Pseudonyms>,
+    upload: Option<crate::store::OutboxPolicy>,
+    now_ms: i64,
+) -> Result<crate::store::deletion::Deleted, crate::store::StoreError> {
+    crate::store::with_own_writer(db_path, |writer| async move {
+        writer.set_outbox(upload).await?;
+        writer.set_pseudonyms(keys).await?;
+        writer
+            .delete_worker(crate::store::deletion::WorkerDeletion {
+                worker: id,
+                at_ms: now_ms,
+                by: "dockd worker delete".to_owned(),
+            })
+            .await
+    })
+    .await
+}
+
 /// Purges every day at `[privacy] purge_at` site time (the site's zone as the settings hold it
 /// then) until `shutdown`, reading the injected clock at most a minute apart, so a clock step is
 /// followed.

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit_chain;
 pub mod compaction;
 pub mod data_folder;
+pub mod deletion;
 pub mod diag;
 #[cfg(test)]
 mod erasure_tests;
@@ -79,6 +80,8 @@ pub enum StoreError {
     Outbox(#[from] outbox::OutboxError),
     #[error("no such work restriction")]
     NoSuchWorkRestriction,
+    #[error(transparent)]
+    Deletion(#[from] deletion::DeletionError),
 }
 
 /// SQLite page size for new databases (see `open_for_writing`).
