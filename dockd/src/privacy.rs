@@ -72,6 +72,10 @@ pub enum Retention {
     },
     /// One row, overwritten.
     Current,
+    /// Until the same badge tag is put on the roster again (a badge handed to someone new): a
+    /// deleted worker's tombstone. A wearable can sit undocked for any time and still bring their
+    /// data, so no age would be safe; the row names no one without the pseudonym key.
+    UntilBadgeReused,
 }
 
 /// One table of the inventory.
@@ -133,6 +137,18 @@ pub const INVENTORY: &[TableEntry] = &[
         ],
     },
     TableEntry {
+        table: "worker_tombstone",
+        holds: "deleted workers' keyed pseudonyms (never a badge tag or name), so that data still on a wearable under their badge is discarded when it docks",
+        class: DataClass::WorkerIdentity,
+        retention: Retention::UntilBadgeReused,
+        leaves_as: &[],
+        columns: &[
+            ("key_id", Bookkeeping),
+            ("pseudonym", Pseudonym),
+            ("deleted_ms", Time),
+        ],
+    },
+    TableEntry {
         table: "sample_block",
         holds: "trunk posture and height samples as worn, in compressed blocks",
         class: DataClass::WorkerActivity,
@@ -151,6 +167,7 @@ pub const INVENTORY: &[TableEntry] = &[
             ("count", Bookkeeping),
             ("codec", Technical),
             ("data", WorkerData),
+            ("place", Bookkeeping),
         ],
     },
     TableEntry {
@@ -173,6 +190,7 @@ pub const INVENTORY: &[TableEntry] = &[
             ("duration_ms", WorkerData),
             ("response_ms", WorkerData),
             ("haptic", WorkerData),
+            ("place", Bookkeeping),
         ],
     },
     TableEntry {

@@ -132,5 +132,6 @@ fn retention(rule: &dockd::privacy::Retention) -> String {
         Retention::Days { days, after } => format!("{days} d after {after}"),
         Retention::Configured { key, .. } => format!("retention_days.{key}"),
         Retention::Current => "current only".to_owned(),
+        Retention::UntilBadgeReused => "until the badge is on the roster again".to_owned(),
     }
 }

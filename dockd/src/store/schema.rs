@@ -757,6 +757,77 @@ mod tests {
     }
 
     #[test]
+    fn a_version_11_database_keeps_its_workers_ids_and_references_and_never_reuses_an_id_again() {
+        let mut conn = database_at(11);
+        conn.execute_batch(
+            "INSERT INTO worker (id, tag, display_name) VALUES (7, x'42', 'Ada'), (9, x'43', NULL);
+             INSERT INTO sample_block (segment_id, worker_id, t_ms, rate_hz, count, codec, data)
+                VALUES (3, 9, 0, 25, 25, 0, x'00');
+             INSERT INTO roster_wearable (serial, worker_id, changed_ms) VALUES ('KW-1', 7, 5);",
+        )
+        .unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+
+        migrate(&mut conn).unwrap();
+
+        let enforced: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert!(enforced, "foreign keys are on again after the rebuild");
+        let kept: (String, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT display_name FROM worker WHERE id = 7),
+                        (SELECT worker_id FROM sample_block),
+                        (SELECT worker_id FROM roster_wearable)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, ("Ada".to_owned(), 9, 7));
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'worker'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.contains("AUTOINCREMENT"), "{sql}");
+        // The highest id goes; the next worker still gets a new one.
+        conn.execute_batch("DELETE FROM sample_block; DELETE FROM worker WHERE id = 9;")
+            .unwrap();
+        conn.execute("INSERT INTO worker (tag) VALUES (x'44')", [])
+            .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 10);
+    }
+
+    #[test]
+    fn a_migration_that_would_leave_a_dangling_reference_is_not_applied() {
+        let mut conn = database_at(11);
+        // A row that refers to a worker who does not exist (written with foreign keys off).
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO sample_block (segment_id, worker_id, t_ms, rate_hz, count, codec, data)
+                VALUES (3, 99, 0, 25, 25, 0, x'00');",
+        )
+        .unwrap();
+        let refused = migrate(&mut conn);
+        assert!(
+            matches!(
+                refused,
+                Err(MigrateError::ForeignKeys {
+                    version: 12,
+                    broken: 1
+                })
+            ),
+            "{refused:?}"
+        );
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 11, "nothing of it was applied");
+    }
+
+    #[test]
     fn a_database_from_a_newer_dockd_is_left_alone() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", VERSION as i64 + 1)
