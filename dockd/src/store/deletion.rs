@@ -108,6 +108,17 @@ impl std::fmt::Display for Deleted {
     }
 }
 
+impl Deleted {
+    /// The deletion's audit subject, by the worker's id: `worker 12: their data deleted for good
+    /// (…)`.
+    pub fn subject(&self) -> String {
+        format!(
+            "worker {}: their data deleted for good ({self}); a tombstone (their pseudonym) discards what a wearable still holds of theirs",
+            self.worker
+        )
+    }
+}
+
 /// Why a deletion or a tombstone check could not be done.
 #[derive(Debug, thiserror::Error)]
 pub enum DeletionError {
@@ -209,9 +220,7 @@ pub(super) fn delete_worker(
             at_ms: deletion.at_ms,
             user: deletion.by.clone(),
             action: AUDIT_ACTION.to_owned(),
-            subject: format!(
-                "worker {id}: their data deleted for good ({done}); a tombstone (their pseudonym) discards what a wearable still holds of theirs"
-            ),
+            subject: done.subject(),
         }],
     )?;
     outbox::queue_audit_anchors(tx, policy)?;

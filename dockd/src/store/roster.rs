@@ -414,6 +414,16 @@ impl Reader {
             .collect())
     }
 
+    /// Every worker's display name by id (`None`: no name), for naming workers when audit lines
+    /// are read: the trail itself names them by id only.
+    pub fn worker_names(&self) -> Result<HashMap<i64, Option<String>>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached("SELECT id, display_name FROM worker")?;
+            let rows = query.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
     /// When worker `id` was first worn: the start of their earliest stored shift report or their
     /// earliest stored sample, whichever is earlier; `None` if neither exists.
     pub fn first_wear_ms(&self, id: i64) -> Result<Option<i64>, StoreError> {
