@@ -84,11 +84,10 @@ fn assign(dock: &Dock, worker: &Worker, serial: &str) -> String {
         .to_owned()
 }
 
-/// One wearable (from `seed`) worn by `worker` for a one-hour shift that just ended, docked at
-/// `dock` until drained; waits until its shift report is stored (`reports` in all). The worker's
-/// `W-…` label.
-pub(crate) async fn wear_and_dock(dock: &Dock, worker: &Worker, seed: u64, reports: i64) -> String {
-    let mut wearable: Wearable = tokio::task::spawn_blocking(move || {
+/// One wearable (from `seed`, with its own serial) holding a one-hour shift that just ended, worn
+/// under its fleet's first badge tag.
+pub(crate) async fn shift_wearable(seed: u64) -> Wearable {
+    tokio::task::spawn_blocking(move || {
         let spec = FleetSpec {
             count: 1,
             base_seed: seed,
@@ -99,17 +98,24 @@ pub(crate) async fn wear_and_dock(dock: &Dock, worker: &Worker, seed: u64, repor
         Wearable::new(spec.wearable_spec(0))
     })
     .await
-    .unwrap();
-    let label = assign(dock, worker, wearable.serial());
+    .unwrap()
+}
+
+/// Docks `wearable` at `dock` until it is drained: every segment stored, then erased.
+pub(crate) async fn dock_drained(dock: &Dock, wearable: &mut Wearable) {
     let addr = LinkAddr::Unix(dock.socket.clone());
-    dock_until_drained(
-        &mut wearable,
-        &addr,
-        &Faults::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    dock_until_drained(wearable, &addr, &Faults::default(), &CancellationToken::new())
+        .await
+        .unwrap();
+}
+
+/// One wearable (from `seed`) worn by `worker` for a one-hour shift that just ended, docked at
+/// `dock` until drained; waits until its shift report is stored (`reports` in all). The worker's
+/// `W-…` label.
+pub(crate) async fn wear_and_dock(dock: &Dock, worker: &Worker, seed: u64, reports: i64) -> String {
+    let mut wearable = shift_wearable(seed).await;
+    let label = assign(dock, worker, wearable.serial());
+    dock_drained(dock, &mut wearable).await;
     let start = std::time::Instant::now();
     while dock.count("SELECT COUNT(*) FROM shift_report") < reports {
         assert!(
