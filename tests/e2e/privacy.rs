@@ -458,8 +458,14 @@ async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and
     let unconfirmed = delete(&[], &format!("{}\nno\n", DELETED.badge));
     assert!(!unconfirmed.status.success());
     let said = String::from_utf8_lossy(&unconfirmed.stderr);
-    assert!(said.contains("not confirmed, so nothing was deleted"), "{said}");
-    assert!(!said.contains(DELETED.badge) && !said.contains(DELETED.name), "{said}");
+    assert!(
+        said.contains("not confirmed, so nothing was deleted"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(DELETED.badge) && !said.contains(DELETED.name),
+        "{said}"
+    );
     assert_eq!(rows_naming(&dock, id, &needles), stored);
 
     let done = delete(&["--yes"], &format!("{}\n", DELETED.badge));
@@ -518,7 +524,8 @@ async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and
     let refused = delete(&[], &format!("{}\nyes\n", DELETED.badge));
     assert!(!refused.status.success());
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("no worker on the roster has this badge tag"),
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("no worker on the roster has this badge tag"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );

@@ -104,9 +104,14 @@ pub(crate) async fn shift_wearable(seed: u64) -> Wearable {
 /// Docks `wearable` at `dock` until it is drained: every segment stored, then erased.
 pub(crate) async fn dock_drained(dock: &Dock, wearable: &mut Wearable) {
     let addr = LinkAddr::Unix(dock.socket.clone());
-    dock_until_drained(wearable, &addr, &Faults::default(), &CancellationToken::new())
-        .await
-        .unwrap();
+    dock_until_drained(
+        wearable,
+        &addr,
+        &Faults::default(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
 }
 
 /// One wearable (from `seed`) worn by `worker` for a one-hour shift that just ended, docked at

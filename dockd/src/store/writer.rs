@@ -573,12 +573,10 @@ fn apply_isolated(
                 outbox::queue_reports(tx, policy.as_ref(), keys.as_deref(), &batch)
             }),
         ),
-        Command::Roster(change, reply) => {
-            Done::Roster(
-                reply,
-                isolated(tx, |tx| roster::apply(tx, keys.as_deref(), &change)),
-            )
-        }
+        Command::Roster(change, reply) => Done::Roster(
+            reply,
+            isolated(tx, |tx| roster::apply(tx, keys.as_deref(), &change)),
+        ),
         Command::Settings(change, reply) => {
             Done::Unit(reply, isolated(tx, |tx| settings::apply(tx, &change)))
         }

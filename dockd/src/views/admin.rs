@@ -580,8 +580,13 @@ fn name_workers(subject: &str, names: &std::collections::HashMap<i64, Option<Str
         let digits = from[WORKER.len()..]
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(from.len() - WORKER.len());
-        let word_start = before.chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-        let id = from[WORKER.len()..WORKER.len() + digits].parse::<i64>().ok();
+        let word_start = before
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let id = from[WORKER.len()..WORKER.len() + digits]
+            .parse::<i64>()
+            .ok();
         out.push_str(before);
         match id.filter(|_| word_start) {
             Some(id) => match names.get(&id) {
@@ -621,7 +626,10 @@ mod tests {
     fn audit_subjects_name_a_worker_when_read_and_say_when_they_were_deleted() {
         let names = std::collections::HashMap::from([(12, Some("Ana".to_owned())), (7, None)]);
         for (stored, shown) in [
-            ("worker 12 details changed", "worker 12 (Ana) details changed"),
+            (
+                "worker 12 details changed",
+                "worker 12 (Ana) details changed",
+            ),
             (
                 "wearable KW-1 assigned to worker 7",
                 "wearable KW-1 assigned to worker 7",

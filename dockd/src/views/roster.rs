@@ -591,7 +591,11 @@ mod tests {
         const BADGE: &str = "MARKER-B-42";
         let store = TestStore::new("roster-delete");
         let keys = Arc::new(Pseudonyms::from_key([7; 32]));
-        store.writer.set_pseudonyms(Arc::clone(&keys)).await.unwrap();
+        store
+            .writer
+            .set_pseudonyms(Arc::clone(&keys))
+            .await
+            .unwrap();
         let roster = roster_over(&store);
         let added = roster
             .change(RosterChange::AddWorker {
@@ -648,7 +652,10 @@ mod tests {
         );
         // Gone from the roster and from the settings in force; a second deletion is refused.
         assert!(roster.roster().workers.is_empty());
-        let refused = roster.delete_worker(id, "ada".to_owned()).await.unwrap_err();
+        let refused = roster
+            .delete_worker(id, "ada".to_owned())
+            .await
+            .unwrap_err();
         assert!(refused.0.contains("not on the roster"), "{}", refused.0);
         drop(roster);
         store.close();

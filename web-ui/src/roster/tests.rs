@@ -1280,7 +1280,10 @@ async fn only_an_administrator_is_offered_a_workers_deletion_saying_what_goes_an
     let fake = Fake::new();
     let html = fake.get(ADMIN, "/roster").await.body;
     // One folded-away deletion per worker, beside their opt-out, behind a box to tick.
-    assert_eq!(html.matches("<summary>Delete this worker's data").count(), 2);
+    assert_eq!(
+        html.matches("<summary>Delete this worker's data").count(),
+        2
+    );
     for id in [12, 7] {
         let action = format!("action=\"/api/v1/roster/workers/{id}/delete\"");
         let form = html
@@ -1288,7 +1291,10 @@ async fn only_an_administrator_is_offered_a_workers_deletion_saying_what_goes_an
             .find(|form| form.contains(&action))
             .and_then(|form| form.split("</form>").next())
             .unwrap_or_else(|| panic!("no deletion form for worker {id}"));
-        assert!(form.contains(&format!("name=\"csrf\" value=\"{TOKEN}\"")), "{form}");
+        assert!(
+            form.contains(&format!("name=\"csrf\" value=\"{TOKEN}\"")),
+            "{form}"
+        );
         assert!(
             form.contains("name=\"confirm\" type=\"checkbox\" value=\"yes\" required"),
             "{form}"
@@ -1307,9 +1313,9 @@ async fn only_an_administrator_is_offered_a_workers_deletion_saying_what_goes_an
         }
     }
     // Named as the page names them, escaped.
-    assert!(html.contains(
-        "Yes, delete Anna &quot;K.&quot; &lt;b&gt;bold&lt;/b&gt;'s data for good"
-    ));
+    assert!(
+        html.contains("Yes, delete Anna &quot;K.&quot; &lt;b&gt;bold&lt;/b&gt;'s data for good")
+    );
     assert!(html.contains("Yes, delete W-81C0D4's data for good"));
     // A supervisor sees and changes the roster but is not offered a deletion.
     let html = fake.page().await;
@@ -1319,7 +1325,7 @@ async fn only_an_administrator_is_offered_a_workers_deletion_saying_what_goes_an
 
 #[tokio::test]
 async fn a_deletion_takes_an_administrator_and_a_ticked_box_and_then_says_in_words_whose_data_went()
- {
+{
     let fake = Fake::new();
     let path = concrete(API_DELETE);
     let confirmed = format!("csrf={TOKEN}&confirm=yes");
@@ -1338,7 +1344,10 @@ async fn a_deletion_takes_an_administrator_and_a_ticked_box_and_then_says_in_wor
         "{}",
         answer.body
     );
-    assert_eq!(fake.get(None, "/roster").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        fake.get(None, "/roster").await.status,
+        StatusCode::FORBIDDEN
+    );
     // Without the ticked box nothing is deleted, and the page says why.
     let answer = fake
         .post(ADMIN, &path, FORM, &format!("csrf={TOKEN}"))
@@ -1347,9 +1356,7 @@ async fn a_deletion_takes_an_administrator_and_a_ticked_box_and_then_says_in_wor
     assert_eq!(answer.location(), "/roster?problem=delete-confirm");
     let page = fake.get(ADMIN, answer.location()).await.body;
     assert!(page.contains("<strong>Not saved:</strong> Nothing was deleted: tick the box"));
-    let answer = fake
-        .post(ADMIN, &path, JSON, r#"{"confirm":false}"#)
-        .await;
+    let answer = fake.post(ADMIN, &path, JSON, r#"{"confirm":false}"#).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     let answer = fake.post(ADMIN, &path, JSON, "{}").await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
@@ -1377,12 +1384,14 @@ async fn a_deletion_takes_an_administrator_and_a_ticked_box_and_then_says_in_wor
          tombstone stay."
     );
     // The daemon audits a deletion in its own transaction: the page records no second line.
-    assert!(fake.audit_entries().is_empty(), "{:?}", fake.audit_entries());
+    assert!(
+        fake.audit_entries().is_empty(),
+        "{:?}",
+        fake.audit_entries()
+    );
 
     // The API answers what went, by counts, without a name.
-    let answer = fake
-        .post(ADMIN, &path, JSON, r#"{"confirm":true}"#)
-        .await;
+    let answer = fake.post(ADMIN, &path, JSON, r#"{"confirm":true}"#).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.headers[CACHE_CONTROL], "no-store");
     let body = answer.json();
@@ -1394,7 +1403,9 @@ async fn a_deletion_takes_an_administrator_and_a_ticked_box_and_then_says_in_wor
     fake.refuse_with("that worker is not on the roster");
     let answer = fake.post(ADMIN, &path, FORM, &confirmed).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    assert!(answer
-        .body
-        .contains("<strong>Not saved:</strong> that worker is not on the roster"));
+    assert!(
+        answer
+            .body
+            .contains("<strong>Not saved:</strong> that worker is not on the roster")
+    );
 }

@@ -139,7 +139,11 @@ fn report(worker: &str, start_ms: i64) -> NewShiftReport {
 }
 
 /// A shift summary of `worker` under `keys`, as the analyst queues it.
-fn summary(keys: &Pseudonyms, worker: &str, start_ms: i64) -> (crate::upload::Item, UploadPseudonym) {
+fn summary(
+    keys: &Pseudonyms,
+    worker: &str,
+    start_ms: i64,
+) -> (crate::upload::Item, UploadPseudonym) {
     let pseudonym = keys.hash(&tag(worker));
     let key = format!("shift:plant-7:KW-1:{start_ms}:{}", keys.key_id());
     let item = crate::upload::Item {
@@ -228,18 +232,20 @@ async fn two_workers_worn_and_uploaded(store: &Scratch) -> (i64, i64) {
     reports(store, &keys(), T0).await;
     store
         .writer
-        .work_restrictions(crate::store::work_restrictions::WorkRestrictionChange::Record {
-            worker: anna,
-            from_day: "2026-03-01".into(),
-            until_day: "2026-03-31".into(),
-            terms: crate::analysis::work_restrictions::WorkRestrictionTerms {
-                no_deep_bends: true,
-                max_lifts_per_hour: None,
-                max_bends_per_hour: None,
-                max_load_kg: None,
+        .work_restrictions(
+            crate::store::work_restrictions::WorkRestrictionChange::Record {
+                worker: anna,
+                from_day: "2026-03-01".into(),
+                until_day: "2026-03-31".into(),
+                terms: crate::analysis::work_restrictions::WorkRestrictionTerms {
+                    no_deep_bends: true,
+                    max_lifts_per_hour: None,
+                    max_bends_per_hour: None,
+                    max_load_kg: None,
+                },
+                at_ms: T0,
             },
-            at_ms: T0,
-        })
+        )
         .await
         .unwrap();
     store
@@ -260,8 +266,11 @@ async fn two_workers_worn_and_uploaded(store: &Scratch) -> (i64, i64) {
     (anna, bo)
 }
 
-/// Bo's alerts and blocks on KW-1, as (segment, place) pairs the upload names them by.
-fn places(store: &Scratch) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+/// Where the upload names a row from: (segment, place in it).
+type Place = (u32, u32);
+
+/// Bo's alerts and blocks on KW-1, as the upload names them.
+fn places(store: &Scratch) -> (Vec<Place>, Vec<Place>) {
     let wearable = store.number("SELECT id FROM wearable WHERE serial = 'KW-1'");
     let bo = Some(tag(BO_BADGE));
     let alerts = store
@@ -420,7 +429,10 @@ async fn a_deleted_worker_leaves_no_row_naming_them_but_the_audit_entry_the_tomb
         assert_eq!(key, record["key"].as_str().unwrap());
         key_ids.push(record["key_id"].as_str().unwrap().to_owned());
         let text = String::from_utf8_lossy(payload);
-        assert!(!text.contains(ANNA_BADGE) && !text.contains(ANNA_NAME), "{text}");
+        assert!(
+            !text.contains(ANNA_BADGE) && !text.contains(ANNA_NAME),
+            "{text}"
+        );
     }
     key_ids.sort();
     let mut expected = vec![keys().key_id(), old_keys().key_id()];
@@ -437,14 +449,22 @@ async fn a_deleted_worker_leaves_no_row_naming_them_but_the_audit_entry_the_tomb
         )
         .unwrap();
     assert!(
-        subject.starts_with(&format!("worker {anna}: their data deleted for good (2 sample blocks")),
+        subject.starts_with(&format!(
+            "worker {anna}: their data deleted for good (2 sample blocks"
+        )),
         "{subject}"
     );
     assert!(store.reader.audit_chain().unwrap().is_intact());
 
     // Bo keeps everything, and his rows keep the places his uploads are keyed by.
     assert_eq!(places(&store), bo_places);
-    for table in ["sample_block", "alert", "event", "shift_report", "upload_pseudonym"] {
+    for table in [
+        "sample_block",
+        "alert",
+        "event",
+        "shift_report",
+        "upload_pseudonym",
+    ] {
         assert!(
             store.number(&format!(
                 "SELECT count(*) FROM {table} WHERE worker_id = {bo}"
@@ -603,7 +623,11 @@ async fn without_the_pseudonym_key_a_deletion_is_refused_and_ingest_stops_rather
         matches!(refused, Err(StoreError::Deletion(DeletionError::NoKey))),
         "{refused:?}"
     );
-    assert_eq!(store.number("SELECT count(*) FROM worker"), 1, "nothing went");
+    assert_eq!(
+        store.number("SELECT count(*) FROM worker"),
+        1,
+        "nothing went"
+    );
     assert_eq!(store.number("SELECT count(*) FROM audit"), 0);
 
     // A tombstone exists (made by a writer with the key) and this writer has none: a tag it has
@@ -635,7 +659,11 @@ fn every_table_that_names_a_worker_by_id_is_one_a_deletion_empties_of_them() {
     // Deleted through their own store file in the same transaction; kept, assigned to no one.
     covered.extend(["work_restriction", "roster_wearable"]);
     for entry in crate::privacy::INVENTORY {
-        if entry.columns.iter().any(|(column, _)| *column == "worker_id") {
+        if entry
+            .columns
+            .iter()
+            .any(|(column, _)| *column == "worker_id")
+        {
             assert!(
                 covered.contains(&entry.table),
                 "{} names workers by id but a deletion leaves its rows",
