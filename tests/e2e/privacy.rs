@@ -231,7 +231,7 @@ fn purge_now_deletes_what_is_past_its_retention_for_good_and_says_so_everywhere(
 #[tokio::test]
 async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_readable_only_by_the_asker()
  {
-    use std::io::{BufRead as _, Write as _};
+    use std::io::BufRead as _;
     use std::os::unix::fs::PermissionsExt as _;
     // The badge the emulated wearable's shift was worn under (its fleet's first worker).
     const EXPORTED: crate::upload::Worker = crate::upload::Worker {
@@ -242,23 +242,10 @@ async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_rea
     crate::upload::wear_and_dock(&dock, &EXPORTED, 31, 1).await;
     let id = dock.count("SELECT id FROM worker WHERE display_name = 'Eve Exporttest'");
     let out = dock.config.with_file_name("export-eve");
-    let mut child = Command::new(DOCKD)
-        .args(["worker", "export", "--config"])
-        .arg(&dock.config)
-        .arg("--out")
-        .arg(&out)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{}\n", EXPORTED.badge).as_bytes())
-        .unwrap();
-    let done = child.wait_with_output().unwrap();
+    let done = dock.run_command_with_input(
+        &["worker", "export", "--out", out.to_str().unwrap()],
+        &format!("{}\n", EXPORTED.badge),
+    );
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&done.stdout),
@@ -410,7 +397,6 @@ fn rows_naming(dock: &Dock, id: i64, needles: &[&[u8]]) -> Vec<String> {
 #[tokio::test]
 async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and_discards_their_next_docking()
  {
-    use std::io::Write as _;
     // The badge the emulated wearables' shifts are worn under (their fleet's first worker).
     const DELETED: crate::upload::Worker = crate::upload::Worker {
         badge: "B-1001",
@@ -437,22 +423,8 @@ async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and
 
     // `dockd worker delete` with `stdin` on standard input (the tag never in argv).
     let delete = |flags: &[&str], stdin: &str| {
-        let mut child = Command::new(DOCKD)
-            .args(["worker", "delete", "--config"])
-            .arg(&dock.config)
-            .args(flags)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let args: Vec<&str> = ["worker", "delete"].iter().chain(flags).copied().collect();
+        dock.run_command_with_input(&args, stdin)
     };
     // Unconfirmed (no `yes` on the line after the tag, no `--yes`): nothing is deleted.
     let unconfirmed = delete(&[], &format!("{}\nno\n", DELETED.badge));
