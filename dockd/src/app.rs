@@ -157,6 +157,8 @@ async fn run_open(
     writer
         .set_outbox(crate::uploader::outbox_policy(&config, &site))
         .await?;
+    // Before any docking: ingest checks tags against deleted workers' tombstones with this key.
+    writer.set_pseudonyms(Arc::clone(&pseudonyms)).await?;
     let (upload, upload_driver) = match &config.upload {
         Some(upload) => {
             let target = crate::uploader::target::Target::from_config(upload)

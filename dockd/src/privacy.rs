@@ -72,6 +72,10 @@ pub enum Retention {
     },
     /// One row, overwritten.
     Current,
+    /// Until the same badge tag is put on the roster again (a badge handed to someone new): a
+    /// deleted worker's tombstone. A wearable can sit undocked for any time and still bring their
+    /// data, so no age would be safe; the row names no one without the pseudonym key.
+    UntilBadgeReused,
 }
 
 /// One table of the inventory.
@@ -133,6 +137,18 @@ pub const INVENTORY: &[TableEntry] = &[
         ],
     },
     TableEntry {
+        table: "worker_tombstone",
+        holds: "deleted workers' keyed pseudonyms (never a badge tag or name), so that data still on a wearable under their badge is discarded when it docks",
+        class: DataClass::WorkerIdentity,
+        retention: Retention::UntilBadgeReused,
+        leaves_as: &[],
+        columns: &[
+            ("key_id", Bookkeeping),
+            ("pseudonym", Pseudonym),
+            ("deleted_ms", Time),
+        ],
+    },
+    TableEntry {
         table: "sample_block",
         holds: "trunk posture and height samples as worn, in compressed blocks",
         class: DataClass::WorkerActivity,
@@ -151,6 +167,7 @@ pub const INVENTORY: &[TableEntry] = &[
             ("count", Bookkeeping),
             ("codec", Technical),
             ("data", WorkerData),
+            ("place", Bookkeeping),
         ],
     },
     TableEntry {
@@ -173,6 +190,7 @@ pub const INVENTORY: &[TableEntry] = &[
             ("duration_ms", WorkerData),
             ("response_ms", WorkerData),
             ("haptic", WorkerData),
+            ("place", Bookkeeping),
         ],
     },
     TableEntry {
@@ -821,6 +839,30 @@ pub async fn export_audited(
     crate::store::with_own_writer(db, |writer| async move { writer.audit(vec![line]).await })
         .await?;
     Ok(summary)
+}
+
+/// `dockd worker delete`: deletes worker `id` and everything about them for good through a writer
+/// of its own, audited by their id in the deletion's transaction (`keys`: the pseudonym key in
+/// force, for their tombstone; `upload`: the outbox's policy, for their `worker_deleted` records).
+pub async fn delete_worker(
+    db: &crate::store::Database,
+    id: i64,
+    keys: std::sync::Arc<crate::worker::Pseudonyms>,
+    upload: Option<crate::store::OutboxPolicy>,
+    now_ms: i64,
+) -> Result<crate::store::deletion::Deleted, crate::store::StoreError> {
+    crate::store::with_own_writer(db, |writer| async move {
+        writer.set_outbox(upload).await?;
+        writer.set_pseudonyms(keys).await?;
+        writer
+            .delete_worker(crate::store::deletion::WorkerDeletion {
+                worker: id,
+                at_ms: now_ms,
+                by: "dockd worker delete".to_owned(),
+            })
+            .await
+    })
+    .await
 }
 
 /// Purges every day at `[privacy] purge_at` site time (the site's zone as the settings hold it

@@ -1,6 +1,7 @@
-//! The privacy controls end to end (issue 15), against the real binary: so far the audit trail's
-//! hash chain, checked by `dockd privacy verify` after someone with the database file rewrote an
-//! entry behind dockd's back.
+//! The privacy controls end to end (issue 15), against the real binary: the audit trail's hash
+//! chain, checked by `dockd privacy verify` after someone with the database file rewrote an
+//! entry behind dockd's back; the data inventory; the retention purge; a worker's export; and a
+//! worker's deletion, after which nothing of them is left and their next docking is discarded.
 
 use std::process::Command;
 use std::time::Duration;
@@ -246,7 +247,7 @@ fn purge_now_deletes_what_is_past_its_retention_for_good_and_says_so_everywhere(
 #[tokio::test]
 async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_readable_only_by_the_asker()
  {
-    use std::io::{BufRead as _, Write as _};
+    use std::io::BufRead as _;
     use std::os::unix::fs::PermissionsExt as _;
     // The badge the emulated wearable's shift was worn under (its fleet's first worker).
     const EXPORTED: crate::upload::Worker = crate::upload::Worker {
@@ -257,23 +258,10 @@ async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_rea
     crate::upload::wear_and_dock(&dock, &EXPORTED, 31, 1).await;
     let id = dock.count("SELECT id FROM worker WHERE display_name = 'Eve Exporttest'");
     let out = dock.config.with_file_name("export-eve");
-    let mut child = Command::new(DOCKD)
-        .args(["worker", "export", "--config"])
-        .arg(&dock.config)
-        .arg("--out")
-        .arg(&out)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{}\n", EXPORTED.badge).as_bytes())
-        .unwrap();
-    let done = child.wait_with_output().unwrap();
+    let done = dock.run_command_with_input(
+        &["worker", "export", "--out", out.to_str().unwrap()],
+        &format!("{}\n", EXPORTED.badge),
+    );
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&done.stdout),
@@ -370,4 +358,163 @@ async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_rea
     // A second export into the same folder is refused, nothing overwritten.
     let again = dock.run_command(&["worker", "export", "--out", out.to_str().unwrap()]);
     assert!(!again.status.success());
+}
+
+/// Every `table.column` of the dock's database with a row that names the worker: `worker_id =
+/// id`, or one of `needles` anywhere in the column's text or bytes.
+fn rows_naming(dock: &Dock, id: i64, needles: &[&[u8]]) -> Vec<String> {
+    let db = dock.db();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut found = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = db
+            .prepare("SELECT name FROM pragma_table_info(?1)")
+            .unwrap()
+            .query_map([&table], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for column in columns {
+            let mut rows: i64 = 0;
+            if column == "worker_id" {
+                rows += db
+                    .query_row(
+                        &format!("SELECT count(*) FROM {table} WHERE worker_id = ?1"),
+                        [id],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .unwrap();
+            }
+            for needle in needles {
+                rows += db
+                    .query_row(
+                        &format!(
+                            "SELECT count(*) FROM {table} WHERE instr(CAST({column} AS BLOB), ?1) > 0"
+                        ),
+                        [needle],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .unwrap();
+            }
+            if rows > 0 {
+                found.push(format!("{table}.{column}: {rows}"));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and_discards_their_next_docking()
+ {
+    // The badge the emulated wearables' shifts are worn under (their fleet's first worker).
+    const DELETED: crate::upload::Worker = crate::upload::Worker {
+        badge: "B-1001",
+        name: "Dee Deletetest",
+    };
+    let dock = Dock::start("privacy-delete");
+    crate::upload::wear_and_dock(&dock, &DELETED, 41, 1).await;
+    let id = dock.count("SELECT id FROM worker WHERE display_name = 'Dee Deletetest'");
+    let needles: [&[u8]; 2] = [DELETED.badge.as_bytes(), DELETED.name.as_bytes()];
+    let stored = rows_naming(&dock, id, &needles);
+    for held in [
+        "worker.tag",
+        "worker.display_name",
+        "sample_block.worker_id",
+        "alert.worker_id",
+        "shift_report.worker_id",
+        "roster_wearable.worker_id",
+    ] {
+        assert!(
+            stored.iter().any(|f| f.starts_with(&format!("{held}:"))),
+            "{held}: {stored:?}"
+        );
+    }
+
+    // `dockd worker delete` with `stdin` on standard input (the tag never in argv).
+    let delete = |flags: &[&str], stdin: &str| {
+        let args: Vec<&str> = ["worker", "delete"].iter().chain(flags).copied().collect();
+        dock.run_command_with_input(&args, stdin)
+    };
+    // Unconfirmed (no `yes` on the line after the tag, no `--yes`): nothing is deleted.
+    let unconfirmed = delete(&[], &format!("{}\nno\n", DELETED.badge));
+    assert!(!unconfirmed.status.success());
+    let said = String::from_utf8_lossy(&unconfirmed.stderr);
+    assert!(
+        said.contains("not confirmed, so nothing was deleted"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(DELETED.badge) && !said.contains(DELETED.name),
+        "{said}"
+    );
+    assert_eq!(rows_naming(&dock, id, &needles), stored);
+
+    let done = delete(&["--yes"], &format!("{}\n", DELETED.badge));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(done.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("Deleted worker {id} for good: ")),
+        "{said}"
+    );
+    assert!(said.contains("1 shift reports"), "{said}");
+    assert!(
+        !said.contains(DELETED.badge) && !said.contains(DELETED.name),
+        "{said}"
+    );
+
+    // Nothing of them is left, table by table; the audit entry names them by id.
+    assert_eq!(rows_naming(&dock, id, &needles), Vec::<String>::new());
+    assert_eq!(dock.count("SELECT count(*) FROM worker_tombstone"), 1);
+    assert_eq!(
+        dock.count(&format!(
+            "SELECT count(*) FROM audit WHERE user = 'dockd worker delete' AND action = 'delete'
+             AND subject LIKE 'worker {id}: their data deleted for good (%'"
+        )),
+        1
+    );
+    let (ok, text) = verify(&dock);
+    assert!(ok, "{text}");
+    // Their wearable stays, assigned to no one (its next docking clears the tag from it).
+    assert_eq!(
+        dock.count("SELECT count(*) FROM roster_wearable WHERE worker_id IS NULL"),
+        1
+    );
+
+    // A second wearable docks with a shift worn under the deleted badge: discarded, counted on
+    // its segments, and no worker row is made for the badge again.
+    let mut later = crate::upload::shift_wearable(42).await;
+    crate::upload::dock_drained(&dock, &mut later).await;
+    assert!(
+        dock.count(&format!(
+            "SELECT coalesce(sum(s.discarded_samples), 0) FROM segment s JOIN wearable w
+             ON w.id = s.wearable_id WHERE w.serial = '{}'",
+            later.serial()
+        )) > 10_000,
+        "an hour's worth discarded"
+    );
+    assert_eq!(dock.count("SELECT count(*) FROM worker"), 0);
+    assert_eq!(dock.count("SELECT count(*) FROM sample_block"), 0);
+    assert_eq!(rows_naming(&dock, id, &needles), Vec::<String>::new());
+    assert!(!dock.log().contains(DELETED.badge));
+
+    // The badge is no one's now: a second deletion says so and fails.
+    let refused = delete(&[], &format!("{}\nyes\n", DELETED.badge));
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("no worker on the roster has this badge tag"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }

@@ -412,6 +412,27 @@ impl Dock {
         command
     }
 
+    /// `dockd <args> --config <this dock's config>` as a user would run it, with `input` piped to
+    /// its standard input (a badge tag, a confirmation: never on the command line).
+    pub fn run_command_with_input(&self, args: &[&str], input: &str) -> std::process::Output {
+        let mut child = Command::new(DOCKD)
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     /// `dockd status --json` as a user would run it.
     pub fn status_json(&self) -> serde_json::Value {
         let out = self.run_command(&["status", "--json"]);

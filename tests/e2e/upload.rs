@@ -84,11 +84,10 @@ fn assign(dock: &Dock, worker: &Worker, serial: &str) -> String {
         .to_owned()
 }
 
-/// One wearable (from `seed`) worn by `worker` for a one-hour shift that just ended, docked at
-/// `dock` until drained; waits until its shift report is stored (`reports` in all). The worker's
-/// `W-…` label.
-pub(crate) async fn wear_and_dock(dock: &Dock, worker: &Worker, seed: u64, reports: i64) -> String {
-    let mut wearable: Wearable = tokio::task::spawn_blocking(move || {
+/// One wearable (from `seed`, with its own serial) holding a one-hour shift that just ended, worn
+/// under its fleet's first badge tag.
+pub(crate) async fn shift_wearable(seed: u64) -> Wearable {
+    tokio::task::spawn_blocking(move || {
         let spec = FleetSpec {
             count: 1,
             base_seed: seed,
@@ -99,17 +98,29 @@ pub(crate) async fn wear_and_dock(dock: &Dock, worker: &Worker, seed: u64, repor
         Wearable::new(spec.wearable_spec(0))
     })
     .await
-    .unwrap();
-    let label = assign(dock, worker, wearable.serial());
+    .unwrap()
+}
+
+/// Docks `wearable` at `dock` until it is drained: every segment stored, then erased.
+pub(crate) async fn dock_drained(dock: &Dock, wearable: &mut Wearable) {
     let addr = LinkAddr::Unix(dock.socket.clone());
     dock_until_drained(
-        &mut wearable,
+        wearable,
         &addr,
         &Faults::default(),
         &CancellationToken::new(),
     )
     .await
     .unwrap();
+}
+
+/// One wearable (from `seed`) worn by `worker` for a one-hour shift that just ended, docked at
+/// `dock` until drained; waits until its shift report is stored (`reports` in all). The worker's
+/// `W-…` label.
+pub(crate) async fn wear_and_dock(dock: &Dock, worker: &Worker, seed: u64, reports: i64) -> String {
+    let mut wearable = shift_wearable(seed).await;
+    let label = assign(dock, worker, wearable.serial());
+    dock_drained(dock, &mut wearable).await;
     let start = std::time::Instant::now();
     while dock.count("SELECT COUNT(*) FROM shift_report") < reports {
         assert!(
@@ -727,4 +738,68 @@ async fn two_docks_sharing_a_site_key_upload_one_pseudonym_for_a_badge_and_a_doc
         pseudonyms[0], pseudonyms[2],
         "a dock of its own keys its own"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_workers_deletion_record_reaches_the_receiver_under_the_pseudonym_they_were_uploaded_under()
+ {
+    // The badge the emulated wearable's shift is worn under (its fleet's first worker).
+    const FAY: Worker = Worker {
+        badge: "B-1001",
+        name: "Fay Deletetest",
+    };
+    let dir = TestDir::new("upload-deletion");
+    std::fs::create_dir_all(dir.join("receiver")).unwrap();
+    let (receiver, tables) = https_receiver(&dir, "plant-e").await;
+    let dock = Dock::start_with_tables("upload-deletion", &tables);
+    let label = wear_and_dock(&dock, &FAY, 7701, 1).await;
+    let (worker, key_id) = wait_for("the shift summary at the receiver", DRAIN, || {
+        receiver
+            .items()
+            .unwrap()
+            .into_iter()
+            .find(|i| i.kind.as_deref() == Some("shift_summary"))
+            .and_then(|i| {
+                Some((
+                    i.json["worker"].as_str()?.to_owned(),
+                    i.json["key_id"].as_str()?.to_owned(),
+                ))
+            })
+    });
+
+    let done =
+        dock.run_command_with_input(&["worker", "delete", "--yes"], &format!("{}\n", FAY.badge));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&done.stdout).contains("1 deletion records queued for the cloud"),
+        "{}",
+        String::from_utf8_lossy(&done.stdout)
+    );
+    let deleted = wait_for("the deletion record at the receiver", DRAIN, || {
+        receiver
+            .items()
+            .unwrap()
+            .into_iter()
+            .find(|i| i.kind.as_deref() == Some("worker_deleted"))
+            .map(|i| i.json)
+    });
+    assert_eq!(deleted["worker"], worker.as_str());
+    assert_eq!(deleted["key_id"], key_id.as_str());
+    assert_eq!(
+        deleted["key"],
+        format!("worker_deleted:plant-e:{key_id}:{worker}")
+    );
+    let records: Vec<Value> = receiver
+        .items()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.json)
+        .collect();
+    assert_private(&records, &receiver_bytes(&receiver), &[&FAY], &[label]);
+    wait_until_drained(&dock, "the outbox to drain after the deletion");
+    assert_log_private(&dock, &[&FAY]);
 }

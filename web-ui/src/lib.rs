@@ -553,6 +553,10 @@ mod tests {
             for (method, path, group) in every_route() {
                 let may = match group {
                     Group::Dock(_) | Group::Unknown => continue,
+                    // A worker's deletion, behind the worker-data guard, is for admins only.
+                    Group::WorkerData if crate::roster::admin_only(&method, &path) => {
+                        role == Role::Admin
+                    }
                     Group::WorkerData => role.sees_worker_data(),
                     Group::Admin => role == Role::Admin,
                     Group::Diagnostics => role.sees_diagnostics(),

@@ -39,7 +39,8 @@ use crate::{
         WearableBattery,
     },
     roster::{
-        Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
+        DeletedData, DeletedWorker, Roster, RosterChange, RosterDone, RosterRefusal, RosterView,
+        RosterWearable, RosterWorker,
     },
 };
 
@@ -254,6 +255,8 @@ impl AuditLog for RecordingAudit {
 #[derive(Default)]
 pub(crate) struct FakeRoster {
     changes: Mutex<Vec<RosterChange>>,
+    /// Every deletion asked for: (worker id, by whom).
+    pub(crate) deletions: Mutex<Vec<(i64, String)>>,
     /// What the roster page shows instead of the one worker and wearable, once set.
     roster: Mutex<Option<Roster>>,
 }
@@ -298,6 +301,30 @@ impl RosterView for FakeRoster {
             summary: "roster changed".to_owned(),
             worker: None,
         })))
+    }
+
+    /// Remembers who deleted whom; worker 12 (the one worker) goes, any other is refused.
+    fn delete_worker(
+        &self,
+        id: i64,
+        by: String,
+    ) -> ViewFuture<'_, Result<DeletedWorker, RosterRefusal>> {
+        self.deletions.lock().unwrap().push((id, by));
+        Box::pin(std::future::ready(if id == 12 {
+            Ok(DeletedWorker {
+                summary: "worker 12: their data deleted for good".to_owned(),
+                worker: 12,
+                deleted: DeletedData {
+                    samples: 4500,
+                    alerts: 12,
+                    shift_reports: 1,
+                    work_restrictions: 1,
+                    ..DeletedData::default()
+                },
+            })
+        } else {
+            Err(RosterRefusal("that worker is not on the roster".to_owned()))
+        }))
     }
 }
 

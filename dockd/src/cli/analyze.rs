@@ -101,14 +101,17 @@ pub(super) fn reanalyze(config: Config) -> anyhow::Result<ExitCode> {
         writer
             .set_outbox(dockd::uploader::outbox_policy(&config, &site))
             .await?;
+        let keys = std::sync::Arc::new(dockd::worker::Pseudonyms::load(
+            config.privacy.site_key_file.as_deref(),
+            &config.storage.data_dir,
+        )?);
+        // A deleted worker's tombstone is checked with the key in force.
+        writer.set_pseudonyms(std::sync::Arc::clone(&keys)).await?;
         // With `[upload]`, re-analysed shifts are queued again under a higher revision.
         let producer = dockd::upload::produce::Producer::from_config(
             config.upload.as_ref(),
             &config.dock.name,
-            std::sync::Arc::new(dockd::worker::Pseudonyms::load(
-                config.privacy.site_key_file.as_deref(),
-                &config.storage.data_dir,
-            )?),
+            keys,
             std::sync::Arc::new(dockd::clock::SystemClock),
             site,
         );

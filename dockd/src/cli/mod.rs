@@ -1,5 +1,5 @@
 //! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
-//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export`.
+//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export | delete`.
 //! It owns argument parsing, tracing set-up, the environment (`RUNTIME_DIRECTORY`) and the signal
 //! → `CancellationToken` bridge; it must never contain daemon logic (that lives in the library,
 //! where tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+
@@ -33,7 +33,7 @@ use emulate::{EmulateArgs, emulate};
 use privacy::{privacy_report, privacy_verify};
 use status::status;
 use user::user_add;
-use worker::worker_export;
+use worker::{worker_delete, worker_export};
 
 #[derive(Parser)]
 #[command(
@@ -137,6 +137,17 @@ enum WorkerCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Delete for good everything the dock holds about one worker; what stays is the audit entry
+    /// and a tombstone (their keyed pseudonym) that discards their data still on a wearable. The
+    /// badge tag is read from standard input's first line, the confirmation `yes` from its
+    /// second (unless `--yes`).
+    Delete {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+        /// Do not ask: delete without reading a confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -226,6 +237,9 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Purge { now: _, config } => privacy::purge(&load_config(&config)?),
         Command::Worker(WorkerCommand::Export { config, out }) => {
             worker_export(&load_config(&config)?, &out)
+        }
+        Command::Worker(WorkerCommand::Delete { config, yes }) => {
+            worker_delete(&Config::load(&config)?, yes)
         }
         Command::Privacy(PrivacyCommand::Report { config, json }) => {
             privacy_report(&load_config(&config)?, json)

@@ -146,6 +146,7 @@ fn retention(rule: &Value) -> String {
         "days" => format!("{} d after {}", field("days"), field("after")),
         "configured" => format!("retention_days.{}", field("key")),
         "current" => "current only".to_owned(),
+        "until_badge_reused" => "until the badge is on the roster again".to_owned(),
         other => other.to_owned(),
     }
 }
@@ -161,6 +162,10 @@ mod tests {
             (Retention::UntilDeleted, "until deleted"),
             (Retention::Kept, "kept"),
             (Retention::UntilUploaded, "until uploaded"),
+            (
+                Retention::UntilBadgeReused,
+                "until the badge is on the roster again",
+            ),
             (
                 Retention::Days {
                     days: 90,

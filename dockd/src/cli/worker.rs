@@ -1,14 +1,21 @@
-//! `dockd worker export`: a worker's data for the worker, the badge tag read from standard input
-//! (a tag on the command line would stay in `ps` and the shell's history). It must never print or
-//! log the tag, nor the worker's name.
+//! `dockd worker export` and `dockd worker delete`: a worker's data for the worker, or deleted for
+//! good, the badge tag read from standard input (a tag on the command line would stay in `ps` and
+//! the shell's history). It must never print or log the tag, nor the worker's name.
+//!
+//! `delete` asks for confirmation unless `--yes`: the line after the badge tag on standard input
+//! must be `yes` (typed at the prompt from a terminal, or piped: `printf '%s\nyes\n' "$TAG"`);
+//! anything else, or nothing, deletes nothing.
 
 use std::path::Path;
 use std::process::ExitCode;
 
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
 use anyhow::Context;
 use dockd::clock::{Clock, SystemClock};
 use dockd::config::Config;
-use dockd::worker::WorkerTag;
+use dockd::store::Reader;
+use dockd::worker::{Pseudonyms, WorkerTag};
 
 use super::runtime;
 
@@ -16,6 +23,7 @@ use super::runtime;
 fn tag_from_stdin(command: &str) -> anyhow::Result<WorkerTag> {
     let mut line = String::new();
     std::io::stdin()
+        .lock()
         .read_line(&mut line)
         .context("cannot read the badge tag from standard input")?;
     let text = line.trim_end_matches(['\r', '\n']);
@@ -45,5 +53,61 @@ pub(super) fn worker_export(config: &Config, out: &Path) -> anyhow::Result<ExitC
         summary.audit_lines,
         summary.samples
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a deletion leaves, said after it and before it is confirmed.
+const WHAT_STAYS: &str = "What stays: the audit entry naming them by their number (never given to anyone else) and a tombstone (their keyed pseudonym, never the tag) that discards what a wearable still holds of theirs when it docks. Upload batches already committed are still sent; a deletion record follows them to the cloud.";
+
+/// Whether the next line of standard input is `yes` (a prompt first when it is a terminal).
+fn confirmed() -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Type yes to delete it for good, anything else to keep it: ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the confirmation from standard input")?;
+    Ok(line.trim() == "yes")
+}
+
+pub(super) fn worker_delete(config: &Config, yes: bool) -> anyhow::Result<ExitCode> {
+    let tag = tag_from_stdin("delete")?;
+    let db = config.existing_database()?;
+    let worker = Reader::open(&db)?.worker_with_tag(&tag)?;
+    let Some(worker) = worker else {
+        anyhow::bail!(
+            "no worker on the roster has this badge tag, so nothing was deleted (a worker deleted before stays deleted)"
+        );
+    };
+    if !yes {
+        eprintln!(
+            "This deletes for good everything the dock holds about worker {} (their roster entry with badge tag and name, samples, alerts, events, shift reports, work restrictions, quarantined segment bytes of their wearables, and upload items not yet in a batch). {WHAT_STAYS}",
+            worker.id
+        );
+        if !confirmed()? {
+            anyhow::bail!(
+                "not confirmed, so nothing was deleted: put `yes` on the line after the badge tag, or pass --yes"
+            );
+        }
+    }
+    let keys = std::sync::Arc::new(Pseudonyms::load(
+        config.privacy.site_key_file.as_deref(),
+        &config.storage.data_dir,
+    )?);
+    let runtime = runtime()?;
+    let deleted = runtime.block_on(async {
+        let reader = Reader::open(&db)?;
+        let site = dockd::site::SiteSettings::load(config.analysis.clone(), &reader)?;
+        let upload = dockd::uploader::outbox_policy(config, &site);
+        dockd::privacy::delete_worker(&db, worker.id, keys, upload, SystemClock.now_ms())
+            .await
+            .context("the deletion failed, so nothing was deleted")
+    })?;
+    println!("Deleted worker {} for good: {deleted}.", deleted.worker);
+    println!("{WHAT_STAYS}");
     Ok(ExitCode::SUCCESS)
 }

@@ -57,9 +57,7 @@ pub fn export_worker(
     out: &Path,
 ) -> Result<ExportSummary, ExportError> {
     let worker = reader
-        .workers()?
-        .into_iter()
-        .find(|w| &w.tag == tag)
+        .worker_with_tag(tag)?
         .ok_or(ExportError::NoSuchWorker)?;
     if out.exists() {
         return Err(ExportError::Exists(out.to_owned()));

@@ -1,12 +1,13 @@
-//! What one worker's export reads: their shift reports, alerts, sample blocks (streamed) and the
-//! audit lines that name them by id. It owns that SQL; it must never write, nor read another
-//! worker's rows.
+//! What one worker's export reads: the worker of a badge tag, their shift reports, alerts, sample
+//! blocks (streamed) and the audit lines that name them by id. It owns that SQL; it must never
+//! write, nor read another worker's rows.
 
 use rusqlite::params;
 use serde::Serialize;
 
 use super::accounts::AuditRow;
 use super::{Reader, StoreError};
+use crate::worker::WorkerTag;
 
 /// One stored shift report of the worker.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +44,15 @@ pub struct WorkerBlock {
 }
 
 impl Reader {
+    /// The worker with badge `tag`, if the roster has one: whose data an export reads and a
+    /// deletion deletes (`store::deletion`).
+    pub fn worker_with_tag(
+        &self,
+        tag: &WorkerTag,
+    ) -> Result<Option<super::roster::WorkerRow>, StoreError> {
+        Ok(self.workers()?.into_iter().find(|w| &w.tag == tag))
+    }
+
     /// Worker `id`'s shift reports, oldest first.
     pub fn worker_reports(&self, id: i64) -> Result<Vec<WorkerReport>, StoreError> {
         self.with(|conn| {

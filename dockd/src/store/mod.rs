@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit_chain;
 pub mod compaction;
 pub mod data_folder;
+pub mod deletion;
 pub mod diag;
 #[cfg(test)]
 mod erasure_tests;
@@ -81,6 +82,8 @@ pub enum StoreError {
     NoSuchWorkRestriction,
     #[error("the dock is locked: {0}")]
     Locked(#[from] key::Locked),
+    #[error(transparent)]
+    Deletion(#[from] deletion::DeletionError),
 }
 
 /// SQLite page size for new databases (see `open_for_writing`).

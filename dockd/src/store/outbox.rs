@@ -284,9 +284,11 @@ pub(super) fn queue<'a>(
 /// Queues a report batch's items: records the pseudonyms they name workers by (per key id), and
 /// drops the items naming a worker who opted out, checked here, inside the transaction that
 /// stores the reports (an opt-out landing after the analyst read the roster still wins).
+/// A deleted worker's items (their tag tombstoned, checked with `keys`) are dropped the same way.
 pub(super) fn queue_reports(
     tx: &Transaction<'_>,
     policy: Option<&OutboxPolicy>,
+    keys: Option<&crate::worker::Pseudonyms>,
     batch: &super::reports::ReportBatch,
 ) -> Result<(), StoreError> {
     if policy.is_none() {
@@ -295,19 +297,19 @@ pub(super) fn queue_reports(
     let mut workers = HashMap::new();
     let mut opted_out: Vec<String> = Vec::new();
     for named in &batch.pseudonyms {
-        let Some(worker) = super::roster::known_worker(tx, &mut workers, Some(named.worker))?
+        let Some(wearer) = super::roster::known_worker(tx, keys, &mut workers, Some(named.worker))?
         else {
             continue;
         };
-        if worker.opted_out {
+        let Some(id) = wearer.kept() else {
             opted_out.push(format!("\"worker\":\"{}\"", named.pseudonym));
             continue;
-        }
+        };
         tx.prepare_cached(
             "INSERT INTO upload_pseudonym (worker_id, key_id, pseudonym) VALUES (?1, ?2, ?3)
              ON CONFLICT (worker_id, key_id) DO NOTHING",
         )?
-        .execute(params![worker.id, named.key_id, named.pseudonym])?;
+        .execute(params![id, named.key_id, named.pseudonym])?;
     }
     let names_opted_out = |item: &&Item| {
         opted_out.iter().any(|needle| {

@@ -289,8 +289,10 @@ fn alert_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
 
 /// Applies a [`ReportBatch`] inside the writer's transaction.
 /// An opted-out worker gets no reports, even from data stored before the opt-out.
+/// A deleted worker (their tag tombstoned, checked with `keys`) gets none either.
 pub(super) fn replace_reports(
     tx: &rusqlite::Transaction<'_>,
+    keys: Option<&crate::worker::Pseudonyms>,
     batch: &ReportBatch,
 ) -> Result<(), StoreError> {
     let mut workers = HashMap::new();
@@ -317,13 +319,16 @@ pub(super) fn replace_reports(
         if overlaps_frozen {
             continue;
         }
-        let worker = roster::known_worker(tx, &mut workers, r.worker)?;
-        if worker.is_some_and(|w| w.opted_out) {
-            continue;
-        }
+        let worker = match roster::known_worker(tx, keys, &mut workers, r.worker)? {
+            None => None,
+            Some(wearer) => match wearer.kept() {
+                Some(id) => Some(id),
+                None => continue,
+            },
+        };
         insert.execute(params![
             batch.wearable_id,
-            worker.map(|w| w.id),
+            worker,
             r.start_ms,
             r.end_ms,
             r.local_day,
@@ -510,7 +515,8 @@ pub struct DayReport {
 
 impl Reader {
     /// A wearable's alerts with a wall time in `[lo_ms, hi_ms)`, each with its segment and its
-    /// place there, by time.
+    /// place there (as written down when a deletion took rows from the segment, else its rank),
+    /// by time.
     pub fn placed_alerts(
         &self,
         wearable_id: i64,
@@ -521,7 +527,8 @@ impl Reader {
             let mut query = conn.prepare_cached(
                 "SELECT a.wall_ms, a.kind, a.peak, a.duration_ms, a.response_ms, a.haptic, wk.tag,
                     s.segment_no,
-                    (SELECT COUNT(*) FROM alert b WHERE b.segment_id = a.segment_id AND b.id < a.id)
+                    coalesce(a.place,
+                        (SELECT COUNT(*) FROM alert b WHERE b.segment_id = a.segment_id AND b.id < a.id))
                  FROM alert a JOIN segment s ON s.id = a.segment_id
                  LEFT JOIN worker wk ON wk.id = a.worker_id
                  WHERE s.wearable_id = ?1 AND a.wall_ms >= ?2 AND a.wall_ms < ?3
@@ -550,8 +557,8 @@ impl Reader {
         let rows: Vec<Row> = self.with(|conn| {
             let mut query = conn.prepare_cached(
                 "SELECT s.segment_no,
-                    (SELECT COUNT(*) FROM sample_block o WHERE o.segment_id = b.segment_id
-                        AND (o.t_ms < b.t_ms OR (o.t_ms = b.t_ms AND o.id < b.id))),
+                    coalesce(b.place, (SELECT COUNT(*) FROM sample_block o WHERE o.segment_id = b.segment_id
+                        AND (o.t_ms < b.t_ms OR (o.t_ms = b.t_ms AND o.id < b.id)))),
                     b.wall_ms, b.rate_hz, b.count, b.codec, b.data, wk.tag
                  FROM sample_block b JOIN segment s ON s.id = b.segment_id
                  LEFT JOIN worker wk ON wk.id = b.worker_id

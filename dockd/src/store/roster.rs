@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::{Reader, StoreError};
 use crate::analysis::nuisance::{self, Baseline};
 use crate::link::WearableConfig;
-use crate::worker::WorkerTag;
+use crate::worker::{Pseudonyms, WorkerTag};
 
 /// One change to the roster, applied by `Writer::roster` in its own savepoint.
 #[derive(Clone, PartialEq)]
@@ -135,8 +135,11 @@ impl Default for DockingOrders {
 }
 
 /// Applies one change inside the writer's savepoint.
+/// `keys`: the pseudonym key in force, with which adding a deleted worker's tag again lifts their
+/// tombstone.
 pub(super) fn apply(
     tx: &Transaction<'_>,
+    keys: Option<&Pseudonyms>,
     change: &RosterChange,
 ) -> Result<Option<i64>, StoreError> {
     match change {
@@ -162,7 +165,7 @@ pub(super) fn apply(
             display_name,
             task,
             team,
-        } => add_worker(tx, tag, display_name, task, team).map(Some),
+        } => add_worker(tx, keys, tag, display_name, task, team).map(Some),
         RosterChange::EditWorker {
             id,
             display_name,
@@ -241,9 +244,12 @@ pub(super) fn require_worker(tx: &Transaction<'_>, id: i64) -> Result<(), StoreE
 }
 
 /// A tag first seen on a wearable has a bare `worker` row: the roster fills in its details. A tag
-/// the roster already holds (details, or an opt-out) is refused.
+/// the roster already holds (details, or an opt-out) is refused. A deleted worker's tag put on
+/// the roster again (a badge handed to someone new) lifts its tombstone: the dock keeps what is
+/// worn under it again.
 fn add_worker(
     tx: &Transaction<'_>,
+    keys: Option<&Pseudonyms>,
     tag: &WorkerTag,
     display_name: &Option<String>,
     task: &Option<String>,
@@ -269,6 +275,7 @@ fn add_worker(
             Ok(id)
         }
         None => {
+            super::deletion::lift(tx, keys, tag)?;
             tx.execute(
                 "INSERT INTO worker (tag, display_name, task, team) VALUES (?1, ?2, ?3, ?4)",
                 params![bytes, display_name, task, team],
@@ -278,40 +285,58 @@ fn add_worker(
     }
 }
 
-/// A worker row as ingest needs it: its id, and whether their data is discarded.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct KnownWorker {
-    pub id: i64,
-    pub opted_out: bool,
+/// Who wore a row's data, as ingest, the reports and the outbox need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wearer {
+    /// A worker whose data is kept, by id.
+    Kept(i64),
+    /// A worker who opted out: their data is discarded (and counted under their id).
+    OptedOut(i64),
+    /// A deleted worker (their tag matches a tombstone): their data is discarded, and no worker
+    /// row is made for the tag again.
+    Deleted,
 }
 
-/// The worker of `tag`, created the first time a wearable shows it (`None` for no worker).
+impl Wearer {
+    /// The worker id rows are stored under, or `None` when they are discarded.
+    pub(super) fn kept(self) -> Option<i64> {
+        match self {
+            Wearer::Kept(id) => Some(id),
+            Wearer::OptedOut(_) | Wearer::Deleted => None,
+        }
+    }
+}
+
+/// Who wears `tag`: the worker of that tag, made the first time a wearable shows it, unless the
+/// tag matches a deleted worker's tombstone (`keys`: the pseudonym key in force, which the
+/// tombstones are checked with). `None` for no worker.
 pub(super) fn known_worker(
     tx: &Transaction<'_>,
-    cache: &mut HashMap<WorkerTag, KnownWorker>,
+    keys: Option<&Pseudonyms>,
+    cache: &mut HashMap<WorkerTag, Wearer>,
     tag: Option<WorkerTag>,
-) -> Result<Option<KnownWorker>, StoreError> {
+) -> Result<Option<Wearer>, StoreError> {
     let Some(tag) = tag else { return Ok(None) };
-    if let Some(worker) = cache.get(&tag) {
-        return Ok(Some(*worker));
+    if let Some(wearer) = cache.get(&tag) {
+        return Ok(Some(*wearer));
     }
     let bytes = tag.as_bytes().as_slice();
-    tx.execute(
-        "INSERT INTO worker (tag) VALUES (?1) ON CONFLICT (tag) DO NOTHING",
-        [bytes],
-    )?;
-    let worker = tx.query_row(
-        "SELECT id, opted_out_ms IS NOT NULL FROM worker WHERE tag = ?1",
-        [bytes],
-        |row| {
-            Ok(KnownWorker {
-                id: row.get(0)?,
-                opted_out: row.get(1)?,
-            })
-        },
-    )?;
-    cache.insert(tag, worker);
-    Ok(Some(worker))
+    let known: Option<(i64, bool)> = tx
+        .prepare_cached("SELECT id, opted_out_ms IS NOT NULL FROM worker WHERE tag = ?1")?
+        .query_row([bytes], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let wearer = match known {
+        Some((id, true)) => Wearer::OptedOut(id),
+        Some((id, false)) => Wearer::Kept(id),
+        None if super::deletion::tombstoned(tx, keys, &tag)? => Wearer::Deleted,
+        None => {
+            tx.prepare_cached("INSERT INTO worker (tag) VALUES (?1)")?
+                .execute([bytes])?;
+            Wearer::Kept(tx.last_insert_rowid())
+        }
+    };
+    cache.insert(tag, wearer);
+    Ok(Some(wearer))
 }
 
 /// A stored tag as the wire knows it; `None` for bytes no wearable could have sent.
@@ -387,6 +412,16 @@ impl Reader {
                 row
             })
             .collect())
+    }
+
+    /// Every worker's display name by id (`None`: no name), for naming workers when audit lines
+    /// are read: the trail itself names them by id only.
+    pub fn worker_names(&self) -> Result<HashMap<i64, Option<String>>, StoreError> {
+        self.with(|conn| {
+            let mut query = conn.prepare_cached("SELECT id, display_name FROM worker")?;
+            let rows = query.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect()
+        })
     }
 
     /// When worker `id` was first worn: the start of their earliest stored shift report or their

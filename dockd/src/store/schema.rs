@@ -438,7 +438,45 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE shift_report ADD COLUMN reanalysable INTEGER NOT NULL DEFAULT 1;
     "#,
+    // 12: a worker's id is never reused (issue 15): audit entries name people by it, so a deleted
+    // worker's id must never come to mean someone else. `worker` is rebuilt with AUTOINCREMENT,
+    // every row keeping its id (SQLite's table rebuild: `migrate` runs it with foreign keys off
+    // and checks them before the commit). No worker was ever deleted before this version, so
+    // the highest id stored is the highest ever used.
+    r#"
+    CREATE TABLE worker_new (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        tag             BLOB NOT NULL UNIQUE,   -- personal data: never logged, never uploaded
+        display_name    TEXT,                   -- personal data: never leaves the dock
+        task            TEXT,
+        team            TEXT,
+        opted_out_ms    INTEGER                 -- set: their data is discarded at ingest
+    ) STRICT;
+    INSERT INTO worker_new (id, tag, display_name, task, team, opted_out_ms)
+        SELECT id, tag, display_name, task, team, opted_out_ms FROM worker;
+    DROP TABLE worker;
+    ALTER TABLE worker_new RENAME TO worker;
+    "#,
+    // 13: a worker's deletion (issue 15). A deleted worker leaves a keyed tombstone, their site
+    // pseudonym under each key id known (never the tag), so data still on a wearable under that
+    // tag is discarded when it docks (`store::deletion`). An alert's or a sample block's place in
+    // its segment names its upload record: once a deletion removes rows from a segment, the
+    // places of the rows that stay are written down, so their upload keys never shift.
+    r#"
+    CREATE TABLE worker_tombstone (
+        key_id          TEXT NOT NULL,
+        pseudonym       TEXT NOT NULL,          -- the full site pseudonym under key_id, 64 hex
+        deleted_ms      INTEGER NOT NULL,
+        PRIMARY KEY (key_id, pseudonym)
+    ) STRICT, WITHOUT ROWID;
+    ALTER TABLE alert ADD COLUMN place INTEGER;         -- NULL: its rank among its segment's alerts
+    ALTER TABLE sample_block ADD COLUMN place INTEGER;  -- NULL: its rank by (t_ms, id) in its segment
+    "#,
 ];
+
+/// The migrations that rebuild a table other tables reference (`worker`, 12): they run with
+/// foreign keys off, and every foreign key is checked before their commit.
+const REBUILDS: &[usize] = &[12];
 
 /// The schema version this build writes.
 pub const VERSION: usize = MIGRATIONS.len();
@@ -477,11 +515,17 @@ pub enum MigrateError {
         "database schema version {found} is newer than this dockd knows ({known}); refusing to touch it"
     )]
     TooNew { found: usize, known: usize },
+    #[error(
+        "migration {version} would leave {broken} rows referring to rows that do not exist; nothing of it was applied"
+    )]
+    ForeignKeys { version: usize, broken: i64 },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
 }
 
-/// Applies every migration the database has not seen, each in its own transaction.
+/// Applies every migration the database has not seen, each in its own transaction. Foreign keys
+/// are off while they run (a table rebuild drops a table others reference; SQLite cannot switch
+/// them inside a transaction) and on again afterwards if they were.
 pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let current = usize::try_from(current).unwrap_or(usize::MAX);
@@ -491,13 +535,36 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
             known: VERSION,
         });
     }
+    if current == VERSION {
+        return Ok(());
+    }
+    let enforced: bool = conn.pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = apply_from(conn, current);
+    if enforced {
+        conn.pragma_update(None, "foreign_keys", true)?;
+    }
+    applied
+}
+
+fn apply_from(conn: &mut Connection, current: usize) -> Result<(), MigrateError> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let version = index + 1;
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if REBUILDS.contains(&version) {
+            let broken: i64 =
+                tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                    row.get(0)
+                })?;
+            if broken > 0 {
+                return Err(MigrateError::ForeignKeys { version, broken });
+            }
+        }
         tx.pragma_update(
             None,
             "user_version",
-            i64::try_from(index + 1).unwrap_or(i64::MAX),
+            i64::try_from(version).unwrap_or(i64::MAX),
         )?;
         tx.commit()?;
     }
@@ -687,6 +754,77 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("outbox_item_unbatched"), "{plan}");
+    }
+
+    #[test]
+    fn a_version_11_database_keeps_its_workers_ids_and_references_and_never_reuses_an_id_again() {
+        let mut conn = database_at(11);
+        conn.execute_batch(
+            "INSERT INTO worker (id, tag, display_name) VALUES (7, x'42', 'Ada'), (9, x'43', NULL);
+             INSERT INTO sample_block (segment_id, worker_id, t_ms, rate_hz, count, codec, data)
+                VALUES (3, 9, 0, 25, 25, 0, x'00');
+             INSERT INTO roster_wearable (serial, worker_id, changed_ms) VALUES ('KW-1', 7, 5);",
+        )
+        .unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+
+        migrate(&mut conn).unwrap();
+
+        let enforced: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert!(enforced, "foreign keys are on again after the rebuild");
+        let kept: (String, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT display_name FROM worker WHERE id = 7),
+                        (SELECT worker_id FROM sample_block),
+                        (SELECT worker_id FROM roster_wearable)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, ("Ada".to_owned(), 9, 7));
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'worker'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.contains("AUTOINCREMENT"), "{sql}");
+        // The highest id goes; the next worker still gets a new one.
+        conn.execute_batch("DELETE FROM sample_block; DELETE FROM worker WHERE id = 9;")
+            .unwrap();
+        conn.execute("INSERT INTO worker (tag) VALUES (x'44')", [])
+            .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 10);
+    }
+
+    #[test]
+    fn a_migration_that_would_leave_a_dangling_reference_is_not_applied() {
+        let mut conn = database_at(11);
+        // A row that refers to a worker who does not exist (written with foreign keys off).
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO sample_block (segment_id, worker_id, t_ms, rate_hz, count, codec, data)
+                VALUES (3, 99, 0, 25, 25, 0, x'00');",
+        )
+        .unwrap();
+        let refused = migrate(&mut conn);
+        assert!(
+            matches!(
+                refused,
+                Err(MigrateError::ForeignKeys {
+                    version: 12,
+                    broken: 1
+                })
+            ),
+            "{refused:?}"
+        );
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 11, "nothing of it was applied");
     }
 
     #[test]

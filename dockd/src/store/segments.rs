@@ -254,34 +254,39 @@ pub(super) fn begin_docking(tx: &Transaction<'_>, d: &NewDocking) -> Result<i64,
     Ok(tx.last_insert_rowid())
 }
 
-/// What an opt-out discarded from one segment for one worker.
+/// What an opt-out or a deletion discarded from one segment for one worker.
 #[derive(Debug, Default, Clone, Copy)]
 struct Discarded {
     samples: u64,
     records: u64,
 }
 
-/// The worker id to store a row under, or `None` (with the row counted in `discarded`) when the
-/// worker opted out and the row must not be stored.
+/// The worker id to store a row under, or `None` (with the row counted in `discarded`, under the
+/// worker's id for an opt-out, under `None` for a deleted worker) when the row must not be
+/// stored.
 fn keep_row(
-    worker: Option<roster::KnownWorker>,
-    discarded: &mut BTreeMap<i64, Discarded>,
+    worker: Option<roster::Wearer>,
+    discarded: &mut BTreeMap<Option<i64>, Discarded>,
     samples: u64,
     records: u64,
 ) -> Option<Option<i64>> {
-    match worker {
-        Some(w) if w.opted_out => {
-            let d = discarded.entry(w.id).or_default();
-            d.samples += samples;
-            d.records += records;
-            None
-        }
-        other => Some(other.map(|w| w.id)),
-    }
+    let counted_under = match worker {
+        None => return Some(None),
+        Some(roster::Wearer::Kept(id)) => return Some(Some(id)),
+        Some(roster::Wearer::OptedOut(id)) => Some(id),
+        Some(roster::Wearer::Deleted) => None,
+    };
+    let d = discarded.entry(counted_under).or_default();
+    d.samples += samples;
+    d.records += records;
+    None
 }
 
+/// `keys`: the pseudonym key in force, with which a tag is checked against deleted workers'
+/// tombstones.
 pub(super) fn store_segment(
     tx: &Transaction<'_>,
+    keys: Option<&crate::worker::Pseudonyms>,
     s: &NewSegment,
 ) -> Result<StoreOutcome, StoreError> {
     let wearable = wearable_id(tx, &s.key.serial, 0)?;
@@ -324,8 +329,8 @@ pub(super) fn store_segment(
     )?;
     let segment = tx.last_insert_rowid();
     let mut workers = HashMap::new();
-    // An opted-out worker's samples, alerts and events are not stored, only counted; the segment
-    // row stays, so the wearable is told to erase them like any other.
+    // An opted-out or deleted worker's samples, alerts and events are not stored, only counted;
+    // the segment row stays, so the wearable is told to erase them like any other.
     let mut discarded = BTreeMap::new();
 
     let mut insert = tx.prepare_cached(
@@ -333,7 +338,7 @@ pub(super) fn store_segment(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for b in &s.blocks {
-        let worker = roster::known_worker(tx, &mut workers, b.worker)?;
+        let worker = roster::known_worker(tx, keys, &mut workers, b.worker)?;
         let Some(worker) = keep_row(worker, &mut discarded, u64::from(b.count), 0) else {
             continue;
         };
@@ -346,7 +351,7 @@ pub(super) fn store_segment(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for a in &s.alerts {
-        let worker = roster::known_worker(tx, &mut workers, a.worker)?;
+        let worker = roster::known_worker(tx, keys, &mut workers, a.worker)?;
         let Some(worker) = keep_row(worker, &mut discarded, 0, 1) else {
             continue;
         };
@@ -367,7 +372,7 @@ pub(super) fn store_segment(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for e in &s.events {
-        let worker = roster::known_worker(tx, &mut workers, e.worker)?;
+        let worker = roster::known_worker(tx, keys, &mut workers, e.worker)?;
         let Some(worker) = keep_row(worker, &mut discarded, 0, 1) else {
             continue;
         };
@@ -397,11 +402,12 @@ pub(super) fn store_segment(
     Ok(StoreOutcome::Stored)
 }
 
-/// Writes what an opt-out discarded from a segment, per worker and on the segment row.
+/// Writes what an opt-out or a deletion discarded from a segment: per opted-out worker, and in
+/// all on the segment row (a deleted worker has no row to count under).
 fn record_discarded(
     tx: &Transaction<'_>,
     segment: i64,
-    discarded: &BTreeMap<i64, Discarded>,
+    discarded: &BTreeMap<Option<i64>, Discarded>,
 ) -> Result<(), StoreError> {
     let as_sql = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let mut insert = tx.prepare_cached(
@@ -409,12 +415,14 @@ fn record_discarded(
     )?;
     let mut total = Discarded::default();
     for (worker, d) in discarded {
-        insert.execute(params![
-            segment,
-            worker,
-            as_sql(d.samples),
-            as_sql(d.records)
-        ])?;
+        if let Some(worker) = worker {
+            insert.execute(params![
+                segment,
+                worker,
+                as_sql(d.samples),
+                as_sql(d.records)
+            ])?;
+        }
         total.samples += d.samples;
         total.records += d.records;
     }
@@ -422,13 +430,22 @@ fn record_discarded(
         "UPDATE segment SET discarded_samples = ?2, discarded_records = ?3 WHERE id = ?1",
         params![segment, as_sql(total.samples), as_sql(total.records)],
     )?;
-    // Counts only: which worker it was stays on the roster page.
-    tracing::info!(
-        segment,
-        samples = total.samples,
-        records = total.records,
-        "Discarded an opted-out worker's data at ingest."
-    );
+    // Counts only: which worker it was stays on the roster page (or nowhere, once deleted).
+    if discarded.contains_key(&None) {
+        tracing::info!(
+            segment,
+            samples = total.samples,
+            records = total.records,
+            "Discarded a deleted worker's data at ingest."
+        );
+    } else {
+        tracing::info!(
+            segment,
+            samples = total.samples,
+            records = total.records,
+            "Discarded an opted-out worker's data at ingest."
+        );
+    }
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
 use super::accounts::{self, AuditEntry, NewUser, UserChange};
+use super::deletion::{self, Deleted, WorkerDeletion};
 use super::diag::{self, DiagRecord};
 use super::outbox::{self, OutboxChange, OutboxPolicy};
 use super::reports::{self, ReportBatch};
@@ -22,6 +23,7 @@ use super::segments::{
 use super::settings::{self, SettingChange};
 use super::work_restrictions::{self, WorkRestrictionChange, WorkRestrictionDone};
 use crate::upload::Item;
+use crate::worker::Pseudonyms;
 
 /// Commands waiting in the queue; beyond this, pulls wait (backpressure bounds memory).
 const QUEUE: usize = 8;
@@ -59,16 +61,21 @@ enum Command {
     SetOutbox(Option<Box<OutboxPolicy>>, Reply<()>),
     Outbox(Box<OutboxChange>, Reply<()>),
     Purge(super::purge::Cutoffs, Reply<super::purge::Purged>),
+    SetPseudonyms(std::sync::Arc<Pseudonyms>, Reply<()>),
+    DeleteWorker(Box<WorkerDeletion>, Reply<Deleted>),
 }
 
 impl Command {
     /// Whether the command may erase or overwrite personal data (a worker's name, their reports
-    /// at an opt-out, a work restriction): its commit is followed by reclaiming freed pages and a
-    /// WAL truncation.
+    /// at an opt-out, a work restriction, a deleted worker's everything): its commit is followed
+    /// by reclaiming freed pages and a WAL truncation.
     fn erases(&self) -> bool {
         matches!(
             self,
-            Command::Roster(..) | Command::WorkRestrictions(..) | Command::Purge(..)
+            Command::Roster(..)
+                | Command::WorkRestrictions(..)
+                | Command::Purge(..)
+                | Command::DeleteWorker(..)
         )
     }
 
@@ -215,6 +222,21 @@ impl Writer {
         self.ask(|reply| Command::Purge(cutoffs, reply)).await
     }
 
+    /// Gives the writer the pseudonym key in force, once at start: a deletion makes the worker's
+    /// tombstone with it, and ingest checks tags against the tombstones with it. Until then a
+    /// deletion is refused, and ingest too once a tombstone exists.
+    pub async fn set_pseudonyms(&self, keys: std::sync::Arc<Pseudonyms>) -> Result<(), StoreError> {
+        self.ask(|reply| Command::SetPseudonyms(keys, reply)).await
+    }
+
+    /// Deletes a worker and everything about them for good, in one transaction with its audit
+    /// entry, their tombstone and their `worker_deleted` records (returns after its commit, with
+    /// what went); the freed pages and the WAL are reclaimed right after.
+    pub async fn delete_worker(&self, deletion: WorkerDeletion) -> Result<Deleted, StoreError> {
+        self.ask(|reply| Command::DeleteWorker(Box::new(deletion), reply))
+            .await
+    }
+
     /// Applies one settings change or threshold confirmation durably (returns after its commit).
     pub async fn settings(&self, change: SettingChange) -> Result<(), StoreError> {
         self.ask(|reply| Command::Settings(Box::new(change), reply))
@@ -349,6 +371,8 @@ fn run(
 ) {
     // The upload outbox's policy: `None` until `set_outbox` says otherwise (nothing is queued).
     let mut policy: Option<OutboxPolicy> = None;
+    // The pseudonym key in force: `None` until `set_pseudonyms`.
+    let mut keys: Option<std::sync::Arc<Pseudonyms>> = None;
     // An erasing commit whose reclaim has not finished yet (retried after the next batch).
     let mut erased = false;
     while let Some(first) = commands.blocking_recv() {
@@ -364,7 +388,7 @@ fn run(
             }
         }
         erased |= batch.iter().any(Command::erases);
-        apply_batch(&mut conn, &mut policy, batch);
+        apply_batch(&mut conn, &mut policy, &mut keys, batch);
         if erased {
             erased = !reclaim(&conn);
         }
@@ -392,6 +416,7 @@ enum Done {
         Reply<super::purge::Purged>,
         Result<super::purge::Purged, StoreError>,
     ),
+    Deleted(Reply<Deleted>, Result<Deleted, StoreError>),
 }
 
 impl Done {
@@ -413,12 +438,18 @@ impl Done {
             Done::Roster(reply, result) => drop(reply.send(pick(result, commit))),
             Done::WorkRestrictions(reply, result) => drop(reply.send(pick(result, commit))),
             Done::Purge(reply, result) => drop(reply.send(pick(result, commit))),
+            Done::Deleted(reply, result) => drop(reply.send(pick(result, commit))),
         }
     }
 }
 
 /// Applies a batch in one transaction.
-fn apply_batch(conn: &mut Connection, policy: &mut Option<OutboxPolicy>, batch: Vec<Command>) {
+fn apply_batch(
+    conn: &mut Connection,
+    policy: &mut Option<OutboxPolicy>,
+    keys: &mut Option<std::sync::Arc<Pseudonyms>>,
+    batch: Vec<Command>,
+) {
     let tx = match conn.transaction() {
         Ok(tx) => tx,
         Err(error) => {
@@ -431,7 +462,7 @@ fn apply_batch(conn: &mut Connection, policy: &mut Option<OutboxPolicy>, batch: 
     };
     let mut done = Vec::with_capacity(batch.len());
     for command in batch {
-        done.push(apply_isolated(&tx, policy, command));
+        done.push(apply_isolated(&tx, policy, keys, command));
     }
     let commit = tx.commit().map_err(|e| e.to_string());
     if let Err(message) = &commit {
@@ -458,6 +489,7 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
         | Command::Audit(_, reply)
         | Command::Diag(_, reply)
         | Command::SetOutbox(_, reply)
+        | Command::SetPseudonyms(_, reply)
         | Command::Outbox(_, reply) => Done::Unit(reply, Err(StoreError::Closed)).send(failed),
         Command::StoreSegment(_, reply) => {
             Done::Segment(reply, Err(StoreError::Closed)).send(failed)
@@ -467,6 +499,9 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
             Done::WorkRestrictions(reply, Err(StoreError::Closed)).send(failed)
         }
         Command::Purge(_, reply) => Done::Purge(reply, Err(StoreError::Closed)).send(failed),
+        Command::DeleteWorker(_, reply) => {
+            Done::Deleted(reply, Err(StoreError::Closed)).send(failed)
+        }
     }
 }
 
@@ -474,6 +509,7 @@ fn reply_unapplied(command: Command, failed: &Result<(), String>) {
 fn apply_isolated(
     tx: &Transaction<'_>,
     policy: &mut Option<OutboxPolicy>,
+    keys: &mut Option<std::sync::Arc<Pseudonyms>>,
     command: Command,
 ) -> Done {
     fn isolated<T>(
@@ -512,7 +548,9 @@ fn apply_isolated(
         ),
         Command::StoreSegment(segment, reply) => Done::Segment(
             reply,
-            isolated(tx, |tx| segments::store_segment(tx, &segment)),
+            isolated(tx, |tx| {
+                segments::store_segment(tx, keys.as_deref(), &segment)
+            }),
         ),
         Command::Quarantine(segment, reply) => {
             Done::Unit(reply, isolated(tx, |tx| segments::quarantine(tx, &segment)))
@@ -531,13 +569,14 @@ fn apply_isolated(
         Command::ReplaceReports(batch, reply) => Done::Unit(
             reply,
             isolated(tx, |tx| {
-                reports::replace_reports(tx, &batch)?;
-                outbox::queue_reports(tx, policy.as_ref(), &batch)
+                reports::replace_reports(tx, keys.as_deref(), &batch)?;
+                outbox::queue_reports(tx, policy.as_ref(), keys.as_deref(), &batch)
             }),
         ),
-        Command::Roster(change, reply) => {
-            Done::Roster(reply, isolated(tx, |tx| roster::apply(tx, &change)))
-        }
+        Command::Roster(change, reply) => Done::Roster(
+            reply,
+            isolated(tx, |tx| roster::apply(tx, keys.as_deref(), &change)),
+        ),
         Command::Settings(change, reply) => {
             Done::Unit(reply, isolated(tx, |tx| settings::apply(tx, &change)))
         }
@@ -572,6 +611,32 @@ fn apply_isolated(
             *policy = new.map(|p| *p);
             Done::Unit(reply, Ok(()))
         }
+        Command::SetPseudonyms(new, reply) => {
+            *keys = Some(new);
+            Done::Unit(reply, Ok(()))
+        }
+        Command::DeleteWorker(deletion, reply) => Done::Deleted(
+            reply,
+            isolated(tx, |tx| {
+                // Their work restrictions go through their own store file, in this transaction.
+                let restrictions = match work_restrictions::apply(
+                    tx,
+                    &WorkRestrictionChange::DeleteOfWorker {
+                        worker: deletion.worker,
+                    },
+                )? {
+                    WorkRestrictionDone::Deleted(n) => n,
+                    _ => 0,
+                };
+                deletion::delete_worker(
+                    tx,
+                    policy.as_ref(),
+                    keys.as_deref(),
+                    &deletion,
+                    restrictions,
+                )
+            }),
+        ),
         Command::Outbox(change, reply) => Done::Unit(
             reply,
             isolated(tx, |tx| outbox::apply(tx, policy.as_ref(), &change)),

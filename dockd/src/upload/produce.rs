@@ -17,7 +17,8 @@
 //!   without a trustworthy time belong to no shift and are not uploaded. An alert's `index` (and
 //!   a raw block's `block`) is its place among its segment's stored rows: stable because no code
 //!   deletes or merges stored alerts or blocks (an opt-out deletes reports, compaction recodes in
-//!   place). A later per-worker deletion must store these places first, or keys would shift.
+//!   place) but a worker's deletion, which first writes down the places of the rows that stay in
+//!   the segments it takes rows from (`alert.place`, `sample_block.place`), so keys never shift.
 //!   Opted-out workers are never uploaded: the store keeps no report of theirs and the analyst
 //!   skips them.
 //! - **The pull** (`pull/mod.rs`), at the end of a docking: a [`wearable_diag`] from the docking's

@@ -400,7 +400,9 @@ pub struct RawSamples {
     pub height: Vec<i16>,
 }
 
-/// Reserved: a worker's data was deleted at the site (sent under every key used for them).
+/// A worker's data was deleted at the site: one per key id they were uploaded under, queued in
+/// the deletion's transaction (`store::deletion`), never evicted. The cloud deletes what it
+/// holds under `worker` and `key_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerDeleted {

@@ -531,6 +531,10 @@ impl AdminView for SiteAdmin {
 
     fn audit(&self, before: Option<i64>, limit: u32) -> AuditPage {
         let limit = limit.clamp(1, 1000);
+        let names = self.reader.worker_names().unwrap_or_else(|error| {
+            tracing::error!(error = %error, "Cannot read the workers' names for the audit trail.");
+            Default::default()
+        });
         match self.reader.audit_page(before, limit) {
             Ok(rows) => {
                 let older = (rows.len() == limit as usize)
@@ -550,7 +554,7 @@ impl AdminView for SiteAdmin {
                             at_ms: r.at_ms,
                             user: r.user,
                             action: r.action,
-                            subject: r.subject,
+                            subject: name_workers(&r.subject, &names),
                         })
                         .collect(),
                     older,
@@ -562,6 +566,40 @@ impl AdminView for SiteAdmin {
             }
         }
     }
+}
+
+/// An audit subject as the page shows it: each `worker N` (the trail names workers by an id
+/// never reused) with their current name, `worker N (Ana)`, or `deleted worker #N` once they
+/// are gone. Names are put in only here, when read, so the trail itself never holds one.
+fn name_workers(subject: &str, names: &std::collections::HashMap<i64, Option<String>>) -> String {
+    const WORKER: &str = "worker ";
+    let mut out = String::with_capacity(subject.len() + 16);
+    let mut rest = subject;
+    while let Some(at) = rest.find(WORKER) {
+        let (before, from) = rest.split_at(at);
+        let digits = from[WORKER.len()..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(from.len() - WORKER.len());
+        let word_start = before
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let id = from[WORKER.len()..WORKER.len() + digits]
+            .parse::<i64>()
+            .ok();
+        out.push_str(before);
+        match id.filter(|_| word_start) {
+            Some(id) => match names.get(&id) {
+                Some(Some(name)) => out.push_str(&format!("worker {id} ({name})")),
+                Some(None) => out.push_str(&format!("worker {id}")),
+                None => out.push_str(&format!("deleted worker #{id}")),
+            },
+            None => out.push_str(&from[..WORKER.len() + digits]),
+        }
+        rest = &from[WORKER.len() + digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The audit chain's state for the audit page, as `dockd privacy verify` finds it.
@@ -583,6 +621,34 @@ mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use crate::views::settle::TestStore;
+
+    #[test]
+    fn audit_subjects_name_a_worker_when_read_and_say_when_they_were_deleted() {
+        let names = std::collections::HashMap::from([(12, Some("Ana".to_owned())), (7, None)]);
+        for (stored, shown) in [
+            (
+                "worker 12 details changed",
+                "worker 12 (Ana) details changed",
+            ),
+            (
+                "wearable KW-1 assigned to worker 7",
+                "wearable KW-1 assigned to worker 7",
+            ),
+            (
+                "worker 5: their data deleted for good (2 sample blocks)",
+                "deleted worker #5: their data deleted for good (2 sample blocks)",
+            ),
+            (
+                "work restriction 3 of worker 120 recorded",
+                "work restriction 3 of deleted worker #120 recorded",
+            ),
+            ("coworker 12 and worker x", "coworker 12 and worker x"),
+            ("sign-in", "sign-in"),
+            ("worker 12", "worker 12 (Ana)"),
+        ] {
+            assert_eq!(name_workers(stored, &names), shown);
+        }
+    }
 
     /// Awaited on the page's only thread: the password is hashed and the look-ups read on the
     /// blocking pool, the writer's commit awaited, with no thread blocked waiting for it.

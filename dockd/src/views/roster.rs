@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use web_ui::ViewFuture;
 use web_ui::roster::{
-    Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
-    WorkRestrictionInput,
+    DeletedData, DeletedWorker, Roster, RosterChange, RosterDone, RosterRefusal, RosterView,
+    RosterWearable, RosterWorker, WorkRestrictionInput,
 };
 
 use crate::analysis::work_restrictions::{WorkRestriction, WorkRestrictionTerms};
 use crate::clock::Clock;
 use crate::site::SiteSettings;
+use crate::store::deletion::WorkerDeletion;
 use crate::store::roster::{self, RosterError};
 use crate::store::work_restrictions::{RETENTION_DAYS, WorkRestrictionChange, WorkRestrictionDone};
 use crate::store::{Reader, StoreError, Writer};
@@ -395,6 +396,64 @@ impl RosterView for SiteRoster {
     fn change(&self, change: RosterChange) -> ViewFuture<'_, Result<RosterDone, RosterRefusal>> {
         Box::pin(self.apply(change))
     }
+
+    fn delete_worker(
+        &self,
+        id: i64,
+        by: String,
+    ) -> ViewFuture<'_, Result<DeletedWorker, RosterRefusal>> {
+        Box::pin(self.delete(id, by))
+    }
+}
+
+impl SiteRoster {
+    /// Deletes worker `id` for good on behalf of page user `by`: one transaction with its audit
+    /// entry, tombstone and cloud deletion records (`store::deletion`), then the settings in
+    /// force without them.
+    async fn delete(&self, id: i64, by: String) -> Result<DeletedWorker, RosterRefusal> {
+        let deletion = WorkerDeletion {
+            worker: id,
+            at_ms: self.clock.now_ms(),
+            by,
+        };
+        let done = self
+            .writer
+            .delete_worker(deletion)
+            .await
+            .map_err(|error| match error {
+                StoreError::Roster(RosterError::NoSuchWorker) => RosterRefusal(
+                    "that worker is not on the roster (their data may be deleted already)".into(),
+                ),
+                other => {
+                    tracing::error!(error = %other, "Could not delete a worker's data; nothing was deleted.");
+                    RosterRefusal(
+                        "the dock could not delete this worker's data (storage problem), so nothing was deleted; try again"
+                            .into(),
+                    )
+                }
+            })?;
+        self.refresh_settings().await;
+        tracing::info!(
+            worker = done.worker,
+            samples = done.samples,
+            "Deleted a worker's data for good on the page (audited)."
+        );
+        Ok(DeletedWorker {
+            summary: done.subject(),
+            worker: done.worker,
+            deleted: DeletedData {
+                samples: done.samples,
+                alerts: done.alerts,
+                events: done.events,
+                shift_reports: done.shift_reports,
+                work_restrictions: done.restrictions,
+                quarantined_segments: done.quarantined_segments,
+                upload_items: done.upload_items,
+                wearables_unassigned: done.wearables_unassigned,
+                cloud_deletions: done.cloud_deletions,
+            },
+        })
+    }
 }
 
 /// A stored work restriction as the pages show it, in force or not on site-local `today`.
@@ -517,6 +576,84 @@ mod tests {
                 task: None,
                 team: None,
             })
+            .await
+            .unwrap_err();
+        assert!(refused.0.contains("not on the roster"), "{}", refused.0);
+        drop(roster);
+        store.close();
+    }
+
+    /// Whatever a page user does to a worker, the audit trail (the page records the summaries;
+    /// the daemon the deletion) names them by id only, and their deletion is the page user's.
+    #[tokio::test(flavor = "current_thread")]
+    async fn roster_changes_and_a_deletion_are_audited_by_id_and_never_by_name_or_badge() {
+        const NAME: &str = "MARKER-Ana-Name";
+        const BADGE: &str = "MARKER-B-42";
+        let store = TestStore::new("roster-delete");
+        let keys = Arc::new(Pseudonyms::from_key([7; 32]));
+        store
+            .writer
+            .set_pseudonyms(Arc::clone(&keys))
+            .await
+            .unwrap();
+        let roster = roster_over(&store);
+        let added = roster
+            .change(RosterChange::AddWorker {
+                badge: BADGE.to_owned(),
+                display_name: Some(NAME.to_owned()),
+                task: None,
+                team: Some("Night".to_owned()),
+            })
+            .await
+            .unwrap();
+        let id = added.worker.unwrap();
+        let mut summaries = vec![added.summary];
+        for change in [
+            RosterChange::EditWorker {
+                id,
+                display_name: Some(NAME.to_owned()),
+                task: None,
+                team: None,
+            },
+            RosterChange::AssignWearable {
+                serial: "KW-1".to_owned(),
+                worker: Some(id),
+            },
+            RosterChange::OptOut {
+                id,
+                opted_out: true,
+            },
+        ] {
+            summaries.push(roster.change(change).await.unwrap().summary);
+        }
+        let deleted = roster.delete_worker(id, "ada".to_owned()).await.unwrap();
+        assert_eq!(deleted.worker, id);
+        assert_eq!(deleted.deleted.wearables_unassigned, 1);
+        summaries.push(deleted.summary.clone());
+        for summary in &summaries {
+            assert!(
+                summary.contains(&format!("worker {id}"))
+                    && !summary.contains(NAME)
+                    && !summary.contains(BADGE),
+                "{summary}"
+            );
+        }
+        // The deletion's own audit line, written in its transaction, by the page user.
+        let audited = store
+            .reader
+            .audit_page(None, 10)
+            .unwrap()
+            .into_iter()
+            .find(|line| line.action == "delete")
+            .unwrap();
+        assert_eq!(
+            (audited.user.as_str(), audited.subject.as_str()),
+            ("ada", deleted.summary.as_str())
+        );
+        // Gone from the roster and from the settings in force; a second deletion is refused.
+        assert!(roster.roster().workers.is_empty());
+        let refused = roster
+            .delete_worker(id, "ada".to_owned())
             .await
             .unwrap_err();
         assert!(refused.0.contains("not on the roster"), "{}", refused.0);

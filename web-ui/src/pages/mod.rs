@@ -22,7 +22,7 @@ pub(crate) use escape::Escaped;
 pub(crate) use failure::Failure;
 pub use failure::blocking;
 pub(crate) use form::FormFields;
-pub(crate) use format::{bytes, civil_from_days, count, time_element};
+pub(crate) use format::{bytes, civil_from_days, count, counted, time_element};
 pub(crate) use login::{LoginForm, LoginProblem, page as login};
 pub(crate) use shell::{
     Back, Shell, TO_THE_DOCK, Viewer, Visitor, message, message_for, method_not_allowed, not_found,

@@ -9,10 +9,11 @@ use std::{borrow::Cow, fmt::Write as _};
 use axum::{http::StatusCode, response::Response};
 
 use super::{
-    API_WEARABLES, API_WORKERS, END_SUFFIX, OPT_OUT_SUFFIX, PAGE_PATH, Roster, RosterWearable,
-    RosterWorker, STYLE_PATH, WORK_RESTRICTION_PREFIX, WORK_RESTRICTIONS_SUFFIX, WorkRestriction,
-    input,
+    API_WEARABLES, API_WORKERS, DELETE_SUFFIX, DeletedData, END_SUFFIX, OPT_OUT_SUFFIX, PAGE_PATH,
+    Roster, RosterWearable, RosterWorker, STYLE_PATH, WORK_RESTRICTION_PREFIX,
+    WORK_RESTRICTIONS_SUFFIX, WorkRestriction, input,
 };
+use crate::access::Role;
 use crate::pages::{self, Shell, Viewer};
 
 /// Longest message shown after a change, in characters (the rest is cut off with "…").
@@ -76,7 +77,7 @@ pub(super) fn day(epoch_ms: i64) -> String {
 }
 
 /// How the page names a worker: the display name, else the pseudonym.
-fn worker_label(worker: &RosterWorker) -> &str {
+pub(super) fn worker_label(worker: &RosterWorker) -> &str {
     worker
         .display_name
         .as_deref()
@@ -122,6 +123,7 @@ pub(super) fn page(
     }
     let form = Form {
         csrf: viewer.map_or("", |viewer| viewer.csrf),
+        admin: viewer.is_some_and(|viewer| viewer.user.role == Role::Admin),
     };
     wearables(&mut body, roster, form);
     workers(&mut body, roster, form);
@@ -136,10 +138,12 @@ pub(super) fn page(
         .render(status, viewer, &body)
 }
 
-/// What every form shares: the CSRF token.
+/// What every form shares: the CSRF token, and whether the viewer is an administrator (only
+/// they are offered a worker's deletion).
 #[derive(Clone, Copy)]
 struct Form<'a> {
     csrf: &'a str,
+    admin: bool,
 }
 
 impl Form<'_> {
@@ -362,12 +366,67 @@ fn worker_row(
         &format!("{API_WORKERS}/{}{OPT_OUT_SUFFIX}", worker.id),
         "ro-opt-out",
     );
-    let _ = writeln!(
+    let _ = write!(
         out,
         "<input type=\"hidden\" name=\"opted_out\" value=\"{value}\">\
          <button type=\"submit\" class=\"ro-secondary\" aria-describedby=\"ro-opt-out-help\">\
-         {action}<span class=\"ro-hidden\"> {label}</span></button></form></td></tr>"
+         {action}<span class=\"ro-hidden\"> {label}</span></button></form>"
     );
+    if form.admin {
+        delete_form(out, worker, row, form);
+    }
+    out.push_str("</td></tr>\n");
+}
+
+/// An administrator's "Delete this worker's data": folded away, it says what goes and what stays
+/// and takes a ticked box before the button deletes anything (the daemon checks it again).
+fn delete_form(out: &mut String, worker: &RosterWorker, row: usize, form: Form<'_>) {
+    let label = Esc(worker_label(worker));
+    let _ = write!(
+        out,
+        "<details class=\"ro-edit ro-delete\"><summary>Delete this worker's data\
+         <span class=\"ro-hidden\"> ({label})</span></summary>"
+    );
+    form.open(
+        out,
+        &format!("{API_WORKERS}/{}{DELETE_SUFFIX}", worker.id),
+        "ro-form",
+    );
+    let _ = write!(
+        out,
+        "<p class=\"ro-help\">What goes, for good, from this dock: {label}'s badge tag and name, \
+         every sample, alert and shift report of theirs, their work restrictions, the bytes of \
+         damaged segments kept from their wearables, and whatever of theirs is still waiting to \
+         be uploaded. Their wearables stay on the roster, assigned to no one. With cloud upload \
+         on, the cloud is told to delete what it holds of them (by pseudonym).</p>\
+         <p class=\"ro-help\">What stays: the audit entry saying they were deleted (by number, \
+         with no name) and a tombstone, their keyed pseudonym (never the badge tag), so that \
+         data still on a wearable under their badge is thrown away when it docks. Adding the \
+         same badge tag to the roster again lifts the tombstone. This cannot be undone: if they \
+         asked for a copy, export it first.</p>\
+         <label for=\"ro-delete-{row}\"><input id=\"ro-delete-{row}\" name=\"confirm\" \
+         type=\"checkbox\" value=\"yes\" required> Yes, delete {label}'s data for good</label>\
+         <button type=\"submit\" class=\"ro-danger\">Delete for good</button></form></details>"
+    );
+}
+
+/// What a deletion did, in words for the page, naming the worker as the page did (`None`: the
+/// page no longer listed them): `Ana's data is deleted for good (4,500 samples, …); …`.
+pub(super) fn deleted_words(label: Option<&str>, deleted: &DeletedData) -> String {
+    let things = pages::counted;
+    let whose = label.map_or_else(|| "The worker's".to_owned(), |label| format!("{label}'s"));
+    format!(
+        "{whose} data is deleted for good ({}, {}, {}, {}); the audit entry and a tombstone \
+         stay.",
+        things(deleted.samples, "sample", "samples"),
+        things(deleted.alerts, "alert", "alerts"),
+        things(deleted.shift_reports, "shift report", "shift reports"),
+        things(
+            deleted.work_restrictions,
+            "work restriction",
+            "work restrictions"
+        ),
+    )
 }
 
 /// A labelled text field (`list` names a `<datalist>` of suggestions).

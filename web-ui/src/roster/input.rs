@@ -40,6 +40,8 @@ pub(super) enum Format {
 pub(super) enum Problem {
     /// No signed-in user with a role that sees worker data.
     Forbidden,
+    /// A worker-data role, but the request is for administrators only (a worker's deletion).
+    AdminsOnly,
     /// The worker id in the address is not a worker id.
     NoSuchWorker,
     /// The work restriction id in the address is not one.
@@ -69,11 +71,13 @@ pub(super) const SERIAL_WORDS: &str = "That is not a wearable's serial number.";
 pub(super) const WORKER_WORDS: &str = "Choose a worker from the list, or no one.";
 pub(super) const OPT_OUT_WORDS: &str =
     "Say whether the worker opts out (true) or opts back in (false).";
+pub(super) const DELETE_WORDS: &str = "Nothing was deleted: tick the box that confirms the \
+     worker's data is to be deleted for good.";
 
 /// Every fixed refusal of a field, with the code the page's address carries for it after a
 /// form (`/roster?problem=badge`): an address names a problem, never words, so a link cannot
 /// make the page say what its sender wants.
-pub(super) const PROBLEM_CODES: [(&str, &str); 14] = [
+pub(super) const PROBLEM_CODES: [(&str, &str); 15] = [
     ("badge", BADGE_WORDS),
     ("name-length", NAME_TOO_LONG),
     ("name-characters", NAME_CONTROL),
@@ -83,6 +87,7 @@ pub(super) const PROBLEM_CODES: [(&str, &str); 14] = [
     ("serial", SERIAL_WORDS),
     ("worker", WORKER_WORDS),
     ("opt-out", OPT_OUT_WORDS),
+    ("delete-confirm", DELETE_WORDS),
     (
         "work-restriction-per-hour",
         crate::rules::WORK_RESTRICTION_PER_HOUR_WORDS,
@@ -117,6 +122,11 @@ impl Problem {
                 StatusCode::FORBIDDEN,
                 "Not allowed",
                 "Only administrators and supervisors can see or change the roster.".into(),
+            ),
+            Problem::AdminsOnly => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Only administrators can delete a worker's data.".into(),
             ),
             Problem::NoSuchWorker => (
                 StatusCode::NOT_FOUND,
@@ -261,6 +271,26 @@ struct EditJson {
 #[serde(deny_unknown_fields)]
 struct OptOutJson {
     opted_out: bool,
+}
+
+/// `POST /api/v1/roster/workers/{id}/delete` as JSON.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteJson {
+    confirm: bool,
+}
+
+/// Whether a deletion is confirmed: `{confirm: true}`, or the form's ticked box (`confirm=yes`).
+pub(super) fn delete_confirmed(format: Format, bytes: &[u8]) -> Result<(), Problem> {
+    let confirmed = match format {
+        Format::Json => json::<DeleteJson>(bytes)?.confirm,
+        Format::Form => Fields::parse(bytes).get("confirm").map(str::trim) == Some("yes"),
+    };
+    if confirmed {
+        Ok(())
+    } else {
+        Err(Problem::Invalid(DELETE_WORDS))
+    }
 }
 
 /// Assign a wearable: `{serial, worker}`, or the form's `serial` and `worker` ("" is no one).

@@ -8,7 +8,8 @@
 //! on tokio's blocking pool, awaits its changes, and records changes in the audit trail with
 //! subjects that carry no badge tag or name (the daemon's [`RosterDone::summary`]); views are
 //! recorded by the site's audit layer around the worker-data routes (`auth::audit_worker_data`).
-//! Nothing here logs a badge tag or a name.
+//! A worker's deletion (admins only, confirmed) is audited by the daemon in the deletion's own
+//! transaction instead. Nothing here logs a badge tag or a name.
 //!
 //! # Layout
 //! - `view`: the [`RosterView`] trait and the view types (also the JSON shapes).
@@ -40,7 +41,7 @@ use axum::{
 };
 
 use crate::{
-    access::{AuditLog, CurrentUser},
+    access::{AuditLog, CurrentUser, Role},
     pages::{Failure, Visitor, blocking},
 };
 use input::{Format, Problem};
@@ -48,8 +49,8 @@ use input::{Format, Problem};
 pub(crate) use openapi::work_restriction_schema;
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
-    Roster, RosterChange, RosterDone, RosterRefusal, RosterView, RosterWearable, RosterWorker,
-    WorkRestriction, WorkRestrictionInput,
+    DeletedData, DeletedWorker, Roster, RosterChange, RosterDone, RosterRefusal, RosterView,
+    RosterWearable, RosterWorker, WorkRestriction, WorkRestrictionInput,
 };
 
 /// The roster page.
@@ -66,6 +67,9 @@ pub(crate) const API_WORKER: &str = "/api/v1/roster/workers/{id}";
 pub(crate) const API_OPT_OUT: &str = "/api/v1/roster/workers/{id}/opt-out";
 /// What follows a worker's address for opting out.
 const OPT_OUT_SUFFIX: &str = "/opt-out";
+pub(crate) const API_DELETE: &str = "/api/v1/roster/workers/{id}/delete";
+/// What follows a worker's address for deleting their data.
+const DELETE_SUFFIX: &str = "/delete";
 pub(crate) const API_WORK_RESTRICTIONS: &str = "/api/v1/roster/workers/{id}/work-restrictions";
 pub(crate) const API_WORK_RESTRICTION: &str = "/api/v1/roster/work-restrictions/{id}";
 pub(crate) const API_END_WORK_RESTRICTION: &str = "/api/v1/roster/work-restrictions/{id}/end";
@@ -90,10 +94,24 @@ pub(crate) const API_ROUTES: &[(&str, &str)] = &[
     ("post", API_WORKERS),
     ("post", API_WORKER),
     ("post", API_OPT_OUT),
+    ("post", API_DELETE),
     ("post", API_WORK_RESTRICTIONS),
     ("post", API_WORK_RESTRICTION),
     ("post", API_END_WORK_RESTRICTION),
 ];
+
+/// Whether a request to this module is for administrators only, though the worker-data guard
+/// lets supervisors through: a worker's deletion, whose handler checks the role itself. For the
+/// site's test of who reaches what.
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "read by the site's access tests")
+)]
+pub(crate) fn admin_only(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST
+        && path.starts_with(API_WORKERS)
+        && path.ends_with(DELETE_SUFFIX)
+}
 
 #[derive(Clone)]
 struct RosterState {
@@ -110,6 +128,8 @@ struct RosterState {
 /// - `POST /api/v1/roster/workers`: `{badge, display_name?, task?, team?}` → 201
 /// - `POST /api/v1/roster/workers/{id}`: `{display_name?, task?, team?}` (missing clears)
 /// - `POST /api/v1/roster/workers/{id}/opt-out`: `{opted_out: bool}`
+/// - `POST /api/v1/roster/workers/{id}/delete`: `{confirm: true}` (the form's ticked box:
+///   `confirm=yes`); admins only → [`DeletedWorker`]
 /// - `POST /api/v1/roster/workers/{id}/work-restrictions`: a [`WorkRestrictionInput`] → 201
 /// - `POST /api/v1/roster/work-restrictions/{id}`: a [`WorkRestrictionInput`] (replaces it)
 /// - `POST /api/v1/roster/work-restrictions/{id}/end`: `{}` (ends it early)
@@ -130,6 +150,7 @@ pub fn routes(view: Arc<dyn RosterView>, audit: Arc<dyn AuditLog>) -> Router {
         .route(API_WORKERS, post(add_worker))
         .route(API_WORKER, post(edit_worker))
         .route(API_OPT_OUT, post(opt_out))
+        .route(API_DELETE, post(delete_worker))
         .route(API_WORK_RESTRICTIONS, post(record_work_restriction))
         .route(API_WORK_RESTRICTION, post(edit_work_restriction))
         .route(API_END_WORK_RESTRICTION, post(end_work_restriction))
@@ -304,6 +325,55 @@ async fn end_work_restriction(
     .await
 }
 
+/// Deletes a worker's data for good: admins only (403 for a supervisor), confirmed in the body,
+/// then the daemon, awaited, which audits it in the deletion's own transaction (no line is
+/// recorded here). A form goes back to the page with what went in words, naming the worker as
+/// the page did (their display name or pseudonym), never by id.
+async fn delete_worker(
+    State(state): State<RosterState>,
+    visitor: Visitor,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let format = input::format(&headers);
+    let answer_as = format.unwrap_or(Format::Json);
+    let outcome = async {
+        let user = signed_in(&visitor)?;
+        if user.role != Role::Admin {
+            return Err(Problem::AdminsOnly);
+        }
+        let id = worker_in_address(id)?;
+        let format = format.ok_or(Problem::UnsupportedType)?;
+        let bytes = input::read(&headers, body).await?;
+        input::delete_confirmed(format, &bytes)?;
+        // Named as the page named them, before they go.
+        let roster = load(&state).await?;
+        let label = roster
+            .workers
+            .iter()
+            .find(|worker| worker.id == id)
+            .map(|worker| html::worker_label(worker).to_owned());
+        let done = state
+            .view
+            .delete_worker(id, user.name.clone())
+            .await
+            .map_err(|RosterRefusal(words)| Problem::Refused(words))?;
+        Ok::<_, Problem>((done, label))
+    };
+    match (outcome.await, answer_as) {
+        (Ok((done, _)), Format::Json) => no_store(Json(done).into_response()),
+        (Ok((done, label)), Format::Form) => {
+            visitor.leave_notice(
+                PAGE_PATH,
+                html::Notice::to_leave(&html::deleted_words(label.as_deref(), &done.deleted)),
+            );
+            Redirect::to(PAGE_PATH).into_response()
+        }
+        (Err(problem), format) => refused(&state, &visitor, problem, format).await,
+    }
+}
+
 /// The work restriction id an address names; an address that does not decode names none.
 fn work_restriction_in_address(id: Result<Path<String>, PathRejection>) -> Result<i64, Problem> {
     id.map_err(|_| Problem::NoSuchWorkRestriction)
@@ -369,15 +439,28 @@ async fn submit<T>(
             visitor.leave_notice(PAGE_PATH, html::Notice::to_leave(&done.summary));
             Redirect::to(PAGE_PATH).into_response()
         }
-        (Err(problem), Format::Json) => problem.failure().into_response(),
-        (Err(problem), Format::Form) => match (problem.code(), problem) {
-            (Some(code), _) => Redirect::to(&html::Notice::problem_location(code)).into_response(),
-            (None, Problem::Refused(words)) => {
-                let notice = html::Notice::Problem(words.into());
-                answer_page(state, visitor, StatusCode::BAD_REQUEST, Some(&notice)).await
-            }
-            (None, problem) => problem.failure().on_page(visitor).into_response(),
-        },
+        (Err(problem), format) => refused(state, visitor, problem, format).await,
+    }
+}
+
+/// The answer to a request that changed nothing: JSON, or for a form the page's address with a
+/// field's problem code, the page with the daemon's refusal (400), or the failure page.
+async fn refused(
+    state: &RosterState,
+    visitor: &Visitor,
+    problem: Problem,
+    format: Format,
+) -> Response {
+    match (format, problem.code(), problem) {
+        (Format::Json, _, problem) => problem.failure().into_response(),
+        (Format::Form, Some(code), _) => {
+            Redirect::to(&html::Notice::problem_location(code)).into_response()
+        }
+        (Format::Form, None, Problem::Refused(words)) => {
+            let notice = html::Notice::Problem(words.into());
+            answer_page(state, visitor, StatusCode::BAD_REQUEST, Some(&notice)).await
+        }
+        (Format::Form, None, problem) => problem.failure().on_page(visitor).into_response(),
     }
 }
 

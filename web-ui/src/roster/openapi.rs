@@ -10,8 +10,8 @@ use crate::api::openapi::{
 };
 
 use super::{
-    API_END_WORK_RESTRICTION, API_OPT_OUT, API_ROSTER, API_WEARABLES, API_WORK_RESTRICTION,
-    API_WORK_RESTRICTIONS, API_WORKER, API_WORKERS,
+    API_DELETE, API_END_WORK_RESTRICTION, API_OPT_OUT, API_ROSTER, API_WEARABLES,
+    API_WORK_RESTRICTION, API_WORK_RESTRICTIONS, API_WORKER, API_WORKERS,
 };
 
 fn error(description: &str) -> Value {
@@ -125,6 +125,25 @@ pub fn openapi_paths() -> Value {
         "200",
         true,
     );
+    let mut delete = change(
+        "Delete a worker's data for good (administrators only)",
+        "Deletes everything the dock holds about the worker: roster entry with badge tag and \
+         name, samples, alerts, events, shift reports, work restrictions, the quarantined bytes \
+         of their wearables' damaged segments and their records not yet in an upload batch. What \
+         stays: the audit entry (recorded by the dock in the deletion's transaction, naming the \
+         worker by id) and a tombstone, their keyed pseudonym, so that data still on a wearable \
+         under their badge is discarded when it docks; adding the same badge tag to the roster \
+         again lifts it. With cloud upload, a `worker_deleted` record is queued under every key \
+         they were uploaded under. `confirm` must be true (on the form: the ticked box, \
+         `confirm=yes`).",
+        "RosterDelete",
+        "200",
+        true,
+    );
+    delete["post"]["responses"]["200"] = answer("Deleted.", "RosterDeleted");
+    delete["post"]["responses"]["403"] =
+        error("Not signed in as an administrator, or no CSRF token.");
+    paths[API_DELETE] = delete;
     paths[API_WORK_RESTRICTIONS] = change(
         "Record a work restriction for a worker",
         "Return-to-work limits (health-related data: admins and supervisors only, audited, never \
@@ -246,6 +265,28 @@ pub fn openapi_schemas() -> Value {
         ),
         "RosterOptOut": object("Opt out (true) or back in (false).", json!({
             "opted_out": boolean(),
+        })),
+        "RosterDelete": object("Confirms the deletion: must be true.", json!({
+            "confirm": boolean(),
+        })),
+        "RosterDeleted": object(
+            "What a worker's deletion did (no badge tag or name in it).",
+            json!({
+                "summary": string(),
+                "worker": integer(),
+                "deleted": reference("RosterDeletedData"),
+            }),
+        ),
+        "RosterDeletedData": object("What went, by counts.", json!({
+            "samples": integer(),
+            "alerts": integer(),
+            "events": integer(),
+            "shift_reports": integer(),
+            "work_restrictions": integer(),
+            "quarantined_segments": integer(),
+            "upload_items": integer(),
+            "wearables_unassigned": integer(),
+            "cloud_deletions": integer(),
         })),
     })
 }

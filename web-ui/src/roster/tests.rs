@@ -39,6 +39,8 @@ const MARCH_4: i64 = 1_741_068_000_000;
 struct FakeRoster {
     roster: Mutex<Roster>,
     changes: Mutex<Vec<RosterChange>>,
+    /// Every deletion asked for: (worker id, by whom).
+    deletions: Mutex<Vec<(i64, String)>>,
     refusal: Mutex<Option<String>>,
     reads: AtomicUsize,
     panics: AtomicBool,
@@ -56,6 +58,33 @@ impl RosterView for FakeRoster {
         change: RosterChange,
     ) -> crate::ViewFuture<'_, Result<RosterDone, RosterRefusal>> {
         Box::pin(std::future::ready(self.apply(change)))
+    }
+
+    fn delete_worker(
+        &self,
+        id: i64,
+        by: String,
+    ) -> crate::ViewFuture<'_, Result<DeletedWorker, RosterRefusal>> {
+        self.deletions.lock().unwrap().push((id, by));
+        let refusal = self.refusal.lock().unwrap().clone();
+        Box::pin(std::future::ready(match refusal {
+            Some(words) => Err(RosterRefusal(words)),
+            None => Ok(DeletedWorker {
+                summary: format!("worker {id}: their data deleted for good"),
+                worker: id,
+                deleted: DeletedData {
+                    samples: 4500,
+                    alerts: 12,
+                    events: 3,
+                    shift_reports: 1,
+                    work_restrictions: 1,
+                    quarantined_segments: 0,
+                    upload_items: 2,
+                    wearables_unassigned: 1,
+                    cloud_deletions: 1,
+                },
+            }),
+        }))
     }
 }
 
@@ -963,6 +992,8 @@ async fn every_json_route_is_registered_and_described() {
         let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
         let body = if *route == API_OPT_OUT {
             r#"{"opted_out":true}"#
+        } else if *route == API_DELETE {
+            r#"{"confirm":true}"#
         } else if *route == API_WEARABLES {
             r#"{"serial":"WR-0001","worker":null}"#
         } else if *route == API_WORKERS {
@@ -1014,6 +1045,22 @@ async fn the_schemas_name_exactly_the_keys_the_api_answers_and_takes() {
         .await
         .json();
     check_against_schema(&schemas, &schemas["RosterError"], &error, "error");
+    let deleted = fake
+        .post(
+            Some(Role::Admin),
+            &concrete(API_DELETE),
+            JSON,
+            r#"{"confirm":true}"#,
+        )
+        .await
+        .json();
+    check_against_schema(&schemas, &schemas["RosterDeleted"], &deleted, "deleted");
+    check_against_schema(
+        &schemas,
+        &schemas["RosterDelete"],
+        &json!({ "confirm": true }),
+        "RosterDelete",
+    );
     // Request bodies: every documented field is accepted.
     for (schema, path, body) in [
         (
@@ -1223,5 +1270,142 @@ async fn the_roster_says_what_opting_out_does_to_data_stored_before() {
              retention purge removes them"
         ),
         "{html}"
+    );
+}
+
+const ADMIN: Option<Role> = Some(Role::Admin);
+
+#[tokio::test]
+async fn only_an_administrator_is_offered_a_workers_deletion_saying_what_goes_and_what_stays() {
+    let fake = Fake::new();
+    let html = fake.get(ADMIN, "/roster").await.body;
+    // One folded-away deletion per worker, beside their opt-out, behind a box to tick.
+    assert_eq!(
+        html.matches("<summary>Delete this worker's data").count(),
+        2
+    );
+    for id in [12, 7] {
+        let action = format!("action=\"/api/v1/roster/workers/{id}/delete\"");
+        let form = html
+            .split("<form ")
+            .find(|form| form.contains(&action))
+            .and_then(|form| form.split("</form>").next())
+            .unwrap_or_else(|| panic!("no deletion form for worker {id}"));
+        assert!(
+            form.contains(&format!("name=\"csrf\" value=\"{TOKEN}\"")),
+            "{form}"
+        );
+        assert!(
+            form.contains("name=\"confirm\" type=\"checkbox\" value=\"yes\" required"),
+            "{form}"
+        );
+        assert!(form.contains(">Delete for good</button>"), "{form}");
+        // What goes and what stays, in words, before anything is deleted.
+        for words in [
+            "badge tag and name, every sample, alert and shift report of theirs, their work \
+             restrictions",
+            "What stays: the audit entry saying they were deleted (by number, with no name) and \
+             a tombstone",
+            "thrown away when it docks",
+            "This cannot be undone",
+        ] {
+            assert!(form.contains(words), "{words} is not said: {form}");
+        }
+    }
+    // Named as the page names them, escaped.
+    assert!(
+        html.contains("Yes, delete Anna &quot;K.&quot; &lt;b&gt;bold&lt;/b&gt;'s data for good")
+    );
+    assert!(html.contains("Yes, delete W-81C0D4's data for good"));
+    // A supervisor sees and changes the roster but is not offered a deletion.
+    let html = fake.page().await;
+    assert!(!html.contains("Delete this worker's data"));
+    assert!(!html.contains("/delete\""));
+}
+
+#[tokio::test]
+async fn a_deletion_takes_an_administrator_and_a_ticked_box_and_then_says_in_words_whose_data_went()
+{
+    let fake = Fake::new();
+    let path = concrete(API_DELETE);
+    let confirmed = format!("csrf={TOKEN}&confirm=yes");
+    // A supervisor is refused before the daemon is asked.
+    let answer = fake.post(SUPERVISOR, &path, FORM, &confirmed).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let answer = fake
+        .post(SUPERVISOR, &path, JSON, r#"{"confirm":true}"#)
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(
+        answer.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("Only administrators"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        fake.get(None, "/roster").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Without the ticked box nothing is deleted, and the page says why.
+    let answer = fake
+        .post(ADMIN, &path, FORM, &format!("csrf={TOKEN}"))
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location(), "/roster?problem=delete-confirm");
+    let page = fake.get(ADMIN, answer.location()).await.body;
+    assert!(page.contains("<strong>Not saved:</strong> Nothing was deleted: tick the box"));
+    let answer = fake.post(ADMIN, &path, JSON, r#"{"confirm":false}"#).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    let answer = fake.post(ADMIN, &path, JSON, "{}").await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(fake.view.deletions.lock().unwrap().is_empty());
+
+    // Confirmed: deleted on behalf of the signed-in admin, back to the page, which says in
+    // words (the worker as the page named them, never their id) what went and what stays.
+    let answer = fake.post(ADMIN, &path, FORM, &confirmed).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert_eq!(answer.location(), "/roster");
+    assert_eq!(
+        *fake.view.deletions.lock().unwrap(),
+        [(12, "sam".to_owned())]
+    );
+    let page = fake.get(ADMIN, "/roster").await.body;
+    let notice = page
+        .split("data-kind=\"done\"><strong>Saved:</strong> ")
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .unwrap_or_else(|| panic!("no notice: {page}"));
+    assert_eq!(
+        notice,
+        "Anna &quot;K.&quot; &lt;b&gt;bold&lt;/b&gt;&#39;s data is deleted for good (4,500 \
+         samples, 12 alerts, 1 shift report, 1 work restriction); the audit entry and a \
+         tombstone stay."
+    );
+    // The daemon audits a deletion in its own transaction: the page records no second line.
+    assert!(
+        fake.audit_entries().is_empty(),
+        "{:?}",
+        fake.audit_entries()
+    );
+
+    // The API answers what went, by counts, without a name.
+    let answer = fake.post(ADMIN, &path, JSON, r#"{"confirm":true}"#).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers[CACHE_CONTROL], "no-store");
+    let body = answer.json();
+    assert_eq!(body["worker"], 12);
+    assert_eq!(body["deleted"]["samples"], 4500);
+    assert!(!answer.body.contains("Anna"));
+
+    // The daemon's refusal (no such worker any more) comes back in its words.
+    fake.refuse_with("that worker is not on the roster");
+    let answer = fake.post(ADMIN, &path, FORM, &confirmed).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer
+            .body
+            .contains("<strong>Not saved:</strong> that worker is not on the roster")
     );
 }

@@ -18,6 +18,16 @@ pub trait RosterView: Send + Sync + 'static {
     /// on the blocking pool). A refusal carries the reason in plain words for the person who
     /// typed the change ("badge tag must be 1–16 ASCII characters", "no such task").
     fn change(&self, change: RosterChange) -> ViewFuture<'_, Result<RosterDone, RosterRefusal>>;
+
+    /// Deletes worker `id` and everything the dock holds about them for good, on the request of
+    /// page user `by` (an admin: the page checks the role before it calls this). Durable when the
+    /// future resolves, and audited by the daemon in the deletion's own transaction, so the page
+    /// records no line of its own. Awaited on a runtime worker, like [`RosterView::change`].
+    fn delete_worker(
+        &self,
+        id: i64,
+        by: String,
+    ) -> ViewFuture<'_, Result<DeletedWorker, RosterRefusal>>;
 }
 
 /// Everything the roster page shows.
@@ -156,6 +166,35 @@ pub struct RosterDone {
     pub summary: String,
     /// The worker the change concerned (a new worker's id for `AddWorker`).
     pub worker: Option<i64>,
+}
+
+/// What a worker's deletion did: the JSON answer of `POST /api/v1/roster/workers/{id}/delete`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletedWorker {
+    /// The audit line's subject, in plain words by the worker's id (no badge tag or name).
+    pub summary: String,
+    /// The deleted worker's id (never given to anyone else).
+    pub worker: i64,
+    /// What went, by counts.
+    pub deleted: DeletedData,
+}
+
+/// What went with a worker's deletion, by counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedData {
+    pub samples: u64,
+    pub alerts: u64,
+    pub events: u64,
+    pub shift_reports: u64,
+    pub work_restrictions: u64,
+    /// Damaged segments kept for support whose bytes went (their wearables' segments).
+    pub quarantined_segments: u64,
+    /// Their records waiting to be uploaded, not yet in a batch.
+    pub upload_items: u64,
+    /// Wearables that were assigned to them, now assigned to no one.
+    pub wearables_unassigned: u64,
+    /// Deletion records queued for the cloud (one per pseudonym key they were uploaded under).
+    pub cloud_deletions: u64,
 }
 
 /// Why a change was refused, in plain words (answered as 400 with `{"error": …}`, or shown on
