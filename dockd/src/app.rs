@@ -236,7 +236,8 @@ async fn run_open(
         Arc::clone(&site),
         Arc::clone(&pseudonyms),
         Arc::clone(&clock),
-    );
+    )
+    .keeping_work_restrictions(config.privacy.retention_days.work_restrictions);
     let admin = SiteAdmin::new(
         Reader::open(&db)?,
         writer.clone(),
@@ -340,6 +341,7 @@ async fn run_open(
             ctx.writer.clone(),
             Arc::clone(&site),
             Arc::clone(&ctx.clock),
+            config.privacy.retention_days.work_restrictions,
             shutdown.clone(),
         ),
     );

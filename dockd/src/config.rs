@@ -128,11 +128,13 @@ pub struct RetentionDays {
     /// Shift reports, after their shift ended (default 730); at least `samples` and
     /// `alerts_events`, or a re-analysis would bring purged reports back.
     pub shift_reports: u32,
+    /// Work restrictions, after their last day (default 90).
+    pub work_restrictions: u32,
 }
 
 impl RetentionDays {
     /// Every class by its key in `[privacy.retention_days]`.
-    pub fn by_key(&self) -> [(&'static str, u32); 6] {
+    pub fn by_key(&self) -> [(&'static str, u32); 7] {
         [
             ("gps", self.gps),
             ("dock_power", self.dock_power),
@@ -140,6 +142,7 @@ impl RetentionDays {
             ("samples", self.samples),
             ("alerts_events", self.alerts_events),
             ("shift_reports", self.shift_reports),
+            ("work_restrictions", self.work_restrictions),
         ]
     }
 
@@ -160,6 +163,7 @@ impl Default for RetentionDays {
             samples: 90,
             alerts_events: 365,
             shift_reports: 730,
+            work_restrictions: crate::store::work_restrictions::RETENTION_DAYS as u32,
         }
     }
 }

@@ -254,8 +254,8 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "work_restriction",
         holds: "a worker's work restrictions (limits a physician or supervisor set)",
         class: DataClass::WorkerActivity,
-        retention: Retention::Days {
-            days: crate::store::work_restrictions::RETENTION_DAYS,
+        retention: Retention::Configured {
+            key: "work_restrictions",
             after: "until_day",
         },
         leaves_as: &[],

@@ -179,8 +179,9 @@ fn web_ui_in_the_store(root: &Path) -> Vec<String> {
 /// `privacy::export`, the worker's own export of their data (the right of access, written only for
 /// the person who asked). Anything else — an upload, the console, the status page — naming them
 /// is reported.
-const WORK_RESTRICTION_FILES: [&str; 11] = [
+const WORK_RESTRICTION_FILES: [&str; 12] = [
     "dockd/src/store/work_restrictions.rs",
+    "dockd/src/config.rs",
     "dockd/src/store/writer.rs",
     "dockd/src/store/schema.rs",
     "dockd/src/store/mod.rs",
@@ -544,14 +545,12 @@ fn a_planted_pull_in_the_locked_dock_is_reported() {
         "tidy-locked",
         &[(
             "dockd/src/locked.rs",
-            "//! l
-fn f(c: &Config) { let _ = crate::dock::run(c); }
-",
+            "//! l\nfn f(c: &Config) { let _ = crate::pull::run(c); }\n",
         )],
     );
     assert_eq!(
         locked_dock_reaches_for_wearables_or_the_writer(&planted_root(&dir)),
-        ["dockd/src/locked.rs names `dock`"]
+        ["dockd/src/locked.rs names `pull`"]
     );
 }
 

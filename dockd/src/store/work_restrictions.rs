@@ -20,6 +20,7 @@ use super::{Reader, StoreError};
 use crate::analysis::work_restrictions::{WorkRestriction, WorkRestrictionTerms};
 
 /// Days a work restriction is kept after its last day in force; then the sweep deletes it for good.
+/// The default of `[privacy.retention_days] work_restrictions`.
 pub const RETENTION_DAYS: i64 = 90;
 
 /// One change to the work restrictions, applied by `Writer::work_restrictions` in its savepoint.
@@ -48,9 +49,9 @@ pub enum WorkRestrictionChange {
         last_day: String,
         at_ms: i64,
     },
-    /// Deletes for good every work restriction whose last day is more than [`RETENTION_DAYS`]
-    /// before site-local `today` (`YYYY-MM-DD`).
-    Sweep { today: String },
+    /// Deletes for good every work restriction whose last day is more than `keep_days`
+    /// (`[privacy.retention_days] work_restrictions`) before site-local `today` (`YYYY-MM-DD`).
+    Sweep { today: String, keep_days: u32 },
     /// Deletes every work restriction of a worker (for the coming deletion of a worker's data).
     DeleteOfWorker { worker: i64 },
 }
@@ -135,8 +136,8 @@ pub(super) fn apply(
             )?;
             Ok(WorkRestrictionDone::Ended)
         }
-        WorkRestrictionChange::Sweep { today } => {
-            let cutoff = kept_since(today)?;
+        WorkRestrictionChange::Sweep { today, keep_days } => {
+            let cutoff = kept_since(today, *keep_days)?;
             let deleted = tx.execute(
                 "DELETE FROM work_restriction WHERE until_day < ?1",
                 [cutoff],
@@ -174,13 +175,13 @@ fn row_values<'a>(
     )
 }
 
-/// The earliest last day still kept on site-local `today`: `today − RETENTION_DAYS`.
-fn kept_since(today: &str) -> Result<String, StoreError> {
+/// The earliest last day still kept on site-local `today`: `today − keep_days`.
+fn kept_since(today: &str, keep_days: u32) -> Result<String, StoreError> {
     let today: jiff::civil::Date = today
         .parse()
         .map_err(|_| StoreError::Corrupt(format!("{today} is not a day")))?;
     let since = today
-        .checked_sub(RETENTION_DAYS.days())
+        .checked_sub(i64::from(keep_days).days())
         .map_err(|_| StoreError::Corrupt("a day out of range".to_owned()))?;
     Ok(since.to_string())
 }
@@ -424,6 +425,7 @@ mod tests {
         let later = record(&store, worker, "2025-02-01", "2025-02-28").await;
         let sweep = |today: &str| WorkRestrictionChange::Sweep {
             today: today.to_owned(),
+            keep_days: 90,
         };
         // 2025-01-31 + 90 days = 2025-05-01: still kept that day.
         let done = store

@@ -30,6 +30,7 @@ pub struct SiteRoster {
     site: Arc<SiteSettings>,
     pseudonyms: Arc<Pseudonyms>,
     clock: Arc<dyn Clock>,
+    work_restrictions_kept_days: u32,
 }
 
 impl SiteRoster {
@@ -46,7 +47,15 @@ impl SiteRoster {
             site,
             pseudonyms,
             clock,
+            work_restrictions_kept_days: u32::try_from(RETENTION_DAYS).unwrap_or(u32::MAX),
         }
+    }
+
+    /// How long ended work restrictions are kept (`[privacy.retention_days] work_restrictions`),
+    /// as the page says it.
+    pub fn keeping_work_restrictions(mut self, days: u32) -> Self {
+        self.work_restrictions_kept_days = days;
+        self
     }
 
     fn read(&self) -> Result<Roster, StoreError> {
@@ -92,7 +101,7 @@ impl SiteRoster {
             teams: teams.into_iter().collect(),
             work_restrictions,
             today: Some(today),
-            work_restrictions_kept_days: u32::try_from(RETENTION_DAYS).unwrap_or(u32::MAX),
+            work_restrictions_kept_days: self.work_restrictions_kept_days,
         })
     }
 
@@ -493,10 +502,11 @@ pub async fn sweep_work_restrictions_once(
     writer: &Writer,
     site: &SiteSettings,
     clock: &dyn Clock,
+    keep_days: u32,
 ) -> Result<u64, StoreError> {
     let today = super::site_day(&site.current().time_zone, clock.now_ms());
     match writer
-        .work_restrictions(WorkRestrictionChange::Sweep { today })
+        .work_restrictions(WorkRestrictionChange::Sweep { today, keep_days })
         .await?
     {
         WorkRestrictionDone::Deleted(count) => Ok(count),
@@ -509,10 +519,11 @@ pub async fn sweep_work_restrictions(
     writer: Writer,
     site: Arc<SiteSettings>,
     clock: Arc<dyn Clock>,
+    keep_days: u32,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     loop {
-        match sweep_work_restrictions_once(&writer, &site, clock.as_ref()).await {
+        match sweep_work_restrictions_once(&writer, &site, clock.as_ref(), keep_days).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(
                 deleted,
@@ -849,13 +860,13 @@ mod tests {
             .unwrap();
         // 2025-05-01 is the 90th day after 2025-01-31: still kept; deleted the day after.
         let may_1 = At(MARCH_4_NOON + 58 * 86_400_000);
-        let kept = sweep_work_restrictions_once(&store.writer, &store.site, &may_1)
+        let kept = sweep_work_restrictions_once(&store.writer, &store.site, &may_1, 90)
             .await
             .unwrap();
         assert_eq!(kept, 0);
         assert_eq!(store.reader.work_restrictions().unwrap().len(), 1);
         let may_2 = At(MARCH_4_NOON + 59 * 86_400_000);
-        let deleted = sweep_work_restrictions_once(&store.writer, &store.site, &may_2)
+        let deleted = sweep_work_restrictions_once(&store.writer, &store.site, &may_2, 90)
             .await
             .unwrap();
         assert_eq!(deleted, 1);
