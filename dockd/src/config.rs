@@ -130,11 +130,14 @@ pub struct RetentionDays {
     pub shift_reports: u32,
     /// Work restrictions, after their last day (default 90).
     pub work_restrictions: u32,
+    /// Audit entries (default 1095, three years: long enough for a works council's or an
+    /// auditor's yearly review of who saw whose data, with a year to spare).
+    pub audit: u32,
 }
 
 impl RetentionDays {
     /// Every class by its key in `[privacy.retention_days]`.
-    pub fn by_key(&self) -> [(&'static str, u32); 7] {
+    pub fn by_key(&self) -> [(&'static str, u32); 8] {
         [
             ("gps", self.gps),
             ("dock_power", self.dock_power),
@@ -143,6 +146,7 @@ impl RetentionDays {
             ("alerts_events", self.alerts_events),
             ("shift_reports", self.shift_reports),
             ("work_restrictions", self.work_restrictions),
+            ("audit", self.audit),
         ]
     }
 
@@ -164,6 +168,7 @@ impl Default for RetentionDays {
             alerts_events: 365,
             shift_reports: 730,
             work_restrictions: crate::store::work_restrictions::RETENTION_DAYS as u32,
+            audit: 1095,
         }
     }
 }
@@ -1340,8 +1345,13 @@ mod tests {
             err.contains("shift_reports (730) must be at least samples (800)"),
             "{err}"
         );
-        let err = parse("[privacy.retention_days]\naudit = 5\n").unwrap_err();
-        assert!(err.contains("audit"), "{err}");
+        let err = parse("[privacy.retention_days]\noutbox = 5\n").unwrap_err();
+        assert!(err.contains("outbox"), "{err}");
+        let err = parse("[privacy.retention_days]\naudit = 0\n").unwrap_err();
+        assert!(
+            err.contains("privacy.retention_days.audit must be 1 to 36500"),
+            "{err}"
+        );
         let err = parse("[privacy]\npurge_at = \"25:00\"\n").unwrap_err();
         assert!(err.contains("privacy.purge_at"), "{err}");
         assert_eq!(

@@ -483,7 +483,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "audit",
         holds: "who viewed, changed or exported what on the page and the command line",
         class: DataClass::Audit,
-        retention: Retention::Kept,
+        retention: Retention::Configured {
+            key: "audit",
+            after: "at_ms",
+        },
         leaves_as: &[],
         columns: &[
             ("id", Reference),
@@ -497,7 +500,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "audit_link",
         holds: "each audit entry's hash link (the tamper-evident chain)",
         class: DataClass::Audit,
-        retention: Retention::Kept,
+        retention: Retention::Configured {
+            key: "audit",
+            after: "its entry's at_ms",
+        },
         leaves_as: &[],
         columns: &[("audit_id", Reference), ("hash", Bookkeeping)],
     },
@@ -505,7 +511,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "audit_anchor",
         holds: "the chain's head at most hourly (entry id and link, no content)",
         class: DataClass::Audit,
-        retention: Retention::Kept,
+        retention: Retention::Configured {
+            key: "audit",
+            after: "at_ms",
+        },
         leaves_as: &[Kind::AuditAnchor],
         columns: &[
             ("audit_id", Reference),
@@ -515,11 +524,16 @@ pub const INVENTORY: &[TableEntry] = &[
     },
     TableEntry {
         table: "audit_chain_state",
-        holds: "the last audit entry older than the chain",
+        holds: "the last audit entry older than the chain, and the base the chain goes on from after the audit retention",
         class: DataClass::Audit,
         retention: Retention::Current,
         leaves_as: &[],
-        columns: &[("id", Reference), ("backfill_until", Reference)],
+        columns: &[
+            ("id", Reference),
+            ("backfill_until", Reference),
+            ("base_id", Reference),
+            ("base_link", Bookkeeping),
+        ],
     },
     TableEntry {
         table: "setting",
@@ -752,6 +766,7 @@ pub fn cutoffs(days: &crate::config::RetentionDays, now_ms: i64) -> crate::store
         samples_before_ms: before(days.samples),
         alerts_before_ms: before(days.alerts_events),
         reports_before_ms: before(days.shift_reports),
+        audit_before_ms: before(days.audit),
     }
 }
 

@@ -45,14 +45,7 @@ pub fn link(
 /// Links the audit entries written since the last link, in id order, up to and including `until`
 /// (the entries this transaction wrote, or the entries older than the chain).
 fn link_through(tx: &Transaction<'_>, until: i64) -> Result<(), StoreError> {
-    let (mut previous, after): (String, i64) = tx
-        .query_row(
-            "SELECT hash, audit_id FROM audit_link ORDER BY audit_id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .unwrap_or_else(|| (GENESIS.to_owned(), 0));
+    let (mut previous, after) = tail(tx)?;
     let mut entries = tx.prepare_cached(
         "SELECT id, at_ms, user, action, subject FROM audit WHERE id > ?1 AND id <= ?2 ORDER BY id",
     )?;
@@ -75,6 +68,96 @@ fn link_through(tx: &Transaction<'_>, until: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The chain's last link and its entry id: the newest link, or the base the retention purge
+/// left (see [`purge_before`]), or [`GENESIS`] before the first entry.
+fn tail(tx: &Transaction<'_>) -> Result<(String, i64), StoreError> {
+    let newest = tx
+        .query_row(
+            "SELECT hash, audit_id FROM audit_link ORDER BY audit_id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match newest {
+        Some(newest) => Ok(newest),
+        None => Ok(tx.query_row(
+            "SELECT base_link, base_id FROM audit_chain_state WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?),
+    }
+}
+
+/// The retention of the audit trail: removes every entry older than `before_ms` (the oldest
+/// entries up to the first one at or after it), with their links and anchors, when the whole
+/// chain verifies — a broken chain keeps its evidence. The chain goes on from the last removed
+/// entry's link, recorded as the base, and an audit entry written here (by `by`, at `at_ms`)
+/// names the base and its link, so verification can tell this base from one moved by hand.
+/// Returns the entries removed.
+pub(super) fn purge_before(
+    tx: &Transaction<'_>,
+    before_ms: i64,
+    at_ms: i64,
+    by: &str,
+) -> Result<u64, StoreError> {
+    let base_id: i64 = tx.query_row(
+        "SELECT base_id FROM audit_chain_state WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let until: i64 = tx.query_row(
+        "SELECT coalesce((SELECT min(id) FROM audit WHERE at_ms >= ?1),
+                         (SELECT coalesce(max(id), 0) FROM audit) + 1) - 1",
+        [before_ms],
+        |r| r.get(0),
+    )?;
+    if until <= base_id {
+        return Ok(0);
+    }
+    let report = verify(tx)?;
+    if let Some(problem) = report.problem {
+        tracing::warn!(
+            problem = %problem,
+            "The audit trail's retention is skipped: its chain does not verify, and the entries are kept as evidence."
+        );
+        return Ok(0);
+    }
+    let Some(link): Option<String> = tx
+        .query_row(
+            "SELECT hash FROM audit_link WHERE audit_id = ?1",
+            [until],
+            |r| r.get(0),
+        )
+        .optional()?
+    else {
+        return Ok(0);
+    };
+    tx.execute(
+        "UPDATE audit_chain_state SET base_id = ?1, base_link = ?2 WHERE id = 1",
+        params![until, link],
+    )?;
+    tx.execute("DELETE FROM audit_anchor WHERE audit_id <= ?1", [until])?;
+    tx.execute("DELETE FROM audit_link WHERE audit_id <= ?1", [until])?;
+    let removed = tx.execute("DELETE FROM audit WHERE id <= ?1", [until])?;
+    super::accounts::append_audit(
+        tx,
+        &[super::AuditEntry {
+            at_ms,
+            user: by.to_owned(),
+            action: "delete".to_owned(),
+            subject: base_subject(until, &link),
+        }],
+    )?;
+    Ok(u64::try_from(removed).unwrap_or(u64::MAX))
+}
+
+/// The subject of the audit entry that records a base.
+fn base_subject(base_id: i64, link: &str) -> String {
+    format!(
+        "retention purge of the audit trail: entries up to {base_id} removed; the chain goes on from link {link}"
+    )
+}
+
 /// Links the entries older than the chain (once, after the migration that made it).
 pub(super) fn backfill(tx: &Transaction<'_>) -> Result<(), StoreError> {
     let until: i64 = tx.query_row(
@@ -82,11 +165,7 @@ pub(super) fn backfill(tx: &Transaction<'_>) -> Result<(), StoreError> {
         [],
         |r| r.get(0),
     )?;
-    let linked: i64 = tx.query_row(
-        "SELECT coalesce(max(audit_id), 0) FROM audit_link",
-        [],
-        |r| r.get(0),
-    )?;
+    let linked = tail(tx)?.1;
     if linked < until {
         link_through(tx, until)?;
     }
@@ -176,12 +255,23 @@ pub enum ChainProblem {
     Rewritten(i64),
     #[error("the audit trail is not chained yet: start dockd once to link it")]
     NotChained,
+    #[error(
+        "the audit trail starts after entry {0}, but no retention purge recorded removing the entries up to it: they were removed by hand"
+    )]
+    BaseUnexplained(i64),
 }
 
 impl Reader {
     /// Walks the whole audit trail and its links and reports the first break.
     pub fn audit_chain(&self) -> Result<ChainReport, StoreError> {
-        self.with(|conn| {
+        self.with(verify)
+    }
+}
+
+/// Walks the whole audit trail from its base (see [`purge_before`]) and reports the first break.
+fn verify(conn: &rusqlite::Connection) -> rusqlite::Result<ChainReport> {
+    {
+        {
             let chained: bool = conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_link')",
                 [],
@@ -195,9 +285,9 @@ impl Reader {
                 last_anchor: None,
             };
             if !chained {
-                report.entries = conn.query_row("SELECT count(*) FROM audit", [], |r| {
-                    r.get::<_, i64>(0)
-                })? as u64;
+                report.entries = conn
+                    .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))?
+                    as u64;
                 report.problem = Some(ChainProblem::NotChained);
                 return Ok(report);
             }
@@ -217,7 +307,28 @@ impl Reader {
                  ORDER BY 1",
             )?;
             let mut rows = query.query([])?;
-            let mut previous = (0i64, GENESIS.to_owned());
+            // Where the chain starts: the genesis, or the base the retention purge left, which
+            // an entry after it must name with its link.
+            let (base_id, base_link): (i64, String) = conn
+                .query_row(
+                    "SELECT base_id, base_link FROM audit_chain_state WHERE id = 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .unwrap_or((0, GENESIS.to_owned()));
+            if base_id > 0 {
+                let named: bool = conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM audit WHERE id > ?1 AND action = 'delete'
+                        AND subject = ?2)",
+                    params![base_id, base_subject(base_id, &base_link)],
+                    |r| r.get(0),
+                )?;
+                if !named {
+                    report.problem = Some(ChainProblem::BaseUnexplained(base_id));
+                }
+            }
+            let mut previous = (base_id, base_link);
             let mut pending_orphan: Option<i64> = None;
             while let Some(row) = rows.next()? {
                 let id: i64 = row.get(0)?;
@@ -282,7 +393,7 @@ impl Reader {
                 report.head = Some(previous);
             }
             Ok(report)
-        })
+        }
     }
 }
 

@@ -9,7 +9,9 @@
 //! it nor counts it as outdated); shift reports by their end. The dock's GPS fixes and events
 //! (`gps`), its power samples (`dock_power`) and quarantined segment bytes (`raw_segments`, by
 //! when the segment was last seen; the wearable keeps a quarantined segment, so a later docking
-//! brings it back). Work restrictions have their own sweep (`store::work_restrictions`).
+//! brings it back). Audit entries (`audit`) from the oldest, their hash chain going on from a
+//! recorded base (`store::audit_chain::purge_before`). Work restrictions have their own sweep
+//! (`store::work_restrictions`).
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
@@ -30,6 +32,7 @@ pub struct Cutoffs {
     pub samples_before_ms: i64,
     pub alerts_before_ms: i64,
     pub reports_before_ms: i64,
+    pub audit_before_ms: i64,
 }
 
 /// What one purge deleted, per class.
@@ -45,6 +48,8 @@ pub struct Purged {
     pub gps_events: u64,
     pub dock_power: u64,
     pub quarantined_segments: u64,
+    /// Audit entries past their retention (the chain goes on from the last one's link).
+    pub audit_entries: u64,
 }
 
 /// What went, in words: `3 sample blocks, 0 alerts, …, 1 quarantined segments`.
@@ -52,7 +57,7 @@ impl std::fmt::Display for Purged {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} sample blocks, {} alerts, {} events, {} shift reports, {} GPS fixes, {} GPS events, {} dock power samples, {} quarantined segments",
+            "{} sample blocks, {} alerts, {} events, {} shift reports, {} GPS fixes, {} GPS events, {} dock power samples, {} quarantined segments, {} audit entries",
             self.sample_blocks,
             self.alerts,
             self.events,
@@ -60,7 +65,8 @@ impl std::fmt::Display for Purged {
             self.gps_fixes,
             self.gps_events,
             self.dock_power,
-            self.quarantined_segments
+            self.quarantined_segments,
+            self.audit_entries
         )
     }
 }
@@ -76,6 +82,7 @@ impl Purged {
             + self.gps_events
             + self.dock_power
             + self.quarantined_segments
+            + self.audit_entries
     }
 }
 
@@ -136,6 +143,12 @@ pub(super) fn purge(tx: &Transaction<'_>, cutoffs: &Cutoffs) -> Result<Purged, S
             "DELETE FROM quarantine WHERE last_seen_ms < ?1",
             [cutoffs.quarantine_before_ms],
         )?),
+        audit_entries: super::audit_chain::purge_before(
+            tx,
+            cutoffs.audit_before_ms,
+            cutoffs.at_ms,
+            "retention purge",
+        )?,
     };
     tx.execute(
         "INSERT INTO setting (key, value) VALUES (?1, ?2)

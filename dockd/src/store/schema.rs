@@ -472,6 +472,34 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE alert ADD COLUMN place INTEGER;         -- NULL: its rank among its segment's alerts
     ALTER TABLE sample_block ADD COLUMN place INTEGER;  -- NULL: its rank by (t_ms, id) in its segment
     "#,
+    // 14: retention of the audit trail (issue 15). The retention purge removes the oldest entries
+    // (with their links and anchors) up to a **base**: the chain goes on from the base entry's
+    // link, recorded here, and the purge's own audit entry names the base and its link, so a base
+    // moved by anyone else is seen. Deleting at or below the base is the only deletion the
+    // append-only guards let through.
+    r#"
+    ALTER TABLE audit_chain_state ADD COLUMN base_id INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE audit_chain_state ADD COLUMN base_link TEXT NOT NULL
+        DEFAULT '0000000000000000000000000000000000000000000000000000000000000000';
+    DROP TRIGGER audit_no_delete;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        WHEN OLD.id > (SELECT base_id FROM audit_chain_state WHERE id = 1)
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit trail is append-only');
+    END;
+    DROP TRIGGER audit_link_no_delete;
+    CREATE TRIGGER audit_link_no_delete BEFORE DELETE ON audit_link
+        WHEN OLD.audit_id > (SELECT base_id FROM audit_chain_state WHERE id = 1)
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit chain is append-only');
+    END;
+    DROP TRIGGER audit_anchor_no_delete;
+    CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
+        WHEN OLD.audit_id > (SELECT base_id FROM audit_chain_state WHERE id = 1)
+    BEGIN
+        SELECT RAISE(ABORT, 'audit anchors are append-only');
+    END;
+    "#,
 ];
 
 /// The migrations that rebuild a table other tables reference (`worker`, 12): they run with

@@ -254,3 +254,78 @@ async fn a_cut_off_tail_and_a_consistently_rewritten_chain_are_found_against_the
     );
     store.close();
 }
+
+/// Cutoffs that purge nothing but audit entries written before `audit_before_ms`.
+fn audit_only(audit_before_ms: i64) -> crate::store::purge::Cutoffs {
+    crate::store::purge::Cutoffs {
+        at_ms: 10_000,
+        gps_before_ms: i64::MIN,
+        dock_power_before_ms: i64::MIN,
+        quarantine_before_ms: i64::MIN,
+        samples_before_ms: i64::MIN,
+        alerts_before_ms: i64::MIN,
+        reports_before_ms: i64::MIN,
+        audit_before_ms,
+    }
+}
+
+#[tokio::test]
+async fn the_audit_retention_removes_the_oldest_entries_and_the_chain_goes_on_from_its_base() {
+    let store = five_entries("chain-retention").await;
+    // Entries 1–3 were written before 1_004.
+    let purged = store.writer.purge(audit_only(1_004)).await.unwrap();
+    assert_eq!(purged.audit_entries, 3);
+    assert_eq!(store.number("SELECT min(id) FROM audit"), 4);
+    assert_eq!(
+        store.number("SELECT count(*) FROM audit_link WHERE audit_id <= 3"),
+        0
+    );
+    let report = store.reader.audit_chain().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    // 4, 5 and the purge's own entry naming the base.
+    assert_eq!(report.entries, 3);
+    // New entries link on from there; a second purge with nothing old removes nothing.
+    store.writer.audit(vec![entry(7)]).await.unwrap();
+    store
+        .wait_for_count("SELECT count(*) FROM audit_link WHERE audit_id = 7", 1)
+        .await;
+    assert!(store.reader.audit_chain().unwrap().is_intact());
+    let again = store.writer.purge(audit_only(1_004)).await.unwrap();
+    assert_eq!(again.audit_entries, 0);
+
+    // Someone with the file moves the base on and removes entries 4–5 by hand (the guards let
+    // deletions at or below the base through): no purge entry names that base.
+    let link5: String = store
+        .reader
+        .with(|c| {
+            c.query_row("SELECT hash FROM audit_link WHERE audit_id = 5", [], |r| {
+                r.get(0)
+            })
+        })
+        .unwrap();
+    store.tamper(&format!(
+        "UPDATE audit_chain_state SET base_id = 5, base_link = '{link5}';
+         DELETE FROM audit_link WHERE audit_id <= 5; DELETE FROM audit WHERE id <= 5;"
+    ));
+    assert_eq!(
+        store.reader.audit_chain().unwrap().problem,
+        Some(ChainProblem::BaseUnexplained(5))
+    );
+    store.close();
+}
+
+#[tokio::test]
+async fn a_broken_chain_is_kept_whole_by_the_audit_retention() {
+    let store = five_entries("chain-retention-broken").await;
+    store.tamper(&format!(
+        "{UNGUARDED} UPDATE audit SET subject = 'edited' WHERE id = 2;"
+    ));
+    let purged = store.writer.purge(audit_only(1_004)).await.unwrap();
+    assert_eq!(purged.audit_entries, 0, "the evidence stays");
+    assert_eq!(store.number("SELECT count(*) FROM audit"), 5);
+    assert_eq!(
+        store.reader.audit_chain().unwrap().problem,
+        Some(ChainProblem::Changed(2))
+    );
+    store.close();
+}
