@@ -410,6 +410,20 @@ fn rows_naming(dock: &Dock, id: i64, needles: &[&[u8]]) -> Vec<String> {
     found
 }
 
+/// Whether `marker` is in any page of the dock's database or WAL decrypted with its key.
+fn in_decrypted_pages(dock: &Dock, marker: &[u8]) -> bool {
+    let key = dockd::store::DatabaseKey::from_file(&dock.database_key())
+        .unwrap()
+        .unwrap();
+    let wal = std::path::PathBuf::from(format!("{}-wal", dock.database().display()));
+    [dock.database(), wal].iter().any(|file| {
+        dockd::store::key::decrypt_every_page(file, &key)
+            .unwrap()
+            .windows(marker.len())
+            .any(|w| w == marker)
+    })
+}
+
 #[tokio::test]
 async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and_discards_their_next_docking()
  {
@@ -423,6 +437,10 @@ async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and
     let id = dock.count("SELECT id FROM worker WHERE display_name = 'Dee Deletetest'");
     let needles: [&[u8]; 2] = [DELETED.badge.as_bytes(), DELETED.name.as_bytes()];
     let stored = rows_naming(&dock, id, &needles);
+    assert!(
+        in_decrypted_pages(&dock, b"Deletetest"),
+        "the scan finds the name while it is stored"
+    );
     for held in [
         "worker.tag",
         "worker.display_name",
@@ -507,6 +525,12 @@ async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and
     assert_eq!(dock.count("SELECT count(*) FROM sample_block"), 0);
     assert_eq!(rows_naming(&dock, id, &needles), Vec::<String>::new());
     assert!(!dock.log().contains(DELETED.badge));
+    // Nor in any page of the database or its WAL decrypted with the key, free pages and old WAL
+    // frames included (secure_delete, the incremental vacuum and the WAL truncated after it).
+    assert!(
+        !in_decrypted_pages(&dock, b"Deletetest"),
+        "the name is still in a page"
+    );
 
     // The badge is no one's now: a second deletion says so and fails.
     let refused = delete(&[], &format!("{}\nyes\n", DELETED.badge));
