@@ -542,3 +542,70 @@ async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purges_running_while_wearables_are_pulled_delete_what_is_old_and_lose_nothing_young() {
+    let dock = Dock::start("privacy-purge-during-ingest");
+    // Old rows of every purged class the daemon's own tables hold; young ones arrive from the
+    // wearables while `dockd purge --now` runs again and again.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let old = now_ms - 400 * 86_400_000;
+    dock.store()
+        .connect(rusqlite::OpenFlags::default())
+        .unwrap()
+        .execute_batch(&format!(
+            "INSERT INTO gps_fix (at_ms, mode, lat, lon) VALUES ({old}, 3, 52.52, 13.40);
+             INSERT INTO dock_power (at_ms, reading) VALUES ({old}, '{{}}');"
+        ))
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let purger = {
+        let (stop, config) = (std::sync::Arc::clone(&stop), dock.config.clone());
+        std::thread::spawn(move || {
+            let mut runs = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = Command::new(DOCKD)
+                    .args(["purge", "--now", "--config"])
+                    .arg(&config)
+                    .env_remove("RUNTIME_DIRECTORY")
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{out:?}");
+                runs += 1;
+            }
+            runs
+        })
+    };
+    let mut expected = 0;
+    for seed in [61, 62, 63] {
+        let mut wearable = crate::upload::shift_wearable(seed).await;
+        expected += wearable.truth().samples;
+        crate::upload::dock_drained(&dock, &mut wearable).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let runs = purger.join().unwrap();
+    assert!(runs >= 2, "purges ran during the pulls ({runs})");
+    // Every young sample is there; the old rows went.
+    assert_eq!(
+        dock.count("SELECT coalesce(sum(count), 0) FROM sample_block") as u64,
+        expected
+    );
+    assert_eq!(
+        dock.count(&format!("SELECT count(*) FROM gps_fix WHERE at_ms = {old}")),
+        0
+    );
+    assert_eq!(
+        dock.count(&format!(
+            "SELECT count(*) FROM dock_power WHERE at_ms = {old}"
+        )),
+        0
+    );
+    assert_eq!(
+        dock.count("SELECT count(*) FROM segment WHERE erased_ms IS NULL"),
+        0,
+        "every segment stored and erased"
+    );
+}
