@@ -688,7 +688,7 @@ pub struct Report {
     /// Whether the database file is encrypted at rest, read from the file itself (not plaintext
     /// SQLite) and opened with its key.
     pub encryption_at_rest: bool,
-    /// How: `SQLCipher <version>: AES-256-CBC pages with HMAC-SHA512, raw 256-bit key`.
+    /// How: `SQLCipher <version>: AES-256-CBC pages with HMAC-SHA256, raw 256-bit key`.
     pub encryption: String,
     /// The database key file (`[privacy] database_key_file`); the key itself is never shown.
     pub database_key_file: String,
@@ -737,7 +737,7 @@ pub fn report(
         encryption_at_rest: encrypted_file && cipher.is_some(),
         encryption: match cipher {
             Some(version) => format!(
-                "SQLCipher {version}: every page of the database and its WAL AES-256-CBC encrypted and HMAC-SHA512 authenticated, raw 256-bit key"
+                "SQLCipher {version}: every page of the database and its WAL AES-256-CBC encrypted and HMAC-SHA256 authenticated, raw 256-bit key"
             ),
             None => "none".to_owned(),
         },
@@ -828,32 +828,44 @@ pub async fn purge_audited(
     Ok(purged)
 }
 
-/// `dockd worker export`: the export of the worker with badge `tag` into `out`, then its audit
-/// line (by the worker's id, never their tag or name) through a writer of its own.
+/// `dockd worker export`: the export of the worker with badge `tag` into `out` (`progress`
+/// hears the samples written and in all), then its audit line (by the worker's id, never their
+/// tag or name) through a writer of its own.
 pub async fn export_audited(
     db: &crate::store::Database,
     tag: &crate::worker::WorkerTag,
     out: &std::path::Path,
     now_ms: i64,
+    mut progress: Box<dyn FnMut(u64, u64) + Send>,
 ) -> Result<export::ExportSummary, export::ExportError> {
     let reader = crate::store::Reader::open(db)?;
     let (tag, out_path) = (*tag, out.to_owned());
-    let summary =
-        tokio::task::spawn_blocking(move || export::export_worker(&reader, &tag, &out_path))
-            .await
-            .map_err(|e| export::ExportError::Block(e.to_string()))??;
-    let line = crate::store::AuditEntry {
+    let summary = tokio::task::spawn_blocking(move || {
+        export::export_worker(&reader, &tag, &out_path, &mut *progress)
+    })
+    .await
+    .map_err(|e| export::ExportError::Block(e.to_string()))??;
+    let line = export_line(&summary, "dockd worker export", now_ms);
+    crate::store::with_own_writer(db, |writer| async move { writer.audit(vec![line]).await })
+        .await?;
+    Ok(summary)
+}
+
+/// The audit line of an export, by the worker's id: what went out, and to whom.
+pub fn export_line(
+    summary: &export::ExportSummary,
+    by: &str,
+    now_ms: i64,
+) -> crate::store::AuditEntry {
+    crate::store::AuditEntry {
         at_ms: now_ms,
-        user: "dockd worker export".to_owned(),
+        user: by.to_owned(),
         action: "export".to_owned(),
         subject: format!(
             "worker {}: their data exported ({} shift reports, {} samples)",
             summary.worker_id, summary.shift_reports, summary.samples
         ),
-    };
-    crate::store::with_own_writer(db, |writer| async move { writer.audit(vec![line]).await })
-        .await?;
-    Ok(summary)
+    }
 }
 
 /// `dockd worker delete`: deletes worker `id` and everything about them for good through a writer

@@ -355,6 +355,57 @@ async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_rea
         )),
         0
     );
+    // The same export downloaded from the Roster page's API (admins), a tar archive streamed as
+    // it is made: the same files, the samples in parts that join into the same CSV.
+    let (status, archive) = dock.get_bytes(&format!("/api/v1/roster/workers/{id}/export"));
+    assert_eq!(status, 200);
+    let mut entries = std::collections::BTreeMap::new();
+    let mut at = 0;
+    while at + 512 <= archive.len() && archive[at] != 0 {
+        let header = &archive[at..at + 512];
+        let name = String::from_utf8_lossy(&header[..100])
+            .trim_end_matches('\0')
+            .to_owned();
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&header[124..135]).trim_matches('\0'),
+            8,
+        )
+        .unwrap();
+        assert_eq!(&header[100..107], b"0000600", "{name} is 0600");
+        entries.insert(name, archive[at + 512..at + 512 + size].to_vec());
+        at += 512 + size.div_ceil(512) * 512;
+    }
+    for file in [
+        "person.json",
+        "roster.json",
+        "work_restrictions.json",
+        "shift_reports.json",
+        "alerts.json",
+    ] {
+        assert_eq!(
+            entries[file],
+            std::fs::read(out.join(file)).unwrap(),
+            "{file} as the command wrote it"
+        );
+    }
+    let parts: Vec<u8> = entries
+        .iter()
+        .filter(|(name, _)| name.starts_with("samples.csv.zst."))
+        .flat_map(|(_, bytes)| bytes.clone())
+        .collect();
+    assert_eq!(
+        zstd::decode_all(parts.as_slice()).unwrap(),
+        zstd::decode_all(std::fs::File::open(out.join("samples.csv.zst")).unwrap()).unwrap(),
+        "the parts joined are the command's samples.csv.zst"
+    );
+    assert_eq!(
+        dock.count(&format!(
+            "SELECT count(*) FROM audit WHERE action = 'export' AND subject LIKE 'worker {id}: %'"
+        )),
+        2,
+        "the download is audited too"
+    );
+
     // A second export into the same folder is refused, nothing overwritten.
     let again = dock.run_command(&["worker", "export", "--out", out.to_str().unwrap()]);
     assert!(!again.status.success());

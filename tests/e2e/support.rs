@@ -479,6 +479,49 @@ impl Dock {
         http_request(self.web, "GET", path, &[("Cookie", &cookie)], "")
     }
 
+    /// A GET as the signed-in test user (an admin) whose body may be binary: the status code and
+    /// the body, de-chunked (a streamed download comes chunked).
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let cookie = {
+            let mut session = self.session.lock().unwrap();
+            session
+                .get_or_insert_with(|| self.sign_in(TEST_USER, TEST_PASSWORD))
+                .clone()
+        };
+        let mut stream = TcpStream::connect(self.web).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n",
+            self.web
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+        let status: u16 = head[9..12].parse().unwrap();
+        let mut body = raw[split + 4..].to_vec();
+        if head.contains("transfer-encoding: chunked") {
+            let (mut plain, mut at) = (Vec::new(), 0);
+            loop {
+                let line_end = at + body[at..].windows(2).position(|w| w == b"\r\n").unwrap();
+                let size =
+                    usize::from_str_radix(String::from_utf8_lossy(&body[at..line_end]).trim(), 16)
+                        .unwrap();
+                if size == 0 {
+                    break;
+                }
+                plain.extend_from_slice(&body[line_end + 2..line_end + 2 + size]);
+                at = line_end + 2 + size + 2;
+            }
+            body = plain;
+        }
+        (status, body)
+    }
+
     /// A JSON API call as the signed-in test user, with its CSRF token: the status code and the
     /// parsed body (`Null` when there is none).
     pub fn api(

@@ -303,6 +303,25 @@ impl RosterView for FakeRoster {
         })))
     }
 
+    /// Worker 12's export: a few bytes; any other worker is refused.
+    fn export_worker(
+        &self,
+        id: i64,
+        _by: String,
+    ) -> ViewFuture<'_, Result<crate::roster::WorkerExport, RosterRefusal>> {
+        let (sender, chunks) = tokio::sync::mpsc::channel(1);
+        Box::pin(async move {
+            if id != 12 {
+                return Err(RosterRefusal("no such worker".to_owned()));
+            }
+            let _ = sender.send(Ok(b"archive".to_vec())).await;
+            Ok(crate::roster::WorkerExport {
+                file_name: "worker-12-export.tar".to_owned(),
+                chunks,
+            })
+        })
+    }
+
     /// Remembers who deleted whom; worker 12 (the one worker) goes, any other is refused.
     fn delete_worker(
         &self,

@@ -6,10 +6,9 @@
 //! must be `yes` (typed at the prompt from a terminal, or piped: `printf '%s\nyes\n' "$TAG"`);
 //! anything else, or nothing, deletes nothing.
 
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
-
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::Context;
 use dockd::clock::{Clock, SystemClock};
@@ -36,6 +35,25 @@ fn tag_from_stdin(command: &str) -> anyhow::Result<WorkerTag> {
     )
 }
 
+/// The export's progress on a terminal: a bar redrawn in place on stderr (nothing when stderr is
+/// a file or a pipe).
+fn progress_bar(done: u64, total: u64) {
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    const WIDTH: u64 = 30;
+    let filled = (done * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH)
+        .min(WIDTH);
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
+    eprint!(
+        "\rSamples [{}{}] {percent:>3} % ({done} of {total})",
+        "#".repeat(filled as usize),
+        " ".repeat((WIDTH - filled) as usize)
+    );
+}
+
 pub(super) fn worker_export(config: &Config, out: &Path) -> anyhow::Result<ExitCode> {
     let tag = tag_from_stdin(&format!("export --out {}", out.display()))?;
     let summary = runtime()?.block_on(dockd::privacy::export_audited(
@@ -43,7 +61,11 @@ pub(super) fn worker_export(config: &Config, out: &Path) -> anyhow::Result<ExitC
         &tag,
         out,
         SystemClock.now_ms(),
+        Box::new(progress_bar),
     ))?;
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
     println!(
         "Exported to {} (readable only by you): {} shift reports, {} alerts, {} work restrictions, {} audit lines, {} samples (samples.csv.zst).",
         out.display(),

@@ -137,6 +137,18 @@ impl Reader {
         }
     }
 
+    /// How many samples worker `id` has stored (an export's progress goes up to it).
+    pub fn worker_sample_count(&self, id: i64) -> Result<u64, StoreError> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT coalesce(sum(count), 0) FROM sample_block WHERE worker_id = ?1",
+                [id],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .map(|n| u64::try_from(n).unwrap_or(0))
+    }
+
     /// The audit lines that name worker `id` ("worker 12 …", never "worker 120").
     pub fn audit_lines_about(&self, id: i64) -> Result<Vec<AuditRow>, StoreError> {
         let needle = format!("worker {id}");

@@ -4,7 +4,7 @@
 //! file, and never create a key for, or empty, a database that is already encrypted.
 //!
 //! SQLCipher (built into rusqlite with `bundled-sqlcipher-vendored-openssl`) encrypts every page
-//! of the database and of its WAL with AES-256-CBC and authenticates it with HMAC-SHA512. The key
+//! of the database and of its WAL with AES-256-CBC and authenticates it with HMAC-SHA256. The key
 //! is a raw 256-bit key (`PRAGMA key = "x'…'"`), so no passphrase derivation runs per connection.
 //!
 //! **Architecture invariant:** a database file that is not plaintext SQLite is opened only with
@@ -129,8 +129,13 @@ impl DatabaseKey {
     }
 }
 
-/// SQLCipher's bytes at the end of every page: a 16-byte IV and a 64-byte HMAC-SHA512.
-const RESERVED: usize = 80;
+/// Each page's authentication: HMAC-SHA256, not SQLCipher 4's default SHA-512 — with the SHA
+/// instructions x86 docks have (SHA-NI) it costs a fraction of SHA-512, and 256 bits of tag
+/// are as strong an authenticator (measured: the ingest benchmark in the README).
+const HMAC: &str = "HMAC_SHA256";
+
+/// SQLCipher's bytes at the end of every page: a 16-byte IV and a 32-byte HMAC-SHA256.
+const RESERVED: usize = 48;
 /// A WAL file's header, and each frame's header before its page.
 const WAL_HEADER: usize = 32;
 const WAL_FRAME_HEADER: usize = 24;
@@ -411,6 +416,7 @@ impl Database {
                 ],
             )?;
             plain.pragma_update(Some("encrypted"), "cipher_page_size", super::PAGE_SIZE)?;
+            plain.pragma_update(Some("encrypted"), "cipher_hmac_algorithm", HMAC)?;
             plain.pragma_update(Some("encrypted"), "auto_vacuum", "INCREMENTAL")?;
             let version: i64 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;
             plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
@@ -445,6 +451,7 @@ fn apply_key(conn: &Connection, key: &DatabaseKey) -> Result<(), StoreError> {
     conn.pragma_update(None, "cipher_log_level", "NONE")?;
     conn.pragma_update(None, "key", key.pragma_value().as_str())?;
     conn.pragma_update(None, "cipher_page_size", super::PAGE_SIZE)?;
+    conn.pragma_update(None, "cipher_hmac_algorithm", HMAC)?;
     Ok(())
 }
 

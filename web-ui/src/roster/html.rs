@@ -9,9 +9,9 @@ use std::{borrow::Cow, fmt::Write as _};
 use axum::{http::StatusCode, response::Response};
 
 use super::{
-    API_WEARABLES, API_WORKERS, DELETE_SUFFIX, DeletedData, END_SUFFIX, OPT_OUT_SUFFIX, PAGE_PATH,
-    Roster, RosterWearable, RosterWorker, STYLE_PATH, WORK_RESTRICTION_PREFIX,
-    WORK_RESTRICTIONS_SUFFIX, WorkRestriction, input,
+    API_WEARABLES, API_WORKERS, DELETE_SUFFIX, DeletedData, END_SUFFIX, EXPORT_SUFFIX,
+    OPT_OUT_SUFFIX, PAGE_PATH, Roster, RosterWearable, RosterWorker, STYLE_PATH,
+    WORK_RESTRICTION_PREFIX, WORK_RESTRICTIONS_SUFFIX, WorkRestriction, input,
 };
 use crate::access::Role;
 use crate::pages::{self, Shell, Viewer};
@@ -373,6 +373,13 @@ fn worker_row(
          {action}<span class=\"ro-hidden\"> {label}</span></button></form>"
     );
     if form.admin {
+        let _ = write!(
+            out,
+            " <a class=\"ro-secondary\" href=\"{API_WORKERS}/{}{EXPORT_SUFFIX}\" download>\
+             Export their data<span class=\"ro-hidden\"> ({})</span></a>",
+            worker.id,
+            Esc(worker_label(worker))
+        );
         delete_form(out, worker, row, form);
     }
     out.push_str("</td></tr>\n");

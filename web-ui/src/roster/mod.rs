@@ -50,7 +50,7 @@ pub(crate) use openapi::work_restriction_schema;
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
     DeletedData, DeletedWorker, Roster, RosterChange, RosterDone, RosterRefusal, RosterView,
-    RosterWearable, RosterWorker, WorkRestriction, WorkRestrictionInput,
+    RosterWearable, RosterWorker, WorkRestriction, WorkRestrictionInput, WorkerExport,
 };
 
 /// The roster page.
@@ -68,6 +68,9 @@ pub(crate) const API_OPT_OUT: &str = "/api/v1/roster/workers/{id}/opt-out";
 /// What follows a worker's address for opting out.
 const OPT_OUT_SUFFIX: &str = "/opt-out";
 pub(crate) const API_DELETE: &str = "/api/v1/roster/workers/{id}/delete";
+/// A worker's export, a tar archive (administrators only).
+pub(crate) const API_EXPORT: &str = "/api/v1/roster/workers/{id}/export";
+pub(crate) const EXPORT_SUFFIX: &str = "/export";
 /// What follows a worker's address for deleting their data.
 const DELETE_SUFFIX: &str = "/delete";
 pub(crate) const API_WORK_RESTRICTIONS: &str = "/api/v1/roster/workers/{id}/work-restrictions";
@@ -95,6 +98,7 @@ pub(crate) const API_ROUTES: &[(&str, &str)] = &[
     ("post", API_WORKER),
     ("post", API_OPT_OUT),
     ("post", API_DELETE),
+    ("get", API_EXPORT),
     ("post", API_WORK_RESTRICTIONS),
     ("post", API_WORK_RESTRICTION),
     ("post", API_END_WORK_RESTRICTION),
@@ -108,9 +112,9 @@ pub(crate) const API_ROUTES: &[(&str, &str)] = &[
     allow(dead_code, reason = "read by the site's access tests")
 )]
 pub(crate) fn admin_only(method: &axum::http::Method, path: &str) -> bool {
-    method == axum::http::Method::POST
-        && path.starts_with(API_WORKERS)
-        && path.ends_with(DELETE_SUFFIX)
+    path.starts_with(API_WORKERS)
+        && ((method == axum::http::Method::POST && path.ends_with(DELETE_SUFFIX))
+            || (method == axum::http::Method::GET && path.ends_with(EXPORT_SUFFIX)))
 }
 
 #[derive(Clone)]
@@ -151,6 +155,7 @@ pub fn routes(view: Arc<dyn RosterView>, audit: Arc<dyn AuditLog>) -> Router {
         .route(API_WORKER, post(edit_worker))
         .route(API_OPT_OUT, post(opt_out))
         .route(API_DELETE, post(delete_worker))
+        .route(API_EXPORT, get(export_worker))
         .route(API_WORK_RESTRICTIONS, post(record_work_restriction))
         .route(API_WORK_RESTRICTION, post(edit_work_restriction))
         .route(API_END_WORK_RESTRICTION, post(end_work_restriction))
@@ -371,6 +376,51 @@ async fn delete_worker(
             Redirect::to(PAGE_PATH).into_response()
         }
         (Err(problem), format) => refused(&state, &visitor, problem, format).await,
+    }
+}
+
+/// An admin's download of a worker's export: a tar archive streamed as the daemon makes it
+/// (`Cache-Control: no-store`; the file name says whose by id only).
+async fn export_worker(
+    State(state): State<RosterState>,
+    visitor: Visitor,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let answer_as = input::format(&headers).unwrap_or(Format::Json);
+    let outcome = async {
+        let user = signed_in(&visitor)?;
+        if user.role != Role::Admin {
+            return Err(Problem::AdminsOnly);
+        }
+        let id = worker_in_address(id)?;
+        state
+            .view
+            .export_worker(id, user.name.clone())
+            .await
+            .map_err(|RosterRefusal(words)| Problem::Refused(words))
+    };
+    match outcome.await {
+        Ok(export) => {
+            let chunks = futures_util::stream::unfold(export.chunks, |mut chunks| async move {
+                chunks
+                    .recv()
+                    .await
+                    .map(|chunk| (chunk.map_err(std::io::Error::other), chunks))
+            });
+            let disposition = format!("attachment; filename=\"{}\"", export.file_name);
+            no_store(
+                (
+                    [
+                        (CONTENT_TYPE, "application/x-tar".to_owned()),
+                        (axum::http::header::CONTENT_DISPOSITION, disposition),
+                    ],
+                    Body::from_stream(chunks),
+                )
+                    .into_response(),
+            )
+        }
+        Err(problem) => refused(&state, &visitor, problem, answer_as).await,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::api::openapi::{
 };
 
 use super::{
-    API_DELETE, API_END_WORK_RESTRICTION, API_OPT_OUT, API_ROSTER, API_WEARABLES,
+    API_DELETE, API_END_WORK_RESTRICTION, API_EXPORT, API_OPT_OUT, API_ROSTER, API_WEARABLES,
     API_WORK_RESTRICTION, API_WORK_RESTRICTIONS, API_WORKER, API_WORKERS,
 };
 
@@ -144,6 +144,27 @@ pub fn openapi_paths() -> Value {
     delete["post"]["responses"]["403"] =
         error("Not signed in as an administrator, or no CSRF token.");
     paths[API_DELETE] = delete;
+    paths[API_EXPORT] = json!({
+        "get": {
+            "tags": ["roster"],
+            "summary": "A worker's export, a tar archive (administrators only)",
+            "description": "Everything the dock holds about the worker (the right of access), \
+                streamed as it is made: person.json, roster.json, work_restrictions.json, \
+                shift_reports.json, alerts.json, audit.json and their samples as zstd CSV in \
+                parts samples.csv.zst.0001, … (`cat samples.csv.zst.* > samples.csv.zst` joins \
+                them; the CSV header is in the first). The same files as `dockd worker export`. \
+                Audited by the dock.",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+            "responses": {
+                "200": {
+                    "description": "The archive.",
+                    "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}}
+                },
+                "403": error("Not signed in as an administrator."),
+                "404": error("No such worker.")
+            }
+        }
+    });
     paths[API_WORK_RESTRICTIONS] = change(
         "Record a work restriction for a worker",
         "Return-to-work limits (health-related data: admins and supervisors only, audited, never \

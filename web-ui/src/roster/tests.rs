@@ -41,6 +41,8 @@ struct FakeRoster {
     changes: Mutex<Vec<RosterChange>>,
     /// Every deletion asked for: (worker id, by whom).
     deletions: Mutex<Vec<(i64, String)>>,
+    /// Every export asked for: (worker id, by whom).
+    exports: Mutex<Vec<(i64, String)>>,
     refusal: Mutex<Option<String>>,
     reads: AtomicUsize,
     panics: AtomicBool,
@@ -58,6 +60,23 @@ impl RosterView for FakeRoster {
         change: RosterChange,
     ) -> crate::ViewFuture<'_, Result<RosterDone, RosterRefusal>> {
         Box::pin(std::future::ready(self.apply(change)))
+    }
+
+    fn export_worker(
+        &self,
+        id: i64,
+        by: String,
+    ) -> crate::ViewFuture<'_, Result<crate::roster::WorkerExport, RosterRefusal>> {
+        self.exports.lock().unwrap().push((id, by));
+        let (sender, chunks) = tokio::sync::mpsc::channel(2);
+        Box::pin(async move {
+            let _ = sender.send(Ok(b"first ".to_vec())).await;
+            let _ = sender.send(Ok(b"second".to_vec())).await;
+            Ok(crate::roster::WorkerExport {
+                file_name: format!("worker-{id}-export.tar"),
+                chunks,
+            })
+        })
     }
 
     fn delete_worker(
@@ -1011,7 +1030,12 @@ async fn every_json_route_is_registered_and_described() {
             .unwrap();
         let answer = fake.send(Some(Role::Admin), request).await;
         assert!(answer.status.is_success(), "{route}: {}", answer.status);
-        assert_eq!(answer.headers[CONTENT_TYPE], JSON, "{route}");
+        let expected = if *route == API_EXPORT {
+            "application/x-tar"
+        } else {
+            JSON
+        };
+        assert_eq!(answer.headers[CONTENT_TYPE], expected, "{route}");
     }
 }
 
@@ -1407,5 +1431,36 @@ async fn a_deletion_takes_an_administrator_and_a_ticked_box_and_then_says_in_wor
         answer
             .body
             .contains("<strong>Not saved:</strong> that worker is not on the roster")
+    );
+}
+
+#[tokio::test]
+async fn an_admin_downloads_a_workers_export_as_it_streams_and_a_supervisor_may_not() {
+    let fake = Fake::new();
+    let path = concrete(API_EXPORT);
+    let answer = fake.get(ADMIN, &path).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers[CONTENT_TYPE], "application/x-tar");
+    assert_eq!(answer.headers[CACHE_CONTROL], "no-store");
+    let disposition = answer.headers[axum::http::header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"worker-"),
+        "{disposition}"
+    );
+    assert_eq!(answer.body, "first second", "every chunk, in order");
+    assert_eq!(fake.view.exports.lock().unwrap().len(), 1);
+
+    let refused = fake.get(SUPERVISOR, &path).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(fake.view.exports.lock().unwrap().len(), 1, "not asked");
+    // The page offers it to admins only.
+    let supervisors_page = fake.get(SUPERVISOR, PAGE_PATH).await.body;
+    assert!(!supervisors_page.contains("Export their data"));
+    let admins_page = fake.get(ADMIN, PAGE_PATH).await.body;
+    assert!(
+        admins_page.contains("/export\" download>Export their data"),
+        "{admins_page}"
     );
 }

@@ -28,6 +28,23 @@ pub trait RosterView: Send + Sync + 'static {
         id: i64,
         by: String,
     ) -> ViewFuture<'_, Result<DeletedWorker, RosterRefusal>>;
+
+    /// Worker `id`'s data as an archive, streamed as it is made (the right of access, asked for
+    /// by page user `by`, an admin: the page checks the role first): the same files as `dockd
+    /// worker export`. The daemon audits it. Awaited on a runtime worker; the archive's bytes are
+    /// produced off it and arrive through [`WorkerExport::chunks`].
+    fn export_worker(
+        &self,
+        id: i64,
+        by: String,
+    ) -> ViewFuture<'_, Result<WorkerExport, RosterRefusal>>;
+}
+
+/// A worker's export as it streams: the download's file name and the archive's bytes in
+/// chunks; an `Err` chunk says why it broke off (the download then ends incomplete).
+pub struct WorkerExport {
+    pub file_name: String,
+    pub chunks: tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>,
 }
 
 /// Everything the roster page shows.
