@@ -537,6 +537,12 @@ async fn worker_delete_leaves_nothing_of_a_docked_worker_but_the_audit_entry_and
         "{said}"
     );
     assert!(said.contains("1 shift reports"), "{said}");
+    // The running daemon deleted (through its control socket), not a second writer.
+    assert!(
+        dock.log().contains("worker_delete asked by uid"),
+        "{}",
+        dock.log()
+    );
     assert!(
         !said.contains(DELETED.badge) && !said.contains(DELETED.name),
         "{said}"

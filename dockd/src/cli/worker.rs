@@ -13,8 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use dockd::clock::{Clock, SystemClock};
 use dockd::config::Config;
-use dockd::store::Reader;
-use dockd::worker::{Pseudonyms, WorkerTag};
+use dockd::worker::WorkerTag;
 
 use super::runtime;
 
@@ -98,17 +97,9 @@ fn confirmed() -> anyhow::Result<bool> {
 
 pub(super) fn worker_delete(config: &Config, yes: bool) -> anyhow::Result<ExitCode> {
     let tag = tag_from_stdin("delete")?;
-    let db = config.existing_database()?;
-    let worker = Reader::open(&db)?.worker_with_tag(&tag)?;
-    let Some(worker) = worker else {
-        anyhow::bail!(
-            "no worker on the roster has this badge tag, so nothing was deleted (a worker deleted before stays deleted)"
-        );
-    };
     if !yes {
         eprintln!(
-            "This deletes for good everything the dock holds about worker {} (their roster entry with badge tag and name, samples, alerts, events, shift reports, work restrictions, quarantined segment bytes of their wearables, and upload items not yet in a batch). {WHAT_STAYS}",
-            worker.id
+            "This deletes for good everything the dock holds about the worker with this badge tag (their roster entry with badge tag and name, samples, alerts, events, shift reports, work restrictions, quarantined segment bytes of their wearables, and upload items not yet in a batch). {WHAT_STAYS}"
         );
         if !confirmed()? {
             anyhow::bail!(
@@ -116,19 +107,13 @@ pub(super) fn worker_delete(config: &Config, yes: bool) -> anyhow::Result<ExitCo
             );
         }
     }
-    let keys = std::sync::Arc::new(Pseudonyms::load(
-        config.privacy.site_key_file.as_deref(),
-        &config.storage.data_dir,
-    )?);
-    let runtime = runtime()?;
-    let deleted = runtime.block_on(async {
-        let reader = Reader::open(&db)?;
-        let site = dockd::site::SiteSettings::load(config.analysis.clone(), &reader)?;
-        let upload = dockd::uploader::outbox_policy(config, &site);
-        dockd::privacy::delete_worker(&db, worker.id, keys, upload, SystemClock.now_ms())
-            .await
-            .context("the deletion failed, so nothing was deleted")
-    })?;
+    // The running daemon deletes (its writer, its pseudonym key); without one, this command does.
+    let command = dockd::control::protocol::Command::WorkerDelete {
+        tag: dockd::control::protocol::Secret::new(tag.badge_text()),
+    };
+    let deleted: dockd::store::deletion::Deleted = serde_json::from_value(
+        super::ask(config, command).context("the deletion failed, so nothing was deleted")?,
+    )?;
     println!("Deleted worker {} for good: {deleted}.", deleted.worker);
     println!("{WHAT_STAYS}");
     Ok(ExitCode::SUCCESS)

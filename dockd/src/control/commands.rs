@@ -58,6 +58,12 @@ pub enum CommandError {
     Account(#[from] AccountError),
     #[error("the command's work stopped unexpectedly: {0}")]
     Stopped(String),
+    #[error(
+        "no worker on the roster has this badge tag, so nothing was deleted (a worker deleted before stays deleted)"
+    )]
+    NoSuchWorker,
+    #[error("{0}")]
+    Refused(String),
     #[error("the result could not be encoded: {0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -153,6 +159,55 @@ pub async fn run(
             })
             .await?;
             Ok(serde_json::to_value(saved)?)
+        }
+        Command::WorkerDelete { tag } => {
+            let tag = crate::worker::WorkerTag::from_ascii(tag.expose()).ok_or_else(|| {
+                CommandError::Refused(
+                    "that is not a badge tag (1 to 16 printable ASCII characters)".to_owned(),
+                )
+            })?;
+            let id = read(store, move |reader| {
+                Ok(serde_json::to_value(
+                    reader.worker_with_tag(&tag)?.map(|worker| worker.id),
+                )?)
+            })
+            .await?
+            .as_i64()
+            .ok_or(CommandError::NoSuchWorker)?;
+            // The daemon logs which uid asked through the socket; the audit entry names the
+            // command, as the command line always did.
+            let by = "dockd worker delete".to_owned();
+            let deleted = match store {
+                // The daemon's writer holds the pseudonym key and the outbox's policy already.
+                Store::Daemon { writer, .. } => {
+                    writer
+                        .delete_worker(crate::store::deletion::WorkerDeletion {
+                            worker: id,
+                            at_ms: now_ms,
+                            by,
+                        })
+                        .await?
+                }
+                Store::Database { db } => {
+                    let keys = Arc::new(
+                        crate::worker::Pseudonyms::load(
+                            config.privacy.site_key_file.as_deref(),
+                            &config.storage.data_dir,
+                        )
+                        .map_err(|e| CommandError::Refused(e.to_string()))?,
+                    );
+                    let reader = Reader::open(db)?;
+                    let analysis = config.analysis.clone();
+                    let site = tokio::task::spawn_blocking(move || {
+                        crate::site::SiteSettings::load(analysis, &reader)
+                    })
+                    .await
+                    .map_err(|e| CommandError::Stopped(e.to_string()))??;
+                    let upload = crate::uploader::outbox_policy(config, &site);
+                    crate::privacy::delete_worker(db, id, keys, upload, now_ms).await?
+                }
+            };
+            Ok(serde_json::to_value(deleted)?)
         }
     }
 }
@@ -476,5 +531,55 @@ mod tests {
             Caller::ControlSocket { uid: 0 }.route(),
             "; through the control socket by uid 0"
         );
+    }
+
+    #[tokio::test]
+    async fn a_worker_is_deleted_by_tag_on_either_route_and_an_unknown_tag_deletes_nothing() {
+        use crate::control::protocol::Secret;
+        use crate::store::roster::RosterChange;
+        let scratch = Scratch::new("control-delete");
+        let config = config_for(&scratch);
+        for badge in ["B-7001", "B-7002"] {
+            scratch
+                .roster(RosterChange::AddWorker {
+                    tag: crate::worker::WorkerTag::from_ascii(badge).unwrap(),
+                    display_name: Some(format!("Name {badge}")),
+                    task: None,
+                    team: None,
+                })
+                .await
+                .unwrap();
+        }
+        let delete = |badge: &str| Command::WorkerDelete {
+            tag: Secret::new(badge),
+        };
+        let unknown = run(
+            delete("B-0000"),
+            &Store::Daemon {
+                reader: &scratch.reader,
+                writer: &scratch.writer,
+            },
+            &config,
+            1_000,
+            Caller::ControlSocket { uid: 0 },
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(unknown, CommandError::NoSuchWorker), "{unknown}");
+        assert_eq!(scratch.number("SELECT count(*) FROM worker"), 2);
+        // No daemon: the command's own writer, with the pseudonym key it loads.
+        let db = scratch.db();
+        let done = run(
+            delete("B-7001"),
+            &Store::Database { db: &db },
+            &config,
+            1_000,
+            Caller::CommandLine,
+        )
+        .await
+        .unwrap();
+        assert_eq!(done["worker"], 1);
+        assert_eq!(scratch.number("SELECT count(*) FROM worker"), 1);
+        assert_eq!(scratch.number("SELECT count(*) FROM worker_tombstone"), 1);
     }
 }

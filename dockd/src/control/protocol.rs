@@ -22,26 +22,29 @@ pub const MAX_REQUEST_LINE: usize = 64 * 1024;
 /// The longest response line a client reads (a status or an inventory is tens of KiB).
 pub const MAX_RESPONSE_LINE: usize = 16 << 20;
 
-/// A password on its way to the daemon: it serialises as the plain string (the socket is the
-/// daemon's own, for root and its group), but its `Debug` never shows it.
+/// A password or a badge tag on its way to the daemon: it serialises as the plain string (the
+/// socket is the daemon's own, for root and its group), but its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Password(String);
+pub struct Secret(String);
 
-impl Password {
+/// A page user's password on the wire.
+pub type Password = Secret;
+
+impl Secret {
     pub fn new(text: impl Into<String>) -> Self {
         Self(text.into())
     }
 
-    /// The password itself, for hashing.
+    /// The text itself, for hashing or a look-up.
     pub fn expose(&self) -> &str {
         &self.0
     }
 }
 
-impl std::fmt::Debug for Password {
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(hidden)")
+        f.write_str("Secret(hidden)")
     }
 }
 
@@ -66,6 +69,9 @@ pub enum Command {
         #[serde(default)]
         enable: bool,
     },
+    /// Deletes for good everything about the worker with this badge tag (`dockd worker delete`,
+    /// confirmed by the command line before it asks).
+    WorkerDelete { tag: Secret },
 }
 
 impl Command {
@@ -77,12 +83,16 @@ impl Command {
             Command::PrivacyVerify => "privacy_verify",
             Command::PurgeNow => "purge_now",
             Command::UserAdd { .. } => "user_add",
+            Command::WorkerDelete { .. } => "worker_delete",
         }
     }
 
     /// Whether it changes the database (and is audited).
     pub fn changes_data(&self) -> bool {
-        matches!(self, Command::PurgeNow | Command::UserAdd { .. })
+        matches!(
+            self,
+            Command::PurgeNow | Command::UserAdd { .. } | Command::WorkerDelete { .. }
+        )
     }
 }
 
@@ -389,7 +399,7 @@ mod tests {
     fn a_password_never_shows_in_debug_text() {
         let text = format!("{:?} {:?}", user_add(), Incoming::Request(user_add()));
         assert!(!text.contains("secret"), "{text}");
-        assert!(text.contains("Password(hidden)"), "{text}");
+        assert!(text.contains("Secret(hidden)"), "{text}");
     }
 
     #[test]

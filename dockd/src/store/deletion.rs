@@ -64,7 +64,7 @@ pub struct WorkerDeletion {
 }
 
 /// What one deletion removed, by counts (never a tag or a name).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Deleted {
     /// The deleted worker's id (it is never given to anyone else).
     pub worker: i64,
