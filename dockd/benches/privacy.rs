@@ -242,7 +242,9 @@ fn main() {
         summary.samples as f64 / export_s / 1e6
     );
 
-    // A worker's deletion, until the freed pages are given back and the WAL truncated.
+    // A worker's deletion, until the freed pages are given back and the WAL truncated (no reader
+    // left open: a reader's snapshot would hold the truncation back, as the page's would).
+    drop(reader);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -462,7 +462,11 @@ fn no_position_next_to_a_person_or_wearable(dock: &Dock, serial: &str, badge: &s
     for (path, item) in openapi["paths"].as_object().unwrap() {
         // A live event stream never ends; it carries the status page's changes, read below
         // through `/api/v1/status`.
-        if item.get("get").is_none() || item.to_string().contains("text/event-stream") {
+        // A worker's export is a tar archive, not JSON: the same core's folder is read below.
+        if item.get("get").is_none()
+            || item.to_string().contains("text/event-stream")
+            || item.to_string().contains("application/x-tar")
+        {
             continue;
         }
         let concrete = path

@@ -181,7 +181,9 @@ fn purge_now_deletes_what_is_past_its_retention_for_good_and_says_so_everywhere(
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("1 GPS fixes, 0 GPS events, 1 dock power samples, 0 quarantined segments."),
+        text.contains(
+            "1 GPS fixes, 0 GPS events, 1 dock power samples, 0 quarantined segments, 0 audit entries."
+        ),
         "{text}"
     );
     // The dock's own rows of its run are recent and stay too: count the planted ones.

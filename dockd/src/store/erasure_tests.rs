@@ -110,3 +110,48 @@ fn a_new_database_gives_freed_pages_back_and_an_old_one_is_converted_once() {
     assert_eq!(name, "Ada", "nothing lost by the conversion");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_purge_gives_every_freed_page_back_to_the_file_system() {
+    let store = Scratch::new("erasure-shrink");
+    store.docking("KX-0001", 1_000).await;
+    // 4 MB of quarantined bytes, seen long ago.
+    store.tamper(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64)
+         INSERT INTO quarantine (wearable_id, segment_no, size, crc, reason, bytes, first_seen_ms,
+             last_seen_ms, times_seen)
+         SELECT (SELECT id FROM wearable), i, 65536, i, 'test', randomblob(65536), 0, 0, 1 FROM n;
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    );
+    let before = std::fs::metadata(store.path()).unwrap().len();
+    assert!(before > 4_000_000, "{before}");
+    let purged = store
+        .writer
+        .purge(super::purge::Cutoffs {
+            at_ms: 10,
+            gps_before_ms: 0,
+            dock_power_before_ms: 0,
+            quarantine_before_ms: 1,
+            samples_before_ms: 0,
+            alerts_before_ms: 0,
+            reports_before_ms: 0,
+            audit_before_ms: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(purged.quarantined_segments, 64);
+    // The reclaim after the purge's commit: wait for the file to shrink by what went.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = std::fs::metadata(store.path()).unwrap().len();
+        if now + 4_000_000 <= before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the file is still {now} bytes (was {before})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    store.close();
+}

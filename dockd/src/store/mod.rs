@@ -102,10 +102,12 @@ pub fn open_for_writing(db: &Database) -> Result<Connection, StoreError> {
     db.encrypt_in_place()?;
     let mut conn = db.connect(OpenFlags::default())?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    // Only takes effect on a new file (an encrypted one takes SQLCipher's `cipher_page_size`,
-    // set on every connection). Sample blocks are multi-kilobyte blobs: large pages keep them
+    // Only takes effect on a new plaintext file (an encrypted one takes SQLCipher's
+    // `cipher_page_size`, set on every connection: see `key::CIPHER_PAGE_SIZE`). Sample blocks are multi-kilobyte blobs: large pages keep them
     // off long overflow chains and cut the write calls per committed byte.
-    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+    if !db.is_encrypted() {
+        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+    }
     // Deleted content is really gone: SQLite overwrites it with zeros on every page it frees or
     // rewrites, and (auto_vacuum = INCREMENTAL, below) freed pages go back to the file system.
     conn.pragma_update(None, "secure_delete", "ON")?;

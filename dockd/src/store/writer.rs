@@ -348,7 +348,16 @@ impl Writer {
 /// checkpointed and truncated. Done by the writer itself (the only writer, so nothing waits on
 /// it but readers' snapshots); `false` when a reader kept the WAL from being truncated.
 fn reclaim(conn: &Connection) -> bool {
-    if let Err(error) = conn.execute_batch("PRAGMA incremental_vacuum") {
+    // Each step of `incremental_vacuum` gives back one page (and yields a row): step it to the
+    // end, or only the first freed page goes back.
+    let vacuumed = conn
+        .prepare("PRAGMA incremental_vacuum")
+        .and_then(|mut pragma| {
+            let mut rows = pragma.query([])?;
+            while rows.next()?.is_some() {}
+            Ok(())
+        });
+    if let Err(error) = vacuumed {
         tracing::warn!(error = %error, "Giving freed pages back failed; it is tried again.");
         return false;
     }
