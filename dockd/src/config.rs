@@ -133,11 +133,14 @@ pub struct RetentionDays {
     /// Audit entries (default 1095, three years: long enough for a works council's or an
     /// auditor's yearly review of who saw whose data, with a year to spare).
     pub audit: u32,
+    /// Upload items not delivered within this (default 60): dropped, each kind recorded and
+    /// uploaded as an eviction, as the disk budget does.
+    pub outbox: u32,
 }
 
 impl RetentionDays {
     /// Every class by its key in `[privacy.retention_days]`.
-    pub fn by_key(&self) -> [(&'static str, u32); 8] {
+    pub fn by_key(&self) -> [(&'static str, u32); 9] {
         [
             ("gps", self.gps),
             ("dock_power", self.dock_power),
@@ -147,6 +150,7 @@ impl RetentionDays {
             ("shift_reports", self.shift_reports),
             ("work_restrictions", self.work_restrictions),
             ("audit", self.audit),
+            ("outbox", self.outbox),
         ]
     }
 
@@ -169,6 +173,7 @@ impl Default for RetentionDays {
             shift_reports: 730,
             work_restrictions: crate::store::work_restrictions::RETENTION_DAYS as u32,
             audit: 1095,
+            outbox: 60,
         }
     }
 }
@@ -1345,8 +1350,8 @@ mod tests {
             err.contains("shift_reports (730) must be at least samples (800)"),
             "{err}"
         );
-        let err = parse("[privacy.retention_days]\noutbox = 5\n").unwrap_err();
-        assert!(err.contains("outbox"), "{err}");
+        let err = parse("[privacy.retention_days]\nlogs = 5\n").unwrap_err();
+        assert!(err.contains("logs"), "{err}");
         let err = parse("[privacy.retention_days]\naudit = 0\n").unwrap_err();
         assert!(
             err.contains("privacy.retention_days.audit must be 1 to 36500"),

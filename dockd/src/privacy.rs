@@ -547,7 +547,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "outbox_item",
         holds: "records waiting to be uploaded (already pseudonymised, as they leave)",
         class: DataClass::Upload,
-        retention: Retention::UntilUploaded,
+        retention: Retention::Configured {
+            key: "outbox",
+            after: "created_ms, unless delivered before",
+        },
         leaves_as: &Kind::ALL,
         columns: &[
             ("id", Reference),
@@ -564,7 +567,10 @@ pub const INVENTORY: &[TableEntry] = &[
         table: "outbox_batch",
         holds: "upload batches committed before their first send (compressed records)",
         class: DataClass::Upload,
-        retention: Retention::UntilUploaded,
+        retention: Retention::Configured {
+            key: "outbox",
+            after: "created_ms, unless delivered before",
+        },
         leaves_as: &Kind::ALL,
         columns: &[
             ("id", Reference),
@@ -767,6 +773,7 @@ pub fn cutoffs(days: &crate::config::RetentionDays, now_ms: i64) -> crate::store
         alerts_before_ms: before(days.alerts_events),
         reports_before_ms: before(days.shift_reports),
         audit_before_ms: before(days.audit),
+        outbox_before_ms: before(days.outbox),
     }
 }
 

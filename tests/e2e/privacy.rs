@@ -182,7 +182,7 @@ fn purge_now_deletes_what_is_past_its_retention_for_good_and_says_so_everywhere(
     );
     assert!(
         text.contains(
-            "1 GPS fixes, 0 GPS events, 1 dock power samples, 0 quarantined segments, 0 audit entries."
+            "1 GPS fixes, 0 GPS events, 1 dock power samples, 0 quarantined segments, 0 audit entries, 0 undelivered upload items."
         ),
         "{text}"
     );

@@ -136,6 +136,7 @@ async fn a_purge_gives_every_freed_page_back_to_the_file_system() {
             alerts_before_ms: 0,
             reports_before_ms: 0,
             audit_before_ms: 0,
+            outbox_before_ms: 0,
         })
         .await
         .unwrap();

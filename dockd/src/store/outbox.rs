@@ -530,6 +530,74 @@ fn hold_budget(tx: &Transaction<'_>, policy: &OutboxPolicy, at_ms: i64) -> Resul
     Ok(())
 }
 
+/// The retention of the outbox (`[privacy.retention_days] outbox`): every item of a kind in
+/// [`EVICTION_ORDER`] created before `before_ms` and not delivered — unbatched, or in a ready
+/// batch whose members are all that old (never a dead letter, a `worker_deleted`, `evicted` or
+/// `audit_anchor` record) — goes, each kind recorded at `at_ms` as the disk budget records it (a
+/// row, a warning and an `evicted` record). Without `[upload]` nothing is queued. Returns the
+/// items removed.
+pub(super) fn expire(
+    tx: &Transaction<'_>,
+    policy: Option<&OutboxPolicy>,
+    before_ms: i64,
+    at_ms: i64,
+) -> Result<u64, StoreError> {
+    let Some(policy) = policy else {
+        return Ok(0);
+    };
+    let mut removed = 0u64;
+    for kind in EVICTION_ORDER {
+        let mut loss = Loss::default();
+        let (items, bytes, first, last): (i64, i64, Option<i64>, Option<i64>) = tx.query_row(
+            "SELECT count(*), coalesce(sum(bytes), 0), min(created_ms), max(created_ms)
+             FROM outbox_item WHERE batch_id IS NULL AND kind = ?1 AND created_ms < ?2",
+            params![kind.name(), before_ms],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        if let (Some(first), Some(last)) = (first, last) {
+            tx.execute(
+                "DELETE FROM outbox_item WHERE batch_id IS NULL AND kind = ?1 AND created_ms < ?2",
+                params![kind.name(), before_ms],
+            )?;
+            loss.add(
+                u64::try_from(items).unwrap_or(0),
+                u64::try_from(bytes).unwrap_or(0),
+                first,
+                last,
+            );
+        }
+        let old_batches: Vec<String> = tx
+            .prepare_cached(
+                "SELECT b.id FROM outbox_batch b WHERE b.state = 'ready' AND b.kind = ?1
+                   AND (SELECT max(created_ms) FROM outbox_item i WHERE i.batch_id = b.id) < ?2",
+            )?
+            .query_map(params![kind.name(), before_ms], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in old_batches {
+            let (items, bytes, first, last): (i64, i64, i64, i64) = tx.query_row(
+                "SELECT count(*), coalesce(sum(bytes), 0), coalesce(min(created_ms), 0),
+                        coalesce(max(created_ms), 0)
+                 FROM outbox_item WHERE batch_id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+            tx.execute("DELETE FROM outbox_item WHERE batch_id = ?1", [&id])?;
+            tx.execute("DELETE FROM outbox_batch WHERE id = ?1", [&id])?;
+            loss.add(
+                u64::try_from(items).unwrap_or(0),
+                u64::try_from(bytes).unwrap_or(0),
+                first,
+                last,
+            );
+        }
+        if loss.items > 0 {
+            removed += loss.items;
+            record_eviction(tx, policy, at_ms, kind, &loss)?;
+        }
+    }
+    Ok(removed)
+}
+
 /// The most bytes one `evicted` record of this dock can take in the outbox (every number at its
 /// widest), so an eviction leaves room for the records it queues.
 fn evicted_record_room(policy: &OutboxPolicy) -> Result<u64, StoreError> {

@@ -10,7 +10,8 @@
 //! (`gps`), its power samples (`dock_power`) and quarantined segment bytes (`raw_segments`, by
 //! when the segment was last seen; the wearable keeps a quarantined segment, so a later docking
 //! brings it back). Audit entries (`audit`) from the oldest, their hash chain going on from a
-//! recorded base (`store::audit_chain::purge_before`). Work restrictions have their own sweep
+//! recorded base (`store::audit_chain::purge_before`). Upload items never delivered (`outbox`),
+//! each kind recorded as an eviction (`store::outbox::expire`). Work restrictions have their own sweep
 //! (`store::work_restrictions`).
 
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -33,6 +34,8 @@ pub struct Cutoffs {
     pub alerts_before_ms: i64,
     pub reports_before_ms: i64,
     pub audit_before_ms: i64,
+    /// Upload items not delivered by then are dropped (recorded as evictions).
+    pub outbox_before_ms: i64,
 }
 
 /// What one purge deleted, per class.
@@ -50,6 +53,9 @@ pub struct Purged {
     pub quarantined_segments: u64,
     /// Audit entries past their retention (the chain goes on from the last one's link).
     pub audit_entries: u64,
+    /// Upload items never delivered within their retention (each kind recorded as an eviction).
+    #[serde(default)]
+    pub upload_items: u64,
 }
 
 /// What went, in words: `3 sample blocks, 0 alerts, …, 1 quarantined segments`.
@@ -57,7 +63,7 @@ impl std::fmt::Display for Purged {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} sample blocks, {} alerts, {} events, {} shift reports, {} GPS fixes, {} GPS events, {} dock power samples, {} quarantined segments, {} audit entries",
+            "{} sample blocks, {} alerts, {} events, {} shift reports, {} GPS fixes, {} GPS events, {} dock power samples, {} quarantined segments, {} audit entries, {} undelivered upload items",
             self.sample_blocks,
             self.alerts,
             self.events,
@@ -66,7 +72,8 @@ impl std::fmt::Display for Purged {
             self.gps_events,
             self.dock_power,
             self.quarantined_segments,
-            self.audit_entries
+            self.audit_entries,
+            self.upload_items
         )
     }
 }
@@ -83,6 +90,7 @@ impl Purged {
             + self.dock_power
             + self.quarantined_segments
             + self.audit_entries
+            + self.upload_items
     }
 }
 
@@ -96,7 +104,11 @@ fn whole_shifts(tx: &Transaction<'_>, before: i64) -> Result<i64, StoreError> {
     Ok(start.map_or(before, |s| s.min(before)))
 }
 
-pub(super) fn purge(tx: &Transaction<'_>, cutoffs: &Cutoffs) -> Result<Purged, StoreError> {
+pub(super) fn purge(
+    tx: &Transaction<'_>,
+    cutoffs: &Cutoffs,
+    outbox: Option<&super::OutboxPolicy>,
+) -> Result<Purged, StoreError> {
     let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
     let samples_before = whole_shifts(tx, cutoffs.samples_before_ms)?;
     let alerts_before = whole_shifts(tx, cutoffs.alerts_before_ms)?;
@@ -149,6 +161,7 @@ pub(super) fn purge(tx: &Transaction<'_>, cutoffs: &Cutoffs) -> Result<Purged, S
             cutoffs.at_ms,
             "retention purge",
         )?,
+        upload_items: super::outbox::expire(tx, outbox, cutoffs.outbox_before_ms, cutoffs.at_ms)?,
     };
     tx.execute(
         "INSERT INTO setting (key, value) VALUES (?1, ?2)

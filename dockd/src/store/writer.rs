@@ -613,9 +613,10 @@ fn apply_isolated(
             reply,
             isolated(tx, |tx| work_restrictions::apply(tx, &change)),
         ),
-        Command::Purge(cutoffs, reply) => {
-            Done::Purge(reply, isolated(tx, |tx| super::purge::purge(tx, &cutoffs)))
-        }
+        Command::Purge(cutoffs, reply) => Done::Purge(
+            reply,
+            isolated(tx, |tx| super::purge::purge(tx, &cutoffs, policy.as_ref())),
+        ),
         Command::SetOutbox(new, reply) => {
             *policy = new.map(|p| *p);
             Done::Unit(reply, Ok(()))

@@ -266,6 +266,7 @@ fn audit_only(audit_before_ms: i64) -> crate::store::purge::Cutoffs {
         alerts_before_ms: i64::MIN,
         reports_before_ms: i64::MIN,
         audit_before_ms,
+        outbox_before_ms: i64::MIN,
     }
 }
 

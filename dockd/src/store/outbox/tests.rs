@@ -972,3 +972,55 @@ async fn an_audit_line_that_anchors_the_chain_queues_the_anchor_once() {
     );
     store.close();
 }
+
+#[tokio::test]
+async fn the_retention_purge_drops_undelivered_items_past_their_age_and_records_each_kind() {
+    let store = configured("outbox-retention", 1 << 30).await;
+    // An old alert batch, old and young summaries waiting, an old deletion record.
+    queue(&store, vec![item(Kind::Alert, "alert:old", 100, 500)]).await;
+    commit_all(&store).await;
+    queue(
+        &store,
+        vec![
+            item(Kind::ShiftSummary, "shift:old", 200, 500),
+            item(Kind::ShiftSummary, "shift:young", 5_000, 500),
+            item(Kind::WorkerDeleted, "worker_deleted:old", 100, 500),
+        ],
+    )
+    .await;
+    let cutoffs = crate::store::purge::Cutoffs {
+        at_ms: 10_000,
+        gps_before_ms: 0,
+        dock_power_before_ms: 0,
+        quarantine_before_ms: 0,
+        samples_before_ms: 0,
+        alerts_before_ms: 0,
+        reports_before_ms: 0,
+        audit_before_ms: 0,
+        outbox_before_ms: 1_000,
+    };
+    let purged = store.writer.purge(cutoffs).await.unwrap();
+    assert_eq!(
+        purged.upload_items, 2,
+        "the old alert batch's item and the old summary"
+    );
+    let left: Vec<String> = store
+        .reader
+        .with(|c| {
+            c.prepare("SELECT key FROM outbox_item WHERE kind != 'evicted' ORDER BY key")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(left, ["shift:young", "worker_deleted:old"]);
+    assert!(store.reader.outbox_batches().unwrap().is_empty());
+    let evictions = store.reader.outbox_evictions().unwrap();
+    let kinds: Vec<(Kind, u64)> = evictions.iter().map(|e| (e.kind, e.items)).collect();
+    assert_eq!(kinds, [(Kind::Alert, 1), (Kind::ShiftSummary, 1)]);
+    // Each is uploaded as an `evicted` record.
+    assert_eq!(
+        store.number("SELECT count(*) FROM outbox_item WHERE kind = 'evicted'"),
+        2
+    );
+    store.close();
+}

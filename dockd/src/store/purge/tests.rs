@@ -19,6 +19,7 @@ async fn each_class_goes_at_its_cutoff_and_not_before_and_the_run_is_remembered(
         alerts_before_ms: 0,
         reports_before_ms: 0,
         audit_before_ms: 0,
+        outbox_before_ms: 0,
     };
     let mut sql = String::from(
         "INSERT INTO wearable (id, serial, model, hw_rev, firmware, first_seen_ms, last_docked_ms)
@@ -129,6 +130,7 @@ async fn worker_data_goes_in_whole_shifts_and_its_reports_stay_frozen_until_thei
         alerts_before_ms: NOW - 365 * DAY,
         reports_before_ms: NOW - 730 * DAY,
         audit_before_ms: 0,
+        outbox_before_ms: 0,
     };
     let purged = store.writer.purge(cutoffs).await.unwrap();
     // Only the 100-day shift's samples: the straddling shift stays whole.
