@@ -835,27 +835,22 @@ pub async fn purge_audited(
     Ok(purged)
 }
 
-/// `dockd worker export`: the export of the worker with badge `tag` into `out` (`progress`
-/// hears the samples written and in all), then its audit line (by the worker's id, never their
-/// tag or name) through a writer of its own.
-pub async fn export_audited(
+/// `dockd worker export`: the export of the worker with badge `tag` into `out`, read from the
+/// database with its key (`progress` hears the samples written and in all). The caller records
+/// it in the audit trail (through the daemon when one runs: `control`'s `record_export`).
+pub async fn export_to_folder(
     db: &crate::store::Database,
     tag: &crate::worker::WorkerTag,
     out: &std::path::Path,
-    now_ms: i64,
     mut progress: Box<dyn FnMut(u64, u64) + Send>,
 ) -> Result<export::ExportSummary, export::ExportError> {
     let reader = crate::store::Reader::open(db)?;
     let (tag, out_path) = (*tag, out.to_owned());
-    let summary = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         export::export_worker(&reader, &tag, &out_path, &mut *progress)
     })
     .await
-    .map_err(|e| export::ExportError::Block(e.to_string()))??;
-    let line = export_line(&summary, "dockd worker export", now_ms);
-    crate::store::with_own_writer(db, |writer| async move { writer.audit(vec![line]).await })
-        .await?;
-    Ok(summary)
+    .map_err(|e| export::ExportError::Block(e.to_string()))?
 }
 
 /// The audit line of an export, by the worker's id: what went out, and to whom.

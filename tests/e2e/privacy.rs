@@ -345,7 +345,13 @@ async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_rea
         assert_eq!(values, sample.to_vec(), "{line}");
     }
 
-    // The export is audited by the worker's id, never by their tag or name.
+    // The export is audited by the worker's id, never by their tag or name — by the running
+    // daemon, asked through its control socket (the command wrote no line itself).
+    assert!(
+        dock.log().contains("record_export asked by uid"),
+        "{}",
+        dock.log()
+    );
     let audited = dock.count(&format!(
         "SELECT count(*) FROM audit WHERE action = 'export' AND subject LIKE 'worker {id}: %'"
     ));

@@ -11,7 +11,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dockd::clock::{Clock, SystemClock};
 use dockd::config::Config;
 use dockd::worker::WorkerTag;
 
@@ -55,16 +54,26 @@ fn progress_bar(done: u64, total: u64) {
 
 pub(super) fn worker_export(config: &Config, out: &Path) -> anyhow::Result<ExitCode> {
     let tag = tag_from_stdin(&format!("export --out {}", out.display()))?;
-    let summary = runtime()?.block_on(dockd::privacy::export_audited(
+    // Read here (the files must be the asker's); the audit line is written by the running
+    // daemon through its control socket, or here when none runs.
+    let summary = runtime()?.block_on(dockd::privacy::export_to_folder(
         &config.existing_database()?,
         &tag,
         out,
-        SystemClock.now_ms(),
         Box::new(progress_bar),
     ))?;
     if std::io::stderr().is_terminal() {
         eprintln!();
     }
+    super::ask(
+        config,
+        dockd::control::protocol::Command::RecordExport {
+            worker: summary.worker_id,
+            shift_reports: summary.shift_reports as u64,
+            samples: summary.samples,
+        },
+    )
+    .context("the export is written, but its audit line could not be recorded")?;
     println!(
         "Exported to {} (readable only by you): {} shift reports, {} alerts, {} work restrictions, {} audit lines, {} samples (samples.csv.zst).",
         out.display(),

@@ -209,6 +209,29 @@ pub async fn run(
             };
             Ok(serde_json::to_value(deleted)?)
         }
+        Command::RecordExport {
+            worker,
+            shift_reports,
+            samples,
+        } => {
+            let mut line = crate::privacy::export_line(
+                &crate::privacy::export::ExportSummary {
+                    worker_id: worker,
+                    shift_reports: usize::try_from(shift_reports).unwrap_or(usize::MAX),
+                    samples,
+                    ..Default::default()
+                },
+                "dockd worker export",
+                now_ms,
+            );
+            line.subject.push_str(&caller.route());
+            write(
+                store,
+                |writer| async move { writer.audit(vec![line]).await },
+            )
+            .await?;
+            Ok(serde_json::json!({ "recorded": true }))
+        }
     }
 }
 
@@ -581,5 +604,52 @@ mod tests {
         assert_eq!(done["worker"], 1);
         assert_eq!(scratch.number("SELECT count(*) FROM worker"), 1);
         assert_eq!(scratch.number("SELECT count(*) FROM worker_tombstone"), 1);
+    }
+
+    #[tokio::test]
+    async fn an_export_is_recorded_by_the_daemon_with_its_route_or_by_the_command_line() {
+        let scratch = Scratch::new("control-export");
+        let config = config_for(&scratch);
+        let record = || Command::RecordExport {
+            worker: 7,
+            shift_reports: 1,
+            samples: 10,
+        };
+        run(
+            record(),
+            &Store::Daemon {
+                reader: &scratch.reader,
+                writer: &scratch.writer,
+            },
+            &config,
+            1_000,
+            Caller::ControlSocket { uid: 1000 },
+        )
+        .await
+        .unwrap();
+        let db = scratch.db();
+        run(
+            record(),
+            &Store::Database { db: &db },
+            &config,
+            2_000,
+            Caller::CommandLine,
+        )
+        .await
+        .unwrap();
+        scratch
+            .wait_for_count(
+                "SELECT count(*) FROM audit WHERE user = 'dockd worker export' AND action = 'export'
+                 AND subject = 'worker 7: their data exported (1 shift reports, 10 samples); through the control socket by uid 1000'",
+                1,
+            )
+            .await;
+        scratch
+            .wait_for_count(
+                "SELECT count(*) FROM audit WHERE user = 'dockd worker export'
+                 AND subject = 'worker 7: their data exported (1 shift reports, 10 samples)'",
+                1,
+            )
+            .await;
     }
 }

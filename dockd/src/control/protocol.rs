@@ -72,6 +72,13 @@ pub enum Command {
     /// Deletes for good everything about the worker with this badge tag (`dockd worker delete`,
     /// confirmed by the command line before it asks).
     WorkerDelete { tag: Secret },
+    /// Records a worker's export in the audit trail (`dockd worker export` reads the database
+    /// itself — its files must belong to whoever asked — and has the daemon write the line).
+    RecordExport {
+        worker: i64,
+        shift_reports: u64,
+        samples: u64,
+    },
 }
 
 impl Command {
@@ -84,6 +91,7 @@ impl Command {
             Command::PurgeNow => "purge_now",
             Command::UserAdd { .. } => "user_add",
             Command::WorkerDelete { .. } => "worker_delete",
+            Command::RecordExport { .. } => "record_export",
         }
     }
 
@@ -91,7 +99,10 @@ impl Command {
     pub fn changes_data(&self) -> bool {
         matches!(
             self,
-            Command::PurgeNow | Command::UserAdd { .. } | Command::WorkerDelete { .. }
+            Command::PurgeNow
+                | Command::UserAdd { .. }
+                | Command::WorkerDelete { .. }
+                | Command::RecordExport { .. }
         )
     }
 }
