@@ -173,23 +173,11 @@ impl ConsoleBackend for LockedConsole {
     }
 
     fn storage(&self) -> console::StorageLine {
-        let disk = diagnostics::host::disk_usage(&self.data_dir);
-        console::StorageLine {
-            data_dir: self.data_dir.display().to_string(),
-            free_bytes: disk.map_or(0, |d| d.available_bytes),
-            total_bytes: disk.map_or(0, |d| d.total_bytes),
-            database_bytes: std::fs::metadata(&self.database).map_or(0, |m| m.len()),
-        }
+        crate::views::diagnostics::storage_line(&self.data_dir, &self.database)
     }
 
     fn network(&self) -> Vec<console::NetLine> {
-        diagnostics::host::addresses()
-            .into_iter()
-            .map(|i| console::NetLine {
-                interface: i.name,
-                addresses: i.addresses,
-            })
-            .collect()
+        crate::views::diagnostics::network_lines()
     }
 
     fn upload(&self) -> console::UploadLine {

@@ -469,25 +469,23 @@ impl Dock {
     }
 
     /// A GET as the signed-in test user (signing in on first use).
+    /// The test user's session cookie, signing in once.
+    fn session_cookie(&self) -> String {
+        let mut session = self.session.lock().unwrap();
+        session
+            .get_or_insert_with(|| self.sign_in(TEST_USER, TEST_PASSWORD))
+            .clone()
+    }
+
     pub fn get(&self, path: &str) -> String {
-        let cookie = {
-            let mut session = self.session.lock().unwrap();
-            session
-                .get_or_insert_with(|| self.sign_in(TEST_USER, TEST_PASSWORD))
-                .clone()
-        };
+        let cookie = self.session_cookie();
         http_request(self.web, "GET", path, &[("Cookie", &cookie)], "")
     }
 
     /// A GET as the signed-in test user (an admin) whose body may be binary: the status code and
     /// the body, de-chunked (a streamed download comes chunked).
     pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
-        let cookie = {
-            let mut session = self.session.lock().unwrap();
-            session
-                .get_or_insert_with(|| self.sign_in(TEST_USER, TEST_PASSWORD))
-                .clone()
-        };
+        let cookie = self.session_cookie();
         let mut stream = TcpStream::connect(self.web).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
@@ -577,12 +575,7 @@ impl Dock {
     /// A form POST (`application/x-www-form-urlencoded`, `body` already encoded) as the
     /// signed-in test user of [`Dock::get`], as the page's own forms send it.
     pub fn post_form(&self, path: &str, body: &str) -> String {
-        let cookie = {
-            let mut session = self.session.lock().unwrap();
-            session
-                .get_or_insert_with(|| self.sign_in(TEST_USER, TEST_PASSWORD))
-                .clone()
-        };
+        let cookie = self.session_cookie();
         http_request(
             self.web,
             "POST",

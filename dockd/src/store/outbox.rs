@@ -496,22 +496,8 @@ fn hold_budget(tx: &Transaction<'_>, policy: &OutboxPolicy, at_ms: i64) -> Resul
             let Some((id, body_bytes)) = oldest else {
                 break;
             };
-            let (items, bytes, first, last): (i64, i64, i64, i64) = tx.query_row(
-                "SELECT count(*), coalesce(sum(bytes), 0), coalesce(min(created_ms), 0),
-                        coalesce(max(created_ms), 0)
-                 FROM outbox_item WHERE batch_id = ?1",
-                [&id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
-            tx.execute("DELETE FROM outbox_item WHERE batch_id = ?1", [&id])?;
-            tx.execute("DELETE FROM outbox_batch WHERE id = ?1", [&id])?;
+            drop_batch(tx, &id, &mut loss)?;
             used = used.saturating_sub(u64::try_from(body_bytes).unwrap_or(0));
-            loss.add(
-                u64::try_from(items).unwrap_or(0),
-                u64::try_from(bytes).unwrap_or(0),
-                first,
-                last,
-            );
         }
         if loss.items > 0 {
             losses.push((kind, loss));
@@ -574,21 +560,7 @@ pub(super) fn expire(
             .query_map(params![kind.name(), before_ms], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for id in old_batches {
-            let (items, bytes, first, last): (i64, i64, i64, i64) = tx.query_row(
-                "SELECT count(*), coalesce(sum(bytes), 0), coalesce(min(created_ms), 0),
-                        coalesce(max(created_ms), 0)
-                 FROM outbox_item WHERE batch_id = ?1",
-                [&id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
-            tx.execute("DELETE FROM outbox_item WHERE batch_id = ?1", [&id])?;
-            tx.execute("DELETE FROM outbox_batch WHERE id = ?1", [&id])?;
-            loss.add(
-                u64::try_from(items).unwrap_or(0),
-                u64::try_from(bytes).unwrap_or(0),
-                first,
-                last,
-            );
+            drop_batch(tx, &id, &mut loss)?;
         }
         if loss.items > 0 {
             removed += loss.items;
@@ -596,6 +568,26 @@ pub(super) fn expire(
         }
     }
     Ok(removed)
+}
+
+/// Removes batch `id` with its members, adding them to `loss`.
+fn drop_batch(tx: &Transaction<'_>, id: &str, loss: &mut Loss) -> Result<(), StoreError> {
+    let (items, bytes, first, last): (i64, i64, i64, i64) = tx.query_row(
+        "SELECT count(*), coalesce(sum(bytes), 0), coalesce(min(created_ms), 0),
+                coalesce(max(created_ms), 0)
+         FROM outbox_item WHERE batch_id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    tx.execute("DELETE FROM outbox_item WHERE batch_id = ?1", [id])?;
+    tx.execute("DELETE FROM outbox_batch WHERE id = ?1", [id])?;
+    loss.add(
+        u64::try_from(items).unwrap_or(0),
+        u64::try_from(bytes).unwrap_or(0),
+        first,
+        last,
+    );
+    Ok(())
 }
 
 /// The most bytes one `evicted` record of this dock can take in the outbox (every number at its

@@ -513,23 +513,11 @@ impl ConsoleBackend for DockDiagnostics {
     }
 
     fn storage(&self) -> console::StorageLine {
-        let disk = host::disk_usage(&self.data_dir);
-        console::StorageLine {
-            data_dir: self.data_dir.display().to_string(),
-            free_bytes: disk.map_or(0, |d| d.available_bytes),
-            total_bytes: disk.map_or(0, |d| d.total_bytes),
-            database_bytes: host::database_bytes(&self.database).unwrap_or(0),
-        }
+        storage_line(&self.data_dir, &self.database)
     }
 
     fn network(&self) -> Vec<console::NetLine> {
-        host::addresses()
-            .into_iter()
-            .map(|i| console::NetLine {
-                interface: i.name,
-                addresses: i.addresses,
-            })
-            .collect()
+        network_lines()
     }
 
     fn upload(&self) -> console::UploadLine {
@@ -613,6 +601,31 @@ impl ConsoleBackend for DockDiagnostics {
     fn restart(&self) -> Result<String, String> {
         Ok(restart_cleanly(&self.shutdown))
     }
+}
+
+/// The console's `storage`: the data folder's disk and the database's size.
+pub fn storage_line(
+    data_dir: &std::path::Path,
+    database: &std::path::Path,
+) -> console::StorageLine {
+    let disk = host::disk_usage(data_dir);
+    console::StorageLine {
+        data_dir: data_dir.display().to_string(),
+        free_bytes: disk.map_or(0, |d| d.available_bytes),
+        total_bytes: disk.map_or(0, |d| d.total_bytes),
+        database_bytes: host::database_bytes(database).unwrap_or(0),
+    }
+}
+
+/// The console's `network`: every interface with its addresses.
+pub fn network_lines() -> Vec<console::NetLine> {
+    host::addresses()
+        .into_iter()
+        .map(|i| console::NetLine {
+            interface: i.name,
+            addresses: i.addresses,
+        })
+        .collect()
 }
 
 /// The console's `restart`: stops the daemon cleanly half a second from now (after the console
