@@ -137,7 +137,7 @@ impl ConsoleBackend for LockedConsole {
             web_certificate_sha256: web.and_then(|w| w.certificate_sha256.clone()),
             wearables_docked: 0,
             segments_stored: 0,
-            database_bytes: std::fs::metadata(&self.database).map_or(0, |m| m.len()),
+            database_bytes: diagnostics::host::database_bytes(&self.database).unwrap_or(0),
             problems: vec![self.sentence()],
         }
     }

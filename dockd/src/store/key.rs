@@ -162,6 +162,10 @@ pub fn decrypt_every_page(file: &Path, key: &DatabaseKey) -> std::io::Result<Vec
     } else {
         (0, page, 0)
     };
+    // One key schedule for every page.
+    let cipher = UnboundCipherKey::new(&AES_256, &key.0)
+        .and_then(DecryptingKey::cbc)
+        .map_err(|_| std::io::Error::other("AES key"))?;
     let mut plain = Vec::with_capacity(bytes.len());
     let mut at = start;
     while at + stride <= bytes.len() {
@@ -176,9 +180,6 @@ pub fn decrypt_every_page(file: &Path, key: &DatabaseKey) -> std::io::Result<Vec
         let mut data = frame[offset..page - RESERVED].to_vec();
         let mut iv = [0u8; 16];
         iv.copy_from_slice(&frame[page - RESERVED..page - RESERVED + 16]);
-        let cipher = UnboundCipherKey::new(&AES_256, &key.0)
-            .and_then(DecryptingKey::cbc)
-            .map_err(|_| std::io::Error::other("AES key"))?;
         cipher
             .decrypt(&mut data, DecryptionContext::Iv128(iv.into()))
             .map_err(|_| std::io::Error::other("AES-CBC decryption"))?;
