@@ -14,9 +14,12 @@ say() { printf '\n== %s\n' "$*"; }
 # gpsd with gpsfake (gpsd-clients, which brings python3-gps) replaying receiver recordings for the
 # GPS tests, socat, picocom and tmux to drive the serial console through real ptys, python3-venv
 # for DuckDB's venv (below), and curl and zstd, which the upload benchmark measures dockd against
-# (`cargo bench -p dockd --bench upload`; its sends and `zstd -3` are the yardsticks).
+# (`cargo bench -p dockd --bench upload`; its sends and `zstd -3` are the yardsticks). The Debian
+# package's checks (tests/e2e/package.rs) use lintian, binutils' readelf and nm, dpkg-dev's
+# dpkg-shlibdeps (cargo-deb's Depends) and systemd's systemd-analyze and systemd-socket-activate.
 packages=(pkg-config gcc libusb-1.0-0-dev umockdev libumockdev-dev chromium chromium-driver
-  gpsd gpsd-clients socat picocom tmux python3-venv curl zstd)
+  gpsd gpsd-clients socat picocom tmux python3-venv curl zstd
+  lintian binutils dpkg-dev systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -52,6 +55,13 @@ if [ "$("$ci_root/bin/s3s-fs" --version 2>/dev/null)" != "s3s-fs $S3S_FS_VERSION
   say "installing s3s-fs $S3S_FS_VERSION into $ci_root/bin"
   cargo install --locked --force s3s-fs --version "$S3S_FS_VERSION" --features binary --root "$ci_root"
 fi
+# cargo-deb, which packs the release binary into the .deb (3.8.0: builds with this toolchain;
+# reinstalled only when missing or another version).
+CARGO_DEB_VERSION=3.8.0
+if [ "$("$ci_root/bin/cargo-deb" --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
+  say "installing cargo-deb $CARGO_DEB_VERSION into $ci_root/bin"
+  cargo install --locked --force cargo-deb --version "$CARGO_DEB_VERSION" --root "$ci_root"
+fi
 # DuckDB from PyPI, the engine the fleet test reads the S3 server's folder with (Hive partitions,
 # zstd NDJSON), in a venv of its own (tests/receivers/src/duckdb.rs runs its python).
 DUCKDB_VERSION=2.0.1
@@ -70,6 +80,19 @@ cargo fmt --all --check
 
 say "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The Debian package (issue 16): the release binary, built once, packed by cargo-deb; the tests
+# (tests/e2e/package.rs, and the install and boot tests) read it from DOCKD_DEB.
+say "cargo build --release -p dockd, cargo deb"
+cargo build --release -p dockd --locked
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+rm -f "$target_dir"/debian/dockd_*.deb
+PATH="$ci_root/bin:$PATH" cargo deb -p dockd --no-build --locked
+deb=("$target_dir"/debian/dockd_*.deb)
+[ ${#deb[@]} -eq 1 ] && [ -f "${deb[0]}" ] || { echo "cargo deb made no single .deb: ${deb[*]}" >&2; exit 1; }
+export DOCKD_DEB="${deb[0]}"
+printf '%s: %s bytes, installed size %s KiB\n' "$DOCKD_DEB" "$(stat -c %s "$DOCKD_DEB")" \
+  "$(dpkg-deb -f "$DOCKD_DEB" Installed-Size)"
 
 say "cargo test"
 cargo test --workspace --locked

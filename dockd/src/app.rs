@@ -28,6 +28,7 @@ use crate::pull::PullContext;
 use crate::site::SiteSettings;
 use crate::store::settings::{self, KeyUse, SettingChange};
 use crate::store::{self, Reader, Writer};
+use crate::systemd::Handover;
 use crate::transport::{Docking, socket, usb};
 use crate::views::BoardView;
 use crate::views::admin::SiteAdmin;
@@ -83,12 +84,37 @@ async fn record_pseudonym_key(
         .context("cannot record the pseudonym key in use")
 }
 
-/// Runs the daemon until `shutdown` is cancelled. While the database cannot be opened with its
-/// key the dock runs locked ([`crate::locked`]) and starts for real once the key opens it.
+/// Runs the daemon until `shutdown` is cancelled, without systemd (see [`run_with`]).
 pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    run_with(config, clock, shutdown, Handover::default()).await
+}
+
+/// Runs the daemon until `shutdown` is cancelled, with what systemd handed over (the page's
+/// socket, notifications, the watchdog). While the database cannot be opened with its key the
+/// dock runs locked ([`crate::locked`]) and starts for real once the key opens it.
+pub async fn run_with(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+    systemd: Handover,
+) -> anyhow::Result<()> {
+    let notifier = systemd.notifier.clone();
+    let ran = run_handed_over(config, clock, shutdown, systemd).await;
+    if let Err(error) = &ran {
+        notifier.notify(&format!("STATUS=Failed: {error:#}").replace('\n', " "));
+    }
+    ran
+}
+
+async fn run_handed_over(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+    systemd: Handover,
 ) -> anyhow::Result<()> {
     // First, before the database is touched: a daemon already answering on this control socket
     // (or the data folder's link to it) stops this start.
@@ -102,10 +128,13 @@ pub async fn run(
         });
         match opened {
             Ok((db, conn, spare)) => {
-                return run_open(config, db, (conn, spare), control, clock, shutdown).await;
+                return run_open(config, db, (conn, spare), control, clock, shutdown, systemd)
+                    .await;
             }
             Err(store::StoreError::Locked(locked)) => {
-                match crate::locked::run(&config, &locked, &control, &clock, &shutdown).await? {
+                match crate::locked::run(&config, &locked, &control, &clock, &shutdown, &systemd)
+                    .await?
+                {
                     crate::locked::Outcome::Stopped => return Ok(()),
                     crate::locked::Outcome::Unlocked => {}
                 }
@@ -126,6 +155,7 @@ async fn run_open(
     control: crate::control::server::ControlSocket,
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
+    systemd: Handover,
 ) -> anyhow::Result<()> {
     let db_path = config.database_path();
     if !db.is_encrypted() {
@@ -284,8 +314,23 @@ async fn run_open(
             facts: web_facts,
         },
         &shutdown,
+        systemd.web_listener.as_ref(),
     )
     .await?;
+    // The page listens and the store is open: systemd may call the start done.
+    systemd.notifier.ready("Running: the page listens and the store is open.");
+    if let Some(every) = systemd.watchdog_every {
+        let writer = writer.clone();
+        tasks.spawn(
+            "watchdog",
+            crate::systemd::feed_watchdog(
+                systemd.notifier.clone(),
+                every,
+                move || writer.is_running(),
+                shutdown.clone(),
+            ),
+        );
+    }
 
     let ctx = PullContext {
         writer,
@@ -372,6 +417,7 @@ async fn run_open(
 
     shutdown.cancelled().await;
     tracing::info!("Shutting down.");
+    systemd.notifier.stopping();
     stop(tasks, pulls, writer_thread).await;
     // Only now, with the store closed, does the socket go: until here a command waited for this
     // daemon instead of opening the database beside it.
@@ -563,8 +609,9 @@ async fn spawn_web(
     tasks: &Tasks,
     web: Web,
     shutdown: &CancellationToken,
+    handed_over: Option<&std::net::TcpListener>,
 ) -> anyhow::Result<()> {
-    let listening = listen_web(config).await?;
+    let listening = listen_web(config, handed_over).await?;
     let _ = web.facts.set(listening.facts.clone());
     let router = web_ui::site(
         web_ui::Backends {
@@ -582,9 +629,32 @@ async fn spawn_web(
     Ok(())
 }
 
-/// Binds the page's address and sets up HTTPS (`[web]`).
-pub(crate) async fn listen_web(config: &Config) -> anyhow::Result<Listening> {
-    let addr = config.web.listen;
+/// Binds the page's address, or takes a copy of the socket systemd handed over (socket
+/// activation: `web.listen` is then not bound), and sets up HTTPS (`[web]`). The handed-over
+/// socket stays open in `handed_over`, so a locked dock's page and the real one serve it in turn.
+pub(crate) async fn listen_web(
+    config: &Config,
+    handed_over: Option<&std::net::TcpListener>,
+) -> anyhow::Result<Listening> {
+    let inherited = match handed_over {
+        Some(listener) => {
+            let copy = listener
+                .try_clone()
+                .and_then(|copy| copy.set_nonblocking(true).map(|()| copy))
+                .context("cannot use the page's socket systemd handed over (dockd.socket)")?;
+            Some(copy)
+        }
+        None => None,
+    };
+    let addr = match &inherited {
+        Some(listener) => listener
+            .local_addr()
+            .context("cannot read the address of the page's socket from systemd")?,
+        None => config.web.listen,
+    };
+    if inherited.is_some() && addr != config.web.listen {
+        tracing::info!(%addr, listen = %config.web.listen, "The page's socket comes from systemd (dockd.socket); web.listen is not bound.");
+    }
     anyhow::ensure!(
         config.web.tls || addr.ip().is_loopback(),
         "web.tls = false is only allowed with a loopback web.listen, not {addr}"
@@ -618,11 +688,15 @@ pub(crate) async fn listen_web(config: &Config) -> anyhow::Result<Listening> {
         )
     };
     tracing::info!(names = %server_names.join(", "), "The page answers to these names (web.server_names).");
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-        format!(
-            "cannot serve the web page on {addr}: is another program using it? Change [web] listen"
-        )
-    })?;
+    let listener = match inherited {
+        Some(listener) => tokio::net::TcpListener::from_std(listener)
+            .context("cannot serve the page on the socket systemd handed over")?,
+        None => tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!(
+                "cannot serve the web page on {addr}: is another program using it? Change [web] listen"
+            )
+        })?,
+    };
     let bound = listener.local_addr().unwrap_or(addr);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{bound}/");

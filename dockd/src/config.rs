@@ -74,6 +74,11 @@ pub struct PrivacyConfig {
     /// first start when missing; never made again for a database already encrypted. Absent: a
     /// file beside the data folder, `<data_dir>.database-key`.
     pub database_key_file: Option<PathBuf>,
+    /// `database_key_credential`: under systemd, the name of the credential holding that key
+    /// (`LoadCredential=NAME:<database_key_file>` in the unit): dockd reads
+    /// `$CREDENTIALS_DIRECTORY/NAME` when systemd gave that folder ([`Config::with_credentials_directory`]),
+    /// so the file itself can stay root's. A command run from a shell reads `database_key_file`.
+    pub database_key_credential: Option<String>,
     /// `encrypt_database` (default true): whether a new or plaintext database is encrypted. False
     /// only where the disk itself is encrypted (LUKS) and the double cost is not wanted; it never
     /// decrypts a database already encrypted (that one keeps opening with its key).
@@ -89,6 +94,7 @@ impl Default for PrivacyConfig {
         Self {
             site_key_file: None,
             database_key_file: None,
+            database_key_credential: None,
             encrypt_database: true,
             purge_at: "03:30".to_owned(),
             retention_days: RetentionDays::default(),
@@ -850,6 +856,19 @@ impl Config {
                 ));
             }
         }
+        if let Some(name) = &self.privacy.database_key_credential {
+            if !credential_name_is_valid(name) {
+                return Err(format!(
+                    "privacy.database_key_credential = {name:?} is not a credential name: 1 to 255 characters, no `/`, not `.` or `..` (the name after `LoadCredential=` in the unit)"
+                ));
+            }
+            if self.privacy.database_key_file.is_none() {
+                return Err(
+                    "privacy.database_key_credential needs privacy.database_key_file: the file the unit's LoadCredential= hands over, which commands run from a shell read"
+                        .to_owned(),
+                );
+            }
+        }
         if self.privacy.purge_time().is_none() {
             return Err(format!(
                 "privacy.purge_at = {:?} is not a time of day: write HH:MM (24 h), e.g. \"03:30\"",
@@ -1009,6 +1028,29 @@ impl Config {
         }
         self
     }
+
+    /// With `[privacy] database_key_credential` set and systemd's credentials folder given (the
+    /// `CREDENTIALS_DIRECTORY` that `main` reads), the database key is read from that credential
+    /// instead of `database_key_file`; without the folder (a shell, a test) nothing changes.
+    pub fn with_credentials_directory(mut self, credentials_directory: Option<&Path>) -> Self {
+        if let (Some(name), Some(folder)) = (
+            &self.privacy.database_key_credential,
+            credentials_directory.filter(|f| !f.as_os_str().is_empty()),
+        ) {
+            self.privacy.database_key_file = Some(folder.join(name));
+        }
+        self
+    }
+}
+
+/// A systemd credential name: what `LoadCredential=` accepts before its `:`.
+fn credential_name_is_valid(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name != "."
+        && name != ".."
+        && !name.contains('/')
+        && !name.chars().any(char::is_control)
 }
 
 /// A TOML error as `key (line L, column C): message`. The parser's own rendering quotes the
@@ -1112,6 +1154,46 @@ mod tests {
         assert_eq!(config.database_path(), PathBuf::from("/srv/dock/dockd.db"));
         assert_eq!(config.usb.rescan_s, 2);
         assert_eq!(config.usb.slots.get("1-1.2"), Some(&2));
+    }
+
+    #[test]
+    fn the_database_key_comes_from_systemds_credential_only_when_systemd_gave_the_folder() {
+        let config = parse(
+            "[privacy]\ndatabase_key_file = \"/etc/credstore/dockd.database-key\"\ndatabase_key_credential = \"database-key\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.clone().with_credentials_directory(None).database_key_path(),
+            PathBuf::from("/etc/credstore/dockd.database-key"),
+            "from a shell the file itself is read"
+        );
+        assert_eq!(
+            config
+                .with_credentials_directory(Some(Path::new("/run/credentials/dockd.service")))
+                .database_key_path(),
+            PathBuf::from("/run/credentials/dockd.service/database-key")
+        );
+        let plain = parse("[privacy]\ndatabase_key_file = \"/etc/dockd/key\"\n").unwrap();
+        assert_eq!(
+            plain
+                .with_credentials_directory(Some(Path::new("/run/credentials/dockd.service")))
+                .database_key_path(),
+            PathBuf::from("/etc/dockd/key"),
+            "without database_key_credential the credentials folder is not used"
+        );
+    }
+
+    #[test]
+    fn a_database_key_credential_needs_a_valid_name_and_the_file_it_is_loaded_from() {
+        let alone = parse("[privacy]\ndatabase_key_credential = \"database-key\"\n").unwrap_err();
+        assert!(alone.contains("needs privacy.database_key_file"), "{alone}");
+        for bad in ["", "a/b", "..", "."] {
+            let error = parse(&format!(
+                "[privacy]\ndatabase_key_file = \"/etc/k\"\ndatabase_key_credential = {bad:?}\n"
+            ))
+            .unwrap_err();
+            assert!(error.contains("is not a credential name"), "{bad:?}: {error}");
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod role;
 pub mod shutdown;
 pub mod site;
 pub mod store;
+pub mod systemd;
 pub mod transport;
 pub mod upload;
 pub mod uploader;

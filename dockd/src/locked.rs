@@ -36,6 +36,7 @@ pub async fn run(
     control: &crate::control::server::ControlSocket,
     clock: &Arc<dyn Clock>,
     shutdown: &CancellationToken,
+    systemd: &crate::systemd::Handover,
 ) -> anyhow::Result<Outcome> {
     tracing::error!(
         reason = %locked,
@@ -44,7 +45,7 @@ pub async fn run(
     let reason = locked.to_string();
     let stop = shutdown.child_token();
     let tasks = Tasks::new();
-    let listening = crate::app::listen_web(config).await?;
+    let listening = crate::app::listen_web(config, systemd.web_listener.as_ref()).await?;
     let facts = Arc::new(std::sync::OnceLock::new());
     let _ = facts.set(listening.facts.clone());
     let router = web_ui::locked_site(reason.clone(), &listening.options);
@@ -79,9 +80,22 @@ pub async fn run(
             ),
         );
     }
+    // Up and saying why: systemd must not take the locked dock for a failed start and loop.
+    systemd
+        .notifier
+        .ready(&format!("Locked, nothing is pulled: {locked}"));
+    if let Some(every) = systemd.watchdog_every {
+        tasks.spawn(
+            "watchdog",
+            crate::systemd::feed_watchdog(systemd.notifier.clone(), every, || true, stop.clone()),
+        );
+    }
     let outcome = loop {
         tokio::select! {
-            () = shutdown.cancelled() => break Outcome::Stopped,
+            () = shutdown.cancelled() => {
+                systemd.notifier.stopping();
+                break Outcome::Stopped;
+            }
             () = tokio::time::sleep(RECHECK) => {
                 let config = config.clone();
                 if tokio::task::spawn_blocking(move || opens(&config)).await.unwrap_or(false) {

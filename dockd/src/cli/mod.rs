@@ -1,6 +1,8 @@
 //! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
-//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export | delete`.
-//! It owns argument parsing, tracing set-up, the environment (`RUNTIME_DIRECTORY`) and the signal
+//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export | delete`,
+//! `prepare-key`, and the hidden `generate-docs` (man pages and completions from this CLI).
+//! It owns argument parsing, tracing set-up, the environment (`RUNTIME_DIRECTORY`, systemd's
+//! `LISTEN_*`, `NOTIFY_SOCKET`, `WATCHDOG_*`, `CREDENTIALS_DIRECTORY`) and the signal
 //! → `CancellationToken` bridge; it must never contain daemon logic (that lives in the library,
 //! where tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+
 //! `reanalyze`), `user`, `privacy` (+ `purge`), `worker`; those a running daemon answers go
@@ -115,6 +117,20 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Make the database key file (`[privacy] database_key_file`, 0600) if it is missing and the
+    /// database is not already encrypted; otherwise leave everything as it is. The package's
+    /// dockd-key.service runs it as root before the first start.
+    PrepareKey {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Write the man pages and shell completions (bash, zsh, fish) generated from this command
+    /// line into DIR/man and DIR/completions (the package's `packaging/generated`).
+    #[command(hide = true)]
+    GenerateDocs {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Print what the dock has stored, per wearable (works while the daemon runs).
     Status {
         #[arg(long, short, value_name = "FILE")]
@@ -215,6 +231,14 @@ pub fn main() -> anyhow::Result<ExitCode> {
             init_tracing();
             run_daemon(config)
         }
+        Command::PrepareKey { config } => {
+            init_command_tracing();
+            prepare_key(&Config::load(&config)?)
+        }
+        Command::GenerateDocs { out } => {
+            generate_docs(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig { config } => {
             let config = load_config(&config)?;
             print!("{}", config.describe());
@@ -284,12 +308,66 @@ pub fn main() -> anyhow::Result<ExitCode> {
 }
 
 /// Reads the config file, with the control socket in systemd's runtime folder when it gave one
-/// (`RUNTIME_DIRECTORY`, its first folder) and `[control] socket` is not set.
+/// (`RUNTIME_DIRECTORY`, its first folder) and `[control] socket` is not set, and the database
+/// key from systemd's credentials folder when `[privacy] database_key_credential` names one there.
 fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
     let runtime = std::env::var_os("RUNTIME_DIRECTORY").and_then(|folders| {
         std::env::split_paths(&folders).find(|folder| !folder.as_os_str().is_empty())
     });
-    Ok(Config::load(path)?.with_runtime_directory(runtime.as_deref()))
+    Ok(Config::load(path)?
+        .with_runtime_directory(runtime.as_deref())
+        .with_credentials_directory(systemd_env().credentials_directory().as_deref()))
+}
+
+/// What systemd put in the environment (socket activation, notify socket, watchdog, credentials).
+fn systemd_env() -> dockd::systemd::SystemdEnv {
+    dockd::systemd::SystemdEnv::from_vars(|name| std::env::var_os(name))
+}
+
+/// `dockd prepare-key`: the database key file, made only when missing and the database is not
+/// encrypted yet (`dockd::store::key::prepare_key_file`, the daemon's own rule).
+fn prepare_key(config: &Config) -> anyhow::Result<ExitCode> {
+    use dockd::store::key::KeyPrepared;
+    let key_file = config.database_key_path();
+    let database = config.database_path();
+    match dockd::store::key::prepare_key_file(&database, &key_file)? {
+        KeyPrepared::Existing => println!("The database key {} is there.", key_file.display()),
+        KeyPrepared::Created => println!(
+            "Made the database key {} (0600). Keep a copy somewhere safe: without it the database cannot be read.",
+            key_file.display()
+        ),
+        KeyPrepared::LeftMissing => eprintln!(
+            "dockd: the database {} is encrypted and its key {} is missing: no new key is made (it could not open the database). Put the key file back; until then the dock runs locked.",
+            database.display(),
+            key_file.display()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dockd generate-docs --out DIR`: the man pages (DIR/man, one per command) and completions
+/// (DIR/completions: dockd.bash, _dockd, dockd.fish), generated from this command line.
+fn generate_docs(out: &std::path::Path) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let man = out.join("man");
+    let completions = out.join("completions");
+    for folder in [&man, &completions] {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+    }
+    clap_mangen::generate_to(Cli::command(), &man)
+        .with_context(|| format!("cannot write the man pages into {}", man.display()))?;
+    for (shell, file) in [
+        (clap_complete::Shell::Bash, "dockd.bash"),
+        (clap_complete::Shell::Zsh, "_dockd"),
+        (clap_complete::Shell::Fish, "dockd.fish"),
+    ] {
+        let path = completions.join(file);
+        let mut text = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "dockd", &mut text);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Runs `command` on the running daemon through its control socket, or on the database when no
@@ -369,10 +447,17 @@ fn cancel_on_signals(token: CancellationToken) -> anyhow::Result<()> {
 
 fn run_daemon(config: Config) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
+    let env = systemd_env();
+    let pid = std::process::id();
+    let systemd = dockd::systemd::Handover {
+        web_listener: env.take_web_listener(pid)?,
+        notifier: dockd::systemd::Notifier::new(env.notify_socket.as_deref()),
+        watchdog_every: env.watchdog_every(pid),
+    };
     let ran = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         cancel_on_signals(shutdown.clone())?;
-        dockd::app::run(config, Arc::new(SystemClock), shutdown).await?;
+        dockd::app::run_with(config, Arc::new(SystemClock), shutdown, systemd).await?;
         Ok(ExitCode::SUCCESS)
     });
     // Blocking jobs the shutdown deadline stopped waiting for must not hold up the exit.

@@ -252,11 +252,7 @@ impl Database {
         let key = match read_key_file(key_file)? {
             Some(key) => key,
             None => {
-                let state = file_state(path).map_err(|e| StoreError::DataDir {
-                    path: path.display().to_string(),
-                    source: e,
-                })?;
-                if state == FileState::Encrypted {
+                if may_create_key(path)? == KeyPrepared::LeftMissing {
                     return Err(StoreError::Locked(Locked::KeyMissing {
                         database: path.to_owned(),
                         key_file: key_file.to_owned(),
@@ -444,6 +440,47 @@ impl Database {
     }
 }
 
+/// What [`prepare_key_file`] found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPrepared {
+    /// A key file is there (it was read, so it is well formed and private).
+    Existing,
+    /// There was none and the database is not encrypted: a new key file was made (0600).
+    Created,
+    /// There is none and the database is already encrypted: no key is made (a new one could not
+    /// open it); the dock stays locked until the key file is put back.
+    LeftMissing,
+}
+
+/// The database key file, made beforehand by whoever may write where it lives (the package's
+/// `dockd-key.service`, as root), by the rule [`Database::prepare`] follows: only when it is
+/// missing and the database is not already encrypted. A malformed or exposed key file is an
+/// error, never replaced.
+pub fn prepare_key_file(database: &Path, key_file: &Path) -> Result<KeyPrepared, StoreError> {
+    if read_key_file(key_file)?.is_some() {
+        return Ok(KeyPrepared::Existing);
+    }
+    if may_create_key(database)? == KeyPrepared::LeftMissing {
+        return Ok(KeyPrepared::LeftMissing);
+    }
+    create_key_file(key_file)?;
+    Ok(KeyPrepared::Created)
+}
+
+/// Whether a missing key may be made for `database`: [`KeyPrepared::Created`] unless the file is
+/// already encrypted ([`KeyPrepared::LeftMissing`]).
+fn may_create_key(database: &Path) -> Result<KeyPrepared, StoreError> {
+    let state = file_state(database).map_err(|e| StoreError::DataDir {
+        path: database.display().to_string(),
+        source: e,
+    })?;
+    Ok(if state == FileState::Encrypted {
+        KeyPrepared::LeftMissing
+    } else {
+        KeyPrepared::Created
+    })
+}
+
 /// `<db>.<what>` beside the database.
 fn sibling(path: &Path, what: &str) -> PathBuf {
     PathBuf::from(format!("{}.{what}", path.display()))
@@ -486,8 +523,8 @@ fn check_copy(original: &Path, copy: &Path, key: &DatabaseKey) -> Result<(), Sto
     Ok(())
 }
 
-/// Reads the key file: `None` when it does not exist. A file other users could read is made
-/// private when dockd owns it, and refused when it does not.
+/// Reads the key file: `None` when it does not exist or holds nothing but whitespace. A file other
+/// users could read is made private when dockd owns it, and refused when it does not.
 fn read_key_file(key_file: &Path) -> Result<Option<DatabaseKey>, StoreError> {
     let unreadable = |problem: String| {
         StoreError::Locked(Locked::KeyUnreadable {
@@ -521,6 +558,11 @@ fn read_key_file(key_file: &Path) -> Result<Option<DatabaseKey>, StoreError> {
     let mut text = Vec::with_capacity(80);
     file.read_to_end(&mut text)
         .map_err(|e| unreadable(e.to_string()))?;
+    if text.iter().all(u8::is_ascii_whitespace) {
+        // Nothing in it is no key: the unit's blank fallback when systemd found no key file
+        // (`SetCredential=` in dockd.service), or a file cut short before it was ever written.
+        return Ok(None);
+    }
     let key = parse_hex_key(&text).map_err(|problem| {
         StoreError::Locked(Locked::KeyMalformed {
             key_file: key_file.to_owned(),

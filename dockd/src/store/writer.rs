@@ -183,6 +183,12 @@ impl Writer {
         Ok((Writer { queue }, WriterThread { join, checkpointer }))
     }
 
+    /// Whether the writer thread still takes commands (it ends only at shutdown, or when it
+    /// failed); the systemd watchdog is fed only while it does.
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue
