@@ -318,7 +318,9 @@ async fn run_open(
     )
     .await?;
     // The page listens and the store is open: systemd may call the start done.
-    systemd.notifier.ready("Running: the page listens and the store is open.");
+    systemd
+        .notifier
+        .ready("Running: the page listens and the store is open.");
     if let Some(every) = systemd.watchdog_every {
         let writer = writer.clone();
         tasks.spawn(

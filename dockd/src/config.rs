@@ -1163,7 +1163,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            config.clone().with_credentials_directory(None).database_key_path(),
+            config
+                .clone()
+                .with_credentials_directory(None)
+                .database_key_path(),
             PathBuf::from("/etc/credstore/dockd.database-key"),
             "from a shell the file itself is read"
         );
@@ -1192,7 +1195,10 @@ mod tests {
                 "[privacy]\ndatabase_key_file = \"/etc/k\"\ndatabase_key_credential = {bad:?}\n"
             ))
             .unwrap_err();
-            assert!(error.contains("is not a credential name"), "{bad:?}: {error}");
+            assert!(
+                error.contains("is not a credential name"),
+                "{bad:?}: {error}"
+            );
         }
     }
 

@@ -43,7 +43,9 @@ fn run(program: &str, args: &[&str], debian_package: &str) -> std::process::Outp
         .args(args)
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run {program} ({e}): install Debian's {debian_package} (tests/run.sh does)")
+            panic!(
+                "cannot run {program} ({e}): install Debian's {debian_package} (tests/run.sh does)"
+            )
         })
 }
 
@@ -68,7 +70,11 @@ impl Unpacked {
                 &[flag, deb.to_str().unwrap(), target.to_str().unwrap()],
                 "dpkg",
             );
-            assert!(out.status.success(), "dpkg-deb {flag}: {}", text(&out.stderr));
+            assert!(
+                out.status.success(),
+                "dpkg-deb {flag}: {}",
+                text(&out.stderr)
+            );
         }
         Self { dir }
     }
@@ -166,7 +172,11 @@ fn the_package_installs_exactly_the_files_a_dock_needs() {
             & 0o7777
     };
     assert_eq!(mode("/usr/bin/dockd"), 0o755);
-    assert_eq!(mode("/etc/dockd/dockd.toml"), 0o644, "postinst makes it 0640 root:dockd");
+    assert_eq!(
+        mode("/etc/dockd/dockd.toml"),
+        0o644,
+        "postinst makes it 0640 root:dockd"
+    );
     assert_eq!(
         unpacked.control("conffiles").trim(),
         "/etc/dockd/dockd.toml",
@@ -179,12 +189,21 @@ fn lintian_finds_no_error_and_no_warning_in_the_package() {
     let deb = deb();
     let out = run(
         "lintian",
-        &["--fail-on", "error,warning", "--display-level", ">=warning", deb.to_str().unwrap()],
+        &[
+            "--fail-on",
+            "error,warning",
+            "--display-level",
+            ">=warning",
+            deb.to_str().unwrap(),
+        ],
         "lintian",
     );
     let report = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(
-        out.status.success() && !report.lines().any(|l| l.starts_with("E:") || l.starts_with("W:")),
+        out.status.success()
+            && !report
+                .lines()
+                .any(|l| l.starts_with("E:") || l.starts_with("W:")),
         "lintian on {}:\n{report}",
         deb.display()
     );
@@ -206,7 +225,11 @@ fn the_packaged_binary_links_debians_libusb_and_the_package_depends_on_it() {
         "dockd must link Debian's libusb-1.0.so.0, not a bundled copy; NEEDED: {needed:?}"
     );
     // A bundled libusb would define libusb's functions in the binary itself.
-    let out = run("nm", &["-D", "--defined-only", binary.to_str().unwrap()], "binutils");
+    let out = run(
+        "nm",
+        &["-D", "--defined-only", binary.to_str().unwrap()],
+        "binutils",
+    );
     let defined = text(&out.stdout);
     assert!(
         !defined.lines().any(|line| line.ends_with(" libusb_init")),
@@ -226,7 +249,13 @@ fn the_packaged_unit_scores_at_most_2_0_in_systemd_analyze_security() {
     // systemd counts exposure internally from 0 to 100: --threshold=20 is the printed 2.0.
     let out = run(
         "systemd-analyze",
-        &["security", "--offline=yes", "--threshold=20", "--no-pager", unit.to_str().unwrap()],
+        &[
+            "security",
+            "--offline=yes",
+            "--threshold=20",
+            "--no-pager",
+            unit.to_str().unwrap(),
+        ],
         "systemd",
     );
     let report = text(&out.stdout);
@@ -235,7 +264,12 @@ fn the_packaged_unit_scores_at_most_2_0_in_systemd_analyze_security() {
         .find_map(|line| line.strip_prefix("→ Overall exposure level for dockd.service: "))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|score| score.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("no overall exposure level in:\n{report}{}", text(&out.stderr)));
+        .unwrap_or_else(|| {
+            panic!(
+                "no overall exposure level in:\n{report}{}",
+                text(&out.stderr)
+            )
+        });
     eprintln!("systemd-analyze security: dockd.service exposure {score} (threshold 2.0)");
     assert!(
         out.status.success() && score <= 2.0,
@@ -283,7 +317,10 @@ fn the_units_name_what_the_package_installs_and_what_the_config_says() {
     let key_unit = unpacked.read("/usr/lib/systemd/system/dockd-key.service");
     let socket = unpacked.read("/usr/lib/systemd/system/dockd.socket");
     let config = unpacked.read("/etc/dockd/dockd.toml");
-    for (unit, text) in [("dockd.service", &service), ("dockd-key.service", &key_unit)] {
+    for (unit, text) in [
+        ("dockd.service", &service),
+        ("dockd-key.service", &key_unit),
+    ] {
         let exec = unit_values(text, "ExecStart");
         assert_eq!(exec.len(), 1, "{unit}: one ExecStart");
         let binary = exec[0].split_whitespace().next().unwrap();
@@ -293,7 +330,11 @@ fn the_units_name_what_the_package_installs_and_what_the_config_says() {
                 && std::fs::metadata(&packaged).unwrap().permissions().mode() & 0o111 != 0,
             "{unit}'s ExecStart runs {binary}, which the package does not install as a program"
         );
-        assert!(exec[0].contains("--config /etc/dockd/dockd.toml"), "{unit}: {}", exec[0]);
+        assert!(
+            exec[0].contains("--config /etc/dockd/dockd.toml"),
+            "{unit}: {}",
+            exec[0]
+        );
     }
     // The key the key unit makes is the one the service loads and the config names.
     let parsed: toml::Table = config.parse().unwrap();
@@ -310,15 +351,27 @@ fn the_units_name_what_the_package_installs_and_what_the_config_says() {
     );
     // The socket is the page's port and the one dockd looks for by name.
     let listen: std::net::SocketAddr = parsed["web"]["listen"].as_str().unwrap().parse().unwrap();
-    assert_eq!(unit_values(&socket, "ListenStream"), vec![listen.port().to_string()]);
-    assert_eq!(unit_values(&socket, "FileDescriptorName"), vec!["web".to_owned()]);
+    assert_eq!(
+        unit_values(&socket, "ListenStream"),
+        vec![listen.port().to_string()]
+    );
+    assert_eq!(
+        unit_values(&socket, "FileDescriptorName"),
+        vec!["web".to_owned()]
+    );
     // The control socket is in the runtime folder the unit makes, outside the 0700 data folder.
     let control = parsed["control"]["socket"].as_str().unwrap();
     let runtime = unit_values(&service, "RuntimeDirectory");
     assert_eq!(runtime, vec!["dockd".to_owned()]);
     assert_eq!(control, "/run/dockd/control.sock");
-    assert_eq!(unit_values(&service, "StateDirectory"), vec!["dockd".to_owned()]);
-    assert_eq!(unit_values(&service, "StateDirectoryMode"), vec!["0700".to_owned()]);
+    assert_eq!(
+        unit_values(&service, "StateDirectory"),
+        vec!["dockd".to_owned()]
+    );
+    assert_eq!(
+        unit_values(&service, "StateDirectoryMode"),
+        vec!["0700".to_owned()]
+    );
     assert_eq!(
         parsed["storage"]["data_dir"].as_str(),
         Some("/var/lib/dockd"),
@@ -326,16 +379,23 @@ fn the_units_name_what_the_package_installs_and_what_the_config_says() {
     );
     // The user the unit runs as is the one sysusers makes, in the group udev gives wearables.
     let sysusers = unpacked.read("/usr/lib/sysusers.d/dockd.conf");
-    assert!(sysusers.lines().any(|l| l.starts_with("u dockd ")), "{sysusers}");
+    assert!(
+        sysusers.lines().any(|l| l.starts_with("u dockd ")),
+        "{sysusers}"
+    );
     assert_eq!(unit_values(&service, "User"), vec!["dockd".to_owned()]);
     let udev = unpacked.read("/usr/lib/udev/rules.d/60-dockd-wearables.rules");
     let wearables = udev
         .lines()
         .find(|l| l.contains("ATTR{idVendor}==\"1209\""))
         .expect("the wearables' rule");
-    assert!(wearables.contains("GROUP=\"dockd\"") && wearables.contains("ENV{ID_MM_DEVICE_IGNORE}=\"1\""));
     assert!(
-        udev.lines().any(|l| l.contains("SUBSYSTEM==\"tty\"") && l.contains("ID_MM_DEVICE_IGNORE")),
+        wearables.contains("GROUP=\"dockd\"")
+            && wearables.contains("ENV{ID_MM_DEVICE_IGNORE}=\"1\"")
+    );
+    assert!(
+        udev.lines()
+            .any(|l| l.contains("SUBSYSTEM==\"tty\"") && l.contains("ID_MM_DEVICE_IGNORE")),
         "the serial console's rule"
     );
 }
@@ -347,8 +407,10 @@ fn printed_keys(described: &str) -> BTreeSet<String> {
         .filter_map(|line| {
             let (key, _) = line.trim().split_once(':')?;
             (key.starts_with(|c: char| c.is_ascii_lowercase())
-                && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
-                .then(|| key.to_owned())
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+            .then(|| key.to_owned())
         })
         .collect()
 }
@@ -364,7 +426,11 @@ fn the_packaged_config_passes_check_config_with_production_defaults_and_document
         .output()
         .unwrap();
     let described = text(&out.stdout);
-    assert!(out.status.success(), "check-config: {}{described}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "check-config: {}{described}",
+        text(&out.stderr)
+    );
     for expected in [
         "enabled: true",
         "tls: true",
@@ -375,14 +441,25 @@ fn the_packaged_config_passes_check_config_with_production_defaults_and_document
         "encrypt_database: true",
         "database_key_credential: Some(",
     ] {
-        assert!(described.contains(expected), "check-config should say {expected:?}:\n{described}");
+        assert!(
+            described.contains(expected),
+            "check-config should say {expected:?}:\n{described}"
+        );
     }
     let documented = std::fs::read_to_string(&config).unwrap();
     let missing: Vec<String> = printed_keys(&described)
         .into_iter()
-        .filter(|key| !documented.contains(&format!("{key} =")))
+        // `vid` and `pid` are the parts of a `[usb] ids` entry ("1209:4B57"), not keys.
+        .filter(|key| !["vid", "pid"].contains(&key.as_str()))
+        .filter(|key| {
+            // A key (`key =`, commented out or not) or a table (`[key]`, `[parent.key]`).
+            !documented.contains(&format!("{key} =")) && !documented.contains(&format!("{key}]"))
+        })
         .collect();
-    assert!(missing.is_empty(), "keys the conffile does not document: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "keys the conffile does not document: {missing:?}"
+    );
 }
 
 #[test]
@@ -403,8 +480,12 @@ fn the_man_pages_and_completions_are_generated_from_the_cli_and_packaged() {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        let refresh = "run `cargo run -p dockd -- generate-docs --out packaging/generated` and commit it";
-        assert_eq!(fresh, kept, "packaging/generated/{folder} is not the CLI's: {refresh}");
+        let refresh =
+            "run `cargo run -p dockd -- generate-docs --out packaging/generated` and commit it";
+        assert_eq!(
+            fresh, kept,
+            "packaging/generated/{folder} is not the CLI's: {refresh}"
+        );
         for name in fresh {
             assert_eq!(
                 std::fs::read(dir.join("docs").join(folder).join(&name)).unwrap(),
@@ -414,15 +495,24 @@ fn the_man_pages_and_completions_are_generated_from_the_cli_and_packaged() {
         }
     }
     let page = std::fs::read_to_string(committed.join("man/dockd.1")).unwrap();
-    assert!(page.contains("check\\-config") && page.contains("prepare\\-key"), "{page}");
-    assert!(!page.contains("generate\\-docs"), "the hidden command is not documented");
+    assert!(
+        page.contains("check\\-config") && page.contains("prepare\\-key"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("generate\\-docs"),
+        "the hidden command is not documented"
+    );
     let bash = std::fs::read_to_string(committed.join("completions/dockd.bash")).unwrap();
     assert!(bash.contains("complete -F") && bash.contains("check-config"));
     // And the package has them, the man pages gzipped as policy wants.
     let unpacked = Unpacked::new("package-docs");
     let out = run(
         "zcat",
-        &[unpacked.file("/usr/share/man/man1/dockd.1.gz").to_str().unwrap()],
+        &[unpacked
+            .file("/usr/share/man/man1/dockd.1.gz")
+            .to_str()
+            .unwrap()],
         "gzip",
     );
     assert_eq!(text(&out.stdout), page);
@@ -445,11 +535,17 @@ fn the_package_size_and_installed_size_are_printed_and_reasonable() {
         installed_kib as f64 * 1024.0 / 1e6
     );
     assert!(
-        deb.file_name().unwrap().to_string_lossy().starts_with("dockd_"),
+        deb.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("dockd_"),
         "cargo-deb names it dockd_<version>_<arch>.deb"
     );
     assert!(deb_bytes < 40_000_000, "the .deb is {deb_bytes} bytes");
-    assert!(installed_kib < 150_000, "installed size {installed_kib} KiB");
+    assert!(
+        installed_kib < 150_000,
+        "installed size {installed_kib} KiB"
+    );
 }
 
 /// A datagram socket standing in for systemd's notify socket.
@@ -489,12 +585,17 @@ impl NotifySocket {
 }
 
 fn sigterm(pid: u32) {
-    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
 fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
-    wait_for("dockd to exit", Duration::from_secs(20), || child.try_wait().unwrap())
+    wait_for("dockd to exit", Duration::from_secs(20), || {
+        child.try_wait().unwrap()
+    })
 }
 
 #[test]
@@ -530,7 +631,15 @@ fn a_page_socket_handed_over_by_systemd_is_served_and_readiness_is_notified() {
     // The tool starts dockd at the first connection, which waits in the socket's backlog until
     // dockd serves it: the page answers HTTPS on the socket systemd bound.
     let out = Command::new("curl")
-        .args(["-sk", "--max-time", "60", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args([
+            "-sk",
+            "--max-time",
+            "60",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
         .arg(format!("https://127.0.0.1:{handed}/healthz"))
         .output()
         .expect("curl");
@@ -611,25 +720,38 @@ fn the_database_key_made_by_prepare_key_reaches_dockd_as_a_systemd_credential() 
             .output()
             .unwrap();
         assert!(out.status.success(), "prepare-key: {}", text(&out.stderr));
-        text(&out.stdout) + &text(&out.stderr)
+        format!("{}{}", text(&out.stdout), text(&out.stderr))
     };
     // dockd-key.service's job: once, 0600, in a 0700 folder.
     assert!(prepare().contains("Made the database key"));
     let key = std::fs::read(&key_file).unwrap();
-    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(
-        std::fs::metadata(key_file.parent().unwrap()).unwrap().permissions().mode() & 0o777,
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(key_file.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
         0o700
     );
-    assert!(prepare().contains("is there"), "a second run changes nothing");
+    assert!(
+        prepare().contains("is there"),
+        "a second run changes nothing"
+    );
     assert_eq!(std::fs::read(&key_file).unwrap(), key);
     // systemd copies the file into the service's credentials folder; the daemon cannot read the
     // original (here: it is moved away) and needs only the credential.
     let credentials = dir.join("credentials");
     std::fs::create_dir(&credentials).unwrap();
     std::fs::write(credentials.join("database-key"), &key).unwrap();
-    std::fs::set_permissions(credentials.join("database-key"), std::fs::Permissions::from_mode(0o400))
-        .unwrap();
+    std::fs::set_permissions(
+        credentials.join("database-key"),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .unwrap();
     let away = dir.join("key.away");
     std::fs::rename(&key_file, &away).unwrap();
     let notify = NotifySocket::bind(&dir);
@@ -655,7 +777,10 @@ fn the_database_key_made_by_prepare_key_reaches_dockd_as_a_systemd_credential() 
     );
     let opened = dockd::store::Database::existing(&database, &away)
         .and_then(|db| dockd::store::open_for_reading(&db));
-    assert!(opened.is_ok(), "the credential's key is the file's: {opened:?}");
+    assert!(
+        opened.is_ok(),
+        "the credential's key is the file's: {opened:?}"
+    );
     // With the database encrypted and the key gone, prepare-key makes none (it could not open it).
     assert!(prepare().contains("no new key is made"));
     assert!(!key_file.exists());

@@ -94,7 +94,10 @@ fn several_sockets_without_one_named_web_are_refused_by_name() {
         ("LISTEN_FDNAMES", "a:b"),
     ]);
     let error = two.take_web_listener(9).unwrap_err();
-    assert!(error.to_string().contains("FileDescriptorName=web"), "{error}");
+    assert!(
+        error.to_string().contains("FileDescriptorName=web"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -111,11 +114,13 @@ fn the_watchdog_is_fed_at_half_its_period_and_only_for_this_process() {
 #[test]
 fn the_credentials_folder_is_systemds_when_set_and_not_empty() {
     assert_eq!(
-        env(&[("CREDENTIALS_DIRECTORY", "/run/credentials/dockd.service")])
-            .credentials_directory(),
+        env(&[("CREDENTIALS_DIRECTORY", "/run/credentials/dockd.service")]).credentials_directory(),
         Some(PathBuf::from("/run/credentials/dockd.service"))
     );
-    assert_eq!(env(&[("CREDENTIALS_DIRECTORY", "")]).credentials_directory(), None);
+    assert_eq!(
+        env(&[("CREDENTIALS_DIRECTORY", "")]).credentials_directory(),
+        None
+    );
     assert_eq!(env(&[]).credentials_directory(), None);
 }
 
@@ -183,16 +188,28 @@ async fn the_watchdog_is_fed_only_while_the_daemon_is_healthy() {
     ));
     // Paused time: each sleep lets the interval's ticks due by then run, nothing else.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(received(&systemd).as_deref(), Some("WATCHDOG=1"), "fed at once");
+    assert_eq!(
+        received(&systemd).as_deref(),
+        Some("WATCHDOG=1"),
+        "fed at once"
+    );
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(received(&systemd).as_deref(), Some("WATCHDOG=1"));
     assert_eq!(received(&systemd), None, "once per period");
     healthy.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(30)).await;
-    assert_eq!(received(&systemd), None, "an unhealthy daemon is left unfed");
+    assert_eq!(
+        received(&systemd),
+        None,
+        "an unhealthy daemon is left unfed"
+    );
     healthy.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(10)).await;
-    assert_eq!(received(&systemd).as_deref(), Some("WATCHDOG=1"), "fed again");
+    assert_eq!(
+        received(&systemd).as_deref(),
+        Some("WATCHDOG=1"),
+        "fed again"
+    );
     shutdown.cancel();
     task.await.unwrap();
 }

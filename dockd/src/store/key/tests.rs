@@ -199,40 +199,72 @@ fn a_blank_key_file_is_no_key_an_encrypted_database_locks_and_a_new_one_gets_a_r
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let db = Database::prepare(&path, &key_file).unwrap();
     with_marker(&db, "MARKER-blank");
-    assert_eq!(parse_hex_key(&std::fs::read(&key_file).unwrap()).map(|_| ()), Ok(()));
+    assert_eq!(
+        parse_hex_key(&std::fs::read(&key_file).unwrap()).map(|_| ()),
+        Ok(())
+    );
     let kept = std::fs::read(&key_file).unwrap();
     std::fs::write(&key_file, "  \n").unwrap();
     assert!(matches!(
         Database::prepare(&path, &key_file),
         Err(StoreError::Locked(Locked::KeyMissing { .. }))
     ));
-    assert_eq!(std::fs::read(&key_file).unwrap(), b"  \n", "no key made over it");
+    assert_eq!(
+        std::fs::read(&key_file).unwrap(),
+        b"  \n",
+        "no key made over it"
+    );
     std::fs::write(&key_file, &kept).unwrap();
-    assert_eq!(marker_of(&Database::existing(&path, &key_file).unwrap()), "MARKER-blank");
+    assert_eq!(
+        marker_of(&Database::existing(&path, &key_file).unwrap()),
+        "MARKER-blank"
+    );
 }
 
 #[test]
 fn prepare_key_file_follows_the_daemons_rule_and_never_replaces_a_key() {
     let dir = folder("prepare");
-    let (path, key_file) = (dir.join("data/dockd.db"), dir.join("credstore/dockd.database-key"));
-    assert_eq!(prepare_key_file(&path, &key_file).unwrap(), KeyPrepared::Created);
+    let (path, key_file) = (
+        dir.join("data/dockd.db"),
+        dir.join("credstore/dockd.database-key"),
+    );
+    assert_eq!(
+        prepare_key_file(&path, &key_file).unwrap(),
+        KeyPrepared::Created
+    );
     let key = std::fs::read(&key_file).unwrap();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&key_file), 0o600);
     assert_eq!(mode(key_file.parent().unwrap()), 0o700);
-    assert_eq!(prepare_key_file(&path, &key_file).unwrap(), KeyPrepared::Existing);
+    assert_eq!(
+        prepare_key_file(&path, &key_file).unwrap(),
+        KeyPrepared::Existing
+    );
     assert_eq!(std::fs::read(&key_file).unwrap(), key);
     // The daemon's first start uses that key for the new database.
-    with_marker(&Database::prepare(&path, &key_file).unwrap(), "MARKER-prepared");
+    with_marker(
+        &Database::prepare(&path, &key_file).unwrap(),
+        "MARKER-prepared",
+    );
     assert_eq!(std::fs::read(&key_file).unwrap(), key);
     std::fs::remove_file(&key_file).unwrap();
-    assert_eq!(prepare_key_file(&path, &key_file).unwrap(), KeyPrepared::LeftMissing);
-    assert!(!key_file.exists(), "no key is made for an encrypted database");
+    assert_eq!(
+        prepare_key_file(&path, &key_file).unwrap(),
+        KeyPrepared::LeftMissing
+    );
+    assert!(
+        !key_file.exists(),
+        "no key is made for an encrypted database"
+    );
     std::fs::write(&key_file, "not a key\n").unwrap();
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(matches!(
         prepare_key_file(&path, &key_file),
         Err(StoreError::Locked(Locked::KeyMalformed { .. }))
     ));
-    assert_eq!(std::fs::read(&key_file).unwrap(), b"not a key\n", "left as it is");
+    assert_eq!(
+        std::fs::read(&key_file).unwrap(),
+        b"not a key\n",
+        "left as it is"
+    );
 }
