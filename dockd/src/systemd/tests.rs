@@ -1,3 +1,7 @@
+//! dockd::systemd, proven: the hand-over variables parsed as systemd sets them, notifications
+//! received on real datagram sockets (a path and an abstract name), the watchdog fed only while
+//! healthy (paused time).
+
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
