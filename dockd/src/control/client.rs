@@ -144,6 +144,12 @@ pub async fn export(
     Ok(Some(read_response(&mut reader, &shown).await?))
 }
 
+/// Whether a daemon listens on `config`'s control socket (for a command that must not run beside
+/// one); an error when that cannot be known.
+pub async fn daemon_listens(config: &Config) -> Result<bool, AskError> {
+    Ok(connect(config).await?.is_some())
+}
+
 /// A connection to the daemon behind `config`'s control socket, with the socket's path for
 /// messages; `None` when no daemon listens (no socket file, or nobody behind it).
 async fn connect(config: &Config) -> Result<Option<(UnixStream, String)>, AskError> {

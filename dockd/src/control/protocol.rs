@@ -376,7 +376,10 @@ mod tests {
         }
         assert_eq!(lengths, [MAX_CHUNK, MAX_CHUNK, 3]);
         assert_eq!(joined, bytes);
-        assert!(encode_chunks(&[]).is_empty(), "an empty chunk would end the stream");
+        assert!(
+            encode_chunks(&[]).is_empty(),
+            "an empty chunk would end the stream"
+        );
         assert_eq!(END_OF_CHUNKS, 0u32.to_be_bytes());
     }
 
