@@ -41,7 +41,12 @@ use worker::{worker_delete, worker_export};
 #[command(
     name = "dockd",
     version,
-    about = "Charging-dock daemon for workplace-safety wearables"
+    about = "Charging-dock daemon for workplace-safety wearables",
+    after_long_help = "Installed from the Debian package, dockd runs as the systemd service dockd.service \
+(its page's socket: dockd.socket, port 443). Files: /etc/dockd/dockd.toml, the configuration, every key \
+described in it; /var/lib/dockd, the data folder; /run/dockd/control.sock, the control socket (root and \
+group dockd); /etc/credstore/dockd.database-key, the database key (root's; keep a copy). \
+`journalctl -u dockd` shows the log, and the first admin's one-time password once."
 )]
 struct Cli {
     #[command(subcommand)]

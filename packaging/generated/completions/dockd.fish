@@ -24,7 +24,7 @@ function __fish_dockd_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c dockd -n "__fish_dockd_needs_command" -s h -l help -d 'Print help'
+complete -c dockd -n "__fish_dockd_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dockd -n "__fish_dockd_needs_command" -s V -l version -d 'Print version'
 complete -c dockd -n "__fish_dockd_needs_command" -f -a "run" -d 'Run the dock daemon'
 complete -c dockd -n "__fish_dockd_needs_command" -f -a "check-config" -d 'Check a config file and print the settings it gives'
