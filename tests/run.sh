@@ -86,7 +86,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo build --release -p dockd, cargo deb"
 cargo build --release -p dockd --locked
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-rm -f "$target_dir"/debian/dockd_*.deb
+rm -f "$target_dir"/debian/dockd_*.deb "$target_dir"/debian/dockd-dbgsym_*.ddeb
 PATH="$ci_root/bin:$PATH" cargo deb -p dockd --no-build --locked
 deb=("$target_dir"/debian/dockd_*.deb)
 [ ${#deb[@]} -eq 1 ] && [ -f "${deb[0]}" ] || { echo "cargo deb made no single .deb: ${deb[*]}" >&2; exit 1; }
