@@ -24,9 +24,18 @@ use super::StoreError;
 /// The first 16 bytes of every plaintext SQLite database.
 const PLAINTEXT_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
-/// Why the dock is locked: its database exists but cannot be opened with the key it has.
+/// Why the dock is locked: its database exists but cannot be opened with the key it has, or must
+/// not be touched by this build (a newer dockd wrote it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Locked {
+    #[error(
+        "this database was written by a newer dockd (schema {found}); this dockd knows schema {known}. Install the newer version again; the data is kept ({database} is left untouched, and until then the dock pulls nothing and erases nothing)"
+    )]
+    NewerSchema {
+        database: PathBuf,
+        found: usize,
+        known: usize,
+    },
     #[error(
         "the database {database} is encrypted and its key file {key_file} ([privacy] database_key_file) is missing: restore the key file from where it was kept (it is never made again for an existing database); until then the dock pulls nothing and erases nothing"
     )]
