@@ -26,6 +26,7 @@ pub mod samples;
 pub mod schema;
 pub mod segments;
 pub mod settings;
+pub mod snapshot;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod work_restrictions;
