@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod analysis;
 pub mod analyst;
 pub mod app;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod control;
