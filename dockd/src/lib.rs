@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod link;
 pub mod locked;
 pub mod logbook;
+pub mod metrics;
 pub mod privacy;
 pub mod pull;
 pub mod role;

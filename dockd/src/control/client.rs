@@ -75,7 +75,7 @@ pub async fn ask(config: &Config, command: Command, now_ms: i64) -> Result<Answe
     let stream = match UnixStream::connect(&path).await {
         Ok(stream) => stream,
         Err(error) => {
-            return match kind_of(&error) {
+            return match reached(&error) {
                 Reached::NoDaemon => {
                     let database = config.database_path();
                     tracing::debug!(
@@ -108,7 +108,7 @@ pub async fn ask(config: &Config, command: Command, now_ms: i64) -> Result<Answe
 
 /// What a failed connection says about the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reached {
+pub(super) enum Reached {
     /// No socket file, or nobody behind it: no daemon runs.
     NoDaemon,
     /// Its listener closed while connecting: the daemon is stopping.
@@ -117,7 +117,7 @@ enum Reached {
     Unknown,
 }
 
-fn kind_of(error: &std::io::Error) -> Reached {
+pub(super) fn reached(error: &std::io::Error) -> Reached {
     use std::io::ErrorKind;
     match error.kind() {
         ErrorKind::NotFound | ErrorKind::ConnectionRefused => Reached::NoDaemon,
@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn only_a_missing_socket_or_nobody_behind_it_lets_a_command_open_the_database() {
         use std::io::{Error, ErrorKind};
-        let reached = |kind: ErrorKind| kind_of(&Error::from(kind));
+        let reached = |kind: ErrorKind| reached(&Error::from(kind));
         assert_eq!(reached(ErrorKind::NotFound), Reached::NoDaemon);
         assert_eq!(reached(ErrorKind::ConnectionRefused), Reached::NoDaemon);
         assert_eq!(reached(ErrorKind::ConnectionReset), Reached::Stopping);

@@ -321,6 +321,20 @@ async fn connection(stream: UnixStream, gate: Arc<Gate>, shutdown: CancellationT
             }
         };
         for item in incoming {
+            // A backup's answer is a stream: it ends the connection.
+            if let (Incoming::Request(super::protocol::Command::Backup { passphrase }), Backend::Daemon(daemon)) =
+                (&item, &gate.daemon)
+            {
+                super::stream::serve_backup(
+                    &mut writing,
+                    &daemon.config,
+                    passphrase.clone(),
+                    daemon.clock.now_ms(),
+                    peer.uid,
+                )
+                .await;
+                return;
+            }
             let response = answer(item, &gate.daemon, peer.uid).await;
             let written =
                 tokio::time::timeout(WRITE_DEADLINE, writing.write_all(&response.encode())).await;

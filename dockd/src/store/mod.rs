@@ -12,6 +12,7 @@ pub mod compaction;
 pub mod data_folder;
 pub mod deletion;
 pub mod diag;
+pub mod figures;
 #[cfg(test)]
 mod erasure_tests;
 pub mod export;
