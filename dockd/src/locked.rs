@@ -140,7 +140,9 @@ impl ConsoleBackend for LockedConsole {
             wearables_docked: 0,
             segments_stored: 0,
             database_bytes: diagnostics::host::database_bytes(&self.database).unwrap_or(0),
-            problems: vec![self.sentence()],
+            problems: std::iter::once(self.sentence())
+                .chain(diagnostics::time_sync::current().problem())
+                .collect(),
         }
     }
 

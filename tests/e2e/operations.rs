@@ -217,3 +217,260 @@ async fn a_backup_taken_during_a_pull_restores_on_new_hardware_which_continues_a
     new.assert_data_folder_private(&["dockd.db", "pseudonym.key"]);
     let _ = cancel;
 }
+
+#[test]
+fn the_diagnostics_page_the_console_and_status_say_whether_this_machines_clock_is_synchronised() {
+    use crate::diagnostics::{Group, PROMPT, SOCAT, Terminal};
+    use diagnostics::time_sync::{ClockSync, current};
+    let scratch = crate::support::TestDir::new("ops-clock-line");
+    let (tty_dock, tty_tech) = (scratch.join("ttyDOCK"), scratch.join("ttyTECH"));
+    let _line = Group::spawn(std::process::Command::new(SOCAT).args([
+        &format!("pty,raw,echo=0,link={}", tty_dock.display()),
+        &format!("pty,raw,echo=0,link={}", tty_tech.display()),
+    ]));
+    crate::support::wait_for("the pty pair", Duration::from_secs(10), || {
+        (tty_dock.exists() && tty_tech.exists()).then_some(())
+    });
+    let dock = Dock::start_with_tables(
+        "ops-clock",
+        &format!("[serial]\nport = {tty_dock:?}\npin = \"246813\"\n"),
+    );
+    // This machine's state, read the way the daemon reads it (adjtimex, read only).
+    let here = current();
+    assert!(!matches!(here, ClockSync::Unknown { .. }), "{here:?}");
+    let unsynchronised = here == ClockSync::NotSynchronised;
+
+    let page = dock.get("/diagnostics");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("<dt>System clock</dt>"), "{page}");
+    assert_eq!(
+        page.contains("The system clock is NOT synchronised"),
+        unsynchronised,
+        "the banner shows exactly when the clock is not synchronised ({here:?})"
+    );
+    let (code, api) = dock.api("GET", "/api/v1/diagnostics", &serde_json::Value::Null);
+    assert_eq!(code, 200, "{api}");
+    assert_eq!(api["host"]["clock"]["synchronised"], !unsynchronised, "{api}");
+
+    let mut tech = Terminal::open(&tty_tech);
+    let _ = tech.ask("version", PROMPT);
+    let status = tech.ask("status", PROMPT);
+    assert_eq!(
+        status.contains("Clock: NOT synchronised"),
+        unsynchronised,
+        "{status}"
+    );
+
+    let json = dock.status_json();
+    let state = if unsynchronised { "not_synchronised" } else { "synchronised" };
+    assert_eq!(json["clock"]["state"], state, "{json}");
+    let out = dock.run_command(&["status"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).contains("Clock: NOT synchronised"),
+        unsynchronised
+    );
+}
+
+/// One metric sample: its family's name, labels and value.
+#[derive(Debug, Clone, PartialEq)]
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
+/// A strict reader of the Prometheus text exposition format 0.0.4: every line a `# HELP`, a
+/// `# TYPE` or a sample; HELP and TYPE at most once per family and before its samples; a
+/// family's samples together; names and label names as the format allows; label values with
+/// only `\\`, `\"` and `\n` escapes; counters named `_total`; the text ending with a newline.
+fn parse_exposition(text: &str) -> Result<Vec<Sample>, String> {
+    fn is_name(name: &str, colon: bool) -> bool {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':'))
+    }
+    if !text.ends_with('\n') {
+        return Err("the text does not end with a newline".into());
+    }
+    let mut samples = Vec::new();
+    let mut types: std::collections::HashMap<String, String> = Default::default();
+    let mut helped = std::collections::HashSet::new();
+    let mut finished = std::collections::HashSet::new();
+    let mut current: Option<String> = None;
+    for (n, line) in text.lines().enumerate() {
+        let fail = |why: &str| Err(format!("line {}: {why}: {line:?}", n + 1));
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut parts = rest.splitn(3, ' ');
+            let (keyword, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            if !is_name(name, true) {
+                return fail("bad metric name");
+            }
+            if current.as_deref() != Some(name) {
+                if let Some(previous) = current.take() {
+                    finished.insert(previous);
+                }
+                if finished.contains(name) {
+                    return fail("a family appears twice");
+                }
+                current = Some(name.to_owned());
+            }
+            match keyword {
+                "HELP" => {
+                    if !helped.insert(name.to_owned()) {
+                        return fail("a second HELP");
+                    }
+                }
+                "TYPE" => {
+                    let kind = parts.next().unwrap_or("");
+                    if !["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind) {
+                        return fail("unknown type");
+                    }
+                    if kind == "counter" && !name.ends_with("_total") {
+                        return fail("a counter not named _total");
+                    }
+                    if types.insert(name.to_owned(), kind.to_owned()).is_some() {
+                        return fail("a second TYPE");
+                    }
+                    if samples.iter().any(|s: &Sample| s.name == name) {
+                        return fail("TYPE after samples");
+                    }
+                }
+                _ => return fail("a comment that is neither HELP nor TYPE"),
+            }
+            continue;
+        }
+        let (head, value) = match line.rsplit_once(' ') {
+            Some(split) => split,
+            None => return fail("no value"),
+        };
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            v => match v.parse() {
+                Ok(v) => v,
+                Err(_) => return fail("a value that is not a number"),
+            },
+        };
+        let (name, labels) = match head.split_once('{') {
+            None => (head, Vec::new()),
+            Some((name, rest)) => {
+                let Some(body) = rest.strip_suffix('}') else {
+                    return fail("labels without their closing brace");
+                };
+                let mut labels = Vec::new();
+                let mut chars = body.chars().peekable();
+                while chars.peek().is_some() {
+                    let label: String = chars.by_ref().take_while(|&c| c != '=').collect();
+                    if !is_name(&label, false) || chars.next() != Some('"') {
+                        return fail("a bad label");
+                    }
+                    let mut value = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('\\') => match chars.next() {
+                                Some('\\') => value.push('\\'),
+                                Some('"') => value.push('"'),
+                                Some('n') => value.push('\n'),
+                                _ => return fail("a bad escape"),
+                            },
+                            Some('"') => break,
+                            Some(c) => value.push(c),
+                            None => return fail("an unterminated label value"),
+                        }
+                    }
+                    labels.push((label, value));
+                    match chars.next() {
+                        Some(',') | None => {}
+                        _ => return fail("labels not separated by commas"),
+                    }
+                }
+                (name, labels)
+            }
+        };
+        if !is_name(name, true) {
+            return fail("bad metric name");
+        }
+        if current.as_deref() != Some(name) || !types.contains_key(name) {
+            return fail("a sample outside its family or before its TYPE");
+        }
+        samples.push(Sample {
+            name: name.to_owned(),
+            labels,
+            value,
+        });
+    }
+    Ok(samples)
+}
+
+#[test]
+fn the_strict_exposition_reader_refuses_what_the_format_does_not_allow() {
+    let good = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"q\\\"\"} 1\n";
+    assert_eq!(parse_exposition(good).unwrap()[0].labels[0].1, "q\"");
+    for bad in [
+        "# TYPE a counter\na 1\n",
+        "# TYPE a_total counter\na_total 1",
+        "a_total 1\n",
+        "# TYPE a gauge\na{x=\"1\"\n",
+        "# TYPE a gauge\na one\n",
+        "# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\n# HELP a again\n",
+        "# TYPE a gauge\n# TYPE a gauge\na 1\n",
+        "# TYPE 1a gauge\n1a 1\n",
+        "# TYPE a gauge\na{x=\"\\t\"} 1\n",
+    ] {
+        assert!(parse_exposition(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dockd_metrics_is_strict_prometheus_text_whose_figures_match_a_pull() {
+    use crate::upload::{dock_drained, shift_wearable};
+    let dock = Dock::start("ops-metrics");
+    let mut wearable = shift_wearable(7401).await;
+    dock_drained(&dock, &mut wearable).await;
+    // The pull's end is recorded when the wearable has gone.
+    crate::support::wait_for("the docking's outcome", Duration::from_secs(30), || {
+        (dock.count("SELECT count(*) FROM docking WHERE outcome IS NOT NULL") == 1).then_some(())
+    });
+    let out = dock.run_command(&["metrics"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let samples = parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let value = |name: &str| {
+        samples
+            .iter()
+            .find(|s| s.name == name && s.labels.is_empty())
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+            .value
+    };
+    let segments = dock.count("SELECT count(*) FROM segment");
+    assert!(segments >= 6, "{segments}");
+    assert_eq!(value("dockd_pulls_started_total"), 1.0);
+    assert_eq!(value("dockd_pulls_completed_total"), 1.0);
+    assert!(!samples.iter().any(|s| s.name == "dockd_pulls_failed_total"), "{text}");
+    assert_eq!(value("dockd_segments_stored_total"), segments as f64);
+    assert_eq!(value("dockd_segments_quarantined_total"), 0.0);
+    assert_eq!(
+        value("dockd_samples_stored_total"),
+        dock.count("SELECT sum(samples) FROM segment") as f64
+    );
+    assert_eq!(
+        value("dockd_ingested_bytes_total"),
+        dock.count("SELECT sum(size) FROM segment") as f64
+    );
+    assert_eq!(value("dockd_outbox_items"), 0.0, "no [upload]: nothing queued");
+    assert_eq!(value("dockd_outbox_dead_letters"), 0.0);
+    assert!(value("dockd_database_bytes") > 0.0);
+    assert!(value("dockd_data_folder_available_bytes") > 0.0);
+    assert!(value("dockd_uptime_seconds") >= 0.0);
+    assert!(value("dockd_writer_queue_length") <= 8.0);
+    let build = samples.iter().find(|s| s.name == "dockd_build_info").unwrap();
+    assert_eq!(
+        build.labels,
+        vec![("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned())]
+    );
+    // The serial never appears as a label or anywhere.
+    assert!(!text.contains(wearable.serial()), "{text}");
+}

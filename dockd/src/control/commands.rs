@@ -377,6 +377,7 @@ pub fn status(config: &Config, reader: &Reader) -> Result<Value, StoreError> {
         "dock_power": dock_power,
         "pseudonym_key": pseudonym_key,
         "upload": upload,
+        "clock": diagnostics::time_sync::current(),
     }))
 }
 
