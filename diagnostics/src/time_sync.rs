@@ -33,10 +33,15 @@ pub struct Timex {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ClockSync {
-    Synchronised { est_error_us: i64, max_error_us: i64 },
+    Synchronised {
+        est_error_us: i64,
+        max_error_us: i64,
+    },
     NotSynchronised,
     /// The state could not be read (the reason, in words).
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 /// What depends on the clock, for every warning.
@@ -80,8 +85,7 @@ impl ClockSync {
 
     /// The console's problem line, when there is one.
     pub fn problem(&self) -> Option<String> {
-        matches!(self, ClockSync::NotSynchronised)
-            .then(|| format!("Clock: {}.", self.words()))
+        matches!(self, ClockSync::NotSynchronised).then(|| format!("Clock: {}.", self.words()))
     }
 }
 
@@ -98,6 +102,8 @@ pub fn read_kernel() -> std::io::Result<Timex> {
     if state < 0 {
         return Err(std::io::Error::last_os_error());
     }
+    // `c_long` is 64 bits here and 32 bits on 32-bit ARM docks.
+    #[allow(clippy::useless_conversion)]
     Ok(Timex {
         state,
         status: timex.status,
@@ -134,10 +140,19 @@ mod tests {
 
     #[test]
     fn the_unsync_flag_or_the_error_state_means_not_synchronised() {
-        assert_eq!(ClockSync::from_timex(timex(0, STA_UNSYNC)), ClockSync::NotSynchronised);
-        assert_eq!(ClockSync::from_timex(timex(TIME_ERROR, 0)), ClockSync::NotSynchronised);
+        assert_eq!(
+            ClockSync::from_timex(timex(0, STA_UNSYNC)),
+            ClockSync::NotSynchronised
+        );
+        assert_eq!(
+            ClockSync::from_timex(timex(TIME_ERROR, 0)),
+            ClockSync::NotSynchronised
+        );
         // STA_PLL | STA_UNSYNC, as a freshly booted machine without NTP shows it.
-        assert_eq!(ClockSync::from_timex(timex(TIME_ERROR, 0x0041)), ClockSync::NotSynchronised);
+        assert_eq!(
+            ClockSync::from_timex(timex(TIME_ERROR, 0x0041)),
+            ClockSync::NotSynchronised
+        );
         assert_eq!(
             ClockSync::from_timex(timex(0, 0x2001)),
             ClockSync::Synchronised {
@@ -146,13 +161,21 @@ mod tests {
             }
         );
         // A leap second announced (TIME_INS) is still synchronised.
-        assert_eq!(ClockSync::from_timex(timex(1, 0x0011)).synchronised(), Some(true));
+        assert_eq!(
+            ClockSync::from_timex(timex(1, 0x0011)).synchronised(),
+            Some(true)
+        );
     }
 
     #[test]
     fn the_warning_says_what_depends_on_the_clock_and_only_an_unsynchronised_clock_is_a_problem() {
         let words = ClockSync::NotSynchronised.words();
-        for needle in ["NOT synchronised", "certificate", "SigV4", "wearables' clocks"] {
+        for needle in [
+            "NOT synchronised",
+            "certificate",
+            "SigV4",
+            "wearables' clocks",
+        ] {
             assert!(words.contains(needle), "{needle}: {words}");
         }
         assert!(ClockSync::NotSynchronised.problem().is_some());

@@ -195,9 +195,7 @@ pub fn write_backup(
             Err(_) => (None, None),
         },
     };
-    let database_bytes = std::fs::metadata(&copy_path)
-        .map_err(io(&copy_path))?
-        .len();
+    let database_bytes = std::fs::metadata(&copy_path).map_err(io(&copy_path))?.len();
     let manifest = Manifest {
         payload: PAYLOAD_VERSION,
         dockd_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -214,10 +212,18 @@ pub fn write_backup(
         serde_json::to_vec(&manifest).map_err(|e| BackupError::Payload(e.to_string()))?,
     );
     ready();
-    let mut sealer = Sealer::new(BufWriter::with_capacity(1 << 16, out), passphrase.as_bytes())?;
+    let mut sealer = Sealer::new(
+        BufWriter::with_capacity(1 << 16, out),
+        passphrase.as_bytes(),
+    )?;
     let sink = |e: std::io::Error| BackupError::Format(format::format_error(e));
-    write_entry(&mut sealer, MANIFEST, manifest_bytes.len() as u64, &mut &manifest_bytes[..])
-        .map_err(sink)?;
+    write_entry(
+        &mut sealer,
+        MANIFEST,
+        manifest_bytes.len() as u64,
+        &mut &manifest_bytes[..],
+    )
+    .map_err(sink)?;
     let mut database = std::fs::File::open(&copy_path).map_err(io(&copy_path))?;
     write_entry(&mut sealer, DATABASE, database_bytes, &mut database).map_err(sink)?;
     for name in &files {
@@ -282,7 +288,8 @@ fn read_entry_head(input: &mut impl Read) -> Result<Option<(String, u64)>, Backu
     if name.is_empty() {
         return Ok(None);
     }
-    let name = String::from_utf8(name).map_err(|_| BackupError::Payload("an entry's name is not text".to_owned()))?;
+    let name = String::from_utf8(name)
+        .map_err(|_| BackupError::Payload("an entry's name is not text".to_owned()))?;
     Ok(Some((name, u64::from_be_bytes(size))))
 }
 
@@ -301,12 +308,17 @@ struct Unpacked {
 /// returns; on any error the temporary file is gone.
 fn unpack(file: &Path, passphrase: &str, database: &Path) -> Result<Unpacked, BackupError> {
     let input = std::fs::File::open(file).map_err(io(file))?;
-    let mut opener = Opener::new(std::io::BufReader::with_capacity(1 << 16, input), passphrase.as_bytes())?;
+    let mut opener = Opener::new(
+        std::io::BufReader::with_capacity(1 << 16, input),
+        passphrase.as_bytes(),
+    )?;
     let Some((name, len)) = read_entry_head(&mut opener)? else {
         return Err(BackupError::Payload("it holds nothing".to_owned()));
     };
     if name != MANIFEST || len > MAX_SMALL_FILE {
-        return Err(BackupError::Payload("it does not start with its manifest".to_owned()));
+        return Err(BackupError::Payload(
+            "it does not start with its manifest".to_owned(),
+        ));
     }
     let manifest_bytes = Zeroizing::new(read_small(&mut opener, len)?);
     let probe: serde_json::Value = serde_json::from_slice(&manifest_bytes)
@@ -345,14 +357,20 @@ fn unpack(file: &Path, passphrase: &str, database: &Path) -> Result<Unpacked, Ba
         } else if DOCK_FILES.contains(&name.as_str()) && len <= MAX_SMALL_FILE {
             files.insert(name, Zeroizing::new(read_small(&mut opener, len)?));
         } else {
-            return Err(BackupError::Payload(format!("it holds an unexpected entry {name:?}")));
+            return Err(BackupError::Payload(format!(
+                "it holds an unexpected entry {name:?}"
+            )));
         }
     }
     // The end marker is the payload's end; the last chunk must come right after it.
     let mut rest = [0u8; 1];
     match opener.read(&mut rest) {
         Ok(0) => {}
-        Ok(_) => return Err(BackupError::Payload("it holds bytes after its end".to_owned())),
+        Ok(_) => {
+            return Err(BackupError::Payload(
+                "it holds bytes after its end".to_owned(),
+            ));
+        }
         Err(error) => return Err(BackupError::Format(format::format_error(error))),
     }
     if !database_seen {
@@ -382,12 +400,17 @@ fn read_small(input: &mut impl Read, len: u64) -> Result<Vec<u8>, BackupError> {
 /// Checks a backup file end to end with `passphrase` without restoring anything: its manifest.
 pub fn verify(file: &Path, passphrase: &str) -> Result<Manifest, BackupError> {
     let input = std::fs::File::open(file).map_err(io(file))?;
-    let mut opener = Opener::new(std::io::BufReader::with_capacity(1 << 16, input), passphrase.as_bytes())?;
+    let mut opener = Opener::new(
+        std::io::BufReader::with_capacity(1 << 16, input),
+        passphrase.as_bytes(),
+    )?;
     let Some((name, len)) = read_entry_head(&mut opener)? else {
         return Err(BackupError::Payload("it holds nothing".to_owned()));
     };
     if name != MANIFEST || len > MAX_SMALL_FILE {
-        return Err(BackupError::Payload("it does not start with its manifest".to_owned()));
+        return Err(BackupError::Payload(
+            "it does not start with its manifest".to_owned(),
+        ));
     }
     let manifest: Manifest = serde_json::from_slice(&read_small(&mut opener, len)?)
         .map_err(|e| BackupError::Payload(format!("its manifest is not one ({e})")))?;
@@ -446,7 +469,10 @@ pub fn restore(
     // What would be replaced.
     let mut replaced = Vec::new();
     let state = crate::store::key::file_state(&database).map_err(io(&database))?;
-    if !matches!(state, crate::store::key::FileState::Absent | crate::store::key::FileState::Empty) {
+    if !matches!(
+        state,
+        crate::store::key::FileState::Absent | crate::store::key::FileState::Empty
+    ) {
         replaced.push(database.display().to_string());
     }
     for (name, bytes) in &unpacked.files {

@@ -136,7 +136,8 @@ pub fn collect(
             class => *failed.entry(class).or_default() += n,
         }
     }
-    let sum = |f: fn(&crate::store::WearableTotals) -> u64| totals.iter().map(f).sum::<u64>() as f64;
+    let sum =
+        |f: fn(&crate::store::WearableTotals) -> u64| totals.iter().map(f).sum::<u64>() as f64;
     let disk = diagnostics::host::disk_usage(&config.storage.data_dir);
     let database_bytes = diagnostics::host::database_bytes(&config.database_path()).unwrap_or(0);
     use Kind::{Counter, Gauge};
@@ -151,10 +152,22 @@ pub fn collect(
             "dockd_uptime_seconds",
             "Seconds since this dockd started.",
             Gauge,
-            STARTED.get().map_or(0.0, |s| s.elapsed().as_secs_f64().floor()),
+            STARTED
+                .get()
+                .map_or(0.0, |s| s.elapsed().as_secs_f64().floor()),
         ),
-        Family::one("dockd_pulls_started_total", "Pulls started (one per docking).", Counter, started as f64),
-        Family::one("dockd_pulls_completed_total", "Pulls that ended with the wearable undocked after a complete pull.", Counter, completed as f64),
+        Family::one(
+            "dockd_pulls_started_total",
+            "Pulls started (one per docking).",
+            Counter,
+            started as f64,
+        ),
+        Family::one(
+            "dockd_pulls_completed_total",
+            "Pulls that ended with the wearable undocked after a complete pull.",
+            Counter,
+            completed as f64,
+        ),
         Family {
             name: "dockd_pulls_failed_total",
             help: "Pulls that ended early, by reason.",
@@ -164,23 +177,108 @@ pub fn collect(
                 .map(|(reason, n)| (vec![("reason", reason.to_owned())], n as f64))
                 .collect(),
         },
-        Family::one("dockd_segments_stored_total", "Segments stored.", Counter, sum(|t| t.segments_stored)),
-        Family::one("dockd_segments_quarantined_total", "Segments quarantined (kept, not erased).", Counter, sum(|t| t.quarantined)),
-        Family::one("dockd_samples_stored_total", "Samples stored.", Counter, sum(|t| t.samples_stored)),
-        Family::one("dockd_ingested_bytes_total", "Bytes of the segments stored.", Counter, figures.segment_bytes as f64),
-        Family::one("dockd_writer_queue_length", "Commands waiting for the store's writer.", Gauge, writer_queued as f64),
-        Family::one("dockd_analysis_backlog_wearables", "Wearables with stored data not analysed yet.", Gauge, backlog as f64),
-        Family::one("dockd_outbox_items", "Upload items not delivered yet (batched or not).", Gauge, upload.queued_items as f64),
-        Family::one("dockd_outbox_bytes", "Bytes of the upload items not delivered yet.", Gauge, upload.queued_bytes as f64),
-        Family::one("dockd_outbox_batches", "Upload batches committed and waiting to be sent.", Gauge, figures.ready_batches as f64),
-        Family::one("dockd_outbox_dead_letters", "Upload batches the receiver refused, parked for an admin.", Gauge, upload.dead_letters as f64),
-        Family::one("dockd_upload_batches_delivered_total", "Upload batches delivered.", Counter, figures.delivered_batches as f64),
-        Family::one("dockd_upload_items_delivered_total", "Upload items delivered.", Counter, figures.delivered_items as f64),
-        Family::one("dockd_upload_evictions_total", "Upload items evicted by the disk budget or retention.", Counter, figures.evictions as f64),
-        Family::one("dockd_upload_failing", "1 while the last upload attempt failed.", Gauge, f64::from(u8::from(upload.last_error.is_some()))),
-        Family::one("dockd_database_bytes", "Size of the database and its WAL.", Gauge, database_bytes as f64),
-        Family::one("dockd_data_folder_available_bytes", "Free space dockd may use on the data folder's file system.", Gauge, disk.map_or(0.0, |d| d.available_bytes as f64)),
-        Family::one("dockd_data_folder_size_bytes", "Size of the data folder's file system.", Gauge, disk.map_or(0.0, |d| d.total_bytes as f64)),
+        Family::one(
+            "dockd_segments_stored_total",
+            "Segments stored.",
+            Counter,
+            sum(|t| t.segments_stored),
+        ),
+        Family::one(
+            "dockd_segments_quarantined_total",
+            "Segments quarantined (kept, not erased).",
+            Counter,
+            sum(|t| t.quarantined),
+        ),
+        Family::one(
+            "dockd_samples_stored_total",
+            "Samples stored.",
+            Counter,
+            sum(|t| t.samples_stored),
+        ),
+        Family::one(
+            "dockd_ingested_bytes_total",
+            "Bytes of the segments stored.",
+            Counter,
+            figures.segment_bytes as f64,
+        ),
+        Family::one(
+            "dockd_writer_queue_length",
+            "Commands waiting for the store's writer.",
+            Gauge,
+            writer_queued as f64,
+        ),
+        Family::one(
+            "dockd_analysis_backlog_wearables",
+            "Wearables with stored data not analysed yet.",
+            Gauge,
+            backlog as f64,
+        ),
+        Family::one(
+            "dockd_outbox_items",
+            "Upload items not delivered yet (batched or not).",
+            Gauge,
+            upload.queued_items as f64,
+        ),
+        Family::one(
+            "dockd_outbox_bytes",
+            "Bytes of the upload items not delivered yet.",
+            Gauge,
+            upload.queued_bytes as f64,
+        ),
+        Family::one(
+            "dockd_outbox_batches",
+            "Upload batches committed and waiting to be sent.",
+            Gauge,
+            figures.ready_batches as f64,
+        ),
+        Family::one(
+            "dockd_outbox_dead_letters",
+            "Upload batches the receiver refused, parked for an admin.",
+            Gauge,
+            upload.dead_letters as f64,
+        ),
+        Family::one(
+            "dockd_upload_batches_delivered_total",
+            "Upload batches delivered.",
+            Counter,
+            figures.delivered_batches as f64,
+        ),
+        Family::one(
+            "dockd_upload_items_delivered_total",
+            "Upload items delivered.",
+            Counter,
+            figures.delivered_items as f64,
+        ),
+        Family::one(
+            "dockd_upload_evictions_total",
+            "Upload items evicted by the disk budget or retention.",
+            Counter,
+            figures.evictions as f64,
+        ),
+        Family::one(
+            "dockd_upload_failing",
+            "1 while the last upload attempt failed.",
+            Gauge,
+            f64::from(u8::from(upload.last_error.is_some())),
+        ),
+        Family::one(
+            "dockd_database_bytes",
+            "Size of the database and its WAL.",
+            Gauge,
+            database_bytes as f64,
+        ),
+        Family::one(
+            "dockd_data_folder_available_bytes",
+            "Free space dockd may use on the data folder's file system.",
+            Gauge,
+            disk.map_or(0.0, |d| d.available_bytes as f64),
+        ),
+        Family::one(
+            "dockd_data_folder_size_bytes",
+            "Size of the data folder's file system.",
+            Gauge,
+            disk.map_or(0.0, |d| d.total_bytes as f64),
+        ),
     ];
     Ok(render(&families))
 }
@@ -192,7 +290,12 @@ mod tests {
     #[test]
     fn families_render_as_the_text_exposition_format() {
         let text = render(&[
-            Family::one("x_total", "A \\ counter\nwith two lines.", Kind::Counter, 3.0),
+            Family::one(
+                "x_total",
+                "A \\ counter\nwith two lines.",
+                Kind::Counter,
+                3.0,
+            ),
             Family {
                 name: "y",
                 help: "A gauge.",
@@ -217,10 +320,16 @@ mod tests {
             (Some("dock shut down"), "shutdown"),
             (Some("the wearable was undocked"), "undocked_mid_pull"),
             (Some("the link to the wearable failed: timeout"), "link"),
-            (Some("the wearable answered error 3: busy"), "wearable_error"),
+            (
+                Some("the wearable answered error 3: busy"),
+                "wearable_error",
+            ),
             (Some("the wearable answered LIST to READ"), "protocol"),
             (Some("storing failed: disk full"), "store"),
-            (Some("the USB serial number A does not match the wearable's own serial B"), "serial_mismatch"),
+            (
+                Some("the USB serial number A does not match the wearable's own serial B"),
+                "serial_mismatch",
+            ),
             (Some("something new"), "other"),
             (None, "unfinished"),
         ] {

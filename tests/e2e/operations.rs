@@ -10,8 +10,7 @@ use std::time::Duration;
 use crate::support::{Dock, http_get};
 
 #[test]
-fn a_database_from_a_newer_dockd_leaves_the_dock_up_and_locked_saying_so_with_the_file_untouched()
-{
+fn a_database_from_a_newer_dockd_leaves_the_dock_up_and_locked_saying_so_with_the_file_untouched() {
     let mut dock = Dock::start("ops-downgrade");
     dock.stop();
     let known = dockd::store::schema::VERSION;
@@ -71,7 +70,12 @@ fn backup_file_mode(path: &std::path::Path) -> (u32, u32) {
 }
 
 /// `dockd restore FILE --config …` with `input` on stdin (and `--replace` when asked).
-fn restore(dock: &Dock, file: &std::path::Path, replace: bool, input: &str) -> std::process::Output {
+fn restore(
+    dock: &Dock,
+    file: &std::path::Path,
+    replace: bool,
+    input: &str,
+) -> std::process::Output {
     let file = file.to_str().unwrap();
     let mut args = vec!["restore", file];
     if replace {
@@ -93,7 +97,9 @@ fn table_counts(conn: &rusqlite::Connection) -> std::collections::BTreeMap<Strin
         .into_iter()
         .map(|name| {
             let n = conn
-                .query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |r| r.get(0))
+                .query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |r| {
+                    r.get(0)
+                })
                 .unwrap();
             (name, n)
         })
@@ -129,7 +135,10 @@ async fn a_backup_taken_during_a_pull_restores_on_new_hardware_which_continues_a
         // Polled without blocking: the pull runs in this same task.
         let start = std::time::Instant::now();
         while old.count("SELECT count(*) FROM segment") <= segments_before {
-            assert!(start.elapsed() < Duration::from_secs(30), "the second pull stored nothing");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the second pull stored nothing"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let command = old.command(&["backup", "--out", file.to_str().unwrap()]);
@@ -137,7 +146,10 @@ async fn a_backup_taken_during_a_pull_restores_on_new_hardware_which_continues_a
             .await
             .unwrap()
     };
-    let (pulled, out) = tokio::join!(dock_until_drained(&mut second, &addr, &faults, &cancel), backup);
+    let (pulled, out) = tokio::join!(
+        dock_until_drained(&mut second, &addr, &faults, &cancel),
+        backup
+    );
     pulled.unwrap();
     assert!(out.status.success(), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout);
@@ -173,7 +185,10 @@ async fn a_backup_taken_during_a_pull_restores_on_new_hardware_which_continues_a
     // Without --replace: refused, nothing changed.
     let out = restore(&new, &file, false, PASSPHRASE);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--replace"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--replace"),
+        "{out:?}"
+    );
     // A wrong passphrase, a changed byte, a cut-off file: refused before anything is replaced.
     let out = restore(&new, &file, true, "not the passphrase at all\n");
     assert!(
@@ -186,18 +201,26 @@ async fn a_backup_taken_during_a_pull_restores_on_new_hardware_which_continues_a
     changed[middle] ^= 0x20;
     std::fs::write(&tampered, &changed).unwrap();
     let out = restore(&new, &tampered, true, PASSPHRASE);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the backup is damaged"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the backup is damaged"),
+        "{out:?}"
+    );
     let truncated = new.dir.join("truncated.backup");
     std::fs::write(&truncated, &bytes[..bytes.len() - 1000]).unwrap();
     let out = restore(&new, &truncated, true, PASSPHRASE);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the backup is cut off"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the backup is cut off"),
+        "{out:?}"
+    );
     assert_eq!(std::fs::read(new.database()).unwrap(), untouched);
 
     let out = restore(&new, &file, true, PASSPHRASE);
     assert!(out.status.success(), "{out:?}");
     // The restored database: SQLite's integrity check, and every table as the backup's instant.
     let conn = new.db();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
     assert_eq!(table_counts(&conn), manifest.tables);
     drop(conn);
@@ -250,7 +273,10 @@ fn the_diagnostics_page_the_console_and_status_say_whether_this_machines_clock_i
     );
     let (code, api) = dock.api("GET", "/api/v1/diagnostics", &serde_json::Value::Null);
     assert_eq!(code, 200, "{api}");
-    assert_eq!(api["host"]["clock"]["synchronised"], !unsynchronised, "{api}");
+    assert_eq!(
+        api["host"]["clock"]["synchronised"], !unsynchronised,
+        "{api}"
+    );
 
     let mut tech = Terminal::open(&tty_tech);
     let _ = tech.ask("version", PROMPT);
@@ -262,7 +288,11 @@ fn the_diagnostics_page_the_console_and_status_say_whether_this_machines_clock_i
     );
 
     let json = dock.status_json();
-    let state = if unsynchronised { "not_synchronised" } else { "synchronised" };
+    let state = if unsynchronised {
+        "not_synchronised"
+    } else {
+        "synchronised"
+    };
     assert_eq!(json["clock"]["state"], state, "{json}");
     let out = dock.run_command(&["status"]);
     assert_eq!(
@@ -449,7 +479,10 @@ async fn dockd_metrics_is_strict_prometheus_text_whose_figures_match_a_pull() {
     assert!(segments >= 6, "{segments}");
     assert_eq!(value("dockd_pulls_started_total"), 1.0);
     assert_eq!(value("dockd_pulls_completed_total"), 1.0);
-    assert!(!samples.iter().any(|s| s.name == "dockd_pulls_failed_total"), "{text}");
+    assert!(
+        !samples.iter().any(|s| s.name == "dockd_pulls_failed_total"),
+        "{text}"
+    );
     assert_eq!(value("dockd_segments_stored_total"), segments as f64);
     assert_eq!(value("dockd_segments_quarantined_total"), 0.0);
     assert_eq!(
@@ -460,13 +493,20 @@ async fn dockd_metrics_is_strict_prometheus_text_whose_figures_match_a_pull() {
         value("dockd_ingested_bytes_total"),
         dock.count("SELECT sum(size) FROM segment") as f64
     );
-    assert_eq!(value("dockd_outbox_items"), 0.0, "no [upload]: nothing queued");
+    assert_eq!(
+        value("dockd_outbox_items"),
+        0.0,
+        "no [upload]: nothing queued"
+    );
     assert_eq!(value("dockd_outbox_dead_letters"), 0.0);
     assert!(value("dockd_database_bytes") > 0.0);
     assert!(value("dockd_data_folder_available_bytes") > 0.0);
     assert!(value("dockd_uptime_seconds") >= 0.0);
     assert!(value("dockd_writer_queue_length") <= 8.0);
-    let build = samples.iter().find(|s| s.name == "dockd_build_info").unwrap();
+    let build = samples
+        .iter()
+        .find(|s| s.name == "dockd_build_info")
+        .unwrap();
     assert_eq!(
         build.labels,
         vec![("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned())]

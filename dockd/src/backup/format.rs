@@ -50,14 +50,19 @@ impl Cost {
     /// Whether a header's cost is one this build will pay (a damaged header must not make it
     /// allocate gigabytes).
     fn plausible(self) -> bool {
-        (8..=1024 * 1024).contains(&self.m_kib) && (1..=16).contains(&self.t) && (1..=8).contains(&self.p)
+        (8..=1024 * 1024).contains(&self.m_kib)
+            && (1..=16).contains(&self.t)
+            && (1..=8).contains(&self.p)
     }
 }
 
 /// Why a backup could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
-    #[error("this is not a dockd backup (it does not start with {})", String::from_utf8_lossy(MAGIC))]
+    #[error(
+        "this is not a dockd backup (it does not start with {})",
+        String::from_utf8_lossy(MAGIC)
+    )]
     NotABackup,
     #[error("the passphrase does not open this backup (or its header is damaged)")]
     WrongPassphrase,
@@ -166,7 +171,8 @@ impl<W: Write> Sealer<W> {
             .aead
             .seal_in_place_append_tag(nonce, Aad::from(&self.header[..]), &mut self.buffer)
             .map_err(|_| FormatError::Damaged("sealing a chunk failed".to_owned()))?;
-        let len = u32::try_from(self.buffer.len()).map_err(|_| FormatError::Damaged("chunk".to_owned()))?;
+        let len = u32::try_from(self.buffer.len())
+            .map_err(|_| FormatError::Damaged("chunk".to_owned()))?;
         self.out.write_all(&len.to_be_bytes())?;
         self.out.write_all(&self.buffer)?;
         self.buffer.clear();
@@ -223,16 +229,22 @@ impl<R: Read> Opener<R> {
             return Err(FormatError::NotABackup);
         }
         if got < HEADER {
-            return Err(FormatError::Truncated("its header is incomplete".to_owned()));
+            return Err(FormatError::Truncated(
+                "its header is incomplete".to_owned(),
+            ));
         }
-        let word = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+        let word = |at: usize| {
+            u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+        };
         let cost = Cost {
             m_kib: word(8),
             t: word(12),
             p: word(16),
         };
         if !cost.plausible() {
-            return Err(FormatError::Damaged("its header names an impossible key cost".to_owned()));
+            return Err(FormatError::Damaged(
+                "its header names an impossible key cost".to_owned(),
+            ));
         }
         let mut salt = [0u8; SALT];
         salt.copy_from_slice(&header[20..20 + SALT]);
@@ -241,7 +253,12 @@ impl<R: Read> Opener<R> {
         let keys = derive(passphrase, &salt, cost)?;
         let stored = &header[HEADER - CHECK..];
         // Constant-time comparison of the check value.
-        if stored.iter().zip(keys.check.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
+        if stored
+            .iter()
+            .zip(keys.check.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            != 0
+        {
             return Err(FormatError::WrongPassphrase);
         }
         Ok(Self {
@@ -270,24 +287,35 @@ impl<R: Read> Opener<R> {
                 )));
             }
             4 => {}
-            _ => return Err(FormatError::Truncated(format!("chunk {} is cut off", self.index))),
+            _ => {
+                return Err(FormatError::Truncated(format!(
+                    "chunk {} is cut off",
+                    self.index
+                )));
+            }
         }
         let len = u32::from_be_bytes(len) as usize;
         if !(TAG..=CHUNK + TAG).contains(&len) {
-            return Err(FormatError::Damaged(format!("chunk {} has an impossible length", self.index)));
+            return Err(FormatError::Damaged(format!(
+                "chunk {} has an impossible length",
+                self.index
+            )));
         }
         self.plain.resize(len, 0);
         if read_full(&mut self.input, &mut self.plain)? < len {
-            return Err(FormatError::Truncated(format!("chunk {} is cut off", self.index)));
+            return Err(FormatError::Truncated(format!(
+                "chunk {} is cut off",
+                self.index
+            )));
         }
         let mut opened = None;
         for last in [false, true] {
             let mut attempt = self.plain.clone();
             let nonce = nonce(&self.prefix, self.index, last);
-            if let Ok(plain) = self
-                .keys
-                .aead
-                .open_in_place(nonce, Aad::from(&self.header[..]), &mut attempt)
+            if let Ok(plain) =
+                self.keys
+                    .aead
+                    .open_in_place(nonce, Aad::from(&self.header[..]), &mut attempt)
             {
                 let n = plain.len();
                 attempt.truncate(n);
@@ -308,7 +336,9 @@ impl<R: Read> Opener<R> {
             self.ended = true;
             let mut more = [0u8; 1];
             if read_full(&mut self.input, &mut more)? != 0 {
-                return Err(FormatError::Damaged("there are bytes after its last chunk".to_owned()));
+                return Err(FormatError::Damaged(
+                    "there are bytes after its last chunk".to_owned(),
+                ));
             }
         }
         Ok(true)

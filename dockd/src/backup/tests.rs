@@ -1,3 +1,6 @@
+//! Tests of `dockd backup` and `dockd restore` over a scratch store: a round trip into a new folder
+//! under its own key, and no overwrite without `--replace`.
+
 use super::*;
 use crate::store::testing::Scratch;
 
@@ -26,11 +29,17 @@ async fn a_backup_restores_into_a_new_folder_under_its_own_key_and_refuses_to_ov
     let scratch = Scratch::new("backup-round-trip");
     scratch.docking("KX-0042", 1_000).await;
     let source = scratch.config();
-    std::fs::write(source.storage.data_dir.join(crate::worker::DOCK_KEY_FILE), [7u8; 32]).unwrap();
+    std::fs::write(
+        source.storage.data_dir.join(crate::worker::DOCK_KEY_FILE),
+        [7u8; 32],
+    )
+    .unwrap();
     let mut bytes = Vec::new();
     let mut was_ready = false;
-    let summary = write_backup(&scratch.db(), &source, PASS, 5_000, &mut bytes, || was_ready = true)
-        .unwrap();
+    let summary = write_backup(&scratch.db(), &source, PASS, 5_000, &mut bytes, || {
+        was_ready = true
+    })
+    .unwrap();
     assert!(was_ready);
     assert_eq!(summary.files, vec![crate::worker::DOCK_KEY_FILE.to_owned()]);
     assert!(summary.tables["docking"] >= 1);
@@ -48,7 +57,10 @@ async fn a_backup_restores_into_a_new_folder_under_its_own_key_and_refuses_to_ov
     let restored = restore(&config, &file, PASS, false).unwrap();
     assert!(restored.made_database_key);
     assert!(restored.replaced.is_empty());
-    assert_eq!(count(&config, "SELECT count(*) FROM docking"), summary.tables["docking"]);
+    assert_eq!(
+        count(&config, "SELECT count(*) FROM docking"),
+        summary.tables["docking"]
+    );
     assert_eq!(
         std::fs::read(config.storage.data_dir.join(crate::worker::DOCK_KEY_FILE)).unwrap(),
         [7u8; 32]
@@ -64,15 +76,23 @@ async fn a_backup_restores_into_a_new_folder_under_its_own_key_and_refuses_to_ov
     assert!(refused.to_string().contains("--replace"), "{refused}");
     assert_eq!(std::fs::read(config.database_path()).unwrap(), before);
     let again = restore(&config, &file, PASS, true).unwrap();
-    assert_eq!(again.replaced, vec![config.database_path().display().to_string()]);
-    assert_eq!(count(&config, "SELECT count(*) FROM docking"), summary.tables["docking"]);
+    assert_eq!(
+        again.replaced,
+        vec![config.database_path().display().to_string()]
+    );
+    assert_eq!(
+        count(&config, "SELECT count(*) FROM docking"),
+        summary.tables["docking"]
+    );
     let names: Vec<String> = std::fs::read_dir(&config.storage.data_dir)
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        names.iter().all(|n| !n.contains("before-restore") && !n.contains(".restor")),
+        names
+            .iter()
+            .all(|n| !n.contains("before-restore") && !n.contains(".restor")),
         "nothing left aside: {names:?}"
     );
     scratch.close();

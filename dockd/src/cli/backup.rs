@@ -67,7 +67,8 @@ pub(super) fn backup(config: &Config, out: &Path) -> anyhow::Result<ExitCode> {
             return Err(error.context("no backup was written"));
         }
     };
-    std::fs::rename(&partial, out).with_context(|| format!("cannot name the backup {}", out.display()))?;
+    std::fs::rename(&partial, out)
+        .with_context(|| format!("cannot name the backup {}", out.display()))?;
     if let Some(folder) = out.parent().filter(|f| !f.as_os_str().is_empty()) {
         std::fs::File::open(folder).and_then(|f| f.sync_all()).ok();
     }

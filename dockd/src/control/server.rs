@@ -322,8 +322,10 @@ async fn connection(stream: UnixStream, gate: Arc<Gate>, shutdown: CancellationT
         };
         for item in incoming {
             // A backup's answer is a stream: it ends the connection.
-            if let (Incoming::Request(super::protocol::Command::Backup { passphrase }), Backend::Daemon(daemon)) =
-                (&item, &gate.daemon)
+            if let (
+                Incoming::Request(super::protocol::Command::Backup { passphrase }),
+                Backend::Daemon(daemon),
+            ) = (&item, &gate.daemon)
             {
                 super::stream::serve_backup(
                     &mut writing,

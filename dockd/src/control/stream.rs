@@ -44,7 +44,9 @@ impl Write for Pipe {
         let take = bytes.len().min(MAX_FRAME);
         self.0
             .blocking_send(Piece::Bytes(bytes[..take].to_vec()))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the command hung up"))?;
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the command hung up")
+            })?;
         Ok(take)
     }
 
@@ -99,7 +101,10 @@ pub async fn serve_backup(
             }
         };
         if let Err(error) = sent {
-            tracing::warn!(uid, "Control socket: the backup's reader went away ({error}); stopped it.");
+            tracing::warn!(
+                uid,
+                "Control socket: the backup's reader went away ({error}); stopped it."
+            );
             drop(rx);
             let _ = work.await;
             return;
@@ -183,10 +188,13 @@ pub async fn ask_backup(
     let mut reader = BufReader::new(reading);
     let mut line = Vec::new();
     let limit = u64::try_from(MAX_RESPONSE_LINE).unwrap_or(u64::MAX);
-    tokio::time::timeout(FIRST_ANSWER, (&mut reader).take(limit).read_until(b'\n', &mut line))
-        .await
-        .map_err(|_| no_answer(format!("no answer within {FIRST_ANSWER:?}")))?
-        .map_err(|e| no_answer(format!("reading failed: {e}")))?;
+    tokio::time::timeout(
+        FIRST_ANSWER,
+        (&mut reader).take(limit).read_until(b'\n', &mut line),
+    )
+    .await
+    .map_err(|_| no_answer(format!("no answer within {FIRST_ANSWER:?}")))?
+    .map_err(|e| no_answer(format!("reading failed: {e}")))?;
     let Some(line) = line.strip_suffix(b"\n") else {
         return Err(no_answer("it closed the connection".to_owned()));
     };
@@ -205,7 +213,12 @@ pub async fn ask_backup(
                 },
             });
         }
-        Err(source) => return Err(AskError::Response { path: shown, source }),
+        Err(source) => {
+            return Err(AskError::Response {
+                path: shown,
+                source,
+            });
+        }
     }
     let mut frame = Vec::new();
     loop {
@@ -221,7 +234,9 @@ pub async fn ask_backup(
             return Ok(Route::ControlSocket);
         }
         if len > MAX_FRAME {
-            return Err(no_answer(format!("a frame of {len} bytes is over the limit")));
+            return Err(no_answer(format!(
+                "a frame of {len} bytes is over the limit"
+            )));
         }
         frame.resize(len, 0);
         tokio::time::timeout(FRAME_DEADLINE, reader.read_exact(&mut frame))

@@ -473,7 +473,10 @@ pub(crate) fn attach_copy(
     key: Option<&DatabaseKey>,
 ) -> Result<(), StoreError> {
     super::data_folder::create_private_file(target)?;
-    let value = key.map_or_else(|| zeroize::Zeroizing::new(String::new()), |k| k.pragma_value());
+    let value = key.map_or_else(
+        || zeroize::Zeroizing::new(String::new()),
+        |k| k.pragma_value(),
+    );
     conn.execute(
         "ATTACH DATABASE ?1 AS copy KEY ?2",
         rusqlite::params![target.display().to_string(), value.as_str()],

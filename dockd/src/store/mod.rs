@@ -12,10 +12,10 @@ pub mod compaction;
 pub mod data_folder;
 pub mod deletion;
 pub mod diag;
-pub mod figures;
 #[cfg(test)]
 mod erasure_tests;
 pub mod export;
+pub mod figures;
 pub mod key;
 pub mod outbox;
 pub mod purge;

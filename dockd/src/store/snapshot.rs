@@ -74,7 +74,10 @@ pub fn row_counts(conn: &Connection) -> Result<BTreeMap<String, i64>, StoreError
         .collect::<rusqlite::Result<_>>()?;
     let mut counts = BTreeMap::new();
     for name in names {
-        let sql = format!("SELECT count(*) FROM main.\"{}\"", name.replace('"', "\"\""));
+        let sql = format!(
+            "SELECT count(*) FROM main.\"{}\"",
+            name.replace('"', "\"\"")
+        );
         counts.insert(name, conn.query_row(&sql, [], |r| r.get(0))?);
     }
     Ok(counts)
@@ -116,7 +119,8 @@ pub fn rekey_checked(
     target: &Database,
     expected: &BTreeMap<String, i64>,
 ) -> Result<usize, CopyRefused> {
-    let source = from.connect(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let source =
+        from.connect(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     integrity(&source)?;
     let version: i64 = source.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let version = usize::try_from(version).unwrap_or(usize::MAX);
@@ -129,7 +133,8 @@ pub fn rekey_checked(
     let key = target.key();
     export_into(&source, target.path(), key)?;
     drop(source);
-    let copy = target.connect(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let copy =
+        target.connect(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     integrity(&copy)?;
     let found = row_counts(&copy)?;
     for (table, expected) in expected {

@@ -1,7 +1,14 @@
+//! Tests of the backup format: round trips of every size, a wrong passphrase, every changed byte,
+//! cut-off and reordered chunks.
+
 use super::*;
 
 /// A cheap cost, for tests only.
-const CHEAP: Cost = Cost { m_kib: 64, t: 1, p: 1 };
+const CHEAP: Cost = Cost {
+    m_kib: 64,
+    t: 1,
+    p: 1,
+};
 
 fn sealed(payload: &[u8], passphrase: &str) -> Vec<u8> {
     let mut sealer = Sealer::with_cost(Vec::new(), passphrase.as_bytes(), CHEAP).unwrap();
@@ -25,7 +32,11 @@ fn a_payload_of_any_size_reads_back_as_itself() {
     for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 5] {
         let data = payload(len);
         let bytes = sealed(&data, "a long passphrase here");
-        assert_eq!(opened(&bytes, "a long passphrase here").unwrap(), data, "{len}");
+        assert_eq!(
+            opened(&bytes, "a long passphrase here").unwrap(),
+            data,
+            "{len}"
+        );
     }
 }
 
@@ -36,7 +47,10 @@ fn a_wrong_passphrase_is_told_apart_from_damage() {
         opened(&bytes, "the wrong passphrase"),
         Err(FormatError::WrongPassphrase)
     ));
-    assert!(matches!(opened(b"PK\x03\x04 a zip file", "x"), Err(FormatError::NotABackup)));
+    assert!(matches!(
+        opened(b"PK\x03\x04 a zip file", "x"),
+        Err(FormatError::NotABackup)
+    ));
 }
 
 #[test]
@@ -61,7 +75,13 @@ fn a_cut_off_backup_or_bytes_after_its_end_are_refused() {
     let bytes = sealed(&data, "pass phrase two");
     let record = 4 + CHUNK + TAG;
     // Cut at a chunk boundary: every chunk present authenticates, but the last is missing.
-    for cut in [HEADER, HEADER + record, HEADER + 2 * record, bytes.len() - 1, HEADER + 3] {
+    for cut in [
+        HEADER,
+        HEADER + record,
+        HEADER + 2 * record,
+        bytes.len() - 1,
+        HEADER + 3,
+    ] {
         let result = opened(&bytes[..cut], "pass phrase two");
         assert!(
             matches!(result, Err(FormatError::Truncated(_))),

@@ -1,3 +1,6 @@
+//! Tests of the snapshot: one instant while a writer commits, the re-encryption into another key,
+//! and the refusals of a copy that differs.
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -66,9 +69,7 @@ fn a_snapshot_taken_while_a_writer_commits_is_one_instant_and_rekeys_into_the_do
     let target = Database::with_key(&dir.join("restored.db"), DatabaseKey::random().unwrap());
     let version = rekey_checked(&copy, &target, &snapshot.tables).unwrap();
     assert_eq!(version, schema::VERSION);
-    let restored = target
-        .connect(OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .unwrap();
+    let restored = target.connect(OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let (ra, rb): (i64, i64) = restored
         .query_row(
             "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)",
@@ -113,6 +114,9 @@ fn a_copy_whose_rows_differ_from_the_record_or_from_a_newer_schema_is_refused() 
         matches!(refused, CopyRefused::NewerSchema { .. }),
         "{refused}"
     );
-    assert!(!dir.join("r2.db").exists(), "nothing written for a newer schema");
+    assert!(
+        !dir.join("r2.db").exists(),
+        "nothing written for a newer schema"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
