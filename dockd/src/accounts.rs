@@ -68,14 +68,14 @@ thread_local! {
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Whether `password` matches the PHC string `hash`, computed in this thread's reused argon2
-/// memory; the outputs are compared in constant time.
 #[cfg(test)]
 thread_local! {
     /// The argon2 computations this thread ran, for the tests' count of the work a sign-in does.
     static ARGON2_RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
+/// Whether `password` matches the PHC string `hash`, computed in this thread's reused argon2
+/// memory; the outputs are compared in constant time.
 pub fn password_matches(password: &str, hash: &str) -> bool {
     let Ok(phc) = PasswordHash::new(hash) else {
         return false;

@@ -234,7 +234,7 @@ impl Sink for ExportFolder {
 }
 
 /// The files an export holds besides the samples' parts, in the order they are written.
-const FILES: [&str; 6] = [
+pub const FILES: [&str; 6] = [
     "person.json",
     "roster.json",
     "work_restrictions.json",
