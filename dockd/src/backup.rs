@@ -122,6 +122,42 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
     }
 }
 
+/// The audit line of a backup taken (`route`: how it was asked, as `Caller::route` says it).
+pub fn backup_line(summary: &Summary, route: &str, now_ms: i64) -> crate::store::AuditEntry {
+    let rows: i64 = summary.tables.values().sum();
+    crate::store::AuditEntry {
+        at_ms: now_ms,
+        user: "dockd backup".to_owned(),
+        action: "backup".to_owned(),
+        subject: format!(
+            "the whole dock backed up, encrypted ({rows} rows, schema {}){route}",
+            summary.schema_version
+        ),
+    }
+}
+
+/// The audit line of a restore, written into the restored database.
+pub fn restore_line(restored: &Restored, now_ms: i64) -> crate::store::AuditEntry {
+    let summary = &restored.summary;
+    let rows: i64 = summary.tables.values().sum();
+    crate::store::AuditEntry {
+        at_ms: now_ms,
+        user: "dockd restore".to_owned(),
+        action: "restore".to_owned(),
+        subject: format!(
+            "the dock restored from a backup of dock {} made at {} ms ({rows} rows, schema {}){}",
+            summary.dock_name,
+            summary.created_ms,
+            summary.schema_version,
+            if restored.replaced.is_empty() {
+                String::new()
+            } else {
+                format!("; replaced {}", restored.replaced.len())
+            }
+        ),
+    }
+}
+
 /// Checks a passphrase's length (in characters).
 pub fn check_passphrase(passphrase: &str) -> Result<(), BackupError> {
     if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
@@ -566,6 +602,22 @@ pub fn restore(
         replaced,
         made_database_key,
     })
+}
+
+/// Gives the database's files (`dockd.db`, its WAL and shared memory, when there) to the data
+/// folder's owner: a command run as root after the restore (its audit line) must not leave a file
+/// the daemon's user cannot open.
+pub fn give_database_files(config: &Config) -> Result<(), BackupError> {
+    let data_dir = &config.storage.data_dir;
+    let owner = std::fs::metadata(data_dir).map_err(io(data_dir))?;
+    let database = config.database_path();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", database.display()));
+        if path.exists() {
+            give(&path, (owner.uid(), owner.gid()))?;
+        }
+    }
+    Ok(())
 }
 
 /// `<path>.<what>`.

@@ -216,13 +216,30 @@ async fn a_backup_taken_during_a_pull_restores_on_new_hardware_which_continues_a
 
     let out = restore(&new, &file, true, PASSPHRASE);
     assert!(out.status.success(), "{out:?}");
+    // Both audited: the backup on the old dock, the restore in the restored database.
+    assert_eq!(
+        old.count("SELECT count(*) FROM audit WHERE action = 'backup' AND user = 'dockd backup'"),
+        1
+    );
+    assert_eq!(
+        new.count("SELECT count(*) FROM audit WHERE action = 'restore' AND user = 'dockd restore'"),
+        1
+    );
     // The restored database: SQLite's integrity check, and every table as the backup's instant.
     let conn = new.db();
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    assert_eq!(table_counts(&conn), manifest.tables);
+    let mut counts = table_counts(&conn);
+    // The restore's own audit line (and its hash link) came after the backup's instant.
+    for table in ["audit", "audit_link"] {
+        if let (Some(n), Some(m)) = (counts.get_mut(table), manifest.tables.get(table)) {
+            assert_eq!(*n, m + 1, "{table}");
+            *n = *m;
+        }
+    }
+    assert_eq!(counts, manifest.tables);
     drop(conn);
     new.restart();
     // It continues as the old dock: same pseudonym key, same worker label, same certificate

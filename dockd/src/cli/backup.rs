@@ -114,16 +114,34 @@ pub(super) fn restore(config: &Config, file: &Path, replace: bool) -> anyhow::Re
             ),
             stop.clone(),
         ));
-        let (config, file) = (config.clone(), file.to_owned());
+        let (owned, file) = (config.clone(), file.to_owned());
         let restored = tokio::task::spawn_blocking(move || {
-            dockd::backup::restore(&config, &file, &passphrase, replace)
+            dockd::backup::restore(&owned, &file, &passphrase, replace)
         })
         .await
-        .context("the restore stopped")?;
+        .context("the restore stopped");
+        // Audited in the restored database itself, still before any daemon may start.
+        let audited = match &restored {
+            Ok(Ok(restored)) => {
+                use dockd::clock::Clock;
+                let line =
+                    dockd::backup::restore_line(restored, dockd::clock::SystemClock.now_ms());
+                let db = config.existing_database()?;
+                dockd::store::with_own_writer(&db, |writer| async move {
+                    writer.audit(vec![line]).await
+                })
+                .await
+                .map_err(anyhow::Error::from)
+            }
+            _ => Ok(()),
+        };
         stop.cancel();
         let _ = serving.await;
         drop(control);
-        anyhow::Ok(restored?)
+        let restored = restored??;
+        audited.context("the restore is complete, but its audit line could not be written")?;
+        dockd::backup::give_database_files(config)?;
+        anyhow::Ok(restored)
     })?;
     let summary = &restored.summary;
     let rows: i64 = summary.tables.values().sum();

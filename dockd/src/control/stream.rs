@@ -105,6 +105,11 @@ pub(super) async fn serve_backup(
                 bytes = summary.database_bytes,
                 "Control socket: backup streamed."
             );
+            let route = super::commands::Caller::ControlSocket { uid }.route();
+            let line = crate::backup::backup_line(&summary, &route, daemon.clock.now_ms());
+            if let Err(error) = daemon.writer.audit(vec![line]).await {
+                tracing::warn!("The backup's audit line could not be written: {error}");
+            }
             match serde_json::to_value(summary) {
                 Ok(summary) => Response::success(summary),
                 Err(error) => {
@@ -151,9 +156,13 @@ pub async fn ask_backup(
     let db = config
         .existing_database()
         .map_err(super::commands::CommandError::from)?;
-    tokio::task::block_in_place(|| {
+    let summary = tokio::task::block_in_place(|| {
         crate::backup::write_backup(&db, config, passphrase.expose(), now_ms, sink, || {})
     })
     .map_err(|e| AskError::Failed(e.to_string()))?;
+    let line = crate::backup::backup_line(&summary, "", now_ms);
+    crate::store::with_own_writer(&db, |writer| async move { writer.audit(vec![line]).await })
+        .await
+        .map_err(super::commands::CommandError::from)?;
     Ok(Route::Database)
 }
