@@ -98,3 +98,62 @@ async fn a_backup_restores_into_a_new_folder_under_its_own_key_and_refuses_to_ov
     scratch.close();
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test]
+async fn a_restore_run_as_root_gives_every_file_it_writes_to_the_data_folders_owner() {
+    use std::os::unix::fs::MetadataExt;
+    // What `dockd restore` does under `sudo` for a daemon running as `dockd`: here root restores
+    // into a folder owned by `nobody` (65534). Only root may give files away: run as another
+    // user, the folder is that user's own and the files must be too.
+    let (owner, group) = if nix::unistd::geteuid().is_root() {
+        (65534, 65534)
+    } else {
+        eprintln!(
+            "Not root: checking that a restore leaves the files with the folder's owner (this user) only."
+        );
+        (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
+    };
+    let scratch = Scratch::new("backup-owner");
+    scratch.docking("KX-0043", 1_000).await;
+    let source = scratch.config();
+    let mut bytes = Vec::new();
+    write_backup(&scratch.db(), &source, PASS, 5_000, &mut bytes, || {}).unwrap();
+    let (config, root) = fresh_config("owner");
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&config.storage.data_dir)
+            .unwrap();
+    }
+    nix::unistd::chown(
+        &config.storage.data_dir,
+        Some(nix::unistd::Uid::from_raw(owner)),
+        Some(nix::unistd::Gid::from_raw(group)),
+    )
+    .unwrap();
+    let file = root.join("dock.backup");
+    std::fs::write(&file, &bytes).unwrap();
+    restore(&config, &file, PASS, false).unwrap();
+    give_database_files(&config).unwrap();
+    for entry in std::fs::read_dir(&config.storage.data_dir).unwrap() {
+        let entry = entry.unwrap();
+        let meta = entry.metadata().unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (owner, group),
+            "{:?}",
+            entry.file_name()
+        );
+    }
+    // The key file made beside the data folder too: the daemon's user must read it.
+    assert_eq!(
+        std::fs::metadata(config.database_key_path()).unwrap().uid(),
+        owner
+    );
+    scratch.close();
+    let _ = std::fs::remove_dir_all(&root);
+}
