@@ -10,12 +10,35 @@
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use crate::upload::retry::Class;
 
 use crate::config::Config;
 use crate::store::{Reader, StoreError};
 
 static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Upload attempts since this dockd started, by outcome class: the store keeps deliveries
+/// (`upload_state`) but no count of attempts, so the driver counts them here as it judges each
+/// outcome (`Delivered`, `Retriable`, `EveryBatch`, `ThisBatch`, `TooLarge`).
+static UPLOAD_ATTEMPTS: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+
+const UPLOAD_CLASSES: [(Class, &str); 5] = [
+    (Class::Delivered, "delivered"),
+    (Class::Retriable, "retriable"),
+    (Class::EveryBatch, "every_batch"),
+    (Class::ThisBatch, "this_batch"),
+    (Class::TooLarge, "too_large"),
+];
+
+/// Counts one upload attempt and how it ended (the uploader's driver, once per outcome).
+pub fn count_upload_attempt(class: Class) {
+    if let Some(at) = UPLOAD_CLASSES.iter().position(|(c, _)| *c == class) {
+        UPLOAD_ATTEMPTS[at].fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 /// Marks the daemon's start (the uptime's origin); later calls change nothing.
 pub fn mark_start() {
@@ -237,6 +260,21 @@ pub fn collect(
             Gauge,
             upload.dead_letters as f64,
         ),
+        Family {
+            name: "dockd_upload_sends_total",
+            help: "Upload attempts since this dockd started, by outcome: delivered, or failed (retriable, every_batch: the queue pauses, this_batch: a dead letter, too_large: split).",
+            kind: Counter,
+            samples: UPLOAD_CLASSES
+                .iter()
+                .zip(UPLOAD_ATTEMPTS.iter())
+                .map(|((_, name), n)| {
+                    (
+                        vec![("outcome", (*name).to_owned())],
+                        n.load(Ordering::Relaxed) as f64,
+                    )
+                })
+                .collect(),
+        },
         Family::one(
             "dockd_upload_batches_delivered_total",
             "Upload batches delivered.",

@@ -531,3 +531,51 @@ async fn dockd_metrics_is_strict_prometheus_text_whose_figures_match_a_pull() {
     // The serial never appears as a label or anywhere.
     assert!(!text.contains(wearable.serial()), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dockd_metrics_counts_upload_attempts_by_outcome_as_the_receiver_saw_them() {
+    use crate::upload::{Worker, https_receiver, wait_until_drained, wear_and_dock};
+    use receivers::Fault;
+    const CY: Worker = Worker {
+        badge: "B-7402",
+        name: "Cy Metricstest",
+    };
+    let dir = crate::support::TestDir::new("ops-metrics-upload");
+    std::fs::create_dir_all(dir.join("receiver")).unwrap();
+    let (receiver, table) = https_receiver(&dir, "plant-m").await;
+    // The first two sends get a 500 each: retried, then delivered.
+    receiver.push_fault(Fault::Fail { next: 2 });
+    let dock = Dock::start_with_tables("ops-metrics-upload", &table);
+    wear_and_dock(&dock, &CY, 7402, 1).await;
+    wait_until_drained(&dock, "every item delivered");
+    let out = dock.run_command(&["metrics"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let samples = parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let sends = |outcome: &str| {
+        samples
+            .iter()
+            .find(|s| {
+                s.name == "dockd_upload_sends_total"
+                    && s.labels == vec![("outcome".to_owned(), outcome.to_owned())]
+            })
+            .unwrap_or_else(|| panic!("{outcome} in\n{text}"))
+            .value
+    };
+    let delivered = samples
+        .iter()
+        .find(|s| s.name == "dockd_upload_batches_delivered_total")
+        .unwrap()
+        .value;
+    let answered = receiver
+        .deliveries()
+        .unwrap()
+        .iter()
+        .filter(|d| d.answered)
+        .count() as f64;
+    assert_eq!(sends("retriable"), 2.0, "{text}");
+    assert_eq!(sends("delivered"), delivered, "{text}");
+    assert!(delivered >= 1.0, "{text}");
+    assert!(answered >= delivered, "{answered} ≥ {delivered}");
+    assert_eq!(sends("this_batch"), 0.0);
+}

@@ -145,10 +145,11 @@ pub(super) fn restore(config: &Config, file: &Path, replace: bool) -> anyhow::Re
     })?;
     let summary = &restored.summary;
     let rows: i64 = summary.tables.values().sum();
+    let made = jiff::Timestamp::from_millisecond(summary.created_ms)
+        .map_or_else(|_| format!("{} ms", summary.created_ms), |t| t.to_string());
     println!(
-        "Restored dock `{}` (backup of {} ms since 1970, schema {}, {rows} rows) into {}.",
+        "Restored dock `{}` (backup made at {made}, schema {}, {rows} rows) into {}.",
         summary.dock_name,
-        summary.created_ms,
         summary.schema_version,
         config.database_path().display()
     );
