@@ -157,3 +157,36 @@ async fn a_restore_run_as_root_gives_every_file_it_writes_to_the_data_folders_ow
     scratch.close();
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test]
+async fn a_backup_from_a_newer_schema_is_refused_before_anything_is_written() {
+    let scratch = Scratch::new("backup-newer");
+    scratch.docking("KX-0044", 1_000).await;
+    // The database as a newer dockd left it.
+    scratch.tamper(&format!(
+        "PRAGMA user_version = {}",
+        crate::store::schema::VERSION + 1
+    ));
+    let source = scratch.config();
+    let mut bytes = Vec::new();
+    let summary = write_backup(&scratch.db(), &source, PASS, 5_000, &mut bytes, || {}).unwrap();
+    assert_eq!(summary.schema_version, crate::store::schema::VERSION + 1);
+    let (config, root) = fresh_config("newer");
+    let file = root.join("dock.backup");
+    std::fs::write(&file, &bytes).unwrap();
+    let refused = restore(&config, &file, PASS, true).unwrap_err();
+    assert!(matches!(refused, BackupError::Newer { .. }), "{refused}");
+    assert!(refused.to_string().contains("newer dockd"), "{refused}");
+    let written: Vec<_> = std::fs::read_dir(&config.storage.data_dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(written.is_empty(), "nothing written: {written:?}");
+    assert!(!config.database_key_path().exists(), "no key made");
+    scratch.close();
+    let _ = std::fs::remove_dir_all(&root);
+}
