@@ -490,6 +490,7 @@ pub fn restore(
     let data_dir = config.storage.data_dir.clone();
     crate::store::data_folder::prepare(&data_dir)?;
     let database = config.database_path();
+    remove_leftovers(&database);
     let unpacked = unpack(file, passphrase, &database)?;
     let manifest = &unpacked.manifest;
     if let (Some(site), Some(want)) = (&config.privacy.site_key_file, &manifest.pseudonym_key_id) {
@@ -618,6 +619,32 @@ pub fn give_database_files(config: &Config) -> Result<(), BackupError> {
         }
     }
     Ok(())
+}
+
+/// Removes what a backup or restore cut short (a power cut, `kill -9`) left beside the database:
+/// copies under keys nobody holds any more, and a replaced database set aside. Only while no
+/// daemon runs (a restore holds the control socket), so no backup is being written.
+fn remove_leftovers(database: &Path) {
+    let (Some(folder), Some(name)) = (database.parent(), database.file_name()) else {
+        return;
+    };
+    let name = name.to_string_lossy();
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&*name) else {
+            continue;
+        };
+        if [".backup-", ".restoring-", ".restored-", ".before-restore"]
+            .iter()
+            .any(|mark| rest.starts_with(mark))
+        {
+            tracing::info!(file = %file, "Removing what an interrupted backup or restore left.");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// `<path>.<what>`.

@@ -579,3 +579,114 @@ async fn dockd_metrics_counts_upload_attempts_by_outcome_as_the_receiver_saw_the
     assert!(answered >= delivered, "{answered} ≥ {delivered}");
     assert_eq!(sends("this_batch"), 0.0);
 }
+
+/// A copy of a dock's data folder and key file, put back before each try.
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_moments_of_a_restore_leaves_the_old_database_or_the_new_one_never_a_broken_one()
+ {
+    use crate::upload::{Worker, wear_and_dock};
+    const DEE: Worker = Worker {
+        badge: "B-7501",
+        name: "Dee Crashtest",
+    };
+    let old = Dock::start("ops-restore-crash-old");
+    wear_and_dock(&old, &DEE, 7501, 1).await;
+    let file = old.dir.join("dock.backup");
+    let out = old.run_command_with_input(&["backup", "--out", file.to_str().unwrap()], PASSPHRASE);
+    assert!(out.status.success(), "{out:?}");
+    let backup_segments = dockd::backup::verify(&file, PASSPHRASE.trim_end())
+        .unwrap()
+        .tables["segment"];
+    assert!(backup_segments > 0);
+
+    let mut new = Dock::start("ops-restore-crash-new");
+    new.stop();
+    let data = new.dir.join("data");
+    let pristine = new.dir.join("pristine");
+    copy_folder(&data, &pristine);
+    let restore_command = || {
+        let mut command = new.command(&["restore", file.to_str().unwrap(), "--replace"]);
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    // How long a whole restore takes here, to spread the kills over it.
+    let started = std::time::Instant::now();
+    let mut child = restore_command().spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), PASSPHRASE.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    let whole = started.elapsed();
+    let mut rng = crate::spine::Chaos::new(7501);
+    let (mut old_seen, mut new_seen) = (0, 0);
+    // Over the whole restore and a little past it (where the kill finds it done).
+    let span = whole.as_micros() as u64 * 115 / 100;
+    for round in 0..16 {
+        copy_folder(&pristine, &data);
+        // The last kill comes after a whole restore's time, so both outcomes are checked even
+        // when every random moment fell before the switch.
+        let at = if round == 15 {
+            Duration::from_micros(span)
+        } else {
+            Duration::from_micros(rng.below(span + 1))
+        };
+        let mut child = restore_command().spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), PASSPHRASE.as_bytes()).unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the moment: the database opens with the dock's key, is whole, and is the old
+        // one (no segment) or the restored one (the backup's segments).
+        let conn = new.db();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        let segments: i64 = conn
+            .query_row("SELECT count(*) FROM segment", [], |r| r.get(0))
+            .unwrap();
+        drop(conn);
+        match segments {
+            0 => old_seen += 1,
+            n if n == backup_segments => new_seen += 1,
+            n => panic!(
+                "{n} segments after a kill at {at:?}: neither the old database nor the restored one"
+            ),
+        }
+    }
+    eprintln!(
+        "kills over {whole:?}: {old_seen} left the old database, {new_seen} the restored one"
+    );
+    // Both outcomes were met and checked.
+    assert!(
+        old_seen > 0 && new_seen > 0,
+        "old {old_seen}, new {new_seen} (a restore takes {whole:?})"
+    );
+    // A restore after a kill cleans up and completes; the dock starts on it.
+    let out = restore(&new, &file, true, PASSPHRASE);
+    assert!(out.status.success(), "{out:?}");
+    let names: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains(".restor") && !n.contains(".before-restore")),
+        "nothing left behind: {names:?}"
+    );
+    new.restart();
+    assert_eq!(new.count("SELECT count(*) FROM segment"), backup_segments);
+}
