@@ -56,6 +56,22 @@ pub(super) async fn serve_backup(
         command = "backup",
         "Control socket: backup asked by uid {uid}."
     );
+    // One backup at a time: each holds a copy of the database on disk and 64 MiB of argon2.
+    static RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if RUNNING.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        let busy = Failure::new(
+            FailureKind::Failed,
+            "another backup is being made right now; try again when it is done",
+        );
+        return send(writing, &Response::failure(busy).encode()).await;
+    }
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            RUNNING.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+    let _running = Running;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Piece>(8);
     let config = std::sync::Arc::clone(&daemon.config);
     let (passphrase, now_ms) = (passphrase.clone(), daemon.clock.now_ms());
