@@ -499,7 +499,7 @@ pub fn restore(
             .key_id();
         if &have != want {
             return Err(BackupError::Refused(format!(
-                "the backup's workers have pseudonyms under key {want}, but [privacy] site_key_file holds key {have}: every worker would get a new pseudonym. Provision the site key the old dock used, then restore again; nothing was changed"
+                "the backup's workers have pseudonyms under key {want}, but [privacy] site_key_file holds key {have}: every worker would get a new pseudonym. Configure the key the old dock used (its site key file, or no site_key_file when it used its own key, which the backup holds), then restore again; nothing was changed"
             )));
         }
     }
