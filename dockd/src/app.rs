@@ -116,6 +116,7 @@ async fn run_handed_over(
     shutdown: CancellationToken,
     systemd: Handover,
 ) -> anyhow::Result<()> {
+    crate::metrics::mark_start();
     // First, before the database is touched: a daemon already answering on this control socket
     // (or the data folder's link to it) stops this start.
     let control = crate::control::server::listen(&config).await?;

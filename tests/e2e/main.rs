@@ -13,6 +13,7 @@ mod cli;
 mod control;
 mod diagnostics;
 mod encryption;
+mod operations;
 mod package;
 mod privacy;
 mod roster;

@@ -19,6 +19,9 @@ _dockd() {
             dockd,analyze)
                 cmd="dockd__subcmd__analyze"
                 ;;
+            dockd,backup)
+                cmd="dockd__subcmd__backup"
+                ;;
             dockd,check-config)
                 cmd="dockd__subcmd__check__subcmd__config"
                 ;;
@@ -34,6 +37,9 @@ _dockd() {
             dockd,help)
                 cmd="dockd__subcmd__help"
                 ;;
+            dockd,metrics)
+                cmd="dockd__subcmd__metrics"
+                ;;
             dockd,prepare-key)
                 cmd="dockd__subcmd__prepare__subcmd__key"
                 ;;
@@ -45,6 +51,9 @@ _dockd() {
                 ;;
             dockd,reanalyze)
                 cmd="dockd__subcmd__reanalyze"
+                ;;
+            dockd,restore)
+                cmd="dockd__subcmd__restore"
                 ;;
             dockd,run)
                 cmd="dockd__subcmd__run"
@@ -61,6 +70,9 @@ _dockd() {
             dockd__subcmd__help,analyze)
                 cmd="dockd__subcmd__help__subcmd__analyze"
                 ;;
+            dockd__subcmd__help,backup)
+                cmd="dockd__subcmd__help__subcmd__backup"
+                ;;
             dockd__subcmd__help,check-config)
                 cmd="dockd__subcmd__help__subcmd__check__subcmd__config"
                 ;;
@@ -76,6 +88,9 @@ _dockd() {
             dockd__subcmd__help,help)
                 cmd="dockd__subcmd__help__subcmd__help"
                 ;;
+            dockd__subcmd__help,metrics)
+                cmd="dockd__subcmd__help__subcmd__metrics"
+                ;;
             dockd__subcmd__help,prepare-key)
                 cmd="dockd__subcmd__help__subcmd__prepare__subcmd__key"
                 ;;
@@ -87,6 +102,9 @@ _dockd() {
                 ;;
             dockd__subcmd__help,reanalyze)
                 cmd="dockd__subcmd__help__subcmd__reanalyze"
+                ;;
+            dockd__subcmd__help,restore)
+                cmd="dockd__subcmd__help__subcmd__restore"
                 ;;
             dockd__subcmd__help,run)
                 cmd="dockd__subcmd__help__subcmd__run"
@@ -170,7 +188,7 @@ _dockd() {
 
     case "${cmd}" in
         dockd)
-            opts="-h -V --help --version run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs status help"
+            opts="-h -V --help --version run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,6 +208,32 @@ _dockd() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__backup)
+            opts="-c -h --out --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -338,7 +382,7 @@ _dockd() {
             return 0
             ;;
         dockd__subcmd__help)
-            opts="run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs status help"
+            opts="run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,6 +396,20 @@ _dockd() {
             return 0
             ;;
         dockd__subcmd__help__subcmd__analyze)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__help__subcmd__backup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -422,6 +480,20 @@ _dockd() {
             return 0
             ;;
         dockd__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__help__subcmd__metrics)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -506,6 +578,20 @@ _dockd() {
             return 0
             ;;
         dockd__subcmd__help__subcmd__reanalyze)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -610,6 +696,28 @@ _dockd() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__metrics)
+            opts="-c -h --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -777,6 +885,28 @@ _dockd() {
             ;;
         dockd__subcmd__reanalyze)
             opts="-c -h --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__restore)
+            opts="-c -h --replace --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
