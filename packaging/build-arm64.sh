@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the arm64 package on an amd64 Debian 12 host with Debian's cross toolchain: the release
 # binary for aarch64-unknown-linux-gnu, linked against Debian's arm64 libusb, packed by cargo-deb
-# into target/debian/dockd_<version>-1_arm64.deb (and its -dbgsym .ddeb). Not part of tests/run.sh
+# into target/aarch64-unknown-linux-gnu/debian/dockd_<version>-1_arm64.deb (and its -dbgsym .ddeb;
+# cargo-deb links both into target/debian too). Not part of tests/run.sh
 # (it would double the build); run it for an ARM dock. Needs, once, as root:
 #   dpkg --add-architecture arm64 && apt-get update
 #   apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross libusb-1.0-0-dev:arm64
