@@ -160,6 +160,23 @@ impl System {
         );
     }
 
+    /// Host processes whose root is this system (a maintainer script's daemon left running).
+    pub fn processes(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|e| {
+                std::fs::read_link(e.path().join("root")).is_ok_and(|root| root == self.merged)
+            })
+            .map(|e| {
+                let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+                format!("{} {}", e.file_name().to_string_lossy(), comm.trim())
+            })
+            .collect()
+    }
+
     /// The folder the test may keep its own files in (images, logs); deleted with the system.
     pub fn scratch(&self) -> PathBuf {
         self.work.clone()

@@ -12,6 +12,8 @@ pub mod cache;
 pub mod chroot;
 pub mod deb;
 pub mod files;
+pub mod native;
+pub mod page;
 pub mod vm;
 
 use std::process::{Command, Output};
