@@ -28,21 +28,23 @@ pub struct Ran {
 impl System {
     /// A fresh system over `cache`'s root in a folder named after `name` under the temp folder.
     pub fn over(cache: &DebianRoot, name: &str) -> System {
-        let work = std::env::temp_dir().join(format!(
-            "dockd-debian-{name}-{}",
-            std::process::id()
-        ));
+        let work = std::env::temp_dir().join(format!("dockd-debian-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&work);
         for sub in ["upper", "work", "merged"] {
             std::fs::create_dir_all(work.join(sub)).unwrap();
         }
         let merged = work.join("merged");
-        crate::run_ok(Command::new("mount").args(["-t", "overlay", "overlay", "-o"]).arg(format!(
-            "lowerdir={},upperdir={},workdir={}",
-            cache.root.display(),
-            work.join("upper").display(),
-            work.join("work").display()
-        )).arg(&merged));
+        crate::run_ok(
+            Command::new("mount")
+                .args(["-t", "overlay", "overlay", "-o"])
+                .arg(format!(
+                    "lowerdir={},upperdir={},workdir={}",
+                    cache.root.display(),
+                    work.join("upper").display(),
+                    work.join("work").display()
+                ))
+                .arg(&merged),
+        );
         System {
             work,
             merged,
@@ -94,7 +96,10 @@ impl System {
             .arg(&self.merged)
             .args(["/bin/sh", "-ec", script])
             .env_clear()
-            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .env("DEBIAN_FRONTEND", "noninteractive")
             .env("LC_ALL", "C.UTF-8")
             .env("HOME", "/root")

@@ -38,7 +38,12 @@ impl Deb {
     pub fn with_version(&self, version: &str, dir: &Path) -> Deb {
         let tree = dir.join(format!("tree-{version}"));
         let _ = std::fs::remove_dir_all(&tree);
-        crate::run_ok(Command::new("dpkg-deb").arg("-R").arg(&self.path).arg(&tree));
+        crate::run_ok(
+            Command::new("dpkg-deb")
+                .arg("-R")
+                .arg(&self.path)
+                .arg(&tree),
+        );
         let control_path = tree.join("DEBIAN/control");
         let control = std::fs::read_to_string(&control_path).unwrap();
         let rewritten: String = control
@@ -51,7 +56,12 @@ impl Deb {
                 }
             })
             .collect();
-        assert_ne!(control, rewritten, "no Version field in {}", self.path.display());
+        assert_ne!(
+            control,
+            rewritten,
+            "no Version field in {}",
+            self.path.display()
+        );
         std::fs::write(&control_path, rewritten).unwrap();
         let out = dir.join(format!("{}_{version}_repacked.deb", self.package));
         // Uncompressed: a test copy, built in a second rather than xz's tens of seconds.

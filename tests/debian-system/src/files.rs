@@ -45,7 +45,12 @@ impl FileList {
     /// What differs from `before`: paths added, removed, or changed (type, permissions, owner,
     /// or a file's size or time), except under `ignored` prefixes and for `rewritten` files whose
     /// content may change (they must still be there with the same type, permissions and owner).
-    pub fn differences(&self, before: &FileList, ignored: &[&str], rewritten: &[&str]) -> Vec<String> {
+    pub fn differences(
+        &self,
+        before: &FileList,
+        ignored: &[&str],
+        rewritten: &[&str],
+    ) -> Vec<String> {
         let skip = |path: &str| ignored.iter().any(|prefix| path.starts_with(prefix));
         let mut found = Vec::new();
         for (path, entry) in &self.0 {

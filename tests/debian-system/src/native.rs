@@ -48,8 +48,12 @@ impl NativeDockd {
             .arg("--config")
             .arg(&config_path)
             .stdin(Stdio::null())
-            .stdout(Stdio::from(std::fs::File::create(dir.join("dockd.log")).unwrap()))
-            .stderr(Stdio::from(std::fs::File::create(dir.join("dockd.err")).unwrap()))
+            .stdout(Stdio::from(
+                std::fs::File::create(dir.join("dockd.log")).unwrap(),
+            ))
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.join("dockd.err")).unwrap(),
+            ))
             .spawn()
             .unwrap();
         let mut native = NativeDockd {
@@ -69,7 +73,7 @@ impl NativeDockd {
                         std::fs::read_to_string(native.dir.join("dockd.err")).unwrap_or_default()
                     );
                 }
-                crate::page::answering_fingerprint(&native.url)
+                crate::page::answering_fingerprint(&native.url, None)
             },
         );
         native.startup = started.elapsed();
@@ -102,8 +106,16 @@ pub fn moved_config(packaged: &str, data: &Path, socket: &Path, port: u16) -> St
             t.insert(key.to_owned(), value);
         }
     };
-    set("storage", "data_dir", data.to_string_lossy().into_owned().into());
-    set("control", "socket", socket.to_string_lossy().into_owned().into());
+    set(
+        "storage",
+        "data_dir",
+        data.to_string_lossy().into_owned().into(),
+    );
+    set(
+        "control",
+        "socket",
+        socket.to_string_lossy().into_owned().into(),
+    );
     set("web", "listen", format!("127.0.0.1:{port}").into());
     toml::to_string(&doc).unwrap()
 }

@@ -8,10 +8,38 @@ use std::process::{Command, Stdio};
 /// The fingerprint (`AB:CD:…`, as `dockd status` prints it) of the certificate the page at
 /// `url` answers with, or `None` while it does not answer (refused, reset, timeout, an HTTP
 /// error). curl does not verify the chain here (`-k`): the dock's certificate is self-signed, and
-/// the fingerprint comparison is what the test asserts.
-pub fn answering_fingerprint(url: &str) -> Option<String> {
-    let curl = Command::new("curl")
-        .args(["-sSkf", "--max-time", "10", "-o", "/dev/null", "-w", "%{certs}", url])
+/// the fingerprint comparison is what the test asserts. `via`, when given, is where to connect
+/// instead (`127.0.0.1:PORT`, a forwarded port): the request still names `url`'s host and port
+/// (as a browser reaching the dock by name would), since the page answers only to its own names
+/// and port (421 otherwise).
+pub fn answering_fingerprint(url: &str, via: Option<&str>) -> Option<String> {
+    let mut command = Command::new("curl");
+    if let Some(address) = via {
+        let authority = url
+            .trim_start_matches("https://")
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let authority = if authority.contains(':') {
+            authority.to_owned()
+        } else {
+            format!("{authority}:443")
+        };
+        command
+            .arg("--connect-to")
+            .arg(format!("{authority}:{address}"));
+    }
+    let curl = command
+        .args([
+            "-sSkf",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{certs}",
+            url,
+        ])
         .output()
         .ok()?;
     if !curl.status.success() {

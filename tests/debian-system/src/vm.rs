@@ -49,7 +49,11 @@ WantedBy=multi-user.target
 /// Installs the test agent and its unit (enabled) into a system before its image is made.
 pub fn install_agent(system: &System) {
     system.write("/usr/local/sbin/dockd-ci-agent", AGENT, 0o755);
-    system.write("/etc/systemd/system/dockd-ci-agent.service", AGENT_UNIT, 0o644);
+    system.write(
+        "/etc/systemd/system/dockd-ci-agent.service",
+        AGENT_UNIT,
+        0o644,
+    );
     let wants = system.path("/etc/systemd/system/multi-user.target.wants");
     std::fs::create_dir_all(&wants).unwrap();
     let link = wants.join("dockd-ci-agent.service");
@@ -108,7 +112,9 @@ impl Vm {
             .arg("-drive")
             .arg(format!("file={},format=raw,if=virtio", image.display()))
             .arg("-netdev")
-            .arg(format!("user,id=net,hostfwd=tcp:127.0.0.1:{https_port}-:443"))
+            .arg(format!(
+                "user,id=net,hostfwd=tcp:127.0.0.1:{https_port}-:443"
+            ))
             .args(["-device", "virtio-net-pci,netdev=net"])
             .arg("-chardev")
             .arg(format!(

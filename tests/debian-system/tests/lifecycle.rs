@@ -102,7 +102,9 @@ fn install_upgrade_downgrade_remove_and_purge_twice_keep_edits_and_data_and_leav
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&format!("{}.", package.package)) || n.starts_with("libusb-1.0-0"))
+        .filter(|n| {
+            n.starts_with(&format!("{}.", package.package)) || n.starts_with("libusb-1.0-0")
+        })
         .collect();
     assert!(info.is_empty(), "dpkg still has records of: {info:?}");
 }
@@ -119,7 +121,10 @@ fn install(system: &System, package: &Deb, round: u32) -> (u32, u32) {
         round > 1 || out.contains("libusb-1.0-0"),
         "apt did not fetch the libusb dependency from the archive:\n{out}"
     );
-    assert_eq!(installed_version(system).as_deref(), Some(package.version.as_str()));
+    assert_eq!(
+        installed_version(system).as_deref(),
+        Some(package.version.as_str())
+    );
     let passwd = system.ok("getent passwd dockd");
     let fields: Vec<&str> = passwd.trim().split(':').collect();
     let uid: u32 = fields[2].parse().unwrap();
@@ -128,7 +133,10 @@ fn install(system: &System, package: &Deb, round: u32) -> (u32, u32) {
         (100..1000).contains(&uid),
         "dockd must be a system user (Debian's 100–999), got {passwd}"
     );
-    assert_eq!(fields[6], "/usr/sbin/nologin", "the system user must not log in: {passwd}");
+    assert_eq!(
+        fields[6], "/usr/sbin/nologin",
+        "the system user must not log in: {passwd}"
+    );
     let group = system.ok("getent group dockd");
     assert_eq!(
         group.split(':').nth(2).map(str::trim),
@@ -139,8 +147,14 @@ fn install(system: &System, package: &Deb, round: u32) -> (u32, u32) {
     let enabled = system.ok("systemctl is-enabled dockd.service");
     assert_eq!(enabled.trim(), "enabled");
     let running = system.processes();
-    assert!(running.is_empty(), "a maintainer script left processes running in the chroot: {running:?}");
-    assert!(system.path(CONFFILE).is_file(), "no {CONFFILE} after install");
+    assert!(
+        running.is_empty(),
+        "a maintainer script left processes running in the chroot: {running:?}"
+    );
+    assert!(
+        system.path(CONFFILE).is_file(),
+        "no {CONFFILE} after install"
+    );
     (uid, gid)
 }
 
@@ -163,7 +177,10 @@ fn change_version(system: &System, to: &Deb, what: &str, flag: &str) {
         "after the {what}"
     );
     let conffile = std::fs::read_to_string(system.path(CONFFILE)).unwrap();
-    assert!(conffile.contains(EDIT), "the {what} lost the conffile edit:\n{conffile}");
+    assert!(
+        conffile.contains(EDIT),
+        "the {what} lost the conffile edit:\n{conffile}"
+    );
     let leftovers = system.ok("ls /etc/dockd");
     assert!(
         !leftovers.contains(".dpkg-"),
@@ -176,10 +193,19 @@ fn remove(system: &System) {
     system.ok("apt-get remove -y -q dockd");
     let status = system.ok("dpkg-query -W -f='${Status}' dockd");
     assert_eq!(status, "deinstall ok config-files", "after remove");
-    assert!(!system.path("/usr/bin/dockd").exists(), "remove left /usr/bin/dockd");
+    assert!(
+        !system.path("/usr/bin/dockd").exists(),
+        "remove left /usr/bin/dockd"
+    );
     let conffile = std::fs::read_to_string(system.path(CONFFILE)).unwrap();
-    assert!(conffile.contains(EDIT), "remove must keep the edited conffile");
-    assert!(system.path(WITNESS).is_file(), "remove must keep the dock's data ({WITNESS})");
+    assert!(
+        conffile.contains(EDIT),
+        "remove must keep the edited conffile"
+    );
+    assert!(
+        system.path(WITNESS).is_file(),
+        "remove must keep the dock's data ({WITNESS})"
+    );
     system.ok("getent passwd dockd");
 }
 
@@ -201,11 +227,15 @@ fn purge(system: &System, (uid, gid): (u32, u32)) {
         assert_ne!(left.code, 0, "purge left the dockd {name}: {}", left.output);
     }
     let owned = FileList::of(system.root()).owned_by(uid, gid);
-    assert!(owned.is_empty(), "purge left files of the dockd account: {owned:?}");
+    assert!(
+        owned.is_empty(),
+        "purge left files of the dockd account: {owned:?}"
+    );
 }
 
 fn installed_version(system: &System) -> Option<String> {
     let ran = system.sh("dpkg-query -W -f='${Status} ${Version}' dockd");
     let text = ran.output.trim();
-    text.strip_prefix("install ok installed ").map(str::to_owned)
+    text.strip_prefix("install ok installed ")
+        .map(str::to_owned)
 }
