@@ -126,3 +126,34 @@ fn walk(root: &Path, dir: &Path, list: &mut BTreeMap<String, Entry>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FileList;
+
+    #[test]
+    fn a_file_left_behind_a_changed_owner_or_mode_and_a_removed_file_are_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("dockd-files-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        std::fs::create_dir_all(dir.join("var/log")).unwrap();
+        std::fs::write(dir.join("etc/kept"), "a").unwrap();
+        std::fs::write(dir.join("etc/gone"), "b").unwrap();
+        std::fs::write(dir.join("etc/passwd"), "root").unwrap();
+        let before = FileList::of(&dir);
+        std::fs::write(dir.join("etc/left"), "c").unwrap();
+        std::fs::remove_file(dir.join("etc/gone")).unwrap();
+        std::fs::set_permissions(dir.join("etc/kept"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        std::fs::write(dir.join("etc/passwd"), "root and more").unwrap();
+        std::fs::write(dir.join("var/log/apt.log"), "ignored").unwrap();
+        let after = FileList::of(&dir);
+        let found = after.differences(&before, &["/var/log/"], &["/etc/passwd"]);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(found[0].starts_with("changed /etc/kept"), "{found:#?}");
+        assert!(found[1].starts_with("added /etc/left"), "{found:#?}");
+        assert_eq!(found[2], "removed /etc/gone");
+    }
+}

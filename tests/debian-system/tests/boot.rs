@@ -151,6 +151,29 @@ fn the_booted_system_starts_dockd_serves_its_page_guards_the_control_socket_rest
     );
     step.done();
 
+    let step =
+        Step::start("upgrade under systemd: apt restarts the running dockd, which keeps its data");
+    let before = vm.ok("systemctl show -p MainPID --value dockd");
+    vm.ok("apt-get install -y -q --no-install-recommends /root/debs/*.deb");
+    let after = vm.ok("systemctl is-active dockd; systemctl show -p MainPID --value dockd; dpkg-query -W -f='${Version}' dockd");
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines.first(), Some(&"active"), "after the upgrade: {after}");
+    assert_ne!(
+        lines.get(1),
+        Some(&before.trim()),
+        "the upgrade did not restart dockd: {after}"
+    );
+    assert!(
+        lines.get(2).is_some_and(|v| v.ends_with("+ci1")),
+        "not upgraded: {after}"
+    );
+    let served_upgraded = wait_for_page(&mut vm, &url);
+    assert_eq!(
+        served_upgraded, reported,
+        "after the upgrade the page has another certificate"
+    );
+    step.done();
+
     let step = Step::start("start-up time: systemctl start to the page answering (in the guest)");
     let startup = vm.ok(
         r#"systemctl stop dockd.service
@@ -257,6 +280,9 @@ fn install(system: &mut System, package: &Deb) {
         package.file_name(),
         package.file_name()
     ));
+    // A newer build for the upgrade under systemd (the chroot test cannot restart a service).
+    let newer = package.with_version(&format!("{}+ci1", package.version), &system.scratch());
+    system.copy_in(&newer.path, &format!("/root/debs/{}", newer.file_name()));
     system.ok("useradd --create-home --shell /bin/bash visitor");
     system.ok("useradd --create-home --shell /bin/bash --groups dockd member");
     install_agent(system);
