@@ -351,6 +351,7 @@ async fn run_open(
             crate::control::server::Backend::Daemon(crate::control::server::Daemon {
                 reader: Reader::open(&db)?,
                 writer: ctx.writer.clone(),
+                site: Arc::clone(&site),
                 config: Arc::new(config.clone()),
                 clock: Arc::clone(&ctx.clock),
             }),

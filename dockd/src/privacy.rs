@@ -853,6 +853,62 @@ pub async fn export_to_folder(
     .map_err(|e| export::ExportError::Block(e.to_string()))?
 }
 
+/// A worker's export on its way out of the running daemon: the tar archive's bytes (an error
+/// where it broke off), then its summary once its audit line is written.
+pub struct ExportStream {
+    pub chunks: tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>,
+    pub done: tokio::sync::oneshot::Receiver<Result<export::ExportSummary, String>>,
+}
+
+/// Worker `id`'s export as a tar archive ([`export::export_tar`]) made on the blocking pool while
+/// it is taken (the page's download, `dockd worker export` through the control socket), then its
+/// audit line by `by` (its subject ending in `route`, how they asked): what went out, or where
+/// it broke off. Call it inside the runtime.
+pub fn stream_export(
+    reader: crate::store::Reader,
+    writer: crate::store::Writer,
+    id: i64,
+    (by, route): (String, String),
+    now_ms: i64,
+) -> ExportStream {
+    let (sender, chunks) = tokio::sync::mpsc::channel(4);
+    let (finished, done) = tokio::sync::oneshot::channel();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut out = ToStream {
+            sender: sender.clone(),
+            buffer: Vec::with_capacity(ToStream::CHUNK),
+        };
+        let made = export::export_tar(&reader, id, &mut out, now_ms);
+        let mut line = match &made {
+            Ok(summary) => export_line(summary, &by, now_ms),
+            Err(error) => {
+                tracing::warn!(worker = id, error = %error, "A worker's export broke off.");
+                let _ = sender.blocking_send(Err(error.to_string()));
+                crate::store::AuditEntry {
+                    at_ms: now_ms,
+                    user: by,
+                    action: "export".to_owned(),
+                    subject: format!("worker {id}: their data export broke off ({error})"),
+                }
+            }
+        };
+        line.subject.push_str(&route);
+        let audited = runtime.block_on(writer.audit(vec![line]));
+        if let Err(error) = &audited {
+            tracing::error!(error = %error, "Cannot record a worker's export in the audit trail.");
+        }
+        let _ = finished.send(match (made, audited) {
+            (Ok(summary), Ok(())) => Ok(summary),
+            (Err(error), _) => Err(error.to_string()),
+            (Ok(_), Err(error)) => Err(format!(
+                "the export was sent, but its audit line could not be written: {error}"
+            )),
+        });
+    });
+    ExportStream { chunks, done }
+}
+
 /// The audit line of an export, by the worker's id: what went out, and to whom.
 pub fn export_line(
     summary: &export::ExportSummary,
@@ -867,6 +923,41 @@ pub fn export_line(
             "worker {}: their data exported ({} shift reports, {} samples)",
             summary.worker_id, summary.shift_reports, summary.samples
         ),
+    }
+}
+
+/// An export's bytes into its stream, 64 KiB at a time; the channel's bound holds the export
+/// back while the taker is slower than the disk (memory stays bounded), and a stream closed by
+/// the taker ends the export.
+struct ToStream {
+    sender: tokio::sync::mpsc::Sender<Result<Vec<u8>, String>>,
+    buffer: Vec<u8>,
+}
+
+impl ToStream {
+    const CHUNK: usize = 64 * 1024;
+}
+
+impl std::io::Write for ToStream {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= Self::CHUNK {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(Self::CHUNK));
+        self.sender.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the export's taker went away",
+            )
+        })
     }
 }
 

@@ -352,6 +352,19 @@ async fn changing_a_threshold_and_running_reanalyze_updates_every_stored_report(
         sum(&stored_reports(&dock), "deep_bends") < deep_before,
         "deep bends from 70° are fewer than from 60°"
     );
+    // Beside the running daemon `reanalyze` opens no second writer: it says why and touches
+    // nothing.
+    let out = Command::new(DOCKD)
+        .args(["reanalyze", "--config"])
+        .arg(&dock.config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("dockd is running on this data folder"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dock.stop().success());
 
     // A bad value is refused with the key named, before anything is touched.

@@ -212,6 +212,40 @@ fn a_second_daemon_on_the_same_folder_stops_at_start_and_a_killed_daemons_socket
     run_via(&dock, &["status", "--json"], "", ASKED);
 }
 
+const NOBODY: u32 = 65534;
+const NOGROUP: u32 = 65534;
+
+/// Whether this test run can start a peer as `nobody` in group `nogroup` (it must be root);
+/// says why not when it cannot.
+fn can_run_as_nobody() -> bool {
+    let can = nix::unistd::geteuid().as_raw() == 0
+        && nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(NOGROUP))
+            .ok()
+            .flatten()
+            .is_some_and(|group| group.name == "nogroup");
+    if !can {
+        eprintln!(
+            "skipped: running a peer as another uid needs root and the group nogroup (65534); the decision itself is unit-tested in dockd::control::peer"
+        );
+    }
+    can
+}
+
+/// A dock whose control socket is in a folder others may enter, given to the group `nogroup`,
+/// its config readable by them (so `nobody` in `nogroup` can ask it), and that folder.
+fn dock_for_nogroup(name: &str) -> (Dock, TestDir) {
+    let run_dir = TestDir::new(&format!("{name}-run"));
+    std::fs::set_permissions(run_dir.join(""), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = run_dir.join("control.sock");
+    let dock = Dock::start_with_tables(
+        name,
+        &format!("[control]\nsocket = {socket:?}\ngroup = \"nogroup\"\n"),
+    );
+    std::fs::set_permissions(dock.dir.join(""), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&dock.config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    (dock, run_dir)
+}
+
 /// `setpriv` as `uid`, primary group `gid`, supplementary `groups` (none: cleared).
 fn as_user(uid: u32, gid: u32, groups: &[u32]) -> Vec<String> {
     let groups = if groups.is_empty() {
@@ -236,30 +270,13 @@ fn as_user(uid: u32, gid: u32, groups: &[u32]) -> Vec<String> {
 
 #[test]
 fn a_peer_outside_root_dockds_user_and_the_control_group_is_refused_and_no_database_is_opened() {
-    const NOBODY: u32 = 65534;
-    const NOGROUP: u32 = 65534;
     const STRANGER: u32 = 54321;
-    if nix::unistd::geteuid().as_raw() != 0
-        || nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(NOGROUP))
-            .ok()
-            .flatten()
-            .is_none_or(|group| group.name != "nogroup")
-    {
-        eprintln!(
-            "skipped: running a peer as another uid needs root and the group nogroup (65534); the decision itself is unit-tested in dockd::control::peer"
-        );
+    if !can_run_as_nobody() {
         return;
     }
     // The socket in a folder others may enter, given to the group `nogroup`.
-    let run_dir = TestDir::new("control-run");
-    std::fs::set_permissions(run_dir.join(""), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (dock, run_dir) = dock_for_nogroup("control-peers");
     let socket = run_dir.join("control.sock");
-    let dock = Dock::start_with_tables(
-        "control-peers",
-        &format!("[control]\nsocket = {socket:?}\ngroup = \"nogroup\"\n"),
-    );
-    std::fs::set_permissions(dock.dir.join(""), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&dock.config, std::fs::Permissions::from_mode(0o644)).unwrap();
     let meta = std::fs::metadata(&socket).unwrap();
     assert_eq!(
         (meta.mode() & 0o777, meta.gid()),
@@ -330,4 +347,86 @@ fn a_peer_outside_root_dockds_user_and_the_control_group_is_refused_and_no_datab
             .any(|l| l.contains("WARN") && l.contains(&format!("refused uid {STRANGER}"))),
         "{log}"
     );
+}
+
+#[tokio::test]
+async fn a_worker_export_asked_by_a_member_of_the_control_group_is_read_by_the_daemon_and_written_as_theirs()
+ {
+    const WORKER: crate::upload::Worker = crate::upload::Worker {
+        badge: "B-1001",
+        name: "Olga Otheruser",
+    };
+    if !can_run_as_nobody() {
+        return;
+    }
+    let (dock, _run_dir) = dock_for_nogroup("control-export");
+    crate::upload::wear_and_dock(&dock, &WORKER, 33, 1).await;
+    let id = dock.count("SELECT id FROM worker WHERE display_name = 'Olga Otheruser'");
+    // A folder `nobody` may write in; `nobody` can read neither the database nor its key.
+    let outside = TestDir::new("control-export-out");
+    std::fs::set_permissions(outside.join(""), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = outside.join("olga");
+    let wrapper = as_user(NOBODY, NOGROUP, &[]);
+    let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
+    let mut command = dock.command_via(
+        &wrapper,
+        &["worker", "export", "--out", out.to_str().unwrap()],
+    );
+    command.env("RUST_LOG", "dockd=debug");
+    let done = output_with_stdin(command, &format!("{}\n", WORKER.badge));
+    let said = format!("{}{}", stdout(&done), stderr(&done));
+    assert!(done.status.success(), "{said}");
+    assert!(said.contains(ASKED) && !said.contains(OPENED), "{said}");
+    assert!(
+        !said.contains(WORKER.badge) && !said.contains(WORKER.name),
+        "{said}"
+    );
+
+    // Every file is the asker's, private to them, and the person's file is theirs.
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let meta = entry.unwrap().metadata().unwrap();
+        assert_eq!((meta.uid(), meta.mode() & 0o777), (NOBODY, 0o600));
+    }
+    let meta = std::fs::metadata(&out).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (NOBODY, 0o700));
+    let person: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("person.json")).unwrap()).unwrap();
+    assert_eq!(person["badge_tag"], WORKER.badge);
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(
+        zstd::stream::Decoder::new(std::fs::File::open(out.join("samples.csv.zst")).unwrap())
+            .unwrap(),
+    ))
+    .count() as i64;
+    assert_eq!(
+        lines - 1,
+        dock.count(&format!(
+            "SELECT coalesce(sum(count), 0) FROM sample_block WHERE worker_id = {id}"
+        ))
+    );
+    // The daemon audited it, naming the route and the asker's uid.
+    assert_eq!(
+        dock.count(&format!(
+            "SELECT count(*) FROM audit WHERE action = 'export' AND subject LIKE 'worker {id}: their data exported%through the control socket by uid {NOBODY}'"
+        )),
+        1
+    );
+    // An unknown badge tag is refused with nothing made.
+    let mut command = dock.command_via(
+        &wrapper,
+        &[
+            "worker",
+            "export",
+            "--out",
+            outside.join("nobody-else").to_str().unwrap(),
+        ],
+    );
+    command.env("RUST_LOG", "warn");
+    let refused = output_with_stdin(command, "B-0000\n");
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("no worker on the roster has this badge tag"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!outside.join("nobody-else").exists());
 }

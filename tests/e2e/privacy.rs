@@ -280,15 +280,10 @@ async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_rea
         std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
         0o700
     );
-    for file in [
-        "person.json",
-        "roster.json",
-        "work_restrictions.json",
-        "shift_reports.json",
-        "alerts.json",
-        "audit.json",
-        "samples.csv.zst",
-    ] {
+    for file in dockd::privacy::export::FILES
+        .iter()
+        .chain(&["samples.csv.zst"])
+    {
         let mode = std::fs::metadata(out.join(file))
             .unwrap()
             .permissions()
@@ -346,9 +341,10 @@ async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_rea
     }
 
     // The export is audited by the worker's id, never by their tag or name — by the running
-    // daemon, asked through its control socket (the command wrote no line itself).
+    // daemon, which read it and streamed it through its control socket (the command opened no
+    // database and wrote no line itself).
     assert!(
-        dock.log().contains("record_export asked by uid"),
+        dock.log().contains("worker_export asked by uid"),
         "{}",
         dock.log()
     );
@@ -417,6 +413,40 @@ async fn a_workers_export_holds_their_reports_alerts_and_every_stored_sample_rea
     // A second export into the same folder is refused, nothing overwritten.
     let again = dock.run_command(&["worker", "export", "--out", out.to_str().unwrap()]);
     assert!(!again.status.success());
+
+    // With no daemon running the command reads the database itself: the same files (the audit
+    // lines about them have grown by the exports since), and it writes its own audit line.
+    let mut dock = dock;
+    assert!(dock.stop().success());
+    let offline = dock.config.with_file_name("export-eve-offline");
+    let done = dock.run_command_with_input(
+        &["worker", "export", "--out", offline.to_str().unwrap()],
+        &format!("{}\n", EXPORTED.badge),
+    );
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    for file in dockd::privacy::export::FILES
+        .iter()
+        .filter(|file| **file != "audit.json")
+        .chain(&["samples.csv.zst"])
+    {
+        assert_eq!(
+            std::fs::read(out.join(file)).unwrap(),
+            std::fs::read(offline.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        dock.count(&format!(
+            "SELECT count(*) FROM audit WHERE action = 'export' AND user = 'dockd worker export'
+             AND subject = 'worker {id}: their data exported (1 shift reports, {stored} samples)'"
+        )),
+        1,
+        "the offline export's own line, with no route"
+    );
 }
 
 /// Every `table.column` of the dock's database with a row that names the worker: `worker_id =

@@ -85,6 +85,12 @@ pub(super) fn reanalyze(config: Config) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no database at {}: has dockd run there?", db_path.display());
     }
     runtime()?.block_on(async {
+        // One writer per database: the running daemon's analyst re-analyses by itself.
+        if dockd::control::client::daemon_listens(&config).await? {
+            anyhow::bail!(
+                "dockd is running on this data folder, and its analyst re-analyses every stored shift by itself when the analysis or its settings change (the Settings page shows the backlog); to run `dockd reanalyze` instead, stop the daemon first (systemctl stop dockd)"
+            );
+        }
         let shutdown = CancellationToken::new();
         cancel_on_signals(shutdown.clone())?;
         let db = config.existing_database()?;

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use dockd::config::Config;
+use dockd::privacy::export::ExportSummary;
 use dockd::worker::WorkerTag;
 
 use super::runtime;
@@ -53,27 +54,78 @@ fn progress_bar(done: u64, total: u64) {
 }
 
 pub(super) fn worker_export(config: &Config, out: &Path) -> anyhow::Result<ExitCode> {
+    use dockd::privacy::export::{ExportFolder, PART_SAMPLES, Unpacker};
     let tag = tag_from_stdin(&format!("export --out {}", out.display()))?;
-    // Read here (the files must be the asker's); the audit line is written by the running
-    // daemon through its control socket, or here when none runs.
-    let summary = runtime()?.block_on(dockd::privacy::export_to_folder(
-        &config.existing_database()?,
-        &tag,
-        out,
-        Box::new(progress_bar),
-    ))?;
+    super::init_command_tracing();
+    let runtime = runtime()?;
+    // The running daemon reads and audits it; this command writes the files, so they are the
+    // asker's. The folder is made once the daemon has found the worker.
+    let unpacker: std::cell::RefCell<Option<Unpacker>> = std::cell::RefCell::new(None);
+    let total = std::cell::Cell::new(0);
+    let streamed = runtime.block_on(dockd::control::client::export(
+        config,
+        dockd::control::protocol::Secret::new(tag.badge_text()),
+        &mut |start| {
+            total.set(start.samples);
+            *unpacker.borrow_mut() = Some(Unpacker::new(
+                ExportFolder::create(out).map_err(|e| e.to_string())?,
+            ));
+            Ok(())
+        },
+        &mut |bytes| {
+            let mut unpacker = unpacker.borrow_mut();
+            let unpacker = unpacker
+                .as_mut()
+                .ok_or_else(|| "the archive came before the export began".to_owned())?;
+            unpacker.push(bytes).map_err(|e| e.to_string())?;
+            let total = total.get();
+            progress_bar(
+                (u64::from(unpacker.parts()) * PART_SAMPLES).min(total),
+                total,
+            );
+            Ok(())
+        },
+    ));
+    let summary: ExportSummary = match streamed {
+        Ok(Some(summary)) => {
+            let finished = unpacker
+                .take()
+                .context("the daemon sent no export")?
+                .finish();
+            let summary = finished
+                .map_err(anyhow::Error::from)
+                .and_then(|()| Ok(serde_json::from_value(summary)?));
+            match summary {
+                Ok(summary) => summary,
+                Err(error) => return Err(broke_off(out, error)),
+            }
+        }
+        Ok(None) => {
+            // No daemon runs: read the database here, and write the audit line here too.
+            let summary = runtime.block_on(dockd::privacy::export_to_folder(
+                &config.existing_database()?,
+                &tag,
+                out,
+                Box::new(progress_bar),
+            ))?;
+            super::ask(
+                config,
+                dockd::control::protocol::Command::RecordExport {
+                    worker: summary.worker_id,
+                    shift_reports: summary.shift_reports as u64,
+                    samples: summary.samples,
+                },
+            )
+            .context("the export is written, but its audit line could not be recorded")?;
+            summary
+        }
+        Err(error) if unpacker.borrow().is_some() => return Err(broke_off(out, error.into())),
+        Err(error) => return Err(error.into()),
+    };
     if std::io::stderr().is_terminal() {
+        progress_bar(summary.samples, summary.samples);
         eprintln!();
     }
-    super::ask(
-        config,
-        dockd::control::protocol::Command::RecordExport {
-            worker: summary.worker_id,
-            shift_reports: summary.shift_reports as u64,
-            samples: summary.samples,
-        },
-    )
-    .context("the export is written, but its audit line could not be recorded")?;
     println!(
         "Exported to {} (readable only by you): {} shift reports, {} alerts, {} work restrictions, {} audit lines, {} samples (samples.csv.zst).",
         out.display(),
@@ -84,6 +136,24 @@ pub(super) fn worker_export(config: &Config, out: &Path) -> anyhow::Result<ExitC
         summary.samples
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// An export that broke off: the part-written folder this command made is removed, so no
+/// incomplete export is mistaken for a whole one.
+fn broke_off(out: &Path, error: anyhow::Error) -> anyhow::Error {
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+    match std::fs::remove_dir_all(out) {
+        Ok(()) => error.context(format!(
+            "the export broke off, so the part written to {} was removed",
+            out.display()
+        )),
+        Err(removing) => error.context(format!(
+            "the export broke off; remove the incomplete {} ({removing})",
+            out.display()
+        )),
+    }
 }
 
 /// What a deletion leaves, said after it and before it is confirmed.

@@ -12,8 +12,8 @@ use tokio::net::UnixStream;
 
 use super::commands::{self, Caller, CommandError, Store};
 use super::protocol::{
-    Command, Failure, FailureKind, MAX_RESPONSE_LINE, ResponseError, decode_response,
-    encode_request,
+    Command, Failure, FailureKind, MAX_CHUNK, MAX_RESPONSE_LINE, ResponseError, Secret,
+    decode_response, encode_request,
 };
 use crate::config::Config;
 
@@ -70,40 +70,115 @@ pub enum AskError {
 /// Asks the daemon behind `config`'s control socket to run `command`; with no daemon listening,
 /// runs it on `config`'s database at `now_ms`. Says on stderr's debug log which way it went.
 pub async fn ask(config: &Config, command: Command, now_ms: i64) -> Result<Answer, AskError> {
-    let path = config.control_socket();
-    let shown = path.display().to_string();
-    let stream = match UnixStream::connect(&path).await {
-        Ok(stream) => stream,
-        Err(error) => {
-            return match kind_of(&error) {
-                Reached::NoDaemon => {
-                    let database = config.database_path();
-                    tracing::debug!(
-                        socket = %shown,
-                        database = %database.display(),
-                        "No daemon listens on the control socket ({error}): opening the database directly."
-                    );
-                    Ok(Answer {
-                        result: run_here(config, command, now_ms).await?,
-                        route: Route::Database,
-                    })
-                }
-                Reached::Stopping => Err(AskError::NoAnswer {
-                    path: shown,
-                    reason: error.to_string(),
-                }),
-                Reached::Unknown => Err(AskError::Unreachable {
-                    path: shown,
-                    source: error,
-                }),
-            };
-        }
+    let Some((stream, shown)) = connect(config).await? else {
+        return Ok(Answer {
+            result: run_here(config, command, now_ms).await?,
+            route: Route::Database,
+        });
     };
-    tracing::debug!(socket = %shown, "Asking the running daemon through its control socket.");
     Ok(Answer {
         result: exchange(stream, &command, &shown).await?,
         route: Route::ControlSocket,
     })
+}
+
+/// Who a streamed export is of, as the daemon says before the archive comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub struct ExportStart {
+    /// The store's id of the worker.
+    pub worker: i64,
+    /// Their samples in all.
+    pub samples: u64,
+}
+
+/// Asks the running daemon for the export of the worker with badge `tag` (`worker_export`):
+/// `start` hears who it is once the daemon found them, `chunk` takes the archive's bytes as they
+/// come (an error from either ends the export, which the daemon audits as broken off); the
+/// result is the export's summary. `Ok(None)` when no daemon listens: the caller reads the
+/// database itself.
+pub async fn export(
+    config: &Config,
+    tag: Secret,
+    start: &mut dyn FnMut(ExportStart) -> Result<(), String>,
+    chunk: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+) -> Result<Option<Value>, AskError> {
+    let Some((stream, shown)) = connect(config).await? else {
+        return Ok(None);
+    };
+    let (reading, mut writing) = stream.into_split();
+    let mut reader = BufReader::new(reading);
+    let command = Command::WorkerExport { tag };
+    send(&mut writing, &command, &shown).await?;
+    let started: ExportStart = serde_json::from_value(read_response(&mut reader, &shown).await?)
+        .map_err(|e| AskError::Response {
+            path: shown.clone(),
+            source: ResponseError::Malformed(e.to_string()),
+        })?;
+    start(started).map_err(AskError::Failed)?;
+    let no_answer = |reason: String| AskError::NoAnswer {
+        path: shown.clone(),
+        reason,
+    };
+    let mut bytes = Vec::new();
+    loop {
+        let length = tokio::time::timeout(ANSWER_DEADLINE, reader.read_u32())
+            .await
+            .map_err(|_| no_answer(format!("the export stalled for {ANSWER_DEADLINE:?}")))?
+            .map_err(|e| no_answer(format!("the export broke off ({e})")))?;
+        let length = usize::try_from(length).unwrap_or(usize::MAX);
+        if length == 0 {
+            break;
+        }
+        if length > MAX_CHUNK {
+            return Err(no_answer(format!(
+                "a chunk of {length} bytes is over the protocol's {MAX_CHUNK}"
+            )));
+        }
+        bytes.resize(length, 0);
+        tokio::time::timeout(ANSWER_DEADLINE, reader.read_exact(&mut bytes))
+            .await
+            .map_err(|_| no_answer(format!("the export stalled for {ANSWER_DEADLINE:?}")))?
+            .map_err(|e| no_answer(format!("the export broke off ({e})")))?;
+        chunk(&bytes).map_err(AskError::Failed)?;
+    }
+    Ok(Some(read_response(&mut reader, &shown).await?))
+}
+
+/// Whether a daemon listens on `config`'s control socket (for a command that must not run beside
+/// one); an error when that cannot be known.
+pub async fn daemon_listens(config: &Config) -> Result<bool, AskError> {
+    Ok(connect(config).await?.is_some())
+}
+
+/// A connection to the daemon behind `config`'s control socket, with the socket's path for
+/// messages; `None` when no daemon listens (no socket file, or nobody behind it).
+async fn connect(config: &Config) -> Result<Option<(UnixStream, String)>, AskError> {
+    let path = config.control_socket();
+    let shown = path.display().to_string();
+    match UnixStream::connect(&path).await {
+        Ok(stream) => {
+            tracing::debug!(socket = %shown, "Asking the running daemon through its control socket.");
+            Ok(Some((stream, shown)))
+        }
+        Err(error) => match kind_of(&error) {
+            Reached::NoDaemon => {
+                tracing::debug!(
+                    socket = %shown,
+                    database = %config.database_path().display(),
+                    "No daemon listens on the control socket ({error}): opening the database directly."
+                );
+                Ok(None)
+            }
+            Reached::Stopping => Err(AskError::NoAnswer {
+                path: shown,
+                reason: error.to_string(),
+            }),
+            Reached::Unknown => Err(AskError::Unreachable {
+                path: shown,
+                source: error,
+            }),
+        },
+    }
 }
 
 /// What a failed connection says about the daemon.
@@ -141,20 +216,47 @@ async fn run_here(config: &Config, command: Command, now_ms: i64) -> Result<Valu
 
 /// One request and its answer.
 async fn exchange(stream: UnixStream, command: &Command, path: &str) -> Result<Value, AskError> {
+    let (reading, mut writing) = stream.into_split();
+    // A refused peer's request may not be taken: the refusal waiting to be read says why.
+    let sent = send(&mut writing, command, path).await;
+    let mut reader = BufReader::new(reading);
+    match read_response(&mut reader, path).await {
+        Err(AskError::NoAnswer { .. }) if sent.is_err() => Err(sent
+            .err()
+            .unwrap_or_else(|| AskError::Failed("sending failed".to_owned()))),
+        answer => answer,
+    }
+}
+
+/// Sends one request within [`SEND_DEADLINE`].
+async fn send(
+    writing: &mut tokio::net::unix::OwnedWriteHalf,
+    command: &Command,
+    path: &str,
+) -> Result<(), AskError> {
     let no_answer = |reason: String| AskError::NoAnswer {
         path: path.to_owned(),
         reason,
     };
-    let (reading, mut writing) = stream.into_split();
-    // A refused peer's request may not be taken: the refusal waiting to be read says why.
-    let sent = tokio::time::timeout(SEND_DEADLINE, writing.write_all(&encode_request(command)))
+    tokio::time::timeout(SEND_DEADLINE, writing.write_all(&encode_request(command)))
         .await
-        .map_err(|_| no_answer(format!("it took no request within {SEND_DEADLINE:?}")))
-        .and_then(|written| written.map_err(|e| no_answer(format!("sending failed: {e}"))));
+        .map_err(|_| no_answer(format!("it took no request within {SEND_DEADLINE:?}")))?
+        .map_err(|e| no_answer(format!("sending failed: {e}")))
+}
+
+/// Reads one response line within [`ANSWER_DEADLINE`]: its result, or why there is none.
+async fn read_response(
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    path: &str,
+) -> Result<Value, AskError> {
+    let no_answer = |reason: String| AskError::NoAnswer {
+        path: path.to_owned(),
+        reason,
+    };
     let mut line = Vec::new();
     let limit = u64::try_from(MAX_RESPONSE_LINE).unwrap_or(u64::MAX);
-    let mut reader = BufReader::new(reading).take(limit + 1);
-    let read = tokio::time::timeout(ANSWER_DEADLINE, reader.read_until(b'\n', &mut line))
+    let mut limited = (&mut *reader).take(limit + 1);
+    let read = tokio::time::timeout(ANSWER_DEADLINE, limited.read_until(b'\n', &mut line))
         .await
         .map_err(|_| no_answer(format!("no answer within {ANSWER_DEADLINE:?}")))?;
     match read {
@@ -164,14 +266,8 @@ async fn exchange(stream: UnixStream, command: &Command, path: &str) -> Result<V
                 "its answer is longer than {MAX_RESPONSE_LINE} bytes"
             )));
         }
-        Ok(_) => {
-            sent?;
-            return Err(no_answer("it closed the connection".to_owned()));
-        }
-        Err(error) => {
-            sent?;
-            return Err(no_answer(format!("reading failed: {error}")));
-        }
+        Ok(_) => return Err(no_answer("it closed the connection".to_owned())),
+        Err(error) => return Err(no_answer(format!("reading failed: {error}"))),
     }
     let line = line.strip_suffix(b"\n").unwrap_or(&line);
     match decode_response(line) {
@@ -222,6 +318,7 @@ mod tests {
             server::Backend::Daemon(server::Daemon {
                 reader: scratch.reader.clone(),
                 writer: scratch.writer.clone(),
+                site: crate::control::test_site(&scratch.reader),
                 config: Arc::new(config.clone()),
                 clock: Arc::new(crate::clock::SystemClock),
             }),

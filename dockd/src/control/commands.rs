@@ -17,10 +17,12 @@ use crate::store::{Reader, StoreError, Writer};
 
 /// Where a command runs.
 pub enum Store<'a> {
-    /// Inside the daemon, on its connections.
+    /// Inside the daemon, on its connections, with the settings in force it reloads after a
+    /// change to the roster.
     Daemon {
         reader: &'a Reader,
         writer: &'a Writer,
+        site: &'a Arc<crate::site::SiteSettings>,
     },
     /// No daemon runs: the command opens the database itself with its key (read-only for the
     /// reading commands, a writer of its own for the changing ones).
@@ -179,14 +181,25 @@ pub async fn run(
             let by = "dockd worker delete".to_owned();
             let deleted = match store {
                 // The daemon's writer holds the pseudonym key and the outbox's policy already.
-                Store::Daemon { writer, .. } => {
-                    writer
+                Store::Daemon {
+                    writer,
+                    reader,
+                    site,
+                } => {
+                    let deleted = writer
                         .delete_worker(crate::store::deletion::WorkerDeletion {
                             worker: id,
                             at_ms: now_ms,
                             by,
                         })
-                        .await?
+                        .await?;
+                    // The settings in force (roster names, tasks, teams) without them, as the
+                    // page's deletion leaves them.
+                    let (site, reader) = (Arc::clone(site), (*reader).clone());
+                    tokio::task::spawn_blocking(move || site.reload(&reader))
+                        .await
+                        .map_err(|e| CommandError::Stopped(e.to_string()))??;
+                    deleted
                 }
                 Store::Database { db } => {
                     let keys = Arc::new(
@@ -209,6 +222,9 @@ pub async fn run(
             };
             Ok(serde_json::to_value(deleted)?)
         }
+        Command::WorkerExport { .. } => Err(CommandError::Refused(
+            "a worker's export is streamed by the running daemon's control socket; with no daemon, `dockd worker export` reads the database itself".to_owned(),
+        )),
         Command::RecordExport {
             worker,
             shift_reports,
@@ -389,6 +405,7 @@ mod tests {
         let daemon = Store::Daemon {
             reader: &scratch.reader,
             writer: &scratch.writer,
+            site: &crate::control::test_site(&scratch.reader),
         };
         let db = scratch.db();
         let database = Store::Database { db: &db };
@@ -434,6 +451,7 @@ mod tests {
         let daemon = Store::Daemon {
             reader: &scratch.reader,
             writer: &scratch.writer,
+            site: &crate::control::test_site(&scratch.reader),
         };
         let saved = run(
             user_add("anna", "supervisor", "a long pass phrase for anna"),
@@ -508,6 +526,7 @@ mod tests {
         let daemon = Store::Daemon {
             reader: &scratch.reader,
             writer: &scratch.writer,
+            site: &crate::control::test_site(&scratch.reader),
         };
         let caller = Caller::ControlSocket { uid: 0 };
         let error = run(
@@ -581,6 +600,7 @@ mod tests {
             &Store::Daemon {
                 reader: &scratch.reader,
                 writer: &scratch.writer,
+                site: &crate::control::test_site(&scratch.reader),
             },
             &config,
             1_000,
@@ -604,6 +624,36 @@ mod tests {
         assert_eq!(done["worker"], 1);
         assert_eq!(scratch.number("SELECT count(*) FROM worker"), 1);
         assert_eq!(scratch.number("SELECT count(*) FROM worker_tombstone"), 1);
+        // The daemon: its writer (holding the pseudonym key, as the daemon's does), then the
+        // settings in force no longer know their name.
+        scratch
+            .writer
+            .set_pseudonyms(Arc::new(crate::worker::Pseudonyms::from_key([7; 32])))
+            .await
+            .unwrap();
+        let site = crate::control::test_site(&scratch.reader);
+        let tag = crate::worker::WorkerTag::from_ascii("B-7002").unwrap();
+        assert_eq!(site.display_name(&tag).as_deref(), Some("Name B-7002"));
+        let version = site.version();
+        run(
+            delete("B-7002"),
+            &Store::Daemon {
+                reader: &scratch.reader,
+                writer: &scratch.writer,
+                site: &site,
+            },
+            &config,
+            2_000,
+            Caller::ControlSocket { uid: 0 },
+        )
+        .await
+        .unwrap();
+        assert_eq!(scratch.number("SELECT count(*) FROM worker"), 0);
+        assert_eq!(site.display_name(&tag), None);
+        assert!(
+            site.version() > version,
+            "the pages' caches follow the version"
+        );
     }
 
     #[tokio::test]
@@ -620,6 +670,7 @@ mod tests {
             &Store::Daemon {
                 reader: &scratch.reader,
                 writer: &scratch.writer,
+                site: &crate::control::test_site(&scratch.reader),
             },
             &config,
             1_000,

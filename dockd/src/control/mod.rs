@@ -1,5 +1,5 @@
 //! The daemon's control socket: a Unix stream socket through which `dockd status`, `user add`,
-//! `privacy report | verify` and `purge --now` ask the running daemon, instead of opening its
+//! `privacy report | verify`, `purge --now` and `worker export | delete` ask the running daemon, instead of opening its
 //! database beside it. It owns the socket's file, who may connect, the wire protocol and the
 //! commands' results; it must never let a command open the database while a daemon answers, nor
 //! log a password.
@@ -34,4 +34,14 @@ pub enum ControlError {
     },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+/// The site settings over `reader`, as the daemon holds them, for the tests of commands run by a
+/// daemon.
+#[cfg(test)]
+pub(crate) fn test_site(
+    reader: &crate::store::Reader,
+) -> std::sync::Arc<crate::site::SiteSettings> {
+    let base = crate::config::Config::default().analysis;
+    std::sync::Arc::new(crate::site::SiteSettings::load(base, reader).unwrap())
 }

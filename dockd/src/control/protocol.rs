@@ -10,6 +10,11 @@
 //! → {"v":1,"cmd":"user_add","name":"anna","role":"supervisor","password":"…","enable":false}
 //! ← {"v":1,"ok":false,"error":{"kind":"failed","message":"…"}}
 //! ```
+//!
+//! One command streams: `worker_export`'s success line (the worker and their sample count) is
+//! followed by the export's tar archive in chunks — a 4-byte big-endian length, then that many
+//! bytes; a zero length ends them — and then a second response line, the export's summary or why
+//! it broke off.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -72,8 +77,11 @@ pub enum Command {
     /// Deletes for good everything about the worker with this badge tag (`dockd worker delete`,
     /// confirmed by the command line before it asks).
     WorkerDelete { tag: Secret },
-    /// Records a worker's export in the audit trail (`dockd worker export` reads the database
-    /// itself — its files must belong to whoever asked — and has the daemon write the line).
+    /// A worker's export, streamed (see the module's text): the command line writes the files,
+    /// so they belong to whoever asked; the daemon reads and audits it.
+    WorkerExport { tag: Secret },
+    /// Records a worker's export in the audit trail (`dockd worker export` with no daemon
+    /// running: it reads the database itself).
     RecordExport {
         worker: i64,
         shift_reports: u64,
@@ -91,6 +99,7 @@ impl Command {
             Command::PurgeNow => "purge_now",
             Command::UserAdd { .. } => "user_add",
             Command::WorkerDelete { .. } => "worker_delete",
+            Command::WorkerExport { .. } => "worker_export",
             Command::RecordExport { .. } => "record_export",
         }
     }
@@ -102,10 +111,29 @@ impl Command {
             Command::PurgeNow
                 | Command::UserAdd { .. }
                 | Command::WorkerDelete { .. }
+                | Command::WorkerExport { .. }
                 | Command::RecordExport { .. }
         )
     }
 }
+
+/// The largest chunk of a streamed answer (the daemon sends 64 KiB ones).
+pub const MAX_CHUNK: usize = 1 << 20;
+
+/// `bytes` as chunks of a streamed answer: each a length (4 bytes, big-endian) and at most
+/// [`MAX_CHUNK`] bytes; nothing for no bytes (an empty chunk would end the stream).
+pub fn encode_chunks(bytes: &[u8]) -> Vec<u8> {
+    let mut chunks = Vec::with_capacity(bytes.len() + 4 * (1 + bytes.len() / MAX_CHUNK));
+    for piece in bytes.chunks(MAX_CHUNK) {
+        let length = u32::try_from(piece.len()).unwrap_or(u32::MAX);
+        chunks.extend_from_slice(&length.to_be_bytes());
+        chunks.extend_from_slice(piece);
+    }
+    chunks
+}
+
+/// What ends a streamed answer's chunks: a zero length.
+pub const END_OF_CHUNKS: [u8; 4] = [0; 4];
 
 /// Why a request got no result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,6 +362,26 @@ fn read_line(line: &[u8]) -> Option<Incoming> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_bytes_go_in_length_prefixed_chunks_of_at_most_the_limit_and_none_is_empty() {
+        let bytes: Vec<u8> = (0..(2 * MAX_CHUNK + 3)).map(|i| i as u8).collect();
+        let chunks = encode_chunks(&bytes);
+        let (mut at, mut joined, mut lengths) = (0, Vec::new(), Vec::new());
+        while at < chunks.len() {
+            let length = u32::from_be_bytes(chunks[at..at + 4].try_into().unwrap()) as usize;
+            lengths.push(length);
+            joined.extend_from_slice(&chunks[at + 4..at + 4 + length]);
+            at += 4 + length;
+        }
+        assert_eq!(lengths, [MAX_CHUNK, MAX_CHUNK, 3]);
+        assert_eq!(joined, bytes);
+        assert!(
+            encode_chunks(&[]).is_empty(),
+            "an empty chunk would end the stream"
+        );
+        assert_eq!(END_OF_CHUNKS, 0u32.to_be_bytes());
+    }
 
     fn user_add() -> Command {
         Command::UserAdd {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -19,10 +20,15 @@ use tokio_util::sync::CancellationToken;
 use super::ControlError;
 use super::commands::{self, Caller, Store};
 use super::peer::{self, Allowed, Peer};
-use super::protocol::{Failure, FailureKind, Inbox, Incoming, MAX_REQUEST_LINE, Response};
+use super::protocol::{
+    Command, END_OF_CHUNKS, Failure, FailureKind, Inbox, Incoming, MAX_REQUEST_LINE, Response,
+    Secret, encode_chunks,
+};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::privacy::export::ExportError;
 use crate::store::{Reader, Writer};
+use crate::worker::WorkerTag;
 
 /// The socket file's mode: the daemon's user and its group may connect, others may not.
 pub const SOCKET_MODE: u32 = 0o660;
@@ -192,6 +198,8 @@ pub enum Backend {
 pub struct Daemon {
     pub reader: Reader,
     pub writer: Writer,
+    /// The settings in force, reloaded after a command changes the roster.
+    pub site: Arc<crate::site::SiteSettings>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
 }
@@ -321,14 +329,16 @@ async fn connection(stream: UnixStream, gate: Arc<Gate>, shutdown: CancellationT
             }
         };
         for item in incoming {
+            if let (Incoming::Request(Command::WorkerExport { tag }), Backend::Daemon(daemon)) =
+                (&item, &gate.daemon)
+            {
+                if stream_export(&mut writing, daemon, tag, peer.uid).await {
+                    continue;
+                }
+                return;
+            }
             let response = answer(item, &gate.daemon, peer.uid).await;
-            let written =
-                tokio::time::timeout(WRITE_DEADLINE, writing.write_all(&response.encode())).await;
-            if !matches!(written, Ok(Ok(()))) {
-                tracing::debug!(
-                    uid = peer.uid,
-                    "Control socket: the peer did not take its answer."
-                );
+            if !send(&mut writing, &response.encode()).await {
                 return;
             }
         }
@@ -336,6 +346,95 @@ async fn connection(stream: UnixStream, gate: Arc<Gate>, shutdown: CancellationT
             break;
         }
     }
+}
+
+/// `worker_export`, streamed (`protocol`'s module text): the worker of the badge tag, a success
+/// line with their id and sample count, the archive's chunks as they are made, the end of them,
+/// then the summary or why it broke off. False when the peer stopped taking it (the export then
+/// stops and is audited as broken off).
+async fn stream_export(
+    writing: &mut OwnedWriteHalf,
+    daemon: &Daemon,
+    tag: &Secret,
+    uid: u32,
+) -> bool {
+    tracing::info!(
+        uid,
+        command = "worker_export",
+        "Control socket: worker_export asked by uid {uid}."
+    );
+    let (reader, tag) = (daemon.reader.clone(), tag.clone());
+    let found = tokio::task::spawn_blocking(move || -> Result<(i64, u64), String> {
+        let tag = WorkerTag::from_ascii(tag.expose())
+            .ok_or_else(|| "not a badge tag (1 to 16 printable ASCII characters)".to_owned())?;
+        let worker = reader
+            .worker_with_tag(&tag)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| ExportError::NoSuchWorker.to_string())?;
+        let samples = reader
+            .worker_sample_count(worker.id)
+            .map_err(|e| e.to_string())?;
+        Ok((worker.id, samples))
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("the export's look-up stopped unexpectedly: {e}")));
+    let (id, samples) = match found {
+        Ok(found) => found,
+        Err(message) => {
+            let refused = Response::failure(Failure::new(FailureKind::Failed, message));
+            return send(writing, &refused.encode()).await;
+        }
+    };
+    let start = Response::success(serde_json::json!({ "worker": id, "samples": samples }));
+    if !send(writing, &start.encode()).await {
+        return false;
+    }
+    let mut stream = crate::privacy::stream_export(
+        daemon.reader.clone(),
+        daemon.writer.clone(),
+        id,
+        (
+            "dockd worker export".to_owned(),
+            Caller::ControlSocket { uid }.route(),
+        ),
+        daemon.clock.now_ms(),
+    );
+    while let Some(chunk) = stream.chunks.recv().await {
+        match chunk {
+            Ok(bytes) => {
+                if !send(writing, &encode_chunks(&bytes)).await {
+                    // Dropping the stream's receiver ends the export, audited as broken off.
+                    return false;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    if !send(writing, &END_OF_CHUNKS).await {
+        return false;
+    }
+    let last = match stream.done.await {
+        Ok(Ok(summary)) => match serde_json::to_value(summary) {
+            Ok(summary) => Response::success(summary),
+            Err(error) => Response::failure(Failure::new(FailureKind::Failed, error.to_string())),
+        },
+        Ok(Err(message)) => Response::failure(Failure::new(FailureKind::Failed, message)),
+        Err(_) => Response::failure(Failure::new(
+            FailureKind::Failed,
+            "the export stopped unexpectedly",
+        )),
+    };
+    send(writing, &last.encode()).await
+}
+
+/// Writes `bytes` to the peer within [`WRITE_DEADLINE`]; false when it did not take them.
+async fn send(writing: &mut OwnedWriteHalf, bytes: &[u8]) -> bool {
+    let written = tokio::time::timeout(WRITE_DEADLINE, writing.write_all(bytes)).await;
+    let taken = matches!(written, Ok(Ok(())));
+    if !taken {
+        tracing::debug!("Control socket: the peer did not take its answer.");
+    }
+    taken
 }
 
 /// Runs one request; logs the command and the peer's uid (a change at INFO, a reading at
@@ -374,6 +473,7 @@ async fn answer(item: Incoming, backend: &Backend, uid: u32) -> Response {
     let store = Store::Daemon {
         reader: &daemon.reader,
         writer: &daemon.writer,
+        site: &daemon.site,
     };
     let caller = Caller::ControlSocket { uid };
     match commands::run(
@@ -440,6 +540,7 @@ mod tests {
         Daemon {
             reader: scratch.reader.clone(),
             writer: scratch.writer.clone(),
+            site: crate::control::test_site(&scratch.reader),
             config: Arc::new(config.clone()),
             clock: Arc::new(SystemClock),
         }

@@ -423,38 +423,6 @@ impl RosterView for SiteRoster {
     }
 }
 
-/// The export's bytes into the download, 64 KiB at a time; the channel's bound holds the export
-/// back while the network is slower than the disk (memory stays bounded), and a closed download
-/// ends the export.
-struct ToDownload {
-    sender: tokio::sync::mpsc::Sender<Result<Vec<u8>, String>>,
-    buffer: Vec<u8>,
-}
-
-impl ToDownload {
-    const CHUNK: usize = 64 * 1024;
-}
-
-impl std::io::Write for ToDownload {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.buffer.extend_from_slice(bytes);
-        if self.buffer.len() >= Self::CHUNK {
-            self.flush()?;
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(Self::CHUNK));
-        self.sender.blocking_send(Ok(chunk)).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the download was closed")
-        })
-    }
-}
-
 impl SiteRoster {
     /// Worker `id`'s export as a tar archive made on the blocking pool while it downloads, then
     /// its audit line by page user `by` (what went out, or where it broke off).
@@ -473,39 +441,16 @@ impl SiteRoster {
                 "that worker is not on the roster (their data may be deleted already)".into(),
             ));
         }
-        let (sender, chunks) = tokio::sync::mpsc::channel(4);
-        let (reader, writer, now_ms) = (
+        let stream = crate::privacy::stream_export(
             self.reader.clone(),
             self.writer.clone(),
+            id,
+            (by, String::new()),
             self.clock.now_ms(),
         );
-        let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            let mut download = ToDownload {
-                sender: sender.clone(),
-                buffer: Vec::with_capacity(ToDownload::CHUNK),
-            };
-            let line = match crate::privacy::export::export_tar(&reader, id, &mut download, now_ms)
-            {
-                Ok(summary) => crate::privacy::export_line(&summary, &by, now_ms),
-                Err(error) => {
-                    tracing::warn!(worker = id, error = %error, "A worker's export from the page broke off.");
-                    let _ = sender.blocking_send(Err(error.to_string()));
-                    crate::store::AuditEntry {
-                        at_ms: now_ms,
-                        user: by,
-                        action: "export".to_owned(),
-                        subject: format!("worker {id}: their data export broke off ({error})"),
-                    }
-                }
-            };
-            if let Err(error) = runtime.block_on(writer.audit(vec![line])) {
-                tracing::error!(error = %error, "Cannot record a worker's export in the audit trail.");
-            }
-        });
         Ok(web_ui::roster::WorkerExport {
             file_name: format!("worker-{id}-export.tar"),
-            chunks,
+            chunks: stream.chunks,
         })
     }
 
