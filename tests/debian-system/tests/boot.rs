@@ -244,6 +244,27 @@ fn the_booted_system_starts_dockd_serves_its_page_guards_the_control_socket_rest
     let backup = take_backup(&mut vm, &mut findings);
     step.done();
 
+    let step = Step::start("purge under systemd: dockd stopped, its units, user and files gone");
+    let purged = vm.ok(
+        "apt-get purge -y -q dockd >/dev/null 2>&1; \
+         echo \"units=$(systemctl list-units --all --no-legend 'dockd*' | wc -l)\"; \
+         echo \"processes=$(pgrep -c -x dockd || true)\"; \
+         echo \"listening=$(ss -Hltn 'sport = :443' | wc -l)\"; \
+         echo \"user=$(getent passwd dockd | wc -l)\"; \
+         for f in /var/lib/dockd /run/dockd /etc/dockd /etc/credstore/dockd.database-key; do [ -e $f ] && echo \"left=$f\"; done; true",
+    );
+    for expected in ["units=0", "processes=0", "listening=0", "user=0"] {
+        assert!(
+            purged.lines().any(|l| l == expected),
+            "after apt-get purge under systemd, expected {expected}:\n{purged}"
+        );
+    }
+    assert!(
+        !purged.contains("left="),
+        "apt-get purge under systemd left files:\n{purged}"
+    );
+    step.done();
+
     let step = Step::start("clean shutdown of boot 1");
     let (ended, took) = vm.poweroff(Duration::from_secs(120));
     assert!(ended.success(), "QEMU ended with {ended}");
