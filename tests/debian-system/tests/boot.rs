@@ -249,8 +249,8 @@ fn the_booted_system_starts_dockd_serves_its_page_guards_the_control_socket_rest
     let step = Step::start("purge under systemd: dockd stopped, its units, user and files gone");
     let purged = vm.ok(
         "dpkg --purge dockd >/dev/null 2>&1; \
-         systemctl list-units --all --no-legend --plain 'dockd*'; \
-         echo \"units=$(systemctl list-units --all --no-legend --plain 'dockd*' | grep -vc ' not-found ')\"; \
+         systemctl list-units --all --no-legend --plain 'dockd.*' 'dockd-key.*'; \
+         echo \"units=$(systemctl list-units --all --no-legend --plain 'dockd.*' 'dockd-key.*' | grep -vc ' not-found ')\"; \
          echo \"processes=$(pgrep -c -x dockd || true)\"; \
          echo \"listening=$(ss -Hltn 'sport = :443' | wc -l)\"; \
          echo \"user=$(getent passwd dockd | wc -l)\"; \
