@@ -28,6 +28,7 @@ pub struct Ran {
 impl System {
     /// A fresh system over `cache`'s root in a folder named after `name` under the temp folder.
     pub fn over(cache: &DebianRoot, name: &str) -> System {
+        sweep_stale();
         let work = std::env::temp_dir().join(format!("dockd-debian-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&work);
         for sub in ["upper", "work", "merged"] {
@@ -185,6 +186,43 @@ impl System {
     /// The folder the test may keep its own files in (images, logs); deleted with the system.
     pub fn scratch(&self) -> PathBuf {
         self.work.clone()
+    }
+}
+
+/// The folders (and mounts) of earlier runs that were killed before their `Drop` ran: those
+/// whose process id is gone.
+fn sweep_stale() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("dockd-debian-")
+            .and_then(|rest| rest.rsplit('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let dir = entry.path().to_string_lossy().into_owned();
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let mut inside: Vec<&str> = mounts
+            .lines()
+            .filter_map(|line| line.split(' ').nth(1))
+            .filter(|target| target.starts_with(dir.as_str()))
+            .collect();
+        inside.sort_by_key(|target| std::cmp::Reverse(target.len()));
+        for target in inside {
+            let _ = Command::new("umount").arg("-l").arg(target).status();
+        }
+        let still = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        if !still.contains(dir.as_str()) {
+            eprintln!("[debian-system] removing {dir}, left by a run that was killed");
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

@@ -97,7 +97,10 @@ impl Vm {
         let console = dir.join("console.log");
         let https_port = free_port();
         let started = Instant::now();
-        let qemu = Command::new("qemu-system-x86_64")
+        // setpriv: QEMU is killed when the test's thread ends, even by a signal or a timeout
+        // that skips `Drop` (a guest with -no-reboot would otherwise run on).
+        let qemu = Command::new("setpriv")
+            .args(["--pdeathsig", "KILL", "--", "qemu-system-x86_64"])
             .args(["-accel", "tcg,thread=multi", "-cpu", "max", "-M", "pc"])
             .args(["-smp", "2", "-m", "1024", "-nodefaults", "-display", "none"])
             .args(["-no-reboot", "-bios", "/usr/share/qemu/qboot.rom"])
