@@ -402,13 +402,14 @@ fn restore_backup(vm: &mut Vm, backup: &Backup, old_fingerprint: &str) {
         ));
     }
     vm.ok("base64 -d /root/dock.backup.b64 > /root/dock.backup && rm /root/dock.backup.b64");
-    // As IT replaces a dock: stop dockd, restore as root over what the fresh dock made, start.
-    vm.ok("systemctl stop dockd.service dockd.socket");
+    // As the README tells IT to replace a dock: stop dockd, restore as root over what the fresh
+    // dock made on its first start, start it.
+    vm.ok("systemctl stop dockd");
     let restored = vm.ok(&format!(
         "echo '{PASSPHRASE}' | dockd restore --replace --config /etc/dockd/dockd.toml /root/dock.backup"
     ));
     eprintln!("[debian-system] {}", restored.trim());
-    vm.ok("systemctl start dockd.socket dockd.service");
+    vm.ok("systemctl start dockd");
     let restored = vm.ok(STATUS);
     assert_eq!(
         status_fingerprint(&restored).as_deref(),
