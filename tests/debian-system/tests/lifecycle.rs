@@ -1,9 +1,12 @@
 //! The package's life in a real Debian 12 root (a chroot over the cached debootstrap'd bookworm):
 //! `apt-get install ./dockd_….deb` with its dependencies from the archive → edit the conffile →
 //! upgrade to a newer build → downgrade → remove → purge, twice, then the root's file list
-//! compared with the one before. In a chroot systemd is not PID 1: the maintainer scripts must
-//! cope (deb-systemd-helper enables the units, deb-systemd-invoke starts nothing); starting,
-//! restarting and stopping the service for real is the boot test's (`tests/boot.rs`).
+//! compared with the one before. In a chroot systemd is not PID 1 (no `/run/systemd/system`):
+//! the maintainer scripts must cope, so deb-systemd-helper enables the units and nothing is
+//! started (checked: no process runs in the chroot). Not exercised here, and in the boot test
+//! (`tests/boot.rs`) instead: the service starting under systemd (with dockd-key.service making
+//! the database key), dpkg restarting the running service on upgrade, and stopping it and
+//! removing its units, user and key on purge.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
