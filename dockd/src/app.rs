@@ -90,6 +90,7 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    crate::metrics::mark_start();
     // First, before the database is touched: a daemon already answering on this control socket
     // (or the data folder's link to it) stops this start.
     let control = crate::control::server::listen(&config).await?;

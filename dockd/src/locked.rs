@@ -1,6 +1,7 @@
 //! The dock while its database is locked (its key missing, unreadable or wrong, see
-//! [`crate::store::key`]): it stays up, serves the page and the serial console saying why, and
-//! checks every [`RECHECK`] whether the key was put back. It must never open the database for
+//! [`crate::store::key`], or the file written by a newer dockd — a downgrade): it stays up (under
+//! `Restart=always` a refusal to start would be a crash loop), serves the page and the serial console saying why, and
+//! checks every [`RECHECK`] whether the key was put back (or the newer dockd reinstalled). It must never open the database for
 //! writing, create a database or a key, start a wearable transport, pull or send ERASE.
 //!
 //! **Architecture invariant:** a locked dock starts no transport: wearables keep their logs.
@@ -39,7 +40,7 @@ pub async fn run(
 ) -> anyhow::Result<Outcome> {
     tracing::error!(
         reason = %locked,
-        "The dock is locked: its stored data cannot be opened. Nothing is pulled or erased; the page and the console say why, and the key is checked again every 30 s."
+        "The dock is locked: its stored data cannot be opened. Nothing is pulled or erased; the page and the console say why, and it is checked again every 30 s."
     );
     let reason = locked.to_string();
     let stop = shutdown.child_token();
@@ -85,7 +86,7 @@ pub async fn run(
             () = tokio::time::sleep(RECHECK) => {
                 let config = config.clone();
                 if tokio::task::spawn_blocking(move || opens(&config)).await.unwrap_or(false) {
-                    tracing::info!("The database opens with its key again: the dock unlocks.");
+                    tracing::info!("The database opens again: the dock unlocks.");
                     break Outcome::Unlocked;
                 }
             }
@@ -101,7 +102,8 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// Whether the database opens with the key now, read-only (the file is not changed).
+/// Whether the database opens with the key now and has a schema this dockd knows, read-only
+/// (the file is not changed).
 fn opens(config: &Config) -> bool {
     config
         .existing_database()
@@ -138,7 +140,9 @@ impl ConsoleBackend for LockedConsole {
             wearables_docked: 0,
             segments_stored: 0,
             database_bytes: diagnostics::host::database_bytes(&self.database).unwrap_or(0),
-            problems: vec![self.sentence()],
+            problems: std::iter::once(self.sentence())
+                .chain(diagnostics::time_sync::current().problem())
+                .collect(),
         }
     }
 

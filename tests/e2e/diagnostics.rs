@@ -18,9 +18,9 @@ use crate::spine::{fleet, shift};
 use crate::support::{Dock, add_user, free_port, http_request, wait_for};
 
 const GPSFAKE: &str = "/usr/bin/gpsfake";
-const SOCAT: &str = "/usr/bin/socat";
+pub(crate) const SOCAT: &str = "/usr/bin/socat";
 /// The console's prompt on a dock named "dock".
-const PROMPT: &str = "dock> ";
+pub(crate) const PROMPT: &str = "dock> ";
 
 fn recording(name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -31,10 +31,10 @@ fn recording(name: &str) -> PathBuf {
 }
 
 /// A child process group (gpsfake and its gpsd; socat), killed on drop.
-struct Group(Child);
+pub(crate) struct Group(Child);
 
 impl Group {
-    fn spawn(command: &mut Command) -> Self {
+    pub(crate) fn spawn(command: &mut Command) -> Self {
         use std::os::unix::process::CommandExt;
         Group(
             command
@@ -95,14 +95,14 @@ fn keys(value: &Value, out: &mut Vec<String>) {
 }
 
 /// The technician's end of the console's line: writes commands; a thread reads what comes back.
-struct Terminal {
+pub(crate) struct Terminal {
     file: std::fs::File,
     incoming: std::sync::mpsc::Receiver<Vec<u8>>,
     seen: String,
 }
 
 impl Terminal {
-    fn open(path: &Path) -> Self {
+    pub(crate) fn open(path: &Path) -> Self {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -126,7 +126,7 @@ impl Terminal {
     }
 
     /// Sends `line` and returns what came back until `until` appeared after it.
-    fn ask(&mut self, line: &str, until: &str) -> String {
+    pub(crate) fn ask(&mut self, line: &str, until: &str) -> String {
         self.file.write_all(format!("{line}\r").as_bytes()).unwrap();
         self.read_until(line, until)
     }

@@ -13,6 +13,7 @@ mod cli;
 mod control;
 mod diagnostics;
 mod encryption;
+mod operations;
 mod privacy;
 mod roster;
 mod spine;

@@ -139,7 +139,7 @@ fn upload_status(dock: &Dock) -> Value {
 }
 
 /// Waits until nothing is left to send but dead letters: no unbatched item, no ready batch.
-fn wait_until_drained(dock: &Dock, what: &str) {
+pub(crate) fn wait_until_drained(dock: &Dock, what: &str) {
     wait_for(what, DRAIN, || {
         let waiting = dock.count(
             "SELECT (SELECT COUNT(*) FROM outbox_item WHERE batch_id IS NULL)
@@ -333,7 +333,7 @@ fn receiver_bytes(receiver: &HttpsReceiver) -> Vec<u8> {
 
 /// A started HTTPS receiver (on a runtime of its own, so that the test's blocking waits never
 /// starve it) and the `[upload]` table of a dock sending to it.
-async fn https_receiver(dir: &TestDir, site: &str) -> (HttpsReceiver, String) {
+pub(crate) async fn https_receiver(dir: &TestDir, site: &str) -> (HttpsReceiver, String) {
     let token = "dock-token-0123456789";
     let config = ReceiverConfig::new(dir.join("receiver"), token);
     let receiver = tokio::task::spawn_blocking(move || HttpsReceiver::start_blocking(config))

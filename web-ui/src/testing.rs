@@ -917,6 +917,10 @@ pub(crate) fn diagnostics() -> Diagnostics {
                 source: "site".to_owned(),
                 key_id: "30870ae091a5b9f9".to_owned(),
             }),
+            clock: crate::diagnostics::ClockPanel {
+                synchronised: Some(false),
+                words: "NOT synchronised: no time service has set the system clock".to_owned(),
+            },
         },
         // The handlers fill it from `DiagnosticsView::upload`.
         upload: None,

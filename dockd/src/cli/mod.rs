@@ -1,12 +1,14 @@
 //! Command-line interface of `dockd`: `run`, `demo`, `emulate`, `status`, `check-config`,
-//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export | delete`.
+//! `user add`, `analyze`, `reanalyze`, `privacy verify | report`, `purge --now`, `worker export | delete`,
+//! `backup`, `restore`, `metrics`.
 //! It owns argument parsing, tracing set-up, the environment (`RUNTIME_DIRECTORY`) and the signal
 //! → `CancellationToken` bridge; it must never contain daemon logic (that lives in the library,
 //! where tests reach it). One file per command: `status`, `demo`, `emulate`, `analyze` (+
-//! `reanalyze`), `user`, `privacy` (+ `purge`), `worker`; those a running daemon answers go
+//! `reanalyze`), `user`, `privacy` (+ `purge`), `worker`, `backup` (+ `restore`, `metrics`); those a running daemon answers go
 //! through [`ask`].
 
 mod analyze;
+mod backup;
 mod demo;
 mod emulate;
 mod privacy;
@@ -112,6 +114,34 @@ enum Command {
         /// Now, rather than at `purge_at` (the only mode: the daily purge is the daemon's).
         #[arg(long, required = true)]
         now: bool,
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Write an encrypted backup of the dock (database, its own pseudonym key and certificate)
+    /// to a new file only you can read; works while the daemon runs. The passphrase is read
+    /// from standard input's first line (at least 12 characters).
+    Backup {
+        /// The backup file to create (it must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Restore a backup into this dock's data folder (stop dockd first): the way to replace a
+    /// dock's hardware. The passphrase is read from standard input's first line.
+    Restore {
+        /// The backup file `dockd backup` wrote.
+        #[arg(value_name = "BACKUP")]
+        file: PathBuf,
+        /// Replace an existing database, pseudonym key or certificate (each is kept aside until
+        /// the restored one is complete).
+        #[arg(long)]
+        replace: bool,
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Print the running daemon's metrics in Prometheus text format.
+    Metrics {
         #[arg(long, short, value_name = "FILE")]
         config: PathBuf,
     },
@@ -231,6 +261,13 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&load_config(&config)?, json),
+        Command::Backup { out, config } => backup::backup(&load_config(&config)?, &out),
+        Command::Restore {
+            file,
+            replace,
+            config,
+        } => backup::restore(&load_config(&config)?, &file, replace),
+        Command::Metrics { config } => backup::metrics(&load_config(&config)?),
         Command::Privacy(PrivacyCommand::Verify { config }) => {
             privacy_verify(&load_config(&config)?)
         }

@@ -50,6 +50,14 @@ pub(super) fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         (None, true) => println!("\nWeb certificate: not made yet (the daemon makes it at start)"),
         (None, false) => println!("\nWeb page: plain HTTP (web.tls = false)"),
     }
+    match status["clock"]["state"].as_str() {
+        Some("not_synchronised") => println!(
+            "Clock: NOT synchronised: no time service has set the system clock; {}.",
+            diagnostics::time_sync::DEPENDS
+        ),
+        Some("synchronised") => println!("Clock: synchronised"),
+        _ => println!("Clock: unknown (the kernel's clock state could not be read)"),
+    }
     // `mode` comes from the latest record, `last_fix_ms` and the position from the latest fix.
     let gps = &status["gps"];
     match (gps["mode"].is_null(), gps["last_fix_ms"].is_null()) {

@@ -102,18 +102,32 @@ pub async fn export(
     start: &mut dyn FnMut(ExportStart) -> Result<(), String>,
     chunk: &mut dyn FnMut(&[u8]) -> Result<(), String>,
 ) -> Result<Option<Value>, AskError> {
+    let mut started = |value: Value| {
+        let who: ExportStart = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        start(who)
+    };
+    ask_streamed(config, Command::WorkerExport { tag }, &mut started, chunk).await
+}
+
+/// Asks the running daemon for a command whose answer is streamed (`worker_export`, `backup`):
+/// its first response line goes to `start`, the bytes that follow (length-prefixed chunks, an
+/// empty one ending them) to `chunk` as they come, and the last response line is the result. An
+/// error from `start` or `chunk` ends the exchange. `Ok(None)` when no daemon listens: the
+/// caller does the work itself.
+pub async fn ask_streamed(
+    config: &Config,
+    command: Command,
+    start: &mut dyn FnMut(Value) -> Result<(), String>,
+    chunk: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+) -> Result<Option<Value>, AskError> {
     let Some((stream, shown)) = connect(config).await? else {
         return Ok(None);
     };
     let (reading, mut writing) = stream.into_split();
     let mut reader = BufReader::new(reading);
-    let command = Command::WorkerExport { tag };
+    let name = command.name();
     send(&mut writing, &command, &shown).await?;
-    let started: ExportStart = serde_json::from_value(read_response(&mut reader, &shown).await?)
-        .map_err(|e| AskError::Response {
-            path: shown.clone(),
-            source: ResponseError::Malformed(e.to_string()),
-        })?;
+    let started = read_response(&mut reader, &shown).await?;
     start(started).map_err(AskError::Failed)?;
     let no_answer = |reason: String| AskError::NoAnswer {
         path: shown.clone(),
@@ -123,8 +137,8 @@ pub async fn export(
     loop {
         let length = tokio::time::timeout(ANSWER_DEADLINE, reader.read_u32())
             .await
-            .map_err(|_| no_answer(format!("the export stalled for {ANSWER_DEADLINE:?}")))?
-            .map_err(|e| no_answer(format!("the export broke off ({e})")))?;
+            .map_err(|_| no_answer(format!("the {name} stalled for {ANSWER_DEADLINE:?}")))?
+            .map_err(|e| no_answer(format!("the {name} broke off ({e})")))?;
         let length = usize::try_from(length).unwrap_or(usize::MAX);
         if length == 0 {
             break;
@@ -137,8 +151,8 @@ pub async fn export(
         bytes.resize(length, 0);
         tokio::time::timeout(ANSWER_DEADLINE, reader.read_exact(&mut bytes))
             .await
-            .map_err(|_| no_answer(format!("the export stalled for {ANSWER_DEADLINE:?}")))?
-            .map_err(|e| no_answer(format!("the export broke off ({e})")))?;
+            .map_err(|_| no_answer(format!("the {name} stalled for {ANSWER_DEADLINE:?}")))?
+            .map_err(|e| no_answer(format!("the {name} broke off ({e})")))?;
         chunk(&bytes).map_err(AskError::Failed)?;
     }
     Ok(Some(read_response(&mut reader, &shown).await?))

@@ -248,6 +248,25 @@ pub async fn run(
             .await?;
             Ok(serde_json::json!({ "recorded": true }))
         }
+        // Its answer is a stream, served by `control::stream` on either route.
+        Command::Backup { .. } => Err(CommandError::Refused(
+            "a backup is streamed: `dockd backup` asks for it through control::stream".to_owned(),
+        )),
+        Command::Metrics => match store {
+            Store::Daemon { reader, writer, .. } => {
+                let (reader, queued) = ((*reader).clone(), writer.queued());
+                let config = Arc::clone(config);
+                let text = tokio::task::spawn_blocking(move || {
+                    crate::metrics::collect(&config, &reader, queued, now_ms)
+                })
+                .await
+                .map_err(|e| CommandError::Stopped(e.to_string()))??;
+                Ok(serde_json::json!({ "text": text }))
+            }
+            Store::Database { .. } => Err(CommandError::Refused(
+                "no dockd runs on this data folder: the metrics are the running daemon's (start it, or ask the right --config)".to_owned(),
+            )),
+        },
     }
 }
 
@@ -374,6 +393,7 @@ pub fn status(config: &Config, reader: &Reader) -> Result<Value, StoreError> {
         "dock_power": dock_power,
         "pseudonym_key": pseudonym_key,
         "upload": upload,
+        "clock": diagnostics::time_sync::current(),
     }))
 }
 

@@ -10,12 +10,14 @@
 //! - `server`: the daemon's side — the socket file (stale replaced, a live one refused), the
 //!   accept loop, peer credentials.
 //! - `client`: the commands' side — ask the daemon, or open the database when none runs.
+//! - `stream`: `backup`, whose answer is a byte stream (framed after the success line).
 
 pub mod client;
 pub mod commands;
 pub mod peer;
 pub mod protocol;
 pub mod server;
+pub mod stream;
 
 /// Why the control socket could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -87,6 +87,12 @@ pub enum Command {
         shift_reports: u64,
         samples: u64,
     },
+    /// A backup sealed with this passphrase (`dockd backup`): answered with a success line, then
+    /// the backup's bytes in frames (`crate::backup` on the wire: length u32, bytes; an empty
+    /// frame ends it), which the command writes into its own file.
+    Backup { passphrase: Secret },
+    /// The daemon's figures in Prometheus text format (`dockd metrics`).
+    Metrics,
 }
 
 impl Command {
@@ -101,6 +107,8 @@ impl Command {
             Command::WorkerDelete { .. } => "worker_delete",
             Command::WorkerExport { .. } => "worker_export",
             Command::RecordExport { .. } => "record_export",
+            Command::Backup { .. } => "backup",
+            Command::Metrics => "metrics",
         }
     }
 

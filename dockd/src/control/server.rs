@@ -337,6 +337,14 @@ async fn connection(stream: UnixStream, gate: Arc<Gate>, shutdown: CancellationT
                 }
                 return;
             }
+            if let (Incoming::Request(Command::Backup { passphrase }), Backend::Daemon(daemon)) =
+                (&item, &gate.daemon)
+            {
+                if super::stream::serve_backup(&mut writing, daemon, passphrase, peer.uid).await {
+                    continue;
+                }
+                return;
+            }
             let response = answer(item, &gate.daemon, peer.uid).await;
             if !send(&mut writing, &response.encode()).await {
                 return;
@@ -428,7 +436,7 @@ async fn stream_export(
 }
 
 /// Writes `bytes` to the peer within [`WRITE_DEADLINE`]; false when it did not take them.
-async fn send(writing: &mut OwnedWriteHalf, bytes: &[u8]) -> bool {
+pub(super) async fn send(writing: &mut OwnedWriteHalf, bytes: &[u8]) -> bool {
     let written = tokio::time::timeout(WRITE_DEADLINE, writing.write_all(bytes)).await;
     let taken = matches!(written, Ok(Ok(())));
     if !taken {

@@ -24,9 +24,18 @@ use super::StoreError;
 /// The first 16 bytes of every plaintext SQLite database.
 const PLAINTEXT_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
-/// Why the dock is locked: its database exists but cannot be opened with the key it has.
+/// Why the dock is locked: its database exists but cannot be opened with the key it has, or must
+/// not be touched by this build (a newer dockd wrote it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Locked {
+    #[error(
+        "this database was written by a newer dockd (schema {found}); this dockd knows schema {known}. Install the newer version again; the data is kept ({database} is left untouched, and until then the dock pulls nothing and erases nothing)"
+    )]
+    NewerSchema {
+        database: PathBuf,
+        found: usize,
+        known: usize,
+    },
     #[error(
         "the database {database} is encrypted and its key file {key_file} ([privacy] database_key_file) is missing: restore the key file from where it was kept (it is never made again for an existing database); until then the dock pulls nothing and erases nothing"
     )]
@@ -326,6 +335,11 @@ impl Database {
         &self.path
     }
 
+    /// The key this handle opens the file with, if any.
+    pub(crate) fn key(&self) -> Option<&DatabaseKey> {
+        self.key.as_deref()
+    }
+
     /// Whether this handle opens the file with a key.
     pub fn is_encrypted(&self) -> bool {
         self.key.is_some()
@@ -413,21 +427,7 @@ impl Database {
             let plain = Connection::open(&self.path)?;
             plain.busy_timeout(std::time::Duration::from_secs(10))?;
             plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-            super::data_folder::create_private_file(&encrypting)?;
-            plain.execute(
-                "ATTACH DATABASE ?1 AS encrypted KEY ?2",
-                rusqlite::params![
-                    encrypting.display().to_string(),
-                    key.pragma_value().as_str()
-                ],
-            )?;
-            plain.pragma_update(Some("encrypted"), "cipher_page_size", CIPHER_PAGE_SIZE)?;
-            plain.pragma_update(Some("encrypted"), "cipher_hmac_algorithm", HMAC)?;
-            plain.pragma_update(Some("encrypted"), "auto_vacuum", "INCREMENTAL")?;
-            let version: i64 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;
-            plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
-            plain.pragma_update(Some("encrypted"), "user_version", version)?;
-            plain.execute_batch("DETACH DATABASE encrypted")?;
+            export_into(&plain, &encrypting, Some(key))?;
             plain.close().map_err(|(_, e)| e)?;
         }
         sync_file(&encrypting).map_err(|e| io(&encrypting, e))?;
@@ -441,6 +441,80 @@ impl Database {
         wipe_and_remove(&leftover).map_err(|e| io(&leftover, e))?;
         tracing::info!(database = %self.path.display(), "The database is now encrypted at rest.");
         Ok(true)
+    }
+}
+
+/// Copies every table, index, trigger and the schema version of `conn`'s main database into a
+/// new file `target` (0600), encrypted under `key` or plaintext without one, with the page layout
+/// and `auto_vacuum` the store uses. Inside a transaction `conn` holds, the copy is that
+/// transaction's snapshot: a writer on another connection may go on committing meanwhile. The
+/// copy is fsynced.
+pub(crate) fn export_into(
+    conn: &Connection,
+    target: &Path,
+    key: Option<&DatabaseKey>,
+) -> Result<(), StoreError> {
+    attach_copy(conn, target, key)?;
+    let copied = copy_attached(conn);
+    let detached = conn.execute_batch("DETACH DATABASE copy");
+    copied?;
+    detached?;
+    sync_file(target).map_err(|source| StoreError::DataDir {
+        path: target.display().to_string(),
+        source,
+    })
+}
+
+/// Makes `target` (0600) and attaches it to `conn` as `copy`, under `key` or plaintext, with the
+/// store's page layout. ATTACH cannot run inside a transaction: a snapshot attaches first.
+pub(crate) fn attach_copy(
+    conn: &Connection,
+    target: &Path,
+    key: Option<&DatabaseKey>,
+) -> Result<(), StoreError> {
+    super::data_folder::create_private_file(target)?;
+    let value = key.map_or_else(
+        || zeroize::Zeroizing::new(String::new()),
+        |k| k.pragma_value(),
+    );
+    conn.execute(
+        "ATTACH DATABASE ?1 AS copy KEY ?2",
+        rusqlite::params![target.display().to_string(), value.as_str()],
+    )?;
+    let set = (|| {
+        if key.is_some() {
+            conn.pragma_update(Some("copy"), "cipher_page_size", CIPHER_PAGE_SIZE)?;
+            conn.pragma_update(Some("copy"), "cipher_hmac_algorithm", HMAC)?;
+        } else {
+            conn.pragma_update(Some("copy"), "page_size", super::PAGE_SIZE)?;
+        }
+        conn.pragma_update(Some("copy"), "auto_vacuum", "INCREMENTAL")
+    })();
+    if let Err(error) = set {
+        let _ = conn.execute_batch("DETACH DATABASE copy");
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+/// Copies `main` into the attached `copy`: every table, index and trigger
+/// (`sqlcipher_export`), then the schema version.
+pub(crate) fn copy_attached(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.pragma_query_value(Some("main"), "user_version", |r| r.get(0))?;
+    conn.query_row("SELECT sqlcipher_export('copy')", [], |_| Ok(()))?;
+    conn.pragma_update(Some("copy"), "user_version", version)
+}
+
+impl DatabaseKey {
+    /// The key as 64 lowercase hex characters (a backup's manifest carries its snapshot's key
+    /// inside the backup's encryption).
+    pub fn to_hex(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(hex::encode(self.0))
+    }
+
+    /// A key from 64 hex characters ([`parse_hex_key`]'s rules).
+    pub fn from_hex(text: &[u8]) -> Result<Self, String> {
+        parse_hex_key(text).map(Self)
     }
 }
 
@@ -580,11 +654,11 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
     }
 }
 
-fn sync_file(path: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_file(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
 
-fn sync_dir(path: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_dir(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
 

@@ -15,6 +15,7 @@ pub mod diag;
 #[cfg(test)]
 mod erasure_tests;
 pub mod export;
+pub mod figures;
 pub mod key;
 pub mod outbox;
 pub mod purge;
@@ -26,6 +27,7 @@ pub mod samples;
 pub mod schema;
 pub mod segments;
 pub mod settings;
+pub mod snapshot;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod work_restrictions;
@@ -98,6 +100,8 @@ pub fn open_for_writing(db: &Database) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         data_folder::prepare(dir)?;
     }
+    // Before anything could change a byte of it (encryption in place, VACUUM, WAL mode).
+    refuse_newer_schema(db)?;
     data_folder::create_private_file(path)?;
     db.encrypt_in_place()?;
     let mut conn = db.connect(OpenFlags::default())?;
@@ -159,5 +163,39 @@ pub fn open_for_reading(db: &Database) -> Result<Connection, StoreError> {
     }
     let conn = db.connect(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    schema_known(db, &conn)?;
     Ok(conn)
+}
+
+/// Refuses, as [`Locked::NewerSchema`], a database whose schema version is newer than this build
+/// knows (a downgrade): it is read through a read-only connection and never changed, so the newer
+/// dockd finds it as it left it. An absent or empty file passes.
+pub fn refuse_newer_schema(db: &Database) -> Result<(), StoreError> {
+    let io = |source| StoreError::DataDir {
+        path: db.path().display().to_string(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match key::file_state(db.path()).map_err(io)? {
+        key::FileState::Absent | key::FileState::Empty => return Ok(()),
+        // A plaintext file a keyed handle will encrypt: read it as it is.
+        key::FileState::Plaintext => Connection::open_with_flags(db.path(), flags)?,
+        key::FileState::Encrypted => db.connect(flags)?,
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    schema_known(db, &conn)
+}
+
+/// [`Locked::NewerSchema`] when `conn`'s database has a schema version above [`schema::VERSION`].
+fn schema_known(db: &Database, conn: &Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let found = usize::try_from(found).unwrap_or(usize::MAX);
+    if found > schema::VERSION {
+        return Err(StoreError::Locked(Locked::NewerSchema {
+            database: db.path().to_owned(),
+            found,
+            known: schema::VERSION,
+        }));
+    }
+    Ok(())
 }

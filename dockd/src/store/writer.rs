@@ -162,6 +162,11 @@ where
 }
 
 impl Writer {
+    /// Commands waiting in the writer's queue now (for the metrics).
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Starts the writer thread on an open, migrated connection, and a checkpointer on `spare`, a
     /// second connection to the same file.
     pub fn spawn(

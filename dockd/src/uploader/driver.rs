@@ -274,6 +274,7 @@ impl Driver {
         let Ok(verdict) = self.session.on_outcome(now, id, outcome, &mut random) else {
             return Ok(());
         };
+        crate::metrics::count_upload_attempt(outcome.class());
         match verdict {
             Verdict::Commit(id) => {
                 self.writer

@@ -155,6 +155,14 @@ impl DockDiagnostics {
     }
 }
 
+/// The clock's state as the page shows it.
+pub(crate) fn clock_panel(clock: &diagnostics::time_sync::ClockSync) -> page::ClockPanel {
+    page::ClockPanel {
+        synchronised: clock.synchronised(),
+        words: clock.words(),
+    }
+}
+
 fn mode_words(mode: u8) -> &'static str {
     match mode {
         1 => "no fix",
@@ -366,6 +374,7 @@ impl DockDiagnostics {
                     .collect(),
                 web_certificate_sha256: web.certificate_sha256,
                 pseudonym_key: Some(self.pseudonym_key.clone()),
+                clock: clock_panel(&diagnostics::time_sync::current()),
             },
             upload: self.upload_live().map(|live| upload_view(&live)),
         }
@@ -385,6 +394,7 @@ impl ConsoleBackend for DockDiagnostics {
         if let Some(problem) = self.gps_now().problem.filter(|_| self.gps_configured) {
             problems.push(format!("GPS: {problem}"));
         }
+        problems.extend(diagnostics::time_sync::current().problem());
         console::DockStatus {
             dock_name: self.dock_name.clone(),
             version: Self::version(),

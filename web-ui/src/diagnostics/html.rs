@@ -84,6 +84,13 @@ pub(super) fn page(diag: &Diagnostics, viewer: Option<Viewer<'_>>, asked: &Asked
         time_element(diag.now_ms, false),
         asked.span_words()
     );
+    if diag.host.clock.synchronised == Some(false) {
+        let _ = writeln!(
+            out,
+            "<p class=\"dg-banner\" role=\"alert\">The system clock is {}.</p>",
+            Escaped(&diag.host.clock.words)
+        );
+    }
     ranges(&mut out, asked);
     out.push_str(
         "<nav class=\"toc\" aria-label=\"Sections\"><ul>\
@@ -1062,6 +1069,11 @@ fn host(out: &mut String, host: &HostPanel) {
         out,
         "Pseudonym key",
         &or_unknown(host.pseudonym_key.as_ref().map(pseudonym_key_words)),
+    );
+    fact(
+        out,
+        "System clock",
+        &or_unknown((!host.clock.words.is_empty()).then(|| Escaped(&host.clock.words).to_string())),
     );
     out.push_str("</dl>\n<h3>Network</h3>\n");
     if host.interfaces.is_empty() {

@@ -49,9 +49,9 @@ use crate::{
 
 pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
-    BatteryFlagLine, BatteryPoint, DeadLetterView, Diagnostics, DiagnosticsView, DockBattery,
-    GpsEventLine, GpsPanel, GpsPoint, HostPanel, Interface, PowerPanel, PowerPoint, PseudonymKey,
-    StoragePanel, Thermal, UploadView, WearableBattery,
+    BatteryFlagLine, BatteryPoint, ClockPanel, DeadLetterView, Diagnostics, DiagnosticsView,
+    DockBattery, GpsEventLine, GpsPanel, GpsPoint, HostPanel, Interface, PowerPanel, PowerPoint,
+    PseudonymKey, StoragePanel, Thermal, UploadView, WearableBattery,
 };
 
 /// The diagnostics page.

@@ -202,7 +202,12 @@ pub fn openapi_schemas() -> Value {
             "uptime_s": nullable(integer()),
             "interfaces": array(reference("DiagnosticsInterface")),
             "web_certificate_sha256": nullable(string()),
-            "pseudonym_key": nullable(reference("DiagnosticsPseudonymKey"))
+            "pseudonym_key": nullable(reference("DiagnosticsPseudonymKey")),
+            "clock": reference("DiagnosticsClock")
+        })),
+        "DiagnosticsClock": object("Whether the system clock is synchronised (the kernel's NTP state; null: unknown). HTTPS, the upload's signatures and the wearables' clocks depend on it.", json!({
+            "synchronised": nullable(json!({ "type": "boolean" })),
+            "words": string()
         })),
         "DiagnosticsPseudonymKey": object("The key pseudonyms are made with, by its public id (never the key).", json!({
             "source": { "type": "string", "enum": ["site", "dock"] },

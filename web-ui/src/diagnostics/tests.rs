@@ -851,3 +851,16 @@ async fn the_upload_forms_need_the_sessions_csrf_token() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(site.diagnostics.upload_requests().is_empty());
 }
+
+#[tokio::test]
+async fn an_unsynchronised_clock_is_a_banner_above_the_sections_and_a_fact_of_the_dock() {
+    let site = TestSite::new(false);
+    let (status, html) = page_as(&site, Role::Technician, PAGE_PATH).await;
+    assert_eq!(status, StatusCode::OK);
+    let banner = html
+        .find("<p class=\"dg-banner\" role=\"alert\">The system clock is NOT synchronised")
+        .expect("the banner");
+    let sections = html.find("id=\"dg-gps\"").expect("the GPS section");
+    assert!(banner < sections, "the banner comes first");
+    assert!(html.contains("<dt>System clock</dt>"), "{html}");
+}

@@ -217,6 +217,17 @@ pub struct HostPanel {
     /// Which key makes the workers' pseudonyms (public: technicians see it too, to check that
     /// every dock of a site runs with the site's key); `None` before the daemon has one.
     pub pseudonym_key: Option<PseudonymKey>,
+    /// Whether the system clock is synchronised (the kernel's NTP state).
+    #[serde(default)]
+    pub clock: ClockPanel,
+}
+
+/// The system clock's synchronisation: `synchronised` is `null` when it could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClockPanel {
+    pub synchronised: Option<bool>,
+    /// The state in words (what depends on the clock, when it is not synchronised).
+    pub words: String,
 }
 
 /// The pseudonym key in use, by its public id (never the key).
