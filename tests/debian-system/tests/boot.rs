@@ -360,7 +360,7 @@ fn wait_for_page(vm: &mut Vm, via: &str) -> String {
 }
 
 /// The backup's passphrase (`dockd backup` and `restore` read it from standard input).
-const PASSPHRASE: &str = "the dock CI's backup passphrase, long enough";
+const PASSPHRASE: &str = "the dock CI backup passphrase, long enough";
 
 /// `dockd backup --out FILE` on the running dock, as root; `None` (and a finding) when this
 /// dockd has no `backup` command.
