@@ -329,17 +329,14 @@ fn read_entry_head(input: &mut impl Read) -> Result<Option<(String, u64)>, Backu
     Ok(Some((name, u64::from_be_bytes(size))))
 }
 
+/// A backup file being read and authenticated.
+type FileOpener = Opener<std::io::BufReader<std::fs::File>>;
+
 /// The backup at `file` opened with `passphrase`, and its first entry, the manifest's bytes.
 fn open_with_manifest(
     file: &Path,
     passphrase: &str,
-) -> Result<
-    (
-        Opener<std::io::BufReader<std::fs::File>>,
-        Zeroizing<Vec<u8>>,
-    ),
-    BackupError,
-> {
+) -> Result<(FileOpener, Zeroizing<Vec<u8>>), BackupError> {
     let input = std::fs::File::open(file).map_err(io(file))?;
     let mut opener = Opener::new(
         std::io::BufReader::with_capacity(1 << 16, input),
