@@ -20,6 +20,10 @@ say() { printf '\n== %s\n' "$*"; }
 packages=(pkg-config gcc libusb-1.0-0-dev umockdev libumockdev-dev chromium chromium-driver
   gpsd gpsd-clients socat picocom tmux python3-venv curl zstd
   lintian binutils dpkg-dev systemd)
+# The Debian system the package is proven in (tests/debian-system): debootstrap for the cached
+# bookworm root, QEMU (with qboot) to boot it, e2fsprogs' mkfs.ext4 for its disk image, and
+# openssl for the page certificate's fingerprint.
+packages+=(debootstrap qemu-system-x86 e2fsprogs openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -71,6 +75,11 @@ if [ "$("$venv/bin/python" -c 'import duckdb; print(duckdb.__version__)' 2>/dev/
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "duckdb==$DUCKDB_VERSION"
 fi
+
+# The cached Debian 12 root (debootstrap --variant=minbase bookworm, with systemd, udev and Debian's
+# kernel) the package is installed and booted in: rebuilt only when missing or when its recipe
+# (tests/debian-system/build-root.sh, whose hash is the stamp) changed; ~90 s and ~700 MB.
+tests/debian-system/build-root.sh "$ci_root/debian"
 
 # The test data (protocol vectors, GPS recordings) is in tests/data, so a clone needs nothing
 # beside it; when ../shared is there, tests/e2e/tidy.rs checks the copy is byte-identical.

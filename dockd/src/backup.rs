@@ -329,6 +329,31 @@ fn read_entry_head(input: &mut impl Read) -> Result<Option<(String, u64)>, Backu
     Ok(Some((name, u64::from_be_bytes(size))))
 }
 
+/// A backup file being read and authenticated.
+type FileOpener = Opener<std::io::BufReader<std::fs::File>>;
+
+/// The backup at `file` opened with `passphrase`, and its first entry, the manifest's bytes.
+fn open_with_manifest(
+    file: &Path,
+    passphrase: &str,
+) -> Result<(FileOpener, Zeroizing<Vec<u8>>), BackupError> {
+    let input = std::fs::File::open(file).map_err(io(file))?;
+    let mut opener = Opener::new(
+        std::io::BufReader::with_capacity(1 << 16, input),
+        passphrase.as_bytes(),
+    )?;
+    let Some((name, len)) = read_entry_head(&mut opener)? else {
+        return Err(BackupError::Payload("it holds nothing".to_owned()));
+    };
+    if name != MANIFEST || len > MAX_SMALL_FILE {
+        return Err(BackupError::Payload(
+            "it does not start with its manifest".to_owned(),
+        ));
+    }
+    let manifest = Zeroizing::new(read_small(&mut opener, len)?);
+    Ok((opener, manifest))
+}
+
 /// A backup read through, authenticated, into the data folder's temporary copy.
 struct Unpacked {
     manifest: Manifest,
@@ -343,20 +368,7 @@ struct Unpacked {
 /// the small files into memory. Every byte is authenticated, and the end reached, before this
 /// returns; on any error the temporary file is gone.
 fn unpack(file: &Path, passphrase: &str, database: &Path) -> Result<Unpacked, BackupError> {
-    let input = std::fs::File::open(file).map_err(io(file))?;
-    let mut opener = Opener::new(
-        std::io::BufReader::with_capacity(1 << 16, input),
-        passphrase.as_bytes(),
-    )?;
-    let Some((name, len)) = read_entry_head(&mut opener)? else {
-        return Err(BackupError::Payload("it holds nothing".to_owned()));
-    };
-    if name != MANIFEST || len > MAX_SMALL_FILE {
-        return Err(BackupError::Payload(
-            "it does not start with its manifest".to_owned(),
-        ));
-    }
-    let manifest_bytes = Zeroizing::new(read_small(&mut opener, len)?);
+    let (mut opener, manifest_bytes) = open_with_manifest(file, passphrase)?;
     let probe: serde_json::Value = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| BackupError::Payload(format!("its manifest is not JSON ({e})")))?;
     let payload = probe["payload"].as_u64().unwrap_or(0);
@@ -435,20 +447,8 @@ fn read_small(input: &mut impl Read, len: u64) -> Result<Vec<u8>, BackupError> {
 
 /// Checks a backup file end to end with `passphrase` without restoring anything: its manifest.
 pub fn verify(file: &Path, passphrase: &str) -> Result<Manifest, BackupError> {
-    let input = std::fs::File::open(file).map_err(io(file))?;
-    let mut opener = Opener::new(
-        std::io::BufReader::with_capacity(1 << 16, input),
-        passphrase.as_bytes(),
-    )?;
-    let Some((name, len)) = read_entry_head(&mut opener)? else {
-        return Err(BackupError::Payload("it holds nothing".to_owned()));
-    };
-    if name != MANIFEST || len > MAX_SMALL_FILE {
-        return Err(BackupError::Payload(
-            "it does not start with its manifest".to_owned(),
-        ));
-    }
-    let manifest: Manifest = serde_json::from_slice(&read_small(&mut opener, len)?)
+    let (mut opener, manifest_bytes) = open_with_manifest(file, passphrase)?;
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| BackupError::Payload(format!("its manifest is not one ({e})")))?;
     std::io::copy(&mut opener, &mut std::io::sink())
         .map_err(|e| BackupError::Format(format::format_error(e)))?;

@@ -381,6 +381,8 @@ fn every_rust_file_opens_with_a_module_doc_line() {
         "tests/e2e",
         "tests/receivers/src",
         "tests/receivers/tests",
+        "tests/debian-system/src",
+        "tests/debian-system/tests",
     ] {
         files.extend(files_under(&root, dir));
     }
