@@ -606,7 +606,10 @@ fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
 fn a_page_socket_handed_over_by_systemd_is_served_and_readiness_is_notified() {
     let dir = TestDir::new("socket-activation");
     let handed = free_port();
-    let configured = free_port();
+    // web.listen names a port this test holds: dockd could not bind it, so a start that serves
+    // the page proves it took systemd's socket instead (and no other test can take the port).
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let configured = held.local_addr().unwrap().port();
     let config = dir.join("dockd.toml");
     std::fs::write(
         &config,
@@ -658,9 +661,12 @@ fn a_page_socket_handed_over_by_systemd_is_served_and_readiness_is_notified() {
     let ready = notify.wait_for("READY=1", Duration::from_secs(10), &log);
     assert!(ready.contains("STATUS=Running"), "{ready}");
     assert!(
-        std::net::TcpStream::connect(("127.0.0.1", configured)).is_err(),
+        !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("cannot serve the web page on"),
         "web.listen must not be bound when systemd hands over the socket"
     );
+    drop(held);
     // dockd exec'd in place of the tool: its pid is the child's.
     sigterm(child.id());
     let stopping = notify.wait_for("STOPPING=1", Duration::from_secs(20), &log);
