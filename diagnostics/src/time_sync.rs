@@ -6,9 +6,12 @@
 //! that reading — a pure judgement of the kernel's `timex` figures and a thin reader — and must
 //! never change the clock or fail on what it finds.
 //!
-//! Under systemd the call needs `adjtimex` in the unit's `SystemCallFilter=` (it is in `@clock`,
-//! not in `@system-service`) and no `ProtectClock=yes` (which refuses it even for reading); a
-//! refused call is reported as an unknown state, never as a failure of the daemon.
+//! Under the packaged unit (`ProtectClock=yes`, a system-call allow list without `@clock`) the
+//! call is refused with EPERM; allowing it would cost the unit's exposure score more than its
+//! 2.0 limit. Then the state comes from systemd-timesyncd, Debian's time service, which marks a
+//! synchronised clock with the file `/run/systemd/timesync/synchronized` (readable in the
+//! sandbox); with neither (another time service in a sandbox) it is reported as unknown with the
+//! reason, never as a failure of the daemon.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +40,8 @@ pub enum ClockSync {
         est_error_us: i64,
         max_error_us: i64,
     },
+    /// systemd-timesyncd says so (the kernel's figures could not be read).
+    SynchronisedByTimesyncd,
     NotSynchronised,
     /// The state could not be read (the reason, in words).
     Unknown {
@@ -63,7 +68,7 @@ impl ClockSync {
     /// `Some(false)` when not synchronised, `None` when unknown.
     pub fn synchronised(&self) -> Option<bool> {
         match self {
-            ClockSync::Synchronised { .. } => Some(true),
+            ClockSync::Synchronised { .. } | ClockSync::SynchronisedByTimesyncd => Some(true),
             ClockSync::NotSynchronised => Some(false),
             ClockSync::Unknown { .. } => None,
         }
@@ -76,6 +81,7 @@ impl ClockSync {
                 "synchronised by a time service (estimated error {} ms)",
                 est_error_us / 1000
             ),
+            ClockSync::SynchronisedByTimesyncd => "synchronised by systemd-timesyncd".to_owned(),
             ClockSync::NotSynchronised => format!(
                 "NOT synchronised: no time service (systemd-timesyncd, chrony) has set the system clock; {DEPENDS}. Check the time service and its network access"
             ),
@@ -112,15 +118,34 @@ pub fn read_kernel() -> std::io::Result<Timex> {
     })
 }
 
-/// The clock's state now: read and judged; a refused call (a system call filter) is `Unknown`.
+/// Where systemd-timesyncd keeps its state; `synchronized` in it marks a synchronised clock.
+pub const TIMESYNCD_STATE: &str = "/run/systemd/timesync";
+
+/// The clock's state now: the kernel's figures judged, or where a sandbox refuses them,
+/// systemd-timesyncd's mark.
 pub fn current() -> ClockSync {
     match read_kernel() {
         Ok(timex) => ClockSync::from_timex(timex),
         Err(error) => {
             tracing::debug!("Cannot read the kernel's clock state: {error}");
-            ClockSync::Unknown {
-                reason: format!("the kernel's clock state cannot be read: {error}"),
-            }
+            from_timesyncd(std::path::Path::new(TIMESYNCD_STATE), &error)
+        }
+    }
+}
+
+/// The state from systemd-timesyncd's folder `state` when the kernel's figures were refused
+/// (`refused`): its `synchronized` mark, or its absence while timesyncd runs (the folder
+/// exists); without timesyncd, unknown.
+pub fn from_timesyncd(state: &std::path::Path, refused: &std::io::Error) -> ClockSync {
+    if state.join("synchronized").exists() {
+        ClockSync::SynchronisedByTimesyncd
+    } else if state.is_dir() {
+        ClockSync::NotSynchronised
+    } else {
+        ClockSync::Unknown {
+            reason: format!(
+                "the kernel's clock state cannot be read ({refused}) and systemd-timesyncd does not run; `timedatectl` or `chronyc tracking` tells"
+            ),
         }
     }
 }
@@ -128,6 +153,25 @@ pub fn current() -> ClockSync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn where_the_kernel_is_refused_timesyncds_mark_tells_and_without_timesyncd_it_is_unknown() {
+        let dir = std::env::temp_dir().join(format!("dockd-timesync-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let refused = std::io::Error::from_raw_os_error(libc::EPERM);
+        assert!(matches!(
+            from_timesyncd(&dir, &refused),
+            ClockSync::Unknown { reason } if reason.contains("Operation not permitted")
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(from_timesyncd(&dir, &refused), ClockSync::NotSynchronised);
+        std::fs::write(dir.join("synchronized"), b"").unwrap();
+        let synchronised = from_timesyncd(&dir, &refused);
+        assert_eq!(synchronised, ClockSync::SynchronisedByTimesyncd);
+        assert_eq!(synchronised.synchronised(), Some(true));
+        assert_eq!(synchronised.problem(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn timex(state: i32, status: i32) -> Timex {
         Timex {

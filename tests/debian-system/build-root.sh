@@ -23,9 +23,10 @@ mirror=http://deb.debian.org/debian
 # What booting needs beside minbase: systemd as init (systemd-sysv), udev, Debian's kernel with
 # its initramfs-tools, networking (systemd-networkd ships in systemd), ca-certificates and curl
 # (to hit the page from inside), adduser (the package's postinst creates its user with it) and
-# procps (ps/pgrep for the checks).
+# procps (ps/pgrep for the checks), and systemd-timesyncd, Debian's time service, as a dock has one
+# (the page's clock warning reads its mark under the hardened unit).
 debootstrap --variant=minbase \
-  --include=systemd-sysv,udev,linux-image-amd64,initramfs-tools,ca-certificates,curl,adduser,procps,iproute2 \
+  --include=systemd-sysv,udev,linux-image-amd64,initramfs-tools,ca-certificates,curl,adduser,procps,iproute2,systemd-timesyncd \
   bookworm "$new" "$mirror"
 
 echo dock > "$new/etc/hostname"

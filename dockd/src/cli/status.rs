@@ -50,13 +50,9 @@ pub(super) fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         (None, true) => println!("\nWeb certificate: not made yet (the daemon makes it at start)"),
         (None, false) => println!("\nWeb page: plain HTTP (web.tls = false)"),
     }
-    match status["clock"]["state"].as_str() {
-        Some("not_synchronised") => println!(
-            "Clock: NOT synchronised: no time service has set the system clock; {}.",
-            diagnostics::time_sync::DEPENDS
-        ),
-        Some("synchronised") => println!("Clock: synchronised"),
-        _ => println!("Clock: unknown (the kernel's clock state could not be read)"),
+    match serde_json::from_value::<diagnostics::time_sync::ClockSync>(status["clock"].clone()) {
+        Ok(clock) => println!("Clock: {}.", clock.words()),
+        Err(_) => println!("Clock: unknown (the daemon did not say)"),
     }
     // `mode` comes from the latest record, `last_fix_ms` and the position from the latest fix.
     let gps = &status["gps"];

@@ -93,6 +93,12 @@ fn the_booted_system_starts_dockd_serves_its_page_guards_the_control_socket_rest
         status.contains("Web certificate SHA-256"),
         "root's `dockd status`:\n{status}"
     );
+    // The hardened unit refuses the kernel's clock state (ProtectClock=yes); dockd takes
+    // systemd-timesyncd's word. The VM reaches no NTP server, so the dock warns.
+    assert!(
+        status.contains("Clock: NOT synchronised"),
+        "the packaged dock under its sandbox should warn that its clock is not synchronised (timesyncd reaches no server here):\n{status}"
+    );
     let socket =
         vm.ok("ls -l $(find /run/dockd /var/lib/dockd -name control.sock 2>/dev/null | head -1)");
     assert!(socket.starts_with('s'), "no control socket: {socket}");
