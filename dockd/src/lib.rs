@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod privacy;
 pub mod pull;
 pub mod role;
+pub mod selftest;
 pub mod shutdown;
 pub mod site;
 pub mod store;

@@ -527,3 +527,29 @@ fn a_site_key_is_shown_by_status_and_the_page_and_a_malformed_key_stops_the_star
     );
     assert_eq!(std::fs::read(&dock_key).unwrap(), damaged);
 }
+
+#[test]
+fn dockd_selftest_reproduces_every_reference_shifts_committed_counts_and_exits_zero() {
+    let (ok, text) = run(&["selftest"]);
+    assert!(ok, "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("ok    ")).count(),
+        3,
+        "{text}"
+    );
+    assert!(
+        text.contains("3 reference shifts reproduce their committed counts"),
+        "{text}"
+    );
+    let out = Command::new(DOCKD)
+        .args(["selftest", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert!(
+        report["shifts"][0]["found"]["bends"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+}

@@ -174,6 +174,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the risk analysis on the built-in reference shifts: exits 0 only if each reproduces
+    /// its committed counts exactly (a detector that counts differently fails it).
+    Selftest {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -290,6 +297,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&load_config(&config)?, json),
+        Command::Selftest { json } => selftest(json),
         Command::Backup { out, config } => backup::backup(&load_config(&config)?, &out),
         Command::Restore {
             file,
@@ -421,6 +429,32 @@ fn ask(config: &Config, command: ControlCommand) -> anyhow::Result<serde_json::V
     let now_ms = SystemClock.now_ms();
     let answer = runtime()?.block_on(dockd::control::client::ask(config, command, now_ms))?;
     Ok(answer.result)
+}
+
+/// `dockd selftest`: the analysis on its reference shifts, a line each, exit 1 on a difference.
+fn selftest(json: bool) -> anyhow::Result<ExitCode> {
+    let outcomes = dockd::selftest::run()?;
+    let (ok, said) = dockd::selftest::summary(&outcomes);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "ok": ok, "shifts": outcomes }))?
+        );
+    } else {
+        for outcome in &outcomes {
+            if outcome.ok {
+                println!("ok    {}", outcome.name);
+            } else {
+                println!("FAIL  {}: {}", outcome.name, outcome.differences.join(", "));
+            }
+        }
+        println!("{said}");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Logs of a short command to stderr: warnings and errors unless `RUST_LOG` says otherwise,

@@ -597,6 +597,16 @@ impl ConsoleBackend for DockDiagnostics {
                 .get()
                 .map_or_else(|| "not listening".to_owned(), |w| w.url.clone()),
         });
+        // The analysis on its reference shifts (the console calls this on the blocking pool).
+        let (ok, detail) = match crate::selftest::run() {
+            Ok(outcomes) => crate::selftest::summary(&outcomes),
+            Err(error) => (false, error.to_string()),
+        };
+        checks.push(console::CheckLine {
+            name: "analysis".to_owned(),
+            ok,
+            detail,
+        });
         checks
     }
 

@@ -58,6 +58,9 @@ _dockd() {
             dockd,run)
                 cmd="dockd__subcmd__run"
                 ;;
+            dockd,selftest)
+                cmd="dockd__subcmd__selftest"
+                ;;
             dockd,status)
                 cmd="dockd__subcmd__status"
                 ;;
@@ -108,6 +111,9 @@ _dockd() {
                 ;;
             dockd__subcmd__help,run)
                 cmd="dockd__subcmd__help__subcmd__run"
+                ;;
+            dockd__subcmd__help,selftest)
+                cmd="dockd__subcmd__help__subcmd__selftest"
                 ;;
             dockd__subcmd__help,status)
                 cmd="dockd__subcmd__help__subcmd__status"
@@ -188,7 +194,7 @@ _dockd() {
 
     case "${cmd}" in
         dockd)
-            opts="-h -V --help --version run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status help"
+            opts="-h -V --help --version run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status selftest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -382,7 +388,7 @@ _dockd() {
             return 0
             ;;
         dockd__subcmd__help)
-            opts="run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status help"
+            opts="run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status selftest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -606,6 +612,20 @@ _dockd() {
             return 0
             ;;
         dockd__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__help__subcmd__selftest)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -942,6 +962,20 @@ _dockd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__selftest)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
