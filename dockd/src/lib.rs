@@ -33,6 +33,7 @@ pub mod site;
 pub mod store;
 pub mod systemd;
 pub mod transport;
+pub mod update;
 pub mod upload;
 pub mod uploader;
 pub mod views;
