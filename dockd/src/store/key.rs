@@ -429,6 +429,16 @@ impl Database {
         sync_file(&encrypting).map_err(|e| io(&encrypting, e))?;
         // The copy must open with the key and hold what the original holds before it replaces it.
         check_copy(&self.path, &encrypting, key)?;
+        // The copy leaves SQLite's export in rollback-journal mode: it is put in WAL mode under
+        // its temporary name, so nothing writes the database's header under its real name later
+        // (a kill there would leave a hot journal a read-only open cannot roll back).
+        {
+            let copy = Connection::open(&encrypting)?;
+            apply_key(&copy, key)?;
+            copy.pragma_update(None, "journal_mode", "WAL")?;
+            copy.close().map_err(|(_, e)| e)?;
+        }
+        sync_file(&encrypting).map_err(|e| io(&encrypting, e))?;
         std::fs::hard_link(&self.path, &leftover).map_err(|e| io(&leftover, e))?;
         let folder = self.path.parent().unwrap_or(Path::new("."));
         sync_dir(folder).map_err(|e| io(folder, e))?;

@@ -169,8 +169,26 @@ pub fn open_for_reading(db: &Database) -> Result<Connection, StoreError> {
 
 /// Refuses, as [`Locked::NewerSchema`], a database whose schema version is newer than this build
 /// knows (a downgrade): it is read through a read-only connection and never changed, so the newer
-/// dockd finds it as it left it. An absent or empty file passes.
+/// dockd finds it as it left it. An absent or empty file passes. The one exception is a hot
+/// rollback journal a kill or power cut left beside it, which a read-only connection cannot
+/// roll back: SQLite's own recovery rolls it back first (through a read-write connection that
+/// writes nothing else), as any version opening the file would.
 pub fn refuse_newer_schema(db: &Database) -> Result<(), StoreError> {
+    match schema_known_read_only(db) {
+        Err(StoreError::Sqlite(error)) if hot_journal(&error) => {
+            tracing::info!(
+                database = %db.path().display(),
+                "Rolling back the transaction a stop left unfinished in the database."
+            );
+            roll_back_hot_journal(db)?;
+            schema_known_read_only(db)
+        }
+        other => other,
+    }
+}
+
+/// [`schema_known`] through a read-only connection.
+fn schema_known_read_only(db: &Database) -> Result<(), StoreError> {
     let io = |source| StoreError::DataDir {
         path: db.path().display().to_string(),
         source,
@@ -184,6 +202,26 @@ pub fn refuse_newer_schema(db: &Database) -> Result<(), StoreError> {
     };
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     schema_known(db, &conn)
+}
+
+/// `SQLITE_READONLY_ROLLBACK`: a read-only connection met a hot journal.
+fn hot_journal(error: &rusqlite::Error) -> bool {
+    const SQLITE_READONLY_ROLLBACK: std::ffi::c_int = 8 | (3 << 8);
+    matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.extended_code == SQLITE_READONLY_ROLLBACK)
+}
+
+/// Opens the database read-write and reads its schema, which makes SQLite roll back a hot
+/// journal; nothing else is written.
+fn roll_back_hot_journal(db: &Database) -> Result<(), StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match key::file_state(db.path()) {
+        Ok(key::FileState::Encrypted) => db.connect(flags)?,
+        _ => Connection::open_with_flags(db.path(), flags)?,
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    conn.close().map_err(|(_, e)| e)?;
+    Ok(())
 }
 
 /// [`Locked::NewerSchema`] when `conn`'s database has a schema version above [`schema::VERSION`].

@@ -268,3 +268,33 @@ fn prepare_key_file_follows_the_daemons_rule_and_never_replaces_a_key() {
         "left as it is"
     );
 }
+
+#[test]
+fn a_hot_journal_left_by_a_cut_is_rolled_back_before_the_schema_is_judged_and_the_dock_opens() {
+    let dir = folder("hot-journal");
+    let key_file = dir.join("key");
+    let live = Database::prepare(&dir.join("live.db"), &key_file).unwrap();
+    with_marker(&live, "committed");
+    // The live file in rollback-journal mode, inside a transaction that changed the marker:
+    // copying the file and its journal then is what a power cut at that instant leaves.
+    let conn = live.connect(rusqlite::OpenFlags::default()).unwrap();
+    conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    conn.execute_batch(
+        "BEGIN IMMEDIATE; UPDATE setting SET value = 'half-written' WHERE key = 'marker';",
+    )
+    .unwrap();
+    conn.cache_flush().unwrap();
+    let cut = dir.join("cut.db");
+    std::fs::copy(dir.join("live.db"), &cut).unwrap();
+    std::fs::copy(dir.join("live.db-journal"), dir.join("cut.db-journal")).unwrap();
+    conn.execute_batch("ROLLBACK").unwrap();
+    let cut = Database::existing(&cut, &key_file).unwrap();
+    // A read-only open cannot read it: the journal is hot.
+    assert!(open_for_reading(&cut).is_err());
+
+    crate::store::refuse_newer_schema(&cut).unwrap();
+    assert!(!dir.join("cut.db-journal").exists(), "rolled back");
+    assert_eq!(marker_of(&cut), "committed");
+    drop(open_for_writing(&cut).unwrap());
+    assert_eq!(marker_of(&cut), "committed");
+}
