@@ -234,7 +234,7 @@ pub fn write_backup(
     let database_bytes = std::fs::metadata(&copy_path).map_err(io(&copy_path))?.len();
     let manifest = Manifest {
         payload: PAYLOAD_VERSION,
-        dockd_version: env!("CARGO_PKG_VERSION").to_owned(),
+        dockd_version: crate::version::text().to_owned(),
         dock_name: config.dock.name.clone(),
         created_ms: now_ms,
         schema_version: snapshot.schema_version,

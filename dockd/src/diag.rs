@@ -241,7 +241,7 @@ async fn power_task(
                         &producer.origin,
                         now,
                         &producer.time_zone(),
-                        env!("CARGO_PKG_VERSION"),
+                        crate::version::text(),
                         &figures,
                     );
                     queue.push_upload(producer, &record);

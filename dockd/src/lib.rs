@@ -36,6 +36,7 @@ pub mod transport;
 pub mod update;
 pub mod upload;
 pub mod uploader;
+pub mod version;
 pub mod views;
 pub mod web_tls;
 pub mod worker;

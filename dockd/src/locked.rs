@@ -147,7 +147,7 @@ impl ConsoleBackend for LockedConsole {
         let web = self.web.get();
         console::DockStatus {
             dock_name: self.dock_name.clone(),
-            version: format!("dockd {}", env!("CARGO_PKG_VERSION")),
+            version: format!("dockd {}", crate::version::text()),
             uptime_s: self.started.elapsed().as_secs(),
             web_url: web.map(|w| w.url.clone()),
             web_certificate_sha256: web.and_then(|w| w.certificate_sha256.clone()),

@@ -169,7 +169,7 @@ pub fn collect(
             name: "dockd_build_info",
             help: "The running dockd's version (value 1).",
             kind: Gauge,
-            samples: vec![(vec![("version", env!("CARGO_PKG_VERSION").to_owned())], 1.0)],
+            samples: vec![(vec![("version", crate::version::text().to_owned())], 1.0)],
         },
         Family::one(
             "dockd_uptime_seconds",

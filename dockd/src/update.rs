@@ -1,6 +1,8 @@
-//! The signed self-update (issue 17), being built: so far its pure first step, `manifest` — what
-//! a release server's signed manifest must prove before anything is downloaded. It owns the
-//! update's decisions; it must never install, download or restart by itself (the I/O around it
-//! comes next, as `pull/client.rs` drives `link/session.rs`).
+//! The signed self-update (issue 17): what a release must prove (`manifest`, `keys`), how it is
+//! fetched (`fetch`), where versions live and which one runs (`slots`), and the launcher that
+//! starts a version on trial, judges its health and rolls it back (`launcher`). It owns the
+//! update's decisions; the pure parts never do I/O, and nothing here installs or runs a version
+//! that the compiled-in keys did not verify.
 
+pub mod keys;
 pub mod manifest;

@@ -42,7 +42,7 @@ use worker::{worker_delete, worker_export};
 #[derive(Parser)]
 #[command(
     name = "dockd",
-    version,
+    version = dockd::version::text(),
     about = "Charging-dock daemon for workplace-safety wearables",
     after_long_help = "Installed from the Debian package, dockd runs as the systemd service dockd.service \
 (its page's socket: dockd.socket, port 443). Files: /etc/dockd/dockd.toml, the configuration, every key \

@@ -99,7 +99,7 @@ impl DockDiagnostics {
     }
 
     fn version() -> String {
-        format!("dockd {}", env!("CARGO_PKG_VERSION"))
+        format!("dockd {}", crate::version::text())
     }
 
     /// Wearable `serial`'s battery readings taken at dockings since `since_ms`, oldest first.

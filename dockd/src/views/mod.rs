@@ -70,7 +70,7 @@ impl DockView for BoardView {
     fn snapshot(&self) -> DockSnapshot {
         DockSnapshot {
             dock: self.dock.clone(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
+            version: crate::version::text().to_owned(),
             now_ms: self.clock.now_ms(),
             slots: self
                 .board
