@@ -64,6 +64,9 @@ pub struct Asset {
     pub arch: String,
     /// SHA-256 of the file, 64 hex digits.
     pub sha256: String,
+    /// SHA-256 of the `dockd` binary inside the archive, 64 hex digits: what the launcher checks
+    /// a slot's binary against before every start.
+    pub binary_sha256: String,
     /// Its exact size in bytes: the download stops beyond it.
     pub size: u64,
 }
@@ -196,11 +199,13 @@ pub fn judge(
     if asset.size > MAX_ASSET_BYTES {
         return Err(Rejected::Oversize { size: asset.size });
     }
-    if asset.sha256.len() != 64 || !asset.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Rejected::Malformed(format!(
-            "the sha256 of {} is not 64 hex digits",
-            asset.name
-        )));
+    for digest in [&asset.sha256, &asset.binary_sha256] {
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Rejected::Malformed(format!(
+                "a sha256 of {} is not 64 hex digits",
+                asset.name
+            )));
+        }
     }
     Ok(Verdict::Offer { version, asset })
 }
@@ -237,6 +242,7 @@ mod tests {
                 "name": format!("dockd-{asset_version}-x86_64.tar.gz"),
                 "arch": "x86_64",
                 "sha256": "ab".repeat(32),
+                "binary_sha256": "cd".repeat(32),
                 "size": 9_000_000,
             }],
         }))
