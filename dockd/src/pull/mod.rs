@@ -51,6 +51,9 @@ pub struct PullContext {
     pub in_flight: Arc<Semaphore>,
     /// With `[upload]`: a docking's end queues the wearable's diagnostics for upload.
     pub producer: Option<Arc<crate::upload::produce::Producer>>,
+    /// This version's account of itself: while it is on trial (a self-update not yet confirmed)
+    /// no segment is erased, so the wearables keep everything until it is.
+    pub running: Arc<crate::update::health::Running>,
 }
 
 /// The default for [`PullContext::in_flight`], in KiB.
@@ -421,6 +424,11 @@ impl Pull {
         self.ctx.board.update(self.slot, |s| s.segments_done += 1);
         if !erase {
             return Ok(()); // quarantined: it stays on the wearable
+        }
+        if self.ctx.running.on_trial() {
+            // Stored, and kept on the wearable until this version is confirmed: the next
+            // docking finds it stored and erases it then.
+            return Ok(());
         }
         self.client.erase(entry.id).await?;
         let erased_ms = self.ctx.clock.now_ms();
@@ -854,6 +862,7 @@ mod tests {
                 cpu: Arc::new(Semaphore::new(1)),
                 in_flight: Arc::new(Semaphore::new(IN_FLIGHT_KIB as usize)),
                 producer: None,
+                running: Arc::new(crate::update::health::Running::new(false)),
             };
             Self { ctx, thread, dir }
         }

@@ -150,7 +150,10 @@ fn an_installed_slot_is_on_trial_and_verifies_until_its_binary_changes_behind_do
     // A slot renamed to another version is refused.
     std::fs::rename(slots.slot("1.2.0"), slots.slot("1.3.0")).unwrap();
     let error = slots.verified_binary("1.3.0", &trusted, arch).unwrap_err();
-    assert!(error.to_string().contains("manifest is of release 1.2.0"), "{error}");
+    assert!(
+        error.to_string().contains("manifest is of release 1.2.0"),
+        "{error}"
+    );
     std::fs::rename(slots.slot("1.3.0"), slots.slot("1.2.0")).unwrap();
     // One byte of the binary changed.
     std::fs::write(&binary, b"the 1.2.0 binarY").unwrap();
