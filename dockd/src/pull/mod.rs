@@ -1007,6 +1007,53 @@ mod tests {
     };
 
     #[tokio::test]
+    async fn a_version_on_trial_stores_everything_erases_nothing_and_erases_it_all_once_confirmed()
+    {
+        let mut dock = Dock::new("trial", Duration::from_secs(3600));
+        let running = Arc::new(crate::update::health::Running::new(true));
+        dock.ctx.running = Arc::clone(&running);
+        let mut wearable = wearable();
+        let segments = wearable.truth().segments.len() as u64;
+        let stored = |reader: &Reader| {
+            reader
+                .wearable_totals()
+                .unwrap()
+                .first()
+                .is_some_and(|t| t.segments_stored == segments)
+        };
+
+        dock.docked_during(
+            &mut wearable,
+            dock.wait_until("every segment stored", stored),
+        )
+        .await;
+        assert!(wearable.erased_ids().is_empty(), "nothing erased on trial");
+
+        running.confirmed();
+        let db = crate::store::Database::for_tests(&dock.dir.join("dockd.db"));
+        let all_erased = move |_: &Reader| {
+            let conn = crate::store::open_for_reading(&db).unwrap();
+            let erased: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM segment WHERE erased_ms IS NOT NULL",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            erased as u64 == segments
+        };
+        dock.docked_during(
+            &mut wearable,
+            dock.wait_until("every segment erased", all_erased),
+        )
+        .await;
+        assert!(emptied(&wearable), "erased once confirmed");
+        let totals = dock.ctx.reader.wearable_totals().unwrap();
+        assert_eq!(totals[0].segments_stored, segments, "nothing stored twice");
+        dock.close();
+    }
+
+    #[tokio::test]
     async fn a_roster_assignment_reaches_the_docked_wearable_after_its_pull_and_is_recorded() {
         let dock = Dock::new("roster", Duration::from_secs(3600));
         let worker = dock.add_worker("B-2002").await;
