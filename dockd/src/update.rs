@@ -4,5 +4,6 @@
 //! update's decisions; the pure parts never do I/O, and nothing here installs or runs a version
 //! that the compiled-in keys did not verify.
 
+pub mod fetch;
 pub mod keys;
 pub mod manifest;
