@@ -19,6 +19,7 @@ pub mod control;
 pub mod diag;
 pub mod dock;
 pub mod emulator;
+pub mod https_client;
 pub mod ingest;
 pub mod link;
 pub mod locked;

@@ -164,6 +164,16 @@ fn upload_rules_broken(root: &Path) -> Vec<String> {
             "dangerous",
         ],
     ));
+    // The shared HTTPS client and the update's fetch never offer a way around a certificate.
+    found.extend(never_names(
+        root,
+        &["dockd/src/https_client.rs", "dockd/src/update"],
+        &[
+            "danger_accept_invalid_certs",
+            "danger_accept_invalid_hostnames",
+            "dangerous",
+        ],
+    ));
     found
 }
 

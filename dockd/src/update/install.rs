@@ -70,7 +70,7 @@ pub async fn install(
         .map_err(|e| e.to_string())?;
     fail_point("update-staging-made");
     let fetched = fetcher
-        .release(*version, asset, &staging, &trusted)
+        .release(asset, &staging, &trusted)
         .await;
     let fetched = match fetched {
         Ok(fetched) => fetched,

@@ -1,6 +1,6 @@
 //! The upload target: one [`Target`] over the HTTPS edge and the S3 edge, built from `[upload]`
 //! by [`Target::from_config`] (which reads the token, keys and CA files once, at start), and what
-//! both edges share: the HTTP client (rustls with only the configured roots, the proxy, the
+//! both edges share: the HTTP client (`https_client`'s, with `[upload]`'s roots, proxy and
 //! timeouts) and the reading of a failed request as an [`Outcome`]. It owns those; it must never
 //! return an error from `send` (every failure is an `Outcome`), never panic, never log or show a
 //! secret, and never offer a way to ignore a certificate.
@@ -8,14 +8,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{UploadConfig, UploadTarget, redact_userinfo};
+use crate::config::{UploadConfig, UploadTarget};
+use crate::https_client::{self, ClientSpec};
 use crate::upload::{Outcome, Partition};
 
 use super::https::HttpsTarget;
 use super::s3::S3Target;
 
-/// Debian's CA bundle: the roots trusted when `[upload] ca_file` names no other.
-pub const DEBIAN_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// Debian's CA bundle (trusted when `[upload] ca_file` names no other) and the proxy rule, from
+/// the one HTTPS client kit.
+pub use crate::https_client::{DEBIAN_CA_BUNDLE, proxy_url};
 /// How long a connection (TCP + TLS, through the proxy if any) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a whole request (connect, send the body, read the answer) may take.
@@ -60,14 +62,9 @@ pub enum TargetError {
     },
     #[error("{key} {path} is empty or not one line of text")]
     BadSecret { key: &'static str, path: PathBuf },
-    #[error("{key} {path} holds no PEM certificate the dock can use: {why}")]
-    BadCa {
-        key: &'static str,
-        path: PathBuf,
-        why: String,
-    },
-    #[error("upload.proxy `{proxy}` cannot be used: {why}")]
-    Proxy { proxy: String, why: String },
+    /// The CA file or the proxy (named by their keys), or the client itself.
+    #[error(transparent)]
+    Http(#[from] https_client::ClientError),
     #[error("upload.s3.endpoint `{endpoint}` cannot be used: {why}")]
     Endpoint { endpoint: String, why: String },
     #[error("cannot set up the upload's HTTP client: {0}")]
@@ -183,64 +180,23 @@ fn readable_by_others(path: &Path) -> Option<u32> {
 }
 
 /// The one HTTP client of a target, kept for the process (its connections are kept alive):
-/// rustls trusting only `ca_file` or Debian's bundle, HTTP/2 when offered, the proxy from
-/// [`proxy_url`], the time limits, and `https_only` for the HTTPS edge.
+/// `https_client`'s, with `[upload]`'s CA file and proxy, the time limits, and `https_only` for the
+/// HTTPS edge.
 fn client(
     config: &UploadConfig,
     timeouts: Timeouts,
     https_only: bool,
 ) -> Result<reqwest::Client, TargetError> {
-    let (key, path) = match &config.ca_file {
-        Some(path) => ("upload.ca_file", path.as_path()),
-        None => ("the CA bundle", Path::new(DEBIAN_CA_BUNDLE)),
-    };
-    let pem = std::fs::read(path).map_err(|source| TargetError::Read {
-        key,
-        path: path.to_owned(),
-        source,
-    })?;
-    let bad_ca = |why: String| TargetError::BadCa {
-        key,
-        path: path.to_owned(),
-        why,
-    };
-    let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad_ca(e.to_string()))?;
-    if roots.is_empty() {
-        return Err(bad_ca("no certificate in it".to_owned()));
-    }
-    let mut builder = reqwest::Client::builder()
-        .tls_certs_only(roots)
-        .https_only(https_only)
-        .connect_timeout(timeouts.connect)
-        .timeout(timeouts.request)
-        .user_agent(concat!("dockd/", env!("CARGO_PKG_VERSION")));
-    builder = match proxy_url(config.proxy.as_deref(), |name| std::env::var(name).ok()) {
-        Some(proxy) => {
-            let refused = |e: reqwest::Error| TargetError::Proxy {
-                proxy: redact_userinfo(&proxy),
-                why: e.to_string(),
-            };
-            let proxy = reqwest::Proxy::https(proxy.as_str())
-                .map_err(refused)?
-                .no_proxy(reqwest::NoProxy::from_env());
-            builder.proxy(proxy)
-        }
-        None => builder.no_proxy(),
-    };
-    builder
-        .build()
-        .map_err(|e| TargetError::Client(e.to_string()))
-}
-
-/// The HTTPS proxy: `[upload] proxy`, else `HTTPS_PROXY`, else `https_proxy` (an empty value
-/// counts as unset); `NO_PROXY`/`no_proxy` exempt hosts from the environment's or the file's.
-pub fn proxy_url(configured: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Option<String> {
-    configured.map(str::to_owned).or_else(|| {
-        ["HTTPS_PROXY", "https_proxy"]
-            .into_iter()
-            .filter_map(env)
-            .find(|value| !value.trim().is_empty())
-    })
+    Ok(https_client::build(&ClientSpec {
+        ca_key: "upload.ca_file",
+        ca_file: config.ca_file.as_deref(),
+        proxy_key: "upload.proxy",
+        proxy: config.proxy.as_deref(),
+        connect: timeouts.connect,
+        request: Some(timeouts.request),
+        read: None,
+        https_only,
+    })?)
 }
 
 /// Sends `request` with the committed bytes as its body: the answer, or what its failure means.
@@ -268,45 +224,10 @@ fn failure_outcome(error: &reqwest::Error) -> Outcome {
     }
 }
 
-/// The rustls error in `error`'s chain (seen through wrapping io::Errors), as a phrase for "The secure connection to the receiver
+/// The rustls error in `error`'s chain, as a phrase for "The secure connection to the receiver
 /// failed (…)".
 fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = next {
-        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
-            return Some(tls_phrase(tls));
-        }
-        // An io::Error's `source` skips the error it wraps (hyper-util wraps tokio-rustls's
-        // io::Error, which wraps the rustls::Error): descend into the wrapped one instead.
-        next = match current.downcast_ref::<std::io::Error>() {
-            Some(io) => match io.get_ref() {
-                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-                None => None,
-            },
-            None => current.source(),
-        };
-    }
-    None
-}
-
-/// A rustls error in words an IT person acts on.
-fn tls_phrase(error: &rustls::Error) -> String {
-    use rustls::CertificateError;
-    match error {
-        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-            "the receiver's certificate is not signed by an authority the dock trusts: set upload.ca_file or fix the receiver's chain".to_owned()
-        }
-        rustls::Error::InvalidCertificate(
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-        ) => "the receiver's certificate is not for the host name in the url".to_owned(),
-        rustls::Error::InvalidCertificate(
-            CertificateError::Expired | CertificateError::ExpiredContext { .. },
-        ) => "the receiver's certificate has expired, or the dock's clock is wrong".to_owned(),
-        rustls::Error::InvalidCertificate(
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. },
-        ) => "the receiver's certificate is not valid yet, or the dock's clock is wrong".to_owned(),
-        other => format!("TLS: {other}"),
-    }
+    https_client::tls_failure(error, "the receiver", "upload.ca_file")
 }
 
 /// The first [`ANSWER_BODY_MAX`] bytes of an answer's body (the rest is read and dropped, so
