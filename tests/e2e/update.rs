@@ -14,13 +14,29 @@ use aws_lc_rs::signature::Ed25519KeyPair;
 use dockd::update::keys;
 use dockd::update::manifest::TrustedKey;
 use dockd::update::slots::{BINARY, SlotState, Slots};
+use receivers::releases::{Attack, ReleaseKit, ReleaseServer, Serve};
 
 use crate::support::{DOCKD, Dock, wait_for};
 
-/// This binary, as release `version`.
+/// This binary, as release `version`: its debug information stripped (`objcopy --strip-debug`,
+/// from the binutils every Rust toolchain links with: 72 MB instead of 300, the same code), its
+/// version mark rewritten.
 pub fn release_binary(version: &str) -> Vec<u8> {
-    let bytes = std::fs::read(DOCKD).unwrap();
-    dockd::version::rewrite_mark(&bytes, version).expect("the binary holds one version mark")
+    static STRIPPED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let bytes = STRIPPED.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("dockd-stripped-{}", std::process::id()));
+        let status = std::process::Command::new("objcopy")
+            .arg("--strip-debug")
+            .arg(DOCKD)
+            .arg(&out)
+            .status()
+            .expect("objcopy (binutils) runs");
+        assert!(status.success());
+        let bytes = std::fs::read(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        bytes
+    });
+    dockd::version::rewrite_mark(bytes, version).expect("the binary holds one version mark")
 }
 
 /// The manifest of `version` naming `binary`'s SHA-256, signed with the test key (as the release
@@ -268,4 +284,251 @@ fn a_slot_whose_binary_changed_behind_dockds_back_is_refused_and_the_packaged_ve
     let (_, _, detail) = wait_for_event(&dock, "refused_slot");
     assert_eq!(running_version(&dock), env!("CARGO_PKG_VERSION"));
     assert!(detail.contains("SHA-256"), "{detail}");
+}
+
+/// A dock's config with `[update]` pointing at `server`, for `dockd update` without a daemon.
+fn update_config(dir: &Path, server: &ReleaseServer, extra: &str) -> std::path::PathBuf {
+    let config = dir.join("dockd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = {:?}\n[web]\nlisten = \"127.0.0.1:{}\"\ntls = false\n[update]\nmanifest_url = \"{}\"\nca_file = {:?}\nhealth_timeout_s = 60\n{extra}",
+            dir.join("data"),
+            crate::support::free_port(),
+            server.manifest_url(),
+            server.ca.ca_pem_path,
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn dockd_update(config: &Path, what: &str) -> (bool, String, String) {
+    let out = std::process::Command::new(DOCKD)
+        .args(["update", what, "--config"])
+        .arg(config)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn sha256(path: &Path) -> String {
+    dockd::update::slots::sha256_file(path).unwrap()
+}
+
+#[test]
+fn every_attack_on_a_release_is_refused_with_its_reason_and_leaves_the_binary_and_the_slots_untouched()
+ {
+    let dir = crate::support::TestDir::new("update-attacks");
+    let served = dir.join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    std::fs::create_dir_all(dir.join("ca")).unwrap();
+    let server = ReleaseServer::start_blocking(&served, &dir.join("ca")).unwrap();
+    let config = update_config(&dir.join("dock"), &server, "");
+    std::fs::create_dir_all(dir.join("dock/data")).unwrap();
+    let binary_before = sha256(Path::new(DOCKD));
+    // Every case is refused before anything runs: a small signed payload stands in for the
+    // binary (the archive is built, compressed and signed per case).
+    let newer = misbehaving("exit 0");
+    let cases: Vec<(&str, ReleaseKit, Option<Serve>, &str)> = vec![
+        (
+            "rollback to an older release",
+            ReleaseKit::new(&release_binary("0.0.9"), "0.0.9"),
+            None,
+            "older than the running",
+        ),
+        (
+            "a running version below the minimum",
+            ReleaseKit::new(&release_binary("0.3.0"), "0.3.0").min_version("0.2.0"),
+            None,
+            "below the release's minimum",
+        ),
+        (
+            "a frozen manifest past its expiry",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::Expired),
+            None,
+            "expired",
+        ),
+        (
+            "a manifest signed by an unknown key",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::ManifestSignedByAnotherKey),
+            None,
+            "does not trust",
+        ),
+        (
+            "a manifest changed after signing",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::ManifestChangedAfterSigning),
+            None,
+            "does not verify",
+        ),
+        (
+            "an unsigned manifest",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::NoManifestSignature),
+            None,
+            "404",
+        ),
+        (
+            "mix-and-match of two releases' files",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::MixAndMatch {
+                other_version: "0.1.2".into(),
+            }),
+            None,
+            "mix-and-match",
+        ),
+        (
+            "another release's archive under this one's name",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::SwappedArchive {
+                other_version: "0.1.2".into(),
+            }),
+            None,
+            "SHA-256",
+        ),
+        (
+            "a wrong checksum",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::WrongChecksum),
+            None,
+            "SHA-256",
+        ),
+        (
+            "an oversize download",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::Oversize),
+            None,
+            "more than",
+        ),
+        (
+            "an endless download",
+            ReleaseKit::new(&newer, "0.1.1"),
+            Some(Serve::Endless),
+            "more than",
+        ),
+        (
+            "a truncated download",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::Truncated),
+            None,
+            "ended after",
+        ),
+        (
+            "an unsigned archive",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::UnsignedArchive),
+            None,
+            "signature",
+        ),
+        (
+            "an archive signed by an unknown key",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::ArchiveSignedByAnotherKey),
+            None,
+            "signature",
+        ),
+        (
+            "a binary that is not the one the manifest names",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::WrongBinaryChecksum),
+            None,
+            "SHA-256",
+        ),
+    ];
+    let mut refused = Vec::new();
+    for (case, kit, serve, reason) in cases {
+        let _ = std::fs::remove_dir_all(&served);
+        let release = kit.build(&served).unwrap();
+        server.serve(&release.asset_name, serve.unwrap_or(Serve::Normal));
+        let (ok, stdout, stderr) = dockd_update(&config, "--now");
+        assert!(!ok, "{case}: accepted\n{stdout}{stderr}");
+        assert!(
+            stderr.to_lowercase().contains(&reason.to_lowercase()),
+            "{case}: the refusal does not say {reason:?}: {stderr}"
+        );
+        assert_eq!(
+            sha256(Path::new(DOCKD)),
+            binary_before,
+            "{case}: the binary changed"
+        );
+        let slots = Slots::new(&dir.join("dock/data"));
+        let state = slots.state().unwrap();
+        assert!(
+            state.trial.is_none() && state.current.is_none(),
+            "{case}: {state:?}"
+        );
+        let left: Vec<String> = std::fs::read_dir(slots.dir())
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| {
+                        !n.ends_with(".jsonl") && !n.ends_with(".json") && !n.ends_with("audited")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{case}: left in the slots: {left:?}");
+        refused.push(format!("{case}: {}", stderr.trim()));
+    }
+    println!("refused:\n{}", refused.join("\n"));
+
+    // The same server with a good release: offered, then installed on trial.
+    let _ = std::fs::remove_dir_all(&served);
+    let release = ReleaseKit::new(&newer, "0.1.1").build(&served).unwrap();
+    server.serve(&release.asset_name, Serve::Normal);
+    let (ok, stdout, stderr) = dockd_update(&config, "--check");
+    assert!(
+        ok && stdout.contains("0.1.1 is available"),
+        "{stdout}{stderr}"
+    );
+    let (ok, stdout, stderr) = dockd_update(&config, "--now");
+    assert!(ok && stdout.contains("0.1.1 installed"), "{stdout}{stderr}");
+    let state = Slots::new(&dir.join("dock/data")).state().unwrap();
+    assert_eq!(state.trial.unwrap().version, "0.1.1");
+    assert_eq!(sha256(Path::new(DOCKD)), binary_before);
+}
+
+#[test]
+fn a_running_dock_asked_to_update_installs_restarts_into_the_new_version_and_keeps_it_once_healthy()
+{
+    let dir = crate::support::TestDir::new("update-live-server");
+    let served = dir.join("served");
+    std::fs::create_dir_all(dir.join("ca")).unwrap();
+    let server = ReleaseServer::start_blocking(&served, &dir.join("ca")).unwrap();
+    ReleaseKit::new(&release_binary("0.1.1"), "0.1.1")
+        .build(&served)
+        .unwrap();
+    let mut dock = Dock::start_with_tables(
+        "update-live",
+        &format!(
+            "[update]\nmanifest_url = \"{}\"\nca_file = {:?}\n",
+            server.manifest_url(),
+            server.ca.ca_pem_path
+        ),
+    );
+    assert_eq!(running_version(&dock), env!("CARGO_PKG_VERSION"));
+    let out = dock.run_command(&["update", "--now"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("0.1.1 installed"), "{said}");
+    wait_for(
+        "the new version to be confirmed",
+        Duration::from_secs(90),
+        || (state(&dock).current.as_deref() == Some("0.1.1")).then_some(()),
+    );
+    assert_eq!(running_version(&dock), "0.1.1");
+    let seen: Vec<String> = actions(&dock).into_iter().map(|a| a.0).collect();
+    assert_eq!(seen, ["installed", "trial", "confirmed"], "{}", dock.log());
+    wait_for("the audit trail", Duration::from_secs(10), || {
+        (audited(&dock, "installed") == 1 && audited(&dock, "confirmed") == 1).then_some(())
+    });
+    // Asked again: nothing newer.
+    let out = dock.run_command(&["update", "--check"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("up to date"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(dock.stop().success());
 }
