@@ -419,7 +419,7 @@ impl ReleaseKit {
         let name = format!("dockd-{version}-{}.tar.gz", self.arch);
         let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
             Vec::new(),
-            flate2::Compression::default(),
+            flate2::Compression::fast(),
         ));
         let mut header = tar::Header::new_gnu();
         header.set_size(self.binary.len() as u64);

@@ -472,3 +472,26 @@ async fn every_manifest_attack_the_kit_builds_is_refused_by_the_judge_after_a_re
         assert!(expected(&rejected), "{name}: {rejected}");
     }
 }
+
+#[tokio::test]
+async fn a_release_as_large_as_a_real_dockd_is_fetched_whole_and_byte_identical() {
+    // This very test binary: a debug dockd library, some hundreds of MB, as a release carries.
+    let binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    assert!(binary.len() > 50 << 20, "{} bytes", binary.len());
+    let started = std::time::Instant::now();
+    let setup = start("large", ReleaseKit::new(&binary, VERSION)).await;
+    let built = started.elapsed();
+    let asset = offered(&setup).await.unwrap();
+    let fetched = setup
+        .fetcher
+        .release(&asset, &setup.into, &keys::trusted())
+        .await
+        .unwrap();
+    let fetch = started.elapsed() - built;
+    assert!(std::fs::read(&fetched.binary).unwrap() == binary);
+    eprintln!(
+        "A {} MB binary: release built in {built:?}, fetched and checked in {fetch:?}.",
+        binary.len() >> 20
+    );
+    let _ = std::fs::remove_dir_all(&setup.dir);
+}
