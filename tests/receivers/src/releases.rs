@@ -51,6 +51,9 @@ pub enum Serve {
     CutShort { after: u64 },
     /// `announced` as the `Content-Length`, then the whole file, then the connection closed.
     WrongLength { announced: u64 },
+    /// The file's whole length announced, `after` bytes sent, then nothing more while the
+    /// connection stays open (until the client gives up).
+    Stall { after: u64 },
 }
 
 /// One request the server received.
@@ -264,6 +267,15 @@ async fn answer<S: tokio::io::AsyncWrite + Unpin>(
             let cut = usize::try_from(after.min(len)).unwrap_or(body.len());
             stream.write_all(&body[..cut]).await?;
         }
+        Serve::Stall { after } => {
+            stream
+                .write_all(head("200 OK", Some(len)).as_bytes())
+                .await?;
+            let cut = usize::try_from(after.min(len)).unwrap_or(body.len());
+            stream.write_all(&body[..cut]).await?;
+            stream.flush().await?;
+            std::future::pending::<()>().await;
+        }
         Serve::WrongLength { announced } => {
             stream
                 .write_all(head("200 OK", Some(announced)).as_bytes())
@@ -333,6 +345,9 @@ pub enum Attack {
     UnsignedArchive,
     /// The archive is zipsign-signed by [`OTHER_SEED`].
     ArchiveSignedByAnotherKey,
+    /// The archive (signed, its digests in the manifest) holds the binary as `dockd.bin`, no
+    /// `dockd`.
+    ArchiveWithoutBinary,
 }
 
 /// Builds a release folder from a dockd binary, as the release process does, with knobs.
@@ -429,7 +444,12 @@ impl ReleaseKit {
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
         header.set_cksum();
-        tar.append_data(&mut header, "dockd", self.binary.as_slice())?;
+        let entry = if self.has(&Attack::ArchiveWithoutBinary) {
+            "dockd.bin"
+        } else {
+            "dockd"
+        };
+        tar.append_data(&mut header, entry, self.binary.as_slice())?;
         let unsigned = tar.into_inner()?.finish()?;
         let Some(seed) = seed else {
             return Ok((name, unsigned));
