@@ -90,7 +90,18 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    run_with(config, clock, shutdown, Handover::default()).await
+    run_with(config, clock, shutdown, Handover::default())
+        .await
+        .map(drop)
+}
+
+/// How the daemon ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// `shutdown` was cancelled (a signal, or the console's `restart`).
+    Stopped,
+    /// It installed a newer version and stopped to be started again into it.
+    RestartForUpdate,
 }
 
 /// Runs the daemon until `shutdown` is cancelled, with what systemd handed over (the page's
@@ -101,7 +112,7 @@ pub async fn run_with(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
     systemd: Handover,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Ended> {
     let notifier = systemd.notifier.clone();
     let ran = run_handed_over(config, clock, shutdown, systemd).await;
     if let Err(error) = &ran {
@@ -115,7 +126,7 @@ async fn run_handed_over(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
     systemd: Handover,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Ended> {
     crate::metrics::mark_start();
     // First, before the database is touched: a daemon already answering on this control socket
     // (or the data folder's link to it) stops this start.
@@ -136,7 +147,7 @@ async fn run_handed_over(
                 match crate::locked::run(&config, &locked, &control, &clock, &shutdown, &systemd)
                     .await?
                 {
-                    crate::locked::Outcome::Stopped => return Ok(()),
+                    crate::locked::Outcome::Stopped => return Ok(Ended::Stopped),
                     crate::locked::Outcome::Unlocked => {}
                 }
             }
@@ -157,7 +168,16 @@ async fn run_open(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
     systemd: Handover,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Ended> {
+    let running = Arc::new(crate::update::health::Running::new(
+        crate::update::launcher::on_trial(),
+    ));
+    if running.on_trial() {
+        tracing::warn!(
+            version = crate::version::text(),
+            "This version is on trial after a self-update: wearables are pulled but not erased until it passes its health check."
+        );
+    }
     let db_path = config.database_path();
     if !db.is_encrypted() {
         tracing::warn!(
@@ -224,7 +244,8 @@ async fn run_open(
     let (dockings_tx, dockings) = mpsc::channel::<Docking>(64);
     // Every long-lived task, by name: shutdown waits for them until a deadline, then forces them.
     let tasks = Tasks::new();
-    spawn_transports(&config, &tasks, dockings_tx, &shutdown)?;
+    let (configured, started) = spawn_transports(&config, &tasks, dockings_tx, &shutdown)?;
+    running.set_transports(configured, started);
     let (audit, audit_forwarder) =
         DockAudit::spawn(writer.clone(), Arc::clone(&clock), shutdown.clone());
     tasks.spawn("audit forwarder", audit_forwarder);
@@ -276,6 +297,7 @@ async fn run_open(
         Arc::clone(&clock),
     );
     let web_facts = Arc::new(std::sync::OnceLock::new());
+    let page_facts: Arc<std::sync::OnceLock<WebFacts>> = Arc::clone(&web_facts);
     let dock_diagnostics = Arc::new(DockDiagnostics::new(DiagnosticsParts {
         reader: Reader::open(&db)?,
         live: diag_live,
@@ -318,6 +340,9 @@ async fn run_open(
         systemd.web_listener.as_ref(),
     )
     .await?;
+    if let Some(facts) = page_facts.get() {
+        running.set_page(&facts.url);
+    }
     // The page listens and the store is open: systemd may call the start done.
     systemd
         .notifier
@@ -350,6 +375,7 @@ async fn run_open(
             crate::pull::IN_FLIGHT_KIB as usize,
         )),
         producer: producer.clone(),
+        running: Arc::clone(&running),
     };
     tasks.spawn(
         "compaction",
@@ -402,6 +428,7 @@ async fn run_open(
                 site: Arc::clone(&site),
                 config: Arc::new(config.clone()),
                 clock: Arc::clone(&ctx.clock),
+                running: Arc::clone(&ctx.running),
             }),
             shutdown.clone(),
         ),
@@ -426,8 +453,12 @@ async fn run_open(
     // Only now, with the store closed, does the socket go: until here a command waited for this
     // daemon instead of opening the database beside it.
     drop(control);
+    if running.restart_requested() {
+        tracing::info!("Stopped, to start again into the version just installed.");
+        return Ok(Ended::RestartForUpdate);
+    }
     tracing::info!("Stopped.");
-    Ok(())
+    Ok(Ended::Stopped)
 }
 
 /// Stops everything within [`shutdown::BUDGET`] of now: the tasks (and the pulls) get
@@ -463,12 +494,15 @@ async fn stop(tasks: Tasks, pulls: TaskTracker, writer_thread: store::WriterThre
     }
 }
 
+/// Starts the wearables' transports the config asks for; returns their names, those asked for
+/// and those that started (a trial's health check compares them).
 fn spawn_transports(
     config: &Config,
     tasks: &Tasks,
     dockings: mpsc::Sender<Docking>,
     shutdown: &CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let (mut configured, mut started) = (Vec::new(), Vec::new());
     if let Some(path) = &config.link.emulator_socket {
         let listener = socket::bind_unix(path).with_context(|| {
             format!(
@@ -477,6 +511,8 @@ fn spawn_transports(
             )
         })?;
         tracing::info!(socket = %path.display(), "Accepting emulated wearables.");
+        configured.push("emulator socket".to_owned());
+        started.push("emulator socket".to_owned());
         tasks.spawn(
             "emulator socket",
             socket::serve_unix(listener, path.clone(), dockings.clone(), shutdown.clone()),
@@ -493,6 +529,8 @@ fn spawn_transports(
                 format!("cannot listen on {addr} for emulated wearables (link.emulator_tcp)")
             })?;
         tracing::info!(%addr, "Accepting emulated wearables over TCP.");
+        configured.push("emulator TCP".to_owned());
+        started.push("emulator TCP".to_owned());
         tasks.spawn(
             "emulator TCP listener",
             socket::serve_tcp(listener, dockings.clone(), shutdown.clone()),
@@ -504,8 +542,10 @@ fn spawn_transports(
             hotplug: config.usb.hotplug,
             rescan: Duration::from_secs(config.usb.rescan_s),
         };
+        configured.push("USB".to_owned());
         match usb::start(settings, dockings, shutdown.clone()) {
             Ok(monitor) => {
+                started.push("USB".to_owned());
                 tasks.spawn("USB monitor", async move {
                     if tokio::task::spawn_blocking(move || monitor.join())
                         .await
@@ -521,7 +561,7 @@ fn spawn_transports(
             }
         }
     }
-    Ok(())
+    Ok((configured, started))
 }
 
 /// What the page is built over.

@@ -31,6 +31,119 @@ pub struct Config {
     /// `[control]`: the daemon's control socket, which `dockd status`, `user add`, `privacy` and
     /// `purge --now` ask before they would open the database themselves.
     pub control: ControlConfig,
+    /// `[update]`: signed self-update from a release server; absent: off (the package manager
+    /// alone updates dockd).
+    pub update: Option<UpdateConfig>,
+}
+
+/// `[update]`: where releases are announced and when they may be installed. Read from the file
+/// as [`UpdateFile`] and checked into this shape.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "UpdateFile")]
+pub struct UpdateConfig {
+    /// `manifest_url`: the signed manifest, `https://…/manifest.json` (HTTPS only); its
+    /// signature is fetched from the same url with `.sig` appended, archives from its folder.
+    pub manifest_url: String,
+    /// `ca_file`: the only roots trusted for the release server (PEM); absent: Debian's bundle.
+    pub ca_file: Option<PathBuf>,
+    /// `proxy`: an HTTPS proxy; absent: `HTTPS_PROXY`/`https_proxy`.
+    pub proxy: Option<String>,
+    /// `check_every_h`: hours between checks (1 to 720, default 24).
+    pub check_every_h: u32,
+    /// `window`: the site-time window unattended installs happen in, `"HH:MM-HH:MM"` (default
+    /// `"02:00-04:00"`; it may wrap past midnight).
+    pub window: (u32, u32),
+    /// `health_timeout_s`: how long a new version has to pass its health check (30 to 3600,
+    /// default 300).
+    pub health_timeout_s: u32,
+}
+
+/// `[update]` as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateFile {
+    manifest_url: Option<String>,
+    ca_file: Option<PathBuf>,
+    proxy: Option<String>,
+    check_every_h: Option<u32>,
+    window: Option<String>,
+    health_timeout_s: Option<u32>,
+}
+
+impl UpdateConfig {
+    /// Whether `minute_of_day` (site time) is inside the window.
+    pub fn in_window(&self, minute_of_day: u32) -> bool {
+        let (start, end) = self.window;
+        if start <= end {
+            (start..end).contains(&minute_of_day)
+        } else {
+            minute_of_day >= start || minute_of_day < end
+        }
+    }
+
+    /// The window as written, `HH:MM-HH:MM`.
+    pub fn window_text(&self) -> String {
+        let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+        format!("{}-{}", hm(self.window.0), hm(self.window.1))
+    }
+}
+
+impl TryFrom<UpdateFile> for UpdateConfig {
+    type Error = String;
+
+    fn try_from(file: UpdateFile) -> Result<Self, String> {
+        let manifest_url = file.manifest_url.ok_or(
+            "update.manifest_url is required: \"https://releases.example.com/dockd/manifest.json\""
+                .to_owned(),
+        )?;
+        let lower = manifest_url.to_ascii_lowercase();
+        if !lower.starts_with("https://") || manifest_url.len() <= "https://".len() {
+            return Err(format!(
+                "update.manifest_url = {manifest_url:?} must be an https:// url: releases are never fetched in the clear"
+            ));
+        }
+        if let Some(path) = &file.ca_file {
+            existing_file("update.ca_file", path)?;
+        }
+        let check_every_h = file.check_every_h.unwrap_or(24);
+        if !(1..=720).contains(&check_every_h) {
+            return Err(format!(
+                "update.check_every_h = {check_every_h} must be 1 to 720 hours"
+            ));
+        }
+        let health_timeout_s = file.health_timeout_s.unwrap_or(300);
+        if !(5..=3600).contains(&health_timeout_s) {
+            return Err(format!(
+                "update.health_timeout_s = {health_timeout_s} must be 5 to 3600 seconds"
+            ));
+        }
+        let text = file.window.unwrap_or_else(|| "02:00-04:00".to_owned());
+        let window = parse_window(&text).ok_or_else(|| {
+            format!(
+                "update.window = {text:?} is not a window of site time: write \"HH:MM-HH:MM\", e.g. \"02:00-04:00\""
+            )
+        })?;
+        Ok(Self {
+            manifest_url,
+            ca_file: file.ca_file,
+            proxy: file.proxy,
+            check_every_h,
+            window,
+            health_timeout_s,
+        })
+    }
+}
+
+/// `"HH:MM-HH:MM"` as minutes of the day; the two ends differ.
+fn parse_window(text: &str) -> Option<(u32, u32)> {
+    let minute = |hm: &str| -> Option<u32> {
+        let (h, m) = hm.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60 && hm.trim().len() == 5).then_some(h * 60 + m)
+    };
+    let (start, end) = text.split_once('-')?;
+    let (start, end) = (minute(start)?, minute(end)?);
+    (start != end).then_some((start, end))
 }
 
 /// `[control]`: where the daemon's control socket is and who may use it.
@@ -736,6 +849,9 @@ impl Config {
         shown.analysis.teams.values_mut().for_each(counted);
         for task in &mut shown.analysis.tasks {
             counted(&mut task.workers);
+        }
+        if let Some(update) = &mut shown.update {
+            update.proxy = update.proxy.as_deref().map(redact_userinfo);
         }
         if let Some(upload) = &mut shown.upload {
             upload.proxy = upload.proxy.as_deref().map(redact_userinfo);

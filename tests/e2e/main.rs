@@ -20,6 +20,7 @@ mod roster;
 mod spine;
 mod support;
 mod tidy;
+mod update;
 mod upload;
 mod upload_crash;
 mod usb;

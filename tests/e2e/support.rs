@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -226,6 +227,11 @@ impl Dock {
         });
     }
 
+    /// Starts the daemon (again) and returns at once, waiting for nothing.
+    pub fn start_process(&mut self) {
+        self.spawn();
+    }
+
     /// Whether the daemon accepts emulated wearables (its socket file exists).
     pub fn accepts_wearables(&self) -> bool {
         self.socket.exists()
@@ -245,6 +251,9 @@ impl Dock {
             .args(["run", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "dockd=debug,info")
+            // Its own process group, signalled as a whole as systemd signals a unit's cgroup:
+            // a version the launcher runs as its child stops (or dies) with it.
+            .process_group(0)
             // Its control socket in the data folder, where this test's commands look.
             .env_remove("RUNTIME_DIRECTORY")
             .stdin(Stdio::null())
@@ -266,6 +275,9 @@ impl Dock {
     /// `kill -9`: no chance to clean up.
     pub fn kill_hard(&mut self) {
         if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -275,7 +287,7 @@ impl Dock {
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", "--", &format!("-{}", child.id())])
             .status();
         let start = Instant::now();
         loop {

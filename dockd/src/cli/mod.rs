@@ -268,10 +268,10 @@ impl From<RoleArg> for Role {
 pub fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { config } => {
-            let config = load_config(&config)?;
+        Command::Run { config: path } => {
+            let config = load_config(&path)?;
             init_tracing();
-            run_daemon(config)
+            run_daemon(config, &path)
         }
         Command::PrepareKey { config } => {
             init_command_tracing();
@@ -521,22 +521,56 @@ fn cancel_on_signals(token: CancellationToken) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_daemon(config: Config) -> anyhow::Result<ExitCode> {
-    let runtime = runtime()?;
+fn run_daemon(config: Config, config_path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use dockd::update::launcher::{self, EXIT_RESTART, Launched, Launcher};
     let env = systemd_env();
-    let pid = std::process::id();
-    let systemd = dockd::systemd::Handover {
-        web_listener: env.take_web_listener(pid)?,
-        notifier: dockd::systemd::Notifier::new(env.notify_socket.as_deref()),
-        watchdog_every: env.watchdog_every(pid),
-    };
-    let ran = runtime.block_on(async {
-        let shutdown = CancellationToken::new();
-        cancel_on_signals(shutdown.clone())?;
-        dockd::app::run_with(config, Arc::new(SystemClock), shutdown, systemd).await?;
-        Ok(ExitCode::SUCCESS)
-    });
-    // Blocking jobs the shutdown deadline stopped waiting for must not hold up the exit.
-    runtime.shutdown_timeout(dockd::app::RUNTIME_GRACE);
-    ran
+    let launched = launcher::launched_by_parent();
+    loop {
+        let runtime = runtime()?;
+        if !launched {
+            // The packaged binary chooses the version first: a confirmed or trial slot runs as
+            // its child; the packaged version runs here.
+            let shutdown = CancellationToken::new();
+            let outcome = runtime.block_on(async {
+                cancel_on_signals(shutdown.clone())?;
+                anyhow::Ok(Launcher::new(&config, config_path).launch(&shutdown).await)
+            })?;
+            if let Launched::Exit(code) = outcome {
+                runtime.shutdown_timeout(dockd::app::RUNTIME_GRACE);
+                return Ok(ExitCode::from(code));
+            }
+            if shutdown.is_cancelled() {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        // systemd's sockets and watchdog name the launcher's pid when it started this version.
+        let pid = if launched {
+            std::os::unix::process::parent_id()
+        } else {
+            std::process::id()
+        };
+        let handed_over = env.listen_pid.is_some();
+        let systemd = dockd::systemd::Handover {
+            web_listener: env.take_web_listener(pid)?,
+            notifier: dockd::systemd::Notifier::new(env.notify_socket.as_deref()),
+            watchdog_every: env.watchdog_every(pid),
+        };
+        let ran = runtime.block_on(async {
+            let shutdown = CancellationToken::new();
+            cancel_on_signals(shutdown.clone())?;
+            dockd::app::run_with(config.clone(), Arc::new(SystemClock), shutdown, systemd).await
+        });
+        // Blocking jobs the shutdown deadline stopped waiting for must not hold up the exit.
+        runtime.shutdown_timeout(dockd::app::RUNTIME_GRACE);
+        match ran? {
+            dockd::app::Ended::Stopped => return Ok(ExitCode::SUCCESS),
+            // The launcher above this process, or systemd (whose socket this process took and
+            // closed), starts the new version.
+            dockd::app::Ended::RestartForUpdate if launched || handed_over => {
+                return Ok(ExitCode::from(EXIT_RESTART));
+            }
+            // Without either, the launcher here starts it.
+            dockd::app::Ended::RestartForUpdate => continue,
+        }
+    }
 }

@@ -158,6 +158,18 @@ pub async fn ask_streamed(
     Ok(Some(read_response(&mut reader, &shown).await?))
 }
 
+/// Asks the daemon behind `config`'s control socket, and only it (no database is opened when no
+/// daemon listens): the launcher's health checks and the update commands.
+pub async fn ask_daemon(config: &Config, command: Command) -> Result<Value, AskError> {
+    match connect(config).await? {
+        Some((stream, shown)) => exchange(stream, &command, &shown).await,
+        None => Err(AskError::Failed(format!(
+            "no dockd answers on {}",
+            config.control_socket().display()
+        ))),
+    }
+}
+
 /// Whether a daemon listens on `config`'s control socket (for a command that must not run beside
 /// one); an error when that cannot be known.
 pub async fn daemon_listens(config: &Config) -> Result<bool, AskError> {
@@ -335,6 +347,7 @@ mod tests {
                 site: crate::control::test_site(&scratch.reader),
                 config: Arc::new(config.clone()),
                 clock: Arc::new(crate::clock::SystemClock),
+                running: Arc::new(crate::update::health::Running::new(false)),
             }),
             shutdown.clone(),
         ));

@@ -23,6 +23,7 @@ pub enum Store<'a> {
         reader: &'a Reader,
         writer: &'a Writer,
         site: &'a Arc<crate::site::SiteSettings>,
+        running: &'a Arc<crate::update::health::Running>,
     },
     /// No daemon runs: the command opens the database itself with its key (read-only for the
     /// reading commands, a writer of its own for the changing ones).
@@ -185,6 +186,7 @@ pub async fn run(
                     writer,
                     reader,
                     site,
+                    ..
                 } => {
                     let deleted = writer
                         .delete_worker(crate::store::deletion::WorkerDeletion {
@@ -252,6 +254,13 @@ pub async fn run(
         Command::Backup { .. } => Err(CommandError::Refused(
             "a backup is streamed: `dockd backup` asks for it through control::stream".to_owned(),
         )),
+        Command::Health => match store {
+            Store::Daemon { running, .. } => serde_json::to_value(running.report())
+                .map_err(|e| CommandError::Stopped(e.to_string())),
+            Store::Database { .. } => Err(CommandError::Refused(
+                "no dockd runs on this data folder: health is the running daemon's".to_owned(),
+            )),
+        },
         Command::Metrics => match store {
             Store::Daemon { reader, writer, .. } => {
                 let (reader, queued) = ((*reader).clone(), writer.queued());
@@ -387,6 +396,7 @@ pub fn status(config: &Config, reader: &Reader) -> Result<Value, StoreError> {
         })
         .collect();
     Ok(serde_json::json!({
+        "version": crate::version::text(),
         "wearables": list,
         "web_certificate_sha256": fingerprint,
         "gps": gps,
@@ -426,6 +436,7 @@ mod tests {
             reader: &scratch.reader,
             writer: &scratch.writer,
             site: &crate::control::test_site(&scratch.reader),
+            running: &Arc::new(crate::update::health::Running::new(false)),
         };
         let db = scratch.db();
         let database = Store::Database { db: &db };
@@ -472,6 +483,7 @@ mod tests {
             reader: &scratch.reader,
             writer: &scratch.writer,
             site: &crate::control::test_site(&scratch.reader),
+            running: &Arc::new(crate::update::health::Running::new(false)),
         };
         let saved = run(
             user_add("anna", "supervisor", "a long pass phrase for anna"),
@@ -547,6 +559,7 @@ mod tests {
             reader: &scratch.reader,
             writer: &scratch.writer,
             site: &crate::control::test_site(&scratch.reader),
+            running: &Arc::new(crate::update::health::Running::new(false)),
         };
         let caller = Caller::ControlSocket { uid: 0 };
         let error = run(
@@ -621,6 +634,7 @@ mod tests {
                 reader: &scratch.reader,
                 writer: &scratch.writer,
                 site: &crate::control::test_site(&scratch.reader),
+                running: &Arc::new(crate::update::health::Running::new(false)),
             },
             &config,
             1_000,
@@ -661,6 +675,7 @@ mod tests {
                 reader: &scratch.reader,
                 writer: &scratch.writer,
                 site: &site,
+                running: &Arc::new(crate::update::health::Running::new(false)),
             },
             &config,
             2_000,
@@ -691,6 +706,7 @@ mod tests {
                 reader: &scratch.reader,
                 writer: &scratch.writer,
                 site: &crate::control::test_site(&scratch.reader),
+                running: &Arc::new(crate::update::health::Running::new(false)),
             },
             &config,
             1_000,

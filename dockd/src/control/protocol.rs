@@ -93,6 +93,9 @@ pub enum Command {
     Backup { passphrase: Secret },
     /// The daemon's figures in Prometheus text format (`dockd metrics`).
     Metrics,
+    /// The running daemon's account of itself (`update::health::Report`), which the launcher
+    /// judges a version on trial by.
+    Health,
 }
 
 impl Command {
@@ -109,6 +112,7 @@ impl Command {
             Command::RecordExport { .. } => "record_export",
             Command::Backup { .. } => "backup",
             Command::Metrics => "metrics",
+            Command::Health => "health",
         }
     }
 

@@ -202,6 +202,8 @@ pub struct Daemon {
     pub site: Arc<crate::site::SiteSettings>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+    /// The daemon's account of itself, for `health`.
+    pub running: Arc<crate::update::health::Running>,
 }
 
 impl ControlSocket {
@@ -482,6 +484,7 @@ async fn answer(item: Incoming, backend: &Backend, uid: u32) -> Response {
         reader: &daemon.reader,
         writer: &daemon.writer,
         site: &daemon.site,
+        running: &daemon.running,
     };
     let caller = Caller::ControlSocket { uid };
     match commands::run(
@@ -551,6 +554,7 @@ mod tests {
             site: crate::control::test_site(&scratch.reader),
             config: Arc::new(config.clone()),
             clock: Arc::new(SystemClock),
+            running: Arc::new(crate::update::health::Running::new(false)),
         }
     }
 

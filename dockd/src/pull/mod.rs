@@ -51,6 +51,9 @@ pub struct PullContext {
     pub in_flight: Arc<Semaphore>,
     /// With `[upload]`: a docking's end queues the wearable's diagnostics for upload.
     pub producer: Option<Arc<crate::upload::produce::Producer>>,
+    /// This version's account of itself: while it is on trial (a self-update not yet confirmed)
+    /// no segment is erased, so the wearables keep everything until it is.
+    pub running: Arc<crate::update::health::Running>,
 }
 
 /// The default for [`PullContext::in_flight`], in KiB.
@@ -421,6 +424,11 @@ impl Pull {
         self.ctx.board.update(self.slot, |s| s.segments_done += 1);
         if !erase {
             return Ok(()); // quarantined: it stays on the wearable
+        }
+        if self.ctx.running.on_trial() {
+            // Stored, and kept on the wearable until this version is confirmed: the next
+            // docking finds it stored and erases it then.
+            return Ok(());
         }
         self.client.erase(entry.id).await?;
         let erased_ms = self.ctx.clock.now_ms();
@@ -854,6 +862,7 @@ mod tests {
                 cpu: Arc::new(Semaphore::new(1)),
                 in_flight: Arc::new(Semaphore::new(IN_FLIGHT_KIB as usize)),
                 producer: None,
+                running: Arc::new(crate::update::health::Running::new(false)),
             };
             Self { ctx, thread, dir }
         }
@@ -996,6 +1005,53 @@ mod tests {
         haptics: false,
         rate_hz: 25,
     };
+
+    #[tokio::test]
+    async fn a_version_on_trial_stores_everything_erases_nothing_and_erases_it_all_once_confirmed()
+    {
+        let mut dock = Dock::new("trial", Duration::from_secs(3600));
+        let running = Arc::new(crate::update::health::Running::new(true));
+        dock.ctx.running = Arc::clone(&running);
+        let mut wearable = wearable();
+        let segments = wearable.truth().segments.len() as u64;
+        let stored = |reader: &Reader| {
+            reader
+                .wearable_totals()
+                .unwrap()
+                .first()
+                .is_some_and(|t| t.segments_stored == segments)
+        };
+
+        dock.docked_during(
+            &mut wearable,
+            dock.wait_until("every segment stored", stored),
+        )
+        .await;
+        assert!(wearable.erased_ids().is_empty(), "nothing erased on trial");
+
+        running.confirmed();
+        let db = crate::store::Database::for_tests(&dock.dir.join("dockd.db"));
+        let all_erased = move |_: &Reader| {
+            let conn = crate::store::open_for_reading(&db).unwrap();
+            let erased: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM segment WHERE erased_ms IS NOT NULL",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            erased as u64 == segments
+        };
+        dock.docked_during(
+            &mut wearable,
+            dock.wait_until("every segment erased", all_erased),
+        )
+        .await;
+        assert!(emptied(&wearable), "erased once confirmed");
+        let totals = dock.ctx.reader.wearable_totals().unwrap();
+        assert_eq!(totals[0].segments_stored, segments, "nothing stored twice");
+        dock.close();
+    }
 
     #[tokio::test]
     async fn a_roster_assignment_reaches_the_docked_wearable_after_its_pull_and_is_recorded() {

@@ -306,6 +306,15 @@ impl Database {
         }
     }
 
+    /// Another file under the same key (or plaintext, as this one is): a copy of this database.
+    pub fn with_path(&self, path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            key: self.key.clone(),
+            key_file: self.key_file.clone(),
+        }
+    }
+
     /// An encrypted database whose key lives in `<path>.test-key` (made on first use), so every
     /// handle a test makes for one path opens it.
     #[cfg(test)]

@@ -64,6 +64,42 @@ pub fn take(db: &Database, into: &Path) -> Result<Snapshot, StoreError> {
     })
 }
 
+/// Copies `db` into `into` (a new file) under `db`'s own key (or plaintext, as `db` is), as one
+/// read transaction sees it, and returns the copy's schema version: the launcher's copy from
+/// before a version's trial, which can be renamed back over the database as it is.
+pub fn copy_as_is(db: &Database, into: &Path) -> Result<usize, StoreError> {
+    let conn = db.connect(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let _ = std::fs::remove_file(into);
+    attach_copy(&conn, into, db.key())?;
+    let copied = (|| {
+        conn.execute_batch("BEGIN DEFERRED")?;
+        let version: i64 = conn.pragma_query_value(Some("main"), "user_version", |r| r.get(0))?;
+        copy_attached(&conn)?;
+        conn.execute_batch("COMMIT")?;
+        Ok::<_, StoreError>(version)
+    })();
+    if copied.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    let detached = conn.execute_batch("DETACH DATABASE copy");
+    let version = copied?;
+    detached?;
+    drop(conn);
+    super::key::sync_file(into).map_err(|source| StoreError::DataDir {
+        path: into.display().to_string(),
+        source,
+    })?;
+    Ok(usize::try_from(version).unwrap_or(usize::MAX))
+}
+
+/// The schema version (`user_version`) of `db`, read-only.
+pub fn schema_version(db: &Database) -> Result<usize, StoreError> {
+    let conn = super::open_for_reading(db)?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    Ok(usize::try_from(version).unwrap_or(usize::MAX))
+}
+
 /// Rows per table (`sqlite_%` tables left out).
 pub fn row_counts(conn: &Connection) -> Result<BTreeMap<String, i64>, StoreError> {
     let names: Vec<String> = conn

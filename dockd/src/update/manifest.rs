@@ -125,16 +125,42 @@ pub enum Rejected {
     Oversize { size: u64 },
 }
 
-/// Judges the manifest `bytes` with its detached `signature` (64 bytes) for a dock running
-/// `running` on `arch` at `now_ms`, trusting `keys`.
-pub fn judge(
-    bytes: &[u8],
-    signature: &[u8],
-    keys: &[TrustedKey],
-    running: Version,
-    arch: &str,
-    now_ms: i64,
-) -> Result<Verdict, Rejected> {
+/// A manifest whose signature a trusted key verified: the release it describes, not yet judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub version: Version,
+    pub min_version: Version,
+    pub expires_ms: i64,
+    pub assets: Vec<Asset>,
+}
+
+impl Release {
+    /// This architecture's asset, if its name binds it to this release and `arch`.
+    pub fn asset_for(&self, arch: &str) -> Result<&Asset, Rejected> {
+        let version = self.version;
+        let asset = self
+            .assets
+            .iter()
+            .find(|asset| asset.arch == arch)
+            .ok_or_else(|| Rejected::NoAsset {
+                version,
+                arch: arch.to_owned(),
+            })?;
+        if asset.name != format!("dockd-{version}-{arch}.tar.gz") {
+            return Err(Rejected::MixAndMatch {
+                name: asset.name.clone(),
+                version,
+                arch: arch.to_owned(),
+            });
+        }
+        Ok(asset)
+    }
+}
+
+/// Verifies the manifest `bytes` with its detached `signature` (64 bytes) against `keys`, and
+/// reads it: nothing of it is believed before this. Used at every start of an installed version
+/// too (where expiry and rollback no longer matter, the signature and the hashes do).
+pub fn verify(bytes: &[u8], signature: &[u8], keys: &[TrustedKey]) -> Result<Release, Rejected> {
     use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
     if keys.is_empty() {
         return Err(Rejected::NoKeys);
@@ -163,10 +189,40 @@ pub fn judge(
         )));
     }
     let version: Version = wire.version.parse().map_err(Rejected::Malformed)?;
-    let minimum: Version = wire.min_version.parse().map_err(Rejected::Malformed)?;
-    if now_ms >= wire.expires_ms {
+    let min_version: Version = wire.min_version.parse().map_err(Rejected::Malformed)?;
+    for asset in &wire.assets {
+        for digest in [&asset.sha256, &asset.binary_sha256] {
+            if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Rejected::Malformed(format!(
+                    "a sha256 of {} is not 64 hex digits",
+                    asset.name
+                )));
+            }
+        }
+    }
+    Ok(Release {
+        version,
+        min_version,
+        expires_ms: wire.expires_ms,
+        assets: wire.assets,
+    })
+}
+
+/// Judges the manifest `bytes` with its detached `signature` (64 bytes) for a dock running
+/// `running` on `arch` at `now_ms`, trusting `keys`.
+pub fn judge(
+    bytes: &[u8],
+    signature: &[u8],
+    keys: &[TrustedKey],
+    running: Version,
+    arch: &str,
+    now_ms: i64,
+) -> Result<Verdict, Rejected> {
+    let release = verify(bytes, signature, keys)?;
+    let (version, minimum) = (release.version, release.min_version);
+    if now_ms >= release.expires_ms {
         return Err(Rejected::Expired {
-            expires_ms: wire.expires_ms,
+            expires_ms: release.expires_ms,
         });
     }
     if version < running {
@@ -181,31 +237,9 @@ pub fn judge(
     if running < minimum {
         return Err(Rejected::BelowMinimum { running, minimum });
     }
-    let asset = wire
-        .assets
-        .into_iter()
-        .find(|asset| asset.arch == arch)
-        .ok_or_else(|| Rejected::NoAsset {
-            version,
-            arch: arch.to_owned(),
-        })?;
-    if asset.name != format!("dockd-{version}-{arch}.tar.gz") {
-        return Err(Rejected::MixAndMatch {
-            name: asset.name,
-            version,
-            arch: arch.to_owned(),
-        });
-    }
+    let asset = release.asset_for(arch)?.clone();
     if asset.size > MAX_ASSET_BYTES {
         return Err(Rejected::Oversize { size: asset.size });
-    }
-    for digest in [&asset.sha256, &asset.binary_sha256] {
-        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Rejected::Malformed(format!(
-                "a sha256 of {} is not 64 hex digits",
-                asset.name
-            )));
-        }
     }
     Ok(Verdict::Offer { version, asset })
 }
