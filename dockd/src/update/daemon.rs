@@ -74,7 +74,9 @@ impl UpdateHandle {
     /// trail names them).
     pub async fn ask(&self, ask: Ask, by: &str) -> Result<String, String> {
         let Some(requests) = &self.requests else {
-            return Err("self-update is not configured on this dock ([update] manifest_url)".to_owned());
+            return Err(
+                "self-update is not configured on this dock ([update] manifest_url)".to_owned(),
+            );
         };
         let (reply, answer) = oneshot::channel();
         requests
@@ -188,7 +190,9 @@ impl Updater {
         asked: bool,
     ) -> Result<String, String> {
         let Some(update) = self.config.update.clone() else {
-            return Err("self-update is not configured on this dock ([update] manifest_url)".to_owned());
+            return Err(
+                "self-update is not configured on this dock ([update] manifest_url)".to_owned(),
+            );
         };
         if self.running.on_trial() {
             return Err(format!(
@@ -231,7 +235,10 @@ impl Updater {
             ));
         }
         if ask == Ask::Check {
-            return Ok(format!("{version} is available (running {})", crate::version::text()));
+            return Ok(format!(
+                "{version} is available (running {})",
+                crate::version::text()
+            ));
         }
         if !asked {
             let zone = jiff::tz::TimeZone::get(&self.site.current().time_zone)

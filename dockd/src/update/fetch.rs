@@ -454,7 +454,7 @@ fn check_archive(
             why: "its `dockd` is not a regular file".to_owned(),
         });
     }
-    let got = sha256_file(&binary)?;
+    let got = crate::update::slots::sha256_file(&binary).map_err(io(&binary))?;
     if !got.eq_ignore_ascii_case(&asset.binary_sha256) {
         return Err(FetchError::BinaryChecksum {
             name,
@@ -501,22 +501,6 @@ fn signature_error(name: &str, error: self_update::errors::Error) -> FetchError 
         name,
         why: chain(&error),
     }
-}
-
-/// The sha256 of a file, hex.
-fn sha256_file(path: &Path) -> Result<String, FetchError> {
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path).map_err(io(path))?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(buf.get(..n).unwrap_or_default());
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// A private folder inside the target folder (`.fetch-<pid>-<n>`), removed with everything in it

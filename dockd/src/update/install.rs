@@ -69,9 +69,7 @@ pub async fn install(
         .staging(&version.to_string())
         .map_err(|e| e.to_string())?;
     fail_point("update-staging-made");
-    let fetched = fetcher
-        .release(asset, &staging, &trusted)
-        .await;
+    let fetched = fetcher.release(asset, &staging, &trusted).await;
     let fetched = match fetched {
         Ok(fetched) => fetched,
         Err(error) => {
