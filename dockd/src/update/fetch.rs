@@ -330,16 +330,21 @@ impl Fetcher {
             let chunk = match response.chunk().await {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
-                // The connection broke mid-body (closed early, reset, a read timeout).
-                Err(error) if got < want && https_client::tls_failure(&error, "", "").is_none() => {
-                    tracing::warn!(url = %url, got, want, error = %chain(&error), "The release download broke off.");
-                    return Err(FetchError::Truncated {
-                        url: url.to_string(),
-                        got,
-                        want,
+                // The connection broke mid-body (closed early, reset, the read timeout): a
+                // truncated download, unless TLS itself failed.
+                Err(error) => {
+                    return Err(match self.failure(url, &error) {
+                        FetchError::Unreachable { why, .. } => {
+                            tracing::warn!(url = %url, got, want, error = %why, "The release download broke off.");
+                            FetchError::Truncated {
+                                url: url.to_string(),
+                                got,
+                                want,
+                            }
+                        }
+                        other => other,
                     });
                 }
-                Err(error) => return Err(self.failure(url, &error)),
             };
             got += chunk.len() as u64;
             if got > want {
