@@ -360,6 +360,18 @@ async fn run_open(
         );
     }
 
+    let (updates, updater) = crate::update::daemon::Updater {
+        config: Arc::new(config.clone()),
+        running: Arc::clone(&running),
+        writer: writer.clone(),
+        clock: Arc::clone(&clock),
+        site: Arc::clone(&site),
+        busy: board.busy(),
+        shutdown: shutdown.clone(),
+    }
+    .spawn();
+    tasks.spawn("updater", updater);
+    running.set_updates(updates);
     let ctx = PullContext {
         writer,
         reader,

@@ -15,6 +15,7 @@ mod demo;
 mod emulate;
 mod privacy;
 mod status;
+mod update;
 mod user;
 mod worker;
 
@@ -181,6 +182,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the release server for a newer signed release ([update] in the config), or install
+    /// one now: the running daemon installs it and restarts into it on trial, keeping it only if
+    /// it passes its health check. Exits non-zero, naming the reason, when the release server's
+    /// answer is refused.
+    #[command(group = clap::ArgGroup::new("what").required(true))]
+    Update {
+        /// Only ask what is offered.
+        #[arg(long, group = "what")]
+        check: bool,
+        /// Install a newer release now.
+        #[arg(long, group = "what")]
+        now: bool,
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -298,6 +314,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Status { config, json } => status(&load_config(&config)?, json),
         Command::Selftest { json } => selftest(json),
+        Command::Update { now, config, .. } => update::update(&load_config(&config)?, now),
         Command::Backup { out, config } => backup::backup(&load_config(&config)?, &out),
         Command::Restore {
             file,

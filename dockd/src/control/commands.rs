@@ -102,7 +102,7 @@ pub async fn run(
     now_ms: i64,
     caller: Caller,
 ) -> Result<Value, CommandError> {
-    match command {
+    match command.clone() {
         Command::Status => {
             let config = Arc::clone(config);
             read(store, move |reader| Ok(status(&config, reader)?)).await
@@ -254,6 +254,30 @@ pub async fn run(
         Command::Backup { .. } => Err(CommandError::Refused(
             "a backup is streamed: `dockd backup` asks for it through control::stream".to_owned(),
         )),
+        Command::UpdateCheck | Command::UpdateNow => match store {
+            Store::Daemon { running, .. } => {
+                let updates = running.updates().ok_or_else(|| {
+                    CommandError::Refused("the updater has not started yet".to_owned())
+                })?;
+                let ask = if command == Command::UpdateNow {
+                    crate::update::daemon::Ask::InstallNow
+                } else {
+                    crate::update::daemon::Ask::Check
+                };
+                let by = match caller {
+                    Caller::CommandLine => "the command line".to_owned(),
+                    Caller::ControlSocket { uid } => format!("uid {uid}"),
+                };
+                let said = updates
+                    .ask(ask, &by)
+                    .await
+                    .map_err(CommandError::Refused)?;
+                Ok(serde_json::json!({ "said": said }))
+            }
+            Store::Database { .. } => Err(CommandError::Refused(
+                "no dockd runs on this data folder: `dockd update` checks by itself then".to_owned(),
+            )),
+        },
         Command::Health => match store {
             Store::Daemon { running, .. } => serde_json::to_value(running.report())
                 .map_err(|e| CommandError::Stopped(e.to_string())),

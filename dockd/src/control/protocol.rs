@@ -96,6 +96,10 @@ pub enum Command {
     /// The running daemon's account of itself (`update::health::Report`), which the launcher
     /// judges a version on trial by.
     Health,
+    /// Asks the release server now (`dockd update --check`): what it offers.
+    UpdateCheck,
+    /// Checks and installs a newer release now, then restarts into it (`dockd update --now`).
+    UpdateNow,
 }
 
 impl Command {
@@ -113,6 +117,8 @@ impl Command {
             Command::Backup { .. } => "backup",
             Command::Metrics => "metrics",
             Command::Health => "health",
+            Command::UpdateCheck => "update_check",
+            Command::UpdateNow => "update_now",
         }
     }
 

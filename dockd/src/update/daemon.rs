@@ -104,8 +104,8 @@ pub struct Updater {
     pub clock: Arc<dyn Clock>,
     /// The site's settings: its time zone places the window.
     pub site: Arc<crate::site::SiteSettings>,
-    /// Whether a wearable is being pulled.
-    pub busy: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Whether a wearable is being pulled (the dock board's `busy`).
+    pub busy: watch::Receiver<bool>,
     /// Cancelled to stop the daemon (after an install, with a restart requested).
     pub shutdown: CancellationToken,
 }
@@ -149,14 +149,18 @@ impl Updater {
         // The first check a minute after the start, then on the schedule.
         let mut next_check = tokio::time::Instant::now() + Duration::from_secs(60);
         let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let mut asking = true;
         loop {
             tokio::select! {
                 () = self.shutdown.cancelled() => return,
-                request = requests.recv() => {
-                    let Some(request) = request else { return };
-                    let answer = self.handle(request.ask, &request.by, &slots, &status, true).await;
-                    let _ = request.reply.send(answer);
-                }
+                request = requests.recv(), if asking => match request {
+                    Some(request) => {
+                        let answer = self.handle(request.ask, &request.by, &slots, &status, true).await;
+                        let _ = request.reply.send(answer);
+                    }
+                    // Without [update] nobody holds the sender: the rest still runs.
+                    None => asking = false,
+                },
                 _ = tick.tick() => {
                     if self.running.on_trial() && self.confirmed(&slots) {
                         self.running.confirmed();
@@ -257,7 +261,7 @@ impl Updater {
                 ));
             }
         }
-        if (self.busy)() {
+        if *self.busy.borrow() {
             return Err(format!(
                 "{version} is available; a wearable is being pulled, so it installs once the pulls are done (ask again, or it installs at the next check)"
             ));

@@ -37,12 +37,13 @@ impl Report {
 }
 
 /// The daemon's live account of itself.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Running {
     page: OnceLock<String>,
     transports: Mutex<(Vec<String>, Vec<String>)>,
     trial: AtomicBool,
     restart: AtomicBool,
+    updates: OnceLock<super::daemon::UpdateHandle>,
 }
 
 impl Running {
@@ -54,6 +55,15 @@ impl Running {
 
     pub fn restart_requested(&self) -> bool {
         self.restart.load(Ordering::SeqCst)
+    }
+
+    /// The updater's handle, once it runs.
+    pub fn set_updates(&self, updates: super::daemon::UpdateHandle) {
+        let _ = self.updates.set(updates);
+    }
+
+    pub fn updates(&self) -> Option<&super::daemon::UpdateHandle> {
+        self.updates.get()
     }
 
     pub fn new(trial: bool) -> Self {

@@ -64,6 +64,9 @@ _dockd() {
             dockd,status)
                 cmd="dockd__subcmd__status"
                 ;;
+            dockd,update)
+                cmd="dockd__subcmd__update"
+                ;;
             dockd,user)
                 cmd="dockd__subcmd__user"
                 ;;
@@ -117,6 +120,9 @@ _dockd() {
                 ;;
             dockd__subcmd__help,status)
                 cmd="dockd__subcmd__help__subcmd__status"
+                ;;
+            dockd__subcmd__help,update)
+                cmd="dockd__subcmd__help__subcmd__update"
                 ;;
             dockd__subcmd__help,user)
                 cmd="dockd__subcmd__help__subcmd__user"
@@ -194,7 +200,7 @@ _dockd() {
 
     case "${cmd}" in
         dockd)
-            opts="-h -V --help --version run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status selftest help"
+            opts="-h -V --help --version run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status selftest update help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -388,7 +394,7 @@ _dockd() {
             return 0
             ;;
         dockd__subcmd__help)
-            opts="run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status selftest help"
+            opts="run check-config demo emulate analyze reanalyze user privacy worker purge prepare-key generate-docs backup restore metrics status selftest update help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,6 +646,20 @@ _dockd() {
             return 0
             ;;
         dockd__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__help__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -985,6 +1005,28 @@ _dockd() {
             ;;
         dockd__subcmd__status)
             opts="-c -h --config --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockd__subcmd__update)
+            opts="-c -h --check --now --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
