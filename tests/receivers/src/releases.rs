@@ -377,6 +377,10 @@ pub struct Release {
     pub signature: Option<PathBuf>,
     /// The sha256 of the dockd binary given (the one inside the archive).
     pub binary_sha256: String,
+    /// The sha256 and size of this release's archive as signed (before any attack changed what
+    /// is served or announced).
+    pub archive_sha256: String,
+    pub archive_size: u64,
 }
 
 impl ReleaseKit {
@@ -479,6 +483,8 @@ impl ReleaseKit {
         };
         let (asset_name, archive_bytes) = self.archive_for(&self.version, archive_seed)?;
         let binary_sha256 = sha256_hex(&self.binary);
+        let archive_sha256 = sha256_hex(&archive_bytes);
+        let archive_size = archive_bytes.len() as u64;
         // The asset the manifest describes: this release's, or another's.
         let mut described = (asset_name.clone(), archive_bytes.clone());
         let mut served = archive_bytes.clone();
@@ -568,6 +574,8 @@ impl ReleaseKit {
             manifest_bytes,
             signature: signature_path,
             binary_sha256,
+            archive_sha256,
+            archive_size,
         })
     }
 }

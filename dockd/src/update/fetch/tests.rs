@@ -127,6 +127,8 @@ async fn a_good_release_is_fetched_checked_and_its_binary_is_the_signed_one() {
     let setup = start("good", ReleaseKit::new(&binary, VERSION)).await;
     let asset = offered(&setup).await.unwrap();
     assert_eq!(asset.name, setup.release.asset_name);
+    assert_eq!(asset.sha256, setup.release.archive_sha256);
+    assert_eq!(asset.size, setup.release.archive_size);
     let fetched = setup
         .fetcher
         .release(&asset, &setup.into, &keys::trusted())
