@@ -10,9 +10,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_lc_rs::signature::Ed25519KeyPair;
-use dockd::update::keys;
-use dockd::update::manifest::TrustedKey;
 use dockd::update::slots::{BINARY, SlotState, Slots};
 use receivers::releases::{Attack, ReleaseKit, ReleaseServer, Serve};
 
@@ -39,36 +36,6 @@ pub fn release_binary(version: &str) -> Vec<u8> {
     dockd::version::rewrite_mark(bytes, version).expect("the binary holds one version mark")
 }
 
-/// The manifest of `version` naming `binary`'s SHA-256, signed with the test key (as the release
-/// server's would be): the bytes and the signature.
-pub fn signed_manifest(
-    version: &str,
-    binary_sha256: &str,
-    archive_sha256: &str,
-) -> (Vec<u8>, Vec<u8>) {
-    let arch = std::env::consts::ARCH;
-    let key = TrustedKey::new(keys::test_key::public());
-    let manifest = serde_json::json!({
-        "schema": 1,
-        "version": version,
-        "min_version": "0.0.0",
-        "expires_ms": 4_000_000_000_000i64,
-        "key_id": key.id,
-        "assets": [{
-            "name": format!("dockd-{version}-{arch}.tar.gz"),
-            "arch": arch,
-            "sha256": archive_sha256,
-            "size": 1,
-            "binary_sha256": binary_sha256,
-        }],
-    })
-    .to_string()
-    .into_bytes();
-    let pair = Ed25519KeyPair::from_seed_unchecked(&keys::test_key::SEED).unwrap();
-    let signature = pair.sign(&manifest).as_ref().to_vec();
-    (manifest, signature)
-}
-
 /// Installs `binary` as release `version` in the dock's slots, on trial: what the updater leaves
 /// after a verified download.
 pub fn install_release(data: &Path, version: &str, binary: &[u8]) {
@@ -77,11 +44,20 @@ pub fn install_release(data: &Path, version: &str, binary: &[u8]) {
     let path = staged.join(BINARY);
     std::fs::write(&path, binary).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let digest = dockd::update::slots::sha256_file(&path).unwrap();
-    let (manifest, signature) = signed_manifest(version, &digest, &"00".repeat(32));
+    // The release as the release process makes it; its signed manifest goes into the slot.
+    let made = data.join(format!("release-{version}"));
+    let release = ReleaseKit::new(binary, version).build(&made).unwrap();
+    let signature = std::fs::read(release.signature.unwrap()).unwrap();
     slots
-        .install(version.parse().unwrap(), &staged, &manifest, &signature, 1)
+        .install(
+            version.parse().unwrap(),
+            &staged,
+            &release.manifest_bytes,
+            &signature,
+            1,
+        )
         .unwrap();
+    std::fs::remove_dir_all(made).unwrap();
 }
 
 fn state(dock: &Dock) -> SlotState {
@@ -288,6 +264,7 @@ fn a_slot_whose_binary_changed_behind_dockds_back_is_refused_and_the_packaged_ve
 
 /// A dock's config with `[update]` pointing at `server`, for `dockd update` without a daemon.
 fn update_config(dir: &Path, server: &ReleaseServer, extra: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("data")).unwrap();
     let config = dir.join("dockd.toml");
     std::fs::write(
         &config,
@@ -331,7 +308,6 @@ fn every_attack_on_a_release_is_refused_with_its_reason_and_leaves_the_binary_an
     std::fs::create_dir_all(dir.join("ca")).unwrap();
     let server = ReleaseServer::start_blocking(&served, &dir.join("ca")).unwrap();
     let config = update_config(&dir.join("dock"), &server, "");
-    std::fs::create_dir_all(dir.join("dock/data")).unwrap();
     let binary_before = sha256(Path::new(DOCKD));
     // Every case is refused before anything runs: a small signed payload stands in for the
     // binary (the archive is built, compressed and signed per case).
@@ -387,25 +363,25 @@ fn every_attack_on_a_release_is_refused_with_its_reason_and_leaves_the_binary_an
                 other_version: "0.1.2".into(),
             }),
             None,
-            "SHA-256",
+            "sha256",
         ),
         (
             "a wrong checksum",
             ReleaseKit::new(&newer, "0.1.1").attack(Attack::WrongChecksum),
             None,
-            "SHA-256",
+            "sha256",
         ),
         (
             "an oversize download",
             ReleaseKit::new(&newer, "0.1.1").attack(Attack::Oversize),
             None,
-            "more than",
+            "larger than",
         ),
         (
             "an endless download",
             ReleaseKit::new(&newer, "0.1.1"),
             Some(Serve::Endless),
-            "more than",
+            "larger than",
         ),
         (
             "a truncated download",
@@ -429,7 +405,7 @@ fn every_attack_on_a_release_is_refused_with_its_reason_and_leaves_the_binary_an
             "a binary that is not the one the manifest names",
             ReleaseKit::new(&newer, "0.1.1").attack(Attack::WrongBinaryChecksum),
             None,
-            "SHA-256",
+            "sha256",
         ),
     ];
     let mut refused = Vec::new();
