@@ -79,16 +79,23 @@ fn wait_for_event(dock: &Dock, action: &str) -> (String, String, String) {
     })
 }
 
-/// The version the running daemon says it is (asked through its control socket, once its page
-/// answers).
+/// The version the running daemon says it is: asked through its control socket only (never
+/// the command line's own answer from the database), once it answers.
 fn running_version(dock: &Dock) -> String {
-    wait_for("the page", Duration::from_secs(30), || {
-        std::net::TcpStream::connect(dock.web).is_ok().then_some(())
-    });
-    dock.status_json()["version"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    let config = dockd::config::Config::load(&dock.config).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    wait_for("the daemon's answer", Duration::from_secs(60), || {
+        runtime
+            .block_on(dockd::control::client::ask_daemon(
+                &config,
+                dockd::control::protocol::Command::Health,
+            ))
+            .ok()
+            .and_then(|report| report["version"].as_str().map(str::to_owned))
+    })
 }
 
 /// The audit trail's update lines, once the daemon copied them in.
@@ -132,6 +139,11 @@ fn a_good_release_is_tried_confirmed_by_its_health_check_and_then_runs_as_the_ne
     dock.restart();
     assert_eq!(running_version(&dock), "0.1.1");
     assert_eq!(actions(&dock).len(), 2, "no second trial");
+    assert_eq!(
+        state(&dock).previous,
+        None,
+        "the packaged binary ran before"
+    );
 }
 
 #[test]
@@ -507,4 +519,130 @@ fn a_running_dock_asked_to_update_installs_restarts_into_the_new_version_and_kee
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(dock.stop().success());
+}
+
+/// Where each step of installing is cut by `kill -9` (a fail point aborts the process there;
+/// then the whole unit is killed, as systemd kills a service's cgroup), in the order they run:
+/// the daemon's check, download, verification and install, then the launcher's trial.
+const INSTALL_STEPS: [&str; 18] = [
+    "update-manifest-fetched",
+    "update-staging-made",
+    "fetch-archive-complete",
+    "fetch-archive-verified",
+    "fetch-binary-extracted",
+    "update-downloaded",
+    "slot-manifest-written",
+    "slot-binary-synced",
+    "slot-renamed",
+    "update-installed",
+    "daemon-restart-requested",
+    "launcher-trial-counted",
+    "launcher-selftest-passed",
+    "launcher-database-copied",
+    "launcher-child-started",
+    "launcher-health-passed",
+    "launcher-confirmed",
+    "launcher-pruned",
+];
+
+/// The steps of a rollback (a release whose selftest fails).
+const ROLLBACK_STEPS: [&str; 4] = [
+    "launcher-trial-counted",
+    "launcher-database-restored",
+    "launcher-rolled-back",
+    "launcher-rollback-pruned",
+];
+
+#[test]
+fn kill_9_at_every_step_of_an_update_or_a_rollback_leaves_exactly_one_verified_version_serving() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = crate::support::TestDir::new("update-kills");
+    std::fs::create_dir_all(dir.join("ca")).unwrap();
+    let good = ReleaseServer::start_blocking(&dir.join("good"), &dir.join("ca")).unwrap();
+    ReleaseKit::new(&release_binary("0.1.1"), "0.1.1")
+        .build(&dir.join("good"))
+        .unwrap();
+    let bad_dir = dir.join("bad");
+    std::fs::create_dir_all(bad_dir.join("ca")).unwrap();
+    let bad = ReleaseServer::start_blocking(&bad_dir, &bad_dir.join("ca")).unwrap();
+    let mut broken = release_binary("0.1.2");
+    let needle = b"\"alerts\": 865,";
+    let at = broken
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    broken[at + needle.len() - 2] = b'6';
+    ReleaseKit::new(&broken, "0.1.2").build(&bad_dir).unwrap();
+
+    let series = INSTALL_STEPS
+        .iter()
+        .map(|step| (*step, &good))
+        .chain(ROLLBACK_STEPS.iter().map(|step| (*step, &bad)));
+    let mut outcomes = Vec::new();
+    for (n, (step, server)) in series.enumerate() {
+        let mut dock = Dock::start_with_tables(
+            &format!("update-kill-{n}"),
+            &format!(
+                "[update]\nmanifest_url = \"{}\"\nca_file = {:?}\nhealth_timeout_s = 60\n",
+                server.manifest_url(),
+                server.ca.ca_pem_path
+            ),
+        );
+        dock.stop();
+        dock.env = vec![("DOCKD_FAILPOINT".into(), step.into())];
+        dock.restart();
+        let _ = dock.run_command(&["update", "--now"]);
+        let status = dock.wait_exit(Duration::from_secs(90));
+        assert_eq!(
+            status.signal(),
+            Some(6),
+            "{step}: the fail point was not reached ({status}); log:\n{}",
+            dock.log()
+        );
+        dock.kill_hard();
+
+        // The next start, without the fail point: exactly one version, verified, serving.
+        dock.env.clear();
+        dock.restart();
+        let settled = wait_for("the trial to end", Duration::from_secs(90), || {
+            let state = state(&dock);
+            state.trial.is_none().then_some(state)
+        });
+        let running = running_version(&dock);
+        match settled.current.as_deref() {
+            Some(version) => {
+                assert_eq!(running, version, "{step}");
+                Slots::new(&dock.dir.join("data"))
+                    .verified_binary(
+                        version,
+                        &dockd::update::keys::trusted(),
+                        std::env::consts::ARCH,
+                    )
+                    .unwrap_or_else(|e| panic!("{step}: {e}"));
+            }
+            None => assert_eq!(running, env!("CARGO_PKG_VERSION"), "{step}"),
+        }
+        let leftovers: Vec<String> = std::fs::read_dir(dock.dir.join("data/versions"))
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|name| name.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(leftovers.is_empty(), "{step}: {leftovers:?}");
+        assert_eq!(
+            dock.count("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"),
+            1,
+            "{step}"
+        );
+        outcomes.push(format!("{step:<28} → runs {running}"));
+        dock.stop();
+    }
+    println!(
+        "kill -9 at {} steps:\n{}",
+        outcomes.len(),
+        outcomes.join("\n")
+    );
+    assert!(outcomes.len() >= 20);
 }

@@ -368,6 +368,7 @@ impl Fetcher {
             });
         }
         file.sync_all().await.map_err(io(path))?;
+        crate::update::launcher::fail_point("fetch-archive-complete");
         Ok(())
     }
 }
@@ -441,6 +442,7 @@ fn check_archive(
         return Err(FetchError::NoKeys);
     }
     self_update::verify_signature(&archive, keys).map_err(|e| signature_error(&name, e))?;
+    crate::update::launcher::fail_point("fetch-archive-verified");
     let mut extract = self_update::Extract::from_source(&archive);
     extract.archive(self_update::ArchiveKind::Tar(Some(
         self_update::Compression::Gz,
@@ -475,6 +477,7 @@ fn check_archive(
     std::fs::File::open(&binary)
         .and_then(|file| file.sync_all())
         .map_err(io(&binary))?;
+    crate::update::launcher::fail_point("fetch-binary-extracted");
     Ok(Checked { archive, binary })
 }
 

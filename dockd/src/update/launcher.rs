@@ -87,6 +87,13 @@ impl Launcher {
     /// Chooses and runs the version, until a child ends for good or the packaged version is the
     /// one to run. `shutdown` is cancelled on SIGTERM/SIGINT.
     pub async fn launch(&self, shutdown: &CancellationToken) -> Launched {
+        // A download or an install an earlier stop interrupted is never a version: whatever the
+        // state does not name is removed before any runs.
+        if let Ok(state) = self.slots.state()
+            && let Err(error) = self.slots.prune(&state.named())
+        {
+            tracing::warn!(error = %error, "A download an earlier stop interrupted could not be removed.");
+        }
         loop {
             if shutdown.is_cancelled() {
                 return Launched::Exit(0);
@@ -113,6 +120,7 @@ impl Launcher {
                     );
                     state.current = None;
                     state.trial = None;
+                    state.previous = None;
                     if self.save(&state) {
                         let _ = self.slots.prune(&[]);
                     }
@@ -206,6 +214,7 @@ impl Launcher {
             Ok(child) => child,
             Err(error) => return TrialEnd::Failed(format!("it could not be started: {error}")),
         };
+        fail_point("launcher-child-started");
         let deadline = tokio::time::Instant::now() + limit;
         let mut last = "no check has run yet".to_owned();
         loop {
@@ -269,6 +278,7 @@ impl Launcher {
     /// slots keep it and the one before.
     fn confirm(&self, state: &mut SlotState, version: &str) {
         let previous = state.current.clone();
+        state.previous = previous.clone();
         state.current = Some(version.to_owned());
         state.trial = None;
         if !self.save(state) {
@@ -292,6 +302,7 @@ impl Launcher {
         if let Err(error) = self.slots.prune(&keep) {
             tracing::warn!(error = %error, "Old versions could not be removed; they are tried again at the next update.");
         }
+        fail_point("launcher-pruned");
     }
 
     /// Gives the dock back to the version before `version`: the trial is ended as failed, the
@@ -319,10 +330,10 @@ impl Launcher {
             Err(error) => format!("{reason}; the database copy could not be put back: {error}"),
         };
         self.record("rolled_back", version, &detail);
-        let keep: Vec<&str> = state.current.as_deref().into_iter().collect();
-        if let Err(error) = self.slots.prune(&keep) {
+        if let Err(error) = self.slots.prune(&state.named()) {
             tracing::warn!(error = %error, "The failed version's slot could not be removed.");
         }
+        fail_point("launcher-rollback-pruned");
     }
 
     /// Copies the database into the trial's slot, under its own key, before the trial starts.
