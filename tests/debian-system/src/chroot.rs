@@ -135,6 +135,18 @@ impl System {
             .unwrap_or_else(|e| panic!("cannot copy {} into the root: {e}", host.display()));
     }
 
+    /// Installs `package` as IT would, `apt-get install ./dockd_….deb` (its dependencies from the
+    /// archive, after `apt-get update`), with the API file systems mounted; the copy is removed.
+    pub fn apt_install(&mut self, package: &crate::deb::Deb) {
+        self.mount_api();
+        let name = package.file_name();
+        self.copy_in(&package.path, &format!("/tmp/{name}"));
+        self.ok("apt-get update -q");
+        self.ok(&format!(
+            "apt-get install -y -q --no-install-recommends ./tmp/{name} && rm ./tmp/{name}"
+        ));
+    }
+
     /// Writes a file into the system at `inside`, with `mode`.
     pub fn write(&self, inside: &str, text: &str, mode: u32) {
         use std::os::unix::fs::PermissionsExt;

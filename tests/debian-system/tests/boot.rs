@@ -302,14 +302,7 @@ fn the_booted_system_starts_dockd_serves_its_page_guards_the_control_socket_rest
 /// The package installed as IT would (`apt-get install ./dockd_….deb`, dependencies from the
 /// archive), a user outside the `dockd` group, and the test agent.
 fn install(system: &mut System, package: &Deb) {
-    system.mount_api();
-    system.copy_in(&package.path, &format!("/tmp/{}", package.file_name()));
-    system.ok("apt-get update -q");
-    system.ok(&format!(
-        "apt-get install -y -q --no-install-recommends ./tmp/{} && rm ./tmp/{}",
-        package.file_name(),
-        package.file_name()
-    ));
+    system.apt_install(package);
     // A newer build for the upgrade under systemd (the chroot test cannot restart a service).
     let newer = package.with_version(&format!("{}+ci1", package.version), &system.scratch());
     system.copy_in(&newer.path, &format!("/root/debs/{}", newer.file_name()));

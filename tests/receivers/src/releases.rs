@@ -95,7 +95,18 @@ impl Drop for ReleaseServer {
 impl ReleaseServer {
     /// Serves `root` over HTTPS with a CA made now, its `ca.pem` written into `ca_dir`.
     pub async fn start(root: &Path, ca_dir: &Path) -> Result<Self, ReceiverError> {
-        let ca = TestCa::generate(ca_dir)?;
+        Self::start_for(root, ca_dir, &[]).await
+    }
+
+    /// [`ReleaseServer::start`] with the certificate also covering `extra_names`: the address a
+    /// client elsewhere reaches this loopback listener by (a QEMU guest's `10.0.2.2`, which user
+    /// networking carries to the host's 127.0.0.1). See [`ReleaseServer::url_at`].
+    pub async fn start_for(
+        root: &Path,
+        ca_dir: &Path,
+        extra_names: &[&str],
+    ) -> Result<Self, ReceiverError> {
+        let ca = TestCa::generate_for(ca_dir, extra_names)?;
         let tls = TlsAcceptor::from(ca.server_config()?);
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
@@ -119,21 +130,36 @@ impl ReleaseServer {
 
     /// [`ReleaseServer::start`] for synchronous tests: on a runtime of its own, which ends with it.
     pub fn start_blocking(root: &Path, ca_dir: &Path) -> Result<Self, ReceiverError> {
+        Self::start_blocking_for(root, ca_dir, &[])
+    }
+
+    /// [`ReleaseServer::start_for`] for synchronous tests.
+    pub fn start_blocking_for(
+        root: &Path,
+        ca_dir: &Path,
+        extra_names: &[&str],
+    ) -> Result<Self, ReceiverError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("test-release-server")
             .enable_all()
             .build()
             .map_err(ReceiverError::Listen)?;
-        let mut server = runtime.block_on(ReleaseServer::start(root, ca_dir))?;
+        let mut server = runtime.block_on(ReleaseServer::start_for(root, ca_dir, extra_names))?;
         server.runtime = Some(runtime);
         Ok(server)
     }
 
     /// `https://127.0.0.1:<port>/<path>`.
     pub fn url(&self, path: &str) -> String {
+        self.url_at("127.0.0.1", path)
+    }
+
+    /// `https://<host>:<port>/<path>`: this server as a client reaching it by `host` names it
+    /// (one of the certificate's names, see [`ReleaseServer::start_for`]).
+    pub fn url_at(&self, host: &str, path: &str) -> String {
         format!(
-            "https://127.0.0.1:{}/{}",
+            "https://{host}:{}/{}",
             self.addr.port(),
             path.trim_start_matches('/')
         )

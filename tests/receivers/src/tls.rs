@@ -27,6 +27,12 @@ impl TestCa {
     /// Makes a CA and a server certificate for `localhost`, `127.0.0.1` and `::1`, and writes the
     /// CA certificate to `dir/ca.pem`.
     pub fn generate(dir: &Path) -> Result<Self, ReceiverError> {
+        Self::generate_for(dir, &[])
+    }
+
+    /// [`TestCa::generate`] with the server certificate also covering `extra_names` (host names
+    /// or IP addresses), e.g. the address a VM's guest reaches this host by.
+    pub fn generate_for(dir: &Path, extra_names: &[&str]) -> Result<Self, ReceiverError> {
         let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
         ca_params
@@ -43,11 +49,13 @@ impl TestCa {
         let issuer = rcgen::Issuer::new(ca_params, ca_key);
 
         let server_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-        let mut params = rcgen::CertificateParams::new(vec![
+        let mut names = vec![
             "localhost".to_owned(),
             "127.0.0.1".to_owned(),
             "::1".to_owned(),
-        ])?;
+        ];
+        names.extend(extra_names.iter().map(|name| (*name).to_owned()));
+        let mut params = rcgen::CertificateParams::new(names)?;
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "dockd test receiver");
