@@ -68,11 +68,8 @@ fn a_self_update_under_the_hardened_unit_then_a_newer_deb_over_it_ends_with_the_
         .unwrap_or_default();
     let test_package = shipped.with_binary(&shipped.version, &debug, &scratch);
     let newer_binary = dockd::version::rewrite_mark(&debug, &upgraded).unwrap();
-    let newer_package = shipped.with_binary(
-        &format!("{upgraded}{revision}"),
-        &newer_binary,
-        &scratch,
-    );
+    let newer_package =
+        shipped.with_binary(&format!("{upgraded}{revision}"), &newer_binary, &scratch);
     drop(newer_binary);
     let served = scratch.join("served");
     let server =
@@ -129,7 +126,10 @@ fn a_self_update_under_the_hardened_unit_then_a_newer_deb_over_it_ends_with_the_
         Duration::from_secs(300),
     );
     assert!(
-        offered.code == 0 && offered.output.contains(&format!("{self_updated} is available")),
+        offered.code == 0
+            && offered
+                .output
+                .contains(&format!("{self_updated} is available")),
         "the guest's dockd does not see {self_updated} offered:\n{}",
         offered.output
     );
@@ -165,10 +165,8 @@ fn a_self_update_under_the_hardened_unit_then_a_newer_deb_over_it_ends_with_the_
     assert_active(&mut vm, "after the self-update");
     assert_eq!(running_version(&mut vm), self_updated);
     // The running daemon is the slot's binary, a child of the packaged launcher.
-    let exe = vm.ok(
-        "pid=$(systemctl show -p MainPID --value dockd); \
-         for c in $(cat /proc/$pid/task/*/children); do readlink /proc/$c/exe; done",
-    );
+    let exe = vm.ok("pid=$(systemctl show -p MainPID --value dockd); \
+         for c in $(cat /proc/$pid/task/*/children); do readlink /proc/$c/exe; done");
     assert!(
         exe.lines()
             .any(|l| l == format!("{VERSIONS}/{self_updated}/dockd")),
