@@ -105,10 +105,9 @@ printf '%s: %s bytes, installed size %s KiB\n' "$DOCKD_DEB" "$(stat -c %s "$DOCK
 
 # The self-update test in the booted system (tests/debian-system/tests/self_update.rs) installs a
 # test build of the package: the .deb above with the debug dockd as its binary (only a debug build
-# trusts the test release key a test can sign with). `cargo test` builds that binary anyway (the
-# end-to-end tests run it); building it here first lets the test find it by DOCKD_DEBUG_BIN.
-say "cargo build -p dockd (debug, for the self-update test's package)"
-cargo build -p dockd --locked
+# trusts the test release key a test can sign with). `cargo test --workspace` below builds that
+# binary, target/debug/dockd, before it runs any test (dockd's end-to-end tests run it as
+# CARGO_BIN_EXE_dockd), so it is this tree's, with no build of its own.
 export DOCKD_DEBUG_BIN="$target_dir/debug/dockd"
 
 say "cargo test"

@@ -127,10 +127,11 @@ fn field(deb: &Path, name: &str) -> String {
         .to_owned()
 }
 
-/// The debug build of dockd that `tests/run.sh` built (`cargo build -p dockd`) and exports as
-/// `DOCKD_DEBUG_BIN`, with its debug information stripped (`objcopy --strip-debug`: the same code,
-/// a quarter of the size): the binary of the self-update test's package, because only a debug
-/// build trusts the test release key. Without the variable the test fails saying how to set it.
+/// The debug build of dockd, `DOCKD_DEBUG_BIN` (`tests/run.sh` exports `target/debug/dockd`, which
+/// its `cargo test --workspace` builds before running any test), with its debug information
+/// stripped (`objcopy --strip-debug`: the same code, a quarter of the size): the binary of the
+/// self-update test's package, because only a debug build trusts the test release key. Without
+/// the variable the test fails saying how to set it.
 pub fn debug_binary_stripped(dir: &Path) -> Vec<u8> {
     let path = std::env::var_os("DOCKD_DEBUG_BIN").unwrap_or_else(|| {
         panic!(
