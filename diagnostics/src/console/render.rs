@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::command::{COMMANDS, CommandHelp};
 use super::{
-    CheckLine, DockStatus, GpsLine, NetLine, PowerLine, SlotLine, StorageLine,
-    UPDATE_EVENTS_SHOWN, UpdateLine, UploadLine, WearableLine,
+    CheckLine, DockStatus, GpsLine, NetLine, PowerLine, SlotLine, StorageLine, UPDATE_EVENTS_SHOWN,
+    UpdateLine, UploadLine, WearableLine,
 };
 
 /// Replaces control characters (C0, DEL, C1: escape sequences, bells, backspaces) with `?`.

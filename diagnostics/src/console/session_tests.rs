@@ -422,7 +422,10 @@ async fn a_wrong_pin_for_update_now_is_refused_and_counted_with_upload_nows() {
     s.term.send(b"update now\r").await;
     s.term.until("PIN: ").await;
     let out = s.term.run("471100").await;
-    assert!(out.contains("PIN entry locked; try again in 30 s"), "{out:?}");
+    assert!(
+        out.contains("PIN entry locked; try again in 30 s"),
+        "{out:?}"
+    );
     assert_eq!(s.dock.updates.load(Ordering::SeqCst), 0);
     assert_eq!(s.dock.uploads.load(Ordering::SeqCst), 0);
     // Once the lockout ends, the right PIN reaches the updater.
