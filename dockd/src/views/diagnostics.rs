@@ -955,6 +955,52 @@ mod tests {
     }
 
     #[test]
+    fn every_update_event_reads_in_words_on_the_page_and_the_console_alike() {
+        let event = |action: &str| crate::update::slots::Event {
+            at_ms: 1_000,
+            action: action.to_owned(),
+            version: "0.4.0".to_owned(),
+            detail: "why".to_owned(),
+        };
+        let status = UpdateStatus {
+            configured: true,
+            running: "0.3.1".to_owned(),
+            events: [
+                "checked",
+                "rejected",
+                "installed",
+                "trial",
+                "confirmed",
+                "rolled_back",
+                "packaged_newer",
+                "refused_slot",
+            ]
+            .into_iter()
+            .map(event)
+            .collect(),
+            ..UpdateStatus::default()
+        };
+        let view = update_view(status);
+        let words: Vec<&str> = view.events.iter().map(|e| e.words.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "checked",
+                "refused",
+                "installed",
+                "started on trial",
+                "confirmed (passed its health check)",
+                "rolled back",
+                "the packaged version is newer",
+                "refused a slot",
+            ]
+        );
+        assert!(view.events.iter().all(|e| !e.words.contains('_')));
+        assert_eq!(view.events[5].action, "rolled_back");
+        assert_eq!(view.running, "0.3.1");
+    }
+
+    #[test]
     fn an_upload_refusal_reads_as_a_sentence() {
         assert_eq!(
             sentence(&UploadError::NotConfigured),
