@@ -75,6 +75,8 @@ pub struct Dock {
     session: std::sync::Mutex<Option<String>>,
     /// The API session of the test user (cookie, CSRF token), once signed in.
     api_session: std::sync::Mutex<Option<(String, String)>>,
+    /// Extra environment for the daemon (a test's fail point).
+    pub env: Vec<(String, String)>,
 }
 
 /// The JSON body of a whole HTTP response (`Null` when empty or not JSON; chunked bodies are
@@ -219,6 +221,7 @@ impl Dock {
             child: None,
             session: std::sync::Mutex::new(None),
             api_session: std::sync::Mutex::new(None),
+            env: Vec::new(),
         };
         dock.restart();
         dock
@@ -273,6 +276,7 @@ impl Dock {
             // Its own process group, signalled as a whole as systemd signals a unit's cgroup:
             // a version the launcher runs as its child stops (or dies) with it.
             .process_group(0)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             // Its control socket in the data folder, where this test's commands look.
             .env_remove("RUNTIME_DIRECTORY")
             .stdin(Stdio::null())
@@ -296,6 +300,7 @@ impl Dock {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .args(["-KILL", "--", &format!("-{}", child.id())])
+                .stderr(Stdio::null())
                 .status();
             let _ = child.kill();
             let _ = child.wait();
@@ -320,6 +325,23 @@ impl Dock {
                     self.log()
                 );
             }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the daemon's first process exits by itself (a fail point's abort); its status.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let child = self.child.as_mut().expect("running");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "dockd did not exit within {limit:?}; log:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

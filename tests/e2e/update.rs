@@ -10,47 +10,30 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_lc_rs::signature::Ed25519KeyPair;
-use dockd::update::keys;
-use dockd::update::manifest::TrustedKey;
 use dockd::update::slots::{BINARY, SlotState, Slots};
+use receivers::releases::{Attack, ReleaseKit, ReleaseServer, Serve};
 
 use crate::support::{DOCKD, Dock, wait_for};
 
-/// This binary, as release `version`.
+/// This binary, as release `version`: its debug information stripped (`objcopy --strip-debug`,
+/// from the binutils every Rust toolchain links with: 72 MB instead of 300, the same code), its
+/// version mark rewritten.
 pub fn release_binary(version: &str) -> Vec<u8> {
-    let bytes = std::fs::read(DOCKD).unwrap();
-    dockd::version::rewrite_mark(&bytes, version).expect("the binary holds one version mark")
-}
-
-/// The manifest of `version` naming `binary`'s SHA-256, signed with the test key (as the release
-/// server's would be): the bytes and the signature.
-pub fn signed_manifest(
-    version: &str,
-    binary_sha256: &str,
-    archive_sha256: &str,
-) -> (Vec<u8>, Vec<u8>) {
-    let arch = std::env::consts::ARCH;
-    let key = TrustedKey::new(keys::test_key::public());
-    let manifest = serde_json::json!({
-        "schema": 1,
-        "version": version,
-        "min_version": "0.0.0",
-        "expires_ms": 4_000_000_000_000i64,
-        "key_id": key.id,
-        "assets": [{
-            "name": format!("dockd-{version}-{arch}.tar.gz"),
-            "arch": arch,
-            "sha256": archive_sha256,
-            "size": 1,
-            "binary_sha256": binary_sha256,
-        }],
-    })
-    .to_string()
-    .into_bytes();
-    let pair = Ed25519KeyPair::from_seed_unchecked(&keys::test_key::SEED).unwrap();
-    let signature = pair.sign(&manifest).as_ref().to_vec();
-    (manifest, signature)
+    static STRIPPED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let bytes = STRIPPED.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("dockd-stripped-{}", std::process::id()));
+        let status = std::process::Command::new("objcopy")
+            .arg("--strip-debug")
+            .arg(DOCKD)
+            .arg(&out)
+            .status()
+            .expect("objcopy (binutils) runs");
+        assert!(status.success());
+        let bytes = std::fs::read(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        bytes
+    });
+    dockd::version::rewrite_mark(bytes, version).expect("the binary holds one version mark")
 }
 
 /// Installs `binary` as release `version` in the dock's slots, on trial: what the updater leaves
@@ -61,11 +44,20 @@ pub fn install_release(data: &Path, version: &str, binary: &[u8]) {
     let path = staged.join(BINARY);
     std::fs::write(&path, binary).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let digest = dockd::update::slots::sha256_file(&path).unwrap();
-    let (manifest, signature) = signed_manifest(version, &digest, &"00".repeat(32));
+    // The release as the release process makes it; its signed manifest goes into the slot.
+    let made = data.join(format!("release-{version}"));
+    let release = ReleaseKit::new(binary, version).build(&made).unwrap();
+    let signature = std::fs::read(release.signature.unwrap()).unwrap();
     slots
-        .install(version.parse().unwrap(), &staged, &manifest, &signature, 1)
+        .install(
+            version.parse().unwrap(),
+            &staged,
+            &release.manifest_bytes,
+            &signature,
+            1,
+        )
         .unwrap();
+    std::fs::remove_dir_all(made).unwrap();
 }
 
 fn state(dock: &Dock) -> SlotState {
@@ -87,16 +79,23 @@ fn wait_for_event(dock: &Dock, action: &str) -> (String, String, String) {
     })
 }
 
-/// The version the running daemon says it is (asked through its control socket, once its page
-/// answers).
+/// The version the running daemon says it is: asked through its control socket only (never
+/// the command line's own answer from the database), once it answers.
 fn running_version(dock: &Dock) -> String {
-    wait_for("the page", Duration::from_secs(30), || {
-        std::net::TcpStream::connect(dock.web).is_ok().then_some(())
-    });
-    dock.status_json()["version"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    let config = dockd::config::Config::load(&dock.config).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    wait_for("the daemon's answer", Duration::from_secs(60), || {
+        runtime
+            .block_on(dockd::control::client::ask_daemon(
+                &config,
+                dockd::control::protocol::Command::Health,
+            ))
+            .ok()
+            .and_then(|report| report["version"].as_str().map(str::to_owned))
+    })
 }
 
 /// The audit trail's update lines, once the daemon copied them in.
@@ -140,6 +139,11 @@ fn a_good_release_is_tried_confirmed_by_its_health_check_and_then_runs_as_the_ne
     dock.restart();
     assert_eq!(running_version(&dock), "0.1.1");
     assert_eq!(actions(&dock).len(), 2, "no second trial");
+    assert_eq!(
+        state(&dock).previous,
+        None,
+        "the packaged binary ran before"
+    );
 }
 
 #[test]
@@ -268,4 +272,377 @@ fn a_slot_whose_binary_changed_behind_dockds_back_is_refused_and_the_packaged_ve
     let (_, _, detail) = wait_for_event(&dock, "refused_slot");
     assert_eq!(running_version(&dock), env!("CARGO_PKG_VERSION"));
     assert!(detail.contains("SHA-256"), "{detail}");
+}
+
+/// A dock's config with `[update]` pointing at `server`, for `dockd update` without a daemon.
+fn update_config(dir: &Path, server: &ReleaseServer, extra: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let config = dir.join("dockd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = {:?}\n[web]\nlisten = \"127.0.0.1:{}\"\ntls = false\n[update]\nmanifest_url = \"{}\"\nca_file = {:?}\nhealth_timeout_s = 60\n{extra}",
+            dir.join("data"),
+            crate::support::free_port(),
+            server.manifest_url(),
+            server.ca.ca_pem_path,
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn dockd_update(config: &Path, what: &str) -> (bool, String, String) {
+    let out = std::process::Command::new(DOCKD)
+        .args(["update", what, "--config"])
+        .arg(config)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn sha256(path: &Path) -> String {
+    dockd::update::slots::sha256_file(path).unwrap()
+}
+
+#[test]
+fn every_attack_on_a_release_is_refused_with_its_reason_and_leaves_the_binary_and_the_slots_untouched()
+ {
+    let dir = crate::support::TestDir::new("update-attacks");
+    let served = dir.join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    std::fs::create_dir_all(dir.join("ca")).unwrap();
+    let server = ReleaseServer::start_blocking(&served, &dir.join("ca")).unwrap();
+    let config = update_config(&dir.join("dock"), &server, "");
+    let binary_before = sha256(Path::new(DOCKD));
+    // Every case is refused before anything runs: a small signed payload stands in for the
+    // binary (the archive is built, compressed and signed per case).
+    let newer = misbehaving("exit 0");
+    let cases: Vec<(&str, ReleaseKit, Option<Serve>, &str)> = vec![
+        (
+            "rollback to an older release",
+            ReleaseKit::new(&release_binary("0.0.9"), "0.0.9"),
+            None,
+            "older than the running",
+        ),
+        (
+            "a running version below the minimum",
+            ReleaseKit::new(&release_binary("0.3.0"), "0.3.0").min_version("0.2.0"),
+            None,
+            "below the release's minimum",
+        ),
+        (
+            "a frozen manifest past its expiry",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::Expired),
+            None,
+            "expired",
+        ),
+        (
+            "a manifest signed by an unknown key",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::ManifestSignedByAnotherKey),
+            None,
+            "does not trust",
+        ),
+        (
+            "a manifest changed after signing",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::ManifestChangedAfterSigning),
+            None,
+            "does not verify",
+        ),
+        (
+            "an unsigned manifest",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::NoManifestSignature),
+            None,
+            "404",
+        ),
+        (
+            "mix-and-match of two releases' files",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::MixAndMatch {
+                other_version: "0.1.2".into(),
+            }),
+            None,
+            "mix-and-match",
+        ),
+        (
+            "another release's archive under this one's name",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::SwappedArchive {
+                other_version: "0.1.2".into(),
+            }),
+            None,
+            "sha256",
+        ),
+        (
+            "a wrong checksum",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::WrongChecksum),
+            None,
+            "sha256",
+        ),
+        (
+            "an oversize download",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::Oversize),
+            None,
+            "larger than",
+        ),
+        (
+            "an endless download",
+            ReleaseKit::new(&newer, "0.1.1"),
+            Some(Serve::Endless),
+            "larger than",
+        ),
+        (
+            "a truncated download",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::Truncated),
+            None,
+            "ended after",
+        ),
+        (
+            "an unsigned archive",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::UnsignedArchive),
+            None,
+            "signature",
+        ),
+        (
+            "an archive signed by an unknown key",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::ArchiveSignedByAnotherKey),
+            None,
+            "signature",
+        ),
+        (
+            "a binary that is not the one the manifest names",
+            ReleaseKit::new(&newer, "0.1.1").attack(Attack::WrongBinaryChecksum),
+            None,
+            "sha256",
+        ),
+    ];
+    let mut refused = Vec::new();
+    for (case, kit, serve, reason) in cases {
+        let _ = std::fs::remove_dir_all(&served);
+        let release = kit.build(&served).unwrap();
+        server.serve(&release.asset_name, serve.unwrap_or(Serve::Normal));
+        let (ok, stdout, stderr) = dockd_update(&config, "--now");
+        assert!(!ok, "{case}: accepted\n{stdout}{stderr}");
+        assert!(
+            stderr.to_lowercase().contains(&reason.to_lowercase()),
+            "{case}: the refusal does not say {reason:?}: {stderr}"
+        );
+        assert_eq!(
+            sha256(Path::new(DOCKD)),
+            binary_before,
+            "{case}: the binary changed"
+        );
+        let slots = Slots::new(&dir.join("dock/data"));
+        let state = slots.state().unwrap();
+        assert!(
+            state.trial.is_none() && state.current.is_none(),
+            "{case}: {state:?}"
+        );
+        let left: Vec<String> = std::fs::read_dir(slots.dir())
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| {
+                        !n.ends_with(".jsonl") && !n.ends_with(".json") && !n.ends_with("audited")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{case}: left in the slots: {left:?}");
+        refused.push(format!("{case}: {}", stderr.trim()));
+    }
+    println!("refused:\n{}", refused.join("\n"));
+
+    // The same server with a good release: offered, then installed on trial.
+    let _ = std::fs::remove_dir_all(&served);
+    let release = ReleaseKit::new(&newer, "0.1.1").build(&served).unwrap();
+    server.serve(&release.asset_name, Serve::Normal);
+    let (ok, stdout, stderr) = dockd_update(&config, "--check");
+    assert!(
+        ok && stdout.contains("0.1.1 is available"),
+        "{stdout}{stderr}"
+    );
+    let (ok, stdout, stderr) = dockd_update(&config, "--now");
+    assert!(ok && stdout.contains("0.1.1 installed"), "{stdout}{stderr}");
+    let state = Slots::new(&dir.join("dock/data")).state().unwrap();
+    assert_eq!(state.trial.unwrap().version, "0.1.1");
+    assert_eq!(sha256(Path::new(DOCKD)), binary_before);
+}
+
+#[test]
+fn a_running_dock_asked_to_update_installs_restarts_into_the_new_version_and_keeps_it_once_healthy()
+{
+    let dir = crate::support::TestDir::new("update-live-server");
+    let served = dir.join("served");
+    std::fs::create_dir_all(dir.join("ca")).unwrap();
+    let server = ReleaseServer::start_blocking(&served, &dir.join("ca")).unwrap();
+    ReleaseKit::new(&release_binary("0.1.1"), "0.1.1")
+        .build(&served)
+        .unwrap();
+    let mut dock = Dock::start_with_tables(
+        "update-live",
+        &format!(
+            "[update]\nmanifest_url = \"{}\"\nca_file = {:?}\n",
+            server.manifest_url(),
+            server.ca.ca_pem_path
+        ),
+    );
+    assert_eq!(running_version(&dock), env!("CARGO_PKG_VERSION"));
+    let out = dock.run_command(&["update", "--now"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("0.1.1 installed"), "{said}");
+    wait_for(
+        "the new version to be confirmed",
+        Duration::from_secs(90),
+        || (state(&dock).current.as_deref() == Some("0.1.1")).then_some(()),
+    );
+    assert_eq!(running_version(&dock), "0.1.1");
+    let seen: Vec<String> = actions(&dock).into_iter().map(|a| a.0).collect();
+    assert_eq!(seen, ["installed", "trial", "confirmed"], "{}", dock.log());
+    wait_for("the audit trail", Duration::from_secs(10), || {
+        (audited(&dock, "installed") == 1 && audited(&dock, "confirmed") == 1).then_some(())
+    });
+    // Asked again: nothing newer.
+    let out = dock.run_command(&["update", "--check"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("up to date"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(dock.stop().success());
+}
+
+/// Where each step of installing is cut by `kill -9` (a fail point aborts the process there;
+/// then the whole unit is killed, as systemd kills a service's cgroup), in the order they run:
+/// the daemon's check, download, verification and install, then the launcher's trial.
+const INSTALL_STEPS: [&str; 18] = [
+    "update-manifest-fetched",
+    "update-staging-made",
+    "fetch-archive-complete",
+    "fetch-archive-verified",
+    "fetch-binary-extracted",
+    "update-downloaded",
+    "slot-manifest-written",
+    "slot-binary-synced",
+    "slot-renamed",
+    "update-installed",
+    "daemon-restart-requested",
+    "launcher-trial-counted",
+    "launcher-selftest-passed",
+    "launcher-database-copied",
+    "launcher-child-started",
+    "launcher-health-passed",
+    "launcher-confirmed",
+    "launcher-pruned",
+];
+
+/// The steps of a rollback (a release whose selftest fails).
+const ROLLBACK_STEPS: [&str; 4] = [
+    "launcher-trial-counted",
+    "launcher-database-restored",
+    "launcher-rolled-back",
+    "launcher-rollback-pruned",
+];
+
+#[test]
+fn kill_9_at_every_step_of_an_update_or_a_rollback_leaves_exactly_one_verified_version_serving() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = crate::support::TestDir::new("update-kills");
+    std::fs::create_dir_all(dir.join("ca")).unwrap();
+    let good = ReleaseServer::start_blocking(&dir.join("good"), &dir.join("ca")).unwrap();
+    ReleaseKit::new(&release_binary("0.1.1"), "0.1.1")
+        .build(&dir.join("good"))
+        .unwrap();
+    let bad_dir = dir.join("bad");
+    std::fs::create_dir_all(bad_dir.join("ca")).unwrap();
+    let bad = ReleaseServer::start_blocking(&bad_dir, &bad_dir.join("ca")).unwrap();
+    let mut broken = release_binary("0.1.2");
+    let needle = b"\"alerts\": 865,";
+    let at = broken
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    broken[at + needle.len() - 2] = b'6';
+    ReleaseKit::new(&broken, "0.1.2").build(&bad_dir).unwrap();
+
+    let series = INSTALL_STEPS
+        .iter()
+        .map(|step| (*step, &good))
+        .chain(ROLLBACK_STEPS.iter().map(|step| (*step, &bad)));
+    let mut outcomes = Vec::new();
+    for (n, (step, server)) in series.enumerate() {
+        let mut dock = Dock::start_with_tables(
+            &format!("update-kill-{n}"),
+            &format!(
+                "[update]\nmanifest_url = \"{}\"\nca_file = {:?}\nhealth_timeout_s = 60\n",
+                server.manifest_url(),
+                server.ca.ca_pem_path
+            ),
+        );
+        dock.stop();
+        dock.env = vec![("DOCKD_FAILPOINT".into(), step.into())];
+        dock.restart();
+        let _ = dock.run_command(&["update", "--now"]);
+        let status = dock.wait_exit(Duration::from_secs(90));
+        assert_eq!(
+            status.signal(),
+            Some(6),
+            "{step}: the fail point was not reached ({status}); log:\n{}",
+            dock.log()
+        );
+        dock.kill_hard();
+
+        // The next start, without the fail point: exactly one version, verified, serving.
+        dock.env.clear();
+        dock.restart();
+        let settled = wait_for("the trial to end", Duration::from_secs(90), || {
+            let state = state(&dock);
+            state.trial.is_none().then_some(state)
+        });
+        let running = running_version(&dock);
+        match settled.current.as_deref() {
+            Some(version) => {
+                assert_eq!(running, version, "{step}");
+                Slots::new(&dock.dir.join("data"))
+                    .verified_binary(
+                        version,
+                        &dockd::update::keys::trusted(),
+                        std::env::consts::ARCH,
+                    )
+                    .unwrap_or_else(|e| panic!("{step}: {e}"));
+            }
+            None => assert_eq!(running, env!("CARGO_PKG_VERSION"), "{step}"),
+        }
+        let leftovers: Vec<String> = std::fs::read_dir(dock.dir.join("data/versions"))
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|name| name.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(leftovers.is_empty(), "{step}: {leftovers:?}");
+        assert_eq!(
+            dock.count("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"),
+            1,
+            "{step}"
+        );
+        outcomes.push(format!("{step:<28} → runs {running}"));
+        dock.stop();
+    }
+    println!(
+        "kill -9 at {} steps:\n{}",
+        outcomes.len(),
+        outcomes.join("\n")
+    );
+    assert!(outcomes.len() >= 20);
 }

@@ -277,6 +277,7 @@ impl Updater {
                 )
                 .await;
                 status.send_modify(|s| s.events = latest(slots));
+                super::launcher::fail_point("daemon-restart-requested");
                 self.running.request_restart();
                 self.shutdown.cancel();
                 Ok(format!(

@@ -24,6 +24,25 @@ pub const MANIFEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the archive's download may wait for its next bytes (a whole download of a slow
 /// link may take longer than any fixed limit).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// The fetch's time limits: [`CONNECT_TIMEOUT`], [`MANIFEST_TIMEOUT`], [`READ_TIMEOUT`] unless a
+/// test shortens them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub manifest: Duration,
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: CONNECT_TIMEOUT,
+            manifest: MANIFEST_TIMEOUT,
+            read: READ_TIMEOUT,
+        }
+    }
+}
+
 /// The name of the binary inside a release archive, and of the file fetched out of it.
 pub const BINARY: &str = "dockd";
 
@@ -122,12 +141,18 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
 pub struct Fetcher {
     client: reqwest::Client,
     manifest_url: reqwest::Url,
+    timeouts: Timeouts,
 }
 
 impl Fetcher {
     /// A fetcher for `source`; an `http://` (or any non-HTTPS) URL is refused, as is a CA file
     /// or proxy that cannot be used.
     pub fn new(source: &Source) -> Result<Fetcher, FetchError> {
+        Fetcher::with_timeouts(source, Timeouts::default())
+    }
+
+    /// As [`Fetcher::new`], with other time limits (tests shorten them).
+    pub fn with_timeouts(source: &Source, timeouts: Timeouts) -> Result<Fetcher, FetchError> {
         let url = reqwest::Url::parse(&source.manifest_url).map_err(|e| FetchError::BadUrl {
             url: source.manifest_url.clone(),
             why: e.to_string(),
@@ -148,14 +173,15 @@ impl Fetcher {
             ca_file: source.ca_file.as_deref(),
             proxy_key: "update.proxy",
             proxy: source.proxy.as_deref(),
-            connect: CONNECT_TIMEOUT,
+            connect: timeouts.connect,
             request: None,
-            read: Some(READ_TIMEOUT),
+            read: Some(timeouts.read),
             https_only: true,
         })?;
         Ok(Fetcher {
             client,
             manifest_url: url,
+            timeouts,
         })
     }
 
@@ -226,7 +252,7 @@ impl Fetcher {
 
     /// A small file (a manifest or its signature), at most [`MANIFEST_MAX_BYTES`].
     async fn small(&self, url: &reqwest::Url) -> Result<Vec<u8>, FetchError> {
-        let mut response = self.get(url, Some(MANIFEST_TIMEOUT)).await?;
+        let mut response = self.get(url, Some(self.timeouts.manifest)).await?;
         if response
             .content_length()
             .is_some_and(|length| length > MANIFEST_MAX_BYTES)
@@ -304,16 +330,21 @@ impl Fetcher {
             let chunk = match response.chunk().await {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
-                // The connection broke mid-body (closed early, reset, a read timeout).
-                Err(error) if got < want && https_client::tls_failure(&error, "", "").is_none() => {
-                    tracing::warn!(url = %url, got, want, error = %chain(&error), "The release download broke off.");
-                    return Err(FetchError::Truncated {
-                        url: url.to_string(),
-                        got,
-                        want,
+                // The connection broke mid-body (closed early, reset, the read timeout): a
+                // truncated download, unless TLS itself failed.
+                Err(error) => {
+                    return Err(match self.failure(url, &error) {
+                        FetchError::Unreachable { why, .. } => {
+                            tracing::warn!(url = %url, got, want, error = %why, "The release download broke off.");
+                            FetchError::Truncated {
+                                url: url.to_string(),
+                                got,
+                                want,
+                            }
+                        }
+                        other => other,
                     });
                 }
-                Err(error) => return Err(self.failure(url, &error)),
             };
             got += chunk.len() as u64;
             if got > want {
@@ -337,6 +368,7 @@ impl Fetcher {
             });
         }
         file.sync_all().await.map_err(io(path))?;
+        crate::update::launcher::fail_point("fetch-archive-complete");
         Ok(())
     }
 }
@@ -360,6 +392,36 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// The prefix of a fetch's staging folder inside the target folder.
+pub const STAGING_PREFIX: &str = ".fetch-";
+
+/// Removes the staging folders a fetch cut off by a crash or a power cut left in `into` (a fetch
+/// that returns removes its own): how many there were. For the slots' start-up sweep.
+pub fn sweep(into: &Path) -> Result<usize, FetchError> {
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(into) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => return Err(io(into)(source)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io(into))?;
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(STAGING_PREFIX)
+        {
+            let path = entry.path();
+            std::fs::remove_dir_all(&path).map_err(io(&path))?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        sync_dir(into)?;
+    }
+    Ok(removed)
+}
+
 /// The staged archive and binary, checked.
 struct Checked {
     archive: PathBuf,
@@ -380,6 +442,7 @@ fn check_archive(
         return Err(FetchError::NoKeys);
     }
     self_update::verify_signature(&archive, keys).map_err(|e| signature_error(&name, e))?;
+    crate::update::launcher::fail_point("fetch-archive-verified");
     let mut extract = self_update::Extract::from_source(&archive);
     extract.archive(self_update::ArchiveKind::Tar(Some(
         self_update::Compression::Gz,
@@ -398,7 +461,7 @@ fn check_archive(
             why: "its `dockd` is not a regular file".to_owned(),
         });
     }
-    let got = sha256_file(&binary)?;
+    let got = crate::update::slots::sha256_file(&binary).map_err(io(&binary))?;
     if !got.eq_ignore_ascii_case(&asset.binary_sha256) {
         return Err(FetchError::BinaryChecksum {
             name,
@@ -414,6 +477,7 @@ fn check_archive(
     std::fs::File::open(&binary)
         .and_then(|file| file.sync_all())
         .map_err(io(&binary))?;
+    crate::update::launcher::fail_point("fetch-binary-extracted");
     Ok(Checked { archive, binary })
 }
 
@@ -447,22 +511,6 @@ fn signature_error(name: &str, error: self_update::errors::Error) -> FetchError 
     }
 }
 
-/// The sha256 of a file, hex.
-fn sha256_file(path: &Path) -> Result<String, FetchError> {
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path).map_err(io(path))?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(buf.get(..n).unwrap_or_default());
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
-
 /// A private folder inside the target folder (`.fetch-<pid>-<n>`), removed with everything in it
 /// unless its files were moved into place.
 struct Staging {
@@ -475,7 +523,7 @@ impl Staging {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let path = into.join(format!(
-            ".fetch-{}-{}",
+            "{STAGING_PREFIX}{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));

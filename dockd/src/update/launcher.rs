@@ -87,6 +87,13 @@ impl Launcher {
     /// Chooses and runs the version, until a child ends for good or the packaged version is the
     /// one to run. `shutdown` is cancelled on SIGTERM/SIGINT.
     pub async fn launch(&self, shutdown: &CancellationToken) -> Launched {
+        // A download or an install an earlier stop interrupted is never a version: whatever the
+        // state does not name is removed before any runs.
+        if let Ok(state) = self.slots.state()
+            && let Err(error) = self.slots.prune(&state.named())
+        {
+            tracing::warn!(error = %error, "A download an earlier stop interrupted could not be removed.");
+        }
         loop {
             if shutdown.is_cancelled() {
                 return Launched::Exit(0);
@@ -113,6 +120,7 @@ impl Launcher {
                     );
                     state.current = None;
                     state.trial = None;
+                    state.previous = None;
                     if self.save(&state) {
                         let _ = self.slots.prune(&[]);
                     }
@@ -206,6 +214,7 @@ impl Launcher {
             Ok(child) => child,
             Err(error) => return TrialEnd::Failed(format!("it could not be started: {error}")),
         };
+        fail_point("launcher-child-started");
         let deadline = tokio::time::Instant::now() + limit;
         let mut last = "no check has run yet".to_owned();
         loop {
@@ -269,6 +278,7 @@ impl Launcher {
     /// slots keep it and the one before.
     fn confirm(&self, state: &mut SlotState, version: &str) {
         let previous = state.current.clone();
+        state.previous = previous.clone();
         state.current = Some(version.to_owned());
         state.trial = None;
         if !self.save(state) {
@@ -292,6 +302,7 @@ impl Launcher {
         if let Err(error) = self.slots.prune(&keep) {
             tracing::warn!(error = %error, "Old versions could not be removed; they are tried again at the next update.");
         }
+        fail_point("launcher-pruned");
     }
 
     /// Gives the dock back to the version before `version`: the trial is ended as failed, the
@@ -319,10 +330,10 @@ impl Launcher {
             Err(error) => format!("{reason}; the database copy could not be put back: {error}"),
         };
         self.record("rolled_back", version, &detail);
-        let keep: Vec<&str> = state.current.as_deref().into_iter().collect();
-        if let Err(error) = self.slots.prune(&keep) {
+        if let Err(error) = self.slots.prune(&state.named()) {
             tracing::warn!(error = %error, "The failed version's slot could not be removed.");
         }
+        fail_point("launcher-rollback-pruned");
     }
 
     /// Copies the database into the trial's slot, under its own key, before the trial starts.
@@ -497,4 +508,69 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{open_for_reading, open_for_writing};
+
+    fn dock(name: &str) -> (Config, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("dockd-launcher-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = Config::default();
+        config.storage.data_dir = dir.join("data");
+        (config, dir)
+    }
+
+    fn marker(config: &Config) -> Option<String> {
+        open_for_reading(&config.database().unwrap())
+            .unwrap()
+            .query_row("SELECT value FROM setting WHERE key = 'marker'", [], |r| {
+                r.get(0)
+            })
+            .ok()
+    }
+
+    fn schema(config: &Config) -> usize {
+        crate::store::snapshot::schema_version(&config.database().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_trial_that_moved_the_schema_gets_the_database_back_as_it_was_and_one_that_did_not_keeps_its_data() {
+        let (config, dir) = dock("restore");
+        let conn = open_for_writing(&config.database().unwrap()).unwrap();
+        conn.execute("INSERT INTO setting (key, value) VALUES ('marker', 'before')", [])
+            .unwrap();
+        drop(conn);
+        let before = schema(&config);
+        let launcher = Launcher::new(&config, &dir.join("dockd.toml"));
+        std::fs::create_dir_all(launcher.slots.slot("0.2.0")).unwrap();
+
+        // A trial that only added data: it is kept.
+        launcher.copy_database_aside("0.2.0").unwrap();
+        let conn = open_for_writing(&config.database().unwrap()).unwrap();
+        conn.execute("UPDATE setting SET value = 'during' WHERE key = 'marker'", [])
+            .unwrap();
+        drop(conn);
+        assert_eq!(launcher.restore_database("0.2.0"), Ok(false));
+        assert_eq!(marker(&config).as_deref(), Some("during"));
+
+        // A trial that migrated the schema (a version the one before cannot open): the copy
+        // from before the trial comes back, at the old schema.
+        launcher.copy_database_aside("0.2.0").unwrap();
+        let conn = open_for_writing(&config.database().unwrap()).unwrap();
+        conn.execute("UPDATE setting SET value = 'migrated' WHERE key = 'marker'", [])
+            .unwrap();
+        conn.pragma_update(None, "user_version", before as i64 + 1)
+            .unwrap();
+        drop(conn);
+        assert_eq!(launcher.restore_database("0.2.0"), Ok(true));
+        assert_eq!(schema(&config), before);
+        assert_eq!(marker(&config).as_deref(), Some("during"));
+        assert!(!launcher.slots.slot("0.2.0").join(BEFORE_TRIAL).exists());
+        // And the dock opens it as before.
+        drop(open_for_writing(&config.database().unwrap()).unwrap());
+    }
 }

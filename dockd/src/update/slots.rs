@@ -39,6 +39,21 @@ pub struct SlotState {
     /// Versions that failed their trial: never installed again.
     #[serde(default)]
     pub failed: Vec<String>,
+    /// The confirmed version before `current` (its slot is kept; `None`: the packaged binary).
+    #[serde(default)]
+    pub previous: Option<String>,
+}
+
+impl SlotState {
+    /// The slots this state names, which must be kept.
+    pub fn named(&self) -> Vec<&str> {
+        self.current
+            .iter()
+            .chain(self.previous.iter())
+            .map(String::as_str)
+            .chain(self.trial.iter().map(|t| t.version.as_str()))
+            .collect()
+    }
 }
 
 /// A version on trial.
@@ -241,15 +256,18 @@ impl Slots {
         for (file, bytes) in [(MANIFEST, manifest_bytes), (SIGNATURE, signature)] {
             replace_file(&staged.join(file), bytes)?;
         }
+        super::launcher::fail_point("slot-manifest-written");
         let binary = staged.join(BINARY);
         std::fs::File::open(&binary)
             .and_then(|f| f.sync_all())
             .map_err(io(&binary))?;
         sync_dir(staged)?;
+        super::launcher::fail_point("slot-binary-synced");
         let slot = self.slot(&name);
         remove_tree(&slot)?;
         std::fs::rename(staged, &slot).map_err(io(&slot))?;
         sync_dir(&self.dir)?;
+        super::launcher::fail_point("slot-renamed");
         let mut state = self.state().unwrap_or_default();
         state.trial = Some(Trial {
             version: name,

@@ -51,6 +51,9 @@ pub enum Serve {
     CutShort { after: u64 },
     /// `announced` as the `Content-Length`, then the whole file, then the connection closed.
     WrongLength { announced: u64 },
+    /// The file's whole length announced, `after` bytes sent, then nothing more while the
+    /// connection stays open (until the client gives up).
+    Stall { after: u64 },
 }
 
 /// One request the server received.
@@ -264,6 +267,15 @@ async fn answer<S: tokio::io::AsyncWrite + Unpin>(
             let cut = usize::try_from(after.min(len)).unwrap_or(body.len());
             stream.write_all(&body[..cut]).await?;
         }
+        Serve::Stall { after } => {
+            stream
+                .write_all(head("200 OK", Some(len)).as_bytes())
+                .await?;
+            let cut = usize::try_from(after.min(len)).unwrap_or(body.len());
+            stream.write_all(&body[..cut]).await?;
+            stream.flush().await?;
+            std::future::pending::<()>().await;
+        }
         Serve::WrongLength { announced } => {
             stream
                 .write_all(head("200 OK", Some(announced)).as_bytes())
@@ -333,6 +345,9 @@ pub enum Attack {
     UnsignedArchive,
     /// The archive is zipsign-signed by [`OTHER_SEED`].
     ArchiveSignedByAnotherKey,
+    /// The archive (signed, its digests in the manifest) holds the binary as `dockd.bin`, no
+    /// `dockd`.
+    ArchiveWithoutBinary,
 }
 
 /// Builds a release folder from a dockd binary, as the release process does, with knobs.
@@ -362,6 +377,10 @@ pub struct Release {
     pub signature: Option<PathBuf>,
     /// The sha256 of the dockd binary given (the one inside the archive).
     pub binary_sha256: String,
+    /// The sha256 and size of this release's archive as signed (before any attack changed what
+    /// is served or announced).
+    pub archive_sha256: String,
+    pub archive_size: u64,
 }
 
 impl ReleaseKit {
@@ -419,7 +438,7 @@ impl ReleaseKit {
         let name = format!("dockd-{version}-{}.tar.gz", self.arch);
         let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
             Vec::new(),
-            flate2::Compression::default(),
+            flate2::Compression::fast(),
         ));
         let mut header = tar::Header::new_gnu();
         header.set_size(self.binary.len() as u64);
@@ -429,7 +448,12 @@ impl ReleaseKit {
         header.set_gid(0);
         header.set_entry_type(tar::EntryType::Regular);
         header.set_cksum();
-        tar.append_data(&mut header, "dockd", self.binary.as_slice())?;
+        let entry = if self.has(&Attack::ArchiveWithoutBinary) {
+            "dockd.bin"
+        } else {
+            "dockd"
+        };
+        tar.append_data(&mut header, entry, self.binary.as_slice())?;
         let unsigned = tar.into_inner()?.finish()?;
         let Some(seed) = seed else {
             return Ok((name, unsigned));
@@ -459,6 +483,8 @@ impl ReleaseKit {
         };
         let (asset_name, archive_bytes) = self.archive_for(&self.version, archive_seed)?;
         let binary_sha256 = sha256_hex(&self.binary);
+        let archive_sha256 = sha256_hex(&archive_bytes);
+        let archive_size = archive_bytes.len() as u64;
         // The asset the manifest describes: this release's, or another's.
         let mut described = (asset_name.clone(), archive_bytes.clone());
         let mut served = archive_bytes.clone();
@@ -548,6 +574,8 @@ impl ReleaseKit {
             manifest_bytes,
             signature: signature_path,
             binary_sha256,
+            archive_sha256,
+            archive_size,
         })
     }
 }

@@ -127,6 +127,8 @@ async fn a_good_release_is_fetched_checked_and_its_binary_is_the_signed_one() {
     let setup = start("good", ReleaseKit::new(&binary, VERSION)).await;
     let asset = offered(&setup).await.unwrap();
     assert_eq!(asset.name, setup.release.asset_name);
+    assert_eq!(asset.sha256, setup.release.archive_sha256);
+    assert_eq!(asset.size, setup.release.archive_size);
     let fetched = setup
         .fetcher
         .release(&asset, &setup.into, &keys::trusted())
@@ -471,4 +473,82 @@ async fn every_manifest_attack_the_kit_builds_is_refused_by_the_judge_after_a_re
         let rejected = offered(&setup).await.unwrap_err();
         assert!(expected(&rejected), "{name}: {rejected}");
     }
+}
+
+#[tokio::test]
+async fn a_release_as_large_as_a_real_dockd_is_fetched_whole_and_byte_identical() {
+    // This very test binary: a debug dockd library, some hundreds of MB, as a release carries.
+    let binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    assert!(binary.len() > 50 << 20, "{} bytes", binary.len());
+    let started = std::time::Instant::now();
+    let setup = start("large", ReleaseKit::new(&binary, VERSION)).await;
+    let built = started.elapsed();
+    let asset = offered(&setup).await.unwrap();
+    let fetched = setup
+        .fetcher
+        .release(&asset, &setup.into, &keys::trusted())
+        .await
+        .unwrap();
+    let fetch = started.elapsed() - built;
+    assert!(std::fs::read(&fetched.binary).unwrap() == binary);
+    eprintln!(
+        "A {} MB binary: release built in {built:?}, fetched and checked in {fetch:?}.",
+        binary.len() >> 20
+    );
+    let _ = std::fs::remove_dir_all(&setup.dir);
+}
+
+#[tokio::test]
+async fn a_download_that_stalls_is_given_up_after_the_read_timeout_as_truncated() {
+    let setup = start("stall", ReleaseKit::new(&fake_binary(), VERSION)).await;
+    let size = std::fs::metadata(&setup.release.archive).unwrap().len();
+    setup
+        .server
+        .serve(&setup.release.asset_name, Serve::Stall { after: size / 2 });
+    let timeouts = Timeouts {
+        read: std::time::Duration::from_millis(500),
+        ..Timeouts::default()
+    };
+    let fetcher = Fetcher::with_timeouts(&source(&setup.server, None), timeouts).unwrap();
+    let asset = offered(&setup).await.unwrap();
+    let before = listing(&setup.into);
+    let started = std::time::Instant::now();
+    let error = fetcher
+        .release(&asset, &setup.into, &keys::trusted())
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(
+        matches!(error, FetchError::Truncated { got, want, .. } if got == size / 2 && want == size),
+        "{error}"
+    );
+    assert_eq!(listing(&setup.into), before);
+}
+
+#[tokio::test]
+async fn a_signed_archive_without_dockd_in_it_is_refused() {
+    let kit = ReleaseKit::new(&fake_binary(), VERSION).attack(Attack::ArchiveWithoutBinary);
+    let setup = start("no-binary", kit).await;
+    let error = refused(&setup).await;
+    assert!(matches!(error, FetchError::NoBinary { .. }), "{error}");
+    assert!(
+        error.to_string().contains("no regular file `dockd`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_staging_folders_a_cut_off_fetch_left_are_swept_and_nothing_else() {
+    let into = temp_dir("sweep");
+    std::fs::create_dir_all(into.join(".fetch-4242-0")).unwrap();
+    std::fs::write(
+        into.join(".fetch-4242-0/dockd-9.9.9-x86_64.tar.gz"),
+        b"half",
+    )
+    .unwrap();
+    std::fs::write(into.join("dockd"), b"a slot's binary").unwrap();
+    assert_eq!(sweep(&into).unwrap(), 1);
+    assert_eq!(listing(&into), ["dockd"]);
+    assert_eq!(sweep(&into).unwrap(), 0);
+    assert_eq!(sweep(&into.join("absent")).unwrap(), 0);
 }

@@ -22,6 +22,7 @@ fn state(current: Option<&str>, trial: Option<(&str, u32)>) -> SlotState {
             installed_ms: 0,
         }),
         failed: Vec::new(),
+        previous: None,
     }
 }
 
