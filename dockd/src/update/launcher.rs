@@ -516,7 +516,8 @@ mod tests {
     use crate::store::{open_for_reading, open_for_writing};
 
     fn dock(name: &str) -> (Config, PathBuf) {
-        let dir = std::env::temp_dir().join(format!("dockd-launcher-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("dockd-launcher-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = Config::default();
@@ -538,11 +539,15 @@ mod tests {
     }
 
     #[test]
-    fn a_trial_that_moved_the_schema_gets_the_database_back_as_it_was_and_one_that_did_not_keeps_its_data() {
+    fn a_trial_that_moved_the_schema_gets_the_database_back_as_it_was_and_one_that_did_not_keeps_its_data()
+     {
         let (config, dir) = dock("restore");
         let conn = open_for_writing(&config.database().unwrap()).unwrap();
-        conn.execute("INSERT INTO setting (key, value) VALUES ('marker', 'before')", [])
-            .unwrap();
+        conn.execute(
+            "INSERT INTO setting (key, value) VALUES ('marker', 'before')",
+            [],
+        )
+        .unwrap();
         drop(conn);
         let before = schema(&config);
         let launcher = Launcher::new(&config, &dir.join("dockd.toml"));
@@ -551,8 +556,11 @@ mod tests {
         // A trial that only added data: it is kept.
         launcher.copy_database_aside("0.2.0").unwrap();
         let conn = open_for_writing(&config.database().unwrap()).unwrap();
-        conn.execute("UPDATE setting SET value = 'during' WHERE key = 'marker'", [])
-            .unwrap();
+        conn.execute(
+            "UPDATE setting SET value = 'during' WHERE key = 'marker'",
+            [],
+        )
+        .unwrap();
         drop(conn);
         assert_eq!(launcher.restore_database("0.2.0"), Ok(false));
         assert_eq!(marker(&config).as_deref(), Some("during"));
@@ -561,8 +569,11 @@ mod tests {
         // from before the trial comes back, at the old schema.
         launcher.copy_database_aside("0.2.0").unwrap();
         let conn = open_for_writing(&config.database().unwrap()).unwrap();
-        conn.execute("UPDATE setting SET value = 'migrated' WHERE key = 'marker'", [])
-            .unwrap();
+        conn.execute(
+            "UPDATE setting SET value = 'migrated' WHERE key = 'marker'",
+            [],
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", before as i64 + 1)
             .unwrap();
         drop(conn);
