@@ -81,3 +81,55 @@ fn an_admin_presses_check_now_and_sees_the_refusal_on_the_page_and_in_the_audit_
         "{trail}"
     );
 }
+
+#[test]
+fn an_admin_presses_install_now_and_the_dock_restarts_into_the_signed_release_and_keeps_it() {
+    use std::time::Duration;
+
+    use receivers::releases::{ReleaseKit, ReleaseServer};
+
+    use crate::support::{TestDir, wait_for};
+    use crate::update::{release_binary, running_version, state};
+
+    let dir = TestDir::new("update-ux-install-server");
+    std::fs::create_dir_all(dir.join("ca")).unwrap();
+    let server = ReleaseServer::start_blocking(&dir.join("served"), &dir.join("ca")).unwrap();
+    ReleaseKit::new(&release_binary("0.1.1"), "0.1.1")
+        .build(&dir.join("served"))
+        .unwrap();
+    let dock = Dock::start_with_tables(
+        "update-ux-install",
+        &format!(
+            "[update]\nmanifest_url = \"{}\"\nca_file = {:?}\n",
+            server.manifest_url(),
+            server.ca.ca_pem_path
+        ),
+    );
+    let section = update_section(&dock);
+    let (install, csrf) = form_on(&section, "/update/install").expect("an Install now form");
+    let answer = dock.post_form(&install, &format!("csrf={csrf}&confirm=yes"));
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    wait_for(
+        "the new version to be confirmed",
+        Duration::from_secs(90),
+        || (state(&dock).current.as_deref() == Some("0.1.1")).then_some(()),
+    );
+    assert_eq!(running_version(&dock), "0.1.1");
+    // The press, under the admin's name, recorded before the dock restarted; the install itself
+    // by the updater, naming who asked.
+    let pressed = dock.count(&format!(
+        "SELECT COUNT(*) FROM audit WHERE user = '{TEST_USER}' AND action = 'update install'"
+    ));
+    assert_eq!(pressed, 1);
+    wait_for(
+        "the install in the audit trail",
+        Duration::from_secs(20),
+        || {
+            (dock.count(&format!(
+                "SELECT COUNT(*) FROM audit WHERE action = 'update installed' \
+             AND subject LIKE '0.1.1:%asked by {TEST_USER}%'"
+            )) == 1)
+                .then_some(())
+        },
+    );
+}

@@ -610,16 +610,26 @@ async fn update_form(
         Ok(user) => user,
         Err(failure) => return no_store(failure.on_page(visitor).into_response()),
     };
+    // An install restarts the dock as soon as it is in place: the press is recorded before it is
+    // asked (the updater audits the install's outcome itself, naming who asked).
+    if ask == UpdateAsk::InstallNow {
+        state
+            .audit
+            .record(
+                &user,
+                "update install",
+                "asked to install the newest release now",
+            )
+            .await;
+    }
     let said = state.view.ask_update(ask, &user).await;
-    let action = match ask {
-        UpdateAsk::Check => "update check",
-        UpdateAsk::InstallNow => "update install",
-    };
     let (notice, subject) = match &said {
         Ok(words) => (UPDATE_DONE, words.clone()),
         Err(words) => (UPDATE_REFUSED, format!("refused: {words}")),
     };
-    state.audit.record(&user, action, &subject).await;
+    if ask == UpdateAsk::Check {
+        state.audit.record(&user, "update check", &subject).await;
+    }
     visitor.leave_notice(notice, said.unwrap_or_else(|refusal| refusal));
     see_other(UPDATE_SECTION)
 }

@@ -1048,7 +1048,7 @@ async fn install_now_needs_its_box_ticked_and_then_reaches_the_updater_audited()
         [(UpdateAsk::InstallNow, "ada".to_owned())]
     );
     assert!(site.audit.records().iter().any(|[user, action, subject]| {
-        user == "ada" && action == "update install" && subject.starts_with("0.4.0 installed")
+        user == "ada" && action == "update install" && subject.starts_with("asked to install")
     }));
 }
 
