@@ -366,3 +366,6 @@ fn latest(slots: &Slots) -> Vec<Event> {
     events.truncate(SHOWN_EVENTS);
     events
 }
+
+#[cfg(test)]
+mod tests;
