@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use diagnostics::console::{
     CheckLine, Clock, ConsoleBackend, ConsoleSettings, DockStatus, GpsLine, LOCKOUT_FILE,
-    MORE_PROMPT, NetLine, PowerLine, ServicePin, SlotLine, StorageLine, UploadLine,
+    MORE_PROMPT, NetLine, PowerLine, ServicePin, SlotLine, StorageLine, UpdateLine, UploadLine,
     WearableBattery, WearableLine, run_port,
 };
 use tokio_util::sync::CancellationToken;
@@ -149,6 +149,15 @@ impl ConsoleBackend for FakeDock {
     fn upload_now(&self) -> Result<String, String> {
         self.uploads.fetch_add(1, Ordering::SeqCst);
         Ok("upload started".into())
+    }
+    fn update(&self) -> UpdateLine {
+        UpdateLine {
+            running: VERSION.into(),
+            ..UpdateLine::default()
+        }
+    }
+    fn update_now(&self) -> Result<String, String> {
+        Err("self-update is not configured on this dock ([update] manifest_url)".into())
     }
     fn restart(&self) -> Result<String, String> {
         Err("not in tests".into())

@@ -314,6 +314,7 @@ async fn run_open(
             key_id: pseudonyms.key_id(),
         },
         upload,
+        running: Arc::clone(&running),
     }));
     spawn_console(&config, &dock_diagnostics, &clock, &tasks, &shutdown);
     spawn_web(
@@ -603,7 +604,7 @@ fn spawn_console(
     };
     if serial.pin.as_ref().is_some_and(|pin| !pin.is_usable()) {
         tracing::warn!(
-            "The service PIN in [serial] pin is shorter than {} characters: the console's PIN actions (upload now, restart) are disabled until a longer one is set.",
+            "The service PIN in [serial] pin is shorter than {} characters: the console's PIN actions (upload now, update now, restart) are disabled until a longer one is set.",
             diagnostics::console::MIN_PIN_CHARS
         );
     }

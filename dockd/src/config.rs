@@ -1538,6 +1538,50 @@ mod tests {
     }
 
     #[test]
+    fn an_update_section_takes_only_https_a_valid_window_and_bounded_figures() {
+        let config = parse(
+            "[update]\nmanifest_url = \"https://releases.example/dockd/manifest.json\"\nwindow = \"23:30-01:15\"\n",
+        )
+        .unwrap();
+        let update = config.update.unwrap();
+        assert_eq!((update.check_every_h, update.health_timeout_s), (24, 300));
+        assert_eq!(update.window_text(), "23:30-01:15");
+        // The window wraps past midnight.
+        assert!(update.in_window(23 * 60 + 45) && update.in_window(30));
+        assert!(!update.in_window(2 * 60) && !update.in_window(23 * 60));
+        for (bad, named) in [
+            (
+                "manifest_url = \"http://releases.example/m.json\"",
+                "https://",
+            ),
+            (
+                "window = \"02:00-02:00\"\nmanifest_url = \"https://r/m\"",
+                "update.window",
+            ),
+            (
+                "window = \"2:00-4:00\"\nmanifest_url = \"https://r/m\"",
+                "update.window",
+            ),
+            (
+                "check_every_h = 0\nmanifest_url = \"https://r/m\"",
+                "update.check_every_h",
+            ),
+            (
+                "health_timeout_s = 1\nmanifest_url = \"https://r/m\"",
+                "update.health_timeout_s",
+            ),
+            (
+                "window = \"02:00-04:00\"",
+                "update.manifest_url is required",
+            ),
+        ] {
+            let error = parse(&format!("[update]\n{bad}\n")).unwrap_err();
+            assert!(error.contains(named), "{bad}: {error}");
+        }
+        assert!(parse("").unwrap().update.is_none(), "off unless configured");
+    }
+
+    #[test]
     fn retention_days_and_purge_at_are_checked_with_the_key_named() {
         let days = parse("").unwrap().privacy.retention_days;
         assert_eq!(

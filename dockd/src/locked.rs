@@ -221,6 +221,19 @@ impl ConsoleBackend for LockedConsole {
         Err(self.sentence())
     }
 
+    fn update(&self) -> console::UpdateLine {
+        // The updater starts only over an open store.
+        console::UpdateLine {
+            running: crate::version::text().to_owned(),
+            last_result: Some(self.sentence()),
+            ..console::UpdateLine::default()
+        }
+    }
+
+    fn update_now(&self) -> Result<String, String> {
+        Err(self.sentence())
+    }
+
     fn restart(&self) -> Result<String, String> {
         Ok(crate::views::diagnostics::restart_cleanly(&self.shutdown))
     }

@@ -18,7 +18,9 @@ use thirtyfour::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::spine::{fleet, shift};
-use crate::support::{Dock, TEST_PASSWORD, TEST_USER, TestDir, add_user, free_port, wait_for};
+use crate::support::{
+    Dock, TEST_PASSWORD, TEST_USER, TestDir, add_user, form_on, free_port, wait_for,
+};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "chromedriver";
@@ -328,7 +330,12 @@ impl Browser {
 
 /// A dock that pulled one worker's two-hour shift and stored its analysis.
 async fn analysed_dock(name: &str, seed: u64) -> Dock {
-    let dock = Dock::start(name);
+    analysed_dock_with(name, seed, "").await
+}
+
+/// Like [`analysed_dock`], with `extra` tables in the dock's config.
+async fn analysed_dock_with(name: &str, seed: u64, extra: &str) -> Dock {
+    let dock = Dock::start_with_tables(name, extra);
     let addr = LinkAddr::Unix(dock.socket.clone());
     let mut wearable = tokio::task::spawn_blocking(move || fleet(1, seed, shift(2, 30)).remove(0))
         .await
@@ -771,7 +778,18 @@ async fn a_supervisor_changes_the_roster_and_an_admin_pushes_a_threshold_that_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_fits_a_phone_and_a_desktop_screen_and_is_saved_as_a_screenshot() {
     let started = Instant::now();
-    let dock = analysed_dock("browser-screens", 6262).await;
+    // With a self-updater whose release server cannot be reached, and one "Check now" pressed,
+    // so the Diagnostics page's Software update section shows its facts and an event.
+    let dock = analysed_dock_with(
+        "browser-screens",
+        6262,
+        "[update]\nmanifest_url = \"https://127.0.0.1:1/a/rather/long/path/to/the/releases/of/this/dock/manifest.json\"\n",
+    )
+    .await;
+    let (check, csrf) =
+        form_on(&dock.get("/diagnostics"), "/update/check").expect("a Check now form");
+    let pressed = dock.post_form(&check, &format!("csrf={csrf}"));
+    assert!(pressed.starts_with("HTTP/1.1 303"), "{pressed}");
     let browser = Browser::open(&dock).await;
     println!("screenshots in {}", screenshot_dir().display());
 

@@ -287,6 +287,18 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     // No `[upload]`: the console says so in words.
     let upload = tech.ask("upload", PROMPT);
     assert!(upload.contains("not configured on this dock"), "{upload}");
+    // No `[update]`: `update` says so and names the running version; `update now` is an action
+    // behind the service PIN like the others.
+    let update = tech.ask("update", PROMPT);
+    assert!(update.contains("not configured on this dock"), "{update}");
+    assert!(update.contains(env!("CARGO_PKG_VERSION")), "{update}");
+    // `selftest` includes the analysis on its reference shifts, and it passes.
+    let selftest = tech.ask("selftest", PROMPT);
+    let analysis = selftest
+        .lines()
+        .find(|line| line.trim_start().starts_with("analysis"))
+        .unwrap_or_else(|| panic!("no analysis line in selftest: {selftest}"));
+    assert!(analysis.contains(" ok "), "{analysis}");
     let refused = tech.ask("restart", "PIN");
     assert!(refused.contains("PIN"), "{refused}");
     // The PIN is masked, never echoed.
@@ -294,6 +306,15 @@ async fn gps_power_and_wearable_batteries_reach_status_the_console_and_the_page_
     let wrong = tech.read_until("", PROMPT);
     assert!(!wrong.contains("0000"), "{wrong}");
     assert!(wrong.to_lowercase().contains("wrong"), "{wrong}");
+    // `update now` with the right PIN reaches the daemon's updater, which answers in words.
+    tech.ask("update now", "PIN");
+    tech.file.write_all(b"246813\r").unwrap();
+    let answer = tech.read_until("", PROMPT);
+    assert!(!answer.contains("246813"), "{answer}");
+    assert!(
+        answer.contains("self-update is not configured on this dock"),
+        "{answer}"
+    );
     assert!(
         !tech.seen.contains(&badge),
         "the console printed a badge tag"

@@ -21,6 +21,7 @@ mod spine;
 mod support;
 mod tidy;
 mod update;
+mod update_ux;
 mod upload;
 mod upload_crash;
 mod usb;

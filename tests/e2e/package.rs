@@ -795,3 +795,70 @@ fn the_database_key_made_by_prepare_key_reaches_dockd_as_a_systemd_credential() 
     assert!(prepare().contains("no new key is made"));
     assert!(!key_file.exists());
 }
+
+#[test]
+fn the_packaged_binary_holds_no_test_key_and_refuses_a_release_signed_with_it() {
+    let unpacked = Unpacked::new("package-update-keys");
+    let binary = unpacked.file("/usr/bin/dockd");
+    let bytes = std::fs::read(&binary).unwrap();
+    let holds = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    // The test key's seed and public half: in debug builds only.
+    let seed = dockd::update::keys::test_key::SEED;
+    let public = dockd::update::keys::test_key::public();
+    assert!(
+        !holds(&seed),
+        "the packaged binary holds the test key's seed"
+    );
+    assert!(!holds(&public), "the packaged binary holds the test key");
+    // The production key is there (the search would find a key if one were).
+    let release = include_bytes!("../../dockd/src/update/keys/release-2026.pub");
+    assert!(holds(release), "the packaged binary lacks the release key");
+
+    // A release signed with the test key, served over HTTPS: the packaged binary refuses it.
+    let dir = TestDir::new("package-update-refuses");
+    std::fs::create_dir_all(dir.join("ca")).unwrap();
+    let served = dir.join("served");
+    let server =
+        receivers::releases::ReleaseServer::start_blocking(&served, &dir.join("ca")).unwrap();
+    receivers::releases::ReleaseKit::new(b"#!/bin/sh\nexit 0\n", "9.0.0")
+        .build(&served)
+        .unwrap();
+    let config = dir.join("dockd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = {:?}\n[update]\nmanifest_url = \"{}\"\nca_file = {:?}\n",
+            dir.join("data"),
+            server.manifest_url(),
+            server.ca.ca_pem_path
+        ),
+    )
+    .unwrap();
+    let before = std::fs::read(&binary).unwrap();
+    for what in ["--check", "--now"] {
+        let out = Command::new(&binary)
+            .args(["update", what, "--config", config.to_str().unwrap()])
+            .env_remove("HTTPS_PROXY")
+            .env_remove("RUNTIME_DIRECTORY")
+            .output()
+            .unwrap();
+        let said = text(&out.stderr);
+        assert!(!out.status.success(), "update {what} accepted it: {said}");
+        assert!(said.contains("does not trust"), "update {what}: {said}");
+    }
+    assert_eq!(std::fs::read(&binary).unwrap(), before);
+    assert!(!dir.join("data/versions/9.0.0").exists());
+    // The same release is accepted by a debug build (the one the other tests run): the
+    // refusal above is the key, nothing else.
+    let out = Command::new(DOCKD)
+        .args(["update", "--check", "--config", config.to_str().unwrap()])
+        .env_remove("HTTPS_PROXY")
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).contains("9.0.0 is available"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}

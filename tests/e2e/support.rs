@@ -108,6 +108,25 @@ pub fn body_of(response: &str) -> serde_json::Value {
     serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
 }
 
+/// The `csrf` field and the `action` of the first form on `page` whose action ends with
+/// `suffix`.
+pub fn form_on(page: &str, suffix: &str) -> Option<(String, String)> {
+    page.split("<form").skip(1).find_map(|form| {
+        let attribute = |name: &str| {
+            let (_, rest) = form.split_once(&format!("{name}=\""))?;
+            rest.split_once('"').map(|(value, _)| value.to_owned())
+        };
+        let action = attribute("action")?;
+        if !action.ends_with(suffix) {
+            return None;
+        }
+        let (_, field) = form.split_once("name=\"csrf\"")?;
+        let (_, value) = field.split_once("value=\"")?;
+        let csrf = value.split_once('"')?.0.to_owned();
+        Some((action, csrf))
+    })
+}
+
 /// The test user every dock gets (an admin), and its password.
 pub const TEST_USER: &str = "tester";
 pub const TEST_PASSWORD: &str = "correct horse battery staple";

@@ -60,7 +60,7 @@ pub fn install_release(data: &Path, version: &str, binary: &[u8]) {
     std::fs::remove_dir_all(made).unwrap();
 }
 
-fn state(dock: &Dock) -> SlotState {
+pub(crate) fn state(dock: &Dock) -> SlotState {
     Slots::new(&dock.dir.join("data")).state().unwrap()
 }
 
@@ -81,7 +81,7 @@ fn wait_for_event(dock: &Dock, action: &str) -> (String, String, String) {
 
 /// The version the running daemon says it is: asked through its control socket only (never
 /// the command line's own answer from the database), once it answers.
-fn running_version(dock: &Dock) -> String {
+pub(crate) fn running_version(dock: &Dock) -> String {
     let config = dockd::config::Config::load(&dock.config).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::spine::shift;
-use crate::support::{Dock, TEST_USER, TestDir, wait_for};
+use crate::support::{Dock, TEST_USER, TestDir, form_on, wait_for};
 
 /// A roster worker: badge tag and display name (neither may ever leave the dock).
 pub(crate) struct Worker {
@@ -160,25 +160,6 @@ fn queued_keys(dock: &Dock) -> Vec<String> {
         .unwrap()
         .map(Result::unwrap)
         .collect()
-}
-
-/// The `csrf` field and the `action` of the first form on `page` whose action ends with
-/// `suffix`.
-fn form_on(page: &str, suffix: &str) -> Option<(String, String)> {
-    page.split("<form").skip(1).find_map(|form| {
-        let attribute = |name: &str| {
-            let (_, rest) = form.split_once(&format!("{name}=\""))?;
-            rest.split_once('"').map(|(value, _)| value.to_owned())
-        };
-        let action = attribute("action")?;
-        if !action.ends_with(suffix) {
-            return None;
-        }
-        let (_, field) = form.split_once("name=\"csrf\"")?;
-        let (_, value) = field.split_once("value=\"")?;
-        let csrf = value.split_once('"')?.0.to_owned();
-        Some((action, csrf))
-    })
 }
 
 /// The upload section of the Diagnostics page as the signed-in admin sees it.

@@ -262,7 +262,8 @@ pub struct Backends {
 ///   `/api/v1/users…`, `/api/v1/audit`), only for admins;
 /// - diagnostics: [`diagnostics::routes`] (`/diagnostics`, `/api/v1/diagnostics…`), only for
 ///   roles that [`sees_diagnostics`](access::Role::sees_diagnostics) (technicians and admins);
-///   its upload forms (`/diagnostics/upload-now`, `/diagnostics/dead-letters/…`) only for admins.
+///   its upload forms (`/diagnostics/upload-now`, `/diagnostics/dead-letters/…`) and software
+///   update forms (`/diagnostics/update/check`, `/diagnostics/update/install`) only for admins.
 ///
 /// Others get a 403 (a page, or JSON under `/api/`). Every request but the public routes needs a
 /// session: pages redirect to `/login?next=…`, `/api/…` answers 401. State-changing requests need
@@ -300,8 +301,8 @@ fn assemble(backends: Backends, auth: Arc<auth::Auth>) -> Router {
     let groups = Groups {
         worker_data: analysis::routes(backends.analysis)
             .merge(roster::routes(backends.roster, Arc::clone(&backends.audit))),
+        diagnostics: diagnostics::routes(backends.diagnostics, Arc::clone(&backends.audit)),
         admin: admin::routes(backends.admin, backends.audit, Arc::clone(&auth)),
-        diagnostics: diagnostics::routes(backends.diagnostics),
     };
     build(backends.dock, auth, groups)
 }

@@ -683,6 +683,12 @@ pub(crate) struct FakeDiagnostics {
     upload_requests: Mutex<Vec<(&'static str, String, String)>>,
     /// The daemon's refusal of every upload request, when set.
     upload_refusal: Mutex<Option<String>>,
+    /// The self-updater's state.
+    update: Mutex<crate::diagnostics::UpdateView>,
+    /// What the updater was asked: (what, user).
+    update_requests: Mutex<Vec<(crate::diagnostics::UpdateAsk, String)>>,
+    /// The updater's answer to every request.
+    update_answer: Mutex<Result<String, String>>,
 }
 
 impl Default for FakeDiagnostics {
@@ -693,6 +699,9 @@ impl Default for FakeDiagnostics {
             upload: Mutex::new(Some(upload_view())),
             upload_requests: Mutex::new(Vec::new()),
             upload_refusal: Mutex::new(None),
+            update: Mutex::new(update_view()),
+            update_requests: Mutex::new(Vec::new()),
+            update_answer: Mutex::new(Ok("dockd 0.3.1 is up to date".to_owned())),
         }
     }
 }
@@ -721,6 +730,21 @@ impl FakeDiagnostics {
     /// The upload requests that reached the daemon: ("now" | "retry" | "drop", id, user).
     pub(crate) fn upload_requests(&self) -> Vec<(&'static str, String, String)> {
         self.upload_requests.lock().unwrap().clone()
+    }
+
+    /// Sets the self-updater's state.
+    pub(crate) fn set_update(&self, update: crate::diagnostics::UpdateView) {
+        *self.update.lock().unwrap() = update;
+    }
+
+    /// Sets the updater's answer to every request.
+    pub(crate) fn answer_updates(&self, answer: Result<&str, &str>) {
+        *self.update_answer.lock().unwrap() = answer.map(str::to_owned).map_err(str::to_owned);
+    }
+
+    /// What reached the updater: (what, user).
+    pub(crate) fn update_requests(&self) -> Vec<(crate::diagnostics::UpdateAsk, String)> {
+        self.update_requests.lock().unwrap().clone()
     }
 
     fn upload_request(&self, what: &'static str, id: &str, user: &str) -> Result<String, String> {
@@ -763,6 +787,73 @@ impl DiagnosticsView for FakeDiagnostics {
         user: &'a str,
     ) -> crate::ViewFuture<'a, Result<String, String>> {
         Box::pin(async move { self.upload_request("drop", id, user) })
+    }
+
+    fn update(&self) -> crate::diagnostics::UpdateView {
+        self.update.lock().unwrap().clone()
+    }
+
+    fn ask_update<'a>(
+        &'a self,
+        ask: crate::diagnostics::UpdateAsk,
+        user: &'a str,
+    ) -> crate::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            self.update_requests
+                .lock()
+                .unwrap()
+                .push((ask, user.to_owned()));
+            self.update_answer.lock().unwrap().clone()
+        })
+    }
+}
+
+/// A configured updater running 0.3.1 that found 0.4.0, with a rejected check, a rollback and
+/// an install among its events (newest first).
+pub(crate) fn update_view() -> crate::diagnostics::UpdateView {
+    use crate::diagnostics::{UpdateEventView, UpdateView};
+    let now_ms = 1_709_211_909_750;
+    let event =
+        |minutes: i64, action: &str, words: &str, version: &str, detail: &str| UpdateEventView {
+            at_ms: now_ms - minutes * 60_000,
+            action: action.to_owned(),
+            words: words.to_owned(),
+            version: version.to_owned(),
+            detail: detail.to_owned(),
+        };
+    UpdateView {
+        configured: true,
+        source: Some("https://releases.example/dock/manifest.json".to_owned()),
+        running: "0.3.1".to_owned(),
+        on_trial: false,
+        window: Some("02:00-04:00".to_owned()),
+        last_check_ms: Some(now_ms - 5 * 60_000),
+        last_result: Some("0.4.0 is available".to_owned()),
+        offered: Some("0.4.0".to_owned()),
+        events: vec![
+            event(5, "checked", "checked", "0.4.0", "0.4.0 is available"),
+            event(
+                60,
+                "rejected",
+                "refused",
+                "",
+                "the manifest expired on 2024-02-01 <script>",
+            ),
+            event(
+                120,
+                "rolled_back",
+                "rolled back",
+                "0.3.2",
+                "0.3.2 failed its health check: selftest failed",
+            ),
+            event(
+                130,
+                "installed",
+                "installed",
+                "0.3.2",
+                "installed in its slot",
+            ),
+        ],
     }
 }
 
@@ -922,8 +1013,9 @@ pub(crate) fn diagnostics() -> Diagnostics {
                 words: "NOT synchronised: no time service has set the system clock".to_owned(),
             },
         },
-        // The handlers fill it from `DiagnosticsView::upload`.
+        // The handlers fill these from `DiagnosticsView::upload` and `::update`.
         upload: None,
+        update: crate::diagnostics::UpdateView::default(),
     }
 }
 

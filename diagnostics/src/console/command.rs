@@ -23,6 +23,8 @@ pub enum Command {
     Network,
     Upload,
     UploadNow,
+    Update,
+    UpdateNow,
     Log(usize),
     Selftest,
     Version,
@@ -33,7 +35,7 @@ pub enum Command {
 impl Command {
     /// Whether the command changes anything and so needs the service PIN.
     pub fn is_action(&self) -> bool {
-        matches!(self, Self::UploadNow | Self::Restart)
+        matches!(self, Self::UploadNow | Self::UpdateNow | Self::Restart)
     }
 }
 
@@ -123,6 +125,11 @@ pub static COMMANDS: &[CommandHelp] = &[
         summary: "upload state; `upload now` starts one (needs the service PIN)",
     },
     CommandHelp {
+        name: "update",
+        usage: "update [now]",
+        summary: "self-update state; `update now` installs a newer release (needs the service PIN)",
+    },
+    CommandHelp {
         name: "log",
         usage: "log [n]",
         summary: "the last n log lines (default 20, at most 1000)",
@@ -196,6 +203,8 @@ pub fn parse(line: &str) -> Result<Option<Invocation>, ParseError> {
         ("network", []) => Command::Network,
         ("upload", []) => Command::Upload,
         ("upload", [now]) if now.eq_ignore_ascii_case("now") => Command::UploadNow,
+        ("update", []) => Command::Update,
+        ("update", [now]) if now.eq_ignore_ascii_case("now") => Command::UpdateNow,
         ("log", []) => Command::Log(DEFAULT_LOG_LINES),
         ("log", [n]) => match n.parse::<usize>() {
             Ok(n) if (1..=MAX_LOG_LINES).contains(&n) => Command::Log(n),
@@ -259,6 +268,8 @@ mod tests {
         assert_eq!(command("network"), Command::Network);
         assert_eq!(command("upload"), Command::Upload);
         assert_eq!(command("upload now"), Command::UploadNow);
+        assert_eq!(command("update"), Command::Update);
+        assert_eq!(command("update now"), Command::UpdateNow);
         assert_eq!(command("log"), Command::Log(DEFAULT_LOG_LINES));
         assert_eq!(command("log 100"), Command::Log(100));
         assert_eq!(command("selftest"), Command::Selftest);
@@ -308,6 +319,7 @@ mod tests {
         assert_eq!(parse("log 1001").unwrap_err(), usage("log"));
         assert_eq!(parse("status now").unwrap_err(), usage("status"));
         assert_eq!(parse("upload later").unwrap_err(), usage("upload"));
+        assert_eq!(parse("update later").unwrap_err(), usage("update"));
         assert_eq!(parse("wearable").unwrap_err(), usage("wearable"));
         assert_eq!(
             parse("upload now --force").unwrap_err(),
@@ -326,12 +338,14 @@ mod tests {
     }
 
     #[test]
-    fn only_upload_now_and_restart_are_actions() {
+    fn only_upload_now_update_now_and_restart_are_actions() {
         let actions: Vec<_> = [
             "status",
             "slots",
             "upload",
             "upload now",
+            "update",
+            "update now",
             "restart",
             "log 3",
             "selftest",
@@ -339,7 +353,7 @@ mod tests {
         .into_iter()
         .filter(|l| command(l).is_action())
         .collect();
-        assert_eq!(actions, ["upload now", "restart"]);
+        assert_eq!(actions, ["upload now", "update now", "restart"]);
     }
 
     #[test]

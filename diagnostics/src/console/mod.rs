@@ -1,6 +1,6 @@
 //! The field technician's serial console: a line-oriented prompt on a serial port (by default
 //! `/dev/ttyS0` at 115200 8N1) with the commands a technician needs on site — `status`, `slots`,
-//! `wearable <serial>`, `gps`, `battery`, `storage`, `network`, `upload [now]`, `log [n]`,
+//! `wearable <serial>`, `gps`, `battery`, `storage`, `network`, `upload [now]`, `update [now]`, `log [n]`,
 //! `selftest`, `version`, `restart`, `help` — as aligned text, or one line of JSON with `--json`.
 //!
 //! It owns the line editing (`line`, sans-IO), parsing (`command`), rendering (`render`), the
@@ -214,6 +214,45 @@ pub struct DeadLetterLine {
     pub reason: String,
 }
 
+/// The self-updater (`update`): where it looks, what runs, and what it last did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateLine {
+    /// Whether the dock has `[update]`; without it only `running` is filled.
+    pub configured: bool,
+    /// The release manifest's address.
+    pub source: Option<String>,
+    /// The running version.
+    pub running: String,
+    /// Whether the running version is on trial (wearables are not erased until it is confirmed).
+    pub on_trial: bool,
+    /// The maintenance window, `HH:MM-HH:MM` site time.
+    pub window: Option<String>,
+    /// When the release server was last asked, Unix ms, and what came of it (a sentence).
+    pub last_check_ms: Option<i64>,
+    pub last_result: Option<String>,
+    /// A newer release the last check found, not installed yet.
+    pub offered: Option<String>,
+    /// The latest events, newest first (the text view shows [`UPDATE_EVENTS_SHOWN`]).
+    pub events: Vec<UpdateEventLine>,
+}
+
+/// One thing the updater or the launcher did (`update`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpdateEventLine {
+    pub at_ms: i64,
+    /// `checked`, `rejected`, `installed`, `trial`, `confirmed`, `rolled_back`, …
+    pub action: String,
+    /// The action in words ("rolled back").
+    pub words: String,
+    /// The version concerned; empty when none (a refused manifest).
+    pub version: String,
+    /// Why or how, a sentence.
+    pub detail: String,
+}
+
+/// How many events `update` lists as text.
+pub const UPDATE_EVENTS_SHOWN: usize = 3;
+
 /// One self-test check (`selftest`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckLine {
@@ -246,6 +285,11 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     fn selftest(&self) -> Vec<CheckLine>;
     /// Starts an upload now (PIN already checked); the message to show, or why not.
     fn upload_now(&self) -> Result<String, String>;
+    /// The self-updater's state.
+    fn update(&self) -> UpdateLine;
+    /// Asks the updater to install a newer release now (PIN already checked); the updater's
+    /// sentence, or why not. An install restarts the daemon: the console ends when cancelled.
+    fn update_now(&self) -> Result<String, String>;
     /// Restarts the service (PIN already checked). Return at once with the message to show and
     /// restart after returning: the console prints the message, then ends when cancelled.
     fn restart(&self) -> Result<String, String>;

@@ -1,4 +1,4 @@
-//! The service PIN that guards the console's actions (`upload now`, `restart`), and the rate
+//! The service PIN that guards the console's actions (`upload now`, `update now`, `restart`), and the rate
 //! limit on wrong PINs. Pure: the time arrives as milliseconds and the rate limit's state as a
 //! [`LockoutRecord`] (kept in a file by `lockout`), so tests are exact.
 //!

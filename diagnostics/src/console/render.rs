@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::command::{COMMANDS, CommandHelp};
 use super::{
-    CheckLine, DockStatus, GpsLine, NetLine, PowerLine, SlotLine, StorageLine, UploadLine,
-    WearableLine,
+    CheckLine, DockStatus, GpsLine, NetLine, PowerLine, SlotLine, StorageLine, UPDATE_EVENTS_SHOWN,
+    UpdateLine, UploadLine, WearableLine,
 };
 
 /// Replaces control characters (C0, DEL, C1: escape sequences, bells, backspaces) with `?`.
@@ -446,6 +446,78 @@ pub fn network(interfaces: &[NetLine]) -> Vec<String> {
 
 /// The upload queue in a few lines: whether it runs, the queue, the oldest item's age, the last
 /// success and error, and the dead letters.
+/// `update`: the self-updater's state and its latest events in words, newest first.
+pub fn update(update: &UpdateLine, now_ms: i64) -> Vec<String> {
+    let running = clean(&update.running);
+    if !update.configured {
+        return pairs(&[
+            ("update", "not configured on this dock".into()),
+            ("running", running),
+        ]);
+    }
+    let mut items = vec![
+        ("update", "configured".into()),
+        (
+            "source",
+            update
+                .source
+                .as_deref()
+                .map_or_else(|| "not known".into(), clean),
+        ),
+        ("running", running),
+        (
+            "on trial",
+            if update.on_trial {
+                "yes: wearables are not erased until it passes its health check".into()
+            } else {
+                "no".into()
+            },
+        ),
+        (
+            "window",
+            update
+                .window
+                .as_deref()
+                .map_or_else(|| "none".into(), |w| format!("{} site time", clean(w))),
+        ),
+        (
+            "last check",
+            match (update.last_check_ms, update.last_result.as_deref()) {
+                (Some(ms), Some(result)) => format!("{}: {}", when(ms, now_ms), clean(result)),
+                (Some(ms), None) => when(ms, now_ms),
+                (None, _) => "not since the dock started".into(),
+            },
+        ),
+        (
+            "offered",
+            update
+                .offered
+                .as_deref()
+                .map_or_else(|| "nothing newer".into(), clean),
+        ),
+    ];
+    if update.events.is_empty() {
+        items.push(("events", "none yet".into()));
+    }
+    for (i, event) in update.events.iter().take(UPDATE_EVENTS_SHOWN).enumerate() {
+        let version = if event.version.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", clean(&event.version))
+        };
+        items.push((
+            if i == 0 { "events" } else { "" },
+            format!(
+                "{}: {}{version}: {}",
+                when(event.at_ms, now_ms),
+                clean(&event.words),
+                clean(&event.detail)
+            ),
+        ));
+    }
+    pairs(&items)
+}
+
 pub fn upload(upload: &UploadLine, now_ms: i64) -> Vec<String> {
     if !upload.configured {
         return pairs(&[("upload", "not configured on this dock".into())]);
@@ -794,6 +866,61 @@ mod tests {
         assert!(!lines[0].chars().any(char::is_control), "{}", lines[0]);
         let back: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(back["serial"], "KW\n1\x1b\x7f\u{9b}");
+    }
+
+    #[test]
+    fn update_says_when_it_is_not_configured_and_names_the_running_version() {
+        let line = UpdateLine {
+            running: "0.3.1".into(),
+            ..UpdateLine::default()
+        };
+        let text = update(&line, 0).join("\n");
+        assert!(text.contains("not configured on this dock"), "{text}");
+        assert!(text.contains("0.3.1"), "{text}");
+        assert!(!text.contains("window"), "{text}");
+    }
+
+    #[test]
+    fn update_shows_the_state_and_only_the_three_newest_events_in_words() {
+        let now = 1_700_000_000_000;
+        let event = |minutes: i64, words: &str, version: &str| super::super::UpdateEventLine {
+            at_ms: now - minutes * 60_000,
+            action: words.replace(' ', "_"),
+            words: words.into(),
+            version: version.into(),
+            detail: format!("detail of {words}\u{1b}[2J"),
+        };
+        let line = UpdateLine {
+            configured: true,
+            source: Some("https://releases.example/dock/manifest.json".into()),
+            running: "0.3.1".into(),
+            on_trial: true,
+            window: Some("02:00-04:00".into()),
+            last_check_ms: Some(now - 5 * 60_000),
+            last_result: Some("0.4.0 is available".into()),
+            offered: Some("0.4.0".into()),
+            events: vec![
+                event(5, "checked", "0.4.0"),
+                event(60, "rolled back", "0.3.2"),
+                event(70, "on trial", "0.3.2"),
+                event(80, "installed", "0.3.2"),
+            ],
+        };
+        let text = update(&line, now).join("\n");
+        for expected in [
+            "https://releases.example/dock/manifest.json",
+            "yes: wearables are not erased",
+            "02:00-04:00 site time",
+            "(5 min ago): 0.4.0 is available",
+            "offered     0.4.0",
+            "(5 min ago): checked 0.4.0: detail of checked?[2J",
+            "(1 h ago): rolled back 0.3.2",
+            "on trial 0.3.2",
+        ] {
+            assert!(text.contains(expected), "{expected}: {text}");
+        }
+        assert!(!text.contains("installed"), "only three events: {text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
     }
 
     #[test]

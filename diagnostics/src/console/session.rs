@@ -278,7 +278,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 let answer = self.call(|b| b.version()).await?;
                 answer_lines(answer, json, |v| keyed("version", v), |v| vec![clean(v)])
             }
-            Command::UploadNow | Command::Restart => self.action(&command, json).await?,
+            Command::Update => {
+                self.query(json, |b| b.update(), |u| render::update(u, now_ms))
+                    .await?
+            }
+            Command::UploadNow | Command::UpdateNow | Command::Restart => {
+                self.action(&command, json).await?
+            }
             Command::Exit if json => render::json_message("bye"),
             Command::Exit => vec!["bye".to_owned()],
         };
@@ -323,12 +329,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         }
     }
 
-    /// `upload now` or `restart`: asks for the service PIN and, if right, runs the action.
+    /// `upload now`, `update now` or `restart`: asks for the service PIN and, if right, runs
+    /// the action.
     async fn action(&mut self, command: &Command, json: bool) -> Step<Vec<String>> {
-        let name = if *command == Command::Restart {
-            "restart"
-        } else {
-            "upload now"
+        let name = match command {
+            Command::Restart => "restart",
+            Command::UpdateNow => "update now",
+            _ => "upload now",
         };
         let locked = {
             let pins = self.console.pins();
@@ -390,9 +397,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             }
         }
         tracing::info!("serial console: `{name}` requested with the service PIN");
-        let restart = *command == Command::Restart;
+        let command = command.clone();
         let done = self
-            .call(move |b| if restart { b.restart() } else { b.upload_now() })
+            .call(move |b| match command {
+                Command::Restart => b.restart(),
+                Command::UpdateNow => b.update_now(),
+                _ => b.upload_now(),
+            })
             .await?;
         Ok(match done {
             Ok(Ok(message)) if json => render::json_message(&message),

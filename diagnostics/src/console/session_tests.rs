@@ -16,6 +16,7 @@ const WAIT: Duration = Duration::from_secs(5);
 #[derive(Default)]
 struct FakeDock {
     uploads: AtomicUsize,
+    updates: AtomicUsize,
     restarts: AtomicUsize,
     asked_serials: Mutex<Vec<String>>,
 }
@@ -95,6 +96,29 @@ impl ConsoleBackend for FakeDock {
     fn upload_now(&self) -> Result<String, String> {
         self.uploads.fetch_add(1, Ordering::SeqCst);
         Ok("upload started".into())
+    }
+    fn update(&self) -> UpdateLine {
+        UpdateLine {
+            configured: true,
+            source: Some("https://releases.example/dock/manifest.json".into()),
+            running: "9.8.7".into(),
+            on_trial: false,
+            window: Some("02:00-04:00".into()),
+            last_check_ms: Some(1_700_000_000_000),
+            last_result: Some("refused: the manifest's signature is by an unknown key".into()),
+            offered: None,
+            events: vec![UpdateEventLine {
+                at_ms: 1_700_000_000_000,
+                action: "rejected".into(),
+                words: "refused".into(),
+                version: String::new(),
+                detail: "the manifest's signature is by an unknown key".into(),
+            }],
+        }
+    }
+    fn update_now(&self) -> Result<String, String> {
+        self.updates.fetch_add(1, Ordering::SeqCst);
+        Err("dockd 9.8.7 is up to date".into())
     }
     fn restart(&self) -> Result<String, String> {
         self.restarts.fetch_add(1, Ordering::SeqCst);
@@ -338,6 +362,78 @@ async fn the_right_pin_runs_the_action_and_is_never_echoed() {
     let out = s.term.run("471100").await;
     assert!(out.contains(r#"{"ok":true,"message":"restarting"}"#));
     assert_eq!(s.dock.restarts.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn update_shows_the_updaters_state_and_its_last_event_in_words() {
+    let mut s = start(None, 24).await;
+    let out = s.term.run("update").await;
+    for expected in [
+        "https://releases.example/dock/manifest.json",
+        "running     9.8.7",
+        "on trial    no",
+        "02:00-04:00 site time",
+        "refused: the manifest's signature is by an unknown key",
+        "events      2023-11-14 22:13:20 UTC",
+        ": refused: the manifest's signature is by an unknown key",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    assert!(!out.contains("PIN: "), "showing needs no PIN");
+    assert_eq!(s.dock.updates.load(Ordering::SeqCst), 0);
+    let out = s.term.run("update --json").await;
+    assert!(out.contains(r#""on_trial":false"#), "{out}");
+    let out = s.term.run("help").await;
+    assert!(out.contains("update [now]"), "{out}");
+}
+
+#[tokio::test]
+async fn update_now_asks_for_the_pin_and_answers_with_the_updaters_sentence() {
+    let mut s = start(Some("471100"), 24).await;
+    s.term.send(b"update now\r").await;
+    s.term.until("PIN: ").await;
+    let out = s.term.run("471100").await;
+    assert!(
+        out.starts_with("******\r\ndockd 9.8.7 is up to date\r\n"),
+        "{out:?}"
+    );
+    assert!(!String::from_utf8_lossy(&s.term.seen).contains("471100"));
+    assert_eq!(s.dock.updates.load(Ordering::SeqCst), 1);
+    assert_eq!(s.dock.uploads.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_wrong_pin_for_update_now_is_refused_and_counted_with_upload_nows() {
+    let mut s = start(Some("471100"), 24).await;
+    s.term.send(b"update now\r").await;
+    s.term.until("PIN: ").await;
+    assert!(s.term.run("1").await.contains("wrong PIN\r\n"));
+    s.term.send(b"upload now\r").await;
+    s.term.until("PIN: ").await;
+    assert!(s.term.run("2").await.contains("wrong PIN\r\n"));
+    // The third wrong PIN, whichever action it was for, locks PIN entry for all of them.
+    s.term.send(b"update now\r").await;
+    s.term.until("PIN: ").await;
+    let out = s.term.run("3").await;
+    assert!(
+        out.contains("wrong PIN; PIN entry locked for 30 s\r\n"),
+        "{out:?}"
+    );
+    s.term.send(b"update now\r").await;
+    s.term.until("PIN: ").await;
+    let out = s.term.run("471100").await;
+    assert!(
+        out.contains("PIN entry locked; try again in 30 s"),
+        "{out:?}"
+    );
+    assert_eq!(s.dock.updates.load(Ordering::SeqCst), 0);
+    assert_eq!(s.dock.uploads.load(Ordering::SeqCst), 0);
+    // Once the lockout ends, the right PIN reaches the updater.
+    s.now.fetch_add(30_000, Ordering::SeqCst);
+    s.term.send(b"update now\r").await;
+    s.term.until("PIN: ").await;
+    assert!(s.term.run("471100").await.contains("is up to date"));
+    assert_eq!(s.dock.updates.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

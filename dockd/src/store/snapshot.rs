@@ -93,9 +93,11 @@ pub fn copy_as_is(db: &Database, into: &Path) -> Result<usize, StoreError> {
     Ok(usize::try_from(version).unwrap_or(usize::MAX))
 }
 
-/// The schema version (`user_version`) of `db`, read-only.
+/// The schema version (`user_version`) of `db`, read-only, whatever it is (a newer one too: the
+/// launcher compares a trial's database with its copy from before).
 pub fn schema_version(db: &Database) -> Result<usize, StoreError> {
-    let conn = super::open_for_reading(db)?;
+    let conn = db.connect(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     Ok(usize::try_from(version).unwrap_or(usize::MAX))
 }

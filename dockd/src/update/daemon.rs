@@ -277,6 +277,13 @@ impl Updater {
                 )
                 .await;
                 status.send_modify(|s| s.events = latest(slots));
+                // A pull that began during the download finishes first: the restart would cut it.
+                let mut busy = self.busy.clone();
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(600),
+                    busy.wait_for(|pulling| !*pulling),
+                )
+                .await;
                 super::launcher::fail_point("daemon-restart-requested");
                 self.running.request_restart();
                 self.shutdown.cancel();
@@ -359,3 +366,6 @@ fn latest(slots: &Slots) -> Vec<Event> {
     events.truncate(SHOWN_EVENTS);
     events
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,13 @@ use super::manifest::TrustedKey;
 /// The release keys: 32-byte ed25519 public keys, one per file.
 const RELEASE_KEYS: &[[u8; 32]] = &[*include_bytes!("keys/release-2026.pub")];
 
+// A build without a release key would have an updater that trusts nothing (or, with the crate's
+// defaults, checks nothing): it does not build.
+const _: () = assert!(
+    !RELEASE_KEYS.is_empty(),
+    "dockd needs at least one release key in update/keys/"
+);
+
 /// The keys this build trusts: the release keys, and the test key in a debug build.
 pub fn trusted() -> Vec<TrustedKey> {
     #[allow(unused_mut)]

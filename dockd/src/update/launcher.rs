@@ -509,3 +509,79 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{open_for_reading, open_for_writing};
+
+    fn dock(name: &str) -> (Config, PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("dockd-launcher-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = Config::default();
+        config.storage.data_dir = dir.join("data");
+        (config, dir)
+    }
+
+    fn marker(config: &Config) -> Option<String> {
+        open_for_reading(&config.database().unwrap())
+            .unwrap()
+            .query_row("SELECT value FROM setting WHERE key = 'marker'", [], |r| {
+                r.get(0)
+            })
+            .ok()
+    }
+
+    fn schema(config: &Config) -> usize {
+        crate::store::snapshot::schema_version(&config.database().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_trial_that_moved_the_schema_gets_the_database_back_as_it_was_and_one_that_did_not_keeps_its_data()
+     {
+        let (config, dir) = dock("restore");
+        let conn = open_for_writing(&config.database().unwrap()).unwrap();
+        conn.execute(
+            "INSERT INTO setting (key, value) VALUES ('marker', 'before')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let before = schema(&config);
+        let launcher = Launcher::new(&config, &dir.join("dockd.toml"));
+        std::fs::create_dir_all(launcher.slots.slot("0.2.0")).unwrap();
+
+        // A trial that only added data: it is kept.
+        launcher.copy_database_aside("0.2.0").unwrap();
+        let conn = open_for_writing(&config.database().unwrap()).unwrap();
+        conn.execute(
+            "UPDATE setting SET value = 'during' WHERE key = 'marker'",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        assert_eq!(launcher.restore_database("0.2.0"), Ok(false));
+        assert_eq!(marker(&config).as_deref(), Some("during"));
+
+        // A trial that migrated the schema (a version the one before cannot open): the copy
+        // from before the trial comes back, at the old schema.
+        launcher.copy_database_aside("0.2.0").unwrap();
+        let conn = open_for_writing(&config.database().unwrap()).unwrap();
+        conn.execute(
+            "UPDATE setting SET value = 'migrated' WHERE key = 'marker'",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", before as i64 + 1)
+            .unwrap();
+        drop(conn);
+        assert_eq!(launcher.restore_database("0.2.0"), Ok(true));
+        assert_eq!(schema(&config), before);
+        assert_eq!(marker(&config).as_deref(), Some("during"));
+        assert!(!launcher.slots.slot("0.2.0").join(BEFORE_TRIAL).exists());
+        // And the dock opens it as before.
+        drop(open_for_writing(&config.database().unwrap()).unwrap());
+    }
+}

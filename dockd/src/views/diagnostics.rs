@@ -1,8 +1,10 @@
 //! Implements the dock's diagnostics for the technician: `web_ui::diagnostics::DiagnosticsView`
 //! (the Diagnostics page) and `diagnostics::console::ConsoleBackend` (the serial console), over the
 //! diagnostics tables, the wearables' battery readings, the live GPS and power state, the board and
-//! the host, and the cloud upload queue (through the driver's [`UploadHandle`]: its state, "upload
-//! now" and the dead letters' retry and drop). It owns turning those into the two view types; it
+//! the host, the cloud upload queue (through the driver's [`UploadHandle`]: its state, "upload
+//! now" and the dead letters' retry and drop) and the self-updater (through its
+//! [`UpdateHandle`](crate::update::daemon::UpdateHandle): its state, "Check now", "Install now"
+//! and `update now`). It owns turning those into the two view types; it
 //! must never read or hand out anything about a worker (wearables appear by serial, with device figures only: battery
 //! readings taken at dockings, never the wearable's own readings during wear nor any sample or
 //! alert count).
@@ -21,6 +23,8 @@ use crate::clock::Clock;
 use crate::diag::DiagLive;
 use crate::dock::board::{Board, Phase};
 use crate::store::Reader;
+use crate::update::daemon::{Ask, UpdateStatus};
+use crate::update::health::Running;
 use crate::uploader::handle::{UploadError, UploadHandle, UploadLive};
 
 const DAY_MS: i64 = 86_400_000;
@@ -53,6 +57,7 @@ pub struct DockDiagnostics {
     shutdown: CancellationToken,
     pseudonym_key: page::PseudonymKey,
     upload: UploadHandle,
+    running: Arc<Running>,
 }
 
 /// Everything [`DockDiagnostics::new`] needs.
@@ -71,6 +76,8 @@ pub struct DiagnosticsParts {
     pub pseudonym_key: page::PseudonymKey,
     /// The upload driver's handle (`UploadHandle::not_configured()` without `[upload]`).
     pub upload: UploadHandle,
+    /// The running version's state; the updater's handle is found in it once it started.
+    pub running: Arc<Running>,
 }
 
 impl DockDiagnostics {
@@ -90,6 +97,27 @@ impl DockDiagnostics {
             shutdown: parts.shutdown,
             pseudonym_key: parts.pseudonym_key,
             upload: parts.upload,
+            running: parts.running,
+        }
+    }
+
+    /// The updater's state; before the updater started, only the running version.
+    fn update_status(&self) -> UpdateStatus {
+        self.running.updates().map_or_else(
+            || UpdateStatus {
+                running: crate::version::text().to_owned(),
+                on_trial: self.running.on_trial(),
+                ..UpdateStatus::default()
+            },
+            |updates| updates.status(),
+        )
+    }
+
+    /// Asks the updater as `by` (the audit trail's name for whoever asked).
+    async fn ask_updater(&self, ask: Ask, by: &str) -> Result<String, String> {
+        match self.running.updates() {
+            Some(updates) => updates.ask(ask, by).await,
+            None => Err("the updater has not started yet; try again in a minute".to_owned()),
         }
     }
 
@@ -377,6 +405,7 @@ impl DockDiagnostics {
                 clock: clock_panel(&diagnostics::time_sync::current()),
             },
             upload: self.upload_live().map(|live| upload_view(&live)),
+            update: update_view(self.update_status()),
         }
     }
 }
@@ -618,8 +647,92 @@ impl ConsoleBackend for DockDiagnostics {
         Ok(UPLOAD_STARTED.to_owned())
     }
 
+    fn update(&self) -> console::UpdateLine {
+        let status = self.update_status();
+        console::UpdateLine {
+            configured: status.configured,
+            source: status.source,
+            running: status.running,
+            on_trial: status.on_trial,
+            window: status.window,
+            last_check_ms: status.last_check_ms,
+            last_result: status.last_result,
+            offered: status.offered,
+            events: status
+                .events
+                .into_iter()
+                .map(|event| console::UpdateEventLine {
+                    at_ms: event.at_ms,
+                    words: update_event_words(&event.action).to_owned(),
+                    action: event.action,
+                    version: event.version,
+                    detail: event.detail,
+                })
+                .collect(),
+        }
+    }
+
+    fn update_now(&self) -> Result<String, String> {
+        // The console calls this on the blocking pool: wait here for the updater, a little less
+        // long than the console waits for the dock; the updater carries on if it takes longer.
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| "the dock's runtime is not available".to_owned())?;
+        tracing::info!("Update now asked for on the serial console.");
+        let wait = console::BACKEND_TIMEOUT.saturating_sub(std::time::Duration::from_secs(2));
+        runtime
+            .block_on(async {
+                tokio::time::timeout(wait, self.ask_updater(Ask::InstallNow, CONSOLE_USER)).await
+            })
+            .unwrap_or_else(|_| Ok(UPDATE_STILL_WORKING.to_owned()))
+    }
+
     fn restart(&self) -> Result<String, String> {
         Ok(restart_cleanly(&self.shutdown))
+    }
+}
+
+/// Who the audit trail names for the console's `update now`.
+const CONSOLE_USER: &str = "the serial console (service PIN)";
+/// What `update now` answers when the updater takes longer than the console waits.
+const UPDATE_STILL_WORKING: &str = "the updater is still working on it (downloading or verifying); type `update` to see how it went";
+
+/// An update event's action in words, for the console and the page.
+pub fn update_event_words(action: &str) -> &str {
+    match action {
+        "checked" => "checked",
+        "rejected" => "refused",
+        "installed" => "installed",
+        "trial" => "started on trial",
+        "confirmed" => "confirmed (passed its health check)",
+        "rolled_back" => "rolled back",
+        "packaged_newer" => "the packaged version is newer",
+        "refused_slot" => "refused a slot",
+        other => other,
+    }
+}
+
+/// The updater's state for the page.
+fn update_view(status: UpdateStatus) -> page::UpdateView {
+    page::UpdateView {
+        configured: status.configured,
+        source: status.source,
+        running: status.running,
+        on_trial: status.on_trial,
+        window: status.window,
+        last_check_ms: status.last_check_ms,
+        last_result: status.last_result,
+        offered: status.offered,
+        events: status
+            .events
+            .into_iter()
+            .map(|event| page::UpdateEventView {
+                at_ms: event.at_ms,
+                words: update_event_words(&event.action).to_owned(),
+                action: event.action,
+                version: event.version,
+                detail: event.detail,
+            })
+            .collect(),
     }
 }
 
@@ -774,6 +887,25 @@ impl page::DiagnosticsView for DockDiagnostics {
             Ok(format!("Dead letter {id} was dropped with its items."))
         })
     }
+
+    fn update(&self) -> page::UpdateView {
+        update_view(self.update_status())
+    }
+
+    fn ask_update<'a>(
+        &'a self,
+        ask: page::UpdateAsk,
+        user: &'a str,
+    ) -> web_ui::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let ask = match ask {
+                page::UpdateAsk::Check => Ask::Check,
+                page::UpdateAsk::InstallNow => Ask::InstallNow,
+            };
+            tracing::info!(user, ?ask, "The updater was asked on the Diagnostics page.");
+            self.ask_updater(ask, user).await
+        })
+    }
 }
 
 #[cfg(test)]
@@ -820,6 +952,52 @@ mod tests {
         let mut early = live();
         early.target = String::new();
         assert_eq!(upload_line(&early).target, None);
+    }
+
+    #[test]
+    fn every_update_event_reads_in_words_on_the_page_and_the_console_alike() {
+        let event = |action: &str| crate::update::slots::Event {
+            at_ms: 1_000,
+            action: action.to_owned(),
+            version: "0.4.0".to_owned(),
+            detail: "why".to_owned(),
+        };
+        let status = UpdateStatus {
+            configured: true,
+            running: "0.3.1".to_owned(),
+            events: [
+                "checked",
+                "rejected",
+                "installed",
+                "trial",
+                "confirmed",
+                "rolled_back",
+                "packaged_newer",
+                "refused_slot",
+            ]
+            .into_iter()
+            .map(event)
+            .collect(),
+            ..UpdateStatus::default()
+        };
+        let view = update_view(status);
+        let words: Vec<&str> = view.events.iter().map(|e| e.words.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "checked",
+                "refused",
+                "installed",
+                "started on trial",
+                "confirmed (passed its health check)",
+                "rolled back",
+                "the packaged version is newer",
+                "refused a slot",
+            ]
+        );
+        assert!(view.events.iter().all(|e| !e.words.contains('_')));
+        assert_eq!(view.events[5].action, "rolled_back");
+        assert_eq!(view.running, "0.3.1");
     }
 
     #[test]

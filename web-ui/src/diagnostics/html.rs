@@ -1,6 +1,6 @@
 //! The diagnostics page's markup: the range links, the GPS, Dock power, Wearable batteries,
-//! Storage, Uploads and Dock sections with their charts, in the site's shell (with the site's and
-//! this page's stylesheets); the upload forms only for admins. Serials, zone names, problems and event texts
+//! Storage, Uploads, Software update and Dock sections with their charts, in the site's shell
+//! (with the site's and this page's stylesheets); the upload and update forms only for admins. Serials, zone names, problems and event texts
 //! come from devices and the daemon: it must never interpolate any text without [`Escaped`],
 //! never build an element id from such text, never emit inline script, style or handlers (CSP),
 //! and never draw a chart with nothing in it (it says so in words instead).
@@ -11,8 +11,8 @@ use axum::{http::StatusCode, response::Response};
 
 use super::{
     DROP_PATH, DeadLetterView, Diagnostics, GpsEventLine, GpsPanel, HostPanel, PAGE_PATH,
-    PowerPanel, PseudonymKey, RANGES, RETRY_PATH, STYLE_PATH, StoragePanel, UPLOAD_NOW_PATH,
-    UploadView, WearableBattery,
+    PowerPanel, PseudonymKey, RANGES, RETRY_PATH, STYLE_PATH, StoragePanel, UPDATE_CHECK_PATH,
+    UPDATE_NOW_PATH, UPLOAD_NOW_PATH, UpdateView, UploadView, WearableBattery,
     chart::{self, Axis, Bands, Line, Pick, Scale, Side, TimeChart},
 };
 use crate::{
@@ -37,6 +37,9 @@ pub(super) struct Asked<'a> {
     pub(super) wearable: Option<&'a str>,
     /// What an upload form left in the session for this view (shown once).
     pub(super) notice: Option<&'a str>,
+    /// What an update form left for this view (shown once): whether the updater did what it was
+    /// asked, and its sentence.
+    pub(super) update_notice: Option<(bool, &'a str)>,
 }
 
 impl Asked<'_> {
@@ -97,6 +100,7 @@ pub(super) fn page(diag: &Diagnostics, viewer: Option<Viewer<'_>>, asked: &Asked
          <li><a href=\"#dg-gps\">GPS</a></li><li><a href=\"#dg-power\">Dock power</a></li>\
          <li><a href=\"#dg-wearables\">Wearable batteries</a></li>\
          <li><a href=\"#dg-storage\">Storage</a></li><li><a href=\"#dg-upload\">Uploads</a></li>\
+         <li><a href=\"#dg-update\">Software update</a></li>\
          <li><a href=\"#dg-dock\">Dock</a></li></ul></nav>\n",
     );
     gps(&mut out, diag, asked);
@@ -104,6 +108,7 @@ pub(super) fn page(diag: &Diagnostics, viewer: Option<Viewer<'_>>, asked: &Asked
     wearables(&mut out, diag, asked);
     storage(&mut out, &diag.storage);
     uploads(&mut out, diag, viewer, asked.notice);
+    update(&mut out, &diag.update, viewer, asked.update_notice);
     host(&mut out, &diag.host);
     Shell::new("Diagnostics")
         .current(PAGE_PATH)
@@ -907,6 +912,135 @@ fn uploads(out: &mut String, diag: &Diagnostics, viewer: Option<Viewer<'_>>, not
         out.push_str("<button type=\"submit\">Upload now</button></form>\n");
     }
     dead_letters(out, upload, csrf);
+    out.push_str("</section>\n");
+}
+
+/// The Software update section: the updater's state in words, its latest events, and for
+/// admins "Check now" and "Install now" (the latter confirmed in the form itself).
+fn update(
+    out: &mut String,
+    update: &UpdateView,
+    viewer: Option<Viewer<'_>>,
+    notice: Option<(bool, &str)>,
+) {
+    open_section(out, "dg-update", "Software update");
+    if let Some((done, text)) = notice.filter(|(_, text)| !text.trim().is_empty()) {
+        let _ = writeln!(
+            out,
+            "<p class=\"notice\" role=\"status\" data-kind=\"{}\">{}{}</p>",
+            if done { "done" } else { "problem" },
+            if done { "" } else { "Refused: " },
+            Escaped(text)
+        );
+    }
+    out.push_str("<dl class=\"dg-facts\">");
+    fact(
+        out,
+        "Running",
+        &format!("<code>{}</code>", Escaped(&update.running)),
+    );
+    if !update.configured {
+        fact(out, "Self-update", "not configured on this dock");
+        out.push_str(
+            "</dl>\n<p class=\"hint\">To let the dock update itself from the company's release \
+             server, set <code>manifest_url</code> in the <code>[update]</code> part of the \
+             dock's configuration file and restart the dock.</p>\n",
+        );
+    } else {
+        fact(
+            out,
+            "Release server",
+            &update.source.as_deref().map_or_else(
+                || UNKNOWN.to_owned(),
+                |source| format!("<code>{}</code>", Escaped(source)),
+            ),
+        );
+        fact(
+            out,
+            "On trial",
+            if update.on_trial {
+                "<strong>yes:</strong> wearables are not erased until this version passes its \
+                 health check"
+            } else {
+                "no"
+            },
+        );
+        fact(
+            out,
+            "Maintenance window",
+            &update.window.as_deref().map_or_else(
+                || "none".to_owned(),
+                |window| format!("{} site time", Escaped(window)),
+            ),
+        );
+        fact(
+            out,
+            "Last check",
+            &match (update.last_check_ms, update.last_result.as_deref()) {
+                (Some(at), Some(result)) => {
+                    format!("{}: {}", time_element(at, false), Escaped(result))
+                }
+                (Some(at), None) => time_element(at, false),
+                (None, _) => "not since the dock started".to_owned(),
+            },
+        );
+        fact(
+            out,
+            "Offered",
+            &update.offered.as_deref().map_or_else(
+                || "nothing newer".to_owned(),
+                |version| format!("<code>{}</code>", Escaped(version)),
+            ),
+        );
+        out.push_str("</dl>\n");
+        // The forms are for admins; a technician sees the state only.
+        if let Some(csrf) = viewer
+            .filter(|viewer| viewer.user.role == Role::Admin)
+            .map(|viewer| viewer.csrf)
+        {
+            form_open(out, UPDATE_CHECK_PATH, csrf);
+            out.push_str("<button type=\"submit\">Check now</button></form>\n");
+            form_open(out, UPDATE_NOW_PATH, csrf);
+            out.push_str(
+                "<label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required> \
+                 Restart the dock into the newer release; it keeps the new version only if it \
+                 passes its health check</label> <button type=\"submit\">Install now</button>\
+                 </form>\n",
+            );
+        }
+    }
+    out.push_str("<h3>Update events</h3>\n");
+    if update.events.is_empty() {
+        empty(
+            out,
+            "No update events: nothing was checked, installed or rolled back yet.",
+        );
+    } else {
+        out.push_str(
+            "<p class=\"hint\">Newest first. Each is also in the audit trail.</p>\n\
+             <div class=\"table-wrap\"><table class=\"admin-table dg-table dg-update-events\">\n\
+             <thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Event</th>\
+             <th scope=\"col\">Version</th><th scope=\"col\">Detail</th></tr></thead>\n<tbody>\n",
+        );
+        for event in &update.events {
+            let _ = writeln!(
+                out,
+                "<tr data-kind=\"{}\"><th scope=\"row\" data-label=\"Time\">{}</th>\
+                 <td data-label=\"Event\">{}</td><td data-label=\"Version\">{}</td>\
+                 <td data-label=\"Detail\">{}</td></tr>",
+                Escaped(&event.action),
+                time_element(event.at_ms, false),
+                Escaped(&event.words),
+                if event.version.is_empty() {
+                    "-".to_owned()
+                } else {
+                    Escaped(&event.version).to_string()
+                },
+                Escaped(&event.detail)
+            );
+        }
+        out.push_str("</tbody>\n</table></div>\n");
+    }
     out.push_str("</section>\n");
 }
 

@@ -6,8 +6,9 @@
 //! Every handler checks the role again (the site's guard, `auth::require_diagnostics`, should
 //! already have), validates `days` before asking the daemon, and reads the daemon on tokio's
 //! blocking pool. Every answer is `Cache-Control: no-store`. The upload forms ("Upload now",
-//! retry or drop a dead letter) are for admins only: their rows in [`ROUTES`] say so, and the
-//! router puts `auth::require_admin` on them.
+//! retry or drop a dead letter) and the software update forms ("Check now", "Install now") are
+//! for admins only: their rows in [`ROUTES`] say so, and the router puts `auth::require_admin`
+//! on them. The update forms are recorded in the audit trail with the updater's answer.
 //!
 //! # Layout
 //! - `view`: the [`DiagnosticsView`] trait and the view types (also the JSON shapes).
@@ -29,7 +30,7 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     body::{Body, to_bytes},
-    extract::{Path, RawQuery, State},
+    extract::{FromRef, Path, RawQuery, State},
     http::{
         HeaderValue, StatusCode,
         header::{CACHE_CONTROL, CONTENT_TYPE},
@@ -42,7 +43,7 @@ use serde::Serialize;
 
 use crate::{
     Verb,
-    access::{CurrentUser, Role},
+    access::{AuditLog, CurrentUser, Role},
     auth::see_other,
     pages::{Back, Failure, FormFields, Visitor, blocking},
 };
@@ -51,7 +52,8 @@ pub use openapi::{openapi_paths, openapi_schemas};
 pub use view::{
     BatteryFlagLine, BatteryPoint, ClockPanel, DeadLetterView, Diagnostics, DiagnosticsView,
     DockBattery, GpsEventLine, GpsPanel, GpsPoint, HostPanel, Interface, PowerPanel, PowerPoint,
-    PseudonymKey, StoragePanel, Thermal, UploadView, WearableBattery,
+    PseudonymKey, StoragePanel, Thermal, UpdateAsk, UpdateEventView, UpdateView, UploadView,
+    WearableBattery,
 };
 
 /// The diagnostics page.
@@ -75,6 +77,16 @@ pub(crate) const RETRY_PATH: &str = "/diagnostics/dead-letters/{id}/retry";
 pub(crate) const DROP_PATH: &str = "/diagnostics/dead-letters/{id}/drop";
 /// Where the upload forms send the browser back to.
 const UPLOAD_SECTION: &str = "/diagnostics#dg-upload";
+/// The software update forms (admins only; each answers 303 back to the page's Software update
+/// section with the updater's sentence; "Install now" needs its `confirm` box ticked).
+pub(crate) const UPDATE_CHECK_PATH: &str = "/diagnostics/update/check";
+pub(crate) const UPDATE_NOW_PATH: &str = "/diagnostics/update/install";
+/// Where the update forms send the browser back to.
+const UPDATE_SECTION: &str = "/diagnostics#dg-update";
+/// The session notices the update forms leave for the page: the updater's answer, done or
+/// refused (one notice per session: an update form's replaces an upload form's).
+const UPDATE_DONE: &str = "/diagnostics#update-done";
+const UPDATE_REFUSED: &str = "/diagnostics#update-refused";
 /// The longest form body the upload forms take (a CSRF token and a checkbox).
 const MAX_FORM_BYTES: usize = 4096;
 
@@ -92,7 +104,20 @@ pub(crate) struct Route {
     pub(crate) verb: Verb,
     pub(crate) path: &'static str,
     pub(crate) rule: Rule,
-    handler: fn(MethodFilter) -> MethodRouter<Arc<dyn DiagnosticsView>>,
+    handler: fn(MethodFilter) -> MethodRouter<DiagnosticsState>,
+}
+
+/// The routes' state: the daemon's view, and the audit trail the update forms record in.
+#[derive(Clone)]
+pub(crate) struct DiagnosticsState {
+    view: Arc<dyn DiagnosticsView>,
+    audit: Arc<dyn AuditLog>,
+}
+
+impl FromRef<DiagnosticsState> for Arc<dyn DiagnosticsView> {
+    fn from_ref(state: &DiagnosticsState) -> Self {
+        Arc::clone(&state.view)
+    }
 }
 
 /// Every diagnostics route, its method and who may use it: the router is built from this table
@@ -162,6 +187,20 @@ pub(crate) const ROUTES: &[Route] = &[
         rule: Rule::Admin,
         handler: |verb| on(verb, drop_dead_letter),
     },
+    // "Check now": asks the release server, installs nothing.
+    Route {
+        verb: Verb::Post,
+        path: UPDATE_CHECK_PATH,
+        rule: Rule::Admin,
+        handler: |verb| on(verb, update_check),
+    },
+    // "Install now": the form's `confirm` checkbox must be ticked (the dock restarts).
+    Route {
+        verb: Verb::Post,
+        path: UPDATE_NOW_PATH,
+        rule: Rule::Admin,
+        handler: |verb| on(verb, update_now),
+    },
 ];
 
 /// How many days of history the page and API show unless asked otherwise.
@@ -182,12 +221,15 @@ const RANGES: [u32; 3] = [7, 30, 90];
 /// - `POST /diagnostics/upload-now`, `/diagnostics/dead-letters/{id}/retry`,
 ///   `/diagnostics/dead-letters/{id}/drop` (form with `csrf`; drop also with `confirm`): admins
 ///   only; 303 back to the page with the daemon's answer left in the session for its next view
+/// - `POST /diagnostics/update/check`, `/diagnostics/update/install` (form with `csrf`; install
+///   also with `confirm`): admins only; the updater is asked as the signed-in admin, the answer
+///   recorded in `audit` and left in the session; 303 back to the page's Software update section
 ///
 /// A `days` that is not a whole number from 1 to 90 is a 400 in words. The state is applied, so
 /// the router merges into the site's. Mount it behind sign-in and `auth::require_diagnostics`,
 /// which insert [`CurrentUser`]; without a technician or admin every route but the stylesheet
-/// answers 403, and the upload forms answer 403 to anyone but an admin.
-pub fn routes(view: Arc<dyn DiagnosticsView>) -> Router {
+/// answers 403, and the upload and update forms answer 403 to anyone but an admin.
+pub fn routes(view: Arc<dyn DiagnosticsView>, audit: Arc<dyn AuditLog>) -> Router {
     ROUTES
         .iter()
         .fold(Router::new(), |router, route| {
@@ -200,7 +242,7 @@ pub fn routes(view: Arc<dyn DiagnosticsView>) -> Router {
                 ),
             }
         })
-        .with_state(view)
+        .with_state(DiagnosticsState { view, audit })
 }
 
 /// Where the failure pages send you back to.
@@ -252,8 +294,8 @@ fn admin(visitor: &Visitor) -> Result<&CurrentUser, Failure> {
         _ => Err(Failure::new(
             StatusCode::FORBIDDEN,
             "Only for admins",
-            "Only an admin can start an upload or retry or drop a dead letter. A technician \
-             sees the upload state on this page.",
+            "Only an admin can start an upload, retry or drop a dead letter, or check for or \
+             install a software update. A technician sees their state on this page.",
         )
         .back(RANGE_LINK)),
     }
@@ -286,6 +328,7 @@ async fn load(view: &Arc<dyn DiagnosticsView>, days: u32) -> Result<Diagnostics,
     blocking(move || {
         let mut diagnostics = view.diagnostics(days);
         diagnostics.upload = view.upload();
+        diagnostics.update = view.update();
         diagnostics
     })
     .await
@@ -315,10 +358,19 @@ async fn page(
         Ok((days, diagnostics)) => {
             let wearable = param(query.as_deref(), "wearable");
             let notice = visitor.take_notice(PAGE_PATH);
+            let update_notice = match visitor.take_notice(UPDATE_DONE) {
+                Some(said) => Some((true, said)),
+                None => visitor
+                    .take_notice(UPDATE_REFUSED)
+                    .map(|said| (false, said)),
+            };
             let asked = html::Asked {
                 days,
                 wearable: wearable.as_deref(),
                 notice: notice.as_deref(),
+                update_notice: update_notice
+                    .as_ref()
+                    .map(|(done, said)| (*done, said.as_str())),
             };
             html::page(&diagnostics, visitor.viewer(), &asked)
         }
@@ -521,4 +573,79 @@ async fn drop_dead_letter(
     body: Body,
 ) -> Response {
     upload_form(&view, &visitor, UploadRequest::Drop, Some(&id), body).await
+}
+
+/// One software update form: admin (403), body and confirmation (413, 400), then the updater,
+/// asked as the signed-in admin and awaited; its answer, done or refused, is recorded in the
+/// audit trail and left for the page's next view (303 back to the Software update section).
+async fn update_form(
+    state: &DiagnosticsState,
+    visitor: &Visitor,
+    ask: UpdateAsk,
+    body: Body,
+) -> Response {
+    let back = (UPDATE_SECTION, "Back to the software update");
+    let answer = async {
+        let user = admin(visitor)?.name.clone();
+        let bytes = to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
+            Failure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Form too large",
+                "The form sent more than an update form holds.",
+            )
+            .back(back)
+        })?;
+        if ask == UpdateAsk::InstallNow && FormFields::parse(&bytes).text("confirm").is_none() {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "Not installed",
+                "Installing restarts the dock into the new version: tick the box that says so \
+                 to install it.",
+            )
+            .back(back));
+        }
+        Ok(user)
+    };
+    let user = match answer.await {
+        Ok(user) => user,
+        Err(failure) => return no_store(failure.on_page(visitor).into_response()),
+    };
+    // An install restarts the dock as soon as it is in place: the press is recorded before it is
+    // asked (the updater audits the install's outcome itself, naming who asked).
+    if ask == UpdateAsk::InstallNow {
+        state
+            .audit
+            .record(
+                &user,
+                "update install",
+                "asked to install the newest release now",
+            )
+            .await;
+    }
+    let said = state.view.ask_update(ask, &user).await;
+    let (notice, subject) = match &said {
+        Ok(words) => (UPDATE_DONE, words.clone()),
+        Err(words) => (UPDATE_REFUSED, format!("refused: {words}")),
+    };
+    if ask == UpdateAsk::Check {
+        state.audit.record(&user, "update check", &subject).await;
+    }
+    visitor.leave_notice(notice, said.unwrap_or_else(|refusal| refusal));
+    see_other(UPDATE_SECTION)
+}
+
+async fn update_check(
+    State(state): State<DiagnosticsState>,
+    visitor: Visitor,
+    body: Body,
+) -> Response {
+    update_form(&state, &visitor, UpdateAsk::Check, body).await
+}
+
+async fn update_now(
+    State(state): State<DiagnosticsState>,
+    visitor: Visitor,
+    body: Body,
+) -> Response {
+    update_form(&state, &visitor, UpdateAsk::InstallNow, body).await
 }

@@ -43,7 +43,7 @@ pub fn openapi_paths() -> Value {
     for (path, summary, schema) in [
         (
             API_ALL,
-            "Everything the diagnostics page shows: GPS, dock power, wearable batteries, storage, the dock itself, cloud uploads.",
+            "Everything the diagnostics page shows: GPS, dock power, wearable batteries, storage, the dock itself, cloud uploads, the self-updater.",
             "Diagnostics",
         ),
         (
@@ -84,7 +84,26 @@ pub fn openapi_schemas() -> Value {
             "wearables": array(reference("DiagnosticsWearable")),
             "storage": reference("DiagnosticsStorage"),
             "host": reference("DiagnosticsHost"),
-            "upload": nullable(reference("DiagnosticsUpload"))
+            "upload": nullable(reference("DiagnosticsUpload")),
+            "update": reference("DiagnosticsUpdate")
+        })),
+        "DiagnosticsUpdate": object("The signed self-updater (configured false when the dock has no [update]).", json!({
+            "configured": boolean(),
+            "source": nullable(string()),
+            "running": { "type": "string", "description": "The running version." },
+            "on_trial": { "type": "boolean", "description": "Whether the running version is on trial: wearables are not erased until it passes its health check." },
+            "window": { "oneOf": [{ "type": "string", "description": "The maintenance window, HH:MM-HH:MM site time." }, { "type": "null" }] },
+            "last_check_ms": nullable(integer()),
+            "last_result": { "oneOf": [{ "type": "string", "description": "What the last check found, a sentence." }, { "type": "null" }] },
+            "offered": { "oneOf": [{ "type": "string", "description": "A newer release found, not installed yet." }, { "type": "null" }] },
+            "events": array(reference("DiagnosticsUpdateEvent"))
+        })),
+        "DiagnosticsUpdateEvent": object("One thing the updater or the launcher did, newest first.", json!({
+            "at_ms": integer(),
+            "action": { "type": "string", "description": "checked, rejected, installed, trial, confirmed, rolled_back, packaged_newer or refused_slot." },
+            "words": { "type": "string", "description": "The action in words." },
+            "version": { "type": "string", "description": "The version concerned; empty when none." },
+            "detail": string()
         })),
         "DiagnosticsUpload": object("The cloud upload queue (null when the dock has no [upload]: not configured).", json!({
             "target": { "type": "string", "description": "Where batches go, without a secret." },

@@ -100,7 +100,8 @@ async fn each_part_carries_exactly_its_keys_with_the_same_figures_as_the_whole()
             "wearables",
             "storage",
             "host",
-            "upload"
+            "upload",
+            "update"
         ])
     );
     for (route, parts) in [
@@ -575,6 +576,18 @@ impl DiagnosticsView for Broken {
     ) -> crate::ViewFuture<'a, Result<String, String>> {
         Box::pin(async { Err("the database is gone".to_owned()) })
     }
+
+    fn update(&self) -> UpdateView {
+        UpdateView::default()
+    }
+
+    fn ask_update<'a>(
+        &'a self,
+        _ask: UpdateAsk,
+        _user: &'a str,
+    ) -> crate::ViewFuture<'a, Result<String, String>> {
+        Box::pin(async { Err("the database is gone".to_owned()) })
+    }
 }
 
 fn as_user(path: &str, role: Option<Role>) -> Request<Body> {
@@ -590,7 +603,10 @@ fn as_user(path: &str, role: Option<Role>) -> Request<Body> {
 
 #[tokio::test]
 async fn a_failing_daemon_gives_503_in_words() {
-    let router = routes(Arc::new(Broken));
+    let router = routes(
+        Arc::new(Broken),
+        Arc::new(crate::testing::RecordingAudit::default()),
+    );
     let response = send(router.clone(), as_user(API_GPS, Some(Role::Technician))).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
@@ -605,7 +621,10 @@ async fn a_failing_daemon_gives_503_in_words() {
 #[tokio::test]
 async fn the_handlers_refuse_on_their_own_without_a_technician_or_admin() {
     let fake = Arc::new(crate::testing::FakeDiagnostics::default());
-    let router = routes(fake.clone());
+    let router = routes(
+        fake.clone(),
+        Arc::new(crate::testing::RecordingAudit::default()),
+    );
     for role in [None, Some(Role::Supervisor)] {
         for path in [PAGE_PATH].into_iter().chain(JSON_ROUTES) {
             let response = send(router.clone(), as_user(path, role)).await;
@@ -779,7 +798,7 @@ async fn a_technician_is_refused_on_every_upload_form_and_nothing_reaches_the_da
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(site.diagnostics.upload_requests().is_empty());
     // The handlers refuse on their own too, without the site's guards.
-    let router = routes(site.diagnostics.clone());
+    let router = routes(site.diagnostics.clone(), site.audit.clone());
     let mut request = as_user("/diagnostics/upload-now", Some(Role::Technician));
     *request.method_mut() = axum::http::Method::POST;
     let response = send(router, request).await;
@@ -863,4 +882,218 @@ async fn an_unsynchronised_clock_is_a_banner_above_the_sections_and_a_fact_of_th
     let sections = html.find("id=\"dg-gps\"").expect("the GPS section");
     assert!(banner < sections, "the banner comes first");
     assert!(html.contains("<dt>System clock</dt>"), "{html}");
+}
+
+/// The Software update section of the page as `client` sees it.
+async fn update_section(client: Client) -> String {
+    let response = get(client, PAGE_PATH).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = body_text(response).await;
+    let start = html
+        .find("id=\"dg-update\"")
+        .expect("a Software update section");
+    let end = html[start..].find("</section>").unwrap();
+    html[start..start + end].to_owned()
+}
+
+#[tokio::test]
+async fn the_software_update_section_shows_the_updaters_state_and_its_events_newest_first() {
+    let site = TestSite::new(false);
+    let section = update_section(signed_in(&site, Role::Technician)).await;
+    for expected in [
+        "<h2 id=\"dg-update-h\">Software update</h2>",
+        "<dt>Running</dt><dd><code>0.3.1</code></dd>",
+        "<code>https://releases.example/dock/manifest.json</code>",
+        "<dt>On trial</dt><dd>no</dd>",
+        "02:00-04:00 site time",
+        "<dt>Last check</dt><dd><time datetime=\"2024-02-29T13:00:09Z\">2024-02-29 13:00 UTC</time>: 0.4.0 is available",
+        "<dt>Offered</dt><dd><code>0.4.0</code></dd>",
+        "<h3>Update events</h3>",
+        "<td data-label=\"Event\">rolled back</td><td data-label=\"Version\">0.3.2</td>",
+        "0.3.2 failed its health check: selftest failed",
+        // A refused manifest names no version; the daemon's words are escaped.
+        "<td data-label=\"Version\">-</td>",
+        "the manifest expired on 2024-02-01 &lt;script&gt;",
+    ] {
+        assert!(section.contains(expected), "{expected}: {section}");
+    }
+    assert!(!section.contains("<script>"), "{section}");
+    let newest = section.find("data-kind=\"checked\"").unwrap();
+    let rollback = section.find("data-kind=\"rolled_back\"").unwrap();
+    let install = section.find("data-kind=\"installed\"").unwrap();
+    assert!(newest < rollback && rollback < install, "newest first");
+    // A technician sees the state, and no button.
+    assert!(!section.contains("<form"), "{section}");
+    // On trial, the page says what that means for the wearables.
+    site.diagnostics.set_update(crate::diagnostics::UpdateView {
+        on_trial: true,
+        ..crate::testing::update_view()
+    });
+    let section = update_section(signed_in(&site, Role::Technician)).await;
+    assert!(
+        section.contains("<strong>yes:</strong> wearables are not erased"),
+        "{section}"
+    );
+    // The JSON carries the same figures.
+    let body = body_json(get(signed_in(&site, Role::Technician), API_ALL).await).await;
+    assert_eq!(body["update"]["running"], "0.3.1");
+    assert_eq!(body["update"]["events"][2]["action"], "rolled_back");
+    assert_eq!(body["update"]["events"][2]["words"], "rolled back");
+}
+
+#[tokio::test]
+async fn without_update_configured_the_section_says_so_and_offers_no_button() {
+    let site = TestSite::new(false);
+    site.diagnostics.set_update(crate::diagnostics::UpdateView {
+        running: "0.3.1".to_owned(),
+        ..crate::diagnostics::UpdateView::default()
+    });
+    let section = update_section(signed_in(&site, Role::Admin)).await;
+    for expected in [
+        "<dt>Running</dt><dd><code>0.3.1</code></dd>",
+        "<dt>Self-update</dt><dd>not configured on this dock</dd>",
+        "<code>manifest_url</code> in the <code>[update]</code> part",
+        "No update events",
+    ] {
+        assert!(section.contains(expected), "{expected}: {section}");
+    }
+    assert!(!section.contains("<form"), "{section}");
+    let body = body_json(get(signed_in(&site, Role::Admin), API_ALL).await).await;
+    assert_eq!(body["update"]["configured"], false);
+}
+
+#[tokio::test]
+async fn an_admin_gets_check_now_and_install_now_with_its_confirmation_step() {
+    let site = TestSite::new(false);
+    let section = update_section(signed_in(&site, Role::Admin)).await;
+    assert!(
+        section.contains("action=\"/diagnostics/update/check\""),
+        "{section}"
+    );
+    assert!(section.contains(">Check now</button>"));
+    assert!(section.contains("action=\"/diagnostics/update/install\""));
+    assert!(section.contains(">Install now</button>"));
+    // Installing is confirmed in the form itself (works without script), saying what happens.
+    assert!(section.contains("name=\"confirm\" value=\"yes\" required"));
+    assert!(section.contains(
+        "Restart the dock into the newer release; it keeps the new version only if it passes \
+         its health check"
+    ));
+    assert_eq!(
+        section
+            .matches("<input type=\"hidden\" name=\"csrf\" value=\"")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_admins_check_now_asks_the_updater_as_them_is_audited_and_shown_once() {
+    let site = TestSite::new(false);
+    let admin = site.signed_in("ada", Role::Admin);
+    let response = post_form(&admin, UPDATE_CHECK_PATH, "").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/diagnostics#dg-update");
+    assert_eq!(
+        site.diagnostics.update_requests(),
+        [(UpdateAsk::Check, "ada".to_owned())]
+    );
+    assert!(site.audit.records().contains(&[
+        "ada".to_owned(),
+        "update check".to_owned(),
+        "dockd 0.3.1 is up to date".to_owned()
+    ]));
+    let section = update_section(admin.clone()).await;
+    assert!(
+        section.contains("data-kind=\"done\">dockd 0.3.1 is up to date</p>"),
+        "{section}"
+    );
+    let section = update_section(admin.clone()).await;
+    assert!(!section.contains("is up to date</p>"), "shown once");
+    // A refusal is the updater's sentence too, marked as one, and audited as refused.
+    site.diagnostics.answer_updates(Err(
+        "the release server could not be reached: connection refused",
+    ));
+    let response = post_form(&admin, UPDATE_CHECK_PATH, "").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let section = update_section(admin.clone()).await;
+    assert!(
+        section.contains(
+            "data-kind=\"problem\">Refused: the release server could not be reached: connection refused</p>"
+        ),
+        "{section}"
+    );
+    assert!(site.audit.records().contains(&[
+        "ada".to_owned(),
+        "update check".to_owned(),
+        "refused: the release server could not be reached: connection refused".to_owned()
+    ]));
+}
+
+#[tokio::test]
+async fn install_now_needs_its_box_ticked_and_then_reaches_the_updater_audited() {
+    let site = TestSite::new(false);
+    let admin = site.signed_in("ada", Role::Admin);
+    let response = post_form(&admin, UPDATE_NOW_PATH, "").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(response).await.contains("tick the box"));
+    assert!(site.diagnostics.update_requests().is_empty());
+    site.diagnostics.answer_updates(Ok(
+        "0.4.0 installed; dockd restarts into it now and keeps it only if it passes its health check",
+    ));
+    let response = post_form(&admin, UPDATE_NOW_PATH, "confirm=yes").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        site.diagnostics.update_requests(),
+        [(UpdateAsk::InstallNow, "ada".to_owned())]
+    );
+    assert!(site.audit.records().iter().any(|[user, action, subject]| {
+        user == "ada" && action == "update install" && subject.starts_with("asked to install")
+    }));
+}
+
+#[tokio::test]
+async fn a_supervisor_or_technician_is_refused_on_the_update_forms_and_nothing_reaches_the_updater()
+{
+    let site = TestSite::new(false);
+    for role in [Role::Supervisor, Role::Technician] {
+        let client = signed_in(&site, role);
+        for path in [UPDATE_CHECK_PATH, UPDATE_NOW_PATH] {
+            let response = post_form(&client, path, "confirm=yes").await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role:?} {path}");
+        }
+    }
+    // The handlers refuse on their own too, without the site's guards.
+    let router = routes(site.diagnostics.clone(), site.audit.clone());
+    let mut request = as_user(UPDATE_CHECK_PATH, Some(Role::Technician));
+    *request.method_mut() = axum::http::Method::POST;
+    let response = send(router, request).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(site.diagnostics.update_requests().is_empty());
+    assert!(
+        !site
+            .audit
+            .records()
+            .iter()
+            .any(|[_, action, _]| action.starts_with("update"))
+    );
+}
+
+#[tokio::test]
+async fn the_update_forms_need_the_sessions_csrf_token() {
+    let site = TestSite::new(false);
+    let admin = signed_in(&site, Role::Admin);
+    for path in [UPDATE_CHECK_PATH, UPDATE_NOW_PATH] {
+        let response = admin
+            .send(
+                admin
+                    .builder(axum::http::Method::POST, path)
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from("csrf=wrong&confirm=yes"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert!(site.diagnostics.update_requests().is_empty());
 }

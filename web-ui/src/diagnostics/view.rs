@@ -29,6 +29,60 @@ pub trait DiagnosticsView: Send + Sync + 'static {
         id: &'a str,
         user: &'a str,
     ) -> ViewFuture<'a, Result<String, String>>;
+    /// The self-updater's state (`configured: false` without `[update]`).
+    fn update(&self) -> UpdateView;
+    /// Asks the self-updater (an admin, `user`, asked): the updater's sentence either way.
+    fn ask_update<'a>(
+        &'a self,
+        ask: UpdateAsk,
+        user: &'a str,
+    ) -> ViewFuture<'a, Result<String, String>>;
+}
+
+/// What an admin asks of the self-updater.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateAsk {
+    /// Ask the release server; install nothing.
+    Check,
+    /// Check, and install a newer release now; the dock restarts into it on trial.
+    InstallNow,
+}
+
+/// The self-updater (the same figures as the console's `update`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateView {
+    /// Whether the dock has `[update]`; without it only `running` is filled.
+    pub configured: bool,
+    /// The release manifest's address.
+    pub source: Option<String>,
+    /// The running version.
+    pub running: String,
+    /// Whether the running version is on trial (wearables are not erased until it is confirmed).
+    pub on_trial: bool,
+    /// The maintenance window, `HH:MM-HH:MM` site time.
+    pub window: Option<String>,
+    /// When the release server was last asked (Unix ms), and what came of it (a sentence).
+    pub last_check_ms: Option<i64>,
+    pub last_result: Option<String>,
+    /// A newer release the last check found, not installed yet.
+    pub offered: Option<String>,
+    /// The latest events, newest first.
+    pub events: Vec<UpdateEventView>,
+}
+
+/// One thing the updater or the launcher did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateEventView {
+    pub at_ms: i64,
+    /// `checked`, `rejected`, `installed`, `trial`, `confirmed`, `rolled_back`,
+    /// `packaged_newer`, `refused_slot`.
+    pub action: String,
+    /// The action in words ("rolled back").
+    pub words: String,
+    /// The version concerned; empty when none (a refused manifest).
+    pub version: String,
+    /// Why or how, a sentence.
+    pub detail: String,
 }
 
 /// The whole diagnostics page.
@@ -50,6 +104,8 @@ pub struct Diagnostics {
     pub host: HostPanel,
     /// The cloud upload queue; `null` when the dock has no `[upload]` ("not configured").
     pub upload: Option<UploadView>,
+    /// The self-updater (filled by the handlers from [`DiagnosticsView::update`]).
+    pub update: UpdateView,
 }
 
 /// The cloud upload queue (the same figures as `dockd status --json` `"upload"`, with the
