@@ -34,7 +34,7 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
 /// How the guest reaches this host's loopback under QEMU's user networking.
 const HOST_FROM_GUEST: &str = "10.0.2.2";
 /// Where the release server's CA goes in the guest (readable by user dockd).
-const GUEST_CA: &str = "/etc/dockd/release-ca.pem";
+const GUEST_CA: &str = "/etc/dockd/releases-ca.pem";
 /// The new version's time to pass its health check: a debug build's selftest and start under
 /// software emulation (TCG) are slow; the default is 300 s.
 const HEALTH_TIMEOUT_S: u64 = 600;
