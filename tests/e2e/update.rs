@@ -117,6 +117,8 @@ fn a_good_release_is_tried_confirmed_by_its_health_check_and_then_runs_as_the_ne
         Duration::from_secs(60),
         || (state(&dock).current.as_deref() == Some("0.1.1")).then_some(()),
     );
+    // The state names it first, then the event is recorded.
+    wait_for_event(&dock, "confirmed");
     assert_eq!(running_version(&dock), "0.1.1");
     let seen: Vec<String> = actions(&dock).into_iter().map(|a| a.0).collect();
     assert_eq!(seen, ["trial", "confirmed"], "{}", dock.log());
@@ -505,6 +507,8 @@ fn a_running_dock_asked_to_update_installs_restarts_into_the_new_version_and_kee
         Duration::from_secs(90),
         || (state(&dock).current.as_deref() == Some("0.1.1")).then_some(()),
     );
+    // The state names it first, then the event is recorded.
+    wait_for_event(&dock, "confirmed");
     assert_eq!(running_version(&dock), "0.1.1");
     let seen: Vec<String> = actions(&dock).into_iter().map(|a| a.0).collect();
     assert_eq!(seen, ["installed", "trial", "confirmed"], "{}", dock.log());

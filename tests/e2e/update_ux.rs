@@ -67,12 +67,19 @@ fn an_admin_presses_check_now_and_sees_the_refusal_on_the_page_and_in_the_audit_
         "the notice is shown once"
     );
 
-    // The press is in the audit trail under the admin's name, with the updater's answer.
-    let audited = dock.count(&format!(
-        "SELECT COUNT(*) FROM audit WHERE user = '{TEST_USER}' AND action = 'update check' \
-         AND subject LIKE 'refused: the release server cannot be reached%'"
-    ));
-    assert_eq!(audited, 1);
+    // The press is in the audit trail under the admin's name, with the updater's answer (the
+    // audit queue writes it a moment after the answer).
+    crate::support::wait_for(
+        "the press in the audit trail",
+        std::time::Duration::from_secs(10),
+        || {
+            (dock.count(&format!(
+                "SELECT COUNT(*) FROM audit WHERE user = '{TEST_USER}' AND action = 'update check' \
+             AND subject LIKE 'refused: the release server cannot be reached%'"
+            )) == 1)
+                .then_some(())
+        },
+    );
     let trail = dock.get("/audit");
     assert!(trail.starts_with("HTTP/1.1 200"), "{trail}");
     assert!(trail.contains("update check"), "{trail}");

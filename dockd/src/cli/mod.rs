@@ -550,7 +550,11 @@ fn run_daemon(config: Config, config_path: &std::path::Path) -> anyhow::Result<E
             let shutdown = CancellationToken::new();
             let outcome = runtime.block_on(async {
                 cancel_on_signals(shutdown.clone())?;
-                anyhow::Ok(Launcher::new(&config, config_path).launch(&shutdown).await)
+                let launcher = Launcher::new(&config, config_path).with_watchdog(
+                    dockd::systemd::Notifier::new(env.notify_socket.as_deref()),
+                    env.watchdog_every(std::process::id()),
+                );
+                anyhow::Ok(launcher.launch(&shutdown).await)
             })?;
             if let Launched::Exit(code) = outcome {
                 runtime.shutdown_timeout(dockd::app::RUNTIME_GRACE);

@@ -72,6 +72,9 @@ pub struct Launcher {
     config_path: PathBuf,
     slots: Slots,
     arch: &'static str,
+    /// systemd's watchdog, fed while the launcher itself works on a trial (the selftest, the
+    /// database's copy): a large database must not look like a hung service.
+    watchdog: Option<(crate::systemd::Notifier, Duration)>,
 }
 
 impl Launcher {
@@ -81,7 +84,18 @@ impl Launcher {
             config_path: config_path.to_owned(),
             slots: Slots::new(&config.storage.data_dir),
             arch: std::env::consts::ARCH,
+            watchdog: None,
         }
+    }
+
+    /// Feeds systemd's watchdog every `every` while a trial is prepared and judged.
+    pub fn with_watchdog(
+        mut self,
+        notifier: crate::systemd::Notifier,
+        every: Option<Duration>,
+    ) -> Self {
+        self.watchdog = every.map(|every| (notifier, every));
+        self
     }
 
     /// Chooses and runs the version, until a child ends for good or the packaged version is the
@@ -160,7 +174,19 @@ impl Launcher {
                         return Launched::RunHere;
                     }
                     fail_point("launcher-trial-counted");
-                    match self.trial(&version, shutdown).await {
+                    let feeding = CancellationToken::new();
+                    if let Some((notifier, every)) = &self.watchdog {
+                        tokio::spawn(crate::systemd::feed_watchdog(
+                            notifier.clone(),
+                            *every,
+                            || true,
+                            feeding.clone(),
+                        ));
+                    }
+                    let ended = self.trial(&version, shutdown).await;
+                    // From here the version that runs feeds it (or the packaged one, here).
+                    feeding.cancel();
+                    match ended {
                         TrialEnd::Confirmed(child) => {
                             self.confirm(&mut state, &version);
                             match supervise(child, shutdown).await {
