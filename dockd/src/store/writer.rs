@@ -338,6 +338,12 @@ impl Writer {
             .map_err(|_| StoreError::Closed)
     }
 
+    /// Appends audit lines and waits until they are committed: for a caller that records
+    /// elsewhere that they were written (the updater's count of audited events).
+    pub async fn audit_committed(&self, entries: Vec<AuditEntry>) -> Result<(), StoreError> {
+        self.ask(|reply| Command::Audit(entries, reply)).await
+    }
+
     /// Records that the wearable confirmed an erase. Queued, not awaited: it needs no durability
     /// of its own (a lost note only leaves `erased_ms` empty) and rides along with the next commit,
     /// so a pull does not wait an extra fsync per segment.

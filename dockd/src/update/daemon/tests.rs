@@ -119,15 +119,21 @@ async fn outside_the_window_or_during_a_pull_a_newer_release_waits_and_inside_it
     assert_eq!(rig.installed().as_deref(), Some("0.9.1"));
     assert!(rig.updater.running.restart_requested());
     assert!(rig.updater.shutdown.is_cancelled());
-    let audited = rig
-        .store
-        .reader
-        .audit_page(None, 50)
-        .unwrap()
-        .into_iter()
-        .filter(|row| row.action == "update installed" && row.subject.starts_with("0.9.1:"))
-        .count();
-    assert_eq!(audited, 1);
+    let audited = || {
+        rig.store
+            .reader
+            .audit_page(None, 50)
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.action == "update installed" && row.subject.starts_with("0.9.1:"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while audited() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let events: Vec<String> = rig.slots.events().into_iter().map(|e| e.action).collect();
+    assert_eq!(audited(), 1, "events: {events:?}");
 }
 
 #[tokio::test]
