@@ -65,7 +65,7 @@ pub(super) fn update(config: &Config, now: bool) -> anyhow::Result<ExitCode> {
             );
         }
         let slots = dockd::update::slots::Slots::new(data);
-        match dockd::update::install::install(settings, &slots, &checked, now_ms).await {
+        match dockd::update::install::install(&slots, &checked, now_ms).await {
             Ok(version) => {
                 println!(
                     "{version} installed; the next start of dockd tries it and keeps it only if it passes its health check"

@@ -31,10 +31,34 @@ pub fn take(db: &Database, into: &Path) -> Result<Snapshot, StoreError> {
         path: into.display().to_string(),
         source,
     })?;
+    let (tables, schema_version) = copy(db, into, Some(&key))?;
+    Ok(Snapshot {
+        path: into.to_owned(),
+        key,
+        schema_version,
+        tables,
+    })
+}
+
+/// Copies `db` into `into` (a new file) under `db`'s own key (or plaintext, as `db` is), as one
+/// read transaction sees it, and returns the copy's schema version: the launcher's copy from
+/// before a version's trial, which can be renamed back over the database as it is.
+pub fn copy_as_is(db: &Database, into: &Path) -> Result<usize, StoreError> {
+    let _ = std::fs::remove_file(into);
+    copy(db, into, db.key()).map(|(_, version)| version)
+}
+
+/// Copies `db` into the new file `into` under `key` (plaintext without one) inside one read
+/// transaction, fsynced; the rows per table and the schema version it copied.
+fn copy(
+    db: &Database,
+    into: &Path,
+    key: Option<&DatabaseKey>,
+) -> Result<(BTreeMap<String, i64>, usize), StoreError> {
     // Read-write only so it can attach the copy; the live database is only read.
     let conn = db.connect(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    attach_copy(&conn, into, Some(&key))?;
+    attach_copy(&conn, into, key)?;
     // The read transaction starts at its first read (the counts); the export reads the same
     // instant, whatever the writer commits meanwhile.
     let copied = (|| {
@@ -56,41 +80,7 @@ pub fn take(db: &Database, into: &Path) -> Result<Snapshot, StoreError> {
         path: into.display().to_string(),
         source,
     })?;
-    Ok(Snapshot {
-        path: into.to_owned(),
-        key,
-        schema_version: usize::try_from(version).unwrap_or(usize::MAX),
-        tables,
-    })
-}
-
-/// Copies `db` into `into` (a new file) under `db`'s own key (or plaintext, as `db` is), as one
-/// read transaction sees it, and returns the copy's schema version: the launcher's copy from
-/// before a version's trial, which can be renamed back over the database as it is.
-pub fn copy_as_is(db: &Database, into: &Path) -> Result<usize, StoreError> {
-    let conn = db.connect(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    let _ = std::fs::remove_file(into);
-    attach_copy(&conn, into, db.key())?;
-    let copied = (|| {
-        conn.execute_batch("BEGIN DEFERRED")?;
-        let version: i64 = conn.pragma_query_value(Some("main"), "user_version", |r| r.get(0))?;
-        copy_attached(&conn)?;
-        conn.execute_batch("COMMIT")?;
-        Ok::<_, StoreError>(version)
-    })();
-    if copied.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    let detached = conn.execute_batch("DETACH DATABASE copy");
-    let version = copied?;
-    detached?;
-    drop(conn);
-    super::key::sync_file(into).map_err(|source| StoreError::DataDir {
-        path: into.display().to_string(),
-        source,
-    })?;
-    Ok(usize::try_from(version).unwrap_or(usize::MAX))
+    Ok((tables, usize::try_from(version).unwrap_or(usize::MAX)))
 }
 
 /// The schema version (`user_version`) of `db`, read-only, whatever it is (a newer one too: the

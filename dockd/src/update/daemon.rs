@@ -266,7 +266,7 @@ impl Updater {
                 "{version} is available; a wearable is being pulled, so it installs once the pulls are done (ask again, or it installs at the next check)"
             ));
         }
-        match super::install::install(&update, slots, &checked, now).await {
+        match super::install::install(slots, &checked, now).await {
             Ok(_) => {
                 self.event(
                     slots,

@@ -16,6 +16,8 @@ use crate::config::UpdateConfig;
 pub struct Checked {
     pub verdict: Verdict,
     pub manifest: SignedManifest,
+    /// The client that fetched it, kept for the download (its CA file read once).
+    fetcher: Fetcher,
 }
 
 fn source(update: &UpdateConfig) -> Source {
@@ -48,6 +50,7 @@ pub async fn check(update: &UpdateConfig, now_ms: i64) -> Result<Checked, String
     Ok(Checked {
         verdict,
         manifest: signed,
+        fetcher,
     })
 }
 
@@ -55,7 +58,6 @@ pub async fn check(update: &UpdateConfig, now_ms: i64) -> Result<Checked, String
 /// trial. Nothing the launcher would run exists until every check passed and the files are on
 /// disk.
 pub async fn install(
-    update: &UpdateConfig,
     slots: &Slots,
     checked: &Checked,
     now_ms: i64,
@@ -64,12 +66,11 @@ pub async fn install(
         return Err(format!("dockd {} is up to date", crate::version::text()));
     };
     let trusted = keys::trusted();
-    let fetcher = Fetcher::new(&source(update)).map_err(|e| e.to_string())?;
     let staging = slots
         .staging(&version.to_string())
         .map_err(|e| e.to_string())?;
     fail_point("update-staging-made");
-    let fetched = fetcher.release(asset, &staging, &trusted).await;
+    let fetched = checked.fetcher.release(asset, &staging, &trusted).await;
     let fetched = match fetched {
         Ok(fetched) => fetched,
         Err(error) => {

@@ -531,9 +531,8 @@ fn quick_check(config: &Config) -> Result<(), String> {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    use crate::clock::Clock as _;
+    crate::clock::SystemClock.now_ms()
 }
 
 #[cfg(test)]
